@@ -1,0 +1,40 @@
+"""tinylite: the TensorFlow Lite toolchain in pure Python (numpy).
+
+Mirrors ``tf.lite``::
+
+    import tinylite as lite
+    interpreter = lite.Interpreter(model_path="model.tflite")
+
+Submodules load on first use so that ``import tinylite`` stays fast.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Interpreter": ("tinylite.interpreter", "Interpreter"),
+    "SignatureRunner": ("tinylite.interpreter", "SignatureRunner"),
+    "OpResolverType": ("tinylite.interpreter", "OpResolverType"),
+    "InvalidModelError": ("tinylite.errors", "InvalidModelError"),
+    "UnsupportedOpError": ("tinylite.errors", "UnsupportedOpError"),
+    "ConverterError": ("tinylite.errors", "ConverterError"),
+    "read_model": ("tinylite.flatbuffer", "read_model"),
+    "write_model": ("tinylite.flatbuffer", "write_model"),
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tinylite' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

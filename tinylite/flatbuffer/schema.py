@@ -1,0 +1,251 @@
+"""The TFLite schema as Python sees it: enums, dtypes and builtin options.
+
+The generated bindings of the `tflite` package (flatc output for schema v3)
+are the single source of truth for numbers and field layouts; this module only
+derives name tables from them, so no table offset or enum value is written by
+hand here.  Options tables are introspected once per class: every field that
+has a generated ``<Table>Add<Field>`` builder function is a field, read with
+its generated accessor and written with its generated builder.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+
+import numpy as np
+
+import tflite  # noqa: F401  (the generated package; its __init__ loads every table)
+from tflite import (
+    ActivationFunctionType,
+    BuiltinOperator,
+    BuiltinOptions,
+    BuiltinOptions2,
+    Padding,
+    TensorType,
+)
+
+
+def generated_module(table_name: str):
+    """The generated module of a table (``tflite.X`` itself is shadowed by class X)."""
+    return importlib.import_module(f"tflite.{table_name}")
+
+
+def _enum_names(enum_cls) -> dict[int, str]:
+    return {v: k for k, v in vars(enum_cls).items() if not k.startswith("_") and isinstance(v, int)}
+
+
+#: builtin operator code -> name, e.g. 3 -> "CONV_2D"
+OP_NAMES: dict[int, str] = _enum_names(BuiltinOperator)
+#: name -> builtin operator code
+OP_CODES: dict[str, int] = {v: k for k, v in OP_NAMES.items()}
+#: Codes above this live only in OperatorCode.builtin_code (schema v3a).
+PLACEHOLDER_FOR_GREATER_OP_CODES = OP_CODES["PLACEHOLDER_FOR_GREATER_OP_CODES"]
+
+TENSOR_TYPE_NAMES: dict[int, str] = _enum_names(TensorType)
+TENSOR_TYPES: dict[str, int] = {v: k for k, v in TENSOR_TYPE_NAMES.items()}
+ACTIVATION_NAMES: dict[int, str] = _enum_names(ActivationFunctionType)
+ACTIVATIONS: dict[str, int] = {v: k for k, v in ACTIVATION_NAMES.items()}
+PADDING_NAMES: dict[int, str] = _enum_names(Padding)
+PADDINGS: dict[str, int] = {v: k for k, v in PADDING_NAMES.items()}
+
+OPTIONS_NAMES: dict[int, str] = _enum_names(BuiltinOptions)
+OPTIONS_TYPES: dict[str, int] = {v: k for k, v in OPTIONS_NAMES.items()}
+OPTIONS2_NAMES: dict[int, str] = _enum_names(BuiltinOptions2)
+OPTIONS2_TYPES: dict[str, int] = {v: k for k, v in OPTIONS2_NAMES.items()}
+
+# numpy dtypes by schema type name.  STRING/RESOURCE/VARIANT have no numpy
+# equivalent with fixed width; they are carried as object/bytes.
+_NUMPY_BY_NAME = {
+    "FLOAT32": np.float32, "FLOAT16": np.float16, "FLOAT64": np.float64,
+    "INT8": np.int8, "INT16": np.int16, "INT32": np.int32, "INT64": np.int64,
+    "UINT8": np.uint8, "UINT16": np.uint16, "UINT32": np.uint32, "UINT64": np.uint64,
+    "BOOL": np.bool_, "COMPLEX64": np.complex64, "COMPLEX128": np.complex128,
+    "STRING": np.object_, "RESOURCE": np.object_, "VARIANT": np.object_,
+    # INT4 is stored packed two per byte; BFLOAT16 has no numpy dtype.
+    "INT4": np.int8, "BFLOAT16": np.uint16,
+}
+NUMPY_DTYPES: dict[int, type] = {code: _NUMPY_BY_NAME[name] for code, name in TENSOR_TYPE_NAMES.items()}
+_TYPE_BY_NUMPY = {np.dtype(_NUMPY_BY_NAME[n]): c for c, n in TENSOR_TYPE_NAMES.items()
+                  if n not in ("STRING", "RESOURCE", "VARIANT", "INT4", "BFLOAT16")}
+
+
+def numpy_dtype(tensor_type: int) -> type:
+    """The numpy scalar type of a schema ``TensorType`` code."""
+    return NUMPY_DTYPES[tensor_type]
+
+
+def tensor_type(dtype) -> int:
+    """The schema ``TensorType`` code of a numpy dtype."""
+    try:
+        return _TYPE_BY_NUMPY[np.dtype(dtype)]
+    except KeyError:
+        raise ValueError(f"no TFLite tensor type for numpy dtype {np.dtype(dtype)}") from None
+
+
+def snake(name: str) -> str:
+    """CamelCase generated accessor name -> the schema's snake_case field name."""
+    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    s = re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", s)
+    return s.lower()
+
+
+class OptionsField:
+    """One field of an options table: its schema name and how to read/write it."""
+
+    __slots__ = ("name", "accessor", "adder", "kind", "start_vector")
+
+    def __init__(self, name, accessor, adder, kind, start_vector):
+        self.name = name            # snake_case schema name, e.g. "stride_w"
+        self.accessor = accessor    # generated method name, e.g. "StrideW"
+        self.adder = adder          # generated builder function
+        self.kind = kind            # "scalar" | "vector" | "string"
+        self.start_vector = start_vector
+
+
+class OptionsTable:
+    """Reader/writer for one builtin options table, e.g. ``Conv2DOptions``."""
+
+    def __init__(self, table_name: str):
+        self.table_name = table_name
+        module = importlib.import_module(f"tflite.{table_name}")
+        self.cls = getattr(module, table_name)
+        self.start = getattr(module, f"{table_name}Start")
+        self.end = getattr(module, f"{table_name}End")
+        fields = []
+        members = list(vars(self.cls))
+        for member in members:
+            adder = getattr(module, f"{table_name}Add{member}", None)
+            if adder is None:
+                continue
+            if f"{member}Length" in members:
+                kind = "vector"
+            else:
+                kind = "string" if "String(" in _source(self.cls, member) else "scalar"
+            fields.append(OptionsField(snake(member), member, adder, kind,
+                                       getattr(module, f"{table_name}Start{member}Vector", None)))
+        self.fields: list[OptionsField] = fields
+
+    def read(self, table) -> dict:
+        """Decode a generated ``flatbuffers.table.Table`` into {field: value}."""
+        obj = self.cls()
+        obj.Init(table.Bytes, table.Pos)
+        out = {}
+        for f in self.fields:
+            if f.kind == "vector":
+                if getattr(obj, f.accessor + "IsNone")():
+                    out[f.name] = None
+                else:
+                    out[f.name] = np.array(getattr(obj, f.accessor + "AsNumpy")())
+            else:
+                out[f.name] = getattr(obj, f.accessor)()
+        return out
+
+    def defaults(self) -> dict:
+        """Field values of an empty table (the schema defaults)."""
+        import flatbuffers
+
+        b = flatbuffers.Builder(64)
+        self.start(b)
+        b.Finish(self.end(b))
+        buf = b.Output()
+        obj = self.cls.GetRootAs(buf, 0)
+        return self.read(obj._tab)
+
+    def write(self, builder, values: dict) -> int:
+        """Serialize {field: value} and return the table offset."""
+        prepared = {}
+        # Vectors and strings must be created before the table is started.
+        for f in self.fields:
+            v = values.get(f.name)
+            if v is None:
+                continue
+            if f.kind == "vector":
+                prepared[f.name] = builder.CreateNumpyVector(np.ascontiguousarray(v))
+            elif f.kind == "string":
+                prepared[f.name] = builder.CreateString(v)
+        self.start(builder)
+        for f in self.fields:
+            v = values.get(f.name)
+            if v is None:
+                continue
+            f.adder(builder, prepared.get(f.name, v) if f.kind != "scalar" else _scalar(v))
+        return self.end(builder)
+
+
+def _scalar(v):
+    if isinstance(v, (np.generic,)):
+        return v.item()
+    return v
+
+
+def _source(cls, member) -> str:
+    import inspect
+
+    try:
+        return inspect.getsource(getattr(cls, member))
+    except (OSError, TypeError):
+        return ""
+
+
+@functools.lru_cache(maxsize=None)
+def options_table(table_name: str) -> OptionsTable:
+    return OptionsTable(table_name)
+
+
+# The options table each builtin operator uses, derived from the schema's naming
+# ("CONV_2D" -> "Conv2DOptions").  Ops whose options table does not follow the
+# naming rule are found by a normalised-name match; the few true exceptions
+# (one table shared by several ops) are listed where the schema shares them.
+_SHARED_OPTIONS = {
+    "MAX_POOL_2D": "Pool2DOptions", "AVERAGE_POOL_2D": "Pool2DOptions", "L2_POOL_2D": "Pool2DOptions",
+    "REDUCE_MAX": "ReducerOptions", "REDUCE_MIN": "ReducerOptions", "REDUCE_PROD": "ReducerOptions",
+    "REDUCE_ANY": "ReducerOptions", "REDUCE_ALL": "ReducerOptions", "SUM": "ReducerOptions",
+    "MEAN": "ReducerOptions",
+    "RELU_N1_TO_1": None, "RELU": None, "RELU6": None, "LOGISTIC": None, "TANH": None,
+    "LSTM": "LSTMOptions", "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
+    "BIDIRECTIONAL_SEQUENCE_LSTM": "BidirectionalSequenceLSTMOptions",
+    "RNN": "RNNOptions", "UNIDIRECTIONAL_SEQUENCE_RNN": "SequenceRNNOptions",
+    "BIDIRECTIONAL_SEQUENCE_RNN": "BidirectionalSequenceRNNOptions",
+    "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions", "CONV_3D": "Conv3DOptions",
+    "CONV_3D_TRANSPOSE": "Conv3DOptions", "TRANSPOSE_CONV": "TransposeConvOptions",
+    "SPLIT_V": "SplitVOptions", "PADV2": "PadV2Options", "SELECT_V2": "SelectV2Options",
+    "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions",
+    "CONCATENATION": "ConcatenationOptions", "L2_NORMALIZATION": "L2NormOptions",
+    "LOCAL_RESPONSE_NORMALIZATION": "LocalResponseNormalizationOptions",
+    "BATCH_MATMUL": "BatchMatMulOptions", "LEAKY_RELU": "LeakyReluOptions",
+    "SQUARED_DIFFERENCE": "SquaredDifferenceOptions", "MIRROR_PAD": "MirrorPadOptions",
+    "SPACE_TO_DEPTH": "SpaceToDepthOptions", "DEPTH_TO_SPACE": "DepthToSpaceOptions",
+    "ARG_MAX": "ArgMaxOptions", "ARG_MIN": "ArgMinOptions", "LOG_SOFTMAX": "LogSoftmaxOptions",
+    "EMBEDDING_LOOKUP_SPARSE": "EmbeddingLookupSparseOptions", "HARD_SWISH": "HardSwishOptions",
+    "STRIDED_SLICE": "StridedSliceOptions", "FULLY_CONNECTED": "FullyConnectedOptions",
+    "UNSORTED_SEGMENT_PROD": "UnsortedSegmentProdOptions",
+}
+
+
+def _norm(s: str) -> str:
+    return s.replace("_", "").lower()
+
+
+@functools.lru_cache(maxsize=None)
+def options_for_op(op_name: str) -> tuple[str, int] | None:
+    """(options table name, BuiltinOptions union type) for a builtin op, or None.
+
+    Looks in BuiltinOptions first, then BuiltinOptions2 (StableHLO ops); the
+    second element tells which union via its table name membership.
+    """
+    if op_name in _SHARED_OPTIONS:
+        table = _SHARED_OPTIONS[op_name]
+        if table is None:
+            return None
+        if table in OPTIONS_TYPES:
+            return table, OPTIONS_TYPES[table]
+        if table in OPTIONS2_TYPES:
+            return table, OPTIONS2_TYPES[table]
+        return None
+    key = _norm(op_name) + "options"
+    for names in (OPTIONS_TYPES, OPTIONS2_TYPES):
+        for table, code in names.items():
+            if _norm(table) == key:
+                return table, code
+    return None

@@ -1,0 +1,2 @@
+"""FlatBuffer model -> execution plan -> kernels."""
+from .interpreter import Interpreter, OpResolverType, SignatureRunner  # noqa: F401

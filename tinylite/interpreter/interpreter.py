@@ -1,0 +1,341 @@
+"""`Interpreter`: a drop-in for `tf.lite.Interpreter` / `ai_edge_litert.interpreter.Interpreter`.
+
+>>> import numpy as np, tinylite
+>>> from tinylite.testing import single_op_model
+>>> content = single_op_model("ADD", [("x", [1, 3]), ("y", [1, 3])], [("z", [1, 3])])
+>>> interpreter = tinylite.Interpreter(model_content=content)
+>>> interpreter.allocate_tensors()
+>>> x, y = interpreter.get_input_details()
+>>> interpreter.set_tensor(x["index"], np.array([[1, 2, 3]], np.float32))
+>>> interpreter.set_tensor(y["index"], np.array([[10, 20, 30]], np.float32))
+>>> interpreter.invoke()
+>>> interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+array([[11., 22., 33.]], dtype=float32)
+"""
+from __future__ import annotations
+
+import enum
+import os
+
+import numpy as np
+
+from ..flatbuffer.reader import parse, read_model
+from ..flatbuffer.schema import TENSOR_TYPE_NAMES, numpy_dtype
+from .subgraph import SubgraphRunner
+
+
+class OpResolverType(enum.Enum):
+    """Accepted for compatibility; tinylite has one set of kernels."""
+
+    AUTO = 0
+    BUILTIN = 1
+    BUILTIN_REF = 2
+    BUILTIN_WITHOUT_DEFAULT_DELEGATES = 3
+
+
+_TYPE_NAMES_FOR_ERRORS = {np.dtype(np.float64): "FLOAT64"}
+
+
+def _type_name(dtype) -> str:
+    from ..flatbuffer.schema import tensor_type
+
+    try:
+        return TENSOR_TYPE_NAMES[tensor_type(dtype)]
+    except ValueError:
+        return np.dtype(dtype).name.upper()
+
+
+class Interpreter:
+    """Runs a .tflite model.
+
+    Args mirror `tf.lite.Interpreter`: exactly one of `model_path` /
+    `model_content`; `num_threads`, delegates and the `experimental_*` options
+    are accepted (tinylite runs in numpy; `experimental_preserve_all_tensors`
+    keeps every intermediate readable with `get_tensor`).
+    """
+
+    def __init__(self, model_path=None, model_content=None, experimental_delegates=None, num_threads=None,
+                 experimental_op_resolver_type=OpResolverType.AUTO, experimental_preserve_all_tensors=False,
+                 **experimental_options):
+        unknown = [k for k in experimental_options if not k.startswith("experimental_")]
+        if unknown:
+            raise TypeError(f"Interpreter() got an unexpected keyword argument {unknown[0]!r}")
+        if num_threads is not None:
+            if not isinstance(num_threads, int):
+                raise ValueError("type of num_threads should be int")
+            if num_threads < 1:
+                raise ValueError("num_threads should >= 1")
+        if model_path is not None and model_content is None:
+            path = os.fspath(model_path)
+            if not os.path.isfile(path):
+                raise ValueError(f"Could not open '{path}': no such file.")
+            self._model = read_model(path)
+        elif model_content is not None and model_path is None:
+            self._model = parse(model_content)
+        elif model_path is None and model_content is None:
+            raise ValueError("`model_path` or `model_content` must be specified.")
+        else:
+            raise ValueError("Can't both provide `model_path` and `model_content`")
+        self._num_threads = num_threads
+        self._preserve = bool(experimental_preserve_all_tensors)
+        self._runners: dict[int, SubgraphRunner] = {}
+        self._signature_defs = self.get_signature_list()
+
+    # -- structure --
+
+    def _runner(self, subgraph_index: int = 0) -> SubgraphRunner:
+        runner = self._runners.get(subgraph_index)
+        if runner is None:
+            if not 0 <= subgraph_index < len(self._model.subgraphs):
+                raise ValueError(f"subgraph_index is out of range: {subgraph_index} for the model, which has "
+                                 f"{len(self._model.subgraphs)} subgraphs.")
+            runner = SubgraphRunner(self._model, subgraph_index, self._preserve, self)
+            self._runners[subgraph_index] = runner
+        return runner
+
+    def num_subgraphs(self) -> int:
+        return len(self._model.subgraphs)
+
+    def allocate_tensors(self) -> None:
+        """Prepare every op, plan memory; call again after `resize_tensor_input`."""
+        self._runner(0).allocate()
+
+    def invoke(self) -> None:
+        self._runner(0).invoke()
+
+    def reset_all_variables(self) -> None:
+        for r in self._runners.values():
+            r.reset_variables()
+
+    # -- details --
+
+    def _check_index(self, tensor_index, subgraph_index=0):
+        n = len(self._model.subgraphs[subgraph_index].tensors)
+        if not isinstance(tensor_index, (int, np.integer)) or not 0 <= int(tensor_index) < n:
+            raise ValueError(f"Invalid tensor index {tensor_index} exceeds max tensor index {n - 1}")
+        return int(tensor_index)
+
+    def _get_tensor_details(self, tensor_index, subgraph_index=0) -> dict:
+        i = self._check_index(tensor_index, subgraph_index)
+        runner = self._runner(subgraph_index)
+        t = runner.subgraph.tensors[i]
+        shape = runner.shapes[i]
+        arr = runner.arrays[i]
+        if arr is not None:
+            shape = arr.shape
+        shape = np.array(shape if shape is not None else t.shape, dtype=np.int32)
+        signature = np.array(t.shape_signature if t.shape_signature is not None else t.shape, dtype=np.int32)
+        q = t.quantization
+        scales = np.zeros(0, np.float32)
+        zero_points = np.zeros(0, np.int32)
+        qdim = 0
+        quantization = (0.0, 0)
+        if q is not None and q.scale is not None and len(q.scale):
+            scales = np.asarray(q.scale, np.float32)
+            zp = q.zero_point if q.zero_point is not None else np.zeros(len(scales), np.int64)
+            zero_points = np.asarray(zp, np.int32)
+            qdim = q.quantized_dimension
+            if len(scales) == 1:
+                quantization = (float(scales[0]), int(zero_points[0]) if len(zero_points) else 0)
+        return {
+            "name": t.name,
+            "index": i,
+            "shape": shape,
+            "shape_signature": signature,
+            "dtype": numpy_dtype(t.type),
+            "quantization": quantization,
+            "quantization_parameters": {
+                "scales": scales,
+                "zero_points": zero_points,
+                "quantized_dimension": qdim,
+                "block_size": 0,
+            },
+            "sparsity_parameters": _sparsity_details(t.sparsity),
+        }
+
+    def get_input_details(self) -> list[dict]:
+        return [self._get_tensor_details(i) for i in self._model.subgraphs[0].inputs]
+
+    def get_output_details(self) -> list[dict]:
+        return [self._get_tensor_details(i) for i in self._model.subgraphs[0].outputs]
+
+    def get_tensor_details(self, subgraph_index=0) -> list[dict]:
+        if not 0 <= subgraph_index < len(self._model.subgraphs):
+            raise ValueError(f"subgraph_index is out of range: {subgraph_index} for the model, which has "
+                             f"{len(self._model.subgraphs)} subgraphs.")
+        return [self._get_tensor_details(i, subgraph_index)
+                for i in range(len(self._model.subgraphs[subgraph_index].tensors))]
+
+    def _get_ops_details(self) -> list[dict]:
+        sg = self._model.subgraphs[0]
+        out = []
+        for i, op in enumerate(sg.operators):
+            out.append({
+                "index": i,
+                "op_name": self._model.op_name(op),
+                "inputs": np.array(op.inputs, np.int32),
+                "outputs": np.array(op.outputs, np.int32),
+                "operand_types": [numpy_dtype(sg.tensors[t].type) for t in op.inputs if t != -1],
+                "result_types": [numpy_dtype(sg.tensors[t].type) for t in op.outputs if t != -1],
+            })
+        return out
+
+    # -- data --
+
+    def set_tensor(self, tensor_index, value, subgraph_index=0) -> None:
+        """Copy `value` into a tensor (an input, usually)."""
+        runner = self._runner(subgraph_index)
+        i = self._check_index(tensor_index, subgraph_index)
+        target = runner.arrays[i]
+        if target is None or not runner.ready and i not in runner.variables:
+            raise ValueError("Cannot set tensor: Tensor is unallocated. Try calling allocate_tensors() first")
+        value = np.asarray(value)
+        t = runner.subgraph.tensors[i]
+        if value.dtype != target.dtype:
+            raise ValueError(
+                f"Cannot set tensor: Got value of type {_type_name(value.dtype)} but expected type "
+                f"{TENSOR_TYPE_NAMES[t.type]} for input {i}, name: {t.name} ")
+        if value.ndim != target.ndim:
+            raise ValueError(f"Cannot set tensor: Dimension mismatch. Got {value.ndim} but expected "
+                             f"{target.ndim} for input {i}.")
+        for d, (got, want) in enumerate(zip(value.shape, target.shape)):
+            if got != want:
+                raise ValueError(f"Cannot set tensor: Dimension mismatch. Got {got} but expected {want} for "
+                                 f"dimension {d} of input {i}.")
+        if not target.flags.writeable:
+            raise ValueError(f"Cannot set tensor: tensor {i} ({t.name}) is a constant of the model.")
+        np.copyto(target, value)
+
+    def get_tensor(self, tensor_index, subgraph_index=0) -> np.ndarray:
+        """A copy of a tensor's current value."""
+        runner = self._runner(subgraph_index)
+        i = self._check_index(tensor_index, subgraph_index)
+        arr = runner.arrays[i]
+        if arr is None:
+            raise ValueError(f"Tensor data is null. Run allocate_tensors() first (tensor {i}).")
+        return np.array(arr)
+
+    def tensor(self, tensor_index):
+        """A function returning a numpy view of the tensor's current buffer (no copy)."""
+        i = self._check_index(tensor_index)
+        runner = self._runner(0)
+        return lambda: runner.arrays[i]
+
+    def resize_tensor_input(self, input_index, tensor_size, strict=False, subgraph_index=0) -> None:
+        """Change an input's shape; call `allocate_tensors()` before the next invoke."""
+        runner = self._runner(subgraph_index)
+        i = self._check_index(input_index, subgraph_index)
+        sg = runner.subgraph
+        if i not in sg.inputs:
+            raise ValueError(f"Tensor {i} is not an input of the model; only inputs can be resized.")
+        new = np.array(tensor_size, dtype=np.int32).reshape(-1)
+        if np.any(new < 0):
+            raise ValueError(f"Cannot resize input {i} to {new.tolist()}: dimensions must be >= 0.")
+        t = sg.tensors[i]
+        if strict:
+            signature = t.shape_signature if t.shape_signature is not None else t.shape
+            current = runner.shapes[i]
+            if len(new) != len(signature) or any(
+                    s != -1 and int(n) != int(c) for n, s, c in zip(new, signature, current)):
+                raise ValueError("ResizeInputTensorStrict only allows mutating unknown dimensions identified "
+                                 "by -1.")
+        runner.shapes[i] = tuple(int(d) for d in new)
+        runner.ready = False
+
+    # -- signatures --
+
+    def _get_full_signature_list(self) -> dict:
+        out = {}
+        for sd in self._model.signature_defs:
+            out[sd.signature_key] = {
+                "inputs": {tm.name: tm.tensor_index for tm in sd.inputs},
+                "outputs": {tm.name: tm.tensor_index for tm in sd.outputs},
+                "subgraph_index": sd.subgraph_index,
+            }
+        return out
+
+    def get_signature_list(self) -> dict:
+        return {k: {"inputs": list(v["inputs"]), "outputs": list(v["outputs"])}
+                for k, v in self._get_full_signature_list().items()}
+
+    def get_signature_runner(self, signature_key=None):
+        if signature_key is None:
+            if len(self._signature_defs) != 1:
+                raise ValueError(
+                    f"SignatureDef signature_key is None and model has {len(self._signature_defs)} Signatures. "
+                    "None is only allowed when the model has 1 SignatureDef")
+            signature_key = next(iter(self._signature_defs))
+        return SignatureRunner(self, signature_key)
+
+    # -- extras beyond tf.lite --
+
+    @property
+    def model(self):
+        """The parsed model (`tinylite.graph.Model`)."""
+        return self._model
+
+    @property
+    def arena_bytes(self) -> int:
+        """Bytes of the activation arena planned by the last `allocate_tensors`."""
+        return sum(r.arena_bytes for r in self._runners.values())
+
+
+class SignatureRunner:
+    """Runs one SignatureDef: call with keyword arrays, get a dict of outputs."""
+
+    def __init__(self, interpreter=None, signature_key=None):
+        if not interpreter:
+            raise ValueError("None interpreter provided.")
+        if not signature_key:
+            raise ValueError("None signature_key provided.")
+        defs = interpreter._get_full_signature_list()
+        if signature_key not in defs:
+            raise ValueError(f'Invalid signature_key provided: "{signature_key}".')
+        self._interpreter = interpreter
+        self._signature_key = signature_key
+        self._def = defs[signature_key]
+        self._inputs = self._def["inputs"]
+        self._outputs = self._def["outputs"].items()
+        self._subgraph_index = self._def["subgraph_index"]
+
+    def __call__(self, **kwargs):
+        if len(kwargs) != len(self._inputs):
+            raise ValueError("Invalid number of inputs provided for running a SignatureDef, "
+                             f"expected {len(self._inputs)} vs provided {len(kwargs)}")
+        ip = self._interpreter
+        runner = ip._runner(self._subgraph_index)
+        changed = False
+        for name, value in kwargs.items():
+            if name not in self._inputs:
+                raise ValueError(f"Invalid Input name ({name}) for SignatureDef")
+            idx = self._inputs[name]
+            shape = tuple(np.shape(value))
+            if runner.shapes[idx] != shape:
+                ip.resize_tensor_input(idx, shape, subgraph_index=self._subgraph_index)
+                changed = True
+        if changed or not runner.ready:
+            runner.allocate()
+        for name, value in kwargs.items():
+            ip.set_tensor(self._inputs[name], np.asarray(value), subgraph_index=self._subgraph_index)
+        runner.invoke()
+        return {name: ip.get_tensor(idx, self._subgraph_index) for name, idx in self._outputs}
+
+    def get_input_details(self):
+        return {n: self._interpreter._get_tensor_details(i, self._subgraph_index) for n, i in self._inputs.items()}
+
+    def get_output_details(self):
+        return {n: self._interpreter._get_tensor_details(i, self._subgraph_index) for n, i in self._outputs}
+
+
+def _sparsity_details(s) -> dict:
+    if not s:
+        return {}
+    dims = []
+    for d in s["dim_metadata"]:
+        entry = {"format": d["format"], "dense_size": d["dense_size"]}
+        if d["array_segments"] is not None:
+            entry["array_segments"] = d["array_segments"][1]
+        if d["array_indices"] is not None:
+            entry["array_indices"] = d["array_indices"][1]
+        dims.append(entry)
+    return {"traversal_order": s["traversal_order"], "block_map": s["block_map"], "dim_metadata": dims}

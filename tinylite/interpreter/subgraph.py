@@ -1,0 +1,224 @@
+"""Execution plan of one subgraph.
+
+`allocate()` decides everything that can be decided once: each op's kernel
+and output shapes (via the kernel's prepare), which tensors are constant
+(weights, and values folded at prepare time, such as the SHAPE -> STRIDED_SLICE
+-> PACK chains converters emit), where every other tensor lives in a shared
+arena, and the list of (eval, node, inputs, outputs) steps.  `invoke()` is then
+a loop over those steps.  Ops whose output shape depends on a value known only
+at run time are prepared again at invoke time ("dynamic" steps), as TFLite's
+dynamic tensors are.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UnsupportedOpError
+from ..flatbuffer.schema import TENSOR_TYPE_NAMES, numpy_dtype
+from ..graph import Model
+from ..kernels import kernel_for
+from ..kernels._base import DynamicShape, Node, TensorSpec
+from . import planner
+
+
+class PrepareError(RuntimeError):
+    pass
+
+
+class SubgraphRunner:
+    def __init__(self, model: Model, index: int, preserve_all_tensors: bool = False, interpreter=None):
+        self.model = model
+        self.index = index
+        self.subgraph = model.subgraphs[index]
+        self.preserve_all_tensors = preserve_all_tensors
+        self.interpreter = interpreter
+        sg = self.subgraph
+        # Current shapes: the file's, until resize_tensor_input changes an input.
+        self.shapes: list[tuple | None] = [tuple(int(d) for d in t.shape) for t in sg.tensors]
+        self.dtypes = [np.dtype(numpy_dtype(t.type)) for t in sg.tensors]
+        self.constants: dict[int, np.ndarray] = {}
+        for i, t in enumerate(sg.tensors):
+            if not t.is_variable:
+                data = model.buffer_array(t)
+                if data is not None:
+                    self.constants[i] = data
+        self.variables: dict[int, np.ndarray] = {}
+        self.arrays: list[np.ndarray | None] = [None] * len(sg.tensors)
+        self.steps = []
+        self.nodes: list[Node] = []
+        self.ready = False
+        self.arena_bytes = 0
+
+    # -- planning --
+
+    def _spec(self, i: int) -> TensorSpec:
+        t = self.subgraph.tensors[i]
+        data = self.constants.get(i)
+        return TensorSpec(i, t.name, self.shapes[i], self.dtypes[i], t.quantization, data, t.is_variable)
+
+    def allocate(self) -> None:
+        model, sg = self.model, self.subgraph
+        self.ready = False
+        specs: dict[int, TensorSpec] = {}
+
+        def spec(i):
+            if i < 0:
+                return None
+            if i not in specs:
+                specs[i] = self._spec(i)
+            return specs[i]
+
+        for i, t in enumerate(sg.tensors):
+            if t.is_variable and i not in self.variables:
+                self.variables[i] = self._initial_variable(i)
+        for i in self.variables:
+            spec(i).data = None     # variables change at run time
+
+        folded: dict[int, np.ndarray] = {}
+        dynamic_tensors: set[int] = set()
+        plans = []  # (node, eval_fn or None, kernel, dynamic)
+        self.nodes = []
+        for oi, op in enumerate(sg.operators):
+            op_name = model.op_name(op)
+            code = model.operator_codes[op.opcode_index]
+            node = Node(oi, op_name, op.builtin_options if op.builtin_options is not None else op.builtin_options_2,
+                        [spec(i) for i in op.inputs], [spec(i) for i in op.outputs], code.version,
+                        op.custom_options, runner=self,
+                        intermediates=[spec(i) for i in (op.intermediates or [])])
+            self.nodes.append(node)
+            try:
+                kernel = kernel_for(op_name)
+            except UnsupportedOpError as e:
+                raise UnsupportedOpError(f"Node number {oi} ({op_name}): {e}") from None
+            is_dynamic = any(s is not None and s.index in dynamic_tensors for s in node.inputs)
+            fn = None
+            if not is_dynamic:
+                try:
+                    fn = kernel.prepare(node)
+                except DynamicShape:
+                    is_dynamic = True
+                except UnsupportedOpError as e:
+                    raise UnsupportedOpError(f"Node number {oi} ({op_name}) failed to prepare: {e}") from None
+                except (ValueError, IndexError, KeyError, TypeError) as e:
+                    raise PrepareError(f"Node number {oi} ({op_name}) failed to prepare: {e}") from None
+            if is_dynamic:
+                for s in node.outputs:
+                    s.shape = None
+                    dynamic_tensors.add(s.index)
+                plans.append((node, None, kernel, True))
+                continue
+            for s in node.outputs:
+                if s.shape is None:
+                    raise PrepareError(f"Node number {oi} ({op_name}): prepare left output {s.index} without a shape")
+                s.shape = tuple(int(d) for d in s.shape)
+            value_free = getattr(kernel, "VALUE_FREE_INPUTS", ())
+            foldable = getattr(kernel, "FOLDABLE", True) and all(
+                s is None or s.data is not None or k in value_free for k, s in enumerate(node.inputs))
+            if foldable:
+                ins = [None if s is None else (s.data if s.data is not None else np.empty(s.shape, s.dtype))
+                       for s in node.inputs]
+                outs = [np.empty(s.shape, s.dtype) for s in node.outputs]
+                try:
+                    fn(node, ins, outs)
+                except (ValueError, IndexError, TypeError, FloatingPointError) as e:
+                    raise PrepareError(f"Node number {oi} ({op_name}) failed to prepare: {e}") from None
+                for s, o in zip(node.outputs, outs):
+                    o.setflags(write=False)
+                    s.data = o
+                    folded[s.index] = o
+                continue
+            plans.append((node, fn, kernel, False))
+
+        # Shapes and dtypes as prepared.
+        for i, s in specs.items():
+            self.shapes[i] = s.shape
+        # Memory plan for everything computed at invoke time with a known shape.
+        producers = {}
+        for step, (node, _, _, _) in enumerate(plans):
+            for s in node.outputs:
+                producers[s.index] = step
+        last_use: dict[int, int] = {}
+        for step, (node, _, _, _) in enumerate(plans):
+            for s in node.inputs:
+                if s is not None:
+                    last_use[s.index] = step
+        end = len(plans)
+        allocations = []
+        for i in set(producers) | set(sg.inputs):
+            if i in folded or i in self.constants or i in self.variables or i in dynamic_tensors:
+                continue
+            shape = self.shapes[i]
+            size = int(np.prod(shape)) * self.dtypes[i].itemsize if shape is not None else 0
+            first = producers.get(i, -1)
+            last = end if (i in sg.outputs or i in sg.inputs) else max(last_use.get(i, first), first)
+            allocations.append(planner.Allocation(i, size, first, last))
+        self.arena_bytes = planner.plan(allocations, share=not self.preserve_all_tensors)
+        self.arena = np.empty(max(self.arena_bytes, 1), np.uint8)
+        arrays: list[np.ndarray | None] = [None] * len(sg.tensors)
+        for i, data in self.constants.items():
+            arrays[i] = data
+        for i, data in folded.items():
+            arrays[i] = data
+        for i, data in self.variables.items():
+            arrays[i] = data
+        for a in allocations:
+            dtype = self.dtypes[a.tensor]
+            arrays[a.tensor] = np.ndarray(self.shapes[a.tensor], dtype, self.arena, a.offset)
+        self.arrays = arrays
+        self.folded = folded
+        self.dynamic_tensors = dynamic_tensors
+        self.steps = []
+        for node, fn, kernel, dynamic in plans:
+            if dynamic:
+                self.steps.append((self._run_dynamic, node, kernel, None))
+            else:
+                ins = [None if s is None else arrays[s.index] for s in node.inputs]
+                outs = [arrays[s.index] for s in node.outputs]
+                self.steps.append((fn, node, ins, outs))
+        self.ready = True
+
+    def _initial_variable(self, i: int) -> np.ndarray:
+        t = self.subgraph.tensors[i]
+        data = self.model.buffer_array(t)
+        if data is not None:
+            return np.array(data)
+        return np.zeros(self.shapes[i], self.dtypes[i])
+
+    def reset_variables(self) -> None:
+        for i in list(self.variables):
+            self.variables[i][...] = self._initial_variable(i)
+
+    def _run_dynamic(self, node: Node, kernel, _unused) -> None:
+        arrays = self.arrays
+        for s in node.inputs:
+            if s is not None:
+                a = arrays[s.index]
+                s.data = a
+                s.shape = a.shape
+        try:
+            fn = kernel.prepare(node)
+        except (ValueError, IndexError, KeyError, TypeError, DynamicShape) as e:
+            raise RuntimeError(f"Node number {node.index} ({node.op_name}) failed to prepare: {e}") from None
+        ins = [None if s is None else arrays[s.index] for s in node.inputs]
+        outs = [np.empty(tuple(int(d) for d in s.shape), s.dtype) for s in node.outputs]
+        fn(node, ins, outs)
+        for s, o in zip(node.outputs, outs):
+            arrays[s.index] = o
+            s.shape = o.shape
+
+    # -- running --
+
+    def invoke(self) -> None:
+        if not self.ready:
+            raise RuntimeError("Invoke called on model that is not ready.")
+        for fn, node, ins, outs in self.steps:
+            try:
+                fn(node, ins, outs)
+            except (ValueError, IndexError, FloatingPointError, TypeError) as e:
+                raise RuntimeError(f"Node number {node.index} ({node.op_name}) failed to invoke: {e}") from None
+
+    def tensor_array(self, i: int) -> np.ndarray | None:
+        return self.arrays[i]
+
+    def type_name(self, i: int) -> str:
+        return TENSOR_TYPE_NAMES[self.subgraph.tensors[i].type]

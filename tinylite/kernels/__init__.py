@@ -1,0 +1,42 @@
+"""Builtin op kernels: one module per op, named as the op in the TFLite schema
+in lower case (``CONV_2D`` -> ``conv_2d.py``).
+
+Every kernel module defines ``prepare(node) -> eval_fn``.  ``prepare`` runs in
+``allocate_tensors``: it validates inputs, sets each output's ``shape``,
+precomputes what it can (onto ``node``) and returns the eval function for the
+dtypes at hand.  ``eval_fn(node, inputs, outputs)`` runs in ``invoke``: plain
+numpy that writes into the preallocated ``outputs`` arrays.
+
+Optional module attributes:
+- ``VALUE_FREE_INPUTS``: input positions whose values eval never reads (only
+  their shapes), e.g. SHAPE's input; lets constant folding go through them.
+- ``FOLDABLE = False``: never evaluate at prepare time (stateful ops).
+
+Modules are imported on first use, so ``import tinylite`` stays fast.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+
+from ..errors import UnsupportedOpError
+
+_HERE = os.path.dirname(__file__)
+
+
+def supported_ops() -> list[str]:
+    """Names of the builtin ops this interpreter can run."""
+    return sorted(f[:-3].upper() for f in os.listdir(_HERE)
+                  if f.endswith(".py") and not f.startswith("_"))
+
+
+@functools.lru_cache(maxsize=None)
+def kernel_for(op_name: str):
+    """The kernel module of a builtin op; UnsupportedOpError when there is none."""
+    module = op_name.lower()
+    if not module.replace("_", "").isalnum() or not os.path.exists(os.path.join(_HERE, module + ".py")):
+        raise UnsupportedOpError(
+            f"operator {op_name} is not supported by the tinylite interpreter. Supported builtin ops: "
+            f"{', '.join(supported_ops())}. Convert the model without this op, or run it with ai-edge-litert.")
+    return importlib.import_module(f"{__name__}.{module}")

@@ -1,0 +1,160 @@
+"""What a kernel sees: a `Node` with `TensorSpec` inputs and outputs, plus the
+helpers many kernels share (fused activations, padding, broadcasting)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..flatbuffer.schema import ACTIVATION_NAMES, PADDING_NAMES
+
+
+class DynamicShape(Exception):
+    """Raised by prepare when an output shape depends on a value not known yet.
+
+    The interpreter then runs this node's prepare again at invoke time, with
+    every input's current value in ``spec.data``.
+    """
+
+
+class TensorSpec:
+    """A tensor as a kernel's prepare sees it."""
+
+    __slots__ = ("index", "name", "shape", "dtype", "quantization", "data", "is_variable")
+
+    def __init__(self, index, name, shape, dtype, quantization=None, data=None, is_variable=False):
+        self.index = index
+        self.name = name
+        self.shape = shape                  # tuple of ints; None when only known at invoke
+        self.dtype = np.dtype(dtype)
+        self.quantization = quantization    # graph.QuantizationParameters or None
+        self.data = data                    # the value when known at prepare (constants)
+        self.is_variable = is_variable
+
+    @property
+    def scale(self):
+        """The per-tensor scale (first scale), or 0.0 when not quantized."""
+        q = self.quantization
+        return float(q.scale[0]) if q is not None and q.scale is not None and len(q.scale) else 0.0
+
+    @property
+    def zero_point(self):
+        q = self.quantization
+        return int(q.zero_point[0]) if q is not None and q.zero_point is not None and len(q.zero_point) else 0
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape)) if self.shape is not None else None
+
+    def __repr__(self):
+        return f"TensorSpec({self.index}, {self.name!r}, {self.shape}, {self.dtype})"
+
+
+class Node:
+    """One operator being prepared or run."""
+
+    def __init__(self, index, op_name, options, inputs, outputs, version=1, custom_options=None,
+                 runner=None, intermediates=None):
+        self.index = index
+        self.op_name = op_name
+        self.options = options or {}
+        self.inputs: list[TensorSpec | None] = inputs
+        self.outputs: list[TensorSpec] = outputs
+        self.version = version
+        self.custom_options = custom_options
+        self.runner = runner                # the SubgraphRunner (control flow ops call subgraphs)
+        self.intermediates = intermediates or []
+
+    def value(self, i):
+        """The value of input i at prepare time; DynamicShape if it is only known at invoke."""
+        spec = self.inputs[i]
+        if spec is None or spec.data is None:
+            raise DynamicShape(f"{self.op_name} input {i} is not constant")
+        return spec.data
+
+    def has_input(self, i):
+        return i < len(self.inputs) and self.inputs[i] is not None
+
+    def fail(self, message):
+        """Raise the error a kernel reports for a model it cannot run."""
+        raise ValueError(f"{self.op_name} (node {self.index}): {message}")
+
+    def expect_dtype(self, spec, *allowed):
+        if spec.dtype not in [np.dtype(a) for a in allowed]:
+            names = ", ".join(np.dtype(a).name for a in allowed)
+            from ..errors import UnsupportedOpError
+
+            raise UnsupportedOpError(
+                f"{self.op_name} (node {self.index}): tensor {spec.name!r} has type {spec.dtype.name}; "
+                f"tinylite runs this op on {names}")
+
+
+# --- fused activations ---
+
+def activation_name(node) -> str:
+    return ACTIVATION_NAMES.get(node.options.get("fused_activation_function", 0), "NONE")
+
+
+def float_activation(name: str):
+    """In-place function applying a fused activation to a float array (None for NONE)."""
+    if name == "NONE":
+        return None
+    if name == "RELU":
+        return lambda x: np.maximum(x, 0, out=x)
+    if name == "RELU6":
+        return lambda x: np.clip(x, 0, 6, out=x)
+    if name == "RELU_N1_TO_1":
+        return lambda x: np.clip(x, -1, 1, out=x)
+    if name in ("TANH", "SIGN_BIT"):
+        # TFLite's CalculateActivationRange knows only the clamping activations;
+        # its kernels run a fused TANH or SIGN_BIT as no activation at all.
+        return None
+    raise ValueError(f"unknown fused activation {name}")
+
+
+def fused_float_activation(node):
+    return float_activation(activation_name(node))
+
+
+# --- padding ---
+
+def padding_name(node) -> str:
+    return PADDING_NAMES.get(node.options.get("padding", 0), "SAME")
+
+
+def conv_output_size(size, filter_size, stride, dilation, padding):
+    """Output length of a strided, dilated window (TFLite's ComputeOutSize)."""
+    effective = (filter_size - 1) * dilation + 1
+    if padding == "SAME":
+        return (size + stride - 1) // stride
+    if padding == "VALID":
+        return (size - effective + stride) // stride
+    raise ValueError(f"unknown padding {padding}")
+
+
+def conv_padding(size, filter_size, stride, dilation, out_size):
+    """(before, after) padding for SAME, as TFLite computes it (extra on the after side)."""
+    effective = (filter_size - 1) * dilation + 1
+    total = max((out_size - 1) * stride + effective - size, 0)
+    return total // 2, total - total // 2
+
+
+# --- broadcasting ---
+
+def broadcast_shape(a, b, node=None):
+    try:
+        return tuple(np.broadcast_shapes(tuple(a), tuple(b)))
+    except ValueError:
+        msg = f"shapes {list(a)} and {list(b)} cannot be broadcast together"
+        if node is not None:
+            node.fail(msg)
+        raise ValueError(msg) from None
+
+
+def normalize_axis(axis, rank, node=None):
+    a = int(axis)
+    if a < 0:
+        a += rank
+    if not 0 <= a < max(rank, 1):
+        if node is not None:
+            node.fail(f"axis {axis} is out of range for rank {rank}")
+        raise ValueError(f"axis {axis} is out of range for rank {rank}")
+    return a

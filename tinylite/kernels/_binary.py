@@ -1,0 +1,48 @@
+"""Elementwise binary ops with numpy broadcasting and a fused activation
+(ADD, SUB, MUL, DIV, MAXIMUM, ...): each op module names its ufunc."""
+import numpy as np
+
+from ._base import broadcast_shape, fused_float_activation
+
+FLOAT_AND_INT = (np.float32, np.int32, np.int64)
+
+
+def prepare_binary(node, ufunc, dtypes=FLOAT_AND_INT, out_dtype=None):
+    x, y = node.inputs[0], node.inputs[1]
+    if x.dtype != y.dtype:
+        node.fail(f"input types differ: {x.dtype.name} and {y.dtype.name}")
+    node.outputs[0].shape = broadcast_shape(x.shape, y.shape, node)
+    if x.dtype.kind == "f" or x.dtype.kind in "iub" and np.dtype(x.dtype) in [np.dtype(d) for d in dtypes]:
+        if x.dtype.kind in "iu" and x.quantization is not None and x.quantization.is_quantized:
+            from . import _quantized
+
+            return _quantized.prepare_binary(node)
+        node.expect_dtype(x, *dtypes)
+        node.ufunc = ufunc
+        node.act = fused_float_activation(node) if x.dtype.kind == "f" else _int_activation(node)
+        return eval_binary
+    from . import _quantized
+
+    return _quantized.prepare_binary(node)
+
+
+def _int_activation(node):
+    from ._base import activation_name
+
+    name = activation_name(node)
+    if name == "NONE":
+        return None
+    if name == "RELU":
+        return lambda x: np.maximum(x, 0, out=x)
+    if name == "RELU6":
+        return lambda x: np.clip(x, 0, 6, out=x)
+    if name == "RELU_N1_TO_1":
+        return lambda x: np.clip(x, -1, 1, out=x)
+    node.fail(f"fused activation {name} is not defined for integer tensors")
+
+
+def eval_binary(node, inputs, outputs):
+    out = outputs[0]
+    node.ufunc(inputs[0], inputs[1], out=out)
+    if node.act is not None:
+        node.act(out)

@@ -1,0 +1,43 @@
+"""Window geometry shared by the 2-D pooling kernels."""
+import numpy as np
+
+from ._base import conv_output_size, conv_padding, padding_name
+
+
+def pool_geometry(node):
+    x = node.inputs[0]
+    if len(x.shape) != 4:
+        node.fail(f"expects a 4-D NHWC input, got shape {list(x.shape)}")
+    o = node.options
+    n, h, w, c = x.shape
+    fh, fw = o.get("filter_height", 1), o.get("filter_width", 1)
+    sh, sw = o.get("stride_h", 1), o.get("stride_w", 1)
+    if min(fh, fw, sh, sw) < 1:
+        node.fail(f"filter {fh}x{fw} and strides {sh}x{sw} must be positive")
+    pad = padding_name(node)
+    oh, ow = conv_output_size(h, fh, sh, 1, pad), conv_output_size(w, fw, sw, 1, pad)
+    pt, pb = conv_padding(h, fh, sh, 1, oh) if pad == "SAME" else (0, 0)
+    pl, pr = conv_padding(w, fw, sw, 1, ow) if pad == "SAME" else (0, 0)
+    node.outputs[0].shape = (n, oh, ow, c)
+    return dict(fh=fh, fw=fw, sh=sh, sw=sw, oh=oh, ow=ow, pad=(pt, pb, pl, pr))
+
+
+def window_slices(x, g, pad_value):
+    """Yield, for each filter tap, the [n, oh, ow, c] strided slice it reads."""
+    pt, pb, pl, pr = g["pad"]
+    if pt or pb or pl or pr:
+        x = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=pad_value)
+    oh, ow, sh, sw = g["oh"], g["ow"], g["sh"], g["sw"]
+    for i in range(g["fh"]):
+        for j in range(g["fw"]):
+            yield x[:, i:i + (oh - 1) * sh + 1:sh, j:j + (ow - 1) * sw + 1:sw, :]
+
+
+def valid_counts(h, w, g):
+    """[oh, ow] number of window taps that fall inside the unpadded input."""
+    pt, _, pl, _ = g["pad"]
+    rows = np.arange(g["oh"]) * g["sh"] - pt
+    cols = np.arange(g["ow"]) * g["sw"] - pl
+    rh = np.minimum(rows + g["fh"], h) - np.maximum(rows, 0)
+    cw = np.minimum(cols + g["fw"], w) - np.maximum(cols, 0)
+    return np.maximum(rh[:, None] * cw[None, :], 1)

@@ -1,0 +1,25 @@
+"""AVERAGE_POOL_2D: window mean over the elements inside the input (SAME
+padding is not counted, as in TFLite)."""
+import numpy as np
+
+from ._base import fused_float_activation
+from ._pool import pool_geometry, valid_counts, window_slices
+
+
+def prepare(node):
+    x = node.inputs[0]
+    node.expect_dtype(x, np.float32)
+    node.geometry = g = pool_geometry(node)
+    node.inv_count = (1.0 / valid_counts(x.shape[1], x.shape[2], g)).astype(np.float32)[None, :, :, None]
+    node.act = fused_float_activation(node)
+    return eval_float
+
+
+def eval_float(node, inputs, outputs):
+    out = outputs[0]
+    out[...] = 0
+    for view in window_slices(inputs[0], node.geometry, 0.0):
+        out += view
+    out *= node.inv_count
+    if node.act is not None:
+        node.act(out)

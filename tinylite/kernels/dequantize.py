@@ -1,0 +1,30 @@
+"""DEQUANTIZE: float16 -> float32 (float16 weights), or int8/uint8/int16 ->
+float32 with the input's scale and zero point (per-channel too)."""
+import numpy as np
+
+
+def prepare(node):
+    x = node.inputs[0]
+    node.outputs[0].shape = x.shape
+    node.expect_dtype(node.outputs[0], np.float32)
+    if x.dtype == np.float16:
+        return eval_float16
+    node.expect_dtype(x, np.int8, np.uint8, np.int16, np.int32)
+    q = x.quantization
+    if q is None or not q.is_quantized:
+        node.fail(f"input {x.name!r} of type {x.dtype.name} has no quantization parameters")
+    shape = [1] * len(x.shape)
+    if q.per_channel:
+        shape[q.quantized_dimension] = len(q.scale)
+    node.scale = np.asarray(q.scale, np.float64).reshape(shape)
+    node.zero_point = np.asarray(q.zero_point if q.zero_point is not None else 0, np.int64).reshape(
+        shape if q.per_channel else [1] * len(x.shape))
+    return eval_affine
+
+
+def eval_float16(node, inputs, outputs):
+    outputs[0][...] = inputs[0]
+
+
+def eval_affine(node, inputs, outputs):
+    outputs[0][...] = (inputs[0].astype(np.int64) - node.zero_point) * node.scale

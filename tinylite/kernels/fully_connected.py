@@ -1,0 +1,48 @@
+"""FULLY_CONNECTED: y = x @ W.T + b, W is [units, depth].
+
+The input is flattened to rows of `depth` (TFLite's rule); `keep_num_dims`
+keeps the input's leading dimensions instead of collapsing them.
+"""
+import numpy as np
+
+from ._base import fused_float_activation
+
+
+def prepare(node):
+    x, w = node.inputs[0], node.inputs[1]
+    if len(w.shape) != 2:
+        node.fail(f"weights must be 2-D [units, depth], got {list(w.shape)}")
+    units, depth = w.shape
+    size = int(np.prod(x.shape))
+    if depth == 0 or size % depth:
+        node.fail(f"input of shape {list(x.shape)} cannot be split into rows of depth {depth}")
+    if node.options.get("keep_num_dims"):
+        if x.shape[-1] != depth:
+            node.fail(f"keep_num_dims needs the input's last dimension ({x.shape[-1]}) to equal depth {depth}")
+        node.outputs[0].shape = tuple(x.shape[:-1]) + (units,)
+    else:
+        node.outputs[0].shape = (size // depth, units)
+    node.depth = depth
+    if x.dtype == np.float32 and w.dtype == np.float32:
+        if w.data is not None:
+            node.wt = np.ascontiguousarray(w.data.T)
+        node.act = fused_float_activation(node)
+        return eval_float
+    from . import _quantized
+
+    return _quantized.prepare_fully_connected(node)
+
+
+def eval_float(node, inputs, outputs):
+    x, w = inputs[0], inputs[1]
+    b = inputs[2] if len(inputs) > 2 else None
+    out = outputs[0]
+    wt = getattr(node, "wt", None)
+    if wt is None:
+        wt = w.T
+    res = out.reshape(-1, wt.shape[1])
+    np.matmul(x.reshape(-1, node.depth), wt, out=res)
+    if b is not None:
+        res += b
+    if node.act is not None:
+        node.act(out)

@@ -1,0 +1,26 @@
+"""MAX_POOL_2D: window maximum; SAME padding never wins the max."""
+import numpy as np
+
+from ._base import fused_float_activation
+from ._pool import pool_geometry, window_slices
+
+
+def prepare(node):
+    x = node.inputs[0]
+    node.expect_dtype(x, np.float32)
+    node.geometry = pool_geometry(node)
+    node.act = fused_float_activation(node)
+    return eval_float
+
+
+def eval_float(node, inputs, outputs):
+    out = outputs[0]
+    first = True
+    for view in window_slices(inputs[0], node.geometry, -np.inf):
+        if first:
+            np.copyto(out, view)
+            first = False
+        else:
+            np.maximum(out, view, out=out)
+    if node.act is not None:
+        node.act(out)

@@ -1,0 +1,22 @@
+"""PACK: stack `values_count` equal-shaped tensors along a new `axis`."""
+import numpy as np
+
+from ._base import normalize_axis
+
+
+def prepare(node):
+    first = node.inputs[0]
+    for s in node.inputs[1:]:
+        if s.shape != first.shape or s.dtype != first.dtype:
+            node.fail(f"inputs must share shape and type: {list(first.shape)} {first.dtype.name} vs "
+                      f"{list(s.shape)} {s.dtype.name}")
+    rank = len(first.shape) + 1
+    node.axis = normalize_axis(node.options.get("axis", 0), rank, node)
+    shape = list(first.shape)
+    shape.insert(node.axis, len(node.inputs))
+    node.outputs[0].shape = tuple(shape)
+    return eval_pack
+
+
+def eval_pack(node, inputs, outputs):
+    np.stack(inputs, axis=node.axis, out=outputs[0])

@@ -1,0 +1,22 @@
+"""SOFTMAX over the last axis, with `beta`: exp(beta * (x - max)) / sum."""
+import numpy as np
+
+
+def prepare(node):
+    x = node.inputs[0]
+    node.outputs[0].shape = x.shape
+    if x.dtype == np.float32:
+        node.beta = np.float32(node.options.get("beta", 1.0))
+        return eval_float
+    from . import _quantized
+
+    return _quantized.prepare_softmax(node)
+
+
+def eval_float(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    np.subtract(x, x.max(axis=-1, keepdims=True), out=out)
+    if node.beta != 1:
+        out *= node.beta
+    np.exp(out, out=out)
+    out /= out.sum(axis=-1, keepdims=True)

@@ -1,0 +1,55 @@
+"""STRIDED_SLICE with begin/end/ellipsis/new_axis/shrink_axis masks and `offset`.
+
+The masks translate one-to-one into a numpy index tuple, whose semantics
+(clamping, negative indices and strides) are those of TensorFlow's op.
+"""
+import numpy as np
+
+
+def prepare(node):
+    x = node.inputs[0]
+    begin = np.asarray(node.value(1)).reshape(-1).astype(np.int64)
+    end = np.asarray(node.value(2)).reshape(-1).astype(np.int64)
+    strides = np.asarray(node.value(3)).reshape(-1).astype(np.int64) if node.has_input(3) else np.ones_like(begin)
+    if not len(begin) == len(end) == len(strides):
+        node.fail(f"begin, end and strides differ in length: {len(begin)}, {len(end)}, {len(strides)}")
+    if np.any(strides == 0):
+        node.fail("strides must be non-zero")
+    o = node.options
+    if o.get("offset"):
+        end = begin + end
+    index = []
+    for i in range(len(begin)):
+        bit = 1 << i
+        if o.get("ellipsis_mask", 0) & bit:
+            index.append(Ellipsis)
+        elif o.get("new_axis_mask", 0) & bit:
+            index.append(np.newaxis)
+        elif o.get("shrink_axis_mask", 0) & bit:
+            dim = _dim_for(index, i, len(x.shape), len(begin), o)
+            b = int(begin[i]) + (x.shape[dim] if begin[i] < 0 else 0)
+            if not 0 <= b < x.shape[dim]:
+                node.fail(f"shrink index {begin[i]} is out of range for dimension {dim} of size {x.shape[dim]}")
+            index.append(b)
+        else:
+            b = None if o.get("begin_mask", 0) & bit else int(begin[i])
+            e = None if o.get("end_mask", 0) & bit else int(end[i])
+            index.append(slice(b, e, int(strides[i])))
+    node.index = tuple(index)
+    probe = np.broadcast_to(np.zeros((), np.int8), x.shape)
+    try:
+        node.outputs[0].shape = probe[node.index].shape
+    except IndexError as e:
+        node.fail(f"slice {node.index} does not fit input shape {list(x.shape)}: {e}")
+    return eval_slice
+
+
+def _dim_for(index, i, rank, n_spec, o):
+    """The input dimension spec position i refers to (after an ellipsis, count from the end)."""
+    if Ellipsis in index:
+        return rank - (n_spec - i) + sum(1 for j in range(i + 1, n_spec) if o.get("new_axis_mask", 0) & (1 << j))
+    return sum(1 for k in index if k is not np.newaxis)
+
+
+def eval_slice(node, inputs, outputs):
+    outputs[0][...] = inputs[0][node.index]

@@ -1,0 +1,150 @@
+"""Build small .tflite models in code: the fixtures of tinylite's differential
+tests (the same bytes run in tinylite and in ai-edge-litert).
+
+>>> from tinylite.testing import single_op_model
+>>> content = single_op_model(
+...     "CONV_2D",
+...     [("x", [1, 5, 5, 2]), dict(name="w", data=np.ones((3, 3, 3, 2), np.float32)), None],
+...     [("y", [1, 5, 5, 3])],
+...     options=dict(padding="SAME", stride_w=1, stride_h=1))
+>>> len(content) > 0
+True
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .flatbuffer.schema import (
+    ACTIVATIONS,
+    OP_CODES,
+    PADDINGS,
+    TENSOR_TYPES,
+    options_for_op,
+    options_table,
+    tensor_type,
+)
+from .flatbuffer.writer import write_model
+from .graph import Model, Operator, QuantizationParameters, SignatureDef, Subgraph, Tensor, TensorMap
+
+# Option values given by name are turned into the schema's enum codes.
+_ENUM_FIELDS = {
+    "fused_activation_function": ACTIVATIONS,
+    "padding": PADDINGS,
+    "in_data_type": TENSOR_TYPES, "out_data_type": TENSOR_TYPES,
+    "output_type": TENSOR_TYPES, "out_type": TENSOR_TYPES, "idx_out_type": TENSOR_TYPES,
+}
+
+
+def _mirror_pad_modes():
+    from tflite import MirrorPadMode
+
+    return {k: v for k, v in vars(MirrorPadMode).items() if not k.startswith("_")}
+
+
+def encode_options(op_name: str, options: dict | None) -> tuple[int, dict | None]:
+    """(builtin_options_type, options dict with enum names replaced by codes)."""
+    found = options_for_op(op_name)
+    if found is None:
+        if options:
+            raise ValueError(f"{op_name} takes no builtin options, got {sorted(options)}")
+        return 0, None
+    table, code = found
+    values = options_table(table).defaults()
+    for k, v in (options or {}).items():
+        if k not in values:
+            raise ValueError(f"{table} has no field {k!r}; fields: {sorted(values)}")
+        if isinstance(v, str):
+            enum = _ENUM_FIELDS.get(k) or (_mirror_pad_modes() if k == "mode" else None)
+            if enum is None:
+                raise ValueError(f"{table}.{k} is not an enum; got {v!r}")
+            v = enum[v]
+        values[k] = v
+    return code, values
+
+
+def _quant(q):
+    if q is None or isinstance(q, QuantizationParameters):
+        return q
+    if isinstance(q, dict):
+        scale = np.atleast_1d(np.asarray(q["scale"], np.float32))
+        zp = np.atleast_1d(np.asarray(q.get("zero_point", np.zeros(len(scale))), np.int64))
+        return QuantizationParameters(scale=scale, zero_point=zp,
+                                      quantized_dimension=int(q.get("quantized_dimension", 0)))
+    scale, zp = q[0], q[1]
+    qdim = q[2] if len(q) > 2 else 0
+    scale = np.atleast_1d(np.asarray(scale, np.float32))
+    return QuantizationParameters(scale=scale, zero_point=np.atleast_1d(np.asarray(zp, np.int64)),
+                                  quantized_dimension=int(qdim))
+
+
+def _tensor(model: Model, desc) -> Tensor:
+    if isinstance(desc, tuple):
+        desc = dict(zip(("name", "shape", "dtype"), desc))
+    desc = dict(desc)
+    data = desc.get("data")
+    dtype = desc.get("dtype", data.dtype if isinstance(data, np.ndarray) else np.float32)
+    shape = desc.get("shape", None if data is None else np.shape(data))
+    buffer = 0
+    if data is not None:
+        data = np.ascontiguousarray(np.asarray(data, dtype=dtype))
+        shape = data.shape
+        buffer = model.add_buffer(data)
+    sig = desc.get("shape_signature")
+    return Tensor(
+        name=desc["name"],
+        shape=np.array(shape, np.int32).reshape(-1),
+        type=tensor_type(dtype),
+        buffer=buffer,
+        quantization=_quant(desc.get("quantization")),
+        is_variable=bool(desc.get("is_variable", False)),
+        shape_signature=None if sig is None else np.array(sig, np.int32),
+    )
+
+
+def single_op_model(op_name: str, inputs: list, outputs: list, options: dict | None = None,
+                    version: int = 1, signature: bool = True, custom_options: bytes | None = None) -> bytes:
+    """A one-operator model as .tflite bytes.
+
+    ``inputs``/``outputs``: ``(name, shape[, dtype])`` tuples, or dicts with
+    ``name``, ``shape``, ``dtype``, ``data`` (a constant input), ``quantization``
+    (``(scale, zero_point[, quantized_dimension])``), ``shape_signature``; ``None``
+    for an omitted optional input.  Non-constant inputs become model inputs.
+    """
+    model = Model()
+    sg = Subgraph()
+    model.subgraphs.append(sg)
+    op_inputs = []
+    for desc in inputs:
+        if desc is None:
+            op_inputs.append(-1)
+            continue
+        t = _tensor(model, desc)
+        sg.tensors.append(t)
+        op_inputs.append(len(sg.tensors) - 1)
+        if t.buffer == 0 and not t.is_variable:
+            sg.inputs.append(len(sg.tensors) - 1)
+    op_outputs = []
+    for desc in outputs:
+        sg.tensors.append(_tensor(model, desc))
+        op_outputs.append(len(sg.tensors) - 1)
+    sg.outputs = list(op_outputs)
+    options_type, values = encode_options(op_name, options)
+    if op_name in OP_CODES:
+        opcode = model.opcode_index(OP_CODES[op_name], version)
+    else:
+        opcode = model.opcode_index(OP_CODES["CUSTOM"], version, custom_code=op_name)
+    op = Operator(opcode, op_inputs, op_outputs)
+    from .flatbuffer.schema import OPTIONS2_TYPES, OPTIONS_TYPES, options_for_op as _ofo
+
+    found = _ofo(op_name)
+    if found is not None and found[0] not in OPTIONS_TYPES and found[0] in OPTIONS2_TYPES:
+        op.builtin_options_2_type, op.builtin_options_2 = options_type, values
+    else:
+        op.builtin_options_type, op.builtin_options = options_type, values
+    op.custom_options = custom_options
+    sg.operators.append(op)
+    if signature:
+        model.signature_defs.append(SignatureDef(
+            [TensorMap(sg.tensors[i].name, i) for i in sg.inputs],
+            [TensorMap(sg.tensors[i].name, i) for i in sg.outputs], "serving_default", 0))
+    return write_model(model)
