@@ -109,7 +109,7 @@ class _Writer:
             b.StartVector(1, raw.size, BUFFER_ALIGNMENT)
             b.head -= raw.size
             b.Bytes[b.head:b.head + raw.size] = raw.tobytes()
-            data = b.EndVector(raw.size)
+            data = b.EndVector()
         B.BufferStart(b)
         if data is not None:
             B.BufferAddData(b, data)

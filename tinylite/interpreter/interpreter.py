@@ -235,10 +235,15 @@ class Interpreter:
         if strict:
             signature = t.shape_signature if t.shape_signature is not None else t.shape
             current = runner.shapes[i]
-            if len(new) != len(signature) or any(
-                    s != -1 and int(n) != int(c) for n, s, c in zip(new, signature, current)):
-                raise ValueError("ResizeInputTensorStrict only allows mutating unknown dimensions identified "
-                                 "by -1.")
+            if len(new) != len(signature):
+                raise RuntimeError(f"Attempting to resize tensor {i} of rank {len(signature)} to rank {len(new)}. "
+                                   "ResizeInputTensorStrict only allows mutating unknown dimensions identified "
+                                   "by -1.")
+            for d, (n, sig, cur) in enumerate(zip(new, signature, current)):
+                if sig != -1 and int(n) != int(cur):
+                    raise RuntimeError(
+                        f"Attempting to resize dimension {d} of tensor {i} with value {cur} to {n}. "
+                        "ResizeInputTensorStrict only allows mutating unknown dimensions identified by -1.")
         runner.shapes[i] = tuple(int(d) for d in new)
         runner.ready = False
 

@@ -22,7 +22,14 @@ from . import planner
 
 
 class PrepareError(RuntimeError):
-    pass
+    """An op could not be prepared; the message names the node and the op, as LiteRT's does."""
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, MemoryError):
+        return "out of memory (a tensor shape in the model is implausibly large)"
+    text = str(e)
+    return text if isinstance(e, (ValueError, RuntimeError)) and text else f"{type(e).__name__}: {text}"
 
 
 class SubgraphRunner:
@@ -99,8 +106,8 @@ class SubgraphRunner:
                     is_dynamic = True
                 except UnsupportedOpError as e:
                     raise UnsupportedOpError(f"Node number {oi} ({op_name}) failed to prepare: {e}") from None
-                except (ValueError, IndexError, KeyError, TypeError) as e:
-                    raise PrepareError(f"Node number {oi} ({op_name}) failed to prepare: {e}") from None
+                except Exception as e:  # noqa: BLE001 - any kernel failure becomes one clear error
+                    raise PrepareError(f"Node number {oi} ({op_name}) failed to prepare: {_describe(e)}") from None
             if is_dynamic:
                 for s in node.outputs:
                     s.shape = None
@@ -120,8 +127,8 @@ class SubgraphRunner:
                 outs = [np.empty(s.shape, s.dtype) for s in node.outputs]
                 try:
                     fn(node, ins, outs)
-                except (ValueError, IndexError, TypeError, FloatingPointError) as e:
-                    raise PrepareError(f"Node number {oi} ({op_name}) failed to prepare: {e}") from None
+                except Exception as e:  # noqa: BLE001
+                    raise PrepareError(f"Node number {oi} ({op_name}) failed to prepare: {_describe(e)}") from None
                 for s, o in zip(node.outputs, outs):
                     o.setflags(write=False)
                     s.data = o
@@ -153,7 +160,14 @@ class SubgraphRunner:
             last = end if (i in sg.outputs or i in sg.inputs) else max(last_use.get(i, first), first)
             allocations.append(planner.Allocation(i, size, first, last))
         self.arena_bytes = planner.plan(allocations, share=not self.preserve_all_tensors)
-        self.arena = np.empty(max(self.arena_bytes, 1), np.uint8)
+        try:
+            self.arena = np.empty(max(self.arena_bytes, 1), np.uint8)
+        except MemoryError:
+            biggest = max(allocations, key=lambda a: a.size)
+            raise PrepareError(
+                f"the model needs {self.arena_bytes / 2**30:.1f} GiB of activations, more than this machine can "
+                f"allocate (largest: tensor {biggest.tensor} {sg.tensors[biggest.tensor].name!r} of shape "
+                f"{list(self.shapes[biggest.tensor])}). Check the input shapes given to resize_tensor_input.") from None
         arrays: list[np.ndarray | None] = [None] * len(sg.tensors)
         for i, data in self.constants.items():
             arrays[i] = data
@@ -197,8 +211,8 @@ class SubgraphRunner:
                 s.shape = a.shape
         try:
             fn = kernel.prepare(node)
-        except (ValueError, IndexError, KeyError, TypeError, DynamicShape) as e:
-            raise RuntimeError(f"Node number {node.index} ({node.op_name}) failed to prepare: {e}") from None
+        except Exception as e:  # noqa: BLE001
+            raise RuntimeError(f"Node number {node.index} ({node.op_name}) failed to prepare: {_describe(e)}") from None
         ins = [None if s is None else arrays[s.index] for s in node.inputs]
         outs = [np.empty(tuple(int(d) for d in s.shape), s.dtype) for s in node.outputs]
         fn(node, ins, outs)
@@ -214,8 +228,8 @@ class SubgraphRunner:
         for fn, node, ins, outs in self.steps:
             try:
                 fn(node, ins, outs)
-            except (ValueError, IndexError, FloatingPointError, TypeError) as e:
-                raise RuntimeError(f"Node number {node.index} ({node.op_name}) failed to invoke: {e}") from None
+            except Exception as e:  # noqa: BLE001
+                raise RuntimeError(f"Node number {node.index} ({node.op_name}) failed to invoke: {_describe(e)}") from None
 
     def tensor_array(self, i: int) -> np.ndarray | None:
         return self.arrays[i]

@@ -20,6 +20,8 @@ def prepare(node):
     o = node.options
     sh, sw = o.get("stride_h", 1), o.get("stride_w", 1)
     dh, dw = o.get("dilation_h_factor", 1), o.get("dilation_w_factor", 1)
+    if min(sh, sw, dh, dw) < 1:
+        node.fail(f"strides ({sh}, {sw}) and dilations ({dh}, {dw}) must be >= 1")
     pad = padding_name(node)
     oh = conv_output_size(h, kh, sh, dh, pad)
     ow = conv_output_size(wd, kw, sw, dw, pad)
