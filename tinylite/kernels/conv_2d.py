@@ -1,8 +1,15 @@
 """CONV_2D: 2-D convolution, NHWC input, OHWI filter ([out, kh, kw, in/groups]).
 
-Float path: im2col (a strided view of the padded input, copied once into a
-[rows, kh*kw*cin] matrix) times the pre-transposed filter, one BLAS call per
-group.  Groups are inferred from the filter's input depth, as TFLite does.
+Reference path (`eval_float`): im2col (a strided view of the padded input,
+copied into a [rows, kh*kw*cin] matrix) times the pre-transposed filter, one
+BLAS call per group.  Groups are inferred from the filter's input depth, as
+TFLite does.
+
+Fast path (`eval_float_fast`, constant filter and bias, one group): the padded
+input buffer, the im2col matrix and the strided views between them are built
+once per input array and reused on every invoke, and the bias rides in the
+matrix product as an extra all-ones column, so an invoke is a copy, a copy,
+one matmul and the activation.
 """
 import numpy as np
 
@@ -32,9 +39,15 @@ def prepare(node):
         node.fail(f"{cout} output channels cannot be split into {node.groups} groups")
     if x.dtype == np.float32:
         node.expect_dtype(w, np.float32)
+        node.act = fused_float_activation(node)
+        bias = node.inputs[2] if node.has_input(2) else None
         if w.data is not None:
             node.wmat = filter_matrix(w.data, node.groups)
-        node.act = fused_float_activation(node)
+            if node.groups == 1 and (bias is None or bias.data is not None):
+                b = np.zeros(cout, np.float32) if bias is None else bias.data
+                node.wmat_bias = np.ascontiguousarray(np.concatenate([node.wmat[0], b[None, :]], axis=0))
+                node.fast = None
+                return eval_float_fast
         return eval_float
     from . import _quantized
 
@@ -85,7 +98,7 @@ def im2col(x, g, pad_value=0):
 def eval_float(node, inputs, outputs):
     x, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
     out = outputs[0]
-    wmat = node.wmat if w is None or getattr(node, "wmat", None) is not None else filter_matrix(w, node.groups)
+    wmat = node.wmat if getattr(node, "wmat", None) is not None else filter_matrix(w, node.groups)
     cols = im2col(x, node.geometry)
     cout = out.shape[-1]
     res = out.reshape(-1, cout)
@@ -101,5 +114,38 @@ def eval_float(node, inputs, outputs):
             res[:, i * og:(i + 1) * og] = grouped[:, :, i, :].reshape(-1, k * cg) @ wmat[i]
     if b is not None:
         res += b
+    if node.act is not None:
+        node.act(out)
+
+
+class _FastBuffers:
+    """Buffers and views for one (input array, output array) pair."""
+
+    def __init__(self, x, out, g):
+        n, h, w, c = x.shape
+        pt, pb, pl, pr = g["pad"]
+        if pt or pb or pl or pr:
+            self.padded = np.zeros((n, h + pt + pb, w + pl + pr, c), x.dtype)
+            self.interior = self.padded[:, pt:pt + h, pl:pl + w, :]
+        else:
+            self.padded, self.interior = x, None
+        rows, k = n * g["oh"] * g["ow"], g["kh"] * g["kw"] * c
+        self.cols = np.empty((rows, k + 1), x.dtype)
+        self.cols[:, k] = 1          # the bias column
+        self.cols_view = self.cols[:, :k].reshape(n, g["oh"], g["ow"], g["kh"], g["kw"], c)
+        self.patches = patches(self.padded, g)
+        self.res = out.reshape(rows, out.shape[-1])
+        self.x, self.out = x, out
+
+
+def eval_float_fast(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    fb = node.fast
+    if fb is None or fb.x is not x or fb.out is not out:
+        fb = node.fast = _FastBuffers(x, out, node.geometry)
+    if fb.interior is not None:
+        np.copyto(fb.interior, x)
+    np.copyto(fb.cols_view, fb.patches)
+    np.matmul(fb.cols, node.wmat_bias, out=fb.res)
     if node.act is not None:
         node.act(out)
