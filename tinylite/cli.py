@@ -1,8 +1,18 @@
-"""The `tinylite` command."""
+"""The `tinylite` command: demo, convert, run, bench, inspect, export-c."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+
+EXAMPLES = {
+    "demo": "tinylite demo -o demo_out",
+    "convert": "tinylite convert model.h5 -o model.tflite",
+    "run": "tinylite run model.tflite --input x.npy --labels labels.txt --top-k 5",
+    "bench": "tinylite bench model.tflite --runs 100 --batch 8 --op-profile --compare-litert",
+    "inspect": "tinylite inspect model.tflite --json",
+    "export-c": "tinylite export-c model.tflite -o model_data.cc",
+}
 
 
 def _demo(args) -> int:
@@ -11,24 +21,120 @@ def _demo(args) -> int:
     return run_demo(args.output)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="tinylite",
-        description="The TensorFlow Lite toolchain in pure Python.",
-        epilog="example: tinylite demo -o demo_out",
-    )
+def _convert(args) -> int:
+    from .tflite_convert import convert_command
+
+    return convert_command(args)
+
+
+def _run(args) -> int:
+    import numpy as np
+
+    from .tools.run import run_model, top_k
+
+    outs, values = run_model(args.model, args.input)
+    labels = None
+    if args.labels:
+        with open(args.labels, encoding="utf-8") as f:
+            labels = [line.strip() for line in f if line.strip()]
+    if args.output:
+        np.savez(args.output, **{f"output{i}": v for i, v in enumerate(values)})
+    for d, v in zip(outs, values):
+        if args.top_k and v.ndim <= 2 and v.shape[-1] > 1:
+            print(f"{d['name']} (top {args.top_k}):")
+            for n, row in enumerate(top_k(v, args.top_k, labels)):
+                print(f"  sample {n}: " + ", ".join(f"{name} {score:.4f}" for _, name, score in row))
+        else:
+            with np.printoptions(precision=6, suppress=True, threshold=200):
+                print(f"{d['name']} {list(v.shape)} {v.dtype}:\n{v}")
+    return 0
+
+
+def _bench(args) -> int:
+    from .tools.bench import benchmark, render
+
+    result = benchmark(args.model, runs=args.runs, warmup=args.warmup, batch=args.batch,
+                       op_profile=args.op_profile, compare_litert=args.compare_litert, num_threads=args.num_threads)
+    print(json.dumps(result, indent=2) if args.json else render(result))
+    return 0
+
+
+def _inspect(args) -> int:
+    from .tools.inspect import inspect_file, render
+
+    info = inspect_file(args.model)
+    print(json.dumps(info, indent=2) if args.json else render(info, args.model))
+    return 0
+
+
+def _export_c(args) -> int:
+    from .tools.export_c import export_c
+
+    source, header = export_c(args.model, args.output, args.name)
+    print(f"wrote {source} and {header}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tinylite", description="The TensorFlow Lite toolchain in pure Python.",
+                                     epilog="examples:\n  " + "\n  ".join(EXAMPLES.values()),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = sub.add_parser("demo", help="run the built-in demo pipeline (no arguments, no network)",
-                          epilog="example: tinylite demo -o demo_out")
-    demo.add_argument("-o", "--output", default="tinylite_demo", help="output folder (default: tinylite_demo)")
-    demo.set_defaults(func=_demo)
+
+    def add(name, help_text, func):
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=f"example: {EXAMPLES[name]}")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("demo", "convert, quantize and evaluate the built-in digits model (no arguments, no network)", _demo)
+    p.add_argument("-o", "--output", default="tinylite_demo", help="output folder (default: tinylite_demo)")
+
+    p = add("convert", "convert a Keras .h5/.keras model to .tflite", _convert)
+    try:
+        from .tflite_convert import add_convert_arguments
+
+        add_convert_arguments(p)
+    except ImportError:
+        p.add_argument("model")
+        p.add_argument("-o", "--output_file")
+
+    p = add("run", "run a model on inputs from .npy/.npz/image files", _run)
+    p.add_argument("model", help=".tflite file")
+    p.add_argument("--input", "-i", action="append", required=True, help="input file (repeat for several inputs)")
+    p.add_argument("--labels", help="text file, one label per line")
+    p.add_argument("--top-k", type=int, default=0, help="print the k best classes instead of raw outputs")
+    p.add_argument("--output", "-o", help="also save outputs to this .npz")
+
+    p = add("bench", "latency statistics, per-op profile, LiteRT comparison", _bench)
+    p.add_argument("model")
+    p.add_argument("--runs", type=int, default=50)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--batch", type=int, help="batch size (models with a -1 batch dimension)")
+    p.add_argument("--num-threads", type=int, default=None)
+    p.add_argument("--op-profile", action="store_true", help="per-op time table")
+    p.add_argument("--compare-litert", action="store_true", help="also time ai-edge-litert in this process")
+    p.add_argument("--json", action="store_true")
+
+    p = add("inspect", "ops, tensors, quantization, sizes, MACs, signatures, metadata", _inspect)
+    p.add_argument("model")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add("export-c", "write the model as a C array (+ header) for TFLite Micro", _export_c)
+    p.add_argument("model")
+    p.add_argument("-o", "--output", required=True, help="the .cc/.c file; the header goes beside it")
+    p.add_argument("--name", help="C identifier of the array (default: <model>_tflite)")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         return args.func(args)
-    except (ValueError, OSError, RuntimeError) as e:
+    except (ValueError, OSError, RuntimeError, KeyError) as e:
         print(f"tinylite {args.command}: error: {e}", file=sys.stderr)
         return 1
 

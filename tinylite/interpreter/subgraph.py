@@ -231,6 +231,19 @@ class SubgraphRunner:
             except Exception as e:  # noqa: BLE001
                 raise RuntimeError(f"Node number {node.index} ({node.op_name}) failed to invoke: {_describe(e)}") from None
 
+    def invoke_profiled(self) -> list[tuple[int, str, float]]:
+        """Run once, timing each step: [(node index, op name, seconds)]."""
+        import time
+
+        if not self.ready:
+            raise RuntimeError("Invoke called on model that is not ready.")
+        times = []
+        for fn, node, ins, outs in self.steps:
+            t = time.perf_counter()
+            fn(node, ins, outs)
+            times.append((node.index, node.op_name, time.perf_counter() - t))
+        return times
+
     def tensor_array(self, i: int) -> np.ndarray | None:
         return self.arrays[i]
 

@@ -1,0 +1,1 @@
+"""The `tinylite` command's tools, one per module: inspect, bench, run, export_c."""
