@@ -52,8 +52,8 @@ def assert_same_outputs(content, feeds, rtol=1e-5, atol=1e-6, resolver="builtin"
         assert g.shape == w.shape, f"output {k}: shape {g.shape} != LiteRT {w.shape}"
         assert g.dtype == w.dtype, f"output {k}: dtype {g.dtype} != LiteRT {w.dtype}"
         if w.dtype.kind == "f":
-            scale = float(np.max(np.abs(w))) if w.size else 0.0
             finite = np.isfinite(w)
+            scale = float(np.max(np.abs(w[finite]))) if finite.any() else 0.0
             assert np.array_equal(finite, np.isfinite(g)), f"output {k}: inf/nan positions differ"
             err = float(np.max(np.abs(g[finite] - w[finite]))) if finite.any() else 0.0
             assert err <= rtol * scale + atol, f"output {k}: max abs error {err} > {rtol}*{scale}+{atol}"

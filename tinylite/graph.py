@@ -134,9 +134,14 @@ class Model:
         if tensor.buffer <= 0 or tensor.buffer >= len(self.buffers):
             return None
         raw = self.buffers[tensor.buffer].data
-        if raw is None or raw.size == 0:
-            return None
         from .flatbuffer.schema import TENSOR_TYPE_NAMES, numpy_dtype
+
+        if raw is None or raw.size == 0:
+            # A constant with no elements (e.g. the empty shape of a reshape to a
+            # scalar) is still a constant; anything else without bytes has no data.
+            if 0 in [int(d) for d in tensor.shape] and TENSOR_TYPE_NAMES.get(tensor.type) != "STRING":
+                return np.zeros([int(d) for d in tensor.shape], numpy_dtype(tensor.type))
+            return None
 
         type_name = TENSOR_TYPE_NAMES.get(tensor.type)
         if type_name == "STRING":

@@ -14,53 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .flatbuffer.schema import (
-    ACTIVATIONS,
-    OP_CODES,
-    PADDINGS,
-    TENSOR_TYPES,
-    options_for_op,
-    options_table,
-    tensor_type,
-)
+from .converter.options import encode_options  # noqa: F401  (re-exported for tests)
+from .flatbuffer.schema import OP_CODES, tensor_type
 from .flatbuffer.writer import write_model
 from .graph import Model, Operator, QuantizationParameters, SignatureDef, Subgraph, Tensor, TensorMap
-
-# Option values given by name are turned into the schema's enum codes.
-_ENUM_FIELDS = {
-    "fused_activation_function": ACTIVATIONS,
-    "padding": PADDINGS,
-    "in_data_type": TENSOR_TYPES, "out_data_type": TENSOR_TYPES,
-    "output_type": TENSOR_TYPES, "out_type": TENSOR_TYPES, "idx_out_type": TENSOR_TYPES,
-}
-
-
-def _mirror_pad_modes():
-    from tflite import MirrorPadMode
-
-    return {k: v for k, v in vars(MirrorPadMode).items() if not k.startswith("_")}
-
-
-def encode_options(op_name: str, options: dict | None) -> tuple[int, dict | None]:
-    """(builtin_options_type, options dict with enum names replaced by codes)."""
-    found = options_for_op(op_name)
-    if found is None:
-        if options:
-            raise ValueError(f"{op_name} takes no builtin options, got {sorted(options)}")
-        return 0, None
-    table, code = found
-    values = options_table(table).defaults()
-    for k, v in (options or {}).items():
-        if k not in values:
-            raise ValueError(f"{table} has no field {k!r}; fields: {sorted(values)}")
-        if isinstance(v, str):
-            enum = _ENUM_FIELDS.get(k) or (_mirror_pad_modes() if k == "mode" else None)
-            if enum is None:
-                raise ValueError(f"{table}.{k} is not an enum; got {v!r}")
-            v = enum[v]
-        values[k] = v
-    return code, values
-
 
 def _quant(q):
     if q is None or isinstance(q, QuantizationParameters):
@@ -86,7 +43,7 @@ def _tensor(model: Model, desc) -> Tensor:
     shape = desc.get("shape", None if data is None else np.shape(data))
     buffer = 0
     if data is not None:
-        data = np.ascontiguousarray(np.asarray(data, dtype=dtype))
+        data = np.asarray(data, dtype=dtype, order="C")   # keeps 0-d constants 0-d
         shape = data.shape
         buffer = model.add_buffer(data)
     sig = desc.get("shape_signature")

@@ -93,14 +93,15 @@ def snake(name: str) -> str:
 class OptionsField:
     """One field of an options table: its schema name and how to read/write it."""
 
-    __slots__ = ("name", "accessor", "adder", "kind", "start_vector")
+    __slots__ = ("name", "accessor", "adder", "kind", "start_vector", "dtype")
 
-    def __init__(self, name, accessor, adder, kind, start_vector):
+    def __init__(self, name, accessor, adder, kind, start_vector, dtype=None):
         self.name = name            # snake_case schema name, e.g. "stride_w"
         self.accessor = accessor    # generated method name, e.g. "StrideW"
         self.adder = adder          # generated builder function
         self.kind = kind            # "scalar" | "vector" | "string"
         self.start_vector = start_vector
+        self.dtype = dtype          # element type of a vector field
 
 
 class OptionsTable:
@@ -118,12 +119,16 @@ class OptionsTable:
             adder = getattr(module, f"{table_name}Add{member}", None)
             if adder is None:
                 continue
+            dtype = None
             if f"{member}Length" in members:
                 kind = "vector"
+                # The element type as the generated accessor reads it, e.g. Int32Flags.
+                found = re.search(r"number_types\.(\w+)Flags, o\)", _source(self.cls, member + "AsNumpy"))
+                dtype = np.dtype(found.group(1).lower()) if found else None
             else:
                 kind = "string" if "String(" in _source(self.cls, member) else "scalar"
             fields.append(OptionsField(snake(member), member, adder, kind,
-                                       getattr(module, f"{table_name}Start{member}Vector", None)))
+                                       getattr(module, f"{table_name}Start{member}Vector", None), dtype))
         self.fields: list[OptionsField] = fields
 
     def read(self, table) -> dict:
@@ -161,7 +166,7 @@ class OptionsTable:
             if v is None:
                 continue
             if f.kind == "vector":
-                prepared[f.name] = builder.CreateNumpyVector(np.ascontiguousarray(v))
+                prepared[f.name] = builder.CreateNumpyVector(np.ascontiguousarray(v, dtype=f.dtype))
             elif f.kind == "string":
                 prepared[f.name] = builder.CreateString(v)
         self.start(builder)

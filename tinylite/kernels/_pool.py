@@ -1,7 +1,8 @@
 """Window geometry shared by the 2-D pooling kernels."""
 import numpy as np
 
-from ._base import conv_output_size, conv_padding, padding_name
+from ._base import conv_padding, padding_name
+from ._window import window_out_size
 
 
 def pool_geometry(node):
@@ -12,10 +13,13 @@ def pool_geometry(node):
     n, h, w, c = x.shape
     fh, fw = o.get("filter_height", 1), o.get("filter_width", 1)
     sh, sw = o.get("stride_h", 1), o.get("stride_w", 1)
-    if min(fh, fw, sh, sw) < 1:
-        node.fail(f"filter {fh}x{fw} and strides {sh}x{sw} must be positive")
+    if min(sh, sw) < 1:
+        node.fail(f"strides {sh}x{sw} must be positive")
     pad = padding_name(node)
-    oh, ow = conv_output_size(h, fh, sh, 1, pad), conv_output_size(w, fw, sw, 1, pad)
+    # Where TFLite's output size is invalid (a VALID filter larger than the input, a zero
+    # filter) its pooling kernels give an empty output rather than an error.
+    oh = window_out_size(pad, h, fh, sh) or 0
+    ow = window_out_size(pad, w, fw, sw) or 0
     pt, pb = conv_padding(h, fh, sh, 1, oh) if pad == "SAME" else (0, 0)
     pl, pr = conv_padding(w, fw, sw, 1, ow) if pad == "SAME" else (0, 0)
     node.outputs[0].shape = (n, oh, ow, c)
@@ -28,9 +32,11 @@ def window_slices(x, g, pad_value):
     if pt or pb or pl or pr:
         x = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=pad_value)
     oh, ow, sh, sw = g["oh"], g["ow"], g["sh"], g["sw"]
+    # Span of the taps' start positions; an empty output (oh or ow 0) needs empty slices.
+    rows, cols = (oh - 1) * sh + 1 if oh else 0, (ow - 1) * sw + 1 if ow else 0
     for i in range(g["fh"]):
         for j in range(g["fw"]):
-            yield x[:, i:i + (oh - 1) * sh + 1:sh, j:j + (ow - 1) * sw + 1:sw, :]
+            yield x[:, i:i + rows:sh, j:j + cols:sw, :]
 
 
 def valid_counts(h, w, g):

@@ -8,9 +8,14 @@ from ._pool import pool_geometry, valid_counts, window_slices
 
 def prepare(node):
     x = node.inputs[0]
-    node.expect_dtype(x, np.float32)
     node.geometry = g = pool_geometry(node)
-    node.inv_count = (1.0 / valid_counts(x.shape[1], x.shape[2], g)).astype(np.float32)[None, :, :, None]
+    if x.dtype in (np.int8, np.uint8, np.int16):
+        from . import _quantized
+
+        return _quantized.prepare_average_pool_2d(node)
+    node.expect_dtype(x, np.float32)
+    # TFLite divides the window sum by the count (not multiplying by a reciprocal).
+    node.count = valid_counts(x.shape[1], x.shape[2], g).astype(np.float32)[None, :, :, None]
     node.act = fused_float_activation(node)
     return eval_float
 
@@ -20,6 +25,6 @@ def eval_float(node, inputs, outputs):
     out[...] = 0
     for view in window_slices(inputs[0], node.geometry, 0.0):
         out += view
-    out *= node.inv_count
+    out /= node.count
     if node.act is not None:
         node.act(out)

@@ -5,7 +5,7 @@ keeps the input's leading dimensions instead of collapsing them.
 """
 import numpy as np
 
-from ._base import fused_float_activation
+from ._base import activation_name, fused_float_activation
 
 
 def prepare(node):
@@ -23,7 +23,13 @@ def prepare(node):
     else:
         node.outputs[0].shape = (size // depth, units)
     node.depth = depth
+    if node.has_input(2) and node.inputs[2].size != units:
+        node.fail(f"bias has {node.inputs[2].size} elements, expected {units}")
     if x.dtype == np.float32 and w.dtype == np.float32:
+        if activation_name(node) not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
+            # TFLite's (non-hybrid) kernel rejects them at prepare rather than ignoring them.
+            node.fail(f"fused activation {activation_name(node)} is not supported; "
+                      "only NONE, RELU, RELU6 and RELU_N1_TO_1 are")
         if w.data is not None:
             node.wt = np.ascontiguousarray(w.data.T)
         node.act = fused_float_activation(node)

@@ -7,8 +7,12 @@ from ._pool import pool_geometry, window_slices
 
 def prepare(node):
     x = node.inputs[0]
-    node.expect_dtype(x, np.float32)
     node.geometry = pool_geometry(node)
+    if x.dtype in (np.int8, np.uint8, np.int16):
+        from . import _quantized
+
+        return _quantized.prepare_max_pool_2d(node)
+    node.expect_dtype(x, np.float32)
     node.act = fused_float_activation(node)
     return eval_float
 

@@ -1,6 +1,7 @@
 """PACK: stack `values_count` equal-shaped tensors along a new `axis`."""
 import numpy as np
 
+from . import _layout
 from ._base import normalize_axis
 
 
@@ -15,6 +16,8 @@ def prepare(node):
     shape = list(first.shape)
     shape.insert(node.axis, len(node.inputs))
     node.outputs[0].shape = tuple(shape)
+    if not _layout.movable(node, node.inputs):
+        return _layout.quantized_fallback(node)
     return eval_pack
 
 

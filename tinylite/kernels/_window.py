@@ -1,0 +1,79 @@
+"""Helpers of the window, resize and reduction kernels: TFLite's output-size
+rule (with its failure cases), reduction axes, resize coordinates."""
+import numpy as np
+
+
+def window_out_size(padding, size, filter_size, stride, dilation=1):
+    """Output length of a window op as TFLite's ComputeOutSizeChecked gives it,
+    or None where TFLite reports an error (bad arguments, negative size)."""
+    if size < 0 or filter_size <= 0 or stride <= 0 or dilation <= 0:
+        return None
+    effective = (filter_size - 1) * dilation + 1
+    if padding == "SAME":
+        num = size + stride - 1
+    elif padding == "VALID":
+        num = size + stride - effective
+    else:
+        return None
+    # C++ integer division truncates toward zero: a numerator in (-stride, 0) gives an empty output.
+    out = -(-num // stride) if num < 0 else num // stride
+    return None if out < 0 else out
+
+
+# --- reductions (MEAN, SUM, REDUCE_MAX) ---
+
+def prepare_reduction(node):
+    """Resolve the axis input and set the output shape, as TFLite's reducers do.
+
+    Sets ``node.axes`` (unique, non-negative, in the order given) and
+    ``node.kept_shape`` (the output shape with reduced axes kept as 1), which
+    eval reduces into with ``keepdims=True``.
+    """
+    x, axis = node.inputs[0], node.inputs[1]
+    node.expect_dtype(axis, np.int32)
+    rank = len(x.shape)
+    axes = []
+    # An empty axis tensor needs no value (models store it without data, so it is not "constant").
+    values = [] if axis.size == 0 else np.asarray(node.value(1)).reshape(-1).tolist()
+    for a in values:
+        if rank == 0:
+            break       # TFLite ignores the axes of a scalar input
+        r = a + rank if a < 0 else a
+        if not 0 <= r < rank:
+            node.fail(f"axis {a} is out of range for an input of rank {rank}")
+        if r not in axes:
+            axes.append(r)
+    node.axes = tuple(axes)
+    node.kept_shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+    node.count = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
+    if node.options.get("keep_dims"):
+        node.outputs[0].shape = node.kept_shape
+    else:
+        node.outputs[0].shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+
+
+def is_quantized_type(spec):
+    return spec.dtype in (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
+
+
+# --- resize coordinates (RESIZE_BILINEAR, RESIZE_NEAREST_NEIGHBOR) ---
+
+def resize_scale(in_size, out_size, align_corners):
+    """Source pixels per output pixel, in float32 as TFLite computes it."""
+    if align_corners and out_size > 1:
+        return np.float32(in_size - 1) / np.float32(out_size - 1)
+    return np.float32(in_size) / np.float32(out_size)
+
+
+def resize_size(node, minimum=1):
+    """(height, width) from the size input: a 1-D int32 tensor of two values >= minimum."""
+    x, size = node.inputs[0], node.inputs[1]
+    if len(x.shape) != 4:
+        node.fail(f"expects a 4-D NHWC input, got shape {list(x.shape)}")
+    node.expect_dtype(size, np.int32)
+    if len(size.shape) != 1 or size.shape[0] != 2:
+        node.fail(f"size must be a 1-D tensor of 2 elements, got shape {list(size.shape)}")
+    oh, ow = (int(v) for v in np.asarray(node.value(1)).reshape(-1))
+    if min(oh, ow) < minimum:
+        node.fail(f"output size must be at least {minimum}, got {[oh, ow]}")
+    return oh, ow

@@ -1,0 +1,26 @@
+"""DEPTH_TO_SPACE: spread the channels (NHWC) over block_size x block_size spatial
+blocks, TFLite's DCR order: channel = (block row * block_size + block column) * C + c."""
+import numpy as np
+
+from . import _layout
+
+
+def prepare(node):
+    x = node.inputs[0]
+    if len(x.shape) != 4:
+        node.fail(f"expects a 4-D NHWC input, got {list(x.shape)}")
+    b = node.block = node.options.get("block_size", 0)
+    n, h, w, c = x.shape
+    if b <= 0 or c % (b * b):
+        node.fail(f"block_size {b} must be positive and its square must divide the depth {c}")
+    node.outputs[0].shape = (n, h * b, w * b, c // (b * b))
+    if not _layout.movable(node, [x]):
+        return _layout.quantized_fallback(node)
+    return eval_depth_to_space
+
+
+def eval_depth_to_space(node, inputs, outputs):
+    x, b = inputs[0], node.block
+    n, h, w, c = x.shape
+    blocks = x.reshape(n, h, w, b, b, c // (b * b)).transpose(0, 1, 3, 2, 4, 5)
+    np.copyto(outputs[0], blocks.reshape(outputs[0].shape))

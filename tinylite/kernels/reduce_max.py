@@ -1,0 +1,24 @@
+"""REDUCE_MAX over the axes given by the second input (`keep_dims` keeps them
+as 1); reducing an empty axis gives the type's lowest value, as in TFLite."""
+import numpy as np
+
+from ._window import is_quantized_type, prepare_reduction
+
+
+def prepare(node):
+    x = node.inputs[0]
+    if is_quantized_type(x):
+        from . import _quantized
+
+        return _quantized.prepare_reduce_max(node)
+    node.expect_dtype(x, np.float32, np.int32, np.int64)
+    prepare_reduction(node)
+    info = np.finfo if x.dtype.kind == "f" else np.iinfo
+    node.lowest = info(x.dtype).min
+    return eval_max
+
+
+def eval_max(node, inputs, outputs):
+    out = outputs[0]
+    np.maximum.reduce(inputs[0], axis=node.axes, keepdims=True, initial=node.lowest,
+                      out=out.reshape(node.kept_shape))

@@ -1,0 +1,27 @@
+"""SLICE: the block starting at `begin` of extent `size` (-1: to the end)."""
+import numpy as np
+
+from . import _layout
+
+
+def prepare(node):
+    x = node.inputs[0]
+    begin, size = _layout.ints(node, 1), _layout.ints(node, 2)
+    if not len(begin) == len(size) == len(x.shape):
+        node.fail(f"begin ({len(begin)}) and size ({len(size)}) must both have one entry per "
+                  f"dimension of {list(x.shape)}")
+    index = []
+    for b, n, d in zip(begin, size, x.shape):
+        e = d if n == -1 else b + n
+        if b < 0 or n < -1 or not b <= e <= d:
+            node.fail(f"begin {begin} and size {size} do not fit in shape {list(x.shape)}")
+        index.append(slice(b, e))
+    node.index = tuple(index)
+    node.outputs[0].shape = tuple(s.stop - s.start for s in index)
+    if not _layout.movable(node, [x]):
+        return _layout.quantized_fallback(node)
+    return eval_slice
+
+
+def eval_slice(node, inputs, outputs):
+    np.copyto(outputs[0], inputs[0][node.index])

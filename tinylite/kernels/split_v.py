@@ -1,0 +1,41 @@
+"""SPLIT_V: cut input 0 along the axis (input 2) into parts of the sizes in
+input 1; one size may be -1 (whatever remains)."""
+import numpy as np
+
+from . import _layout
+
+
+def prepare(node):
+    x = node.inputs[0]
+    node.axis = _layout.scalar_axis(node, 2, len(x.shape))
+    sizes = _layout.ints(node, 1)
+    if len(sizes) != len(node.outputs):
+        node.fail(f"size_splits has {len(sizes)} entries but the op has {len(node.outputs)} outputs")
+    total = x.shape[node.axis]
+    if sizes.count(-1) > 1:
+        node.fail(f"size_splits {sizes} has more than one -1")
+    if any(s < -1 for s in sizes):
+        node.fail(f"size_splits {sizes} has a negative size")
+    known = sum(s for s in sizes if s != -1)
+    if -1 in sizes:
+        if known > total:
+            node.fail(f"size_splits {sizes} add up to more than the dimension size {total}")
+        sizes[sizes.index(-1)] = total - known
+    elif known != total:
+        node.fail(f"size_splits {sizes} must add up to the dimension size {total}")
+    node.sizes = sizes
+    for s, n in zip(node.outputs, sizes):
+        s.shape = x.shape[:node.axis] + (n,) + x.shape[node.axis + 1:]
+    if not _layout.movable(node, [x]):
+        return _layout.quantized_fallback(node)
+    node.source = 0
+    return eval_split
+
+
+def eval_split(node, inputs, outputs):
+    x = inputs[node.source]
+    lead = (slice(None),) * node.axis
+    start = 0
+    for out, n in zip(outputs, node.sizes):
+        np.copyto(out, x[lead + (slice(start, start + n),)])
+        start += n
