@@ -39,6 +39,40 @@ def window_slices(x, g, pad_value):
             yield x[:, i:i + rows:sh, j:j + cols:sw, :]
 
 
+class TapViews:
+    """The tap slices of `window_slices`, built once per input array.
+
+    A padded copy of the input lives in a buffer filled with the pad value
+    once; each invoke only refreshes its interior.  The views into it (or into
+    the input itself, without padding) stay valid as long as the input array
+    does, so they are cached on the node.
+    """
+
+    def __init__(self, x, g, pad_value):
+        pt, pb, pl, pr = g["pad"]
+        self.x = x
+        if pt or pb or pl or pr:
+            n, h, w, c = x.shape
+            self.padded = np.full((n, h + pt + pb, w + pl + pr, c), pad_value, x.dtype)
+            self.interior = self.padded[:, pt:pt + h, pl:pl + w, :]
+        else:
+            self.padded, self.interior = x, None
+        self.views = list(window_slices(self.padded, dict(g, pad=(0, 0, 0, 0)), pad_value))
+
+    def refresh(self, x):
+        if self.interior is not None:
+            np.copyto(self.interior, x)
+        return self.views
+
+
+def tap_views(node, x, pad_value):
+    """Current tap views for input `x` (cached per node and input array)."""
+    cached = getattr(node, "taps", None)
+    if cached is None or cached.x is not x:
+        cached = node.taps = TapViews(x, node.geometry, pad_value)
+    return cached.refresh(x)
+
+
 def valid_counts(h, w, g):
     """[oh, ow] number of window taps that fall inside the unpadded input."""
     pt, _, pl, _ = g["pad"]
