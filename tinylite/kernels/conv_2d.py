@@ -37,7 +37,7 @@ def prepare(node):
     node.groups = cin // cg
     if cout % node.groups:
         node.fail(f"{cout} output channels cannot be split into {node.groups} groups")
-    if x.dtype == np.float32:
+    if x.dtype == np.float32 and w.dtype != np.int8:   # int8 weights: the hybrid path
         node.expect_dtype(w, np.float32)
         node.act = fused_float_activation(node)
         bias = node.inputs[2] if node.has_input(2) else None

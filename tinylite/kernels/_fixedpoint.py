@@ -1,0 +1,279 @@
+"""TFLite's integer arithmetic, vectorized over numpy int64 arrays that hold
+int32 values: QuantizeMultiplier, MultiplyByQuantizedMultiplier (gemmlowp's
+double rounding), the gemmlowp fixed-point helpers (exp on negative values,
+1/(1+x)) and the lookup tables of the int8/int16 activation kernels.
+
+Every helper takes and returns int64 arrays (or Python ints); results that
+C++ would keep in an int32 are wrapped to int32 where TFLite could wrap.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+INT32_MIN = -(1 << 31)
+INT32_MAX = (1 << 31) - 1
+
+
+def round_half_away(x):
+    """C's round()/TfLiteRound: halves go away from zero (numpy rounds to even)."""
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
+def wrap32(x):
+    """Two's-complement wrap of int64 values to the int32 range."""
+    x = np.asarray(x, np.int64)
+    return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def quantize_multiplier(real: float) -> tuple[int, int]:
+    """(multiplier, shift) with real ~= multiplier * 2**(shift - 31), multiplier in [2**30, 2**31)."""
+    if real == 0.0:
+        return 0, 0
+    q, shift = math.frexp(real)
+    q_fixed = int(round_half_away(q * (1 << 31)))
+    if q_fixed == (1 << 31):
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    return q_fixed, shift
+
+
+def quantize_multipliers(reals):
+    """Per-channel quantize_multiplier: (int64 multipliers, int64 shifts)."""
+    pairs = [quantize_multiplier(float(r)) for r in np.atleast_1d(reals)]
+    return np.array([p[0] for p in pairs], np.int64), np.array([p[1] for p in pairs], np.int64)
+
+
+def _trunc_div_pow2(x, bits):
+    """C integer division of int64 x by 2**bits (rounds toward zero)."""
+    return np.where(x >= 0, x >> bits, -((-x) >> bits))
+
+
+def saturating_rounding_doubling_high_mul(a, b):
+    """gemmlowp's SaturatingRoundingDoublingHighMul for int32 values."""
+    a = np.asarray(a, np.int64)
+    b = np.asarray(b, np.int64)
+    ab = a * b
+    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    res = _trunc_div_pow2(ab + nudge, 31)
+    return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, res)
+
+
+def rounding_divide_by_pot(x, exponent):
+    """Rounding arithmetic right shift (ties away from zero), as gemmlowp's."""
+    x = np.asarray(x, np.int64)
+    exponent = np.asarray(exponent, np.int64)
+    mask = (np.int64(1) << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> exponent) + (remainder > threshold)
+
+
+def saturating_rounding_multiply_by_pot(x, exponent: int):
+    """x * 2**exponent: saturating for exponent > 0, rounding for exponent < 0."""
+    x = np.asarray(x, np.int64)
+    if exponent == 0:
+        return x
+    if exponent < 0:
+        return rounding_divide_by_pot(x, -exponent)
+    threshold = (1 << (31 - exponent)) - 1
+    res = x << exponent
+    res = np.where(x > threshold, INT32_MAX, res)
+    return np.where(x < -threshold, INT32_MIN, res)
+
+
+def multiply_by_quantized_multiplier(x, multiplier, shift):
+    """TFLite's MultiplyByQuantizedMultiplier(int32 x, ...), double rounding.
+
+    `multiplier` and `shift` may be arrays (per channel) broadcasting with x.
+    """
+    x = np.asarray(x, np.int64)
+    shift = np.asarray(shift, np.int64)
+    left = np.maximum(shift, 0)
+    right = np.maximum(-shift, 0)
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(wrap32(x << left), multiplier), right)
+
+
+def multiply_by_quantized_multiplier_ruy(x, multiplier, shift):
+    """The requantization of ruy's x86 (AVX2/AVX-512) kernels, which LiteRT's optimized
+    per-channel GEMMs use: a high multiply rounding half up, then a rounding right
+    shift that also rounds half up (gemmlowp rounds both half away from zero)."""
+    shift = np.asarray(shift, np.int64)
+    left = np.maximum(shift, 0)
+    right = np.maximum(-shift, 0)
+    high = (wrap32(np.asarray(x, np.int64) << left) * np.asarray(multiplier, np.int64) + (1 << 30)) >> 31
+    nudge = np.where(right > 0, np.int64(1) << np.maximum(right - 1, 0), 0)
+    return np.where(high > INT32_MAX - nudge, np.int64(1) << (31 - right), (high + nudge) >> right)
+
+
+def multiply_by_quantized_multiplier_64(x, multiplier, shift):
+    """TFLite's MultiplyByQuantizedMultiplier(int64 x, ...): a 16-bit multiplier, one rounding."""
+    x = np.asarray(x, np.int64)
+    multiplier = np.asarray(multiplier, np.int64)
+    reduced = np.where(multiplier < 0x7FFF0000, (multiplier + (1 << 15)) >> 16, 0x7FFF)
+    total_shift = 15 - np.asarray(shift, np.int64)
+    return wrap32((x * reduced + (np.int64(1) << (total_shift - 1))) >> total_shift)
+
+
+def count_leading_zeros32(x):
+    """Leading zeros of x seen as uint32 (x in [0, 2**32))."""
+    x = np.asarray(x, np.int64)
+    _, e = np.frexp(x.astype(np.float64))     # exact: x < 2**53; e is the bit length
+    return np.where(x == 0, 32, 32 - e).astype(np.int64)
+
+
+# --- gemmlowp fixed point (int32 raw values; Fn = n integer bits) ---
+
+def _fmul(a, b):
+    return saturating_rounding_doubling_high_mul(a, b)
+
+
+def _exp_on_interval_between_negative_one_quarter_and_0_excl(a):
+    """exp(a) for a in [-1/4, 0), F0 in and out."""
+    constant_term = 1895147668                 # exp(-1/8) in F0
+    constant_1_over_3 = 715827883
+    x = wrap32(a + (1 << 28))                  # a + 1/8
+    x2 = _fmul(x, x)
+    x3 = _fmul(x2, x)
+    x4 = _fmul(x2, x2)
+    x4_over_4 = rounding_divide_by_pot(x4, 2)
+    poly = rounding_divide_by_pot(wrap32(_fmul(wrap32(x4_over_4 + x3), constant_1_over_3) + x2), 1)
+    return wrap32(constant_term + _fmul(constant_term, wrap32(x + poly)))
+
+
+# exp(-2**k) in F0 for the barrel shifter of exp_on_negative_values, k = -2..4.
+_EXP_BARREL = ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308),
+               (2, 39332535), (3, 720401), (4, 242))
+
+
+def exp_on_negative_values(a, integer_bits: int):
+    """gemmlowp exp_on_negative_values: a is F<integer_bits> (<= 0), result F0."""
+    a = np.asarray(a, np.int64)
+    frac_bits = 31 - integer_bits
+    one_quarter = 1 << (frac_bits - 2)
+    mask = one_quarter - 1
+    a_mod = wrap32((a & mask) - one_quarter)
+    result = _exp_on_interval_between_negative_one_quarter_and_0_excl(
+        saturating_rounding_multiply_by_pot(a_mod, integer_bits))
+    remainder = wrap32(a_mod - a)
+    for exponent, multiplier in _EXP_BARREL:
+        if integer_bits > exponent:
+            bit = 1 << (frac_bits + exponent)
+            result = np.where(remainder & bit, _fmul(result, multiplier), result)
+    if integer_bits > 5:
+        clamp = -(1 << (36 - integer_bits))
+        result = np.where(a < clamp, 0, result)
+    return np.where(a == 0, INT32_MAX, result)
+
+
+def _rounding_half_sum(a, b):
+    s = np.asarray(a, np.int64) + b
+    return _trunc_div_pow2(s + np.where(s >= 0, 1, -1), 1)
+
+
+def one_over_one_plus_x_for_x_in_0_1(a):
+    """gemmlowp one_over_one_plus_x_for_x_in_0_1: F0 in, F0 out (Newton-Raphson)."""
+    half_denominator = _rounding_half_sum(a, INT32_MAX)
+    x = wrap32(1515870810 + _fmul(half_denominator, -1010580540))    # 48/17 - 32/17 * d, in F2
+    one_f2 = 1 << 29
+    for _ in range(3):
+        half_denominator_times_x = _fmul(half_denominator, x)
+        one_minus = wrap32(one_f2 - half_denominator_times_x)
+        x = wrap32(x + saturating_rounding_multiply_by_pot(_fmul(x, one_minus), 2))
+    return saturating_rounding_multiply_by_pot(x, 1)     # ExactMulByPot<-1> then Rescale<0>
+
+
+def get_reciprocal(x, x_integer_digits: int):
+    """TFLite GetReciprocal: (F0 raw of 1/x scaled into [0.5, 1), num_bits_over_unit)."""
+    x = np.asarray(x, np.int64)
+    headroom_plus_one = count_leading_zeros32(x)
+    num_bits_over_unit = x_integer_digits - headroom_plus_one
+    shifted_sum_minus_one = wrap32(((x << headroom_plus_one) & 0xFFFFFFFF) - (1 << 31))
+    return one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one), num_bits_over_unit
+
+
+def calculate_input_radius(input_integer_bits, input_left_shift, total_signed_bits=31):
+    max_input_rescaled = (1.0 * ((1 << input_integer_bits) - 1) * (1 << (total_signed_bits - input_integer_bits))
+                          / (1 << input_left_shift))
+    return int(math.floor(max_input_rescaled))
+
+
+# --- lookup tables ---
+
+def lut_int8(func, input_scale, input_zero_point, output_scale, output_zero_point, dtype):
+    """TFLite's LUTPopulate<int8/uint8>, in float32 like the C++: table[q - min] = f(q)."""
+    info = np.iinfo(dtype)
+    q = np.arange(info.min, info.max + 1, dtype=np.int64)
+    x = np.float32(input_scale) * (q - input_zero_point).astype(np.float32)
+    with np.errstate(over="ignore"):
+        y = func(x.astype(np.float32)).astype(np.float32)
+    rescaled = round_half_away(y * (np.float32(1) / np.float32(output_scale)))
+    out = rescaled.astype(np.float64) + output_zero_point
+    return np.clip(out, info.min, info.max).astype(dtype)
+
+
+def lut_int16(func, input_scale, input_zero_point, output_scale, output_zero_point, float_type=np.float64):
+    """TFLite's LUTPopulate<int16>: 513 samples, each biased by half the midpoint interpolation error."""
+    ft = float_type
+    input_min = ft(input_scale) * ft(-32768 - input_zero_point)
+    input_max = ft(input_scale) * ft(32767 - input_zero_point)
+    output_min = ft(output_scale) * ft(-32768 - output_zero_point)
+    output_max = ft(output_scale) * ft(32767 - output_zero_point)
+    step = ft((input_max - input_min) / ft(512))
+    half_step = ft(step / ft(2))
+    inv = ft(ft(65536) / ft(output_max - output_min))
+    i = np.arange(512).astype(ft)
+    val = func(ft(input_min) + i * step).astype(ft)
+    val_mid = func(ft(input_min) + i * step + half_step).astype(ft)
+    val_next = func(ft(input_min) + (i + 1) * step).astype(ft)
+    sample = round_half_away(val * inv).astype(ft)
+    mid_interp = round_half_away((val_next * inv + round_half_away(val * inv)) / ft(2)).astype(ft)
+    mid_val = round_half_away(val_mid * inv).astype(ft)
+    bias = round_half_away((mid_interp - mid_val) / ft(2)).astype(ft)
+    lut = np.empty(513, np.int64)
+    lut[:512] = np.clip(sample - bias, -32768, 32767)
+    lut[512] = np.clip(round_half_away(func(np.array([input_max], ft))[0] * inv), -32768, 32767)
+    return lut
+
+
+def lut_lookup_int16(value, lut):
+    """TFLite's interpolating LUTLookup for int16 (513-entry table)."""
+    value = np.asarray(value, np.int64)
+    index = 256 + (value >> 7)
+    offset = value & 0x7F
+    base = lut[index]
+    slope = lut[index + 1] - base
+    delta = (slope * offset + 64) >> 7
+    return ((base + delta + 32768) & 0xFFFF) - 32768
+
+
+# sigmoid(i / 24) in unsigned Q0.16 (saturating at 65535), i = 0..255: the table TFLite's int16
+# LOGISTIC and TANH kernels interpolate in (tanh(x) = 2 * sigmoid(2x) - 1).
+SIGMOID_TABLE_UINT16 = np.array([
+    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498,
+    40149, 40794, 41432, 42064, 42688, 43304, 43912, 44511, 45102, 45683, 46255,
+    46817, 47369, 47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409, 51865,
+    52311, 52745, 53169, 53581, 53983, 54374, 54755, 55125, 55485, 55834, 56174,
+    56503, 56823, 57133, 57433, 57724, 58007, 58280, 58544, 58800, 59048, 59288,
+    59519, 59743, 59959, 60168, 60370, 60565, 60753, 60935, 61110, 61279, 61441,
+    61599, 61750, 61896, 62036, 62172, 62302, 62428, 62549, 62666, 62778, 62886,
+    62990, 63090, 63186, 63279, 63368, 63454, 63536, 63615, 63691, 63765, 63835,
+    63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308, 64357, 64405, 64450,
+    64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786, 64816, 64845,
+    64873, 64900, 64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079, 65097,
+    65115, 65132, 65149, 65164, 65179, 65194, 65208, 65221, 65234, 65246, 65258,
+    65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360,
+    65367, 65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425,
+    65429, 65433, 65438, 65442, 65445, 65449, 65453, 65456, 65459, 65462, 65465,
+    65468, 65471, 65474, 65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491,
+    65493, 65495, 65497, 65498, 65500, 65501, 65503, 65504, 65505, 65507, 65508,
+    65509, 65510, 65511, 65512, 65513, 65514, 65515, 65516, 65517, 65517, 65518,
+    65519, 65520, 65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524, 65525,
+    65525, 65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529,
+    65529, 65529, 65530, 65530, 65530, 65530, 65531, 65531, 65531, 65531, 65531,
+    65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533, 65533, 65533,
+    65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534,
+    65534, 65534, 65535], np.int64)
