@@ -12,6 +12,7 @@ EXAMPLES = {
     "bench": "tinylite bench model.tflite --runs 100 --batch 8 --op-profile --compare-litert",
     "inspect": "tinylite inspect model.tflite --json",
     "export-c": "tinylite export-c model.tflite -o model_data.cc",
+    "report": "tinylite report model_int8.tflite --compare model_float.tflite --data eval.npz -o report.html",
 }
 
 
@@ -75,6 +76,13 @@ def _export_c(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from .tools.report import write_report
+
+    print(f"wrote {write_report(args.model, args.output, compare=args.compare, data=args.data)}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinylite", description="The TensorFlow Lite toolchain in pure Python.",
                                      epilog="examples:\n  " + "\n  ".join(EXAMPLES.values()),
@@ -123,6 +131,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     p.add_argument("-o", "--output", required=True, help="the .cc/.c file; the header goes beside it")
     p.add_argument("--name", help="C identifier of the array (default: <model>_tflite)")
+    p = add("report", "a self-contained HTML page: graph, sizes, latency, accuracy, per-tensor error", _report)
+    p.add_argument("model")
+    p.add_argument("-o", "--output", default="report.html")
+    p.add_argument("--compare", help="a reference model (usually the float one) for per-tensor errors")
+    p.add_argument("--data", help=".npz with x (and y labels) for accuracy and error measurements")
     return parser
 
 
