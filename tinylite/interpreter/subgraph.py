@@ -225,6 +225,11 @@ class SubgraphRunner:
     def invoke(self) -> None:
         if not self.ready:
             raise RuntimeError("Invoke called on model that is not ready.")
+        # Overflow and NaN are values in TFLite, not events: LiteRT prints no warnings.
+        with np.errstate(all="ignore"):
+            self._run_steps()
+
+    def _run_steps(self) -> None:
         for fn, node, ins, outs in self.steps:
             try:
                 fn(node, ins, outs)

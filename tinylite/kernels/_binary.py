@@ -30,7 +30,7 @@ def _int_activation(node):
     from ._base import activation_name
 
     name = activation_name(node)
-    if name == "NONE":
+    if name in ("NONE", "TANH", "SIGN_BIT"):   # TFLite clamps nothing for these
         return None
     if name == "RELU":
         return lambda x: np.maximum(x, 0, out=x)

@@ -1,8 +1,11 @@
 """ADD: x + y with broadcasting and a fused activation."""
 import numpy as np
 
-from ._binary import prepare_binary
+from ._unary import prepare_arithmetic
+
+# int16 here is TFLite's unquantized int16 ADD (wrapping); quantized int16 goes elsewhere.
+DTYPES = (np.float32, np.float16, np.int32, np.int64, np.int16)
 
 
 def prepare(node):
-    return prepare_binary(node, np.add)
+    return prepare_arithmetic(node, np.add, DTYPES)

@@ -1,0 +1,8 @@
+"""MINIMUM: elementwise min with broadcasting (x < y ? x : y)."""
+import numpy as np
+
+from ._unary import prepare_extremum
+
+
+def prepare(node):
+    return prepare_extremum(node, np.minimum)

@@ -1,0 +1,11 @@
+"""MUL: x * y with broadcasting and a fused activation."""
+import numpy as np
+
+from ._unary import prepare_arithmetic
+
+# int16 here is TFLite's unquantized int16 MUL (wrapping); quantized int16 goes elsewhere.
+DTYPES = (np.float32, np.float16, np.int32, np.int64, np.int16, np.uint32)
+
+
+def prepare(node):
+    return prepare_arithmetic(node, np.multiply, DTYPES)

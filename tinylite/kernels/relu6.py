@@ -1,0 +1,12 @@
+"""RELU6: min(max(x, 0), 6), elementwise."""
+import numpy as np
+
+from ._unary import prepare_float_unary
+
+
+def prepare(node):
+    return prepare_float_unary(node, eval_float, "relu6")
+
+
+def eval_float(node, inputs, outputs):
+    np.clip(inputs[0], np.float32(0), np.float32(6), out=outputs[0])
