@@ -22,6 +22,13 @@ _LAZY = {
     "ConverterError": ("tinylite.errors", "ConverterError"),
     "read_model": ("tinylite.flatbuffer", "read_model"),
     "write_model": ("tinylite.flatbuffer", "write_model"),
+    "TFLiteConverter": ("tinylite.converter.api", "TFLiteConverter"),
+    "Optimize": ("tinylite.converter.api", "Optimize"),
+    "OpsSet": ("tinylite.converter.api", "OpsSet"),
+    "TargetSpec": ("tinylite.converter.api", "TargetSpec"),
+    "RepresentativeDataset": ("tinylite.converter.api", "RepresentativeDataset"),
+    "lite": ("tinylite.lite", None),
+    "compat": ("tinylite.compat", None),
 }
 
 __all__ = sorted(_LAZY)
@@ -30,7 +37,9 @@ __all__ = sorted(_LAZY)
 def __getattr__(name):
     if name in _LAZY:
         module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
+        value = importlib.import_module(module)
+        if attr is not None:
+            value = getattr(value, attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'tinylite' has no attribute {name!r}")

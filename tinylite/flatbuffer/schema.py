@@ -122,11 +122,9 @@ class OptionsTable:
             dtype = None
             if f"{member}Length" in members:
                 kind = "vector"
-                # The element type as the generated accessor reads it, e.g. Int32Flags.
-                found = re.search(r"number_types\.(\w+)Flags, o\)", _source(self.cls, member + "AsNumpy"))
-                dtype = np.dtype(found.group(1).lower()) if found else None
+                dtype = _vector_dtype(self.cls, member)
             else:
-                kind = "string" if "String(" in _source(self.cls, member) else "scalar"
+                kind = "string" if "String" in _names(self.cls, member) else "scalar"
             fields.append(OptionsField(snake(member), member, adder, kind,
                                        getattr(module, f"{table_name}Start{member}Vector", None), dtype))
         self.fields: list[OptionsField] = fields
@@ -184,13 +182,16 @@ def _scalar(v):
     return v
 
 
-def _source(cls, member) -> str:
-    import inspect
+def _names(cls, member) -> tuple:
+    """Names a generated accessor's bytecode uses (no source files are read)."""
+    code = getattr(getattr(cls, member, None), "__code__", None)
+    return code.co_names if code is not None else ()
 
-    try:
-        return inspect.getsource(getattr(cls, member))
-    except (OSError, TypeError):
-        return ""
+
+def _vector_dtype(cls, member):
+    """Element type of a vector field, from the flags its AsNumpy accessor reads (e.g. Int32Flags)."""
+    flags = [n for n in _names(cls, member + "AsNumpy") if n.endswith("Flags") and n != "UOffsetTFlags"]
+    return np.dtype(flags[0][:-len("Flags")].lower()) if flags else None
 
 
 @functools.lru_cache(maxsize=None)

@@ -39,6 +39,10 @@ test_quantized.py), and says so where it follows the reference instead:
 - Hybrid kernels quantize each batch row (FULLY_CONNECTED) or image
   (CONV_2D) as TFLite does; float results may differ in the last bits from
   LiteRT's SIMD accumulation order.
+- ADD/SUB/MUL, the RELU family, LEAKY_RELU, HARD_SWISH, GELU, EXP and
+  CONCATENATION live in _quantized_elementwise.py; DEPTHWISE_CONV_2D, MEAN and
+  BATCH_MATMUL in _quantized_compute.py (each docstring says which LiteRT
+  kernel and rounding it follows).
 - LiteRT's SIMD hybrid kernels assume symmetric int8 weights (-128 never
   occurs); with a -128 weight they give different results, tinylite the exact
   product.
@@ -624,3 +628,10 @@ def _eval_prelu(node, inputs, outputs):
     res = np.where(xv >= 0, pos, neg) + node.q_out_zp
     info = np.iinfo(out.dtype)
     _store(out, np.broadcast_to(res, out.shape).copy(), info.min, info.max)
+
+
+# Kernels split by family into sibling modules (they import the helpers above).
+from ._quantized_elementwise import (  # noqa: E402,F401
+    prepare_binary, prepare_concatenation, prepare_hard_swish, prepare_leaky_relu, prepare_relu,
+    prepare_relu6, prepare_relu_n1_to_1, prepare_gelu, prepare_exp)
+from ._quantized_compute import prepare_batch_matmul, prepare_depthwise_conv, prepare_mean  # noqa: E402,F401

@@ -1,0 +1,56 @@
+"""Run a converted model in LiteRT and in tinylite and compare both with Keras.
+
+Importing this module picks Keras's backend (before Keras is first imported):
+numpy when its dependency jax (the numpy backend's convolutions) is installed,
+else torch.  Either runs Keras's own inference code, which is what the converted
+files must reproduce.  Test modules import it before keras."""
+from __future__ import annotations
+
+import importlib.util
+import os
+
+if "KERAS_BACKEND" not in os.environ:
+    os.environ["KERAS_BACKEND"] = "numpy" if importlib.util.find_spec("jax") else "torch"
+
+import numpy as np
+import pytest
+
+import tinylite
+from oracle import run_litert, run_tinylite
+
+
+def tolerance(ref) -> float:
+    # The issue's bar: max abs error <= 1e-4 * max|reference| + 1e-5.
+    return 1e-4 * float(np.max(np.abs(ref))) + 1e-5
+
+
+def close(got, want, what, tol_scale=1.0):
+    assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}"
+    err = float(np.max(np.abs(got.astype(np.float64) - want))) if want.size else 0.0
+    assert err <= tol_scale * tolerance(want), f"{what}: max abs error {err} > {tol_scale * tolerance(want)}"
+
+
+def missing_kernels(content) -> list[str]:
+    from tinylite.kernels import supported_ops
+
+    model = tinylite.read_model(content)
+    have = set(supported_ops())
+    return sorted({model.op_name(op) for op in model.subgraphs[0].operators} - have)
+
+
+def check_both(content, feeds, refs, tol_scale=1.0):
+    """LiteRT and tinylite both reproduce `refs`.  A kernel tinylite lacks turns the
+    tinylite half into an xfail naming it (the LiteRT half is always checked)."""
+    refs = [np.asarray(r) for r in refs]
+    got = run_litert(content, feeds)
+    assert len(got) == len(refs)
+    for k, (g, r) in enumerate(zip(got, refs)):
+        close(g, r, f"LiteRT output {k}", tol_scale)
+    missing = missing_kernels(content)
+    if missing:
+        with pytest.raises(tinylite.UnsupportedOpError):
+            run_tinylite(content, feeds)
+        pytest.xfail(f"kernel {', '.join(missing)} not yet")
+    got = run_tinylite(content, feeds)
+    for k, (g, r) in enumerate(zip(got, refs)):
+        close(g, r, f"tinylite output {k}", tol_scale)

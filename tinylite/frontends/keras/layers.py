@@ -1,0 +1,828 @@
+"""Keras layers lowered to TFLite operators (inference semantics, NHWC).
+
+Each lowering takes the Context, the LayerSpec, the layer's inputs (Values, as
+Keras passes them) and its call kwargs, and returns the output Value(s).  They
+emit what TensorFlow's own converter emits for the same layer where practical;
+the graph passes then fuse activations and fold BatchNorm.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import ConverterError
+from .ops import (
+    batch_size,
+    binary,
+    bshape,
+    conv_out,
+    expand_dims,
+    f32,
+    i32,
+    reduce,
+    reshape,
+    squeeze,
+    transpose,
+    unary,
+)
+
+LOWERINGS: dict = {}
+
+# Layers that do nothing at inference time.
+IDENTITY_LAYERS = {
+    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+    "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Identity", "Masking",
+}
+
+
+def lowering(*names):
+    def register(fn):
+        for n in names:
+            LOWERINGS[n] = fn
+        return fn
+    return register
+
+
+def fail(layer, message: str):
+    raise ConverterError(f"layer {layer.name!r} ({layer.class_name}): {message}")
+
+
+def supported_layers() -> list[str]:
+    return sorted(set(LOWERINGS) | IDENTITY_LAYERS)
+
+
+def _flat(args):
+    out = []
+    for a in args:
+        if isinstance(a, (list, tuple)):
+            out.extend(_flat(a))
+        elif hasattr(a, "index"):
+            out.append(a)
+    return out
+
+
+def lower_layer(ctx, layer, args, kwargs):
+    inputs = _flat(args)
+    for k, v in (kwargs or {}).items():
+        if k in ("training",):
+            continue
+        if _flat([v]) and k != "mask":
+            fail(layer, f"call argument {k!r} is a tensor; only positional inputs are supported")
+        if k == "mask" and _flat([v]):
+            fail(layer, "masks are not supported (remove the Masking/mask_zero producer)")
+    cls = layer.class_name
+    if cls in IDENTITY_LAYERS:
+        return inputs[0]
+    if cls in ("Lambda", "TFOpLambda", "SlicingOpLambda"):
+        fail(layer, "a Lambda layer holds arbitrary Python code, which cannot be read from a file or "
+                    "converted. Replace it with built-in Keras layers, or with a small subclass of "
+                    "keras.layers.Layer whose call() uses keras.ops, and convert the live model with "
+                    "tinylite.TFLiteConverter.from_keras_model(model).")
+    fn = LOWERINGS.get(cls)
+    if fn is None:
+        fail(layer, f"layer class {cls} is not supported. Supported layers: {', '.join(supported_layers())}.")
+    cfg = layer.config
+    fmt = cfg.get("data_format")
+    if fmt not in (None, "channels_last"):
+        fail(layer, f"option data_format={fmt!r} is not supported; TFLite is NHWC, use data_format='channels_last'")
+    for v in inputs:
+        if v.dtype != np.float32 and cls not in ("Reshape", "Flatten", "Permute", "Concatenate", "RepeatVector",
+                                                  "Cropping1D", "Cropping2D", "ZeroPadding1D", "ZeroPadding2D"):
+            fail(layer, f"input dtype {v.dtype} is not supported (float32 only)")
+    return fn(ctx, layer, inputs)
+
+
+# -- activations ------------------------------------------------------------------------------
+
+ACTIVATION_NAMES = ["linear", "relu", "relu6", "sigmoid", "hard_sigmoid", "tanh", "softmax", "log_softmax",
+                    "elu", "selu", "gelu", "silu", "swish", "hard_silu", "hard_swish", "leaky_relu",
+                    "softplus", "softsign", "exponential"]
+
+
+def activation_name(spec) -> str:
+    if spec is None:
+        return "linear"
+    if isinstance(spec, dict):
+        inner = spec.get("config")
+        spec = inner if isinstance(inner, str) else spec.get("class_name", "")
+    return str(spec)
+
+
+def activation(ctx, x, spec, name, layer=None, axis=-1):
+    kind = activation_name(spec)
+    n = f"{name}/{kind}"
+    if kind in ("linear", "None", ""):
+        return x
+    if kind == "relu":
+        return unary(ctx, "RELU", x, n)
+    if kind == "relu6":
+        return unary(ctx, "RELU6", x, n)
+    if kind == "sigmoid":
+        return unary(ctx, "LOGISTIC", x, n)
+    if kind == "tanh":
+        return unary(ctx, "TANH", x, n)
+    if kind == "softmax":
+        return softmax(ctx, x, axis, n)
+    if kind == "log_softmax":
+        return _on_last_axis(ctx, x, axis, n, lambda v: unary(ctx, "LOG_SOFTMAX", v, n))
+    if kind == "elu":
+        return unary(ctx, "ELU", x, n)
+    if kind == "selu":
+        return _elu(ctx, x, 1.6732632423543772, n, scale=1.0507009873554805)
+    if kind == "gelu":
+        return unary(ctx, "GELU", x, n, {"approximate": False})
+    if kind in ("silu", "swish"):
+        return binary(ctx, "MUL", x, unary(ctx, "LOGISTIC", x, n + "/sigmoid"), n)
+    if kind in ("hard_silu", "hard_swish"):
+        return unary(ctx, "HARD_SWISH", x, n)
+    if kind == "hard_sigmoid":
+        if ctx.keras_major < 3:          # Keras 2: clip(0.2 x + 0.5, 0, 1)
+            y = binary(ctx, "ADD", binary(ctx, "MUL", x, 0.2, n + "/mul"), 0.5, n + "/add")
+            return binary(ctx, "MAXIMUM", binary(ctx, "MINIMUM", y, 1.0, n + "/min"), 0.0, n)
+        y = unary(ctx, "RELU6", binary(ctx, "ADD", x, 3.0, n + "/add"), n + "/relu6")
+        return binary(ctx, "MUL", y, 1.0 / 6.0, n)
+    if kind == "leaky_relu":
+        return unary(ctx, "LEAKY_RELU", x, n, {"alpha": 0.2})
+    if kind == "softplus":
+        # relu(x) + log(1 + exp(-|x|)): exact where exp(x) would overflow.
+        r = unary(ctx, "RELU", x, n + "/relu")
+        neg_abs = binary(ctx, "SUB", x, binary(ctx, "MUL", r, 2.0, n + "/2relu"), n + "/neg_abs")
+        e = unary(ctx, "EXP", neg_abs, n + "/exp")
+        return binary(ctx, "ADD", r, unary(ctx, "LOG", binary(ctx, "ADD", e, 1.0, n + "/1p"), n + "/log"), n)
+    if kind == "softsign":
+        r = unary(ctx, "RELU", x, n + "/relu")
+        abs_x = binary(ctx, "SUB", binary(ctx, "MUL", r, 2.0, n + "/2relu"), x, n + "/abs")
+        return binary(ctx, "DIV", x, binary(ctx, "ADD", abs_x, 1.0, n + "/1p"), n)
+    if kind == "exponential":
+        return unary(ctx, "EXP", x, n)
+    where = f"layer {layer.name!r} ({layer.class_name}): " if layer is not None else ""
+    raise ConverterError(f"{where}option activation={kind!r} is not supported. Supported activations: "
+                         f"{', '.join(ACTIVATION_NAMES)}.")
+
+
+def _elu(ctx, x, alpha, name, scale=1.0):
+    """scale * (x if x > 0 else alpha * (exp(x) - 1)) = scale*(1-alpha)*relu(x) + scale*alpha*elu(x)."""
+    e = unary(ctx, "ELU", x, name + "/elu")
+    if alpha == 1.0 and scale == 1.0:
+        return e
+    a = binary(ctx, "MUL", e, scale * alpha, name + "/alpha")
+    if alpha == 1.0:
+        return a
+    r = binary(ctx, "MUL", unary(ctx, "RELU", x, name + "/relu"), scale * (1.0 - alpha), name + "/pos")
+    return binary(ctx, "ADD", a, r, name)
+
+
+def _on_last_axis(ctx, x, axis, name, fn):
+    axis = axis % x.rank
+    if axis == x.rank - 1:
+        return fn(x)
+    perm = list(range(x.rank))
+    perm[axis], perm[-1] = perm[-1], perm[axis]
+    y = fn(transpose(ctx, x, perm, name + "/to_last"))
+    return transpose(ctx, y, perm, name + "/from_last")
+
+
+def softmax(ctx, x, axis, name):
+    if isinstance(axis, (list, tuple)):
+        if len(axis) != 1:
+            raise ConverterError(f"{name}: softmax over several axes {axis} is not supported")
+        axis = axis[0]
+    return _on_last_axis(ctx, x, axis, name, lambda v: unary(ctx, "SOFTMAX", v, name, {"beta": 1.0}))
+
+
+def identity_copy(ctx, x, name):
+    """A distinct tensor equal to x (a model output that is also an input)."""
+    return ctx.b.op("RESHAPE", [x, i32(ctx, [-1 if d is None else d for d in x.shape], name + "/shape")],
+                    x.shape, name)
+
+
+@lowering("Activation")
+def _activation_layer(ctx, layer, inputs):
+    return activation(ctx, inputs[0], layer.config.get("activation"), layer.name, layer)
+
+
+@lowering("ReLU")
+def _relu(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    max_value = cfg.get("max_value")
+    slope = float(cfg.get("negative_slope", 0.0) or 0.0)
+    threshold = float(cfg.get("threshold", 0.0) or 0.0)
+    if threshold != 0.0:
+        fail(layer, f"option threshold={threshold} is not supported (only threshold=0)")
+    n = layer.name
+    if slope == 0.0:
+        if max_value is None:
+            return unary(ctx, "RELU", x, n)
+        if float(max_value) == 6.0:
+            return unary(ctx, "RELU6", x, n)
+        return binary(ctx, "MINIMUM", unary(ctx, "RELU", x, n + "/relu"), float(max_value), n)
+    y = unary(ctx, "LEAKY_RELU", x, n if max_value is None else n + "/leaky", {"alpha": slope})
+    return y if max_value is None else binary(ctx, "MINIMUM", y, float(max_value), n)
+
+
+@lowering("LeakyReLU")
+def _leaky(ctx, layer, inputs):
+    cfg = layer.config
+    alpha = cfg.get("negative_slope", cfg.get("alpha", 0.3))
+    return unary(ctx, "LEAKY_RELU", inputs[0], layer.name, {"alpha": float(alpha)})
+
+
+@lowering("ELU")
+def _elu_layer(ctx, layer, inputs):
+    return _elu(ctx, inputs[0], float(layer.config.get("alpha", 1.0)), layer.name)
+
+
+@lowering("Softmax")
+def _softmax_layer(ctx, layer, inputs):
+    return softmax(ctx, inputs[0], layer.config.get("axis", -1), layer.name)
+
+
+@lowering("PReLU")
+def _prelu(ctx, layer, inputs):
+    x = inputs[0]
+    alpha = layer.weight("alpha", 0).astype(np.float32)
+    return ctx.b.op("PRELU", [x, f32(ctx, alpha, layer.name + "/alpha")], x.shape, layer.name)
+
+
+# -- core -------------------------------------------------------------------------------------
+
+@lowering("Dense")
+def _dense(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    if cfg.get("lora_rank"):
+        fail(layer, "option lora_rank is set; merge the LoRA weights first (layer.disable_lora / a plain Dense)")
+    kernel = layer.weight("kernel", 0)
+    units = kernel.shape[1]
+    bias = layer.weight("bias", 1, required=False) if cfg.get("use_bias", True) else None
+    w = f32(ctx, kernel.T, layer.name + "/MatMul")
+    # TensorFlow drops an all-zero bias (the op then adds nothing).
+    b = f32(ctx, bias, layer.name + "/BiasAdd") if bias is not None and np.any(bias) else None
+    out_shape = x.shape[:-1] + (units,)
+    y = ctx.b.op("FULLY_CONNECTED", [x, w, b], out_shape, layer.name + "/MatMul",
+                 {"keep_num_dims": x.rank > 2})
+    return activation(ctx, y, cfg.get("activation"), layer.name, layer)
+
+
+def _tuple(v, n):
+    if isinstance(v, (list, tuple)):
+        return tuple(int(a) for a in v)
+    return (int(v),) * n
+
+
+def _conv_geometry(layer, rank):
+    cfg = layer.config
+    strides = _tuple(cfg.get("strides", 1), rank)
+    dilation = _tuple(cfg.get("dilation_rate", 1), rank)
+    padding = str(cfg.get("padding", "valid")).lower()
+    if padding not in ("valid", "same", "causal"):
+        fail(layer, f"option padding={padding!r} is not supported (valid, same, causal)")
+    if padding == "causal" and rank != 1:
+        fail(layer, "option padding='causal' is only for 1D convolutions")
+    if any(s > 1 for s in strides) and any(d > 1 for d in dilation):
+        fail(layer, f"options strides={strides} with dilation_rate={dilation}: Keras does not allow both > 1")
+    return strides, dilation, padding
+
+
+def _to_2d(ctx, x, name):
+    """[B, W, C] -> [B, 1, W, C]."""
+    return expand_dims(ctx, x, 1, name + "/ExpandDims")
+
+
+def _causal_pad(ctx, x, amount, name):
+    pads = np.zeros((x.rank, 2), np.int32)
+    pads[1, 0] = amount
+    shape = list(x.shape)
+    shape[1] = None if shape[1] is None else shape[1] + amount
+    return ctx.b.op("PAD", [x, i32(ctx, pads, name + "/paddings")], tuple(shape), name + "/Pad")
+
+
+def _conv2d_op(ctx, name, x, filt, bias, strides, dilation, padding, activation_spec=None):
+    """CONV_2D with an OHWI filter on NHWC x."""
+    kh, kw = filt.shape[1], filt.shape[2]
+    out_shape = (x.shape[0], conv_out(x.shape[1], kh, strides[0], dilation[0], padding),
+                 conv_out(x.shape[2], kw, strides[1], dilation[1], padding), filt.shape[0])
+    return ctx.b.op("CONV_2D", [x, f32(ctx, filt, name + "/filter"), f32(ctx, bias, name + "/bias")], out_shape,
+                    name + "/Conv2D",
+                    {"padding": padding.upper(), "stride_h": strides[0], "stride_w": strides[1],
+                     "dilation_h_factor": dilation[0], "dilation_w_factor": dilation[1]})
+
+
+@lowering("Conv1D", "Conv2D")
+def _conv(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    rank = 1 if layer.class_name == "Conv1D" else 2
+    strides, dilation, padding = _conv_geometry(layer, rank)
+    kernel = layer.weight("kernel", 0)
+    cout = kernel.shape[-1]
+    bias = layer.weight("bias", 1, required=False) if cfg.get("use_bias", True) else None
+    if bias is None:
+        bias = np.zeros(cout, np.float32)
+    groups = int(cfg.get("groups", 1) or 1)
+    if groups > 1 and kernel.shape[-2] * groups != x.shape[-1]:
+        fail(layer, f"option groups={groups} does not divide the {x.shape[-1]} input channels")
+    n = layer.name
+    if rank == 1:
+        if padding == "causal":
+            x = _causal_pad(ctx, x, dilation[0] * (kernel.shape[0] - 1), n)
+            padding = "valid"
+        x = _to_2d(ctx, x, n)
+        kernel = kernel[None]
+        strides, dilation = (1,) + strides, (1,) + dilation
+    filt = np.ascontiguousarray(np.transpose(kernel, (3, 0, 1, 2)))
+    y = _conv2d_op(ctx, n, x, filt, bias, strides, dilation, padding)
+    if rank == 1:
+        y = squeeze(ctx, y, 1, n + "/Squeeze")
+    return activation(ctx, y, cfg.get("activation"), n, layer)
+
+
+def _depthwise_op(ctx, name, x, kernel, bias, strides, dilation, padding):
+    """DEPTHWISE_CONV_2D from a Keras (kh, kw, cin, multiplier) kernel."""
+    kh, kw, cin, mult = kernel.shape
+    filt = kernel.reshape(1, kh, kw, cin * mult)
+    if bias is None:
+        bias = np.zeros(cin * mult, np.float32)
+    out_shape = (x.shape[0], conv_out(x.shape[1], kh, strides[0], dilation[0], padding),
+                 conv_out(x.shape[2], kw, strides[1], dilation[1], padding), cin * mult)
+    return ctx.b.op("DEPTHWISE_CONV_2D", [x, f32(ctx, filt, name + "/filter"), f32(ctx, bias, name + "/bias")],
+                    out_shape, name + "/depthwise",
+                    {"padding": padding.upper(), "stride_h": strides[0], "stride_w": strides[1],
+                     "depth_multiplier": int(mult), "dilation_h_factor": dilation[0],
+                     "dilation_w_factor": dilation[1]})
+
+
+@lowering("DepthwiseConv1D", "DepthwiseConv2D")
+def _depthwise(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    rank = 1 if layer.class_name.endswith("1D") else 2
+    strides, dilation, padding = _conv_geometry(layer, rank)
+    kernel = layer.weight(("depthwise_kernel", "kernel"), 0)
+    bias = layer.weight("bias", 1, required=False) if cfg.get("use_bias", True) else None
+    n = layer.name
+    if rank == 1:
+        if padding == "causal":
+            x = _causal_pad(ctx, x, dilation[0] * (kernel.shape[0] - 1), n)
+            padding = "valid"
+        x = _to_2d(ctx, x, n)
+        kernel = kernel[None]
+        strides, dilation = (1,) + strides, (1,) + dilation
+    y = _depthwise_op(ctx, n, x, kernel, bias, strides, dilation, padding)
+    if rank == 1:
+        y = squeeze(ctx, y, 1, n + "/Squeeze")
+    return activation(ctx, y, cfg.get("activation"), n, layer)
+
+
+@lowering("SeparableConv1D", "SeparableConv2D")
+def _separable(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    rank = 1 if layer.class_name.endswith("1D") else 2
+    strides, dilation, padding = _conv_geometry(layer, rank)
+    dw = layer.weight("depthwise_kernel", 0)
+    pw = layer.weight("pointwise_kernel", 1)
+    bias = layer.weight("bias", 2, required=False) if cfg.get("use_bias", True) else None
+    cout = pw.shape[-1]
+    if bias is None:
+        bias = np.zeros(cout, np.float32)
+    n = layer.name
+    if rank == 1:
+        if padding == "causal":
+            x = _causal_pad(ctx, x, dilation[0] * (dw.shape[0] - 1), n)
+            padding = "valid"
+        x = _to_2d(ctx, x, n)
+        dw, pw = dw[None], pw[None]
+        strides, dilation = (1,) + strides, (1,) + dilation
+    y = _depthwise_op(ctx, n, x, dw, None, strides, dilation, padding)
+    filt = np.ascontiguousarray(np.transpose(pw, (3, 0, 1, 2)))
+    y = _conv2d_op(ctx, n + "/pointwise", y, filt, bias, (1, 1), (1, 1), "valid")
+    if rank == 1:
+        y = squeeze(ctx, y, 1, n + "/Squeeze")
+    return activation(ctx, y, cfg.get("activation"), n, layer)
+
+
+@lowering("Conv2DTranspose")
+def _conv_transpose(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    strides, dilation, padding = _conv_geometry(layer, 2)
+    if any(d != 1 for d in dilation):
+        fail(layer, f"option dilation_rate={dilation} is not supported (TRANSPOSE_CONV has no dilation)")
+    if cfg.get("output_padding") is not None:
+        fail(layer, f"option output_padding={cfg['output_padding']} is not supported (only None)")
+    kernel = layer.weight("kernel", 0)                # (kh, kw, cout, cin)
+    kh, kw, cout, _ = kernel.shape
+    bias = layer.weight("bias", 1, required=False) if cfg.get("use_bias", True) else None
+    n = layer.name
+
+    def length(size, k, s):
+        if size is None:
+            return None
+        return size * s + max(k - s, 0) if padding == "valid" else size * s
+
+    h, w = length(x.shape[1], kh, strides[0]), length(x.shape[2], kw, strides[1])
+    if h is None or w is None:
+        fail(layer, "inputs with unknown height or width are not supported")
+    out_shape = (x.shape[0], h, w, cout)
+    if x.shape[0] is None:
+        batch = batch_size(ctx, x, n)
+        dims = [batch] + [i32(ctx, v, f"{n}/output_shape/{k}") for k, v in enumerate((h, w, cout), 1)]
+        shape_t = ctx.b.op("PACK", dims, (4,), n + "/output_shape", {"values_count": 4, "axis": 0},
+                           out_dtypes=np.int32)
+    else:
+        shape_t = i32(ctx, out_shape, n + "/output_shape")
+    filt = np.ascontiguousarray(np.transpose(kernel, (2, 0, 1, 3)))
+    ins = [shape_t, f32(ctx, filt, n + "/filter"), x]
+    if bias is not None:
+        ins.append(f32(ctx, bias, n + "/bias"))
+    y = ctx.b.op("TRANSPOSE_CONV", ins, out_shape, n + "/conv2d_transpose",
+                 {"padding": padding.upper(), "stride_h": strides[0], "stride_w": strides[1]}, out_dtypes=x.dtype)
+    return activation(ctx, y, cfg.get("activation"), n, layer)
+
+
+# -- pooling ----------------------------------------------------------------------------------
+
+@lowering("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D")
+def _pool(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    rank = 1 if layer.class_name.endswith("1D") else 2
+    pool = _tuple(cfg.get("pool_size", 2), rank)
+    strides = cfg.get("strides")
+    strides = pool if strides is None else _tuple(strides, rank)
+    padding = str(cfg.get("padding", "valid")).lower()
+    if padding not in ("valid", "same"):
+        fail(layer, f"option padding={padding!r} is not supported (valid, same)")
+    n = layer.name
+    if rank == 1:
+        x = _to_2d(ctx, x, n)
+        pool, strides = (1,) + pool, (1,) + strides
+    op = "MAX_POOL_2D" if layer.class_name.startswith("Max") else "AVERAGE_POOL_2D"
+    out_shape = (x.shape[0], conv_out(x.shape[1], pool[0], strides[0], 1, padding),
+                 conv_out(x.shape[2], pool[1], strides[1], 1, padding), x.shape[3])
+    y = ctx.b.op(op, [x], out_shape, n + ("/MaxPool2d" if op == "MAX_POOL_2D" else "/AvgPool2d"),
+                 {"padding": padding.upper(), "stride_h": strides[0], "stride_w": strides[1],
+                  "filter_height": pool[0], "filter_width": pool[1]})
+    if rank == 1:
+        y = squeeze(ctx, y, 1, n + "/Squeeze")
+    return y
+
+
+@lowering("GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+          "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D")
+def _global_pool(ctx, layer, inputs):
+    x = inputs[0]
+    axes = [1] if layer.class_name.endswith("1D") else [1, 2]
+    op = "REDUCE_MAX" if "Max" in layer.class_name else "MEAN"
+    return reduce(ctx, op, x, axes, bool(layer.config.get("keepdims", False)), layer.name)
+
+
+# -- shapes -----------------------------------------------------------------------------------
+
+@lowering("Flatten")
+def _flatten(ctx, layer, inputs):
+    x = inputs[0]
+    if any(d is None for d in x.shape[1:]):
+        fail(layer, f"input shape {x.shape} has unknown dimensions besides the batch")
+    if x.rank == 2:
+        return x
+    return reshape(ctx, x, (x.shape[0], int(np.prod(x.shape[1:]))), layer.name + "/Reshape")
+
+
+@lowering("Reshape")
+def _reshape(ctx, layer, inputs):
+    x = inputs[0]
+    target = [int(d) for d in layer.config["target_shape"]]
+    if any(d is None for d in x.shape[1:]):
+        fail(layer, f"input shape {x.shape} has unknown dimensions besides the batch")
+    total = int(np.prod(x.shape[1:]))
+    if -1 in target:
+        known = int(np.prod([d for d in target if d != -1]))
+        target[target.index(-1)] = total // known
+    if int(np.prod(target)) != total:
+        fail(layer, f"option target_shape={layer.config['target_shape']} does not fit input shape {x.shape}")
+    return reshape(ctx, x, (x.shape[0],) + tuple(target), layer.name + "/Reshape")
+
+
+@lowering("Permute")
+def _permute(ctx, layer, inputs):
+    dims = [int(d) for d in layer.config["dims"]]
+    return transpose(ctx, inputs[0], [0] + dims, layer.name + "/transpose")
+
+
+@lowering("RepeatVector")
+def _repeat(ctx, layer, inputs):
+    x = inputs[0]
+    n = int(layer.config["n"])
+    y = expand_dims(ctx, x, 1, layer.name + "/ExpandDims")
+    return ctx.b.op("TILE", [y, i32(ctx, [1, n, 1], layer.name + "/multiples")], (x.shape[0], n, x.shape[1]),
+                    layer.name + "/Tile")
+
+
+def _pairs(v, n):
+    """Keras padding/cropping specs -> n (before, after) pairs."""
+    if isinstance(v, int):
+        return [(v, v)] * n
+    v = list(v)
+    if n == 1 and len(v) == 2 and all(isinstance(a, int) for a in v):
+        return [(int(v[0]), int(v[1]))]
+    out = []
+    for a in v:
+        out.append((int(a), int(a)) if isinstance(a, int) else (int(a[0]), int(a[1])))
+    return out
+
+
+@lowering("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
+def _zero_pad(ctx, layer, inputs):
+    x = inputs[0]
+    k = x.rank - 2
+    pads = _pairs(layer.config.get("padding", 1), k)
+    table = np.array([(0, 0)] + pads + [(0, 0)], np.int32)
+    shape = [x.shape[0]] + [None if d is None else d + a + b for d, (a, b) in zip(x.shape[1:-1], pads)] + [x.shape[-1]]
+    return ctx.b.op("PAD", [x, i32(ctx, table, layer.name + "/paddings")], tuple(shape), layer.name + "/Pad")
+
+
+@lowering("Cropping1D", "Cropping2D", "Cropping3D")
+def _crop(ctx, layer, inputs):
+    x = inputs[0]
+    k = x.rank - 2
+    crops = _pairs(layer.config.get("cropping", 1), k)
+    begin, end, end_mask = [0], [0], 1
+    shape = [x.shape[0]]
+    for axis, ((a, b), d) in enumerate(zip(crops, x.shape[1:-1]), 1):
+        begin.append(a)
+        if b == 0:
+            end.append(0)
+            end_mask |= 1 << axis
+        else:
+            end.append(-b)
+        shape.append(None if d is None else d - a - b)
+    begin.append(0)
+    end.append(0)
+    end_mask |= 1 << (x.rank - 1)
+    shape.append(x.shape[-1])
+    begin_mask = 1 | (1 << (x.rank - 1))
+    n = layer.name
+    return ctx.b.op("STRIDED_SLICE", [x, i32(ctx, begin, n + "/begin"), i32(ctx, end, n + "/end"),
+                                      i32(ctx, [1] * x.rank, n + "/strides")], tuple(shape), n + "/strided_slice",
+                    {"begin_mask": begin_mask, "end_mask": end_mask})
+
+
+def _resize(ctx, x, size, method, name, half_pixel):
+    op = "RESIZE_BILINEAR" if method == "bilinear" else "RESIZE_NEAREST_NEIGHBOR"
+    return ctx.b.op(op, [x, i32(ctx, size, name + "/size")], (x.shape[0], size[0], size[1], x.shape[3]),
+                    name + ("/resize_bilinear" if method == "bilinear" else "/resize_nearest"),
+                    {"align_corners": False, "half_pixel_centers": half_pixel})
+
+
+@lowering("UpSampling1D", "UpSampling2D")
+def _upsample(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    method = str(cfg.get("interpolation", "nearest"))
+    if method not in ("nearest", "bilinear"):
+        fail(layer, f"option interpolation={method!r} is not supported (nearest, bilinear)")
+    n = layer.name
+    if layer.class_name == "UpSampling1D":
+        s = int(cfg.get("size", 2))
+        y = expand_dims(ctx, x, 2, n + "/ExpandDims")      # [B, W, 1, C]
+        if x.shape[1] is None:
+            fail(layer, "inputs with an unknown length are not supported")
+        y = _resize(ctx, y, (x.shape[1] * s, 1), "nearest", n, False)
+        return squeeze(ctx, y, 2, n + "/Squeeze")
+    sh, sw = _tuple(cfg.get("size", 2), 2)
+    if x.shape[1] is None or x.shape[2] is None:
+        fail(layer, "inputs with unknown height or width are not supported")
+    # Integer nearest upscaling repeats pixels with or without half-pixel centers;
+    # bilinear follows tf.image.resize (half-pixel centers).
+    return _resize(ctx, x, (x.shape[1] * sh, x.shape[2] * sw), method, n, method == "bilinear")
+
+
+@lowering("Resizing")
+def _resizing(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    method = str(cfg.get("interpolation", "bilinear"))
+    if method not in ("nearest", "bilinear"):
+        fail(layer, f"option interpolation={method!r} is not supported (nearest, bilinear)")
+    for opt in ("crop_to_aspect_ratio", "pad_to_aspect_ratio", "antialias"):
+        if cfg.get(opt):
+            fail(layer, f"option {opt}=True is not supported")
+    if x.rank != 4:
+        fail(layer, f"input rank {x.rank} is not supported (batched NHWC images)")
+    return _resize(ctx, x, (int(cfg["height"]), int(cfg["width"])), method, layer.name, True)
+
+
+# -- normalization and scaling ----------------------------------------------------------------
+
+def _channel_const(x, axis, values):
+    """Per-channel constants along `axis`, shaped to broadcast against x."""
+    values = np.asarray(values, np.float32).reshape(-1)
+    axis = axis % x.rank
+    if axis == x.rank - 1:
+        return values
+    shape = [1] * (x.rank - axis)
+    shape[0] = values.size
+    return values.reshape(shape)
+
+
+def _scale_shift(ctx, x, scale, shift, name):
+    """x * scale + shift as MUL then ADD (the passes fold them into a conv/dense before)."""
+    y = x
+    if scale is not None:
+        y = binary(ctx, "MUL", y, f32(ctx, scale, name + "/mul/y"), name + "/mul")
+    if shift is not None:
+        y = binary(ctx, "ADD", y, f32(ctx, shift, name + "/add/y"), name + "/add")
+    return y
+
+
+def _single_axis(layer, axis, rank):
+    if isinstance(axis, (list, tuple)):
+        if len(axis) != 1:
+            fail(layer, f"option axis={axis} is not supported (one axis)")
+        axis = axis[0]
+    axis = int(axis) % rank
+    if axis == 0:
+        fail(layer, "option axis=0 (the batch axis) is not supported")
+    return axis
+
+
+@lowering("BatchNormalization")
+def _batchnorm(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    if cfg.get("renorm"):
+        fail(layer, "option renorm=True is not supported")
+    axis = _single_axis(layer, cfg.get("axis", -1), x.rank)
+    c = x.shape[axis]
+    pos = 0
+    gamma = beta = None
+    if cfg.get("scale", True):
+        gamma = layer.weight("gamma", pos)
+        pos += 1
+    if cfg.get("center", True):
+        beta = layer.weight("beta", pos)
+        pos += 1
+    mean = layer.weight("moving_mean", pos)
+    var = layer.weight("moving_variance", pos + 1)
+    eps = float(cfg.get("epsilon", 1e-3))
+    gamma = np.ones(c, np.float32) if gamma is None else gamma.astype(np.float32)
+    beta = np.zeros(c, np.float32) if beta is None else beta.astype(np.float32)
+    scale = (gamma / np.sqrt(var.astype(np.float64) + eps)).astype(np.float32)
+    shift = (beta - mean * scale).astype(np.float32)
+    return _scale_shift(ctx, x, _channel_const(x, axis, scale), _channel_const(x, axis, shift),
+                        layer.name + "/batchnorm")
+
+
+@lowering("LayerNormalization")
+def _layernorm(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    if cfg.get("rms_scaling"):
+        fail(layer, "option rms_scaling=True is not supported")
+    axes = cfg.get("axis", -1)
+    axes = sorted(int(a) % x.rank for a in (axes if isinstance(axes, (list, tuple)) else [axes]))
+    if 0 in axes:
+        fail(layer, "normalizing over the batch axis is not supported")
+    eps = float(cfg.get("epsilon", 1e-3))
+    n = layer.name
+    mean = reduce(ctx, "MEAN", x, axes, True, n + "/mean")
+    centered = binary(ctx, "SUB", x, mean, n + "/sub")
+    var = reduce(ctx, "MEAN", binary(ctx, "MUL", centered, centered, n + "/square"), axes, True, n + "/variance")
+    inv = unary(ctx, "RSQRT", binary(ctx, "ADD", var, eps, n + "/add_eps"), n + "/rsqrt")
+    y = binary(ctx, "MUL", centered, inv, n + "/normalized")
+    pshape = [1] * x.rank
+    for a in axes:
+        pshape[a] = x.shape[a]
+    pshape = pshape[min(axes):]
+    pos = 0
+    if cfg.get("scale", True):
+        gamma = layer.weight("gamma", pos).reshape(pshape)
+        y = binary(ctx, "MUL", y, f32(ctx, gamma, n + "/gamma"), n + "/scale")
+        pos += 1
+    if cfg.get("center", True):
+        beta = layer.weight("beta", pos).reshape(pshape)
+        y = binary(ctx, "ADD", y, f32(ctx, beta, n + "/beta"), n + "/center")
+    return y
+
+
+@lowering("Rescaling")
+def _rescaling(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    scale = np.asarray(_plain(cfg.get("scale", 1.0)), np.float32)
+    offset = np.asarray(_plain(cfg.get("offset", 0.0)), np.float32)
+    y = x
+    if not np.all(scale == 1):
+        y = binary(ctx, "MUL", y, f32(ctx, scale, layer.name + "/scale"), layer.name + "/mul")
+    if not np.all(offset == 0):
+        y = binary(ctx, "ADD", y, f32(ctx, offset, layer.name + "/offset"), layer.name + "/add")
+    if y is x:
+        return x
+    return y
+
+
+def _plain(v):
+    # Keras serializes array-valued options as {"class_name": "__numpy__", "config": {"value": ...}}.
+    if isinstance(v, dict):
+        cfg = v.get("config", v)
+        return cfg.get("value", cfg)
+    return v
+
+
+@lowering("Normalization")
+def _normalization(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    axis = cfg.get("axis", -1)
+    axes = [axis] if not isinstance(axis, (list, tuple)) else list(axis)
+    if len(axes) != 1:
+        fail(layer, f"option axis={axis} is not supported (one axis)")
+    mean, var = _plain(cfg.get("mean")), _plain(cfg.get("variance"))
+    if mean is None or var is None:
+        mean = layer.weight("mean", 0)
+        var = layer.weight("variance", 1)
+    mean = np.asarray(mean, np.float32)
+    var = np.asarray(var, np.float32)
+    c = x.shape[int(axes[0]) % x.rank]
+    mean = np.broadcast_to(mean.reshape(-1) if mean.size > 1 else mean.reshape(1), (c,))
+    var = np.broadcast_to(var.reshape(-1) if var.size > 1 else var.reshape(1), (c,))
+    std = np.maximum(np.sqrt(var), np.float32(1e-7)).astype(np.float32)
+    if cfg.get("invert"):
+        scale, shift = std, mean
+    else:
+        scale, shift = 1.0 / std, -mean / std
+    axis = int(axes[0])
+    return _scale_shift(ctx, x, _channel_const(x, axis, scale), _channel_const(x, axis, shift), layer.name)
+
+
+# -- merging ----------------------------------------------------------------------------------
+
+def _chain(ctx, op, inputs, name):
+    y = inputs[0]
+    for k, v in enumerate(inputs[1:], 1):
+        y = binary(ctx, op, y, v, name if k == len(inputs) - 1 else f"{name}_{k}")
+    return y
+
+
+@lowering("Add")
+def _add(ctx, layer, inputs):
+    return _chain(ctx, "ADD", inputs, layer.name + "/add")
+
+
+@lowering("Subtract")
+def _subtract(ctx, layer, inputs):
+    if len(inputs) != 2:
+        fail(layer, f"Subtract takes exactly 2 inputs, got {len(inputs)}")
+    return binary(ctx, "SUB", inputs[0], inputs[1], layer.name + "/sub")
+
+
+@lowering("Multiply")
+def _multiply(ctx, layer, inputs):
+    return _chain(ctx, "MUL", inputs, layer.name + "/mul")
+
+
+@lowering("Average")
+def _average(ctx, layer, inputs):
+    s = _chain(ctx, "ADD", inputs, layer.name + "/add")
+    return binary(ctx, "MUL", s, 1.0 / len(inputs), layer.name + "/mean")
+
+
+@lowering("Maximum")
+def _maximum(ctx, layer, inputs):
+    return _chain(ctx, "MAXIMUM", inputs, layer.name + "/maximum")
+
+
+@lowering("Minimum")
+def _minimum(ctx, layer, inputs):
+    return _chain(ctx, "MINIMUM", inputs, layer.name + "/minimum")
+
+
+@lowering("Concatenate")
+def _concat(ctx, layer, inputs):
+    axis = int(layer.config.get("axis", -1)) % inputs[0].rank
+    shape = list(inputs[0].shape)
+    for v in inputs[1:]:
+        a, b = shape[axis], v.shape[axis]
+        shape[axis] = None if a is None or b is None else a + b
+        for i in range(len(shape)):
+            if i != axis and shape[i] is None:
+                shape[i] = v.shape[i]
+    return ctx.b.op("CONCATENATION", inputs, tuple(shape), layer.name + "/concat", {"axis": axis})
+
+
+@lowering("Dot")
+def _dot(ctx, layer, inputs):
+    x, y = inputs
+    axes = layer.config.get("axes", -1)
+    axes = [axes, axes] if isinstance(axes, int) else [int(a) for a in axes]
+    ax, ay = axes[0] % x.rank, axes[1] % y.rank
+    n = layer.name
+    if layer.config.get("normalize"):
+        if ax != x.rank - 1 or ay != y.rank - 1:
+            fail(layer, "option normalize=True is only supported along the last axis")
+        x = unary(ctx, "L2_NORMALIZATION", x, n + "/l2_normalize_x")
+        y = unary(ctx, "L2_NORMALIZATION", y, n + "/l2_normalize_y")
+    if x.rank == 2 and y.rank == 2:
+        return reduce(ctx, "SUM", binary(ctx, "MUL", x, y, n + "/mul"), [1], True, n + "/sum")
+    if x.rank == 3 and y.rank == 3 and ax in (1, 2) and ay in (1, 2):
+        adj_x, adj_y = ax == 1, ay == 2
+        rows = x.shape[2] if adj_x else x.shape[1]
+        cols = y.shape[1] if adj_y else y.shape[2]
+        return ctx.b.op("BATCH_MATMUL", [x, y], (bshape(x.shape[:1], y.shape[:1])[0], rows, cols), n + "/MatMul",
+                        {"adj_x": adj_x, "adj_y": adj_y})
+    fail(layer, f"inputs of rank {x.rank} and {y.rank} with axes={axes} are not supported "
+                "(rank 2 with axes 1, or rank 3 with axes in 1..2)")
+
+
+@lowering("InputLayer")
+def _input(ctx, layer, inputs):
+    return inputs[0]

@@ -1,0 +1,104 @@
+"""Shape-aware helpers that emit TFLite operators for the layer lowerings."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...errors import ConverterError
+
+
+def bshape(a, b):
+    """Numpy broadcasting of two static shapes (None = known at run time)."""
+    a, b = tuple(a), tuple(b)
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + a
+    b = (1,) * (n - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x == 1:
+            out.append(y)
+        elif y == 1 or x == y:
+            out.append(x)
+        elif x is None:
+            out.append(y)
+        elif y is None:
+            out.append(x)
+        else:
+            raise ConverterError(f"shapes {a} and {b} do not broadcast")
+    return tuple(out)
+
+
+def f32(ctx, value, name):
+    return ctx.b.const(np.asarray(value, np.float32), name)
+
+
+def i32(ctx, value, name):
+    return ctx.b.const(np.asarray(value, np.int32), name)
+
+
+def unary(ctx, op, x, name, options=None):
+    return ctx.b.op(op, [x], x.shape, name, options)
+
+
+def binary(ctx, op, x, y, name, options=None):
+    if not hasattr(y, "index"):
+        y = f32(ctx, y, name + "/y")
+    return ctx.b.op(op, [x, y], bshape(x.shape, y.shape), name, options)
+
+
+def reshape(ctx, x, shape, name):
+    """RESHAPE to a static shape whose only unknown dimension may be one (the batch)."""
+    shape = tuple(shape)
+    if tuple(x.shape) == shape:
+        return x
+    if sum(d is None for d in shape) > 1:
+        raise ConverterError(f"{name}: cannot reshape {x.shape} to {shape} with more than one unknown dimension")
+    spec = [-1 if d is None else int(d) for d in shape]
+    return ctx.b.op("RESHAPE", [x, i32(ctx, spec, name + "/shape")], shape, name)
+
+
+def expand_dims(ctx, x, axis, name):
+    axis = axis if axis >= 0 else x.rank + 1 + axis
+    shape = x.shape[:axis] + (1,) + x.shape[axis:]
+    if sum(d is None for d in shape) <= 1:
+        return reshape(ctx, x, shape, name)
+    return ctx.b.op("EXPAND_DIMS", [x, i32(ctx, [axis], name + "/axis")], shape, name)
+
+
+def squeeze(ctx, x, axis, name):
+    shape = x.shape[:axis] + x.shape[axis + 1:]
+    if sum(d is None for d in shape) <= 1:
+        return reshape(ctx, x, shape, name)
+    return ctx.b.op("SQUEEZE", [x], shape, name, {"squeeze_dims": np.array([axis], np.int32)})
+
+
+def transpose(ctx, x, perm, name):
+    perm = [int(p) for p in perm]
+    if perm == list(range(len(perm))):
+        return x
+    shape = tuple(x.shape[p] for p in perm)
+    return ctx.b.op("TRANSPOSE", [x, i32(ctx, perm, name + "/perm")], shape, name)
+
+
+def conv_out(size, k, s, d, padding):
+    if size is None:
+        return None
+    if padding == "same":
+        return math.ceil(size / s)
+    return math.ceil((size - (k - 1) * d) / s)
+
+
+def reduce(ctx, op, x, axes, keepdims, name):
+    axes = sorted(a % x.rank for a in axes)
+    shape = tuple((1 if i in axes else d) for i, d in enumerate(x.shape)) if keepdims else \
+        tuple(d for i, d in enumerate(x.shape) if i not in axes)
+    return ctx.b.op(op, [x, i32(ctx, axes, name + "/axes")], shape, name, {"keep_dims": bool(keepdims)})
+
+
+def batch_size(ctx, x, name):
+    """The batch size as an int32 scalar tensor (SHAPE + STRIDED_SLICE, as TensorFlow emits)."""
+    shape = ctx.b.op("SHAPE", [x], (x.rank,), name + "/Shape", {"out_type": "INT32"}, out_dtypes=np.int32)
+    return ctx.b.op("STRIDED_SLICE", [shape, i32(ctx, [0], name + "/begin"), i32(ctx, [1], name + "/end"),
+                                      i32(ctx, [1], name + "/strides")], (), name + "/strided_slice",
+                    {"shrink_axis_mask": 1}, out_dtypes=np.int32)
