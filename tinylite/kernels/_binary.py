@@ -7,7 +7,7 @@ from ._base import broadcast_shape, fused_float_activation
 FLOAT_AND_INT = (np.float32, np.int32, np.int64)
 
 
-def prepare_binary(node, ufunc, dtypes=FLOAT_AND_INT, out_dtype=None):
+def prepare_binary(node, ufunc, dtypes=FLOAT_AND_INT):
     x, y = node.inputs[0], node.inputs[1]
     if x.dtype != y.dtype:
         node.fail(f"input types differ: {x.dtype.name} and {y.dtype.name}")
@@ -19,26 +19,12 @@ def prepare_binary(node, ufunc, dtypes=FLOAT_AND_INT, out_dtype=None):
             return _quantized.prepare_binary(node)
         node.expect_dtype(x, *dtypes)
         node.ufunc = ufunc
-        node.act = fused_float_activation(node) if x.dtype.kind == "f" else _int_activation(node)
+        # The clamping activations mean the same on integers; TANH/SIGN_BIT are no-ops in TFLite.
+        node.act = fused_float_activation(node)
         return eval_binary
     from . import _quantized
 
     return _quantized.prepare_binary(node)
-
-
-def _int_activation(node):
-    from ._base import activation_name
-
-    name = activation_name(node)
-    if name in ("NONE", "TANH", "SIGN_BIT"):   # TFLite clamps nothing for these
-        return None
-    if name == "RELU":
-        return lambda x: np.maximum(x, 0, out=x)
-    if name == "RELU6":
-        return lambda x: np.clip(x, 0, 6, out=x)
-    if name == "RELU_N1_TO_1":
-        return lambda x: np.clip(x, -1, 1, out=x)
-    node.fail(f"fused activation {name} is not defined for integer tensors")
 
 
 def eval_binary(node, inputs, outputs):
