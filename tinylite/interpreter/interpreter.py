@@ -79,6 +79,9 @@ class Interpreter:
         self._num_threads = num_threads
         self._preserve = bool(experimental_preserve_all_tensors)
         self._runners: dict[int, SubgraphRunner] = {}
+        # State shared by all subgraphs: resource variables (VAR_HANDLE / ASSIGN_VARIABLE /
+        # READ_VARIABLE) and which CALL_ONCE ops have run.  reset_all_variables leaves it, as TFLite does.
+        self._resources: dict = {}
         self._signature_defs = self.get_signature_list()
 
     # -- structure --

@@ -177,6 +177,10 @@ class SubgraphRunner:
             arrays[i] = data
         for a in allocations:
             dtype = self.dtypes[a.tensor]
+            if dtype.hasobject:
+                # RESOURCE/STRING handles are Python objects, which cannot live in a byte arena.
+                arrays[a.tensor] = np.empty(self.shapes[a.tensor], dtype)
+                continue
             arrays[a.tensor] = np.ndarray(self.shapes[a.tensor], dtype, self.arena, a.offset)
         self.arrays = arrays
         self.folded = folded
@@ -235,6 +239,38 @@ class SubgraphRunner:
                 fn(node, ins, outs)
             except Exception as e:  # noqa: BLE001
                 raise RuntimeError(f"Node number {node.index} ({node.op_name}) failed to invoke: {_describe(e)}") from None
+
+    # -- called by control-flow kernels (WHILE, IF, CALL_ONCE) --
+
+    def output_shapes(self, input_shapes) -> list[tuple | None]:
+        """The output shapes this subgraph gets for these input shapes (None where
+        only known at run time), allocating it for them."""
+        self._resize_inputs(input_shapes)
+        if not self.ready:
+            self.allocate()
+        return [None if i in self.dynamic_tensors else self.shapes[i] for i in self.subgraph.outputs]
+
+    def run(self, values) -> list[np.ndarray]:
+        """Run the subgraph on these input arrays (re-planning when their shapes
+        changed) and return copies of its outputs."""
+        sg = self.subgraph
+        if len(values) != len(sg.inputs):
+            raise ValueError(f"subgraph {self.index} takes {len(sg.inputs)} inputs, got {len(values)}")
+        self._resize_inputs([np.shape(v) for v in values])
+        if not self.ready:
+            self.allocate()
+        for i, v in zip(sg.inputs, values):
+            np.copyto(self.arrays[i], v, casting="unsafe")
+        with np.errstate(all="ignore"):
+            self._run_steps()
+        return [np.array(self.arrays[i]) for i in sg.outputs]
+
+    def _resize_inputs(self, shapes) -> None:
+        for i, shape in zip(self.subgraph.inputs, shapes):
+            shape = tuple(int(d) for d in shape)
+            if self.shapes[i] != shape:
+                self.shapes[i] = shape
+                self.ready = False
 
     def invoke_profiled(self) -> list[tuple[int, str, float]]:
         """Run once, timing each step: [(node index, op name, seconds)]."""

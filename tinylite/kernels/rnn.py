@@ -1,0 +1,22 @@
+"""RNN: one basic RNN step h = act(W x + R h + b) on a [batch, input] tensor;
+h is the variable tensor of input 4 and the op's output; see _recurrent.py."""
+import numpy as np
+
+from . import _recurrent
+
+FOLDABLE = False
+
+
+def prepare(node):
+    x = node.inputs[0]
+    if len(x.shape) != 2:
+        node.fail(f"input must be 2-D [batch, input], got shape {list(x.shape)}")
+    node.expect_dtype(x, np.float32)
+    node.rnn = _recurrent.RnnCell(node, x.shape[1], x.shape[0], w=1, r=2, b=3, h=4)
+    node.outputs[-1].shape = (x.shape[0], node.rnn.units)
+    return eval_rnn
+
+
+def eval_rnn(node, inputs, outputs):
+    h = inputs[4].reshape(inputs[0].shape[0], node.rnn.units)
+    outputs[-1][...] = node.rnn.step(inputs[0], h)
