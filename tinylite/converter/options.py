@@ -35,10 +35,11 @@ def encode_options(op_name: str, options: dict | None) -> tuple[int, dict | None
         return 0, None
     table, code = found
     values = options_table(table).defaults()
+    string_fields = {f.name for f in options_table(table).fields if f.kind == "string"}
     for k, v in (options or {}).items():
         if k not in values:
             raise ValueError(f"{table} has no field {k!r}; fields: {sorted(values)}")
-        if isinstance(v, str):
+        if isinstance(v, str) and k not in string_fields:
             enum = _ENUM_FIELDS.get(k) or (_mirror_pad_modes() if k == "mode" else None)
             if enum is None:
                 raise ValueError(f"{table}.{k} is not an enum; got {v!r}")
