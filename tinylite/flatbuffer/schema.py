@@ -140,6 +140,9 @@ class OptionsTable:
                     out[f.name] = None
                 else:
                     out[f.name] = np.array(getattr(obj, f.accessor + "AsNumpy")())
+            elif f.kind == "string":
+                raw = getattr(obj, f.accessor)()
+                out[f.name] = None if raw is None else raw.decode("utf-8", "replace")
             else:
                 out[f.name] = getattr(obj, f.accessor)()
         return out
