@@ -1,21 +1,7 @@
-"""Shared fixtures.  The oracles (ai-edge-litert, keras, the shared corpus) are
-optional on a developer's machine; tests that need one skip with the reason.
-CI sets TINYLITE_REQUIRE_ORACLES=1, which turns every such skip into a failure
-so that a missing oracle can never pass as green."""
-import os
-from pathlib import Path
-
+"""Shared fixtures; see support.py for the oracle policy."""
 import pytest
 
-REQUIRE = os.environ.get("TINYLITE_REQUIRE_ORACLES") == "1"
-CORPUS = Path(os.environ.get("TINYLITE_CORPUS", Path(__file__).resolve().parents[1].parent / "shared" / "corpus"))
-
-
-def need(condition: bool, reason: str):
-    if not condition:
-        if REQUIRE:
-            pytest.fail(f"oracle missing in CI: {reason}")
-        pytest.skip(reason)
+from support import CORPUS, need
 
 
 @pytest.fixture(scope="session")

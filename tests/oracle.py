@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from conftest import need
+from support import need
 
 
 def litert_interpreter(content: bytes, resolver: str = "builtin"):

@@ -5,8 +5,9 @@ import importlib
 import pytest
 
 MODULES = ["tinylite.interpreter.interpreter", "tinylite.testing", "tinylite.tools.inspect",
-           "tinylite.flatbuffer.reader", "tinylite.converter.api"]
-RUNNABLE = {"tinylite.interpreter.interpreter", "tinylite.testing", "tinylite.tools.inspect"}
+           "tinylite.flatbuffer.reader", "tinylite.converter.api", "tinylite.tools.metadata"]
+RUNNABLE = {"tinylite.interpreter.interpreter", "tinylite.testing", "tinylite.tools.inspect",
+            "tinylite.tools.metadata"}
 
 
 @pytest.mark.parametrize("name", MODULES)

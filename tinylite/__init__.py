@@ -27,6 +27,8 @@ _LAZY = {
     "OpsSet": ("tinylite.converter.api", "OpsSet"),
     "TargetSpec": ("tinylite.converter.api", "TargetSpec"),
     "RepresentativeDataset": ("tinylite.converter.api", "RepresentativeDataset"),
+    "QuantizationDebugger": ("tinylite.converter.quantize.debugger", "QuantizationDebugger"),
+    "QuantizationDebugOptions": ("tinylite.converter.quantize.debugger", "QuantizationDebugOptions"),
     "lite": ("tinylite.lite", None),
     "compat": ("tinylite.compat", None),
 }

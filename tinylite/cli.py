@@ -13,6 +13,8 @@ EXAMPLES = {
     "inspect": "tinylite inspect model.tflite --json",
     "export-c": "tinylite export-c model.tflite -o model_data.cc",
     "report": "tinylite report model_int8.tflite --compare model_float.tflite --data eval.npz -o report.html",
+    "metadata": "tinylite metadata model.tflite -o model_meta.tflite --name digits --mean 0 --std 255 --labels labels.txt",
+    "serve": "tinylite serve --model_name mnist --model_base_path models/mnist --port 8501",
 }
 
 
@@ -31,13 +33,12 @@ def _convert(args) -> int:
 def _run(args) -> int:
     import numpy as np
 
-    from .tools.run import run_model, top_k
+    from .tools.run import load_labels, model_metadata, run_model, top_k
 
-    outs, values = run_model(args.model, args.input)
-    labels = None
-    if args.labels:
-        with open(args.labels, encoding="utf-8") as f:
-            labels = [line.strip() for line in f if line.strip()]
+    # The model's TFLite Metadata supplies image normalization and, without --labels, the labels.
+    meta = model_metadata(args.model)
+    outs, values = run_model(args.model, args.input, meta)
+    labels = load_labels(args.labels, meta)
     if args.output:
         np.savez(args.output, **{f"output{i}": v for i, v in enumerate(values)})
     for d, v in zip(outs, values):
@@ -81,6 +82,22 @@ def _report(args) -> int:
 
     print(f"wrote {write_report(args.model, args.output, compare=args.compare, data=args.data)}")
     return 0
+
+
+def _metadata(args) -> int:
+    from .tools.metadata import render, write_metadata
+
+    meta = write_metadata(args.model, args.output, name=args.name, description=args.description,
+                          version=args.model_version, author=args.author, license=args.license,
+                          mean=args.mean, std=args.std, labels_file=args.labels)
+    print(f"wrote {args.output}\n{render(meta)}")
+    return 0
+
+
+def _serve(args) -> int:
+    from .serving.server import serve_command
+
+    return serve_command(args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -136,6 +153,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="report.html")
     p.add_argument("--compare", help="a reference model (usually the float one) for per-tensor errors")
     p.add_argument("--data", help=".npz with x (and y labels) for accuracy and error measurements")
+
+    p = add("metadata", "write TFLite Metadata (name, normalization, labels) that the Android support "
+            "libraries read", _metadata)
+    p.add_argument("model", help=".tflite file")
+    p.add_argument("-o", "--output", required=True, help="the model with metadata (may be the input file)")
+    p.add_argument("--name", help="model name")
+    p.add_argument("--description", help="what the model does")
+    p.add_argument("--model-version", help="version string of the model")
+    p.add_argument("--author")
+    p.add_argument("--license")
+    p.add_argument("--mean", type=float, nargs="+", help="input normalization (x - mean) / std: one value or "
+                   "one per channel, e.g. 127.5")
+    p.add_argument("--std", type=float, nargs="+", help="see --mean, e.g. 127.5")
+    p.add_argument("--labels", help="text file, one label per line, packed into the model for the first output")
+
+    p = add("serve", "serve .tflite models over TensorFlow Serving's REST API (needs the serve extra)", _serve)
+    from .serving.server import add_serve_arguments
+
+    add_serve_arguments(p)
     return parser
 
 

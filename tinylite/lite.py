@@ -13,8 +13,15 @@ from .converter.api import (  # noqa: F401
     TargetSpec,
     TFLiteConverter,
 )
+from .converter.quantize.debugger import QuantizationDebugger, QuantizationDebugOptions  # noqa: F401
 from .errors import ConverterError  # noqa: F401
 from .interpreter import Interpreter, OpResolverType  # noqa: F401
 
 __all__ = ["TFLiteConverter", "Interpreter", "OpResolverType", "Optimize", "OpsSet", "TargetSpec",
-           "RepresentativeDataset", "ConverterError"]
+           "RepresentativeDataset", "ConverterError", "QuantizationDebugger", "QuantizationDebugOptions",
+           "experimental"]
+
+
+class experimental:  # noqa: N801 - mirrors the tf.lite.experimental namespace
+    QuantizationDebugger = QuantizationDebugger
+    QuantizationDebugOptions = QuantizationDebugOptions

@@ -3,26 +3,21 @@
     tflite_convert --keras_model_file=./mnist_cnn.h5 --output_file=./mnist_cnn.tflite
 
 Accepts TensorFlow's flags.  Keras .h5/.keras files are converted; SavedModel
-folders, frozen graphs and the quantization flags raise a clear "not supported
-yet" error (never silently ignored).  `tinylite convert` takes the same flags
-(`add_arguments` + `convert_command`).
+folders and frozen graphs raise a clear "not supported yet" error (never
+silently ignored).  The TF1 quantization flags work: --post_training_quantize
+(dynamic range), --quantize_to_float16, --inference_type=INT8 (full integer;
+calibrated with --calibration, inputs from --mean_values/--std_dev_values when
+given).  `tinylite convert` takes the same flags (`add_arguments` +
+`convert_command`) plus a friendlier set:
+
+    tinylite convert model.h5 --quantize int8 --calibration data.npz --io-type int8 --keep-float dense_1
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-# TF1 flags that ask for quantization: (flag, value meaning "not asked").
-_QUANT_FLAGS = [
-    ("inference_type", ("FLOAT", None)),
-    ("inference_input_type", ("FLOAT", None)),
-    ("mean_values", (None,)),
-    ("std_dev_values", (None,)),
-    ("default_ranges_min", (None,)),
-    ("default_ranges_max", (None,)),
-    ("quantize_to_float16", (None, False)),
-    ("post_training_quantize", (None, False)),
-]
+QUANTIZE_MODES = ("dynamic", "float16", "int8", "int16x8")
 
 
 def _bool(v: str) -> bool:
@@ -54,20 +49,27 @@ def add_arguments(parser: argparse.ArgumentParser, output_required: bool = True)
     v1 = parser.add_argument_group("TF1 converter flags (with --enable_v1_converter)")
     v1.add_argument("--output_format", choices=["TFLITE", "GRAPHVIZ_DOT"], default=None)
     v1.add_argument("--inference_type", choices=["FLOAT", "QUANTIZED_UINT8", "INT8"], default=None,
-                    help="quantization (not supported yet unless FLOAT)")
+                    help="INT8: full integer quantization (needs --calibration); QUANTIZED_UINT8 is not supported")
     v1.add_argument("--inference_input_type", choices=["FLOAT", "QUANTIZED_UINT8", "INT8"], default=None,
-                    help="quantization (not supported yet unless FLOAT)")
+                    help="type of the model's inputs with --inference_type=INT8 (default: INT8)")
     v1.add_argument("--input_arrays", help="input names (not supported yet for Keras models)")
     v1.add_argument("--input_shapes", help="input shapes (not supported yet for Keras models)")
     v1.add_argument("--output_arrays", help="output names (not supported yet for Keras models)")
-    v1.add_argument("--mean_values", help="quantization input means (not supported yet)")
-    v1.add_argument("--std_dev_values", help="quantization input std devs (not supported yet)")
-    v1.add_argument("--default_ranges_min", type=float, help="quantization (not supported yet)")
-    v1.add_argument("--default_ranges_max", type=float, help="quantization (not supported yet)")
+    v1.add_argument("--mean_values", help="comma-separated input means: real = (q - mean) / std_dev")
+    v1.add_argument("--std_dev_values", help="comma-separated input standard deviations")
+    v1.add_argument("--default_ranges_min", type=float, help="dummy quantization ranges (not supported)")
+    v1.add_argument("--default_ranges_max", type=float, help="dummy quantization ranges (not supported)")
     v1.add_argument("--quantize_to_float16", action="store_true", default=None,
-                    help="float16 weights (not supported yet)")
+                    help="float16 weights (with or without --post_training_quantize)")
     v1.add_argument("--post_training_quantize", action="store_true", default=None,
-                    help="weight quantization (not supported yet)")
+                    help="int8 weights, float activations (dynamic-range quantization)")
+    cal = parser.add_argument_group("calibration (tinylite; TensorFlow's CLI has no way to pass data)")
+    cal.add_argument("--calibration", metavar="DATA",
+                     help="representative inputs for --inference_type=INT8 / --quantize int8|int16x8: a .npz/.npy "
+                          "file (one array per model input, samples along the first axis) or a folder of "
+                          ".npy/.npz files (one sample each)")
+    cal.add_argument("--calibration-samples", "--calibration_samples", dest="calibration_samples", type=int,
+                     default=None, metavar="N", help="use the first N calibration samples (default: all)")
     v1.add_argument("--allow_custom_ops", action="store_true", help="accepted (tinylite emits builtin ops only)")
     v1.add_argument("--custom_opdefs", help="not supported")
     v1.add_argument("--target_ops", help="comma-separated OpsSet names (TFLITE_BUILTINS, SELECT_TF_OPS)")
@@ -84,6 +86,16 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     """`tinylite convert MODEL [-o OUT]`: a positional model file, plus every tflite_convert flag."""
     parser.add_argument("model", nargs="?", help="Keras .h5 or .keras file (same as --keras_model_file)")
     add_arguments(parser, output_required=False)
+    q = parser.add_argument_group("quantization (tinylite)")
+    q.add_argument("--quantize", choices=QUANTIZE_MODES, default=None,
+                   help="dynamic: int8 weights; float16: float16 weights; int8: full integer (needs "
+                        "--calibration); int16x8: int16 activations, int8 weights (needs --calibration)")
+    q.add_argument("--io-type", choices=["float32", "int8", "uint8", "int16"], default=None,
+                   help="type of the model's inputs and outputs with --quantize int8/int16x8 (default float32)")
+    q.add_argument("--keep-float", nargs="+", default=[], metavar="LAYER",
+                   help="Keras layer names (or op types such as SOFTMAX) to keep in float")
+    q.add_argument("--strict", action="store_true",
+                   help="integer kernels only: fail instead of falling back to float for an op")
 
 
 class _UsageError(Exception):
@@ -100,13 +112,6 @@ def _check(args) -> None:
         import os
 
         args.output_file = os.path.splitext(args.keras_model_file)[0] + ".tflite"
-    asked = [f"--{flag}" for flag, neutral in _QUANT_FLAGS if getattr(args, flag, None) not in neutral]
-    targets = [t.strip() for t in (args.target_ops or "").split(",") if t.strip()]
-    if set(targets) - {"TFLITE_BUILTINS", "SELECT_TF_OPS"}:
-        asked.append(f"--target_ops={args.target_ops}")
-    if asked:
-        raise _UsageError(f"quantization is not supported yet ({', '.join(asked)}); convert without these flags "
-                          "to get a float32 model.")
     if args.saved_model_dir:
         raise _UsageError(f"--saved_model_dir: SavedModel import is not supported yet ({args.saved_model_dir}). "
                           "Save the model as Keras (model.save('model.keras')) and use --keras_model_file.")
@@ -124,6 +129,121 @@ def _check(args) -> None:
         raise _UsageError("GraphViz output is not supported; only TFLITE.")
 
 
+def load_calibration(path: str, limit: int | None = None) -> list:
+    """Calibration samples from a .npz/.npy file or a folder of them, as lists of arrays
+    (one per model input, batch of 1) or dicts by input name."""
+    import os
+
+    import numpy as np
+
+    def arrays_of(f):
+        data = np.load(f, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            return [data]
+        keys = list(data.files)
+        inputs = sorted(k for k in keys if k.startswith("input"))
+        if inputs:
+            return [data[k] for k in inputs]
+        if "x" in keys:
+            return [data["x"]]
+        return {k: data[k] for k in keys}
+
+    if os.path.isdir(path):
+        files = sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith((".npy", ".npz")))
+        if not files:
+            raise _UsageError(f"--calibration {path!r}: the folder has no .npy or .npz files.")
+        samples = []
+        for f in files[:limit]:
+            a = arrays_of(f)
+            samples.append(a)
+        return samples
+    if not os.path.isfile(path):
+        raise _UsageError(f"--calibration {path!r}: no such file or folder.")
+    a = arrays_of(path)
+    if isinstance(a, dict):
+        n = min(len(v) for v in a.values())
+        return [{k: v[i:i + 1] for k, v in a.items()} for i in range(n if limit is None else min(n, limit))]
+    n = min(len(v) for v in a)
+    return [[v[i:i + 1] for v in a] for i in range(n if limit is None else min(n, limit))]
+
+
+def make_converter(args):
+    """A TFLiteConverter configured from the parsed flags (TF1 flags and tinylite's)."""
+    import numpy as np
+
+    from .converter.api import Optimize, OpsSet, TFLiteConverter
+
+    conv = TFLiteConverter.from_keras_model_file(args.keras_model_file)
+    calibration = getattr(args, "calibration", None)
+    if calibration:
+        samples = load_calibration(calibration, getattr(args, "calibration_samples", None))
+        conv.representative_dataset = lambda: iter(samples)
+    mode = getattr(args, "quantize", None)
+    targets = [t.strip() for t in (args.target_ops or "").split(",") if t.strip()]
+    if targets:
+        try:
+            conv.target_spec.supported_ops = {OpsSet[t] for t in targets}
+        except KeyError as e:
+            raise _UsageError(f"--target_ops: unknown OpsSet {e.args[0]!r}; expected {OpsSet.get_options()}") from None
+    if args.default_ranges_min is not None or args.default_ranges_max is not None:
+        raise _UsageError("--default_ranges_min/max (dummy quantization) are not supported; calibrate with "
+                          "--calibration instead.")
+    itype = args.inference_type
+    if itype == "QUANTIZED_UINT8":
+        raise _UsageError("--inference_type=QUANTIZED_UINT8 (TF1 uint8 models from fake-quant training) is not "
+                          "supported; use --inference_type=INT8 with --calibration, or --quantize int8 "
+                          "--io-type uint8.")
+    if itype == "INT8":
+        if not calibration:
+            raise _UsageError("--inference_type=INT8 needs calibration data: add --calibration data.npz (a "
+                              "representative set of inputs); TF1's fake-quant ranges are not read.")
+        mode = mode or "int8"
+        io = "float32" if args.inference_input_type == "FLOAT" else "int8"
+        conv.inference_input_type = io
+        conv.inference_output_type = io
+    elif args.inference_input_type not in (None, "FLOAT"):
+        raise _UsageError(f"--inference_input_type={args.inference_input_type} needs --inference_type=INT8.")
+    if (args.mean_values is None) != (args.std_dev_values is None):
+        raise _UsageError("--mean_values and --std_dev_values go together (one value per input).")
+    if args.mean_values is not None:
+        if itype != "INT8":
+            raise _UsageError("--mean_values/--std_dev_values describe integer inputs: use them with "
+                              "--inference_type=INT8.")
+        means = [float(v) for v in str(args.mean_values).split(",")]
+        stds = [float(v) for v in str(args.std_dev_values).split(",")]
+        if len(means) != len(stds):
+            raise _UsageError(f"{len(means)} --mean_values but {len(stds)} --std_dev_values.")
+        conv._input_stats = list(zip(means, stds))
+    if args.post_training_quantize and not args.quantize_to_float16:
+        mode = mode or "dynamic"
+    if args.quantize_to_float16:
+        mode = mode or "float16"
+    if mode is not None:
+        conv.optimizations = [Optimize.DEFAULT]
+    if mode == "float16":
+        conv.target_spec.supported_types = [np.float16]
+    elif mode in ("int8", "int16x8"):
+        if not calibration:
+            raise _UsageError(f"--quantize {mode} needs calibration data: --calibration data.npz (a "
+                              "representative set of the model's inputs, e.g. 64 samples).")
+        if mode == "int16x8":
+            conv.target_spec.supported_ops = (
+                {OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8} if getattr(args, "strict", False)
+                else {OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8, OpsSet.TFLITE_BUILTINS})
+        elif getattr(args, "strict", False):
+            conv.target_spec.supported_ops = {OpsSet.TFLITE_BUILTINS_INT8}
+    elif mode == "dynamic" and calibration:
+        conv.representative_dataset = None
+    io_type = getattr(args, "io_type", None)
+    if io_type:
+        conv.inference_input_type = io_type
+        conv.inference_output_type = io_type
+    keep = getattr(args, "keep_float", None) or []
+    conv.denylisted_ops = [k for k in keep if k.isupper()]
+    conv.denylisted_layers = [k for k in keep if not k.isupper()]
+    return conv
+
+
 def convert_command(args) -> int:
     """Run a conversion from parsed arguments (for `tinylite convert`)."""
     from .errors import ConverterError
@@ -132,10 +252,10 @@ def convert_command(args) -> int:
         ("tinylite convert" if getattr(args, "command", None) == "convert" else "tflite_convert")
     try:
         _check(args)
-        from .flatbuffer.writer import atomic_write, write_model
-        from .frontends.keras import convert
+        from .flatbuffer.writer import atomic_write
 
-        data = write_model(convert(args.keras_model_file))
+        converter = make_converter(args)
+        data = converter.convert()
         atomic_write(args.output_file, data)
     except (_UsageError, ConverterError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)

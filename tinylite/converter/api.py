@@ -4,14 +4,17 @@
 >>> tflite_bytes = converter.convert()                              # doctest: +SKIP
 
 The attribute surface is TensorFlow's (optimizations, target_spec,
-representative_dataset, inference_input_type, ...).  Quantization is not
-implemented yet: setting any quantization option makes `convert()` raise a
-ConverterError that says so, instead of silently writing a float model.
+representative_dataset, inference_input_type, ...), and the quantization mode
+is chosen from it as TensorFlow chooses it (`quantization_config`): dynamic
+range, float16, full integer int8 (float fallback, or strict with
+TFLITE_BUILTINS_INT8) and 16x8.  tinylite additions: `denylisted_layers` /
+`denylisted_ops` keep chosen layers (Keras layer names) or op types in float.
 """
 from __future__ import annotations
 
 import enum
 import os
+import warnings
 
 from ..errors import ConverterError
 
@@ -80,6 +83,9 @@ def dtype_name(dtype) -> str | None:
         return str(dtype)
 
 
+_INT16X8 = "EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8"
+
+
 def _ops_name(op) -> str:
     return op.value if isinstance(op, OpsSet) else str(op).rsplit(".", 1)[-1]
 
@@ -103,6 +109,9 @@ class TFLiteConverter:
         self._experimental_disable_per_channel = False
         self._experimental_disable_per_channel_quantization_for_dense_layers = False
         self.experimental_lower_to_saved_model = False
+        # tinylite: layers (Keras names) and op types (e.g. "SOFTMAX") kept in float when quantizing.
+        self.denylisted_layers: list[str] = []
+        self.denylisted_ops: list[str] = []
 
     # -- constructors --
 
@@ -153,19 +162,91 @@ class TFLiteConverter:
                 asked.append(f"{attr}={v}")
         return asked
 
-    def _check_options(self) -> None:
-        asked = self._quantization_requests()
-        if asked:
-            raise ConverterError(
-                "quantization is not supported yet by tinylite's converter; these options ask for it: "
-                + ", ".join(asked) + ". Convert without them to get a float32 model.")
+    def quantization_config(self):
+        """The quantization mode TensorFlow would choose from these options (a QuantConfig);
+        raises ConverterError for combinations TensorFlow refuses or tinylite does not support."""
+        from .quantize import QuantConfig
 
-    def convert_to_model(self):
-        """The converted model as a tinylite.graph.Model (before serialization)."""
-        self._check_options()
+        opts = {str(o).rsplit(".", 1)[-1] for o in (self.optimizations or ())}
+        unknown = opts - {o.value for o in Optimize}
+        if unknown:
+            raise ConverterError(f"optimizations: unknown value(s) {sorted(unknown)}; expected tf.lite.Optimize "
+                                 "members (DEFAULT).")
+        for old in ("OPTIMIZE_FOR_SIZE", "OPTIMIZE_FOR_LATENCY"):
+            if old in opts:
+                warnings.warn(f"Optimization option {old} is deprecated, please use optimizations="
+                              "[Optimize.DEFAULT] instead.", DeprecationWarning, stacklevel=3)
+        if "EXPERIMENTAL_SPARSITY" in opts:
+            raise ConverterError("optimizations=[EXPERIMENTAL_SPARSITY] is not supported by tinylite; use "
+                                 "Optimize.DEFAULT.")
+        enabled = bool(opts & {"DEFAULT", "OPTIMIZE_FOR_SIZE", "OPTIMIZE_FOR_LATENCY"})
+        ops = {_ops_name(o) for o in (self.target_spec.supported_ops or ())} or {"TFLITE_BUILTINS"}
+        unsupported = ops - {"TFLITE_BUILTINS", "SELECT_TF_OPS", "TFLITE_BUILTINS_INT8", _INT16X8}
+        if unsupported:
+            raise ConverterError(f"target_spec.supported_ops={sorted(unsupported)} is not supported by tinylite.")
+        types = {dtype_name(t) for t in (self.target_spec.supported_types or ())}
+        bad_types = types - {"float32", "float16", "int8", "int16"}
+        if bad_types:
+            raise ConverterError(f"target_spec.supported_types={sorted(bad_types)} is not supported; expected "
+                                 "float16 or int8.")
+        in_t = dtype_name(self.inference_input_type) or "float32"
+        out_t = dtype_name(self.inference_output_type) or "float32"
+        dataset = self.representative_dataset
+        int16x8 = _INT16X8 in ops
+        int8_required = "TFLITE_BUILTINS_INT8" in ops or "int8" in types
+        allow_float = "TFLITE_BUILTINS" in ops
+        cfg = QuantConfig(input_type=in_t, output_type=out_t, dataset=dataset,
+                          per_channel=not self._experimental_disable_per_channel,
+                          denylisted_layers=list(self.denylisted_layers or ()),
+                          denylisted_ops=list(self.denylisted_ops or ()),
+                          input_stats=(getattr(self, "_input_stats", None)
+                                       or getattr(self, "quantized_input_stats", None)))
+        if not enabled:
+            mode = "none"
+        elif "float16" in types and not int8_required and not int16x8:
+            mode = "float16"
+        elif dataset is None:
+            if int16x8 or int8_required:
+                raise ConverterError(
+                    "For full integer quantization, a `representative_dataset` must be specified: "
+                    f"target_spec.supported_ops={sorted(ops)} asks for integer-only kernels. Set "
+                    "converter.representative_dataset to a generator of input samples, or drop the option "
+                    "for dynamic-range quantization.")
+            mode = "dynamic"
+        else:
+            mode = "int16x8" if int16x8 else "int8"
+            cfg.strict = not allow_float if int16x8 else (int8_required and not allow_float)
+        cfg.mode = mode
+        allowed = {"none": {"float32"}, "dynamic": {"float32"}, "float16": {"float32"},
+                   "int8": {"float32", "int8", "uint8"}, "int16x8": {"float32", "int16"}}[mode]
+        for attr, t in (("inference_input_type", in_t), ("inference_output_type", out_t)):
+            if t not in allowed:
+                what = {"none": "no quantization (set optimizations=[Optimize.DEFAULT] and a "
+                                "representative_dataset for integer inputs/outputs)",
+                        "dynamic": "dynamic-range quantization (integer inputs/outputs need a "
+                                   "representative_dataset)",
+                        "float16": "float16 quantization",
+                        "int8": "int8 quantization", "int16x8": "16x8 quantization"}[mode]
+                raise ConverterError(f"{attr}={t} is not supported with {what}; supported: {sorted(allowed)}.")
+        return cfg
+
+    def _check_options(self) -> None:
+        self.quantization_config()
+
+    def _float_model(self):
         from ..frontends.keras import convert
 
         return convert(self._source)
+
+    def convert_to_model(self):
+        """The converted model as a tinylite.graph.Model (before serialization)."""
+        cfg = self.quantization_config()
+        model = self._float_model()
+        if cfg.mode == "none":
+            return model
+        from .quantize import quantize_model
+
+        return quantize_model(model, cfg)
 
     def convert(self) -> bytes:
         """The .tflite FlatBuffer bytes."""
@@ -175,8 +256,9 @@ class TFLiteConverter:
 
 
 class TFLiteConverterV1(TFLiteConverter):
-    """`tf.compat.v1.lite.TFLiteConverter`: the TF1 attributes too (quantization ones
-    raise 'not supported yet' at convert time)."""
+    """`tf.compat.v1.lite.TFLiteConverter`: the TF1 attributes too (post_training_quantize,
+    inference_type INT8 with a representative_dataset and quantized_input_stats, target_ops;
+    QUANTIZED_UINT8 and default_ranges_stats raise a clear ConverterError)."""
 
     def __init__(self, source, _origin: str = "model"):
         super().__init__(source, _origin)
@@ -193,20 +275,36 @@ class TFLiteConverterV1(TFLiteConverter):
         self.conversion_summary_dir = None
         self.target_ops = None
 
-    def _quantization_requests(self) -> list[str]:
-        asked = super()._quantization_requests()
-        if dtype_name(self.inference_type) not in (None, "float32"):
-            asked.append(f"inference_type={dtype_name(self.inference_type)}")
-        if self.quantized_input_stats:
-            asked.append("quantized_input_stats")
+    def quantization_config(self):
+        """TF1's attributes on top of TF2's: post_training_quantize (dynamic range), inference_type
+        INT8 with a representative dataset (full integer), target_ops."""
+        if self.target_ops:
+            self.target_spec.supported_ops = set(self.target_ops)
+        if self.post_training_quantize and not self.optimizations:
+            self.optimizations = {Optimize.DEFAULT}
+        itype = dtype_name(self.inference_type)
         if self.default_ranges_stats:
-            asked.append("default_ranges_stats")
-        if self.post_training_quantize:
-            asked.append("post_training_quantize")
-        ops = {_ops_name(o) for o in (self.target_ops or ())} - {"TFLITE_BUILTINS", "SELECT_TF_OPS"}
-        if ops:
-            asked.append(f"target_ops={sorted(ops)}")
-        return asked
+            raise ConverterError("default_ranges_stats (dummy quantization ranges) is not supported by tinylite; "
+                                 "use a representative_dataset to calibrate.")
+        if itype == "uint8":
+            raise ConverterError(
+                "inference_type=QUANTIZED_UINT8 (TF1 uint8 models from fake-quant training) is not supported; use "
+                "inference_type=INT8 with a representative_dataset (inference_input_type=uint8 gives uint8 I/O).")
+        if itype == "int8" and self.representative_dataset is None:
+            raise ConverterError(
+                f"inference_type={itype.upper()} with quantized_input_stats needs a model trained with fake-quant "
+                "ops (TF1 quantization-aware training), which tinylite does not read. For post-training integer "
+                "quantization set optimizations=[Optimize.DEFAULT] and a representative_dataset.")
+        if itype == "int8":
+            self.optimizations = self.optimizations or {Optimize.DEFAULT}
+            if self.inference_input_type is None:
+                self.inference_input_type = "int8"
+            if self.inference_output_type is None:
+                self.inference_output_type = "int8"
+        elif itype not in (None, "float32"):
+            raise ConverterError(f"inference_type={itype} is not supported; use FLOAT or INT8 (with a "
+                                 "representative_dataset).")
+        return super().quantization_config()
 
     def convert(self) -> bytes:
         fmt = self.output_format

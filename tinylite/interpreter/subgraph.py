@@ -119,7 +119,9 @@ class SubgraphRunner:
                     raise PrepareError(f"Node number {oi} ({op_name}): prepare left output {s.index} without a shape")
                 s.shape = tuple(int(d) for d in s.shape)
             value_free = getattr(kernel, "VALUE_FREE_INPUTS", ())
-            foldable = getattr(kernel, "FOLDABLE", True) and all(
+            # An op writing a variable tensor (the FILL that zeroes a stateless LSTM's
+            # state) must run on every invoke, however constant its inputs.
+            foldable = getattr(kernel, "FOLDABLE", True) and not any(s.is_variable for s in node.outputs) and all(
                 s is None or s.data is not None or k in value_free for k, s in enumerate(node.inputs))
             if foldable:
                 ins = [None if s is None else (s.data if s.data is not None else np.empty(s.shape, s.dtype))
@@ -139,6 +141,12 @@ class SubgraphRunner:
         # Shapes and dtypes as prepared.
         for i, s in specs.items():
             self.shapes[i] = s.shape
+        # A variable written by an op (the FILL that zeroes a stateless LSTM's state)
+        # takes its producer's shape, e.g. after resize_tensor_input changed the batch.
+        for i in self.variables:
+            shape = self.shapes[i]
+            if shape is not None and self.variables[i].shape != tuple(shape):
+                self.variables[i] = np.zeros(shape, self.dtypes[i])
         # Memory plan for everything computed at invoke time with a known shape.
         producers = {}
         for step, (node, _, _, _) in enumerate(plans):
@@ -200,7 +208,12 @@ class SubgraphRunner:
         data = self.model.buffer_array(t)
         if data is not None:
             return np.array(data)
-        return np.zeros(self.shapes[i], self.dtypes[i])
+        # LiteRT's ResetVariableTensor fills int8 variables with their zero point (others with 0).
+        value = np.zeros(self.shapes[i], self.dtypes[i])
+        q = t.quantization
+        if value.dtype == np.int8 and q is not None and q.zero_point is not None and len(q.zero_point):
+            value[...] = q.zero_point[0]
+        return value
 
     def reset_variables(self) -> None:
         for i in list(self.variables):

@@ -277,3 +277,150 @@ SIGMOID_TABLE_UINT16 = np.array([
     65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533, 65533, 65533,
     65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534,
     65534, 65534, 65535], np.int64)
+
+
+# --- 16-bit gemmlowp fixed point (int16 raw values held in int64 arrays), as the integer LSTM uses ---
+
+INT16_MIN = -(1 << 15)
+INT16_MAX = (1 << 15) - 1
+
+
+def wrap16(x):
+    """Two's-complement wrap to int16 (C's static_cast<int16_t>)."""
+    x = np.asarray(x, np.int64)
+    return ((x + (1 << 15)) & 0xFFFF) - (1 << 15)
+
+
+def saturate16(x):
+    return np.clip(np.asarray(x, np.int64), INT16_MIN, INT16_MAX)
+
+
+def saturating_rounding_doubling_high_mul16(a, b):
+    """gemmlowp's SaturatingRoundingDoublingHighMul for int16 values."""
+    a = np.asarray(a, np.int64)
+    b = np.asarray(b, np.int64)
+    ab = a * b
+    nudge = np.where(ab >= 0, 1 << 14, 1 - (1 << 14))
+    res = wrap16(_trunc_div_pow2(ab + nudge, 15))
+    return np.where((a == INT16_MIN) & (b == INT16_MIN), INT16_MAX, res)
+
+
+def saturating_rounding_multiply_by_pot16(x, exponent: int):
+    """x * 2**exponent on int16: saturating for exponent > 0, rounding for exponent < 0."""
+    x = np.asarray(x, np.int64)
+    if exponent == 0:
+        return x
+    if exponent < 0:
+        return rounding_divide_by_pot(x, -exponent)
+    threshold = (1 << (15 - exponent)) - 1
+    res = wrap16(x << exponent)
+    res = np.where(x > threshold, INT16_MAX, res)
+    return np.where(x < -threshold, INT16_MIN, res)
+
+
+def _constant16(raw32):
+    """GEMMLOWP_CHECKED_FIXEDPOINT_CONSTANT for int16: the int32 constant rounded right by 16 bits."""
+    return int(rounding_divide_by_pot(np.int64(raw32), 16))
+
+
+def _fmul16(a, b):
+    return saturating_rounding_doubling_high_mul16(a, b)
+
+
+def _exp_on_interval_between_negative_one_quarter_and_0_excl16(a):
+    constant_term = _constant16(1895147668)
+    constant_1_over_3 = _constant16(715827883)
+    x = wrap16(a + (1 << 12))                  # a + 1/8 in F0
+    x2 = _fmul16(x, x)
+    x3 = _fmul16(x2, x)
+    x4 = _fmul16(x2, x2)
+    x4_over_4 = rounding_divide_by_pot(x4, 2)
+    poly = rounding_divide_by_pot(wrap16(_fmul16(wrap16(x4_over_4 + x3), constant_1_over_3) + x2), 1)
+    return saturate16(constant_term + _fmul16(constant_term, wrap16(x + poly)))
+
+
+def exp_on_negative_values16(a, integer_bits: int):
+    """gemmlowp exp_on_negative_values on int16: a is F<integer_bits> (<= 0), result F0."""
+    a = np.asarray(a, np.int64)
+    frac_bits = 15 - integer_bits
+    one_quarter = 1 << (frac_bits - 2)
+    a_mod = wrap16((a & (one_quarter - 1)) - one_quarter)
+    result = _exp_on_interval_between_negative_one_quarter_and_0_excl16(
+        saturating_rounding_multiply_by_pot16(a_mod, integer_bits))
+    remainder = wrap16(a_mod - a)
+    for exponent, multiplier in _EXP_BARREL:
+        if integer_bits > exponent:
+            bit = 1 << (frac_bits + exponent)
+            result = np.where(remainder & bit, _fmul16(result, _constant16(multiplier)), result)
+    if integer_bits > 5:
+        clamp = _constant16(-(1 << (36 - integer_bits)))
+        result = np.where(a < clamp, 0, result)
+    return np.where(a == 0, INT16_MAX, result)
+
+
+def _newton_reciprocal16(half_denominator):
+    """The three Newton-Raphson steps shared by 1/(1+x) and (1-x)/(1+x): x ~ 1/(2 d) in F2."""
+    x = wrap16(_constant16(1515870810) + _fmul16(half_denominator, _constant16(-1010580540)))
+    one_f2 = 1 << 13
+    for _ in range(3):
+        one_minus = wrap16(one_f2 - _fmul16(half_denominator, x))
+        x = wrap16(x + saturating_rounding_multiply_by_pot16(_fmul16(x, one_minus), 2))
+    return x
+
+
+def _rounding_half_sum16(a, b):
+    s = np.asarray(a, np.int64) + b
+    return wrap16(_trunc_div_pow2(s + np.where(s >= 0, 1, -1), 1))
+
+
+def logistic16(a, integer_bits: int):
+    """gemmlowp::logistic on int16 raw values: F<integer_bits> in, F0 (Q0.15) out."""
+    a = np.asarray(a, np.int64)
+    positive = a > 0
+    abs_input = np.where(positive, a, wrap16(-a))          # -(-32768) wraps, as in C++
+    e = exp_on_negative_values16(wrap16(-abs_input), integer_bits)
+    x = _newton_reciprocal16(_rounding_half_sum16(e, INT16_MAX))
+    if_positive = saturating_rounding_multiply_by_pot16(x, 1)   # ExactMulByPot<-1>, Rescale<0>
+    if_negative = wrap16(INT16_MAX - if_positive)
+    return np.where(a == 0, 1 << 14, np.where(positive, if_positive, if_negative))
+
+
+def tanh16(a, integer_bits: int):
+    """gemmlowp::tanh on int16 raw values: F<integer_bits> in, F0 (Q0.15) out."""
+    a = np.asarray(a, np.int64)
+    negative = a < 0
+    n = np.where(negative, a, wrap16(-a))
+    e = exp_on_negative_values16(n, integer_bits + 1)       # ExactMulByPot<1>: 2 |a|
+    x = _newton_reciprocal16(_rounding_half_sum16(e, INT16_MAX))
+    t = saturating_rounding_multiply_by_pot16(wrap16(x - (1 << 13)), 2)
+    return np.where(a == 0, 0, np.where(negative, wrap16(-t), t))
+
+
+def inv_sqrt_quantized_multiplier_exp(x, reverse_shift: int):
+    """TFLite's GetInvSqrtQuantizedMultiplierExp, vectorized: (multiplier, shift) with
+    1/sqrt(x) ~ multiplier * 2**(shift - 31) (reverse_shift -1 turns TFLite's right shift into a left one)."""
+    x = np.asarray(x, np.int64).copy()
+    small = x <= 1
+    x = np.where(small, 2, x)
+    shift = np.full(x.shape, 11, np.int64)
+    while np.any(x >= (1 << 29)):
+        big = x >= (1 << 29)
+        x = np.where(big, x // 4, x)
+        shift += big
+    pairs = (count_leading_zeros32(x) - 1) // 2 - 1
+    shift -= pairs
+    x = x << (2 * pairs)
+    fixed_input = x >> 1                                       # F3
+    half_input = rounding_divide_by_pot(fixed_input, 1)
+    half_three = (1 << 28) + (1 << 27)
+    r = np.full(x.shape, 1 << 28, np.int64)                   # F3 one
+    for _ in range(5):
+        r3 = saturating_rounding_multiply_by_pot(_fmul(_fmul(r, r), r), 6)
+        r = saturating_rounding_multiply_by_pot(wrap32(_fmul(half_three, r) - _fmul(half_input, r3)), 3)
+    r = _fmul(r, 1518500250)                                   # * sqrt(2) / 2
+    neg = shift < 0
+    r = np.where(neg, wrap32(r << np.where(neg, -shift, 0)), r)
+    shift = np.where(neg, 0, shift)
+    r = np.where(small, INT32_MAX, r)
+    shift = np.where(small, 0, shift)
+    return r, shift * reverse_shift

@@ -361,8 +361,41 @@ class RnnCell:
 
 
 def prepare_integer_lstm(node):
-    """Integer LSTM (int8 activations, int16 cell state): not implemented yet."""
+    """Integer LSTM (int8 activations and weights, int16 cell state) for UNIDIRECTIONAL_SEQUENCE_LSTM
+    and LSTM: validates, sets the output shape and returns the eval function (see _integer_lstm.py)."""
+    from ._integer_lstm import IntegerLstmCell
     from ._quantized import _unsupported
 
-    _unsupported(node, "the integer LSTM (int8 activations with an int16 cell state) is not implemented yet; "
-                       "float and hybrid (int8 weights, float activations) LSTMs run")
+    x = node.inputs[0]
+    if x.dtype != np.int8:
+        _unsupported(node, f"the input is {x.dtype.name}; LSTMs run on float32 (float or hybrid) or int8 "
+                           "(integer) inputs, as in LiteRT")
+    sequence = node.op_name == "UNIDIRECTIONAL_SEQUENCE_LSTM"
+    time_major = bool(node.options.get("time_major", False)) if sequence else True
+    n_batch = (x.shape[1] if time_major else x.shape[0]) if sequence else x.shape[0]
+    # LiteRT runs batch-major sequences one batch row at a time, which shows in the peephole quirk.
+    cell = IntegerLstmCell(node, x.shape[-1], per_row_peephole=sequence and not time_major)
+    cell.check_states(n_batch)
+    out = node.outputs[-1]
+    node.expect_dtype(out, np.int8)
+    out.shape = tuple(x.shape[:-1]) + (cell.n_output,)
+    if not sequence:
+        for s in node.outputs[:-1]:
+            s.shape = tuple(s.shape) if s.shape is not None else (0,)
+    node.cell = cell
+    node.time_major = time_major
+    return _eval_integer_lstm
+
+
+def _eval_integer_lstm(node, inputs, outputs):
+    cell = node.cell
+    x = inputs[0]
+    xs = x[None] if x.ndim == 2 else time_major_view(x, node.time_major)
+    out = outputs[-1]
+    ys = out[None] if out.ndim == 2 else time_major_view(out, node.time_major)
+    n_batch = xs.shape[1]
+    h = inputs[18].reshape(n_batch, cell.n_output)
+    c = inputs[19].reshape(n_batch, cell.n_cell)
+    pre = cell.gate_inputs(xs)
+    for t in range(xs.shape[0]):
+        ys[t] = cell.step({k: v[t] for k, v in pre.items()}, h, c)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..flatbuffer import read_model
+from ..flatbuffer.reader import parse
 from ..flatbuffer.schema import ACTIVATION_NAMES, PADDING_NAMES, TENSOR_TYPE_NAMES
 from ..graph import Model
 
@@ -71,8 +72,8 @@ def macs(model: Model, sg, op, shapes) -> int:
     return 0
 
 
-def analyze(model: Model, shapes_by_subgraph=None) -> dict:
-    """A JSON-ready description of the model."""
+def analyze(model: Model, shapes_by_subgraph=None, content: bytes | None = None) -> dict:
+    """A JSON-ready description of the model (`content`, the file's bytes, adds its packed files)."""
     info = {"version": model.version, "description": model.description, "subgraphs": [],
             "signature_defs": [], "metadata": [], "buffers": len(model.buffers)}
     for si, sg in enumerate(model.subgraphs):
@@ -116,7 +117,19 @@ def analyze(model: Model, shapes_by_subgraph=None) -> dict:
         if md.name == "min_runtime_version" and data is not None:
             entry["value"] = data.tobytes().split(b"\0")[0].decode("ascii", "replace")
         info["metadata"].append(entry)
+    info["tflite_metadata"] = _tflite_metadata(model, content)
     return info
+
+
+def _tflite_metadata(model: Model, content: bytes | None) -> dict | None:
+    from ..errors import InvalidModelError
+    from .metadata import read_metadata
+
+    try:
+        return read_metadata(content, model=model)
+    except InvalidModelError as e:
+        # A broken metadata buffer is worth showing, not a reason to hide the rest of the model.
+        return {"error": str(e)}
 
 
 def _fmt_shape(shape):
@@ -160,8 +173,19 @@ def render(info: dict, path: str = "") -> str:
         for m in info["metadata"]:
             value = f" = {m['value']!r}" if "value" in m else ""
             lines.append(f"  {m['name']}: {m['bytes']} bytes{value}")
+    meta = info.get("tflite_metadata")
+    if meta is not None:
+        from .metadata import render as render_metadata
+
+        text = f"TFLite Metadata: unreadable ({meta['error']})" if "error" in meta else render_metadata(meta)
+        lines.append("\n" + text)
     return "\n".join(lines)
 
 
 def inspect_file(path: str) -> dict:
-    return analyze(read_model(path))
+    try:
+        with open(path, "rb") as f:
+            content = f.read()
+    except OSError as e:
+        raise ValueError(f"Could not open '{path}': {e.strerror}. Check the path to the .tflite file.") from None
+    return analyze(parse(content, origin=path), content=content)

@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
+from .metadata import input_normalization, output_labels
 
-def load_inputs(paths: list[str], details: list[dict]) -> list[np.ndarray]:
-    """One array per model input, from .npy / .npz (names or input0..) / image files."""
+_IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+def load_inputs(paths: list[str], details: list[dict], metadata: dict | None = None) -> list[np.ndarray]:
+    """One array per model input, from .npy / .npz (names or input0..) / image files.
+
+    Images are normalized with the input's TFLite Metadata (mean/std) when the model has it.
+    """
     arrays: list[np.ndarray] = []
     for p in paths:
         if not os.path.exists(p):
@@ -27,8 +35,8 @@ def load_inputs(paths: list[str], details: list[dict]) -> list[np.ndarray]:
                 arrays.append(data["x"])
             else:
                 arrays.extend(data[k] for k in keys[:len(details)])
-        elif ext in (".png", ".jpg", ".jpeg", ".bmp", ".gif"):
-            arrays.append(load_image(p, details[len(arrays)]))
+        elif ext in _IMAGE_EXTS:
+            arrays.append(load_image(p, details[len(arrays)], input_normalization(metadata, len(arrays))))
         else:
             raise ValueError(f"input file {p!r}: expected .npy, .npz or an image (.png/.jpg/.bmp)")
     if len(arrays) != len(details):
@@ -36,32 +44,74 @@ def load_inputs(paths: list[str], details: list[dict]) -> list[np.ndarray]:
     return arrays
 
 
-def load_image(path: str, detail: dict) -> np.ndarray:
+def load_image(path: str, detail: dict, normalization: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """An image file as the model's input: resized to its H x W, then (pixel - mean) / std with the
+    metadata's normalization, or pixel / 255 without; quantized inputs are then quantized."""
     try:
-        from PIL import Image
+        from PIL import Image, UnidentifiedImageError
     except ImportError:
-        raise ValueError("reading images needs Pillow: pip install pillow (or pass a .npy file)") from None
+        raise ValueError("reading images needs Pillow: pip install 'tinylite[images]' (or pillow), "
+                         "or pass the input as a .npy file") from None
     shape = list(detail["shape"])
-    if len(shape) != 4:
-        raise ValueError(f"an image was given but the model input has shape {shape} (expected NHWC)")
+    if len(shape) != 4 or shape[-1] not in (1, 3):
+        raise ValueError(f"an image was given but the model input {detail['name']!r} has shape {shape} "
+                         "(expected [batch, height, width, 1 or 3]); pass a .npy file instead")
     _, h, w, c = shape
-    img = Image.open(path).convert("L" if c == 1 else "RGB").resize((w, h))
+    try:
+        with Image.open(path) as img:
+            img = img.convert("L" if c == 1 else "RGB").resize((w, h), Image.BILINEAR)
+    except (UnidentifiedImageError, OSError) as e:
+        raise ValueError(f"could not read image {path!r} ({e}); pass a .png/.jpg/.bmp file") from None
     x = np.asarray(img, np.float32).reshape(1, h, w, c)
+    if normalization is not None:
+        mean, std = normalization
+        x = (x - mean.reshape(-1)) / std.reshape(-1)
+    else:
+        x = x / 255.0
     dtype = np.dtype(detail["dtype"])
     if dtype.kind == "f":
-        return (x / 255.0).astype(dtype)
+        return x.astype(dtype)
     scale, zero = detail["quantization"]
     if scale:
-        return np.clip(np.round(x / 255.0 / scale + zero), np.iinfo(dtype).min, np.iinfo(dtype).max).astype(dtype)
+        return np.clip(np.round(x / scale + zero), np.iinfo(dtype).min, np.iinfo(dtype).max).astype(dtype)
     return x.astype(dtype)
 
 
-def run_model(model_path: str, inputs: list[str]) -> tuple[list[dict], list[np.ndarray]]:
+def model_metadata(model_path: str) -> dict | None:
+    """The model's TFLite Metadata, or None (also when it is unreadable: running does not need it)."""
+    from ..errors import InvalidModelError
+    from .metadata import read_metadata
+
+    try:
+        return read_metadata(model_path)
+    except InvalidModelError as e:
+        if "TFLITE_METADATA" not in str(e):
+            raise
+        print(f"warning: ignoring the model's metadata: {e}", file=sys.stderr)
+        return None
+
+
+def load_labels(labels_path: str | None, metadata: dict | None = None) -> list[str] | None:
+    """Labels from --labels, else the TENSOR_AXIS_LABELS file packed in the model's metadata."""
+    if not labels_path:
+        return output_labels(metadata, 0)
+    try:
+        with open(labels_path, encoding="utf-8") as f:
+            return [line.strip() for line in f if line.strip()]
+    except OSError as e:
+        raise ValueError(f"could not read labels file {labels_path!r}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"labels file {labels_path!r} is not UTF-8 text (one label per line)") from None
+
+
+def run_model(model_path: str, inputs: list[str], metadata: dict | None = None) -> tuple[list[dict], list[np.ndarray]]:
     from ..interpreter import Interpreter
 
     ip = Interpreter(model_path=model_path)
     details = ip.get_input_details()
-    arrays = load_inputs(inputs, details)
+    if metadata is None and any(os.path.splitext(p)[1].lower() in _IMAGE_EXTS for p in inputs):
+        metadata = model_metadata(model_path)
+    arrays = load_inputs(inputs, details, metadata)
     for d, x in zip(details, arrays):
         x = np.asarray(x)
         want = np.dtype(d["dtype"])

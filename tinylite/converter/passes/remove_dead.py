@@ -12,6 +12,7 @@ def run(model) -> None:
         for op in reversed(sg.operators):
             if any(o in live for o in op.outputs):
                 keep.append(op)
+                live.update(op.outputs)      # a kept op's unread outputs still exist
                 live.update(i for i in op.inputs if i >= 0)
                 live.update(i for i in (op.intermediates or []) if i >= 0)
         sg.operators = keep[::-1]

@@ -110,27 +110,35 @@ def _load_keras_zip(path) -> ModelSpec:
     version = str(meta.get("keras_version", "3"))
     f = h5py.File(io.BytesIO(weights_bytes), "r")
     with f:
-        by_name: dict[str, list] = {}
+        by_name: dict[str, str] = {}
         by_path: dict[str, list] = {}
 
         def visit(name, obj):
             if isinstance(obj, h5py.Group) and name.endswith("vars"):
                 arrays = [as_float32(obj[k][()]) for k in sorted(obj.keys(), key=_int_key)]
-                by_path[name[:-len("/vars")] if name != "vars" else ""] = arrays
+                path = name[:-len("/vars")] if name != "vars" else ""
+                by_path[path] = arrays
                 lname = obj.attrs.get("name")
                 if lname is not None:
-                    by_name.setdefault(_text(lname), arrays)
+                    by_name.setdefault(_text(lname), path)
 
         f.visititems(visit)
 
         def weights(names_path, keras_path, class_name):
             # Keras >= 3.? names each vars group after its layer; older files are
             # keyed only by the attribute path Keras derives from class names.
-            if by_name:
-                arrays = by_name.get(names_path[-1], [])
-            else:
-                arrays = by_path.get(keras_path, [])
-            return [(None, a) for a in arrays]
+            path = by_name.get(names_path[-1]) if by_name else keras_path
+            if path is None or path not in by_path:
+                return []
+            out = [(None, a) for a in by_path[path]]
+            # A layer holding layers (an RNN's cell, Bidirectional, TimeDistributed,
+            # MultiHeadAttention's projections) stores their variables in sub-groups.
+            # They are named "<layer>/<sub path>/vars/<k>" like the h5 weight names,
+            # so the lowering can tell the sublayers apart.
+            for sub in sorted(p for p in by_path if p.startswith(path + "/") and by_path[p]):
+                rel = sub[len(path) + 1:]
+                out.extend((f"{names_path[-1]}/{rel}/vars/{k}", a) for k, a in enumerate(by_path[sub]))
+            return out
 
         return model_from_config(top, weights, version)
 

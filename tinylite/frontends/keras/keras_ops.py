@@ -30,8 +30,13 @@ def _operand(ctx, v, name):
     raise ConverterError(f"{name}: unsupported operand {v!r}")
 
 
-def lower_op(ctx, layer, args, kwargs):
-    kind = layer.class_name[3:]
+def _kind(layer) -> str:
+    """The keras.ops class: "op:<Class>" in a traced model, "<Class>" in a functional config."""
+    return layer.class_name[3:] if layer.class_name.startswith("op:") else layer.class_name
+
+
+def lower_op(ctx, layer, args, kwargs, kind=None):
+    kind = kind or layer.class_name[3:]
     fn = OP_LOWERINGS.get(kind)
     if fn is None:
         raise ConverterError(
@@ -92,7 +97,7 @@ def _gelu(ctx, layer, args, kwargs):
 @op("Silu", "Swish", "HardSigmoid", "Softplus", "Softsign")
 def _named_activation(ctx, layer, args, kwargs):
     name = {"Silu": "silu", "Swish": "silu", "HardSigmoid": "hard_sigmoid", "Softplus": "softplus",
-            "Softsign": "softsign"}[layer.class_name[3:]]
+            "Softsign": "softsign"}[_kind(layer)]
     return L.activation(ctx, args[0], name, layer.name)
 
 
@@ -134,7 +139,7 @@ def _reduce(ctx, layer, args, kwargs):
     x = args[0]
     axis = layer.config.get("axis")
     axes = list(range(x.rank)) if axis is None else ([axis] if isinstance(axis, int) else list(axis))
-    kind = {"Mean": "MEAN", "Max": "REDUCE_MAX", "Sum": "SUM", "Min": "REDUCE_MIN"}[layer.class_name[3:]]
+    kind = {"Mean": "MEAN", "Max": "REDUCE_MAX", "Sum": "SUM", "Min": "REDUCE_MIN"}[_kind(layer)]
     return reduce(ctx, kind, x, axes, bool(layer.config.get("keepdims", False)), layer.name)
 
 

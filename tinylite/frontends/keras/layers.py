@@ -30,8 +30,19 @@ LOWERINGS: dict = {}
 # Layers that do nothing at inference time.
 IDENTITY_LAYERS = {
     "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-    "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Identity", "Masking",
+    "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Identity",
 }
+
+# Lowerings that take the call's keyword arguments (masks, initial states, flags):
+# fn(ctx, layer, inputs, kwargs).  They check their tensor kwargs themselves.
+KWARG_LOWERINGS: dict = {}
+
+# Layers that take a mask in Keras but ignore it at inference.
+MASK_IGNORING_LAYERS = {"BatchNormalization"}
+
+# Layers whose inputs may be integer or boolean tensors.
+ANY_DTYPE_LAYERS = {"Reshape", "Flatten", "Permute", "Concatenate", "RepeatVector",
+                    "Cropping1D", "Cropping2D", "ZeroPadding1D", "ZeroPadding2D"}
 
 
 def lowering(*names):
@@ -47,7 +58,7 @@ def fail(layer, message: str):
 
 
 def supported_layers() -> list[str]:
-    return sorted(set(LOWERINGS) | IDENTITY_LAYERS)
+    return sorted(set(LOWERINGS) | set(KWARG_LOWERINGS) | IDENTITY_LAYERS)
 
 
 def _flat(args):
@@ -61,15 +72,25 @@ def _flat(args):
 
 
 def lower_layer(ctx, layer, args, kwargs):
+    cls = layer.class_name
+    if cls not in LOWERINGS and cls not in KWARG_LOWERINGS and cls not in IDENTITY_LAYERS:
+        # Keras 3 functional configs record keras.ops calls between layers (e.g. the
+        # NotEqual that computes an Embedding's mask) as layers named by op class.
+        from .keras_ops import OP_LOWERINGS, lower_op
+
+        if cls in OP_LOWERINGS:
+            return lower_op(ctx, layer, args, kwargs, kind=cls)
     inputs = _flat(args)
+    if cls in KWARG_LOWERINGS:
+        return KWARG_LOWERINGS[cls](ctx, layer, inputs, dict(kwargs or {}))
     for k, v in (kwargs or {}).items():
         if k in ("training",):
             continue
         if _flat([v]) and k != "mask":
             fail(layer, f"call argument {k!r} is a tensor; only positional inputs are supported")
-        if k == "mask" and _flat([v]):
-            fail(layer, "masks are not supported (remove the Masking/mask_zero producer)")
-    cls = layer.class_name
+        if k == "mask" and _flat([v]) and cls not in MASK_IGNORING_LAYERS:
+            fail(layer, "masks are not supported by this layer (remove the Masking/mask_zero producer, or "
+                        "stop the mask before it)")
     if cls in IDENTITY_LAYERS:
         return inputs[0]
     if cls in ("Lambda", "TFOpLambda", "SlicingOpLambda"):
@@ -85,8 +106,7 @@ def lower_layer(ctx, layer, args, kwargs):
     if fmt not in (None, "channels_last"):
         fail(layer, f"option data_format={fmt!r} is not supported; TFLite is NHWC, use data_format='channels_last'")
     for v in inputs:
-        if v.dtype != np.float32 and cls not in ("Reshape", "Flatten", "Permute", "Concatenate", "RepeatVector",
-                                                  "Cropping1D", "Cropping2D", "ZeroPadding1D", "ZeroPadding2D"):
+        if v.dtype != np.float32 and cls not in ANY_DTYPE_LAYERS:
             fail(layer, f"input dtype {v.dtype} is not supported (float32 only)")
     return fn(ctx, layer, inputs)
 
@@ -826,3 +846,7 @@ def _dot(ctx, layer, inputs):
 @lowering("InputLayer")
 def _input(ctx, layer, inputs):
     return inputs[0]
+
+
+# Sequence and attention layers register themselves into LOWERINGS / KWARG_LOWERINGS.
+from . import attention, sequence  # noqa: E402,F401

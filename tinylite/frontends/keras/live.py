@@ -75,7 +75,10 @@ def _graph_spec(model, version) -> ModelSpec:
     def weights(names_path, keras_path, class_name):
         obj = model
         for name in names_path:
-            obj = obj.get_layer(name)
+            try:
+                obj = obj.get_layer(name)
+            except ValueError:
+                return []          # a keras.ops call recorded in the config (e.g. an Embedding's NotEqual)
         return _weights(obj)
 
     return model_from_config(_graph_config(model), weights, version)

@@ -13,6 +13,7 @@ class Context:
     def __init__(self, builder, keras_version: str = "3"):
         self.b = builder
         self.keras_major = int(str(keras_version).split(".")[0] or 3)
+        self.masks: dict = {}        # tensor index -> its Keras mask (see masks.py)
 
 
 def _dtype(cfg: dict):
@@ -41,6 +42,7 @@ def input_shape(layer) -> tuple:
 def lower_model(ctx: Context, spec: ModelSpec, inputs=None, outer: str = ""):
     """Lower `spec`; `inputs` are Values for its inputs (None: make model inputs)."""
     from .layers import lower_layer
+    from .masks import implicit_masks, record_masks
 
     env: dict = {}
     if inputs is None:
@@ -72,9 +74,12 @@ def lower_model(ctx: Context, spec: ModelSpec, inputs=None, outer: str = ""):
 
                 outs = lower_op(ctx, layer, resolved, kw)
             else:
+                kw = implicit_masks(ctx, layer, resolved, kw)
                 outs = lower_layer(ctx, layer, resolved, kw)
             if not isinstance(outs, (list, tuple)):
                 outs = [outs]
+            if layer.model is None and not layer.class_name.startswith("op:"):
+                record_masks(ctx, layer, resolved, kw, outs)
             for t, v in enumerate(outs):
                 env[(layer.name, k, t)] = v
             progress.append((layer, k))

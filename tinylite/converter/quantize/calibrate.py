@@ -1,0 +1,155 @@
+"""Calibration: run the float model in tinylite's interpreter over the
+representative dataset and record each tensor's min and max.
+
+TensorFlow's calibrator does the same (plain min/max over every sample, no
+percentiles) by running the float model in LiteRT.  Samples of equal shapes
+are stacked into one batch per invoke: min and max do not depend on how the
+samples are grouped, and one large invoke is much faster in numpy.
+
+The representative dataset comes in every form TensorFlow accepts: a
+`RepresentativeDataset`, or a callable returning an iterable, whose items are
+a list/tuple of arrays in input order, a dict by signature input name, or a
+``(signature_key, dict)`` pair.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import ConverterError
+
+# How many samples go through the interpreter in one invoke.
+_CHUNK = 256
+
+
+def iterate_samples(dataset):
+    """The items of a representative dataset (any of TensorFlow's forms)."""
+    gen = getattr(dataset, "input_gen", dataset)
+    if callable(gen):
+        gen = gen()
+    try:
+        it = iter(gen)
+    except TypeError:
+        raise ConverterError(
+            f"representative_dataset must be a callable returning an iterable of samples (a generator "
+            f"function), got {type(gen).__name__}. Example: def rep(): yield [x[i:i+1]] for each i; "
+            "converter.representative_dataset = rep") from None
+    return it
+
+
+def normalize_sample(sample, input_names: list[str], input_shapes: list[tuple], signature_key="serving_default"):
+    """One representative sample -> a list of float32 arrays in the model's input order."""
+    if (isinstance(sample, tuple) and len(sample) == 2 and isinstance(sample[0], str)
+            and isinstance(sample[1], dict)):
+        key, sample = sample
+        if key != signature_key:
+            raise ConverterError(f"representative_dataset: signature key {key!r} is not the model's "
+                                 f"({signature_key!r}).")
+    if isinstance(sample, dict):
+        missing = [n for n in input_names if n not in sample]
+        if missing:
+            raise ConverterError(f"representative_dataset: a sample (dict) has keys {sorted(sample)}, but the "
+                                 f"model's inputs are {input_names}; missing {missing}.")
+        arrays = [sample[n] for n in input_names]
+    elif isinstance(sample, (list, tuple)):
+        arrays = list(sample)
+    else:
+        arrays = [sample]
+    if len(arrays) != len(input_names):
+        raise ConverterError(f"representative_dataset: a sample has {len(arrays)} arrays, the model has "
+                             f"{len(input_names)} inputs ({input_names}). Yield one array per input, in order, "
+                             "or a dict by input name.")
+    out = []
+    for a, name, shape in zip(arrays, input_names, input_shapes):
+        a = np.asarray(a, dtype=np.float32) if not hasattr(a, "numpy") else np.asarray(a.numpy(), np.float32)
+        if a.ndim == len(shape) - 1:
+            a = a[None]
+        if a.ndim != len(shape) or any(s not in (-1, d) for s, d in zip(shape[1:], a.shape[1:])):
+            raise ConverterError(f"representative_dataset: input {name!r} got an array of shape {list(a.shape)}, "
+                                 f"the model expects {list(shape)} (batch first).")
+        out.append(a)
+    return out
+
+
+def collect_samples(dataset, model) -> list[list[np.ndarray]]:
+    sg = model.subgraphs[0]
+    sig = model.signature_defs[0] if model.signature_defs else None
+    names = [tm.name for tm in sig.inputs] if sig else [sg.tensors[i].name for i in sg.inputs]
+    shapes = [tuple(int(d) for d in (sg.tensors[i].shape_signature if sg.tensors[i].shape_signature is not None
+                                     else sg.tensors[i].shape)) for i in sg.inputs]
+    key = sig.signature_key if sig else "serving_default"
+    samples = [normalize_sample(s, names, shapes, key) for s in iterate_samples(dataset)]
+    if not samples:
+        raise ConverterError("representative_dataset yielded no samples; calibration needs at least one.")
+    return samples
+
+
+def batches(samples):
+    """Stack consecutive samples of equal shapes into batches of at most _CHUNK rows."""
+    group: list = []
+    for s in samples:
+        if group and ([a.shape[1:] for a in s] != [a.shape[1:] for a in group[0]]
+                      or sum(g[0].shape[0] for g in group) >= _CHUNK):
+            yield [np.concatenate([g[k] for g in group]) for k in range(len(s))]
+            group = []
+        group.append(s)
+    if group:
+        yield [np.concatenate([g[k] for g in group]) for k in range(len(group[0]))]
+
+
+def run_batches(content: bytes, samples, tensors=None):
+    """Yield (feeds, interpreter) after invoking the model on each batch with every tensor kept."""
+    from ...interpreter import Interpreter
+
+    ip = Interpreter(model_content=content, experimental_preserve_all_tensors=True)
+    details = ip.get_input_details()
+    for feeds in batches(samples):
+        for d, x in zip(details, feeds):
+            if tuple(d["shape"]) != x.shape:
+                ip.resize_tensor_input(d["index"], x.shape)
+        ip.allocate_tensors()
+        for d, x in zip(details, feeds):
+            ip.set_tensor(d["index"], x.astype(d["dtype"]))
+        ip.invoke()
+        yield feeds, ip
+
+
+def calibrate(model, samples, means: dict | None = None) -> dict[int, tuple[float, float]]:
+    """{tensor index: (min, max)} over the samples for every float32 tensor that is not a constant.
+    `means`, if given, receives {tensor index: mean over all but the last axis} (for bias correction)."""
+    from ...flatbuffer.writer import write_model
+
+    sg = model.subgraphs[0]
+    watch = [i for i, t in enumerate(sg.tensors) if t.type == 0 and model.buffer_array(t) is None]
+    ranges: dict[int, list[float]] = {}
+    sums: dict[int, list] = {}
+    for _, ip in run_batches(write_model(model), samples):
+        for i in watch:
+            v = ip.tensor(i)()
+            if v is None or v.size == 0:
+                continue
+            lo, hi = float(np.min(v)), float(np.max(v))
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                finite = v[np.isfinite(v)]
+                if not finite.size:
+                    continue
+                lo, hi = float(finite.min()), float(finite.max())
+            r = ranges.get(i)
+            ranges[i] = [lo, hi] if r is None else [min(r[0], lo), max(r[1], hi)]
+            if means is not None and v.ndim:
+                rows = v.reshape(-1, v.shape[-1]).astype(np.float64)
+                acc = sums.setdefault(i, [0.0, 0])
+                acc[0] = acc[0] + rows.sum(axis=0)
+                acc[1] += rows.shape[0]
+    if means is not None:
+        means.update({i: s / max(n, 1) for i, (s, n) in sums.items()})
+    return {i: (r[0], r[1]) for i, r in ranges.items()}
+
+
+def outputs(model, samples) -> list[np.ndarray]:
+    """The model's outputs over all samples (concatenated along the batch)."""
+    from ...flatbuffer.writer import write_model
+
+    got = []
+    for _, ip in run_batches(write_model(model), samples):
+        got.append([ip.get_tensor(d["index"]) for d in ip.get_output_details()])
+    return [np.concatenate([g[k] for g in got]) for k in range(len(got[0]))]

@@ -1,0 +1,398 @@
+"""Full integer quantization (int8 activations, or 16x8: int16 activations with
+int8 weights) of a float model, from calibrated ranges.
+
+The float graph is rewritten in place of a copy:
+- every op the rules (rules.py) can quantize gets integer inputs and outputs:
+  activations asymmetric int8 (symmetric int16 for 16x8) from the calibrated
+  min/max, weights symmetric per channel, biases int32 (int64 for 16x8), fixed
+  output parameters for SOFTMAX/LOGISTIC/TANH, the input's parameters for
+  same-scale ops (pooling, reshape, ...), and a requantizing QUANTIZE in front
+  of a CONCATENATION/PACK input whose parameters differ from the output's;
+- any other op stays float: a DEQUANTIZE feeds it and a QUANTIZE reads its
+  result (TensorFlow's float fallback), or, in strict mode, the conversion
+  fails naming the op and its Keras layer;
+- float model inputs get a QUANTIZE, float outputs a DEQUANTIZE; int8/int16
+  inputs and outputs carry the parameters directly, uint8 ones a QUANTIZE
+  between uint8 (zero point + 128) and int8, as TensorFlow writes them.
+
+After the rewrite the model is prepared in tinylite's interpreter: an op whose
+quantized kernel refuses the parameters is moved back to float (or reported,
+in strict mode), so a converted model always runs.
+"""
+from __future__ import annotations
+
+import copy
+import re
+
+import numpy as np
+
+from ...errors import ConverterError
+from ...flatbuffer.schema import OP_CODES, tensor_type
+from ...graph import Operator, QuantizationParameters, Tensor
+from . import weights as W
+from .rules import FIXED, TYPE_FREE, layer_of, rule
+
+FLOAT32 = tensor_type(np.float32)
+
+
+class Plan:
+    """What the rewrite decided, for the debugger and the error messages."""
+
+    def __init__(self):
+        self.quantized_ops: list[int] = []        # original op indices
+        self.float_ops: list[int] = []
+        self.tensor_map: dict[int, int] = {}      # original float tensor -> its tensor in the new model
+
+
+def _params(scale, zp):
+    return QuantizationParameters(scale=np.array([scale], np.float32), zero_point=np.array([zp], np.int64))
+
+
+def _key(p: QuantizationParameters):
+    return (float(p.scale[0]), int(p.zero_point[0]))
+
+
+def op_label(model, op_index: int) -> str:
+    sg = model.subgraphs[0]
+    op = sg.operators[op_index]
+    name = model.op_name(op)
+    out = sg.tensors[op.outputs[0]].name if op.outputs else ""
+    return f"{name} (layer {layer_of(out)!r}, tensor {out!r})"
+
+
+def quantize(model, ranges: dict, act: str = "int8", strict: bool = False, input_type: str = "float32",
+             output_type: str = "float32", keep_float=lambda model, op_index: False, means: dict | None = None,
+             correct: set | None = None):
+    """A new Model, and the Plan.  `keep_float(model, i)` forces op i to stay float.  With `means`
+    (calibrated per-channel means of the activations), biases are corrected for the weights'
+    rounding error (see _bias_correction), on the ops in `correct` (None: all)."""
+    forced: set[int] = set()
+    for _ in range(len(model.subgraphs[0].operators) + 1):
+        new, plan, origin = _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, forced,
+                                     means, correct)
+        bad = _first_refused(new)
+        if bad is None:
+            return new, plan
+        node, message = bad
+        src = origin[node] if 0 <= node < len(origin) else None
+        if src is None or src in forced:
+            raise ConverterError(f"the quantized model does not run in tinylite: {message}")
+        if strict:
+            raise ConverterError(
+                f"{op_label(model, src)} cannot be quantized to {act}: tinylite has no {act} kernel for it with "
+                f"these parameters ({message}). Allow float fallback (add OpsSet.TFLITE_BUILTINS to "
+                "target_spec.supported_ops) or keep this layer in float (denylisted_layers).")
+        forced.add(src)
+    raise ConverterError("quantization did not converge")  # pragma: no cover - bounded by the op count
+
+
+def _first_refused(model):
+    """(node index, message) of the first op tinylite cannot prepare, or None."""
+    from ...flatbuffer.writer import write_model
+    from ...interpreter import Interpreter
+
+    try:
+        Interpreter(model_content=write_model(model)).allocate_tensors()
+    except Exception as e:  # noqa: BLE001 - every refusal is reported or undone below
+        m = re.search(r"Node number (\d+)", str(e))
+        return (int(m.group(1)) if m else -1), str(e)
+    return None
+
+
+def _bias_correction(name, w, deq, mean_x):
+    """The expected output shift that rounding the weights causes, E[(Wq - W) x], per output
+    channel (Nagel et al. 2019, "Data-Free Quantization", analytic bias correction with the
+    calibrated input means).  None where it does not apply (grouped convolutions)."""
+    eps = deq.astype(np.float64) - w.astype(np.float64)
+    mean_x = np.asarray(mean_x, np.float64)
+    if name == "FULLY_CONNECTED" and eps.shape[1] == mean_x.shape[0]:
+        return eps @ mean_x
+    if name == "CONV_2D" and eps.shape[3] == mean_x.shape[0]:
+        return np.einsum("ohwi,i->o", eps, mean_x)
+    if name == "DEPTHWISE_CONV_2D" and eps.shape[3] % mean_x.shape[0] == 0:
+        mult = eps.shape[3] // mean_x.shape[0]
+        return eps[0].sum(axis=(0, 1)) * np.repeat(mean_x, mult)
+    return None
+
+
+def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, forced, means=None, correct=None):
+    m = copy.deepcopy(model)
+    sg = m.subgraphs[0]
+    qdtype = np.dtype(np.int16 if act == "int16" else np.int8)
+    qtype = tensor_type(qdtype)
+    bias_dtype = np.int64 if act == "int16" else np.int32
+    tensors = sg.tensors
+    consts = {i: m.buffer_array(t) for i, t in enumerate(tensors)}
+    consts = {i: a for i, a in consts.items() if a is not None}
+    plan = Plan()
+
+    def is_float_data(i):
+        return i >= 0 and tensors[i].type == FLOAT32 and i not in consts
+
+    def calibrated(i):
+        r = ranges.get(i)
+        if r is None:
+            return None
+        return _params(*W.affine_params(r[0], r[1], qdtype))
+
+    # -- which ops are quantized --
+    quantized: dict[int, object] = {}
+    for k, op in enumerate(sg.operators):
+        name = m.op_name(op)
+        r = rule(name, act)
+        floats_out = [o for o in op.outputs if tensors[o].type == FLOAT32]
+        if r is None or not floats_out or k in forced or keep_float(model, k):
+            continue
+        data_in = [i for j, i in enumerate(op.inputs) if is_float_data(i) and j not in r.weights and j != r.bias]
+        if any(i not in ranges for i in data_in) or any(o not in ranges for o in floats_out):
+            continue
+        if any(tensors[i].type != FLOAT32 and i not in consts and j in r.weights for j, i in enumerate(op.inputs)
+               if i >= 0):
+            continue
+        quantized[k] = r
+
+    if strict:
+        for k, op in enumerate(sg.operators):
+            name = m.op_name(op)
+            uses_float = any(tensors[i].type == FLOAT32 for i in list(op.inputs) + list(op.outputs) if i >= 0)
+            if k not in quantized and uses_float and name not in TYPE_FREE:
+                why = ("it is kept in float by the denylist" if keep_float(model, k) else
+                       f"tinylite has no {act} kernel for {name}" if rule(name, act) is None else
+                       "its tensors were never reached by the representative dataset")
+                raise ConverterError(
+                    f"{op_label(model, k)} cannot be quantized to {act} in strict mode ({why}). Allow float "
+                    "fallback (add OpsSet.TFLITE_BUILTINS to target_spec.supported_ops) or remove the layer.")
+
+    # -- parameters of every quantized tensor (original index -> params) --
+    qparams: dict[int, QuantizationParameters] = {}
+    need: dict[tuple[int, int], QuantizationParameters] = {}   # (op, slot) -> params the op needs there
+    for k, op in enumerate(sg.operators):
+        r = quantized.get(k)
+        if r is None:
+            continue
+        name = m.op_name(op)
+        data_slots = [j for j, i in enumerate(op.inputs)
+                      if is_float_data(i) and j not in r.weights and j != r.bias]
+        for j in data_slots:
+            i = op.inputs[j]
+            if i not in qparams:
+                qparams[i] = calibrated(i)
+        out = op.outputs[0]
+        if r.output == "fixed":
+            p = _params(*FIXED[name][act])
+        elif r.output == "same" and data_slots:
+            p = qparams[op.inputs[data_slots[0]]]
+        else:
+            p = calibrated(out)
+        for o in op.outputs:
+            if tensors[o].type == FLOAT32:
+                qparams[o] = p
+        if r.same_inputs:
+            for j in data_slots:
+                if _key(qparams[op.inputs[j]]) != _key(p):
+                    need[(k, j)] = p
+    # Model inputs read as integers get the calibrated parameters even if no quantized op reads them.
+    if input_type != "float32":
+        for i in sg.inputs:
+            if tensors[i].type == FLOAT32 and i not in qparams and i in ranges:
+                qparams[i] = calibrated(i)
+    if output_type != "float32":
+        for i in sg.outputs:
+            if tensors[i].type == FLOAT32 and i not in qparams and i in ranges:
+                qparams[i] = calibrated(i)
+
+    # -- the rewrite --
+    producer = {o: k for k, op in enumerate(sg.operators) for o in op.outputs}
+    home: dict[int, str] = {}
+    for i in qparams:
+        k = producer.get(i)
+        home[i] = "q" if (k in quantized) or (k is None and i in sg.inputs and input_type != "float32") else "f"
+    versions: dict[tuple, int] = {}
+    new_ops: list[Operator] = []
+    origin: list[int | None] = []
+    orig_name = {i: t.name for i, t in enumerate(tensors)}
+
+    def add_tensor(like: int, ttype: int, q, name: str) -> int:
+        t = tensors[like]
+        tensors.append(Tensor(name=name, shape=np.array(t.shape), type=ttype, buffer=0, quantization=q,
+                              shape_signature=None if t.shape_signature is None else np.array(t.shape_signature),
+                              has_rank=t.has_rank))
+        return len(tensors) - 1
+
+    def emit(op_name, inputs, outputs, src=None):
+        new_ops.append(Operator(m.opcode_index(OP_CODES[op_name]), list(inputs), list(outputs)))
+        origin.append(src)
+
+    def to_int(i):
+        """Make tensor i itself the quantized version (its home)."""
+        t = tensors[i]
+        t.type = qtype
+        t.quantization = copy.deepcopy(qparams[i])
+
+    for i, h in home.items():
+        if h == "q":
+            to_int(i)
+            versions[(i, _key(qparams[i]))] = i
+        else:
+            versions[(i, "f")] = i
+
+    def get(i, want):
+        """The index of tensor i's version `want` ("f" or params), emitting a conversion if needed."""
+        if i not in home:
+            return i
+        key = (i, "f") if want == "f" else (i, _key(want))
+        if key in versions:
+            return versions[key]
+        if want == "f":
+            src = versions[(i, _key(qparams[i]))]
+            new = add_tensor(i, FLOAT32, None, orig_name[i] + "_float")
+            emit("DEQUANTIZE", [src], [new])
+        else:
+            src = versions.get((i, _key(qparams[i]))) if home[i] == "q" else versions[(i, "f")]
+            new = add_tensor(i, qtype, copy.deepcopy(want), orig_name[i] + f"_{act}"
+                             + ("" if _key(want) == _key(qparams[i]) else "_requantized"))
+            emit("QUANTIZE", [src], [new])
+        versions[key] = new
+        return new
+
+    # Quantized model inputs first, as TensorFlow orders them.
+    if input_type == "float32":
+        for i in sg.inputs:
+            if i in home and any(k in quantized and i in sg.operators[k].inputs for k in range(len(sg.operators))):
+                get(i, qparams[i])
+
+    for k, op in enumerate(sg.operators):
+        r = quantized.get(k)
+        name = m.op_name(op)
+        if r is None:
+            if any(tensors[o].type == FLOAT32 for o in op.outputs):
+                op.inputs = [get(i, "f") if i >= 0 and i in home else i for i in op.inputs]
+            new_ops.append(op)
+            origin.append(k)
+            plan.float_ops.append(k)
+            continue
+        plan.quantized_ops.append(k)
+        inputs = list(op.inputs)
+        x_scale = None
+        for j, i in enumerate(inputs):
+            if i < 0:
+                continue
+            if j in r.weights and i in consts and tensors[i].type == FLOAT32:
+                axis = r.weights[j]
+                # PRELU's alpha is int8 in 16x8 too: LiteRT's int16 PRELU reads an int16 alpha
+                # differently from tinylite (see the report in the rules docstring).
+                qv, scale = W.symmetric_int8(consts[i], axis)
+                inputs[j] = _const(m, tensors, i, qv, tensor_type(np.int8), W.weight_params(scale, axis))
+                if (means is not None and r.bias is not None and op.inputs[0] in means and j == 1
+                        and r.bias < len(inputs) and inputs[r.bias] >= 0 and (correct is None or k in correct)):
+                    shape = [1] * qv.ndim
+                    shape[axis] = -1
+                    corr = _bias_correction(name, consts[i], qv * scale.reshape(shape), means[op.inputs[0]])
+                    if corr is not None:
+                        # Only existing biases are corrected: a new one would grow the file.
+                        bi = inputs[r.bias]
+                        consts[bi] = (consts[bi].astype(np.float64) - corr).astype(np.float32)
+            elif j == r.bias:
+                continue
+            elif i in consts and tensors[i].type == FLOAT32:
+                data_p = need.get((k, j)) or _params(*W.affine_params(float(np.min(consts[i], initial=0)),
+                                                                      float(np.max(consts[i], initial=0)), qdtype))
+                if r.same_inputs:
+                    data_p = qparams[op.outputs[0]]
+                inputs[j] = _const(m, tensors, i, W.quantize_values(consts[i], data_p.scale[0],
+                                                                    int(data_p.zero_point[0]), qdtype),
+                                   qtype, copy.deepcopy(data_p))
+            elif i in home:
+                inputs[j] = get(i, need.get((k, j), qparams[i]))
+            if x_scale is None and j == 0 and inputs[j] >= 0 and tensors[inputs[j]].quantization is not None:
+                x_scale = float(tensors[inputs[j]].quantization.scale[0])
+        if r.bias is not None and r.bias < len(inputs) and inputs[r.bias] >= 0:
+            bi = inputs[r.bias]
+            wq = tensors[inputs[1]].quantization
+            xi = inputs[0] if name != "TRANSPOSE_CONV" else inputs[2]
+            xs = float(tensors[xi].quantization.scale[0])
+            qb, bscale = W.quantize_bias(consts[bi], xs, wq.scale, bias_dtype)
+            inputs[r.bias] = _const(m, tensors, bi, qb, tensor_type(bias_dtype), W.weight_params(bscale, 0))
+        op.inputs = inputs
+        if act == "int16" and op.builtin_options and "quantized_bias_type" in op.builtin_options:
+            op.builtin_options["quantized_bias_type"] = tensor_type(np.int64)
+        new_ops.append(op)
+        origin.append(k)
+
+    # Model outputs.
+    outs = []
+    for i in sg.outputs:
+        if i not in home:
+            outs.append(i)
+        elif output_type == "float32":
+            if home[i] == "f":
+                outs.append(i)
+            else:
+                # The float output keeps the tensor's name; the integer one is renamed.
+                f = get(i, "f")
+                tensors[f].name, tensors[i].name = orig_name[i], orig_name[i] + f"_{act}"
+                outs.append(f)
+        else:
+            qi = get(i, qparams[i])
+            if output_type == "uint8":
+                p = qparams[i]
+                u = add_tensor(i, tensor_type(np.uint8), _params(float(p.scale[0]), int(p.zero_point[0]) + 128),
+                               orig_name[i] + "_uint8")
+                emit("QUANTIZE", [qi], [u])
+                tensors[u].name, tensors[qi].name = orig_name[i], orig_name[i] + f"_{act}"
+                qi = u
+            outs.append(qi)
+    # Model inputs read as integers.
+    ins = list(sg.inputs)
+    if input_type != "float32":
+        prefix: list[Operator] = []
+        prefix_origin: list = []
+        for n, i in enumerate(sg.inputs):
+            if i not in home:
+                continue
+            if input_type == "uint8":
+                p = qparams[i]
+                u = add_tensor(i, tensor_type(np.uint8), _params(float(p.scale[0]), int(p.zero_point[0]) + 128),
+                               orig_name[i])
+                tensors[i].name = orig_name[i] + f"_{act}"
+                prefix.append(Operator(m.opcode_index(OP_CODES["QUANTIZE"]), [u], [i]))
+                prefix_origin.append(None)
+                ins[n] = u
+        new_ops = prefix + new_ops
+        origin = prefix_origin + origin
+    sg.operators = new_ops
+    for sd in m.signature_defs:
+        for tm, i in zip(sd.inputs, ins):
+            tm.tensor_index = i
+        for tm, i in zip(sd.outputs, outs):
+            tm.tensor_index = i
+    sg.inputs, sg.outputs = ins, outs
+    plan.tensor_map = {i: versions.get((i, _key(qparams[i])), i) for i in qparams}
+    plan.qparams = qparams
+    for op, src in zip(sg.operators, origin):
+        op._origin = src
+    _compact(m, plan)
+    origin = [op.__dict__.pop("_origin", None) for op in sg.operators]
+    return m, plan, origin
+
+
+def _const(m, tensors, like: int, values, ttype: int, q) -> int:
+    t = tensors[like]
+    tensors.append(Tensor(name=t.name, shape=np.array(values.shape, np.int32), type=ttype,
+                          buffer=m.add_buffer(np.ascontiguousarray(values)), quantization=q, has_rank=True))
+    return len(tensors) - 1
+
+
+def _compact(m, plan):
+    """Drop tensors and buffers nobody uses (the float weights), keeping index maps right."""
+    from ..passes import remove_dead
+
+    sg = m.subgraphs[0]
+    # remove_dead renumbers tensors; track the plan's indices through a marker attribute.
+    for i, t in enumerate(sg.tensors):
+        t._orig_index = i
+    remove_dead.run(m)
+    where = {t._orig_index: k for k, t in enumerate(sg.tensors)}
+    for t in sg.tensors:
+        del t._orig_index
+    plan.tensor_map = {a: where[b] for a, b in plan.tensor_map.items() if b in where}

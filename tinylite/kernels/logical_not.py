@@ -1,0 +1,8 @@
+"""LOGICAL_NOT on bool tensors."""
+import numpy as np
+
+from ._logical import prepare_logical
+
+
+def prepare(node):
+    return prepare_logical(node, np.logical_not)

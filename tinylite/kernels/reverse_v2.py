@@ -1,0 +1,16 @@
+"""REVERSE_V2: reverse the input along the axes listed in the second input."""
+import numpy as np
+
+from ._base import normalize_axis
+
+
+def prepare(node):
+    x = node.inputs[0]
+    axes = np.asarray(node.value(1)).reshape(-1)
+    node.axes = tuple(sorted({normalize_axis(a, len(x.shape), node) for a in axes}))
+    node.outputs[0].shape = x.shape
+    return eval_reverse
+
+
+def eval_reverse(node, inputs, outputs):
+    np.copyto(outputs[0], np.flip(inputs[0], axis=node.axes))
