@@ -34,7 +34,7 @@ def classifier(tmp_path):
 
 
 def test_help_shows_examples():
-    for cmd in ("demo", "run", "bench", "inspect", "export-c", "convert"):
+    for cmd in ("demo", "convert", "run", "bench", "inspect", "report", "export-c", "metadata", "serve"):
         out = tinylite(cmd, "--help").stdout
         assert "example:" in out, cmd
 
