@@ -29,6 +29,7 @@ _LAZY = {
     "RepresentativeDataset": ("tinylite.converter.api", "RepresentativeDataset"),
     "QuantizationDebugger": ("tinylite.converter.quantize.debugger", "QuantizationDebugger"),
     "QuantizationDebugOptions": ("tinylite.converter.quantize.debugger", "QuantizationDebugOptions"),
+    "experimental": ("tinylite.lite", "experimental"),
     "lite": ("tinylite.lite", None),
     "compat": ("tinylite.compat", None),
 }
