@@ -6,24 +6,29 @@ Prints a table with ratios (tinylite / LiteRT: < 1 means tinylite is faster)
 and tinylite's peak memory (planned activation arena, and the traced peak of
 Python allocations during allocate + invoke).
 
-    python benchmarks/latency.py [--corpus ../shared/corpus] [--repeat 50] [--threads 1]
+After the corpus rows come two sequence models built here with Keras (numpy
+backend) and converted by tinylite: an LSTM classifier (the fused
+UNIDIRECTIONAL_SEQUENCE_LSTM) and a transformer encoder block (MultiHeadAttention,
+LayerNormalization, GELU feed-forward); --no-sequence skips them.
+
+    python benchmarks/latency.py [--corpus ../shared/corpus] [--repeat 50] [--threads 1] [--no-sequence]
 """
 import argparse
 import os
 import sys
 
-def _threads_from_argv():
+def _threads_from_argv(flag="--threads", default="1"):
     for i, a in enumerate(sys.argv):
-        if a == "--threads" and i + 1 < len(sys.argv):
+        if a == flag and i + 1 < len(sys.argv):
             return sys.argv[i + 1]
-        if a.startswith("--threads="):
+        if a.startswith(flag + "="):
             return a.split("=", 1)[1]
-    return "1"
+    return default
 
 
 # BLAS reads these when numpy is first imported.
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, _threads_from_argv())
+    os.environ.setdefault(var, _threads_from_argv("--tinylite-threads", _threads_from_argv()))
 
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -57,12 +62,61 @@ def extra_models(corpus):
     return []
 
 
+def sequence_models():
+    """[(name, .tflite bytes, input sample)] for an LSTM and a transformer block, built with
+    Keras on its numpy backend and converted by tinylite (float), or [] without Keras."""
+    os.environ.setdefault("KERAS_BACKEND", "numpy")
+    try:
+        import keras
+    except ImportError:
+        print("(sequence models skipped: keras is not installed)")
+        return []
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    lstm = keras.Sequential([keras.Input((20, 32)), layers.LSTM(64, return_sequences=True), layers.LSTM(64),
+                             layers.Dense(10)])
+    x = keras.Input((16, 64))
+    a = layers.MultiHeadAttention(num_heads=4, key_dim=16)(x, x)
+    h = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([x, a]))
+    f = layers.Dense(64, activation="gelu")(layers.Dense(128, activation="gelu")(h))
+    h = layers.LayerNormalization(epsilon=1e-6)(layers.Add()([h, f]))
+    transformer = keras.Model(x, layers.Dense(10)(layers.GlobalAveragePooling1D()(h)))
+    out = []
+    for name, model in (("lstm", lstm), ("transformer", transformer)):
+        content = tinylite.TFLiteConverter.from_keras_model(model).convert()
+        sample = rng.standard_normal((1,) + tuple(model.inputs[0].shape[1:])).astype(np.float32)
+        out.append((name, content, sample))
+    return out
+
+
+def measure(make_litert, make_tinylite, x_all, repeat):
+    """(batch, tinylite ms, LiteRT ms, ratio, arena MiB, peak MiB) rows at batch 1 and 32."""
+    rows = []
+    for batch in (1, 32):
+        x = np.ascontiguousarray(np.resize(x_all, (batch,) + x_all.shape[1:]).astype(x_all.dtype))
+        theirs = median_latency(make_litert(), x, repeat)
+        # Memory is traced in a run of its own, as for the corpus rows.
+        tracemalloc.start()
+        ours_ip = make_tinylite()
+        median_latency(ours_ip, x, 1)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        ours = median_latency(ours_ip, x, repeat)
+        rows.append((batch, ours * 1e3, theirs * 1e3, ours / theirs, ours_ip.arena_bytes / 2**20, peak / 2**20))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default=os.environ.get("TINYLITE_CORPUS", DEFAULT_CORPUS), type=Path)
     ap.add_argument("--repeat", type=int, default=50)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--tinylite-threads", type=int, default=None,
+                    help="BLAS threads for tinylite (default: --threads); LiteRT keeps --threads")
     ap.add_argument("--variant", default="float")
+    ap.add_argument("--no-sequence", action="store_true", help="skip the Keras LSTM and transformer models")
     args = ap.parse_args()
     from ai_edge_litert.interpreter import Interpreter as LiteRT
 
@@ -85,13 +139,20 @@ def main():
             ours = median_latency(ours_ip, x, args.repeat)
             rows.append((folder.name, batch, ours * 1e3, theirs * 1e3, ours / theirs,
                          ours_ip.arena_bytes / 2**20, peak / 2**20))
+    if not args.no_sequence:
+        for name, content, sample in sequence_models():
+            for r in measure(lambda: LiteRT(model_content=content, num_threads=args.threads),
+                             lambda: tinylite.Interpreter(model_content=content, num_threads=args.threads),
+                             sample, args.repeat):
+                rows.append((name,) + r)
     print(f"{'model':12} {'batch':>5} {'tinylite ms':>12} {'LiteRT ms':>10} {'ratio':>7} "
           f"{'arena MiB':>10} {'peak MiB':>9}")
     for r in rows:
         print(f"{r[0]:12} {r[1]:5d} {r[2]:12.3f} {r[3]:10.3f} {r[4]:7.2f} {r[5]:10.2f} {r[6]:9.2f}")
-    print("ratio = tinylite / LiteRT median invoke latency (same process, "
-          f"{args.threads} thread{'s' if args.threads > 1 else ''}); peak = traced Python allocations "
-          "during load + allocate + invoke")
+    blas = os.environ.get("OPENBLAS_NUM_THREADS")
+    print("ratio = tinylite / LiteRT median invoke latency (same process; LiteRT "
+          f"{args.threads} thread{'s' if args.threads > 1 else ''}, tinylite BLAS {blas}); "
+          "peak = traced Python allocations during load + allocate + invoke")
 
 
 if __name__ == "__main__":

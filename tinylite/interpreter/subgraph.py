@@ -201,7 +201,38 @@ class SubgraphRunner:
                 ins = [None if s is None else arrays[s.index] for s in node.inputs]
                 outs = [arrays[s.index] for s in node.outputs]
                 self.steps.append((fn, node, ins, outs))
+        if not self.preserve_all_tensors:
+            self._fuse_activations()
         self.ready = True
+
+    def _fuse_activations(self) -> None:
+        """Move a convolution's fused clamp (RELU, RELU6, RELU_N1_TO_1) onto the
+        MAX_POOL_2D that is its output's only reader: a non-decreasing function
+        commutes with max exactly, and the pool's output is 4-9x smaller.  The
+        convolution's output then holds pre-activation values, which only
+        matters for intermediate tensors, so this is off under
+        experimental_preserve_all_tensors."""
+        from ..kernels import conv_2d, depthwise_conv_2d, max_pool_2d
+
+        convs = (conv_2d.eval_float, conv_2d.eval_float_fast, depthwise_conv_2d.eval_float)
+        readers: dict[int, int] = {}
+        producer = {}
+        for fn, node, _, _ in self.steps:
+            for s in node.inputs:
+                if s is not None:
+                    readers[s.index] = readers.get(s.index, 0) + 1
+            for s in node.outputs:
+                producer[s.index] = (fn, node)
+        graph_outputs = set(self.subgraph.outputs)
+        for fn, node, _, _ in self.steps:
+            if fn is not max_pool_2d.eval_float or node.act is not None:
+                continue
+            src = node.inputs[0].index
+            if readers.get(src) != 1 or src in graph_outputs or src not in producer:
+                continue
+            conv_fn, conv = producer[src]
+            if conv_fn in convs and getattr(conv, "act", None) is not None:
+                node.act, conv.act = conv.act, None
 
     def _initial_variable(self, i: int) -> np.ndarray:
         t = self.subgraph.tensors[i]

@@ -93,25 +93,36 @@ def activation_name(node) -> str:
     return ACTIVATION_NAMES.get(node.options.get("fused_activation_function", 0), "NONE")
 
 
-def float_activation(name: str):
-    """In-place function applying a fused activation to a float array (None for NONE)."""
+_CLAMPS = {"RELU": (0, None), "RELU6": (0, 6), "RELU_N1_TO_1": (-1, 1)}
+
+
+def float_activation(name: str, dtype=np.float32):
+    """In-place function applying a fused activation (None for NONE).
+
+    np.clip with scalar bounds of the array's own type is the fast vectorized
+    path (np.maximum(x, 0) is several times slower); RELU's open top is +inf
+    for floats, so infinities pass through as in TFLite.
+    """
     if name == "NONE":
         return None
-    if name == "RELU":
-        return lambda x: np.maximum(x, 0, out=x)
-    if name == "RELU6":
-        return lambda x: np.clip(x, 0, 6, out=x)
-    if name == "RELU_N1_TO_1":
-        return lambda x: np.clip(x, -1, 1, out=x)
     if name in ("TANH", "SIGN_BIT"):
         # TFLite's CalculateActivationRange knows only the clamping activations;
         # its kernels run a fused TANH or SIGN_BIT as no activation at all.
         return None
-    raise ValueError(f"unknown fused activation {name}")
+    if name not in _CLAMPS:
+        raise ValueError(f"unknown fused activation {name}")
+    dtype = np.dtype(dtype)
+    lo, hi = _CLAMPS[name]
+    if hi is None:
+        hi = np.inf if dtype.kind == "f" else np.iinfo(dtype).max
+    # astype wraps out-of-range bounds (-1 for uint32) as TFLite's C++ casts do.
+    lo, hi = np.array(lo).astype(dtype)[()], np.array(hi).astype(dtype)[()]
+    clip = np.clip
+    return lambda x: clip(x, lo, hi, out=x)
 
 
 def fused_float_activation(node):
-    return float_activation(activation_name(node))
+    return float_activation(activation_name(node), node.outputs[0].dtype)
 
 
 # --- padding ---

@@ -39,14 +39,9 @@ def window_slices(x, g, pad_value):
             yield x[:, i:i + rows:sh, j:j + cols:sw, :]
 
 
-class TapViews:
-    """The tap slices of `window_slices`, built once per input array.
-
-    A padded copy of the input lives in a buffer filled with the pad value
-    once; each invoke only refreshes its interior.  The views into it (or into
-    the input itself, without padding) stay valid as long as the input array
-    does, so they are cached on the node.
-    """
+class PaddedInput:
+    """A padded copy of the input in a buffer filled with the pad value once;
+    each refresh only copies the interior (no copy at all without padding)."""
 
     def __init__(self, x, g, pad_value):
         pt, pb, pl, pr = g["pad"]
@@ -57,12 +52,69 @@ class TapViews:
             self.interior = self.padded[:, pt:pt + h, pl:pl + w, :]
         else:
             self.padded, self.interior = x, None
-        self.views = list(window_slices(self.padded, dict(g, pad=(0, 0, 0, 0)), pad_value))
 
     def refresh(self, x):
         if self.interior is not None:
             np.copyto(self.interior, x)
+
+
+class TapViews(PaddedInput):
+    """The tap slices of `window_slices`, built once per input array.
+
+    The views into the padded buffer (or into the input itself, without
+    padding) stay valid as long as the input array does, so they are cached
+    on the node.
+    """
+
+    def __init__(self, x, g, pad_value):
+        super().__init__(x, g, pad_value)
+        self.views = list(window_slices(self.padded, dict(g, pad=(0, 0, 0, 0)), pad_value))
+
+    def refresh(self, x):
+        super().refresh(x)
         return self.views
+
+
+class SeparableMax:
+    """Window maximum as a maximum over the window's rows, then over its columns
+    (exact: max is associative).  A 2x2 window is then two vectorized passes
+    instead of four, a 3x3 one six instead of nine, and the first pass runs
+    along whole input rows.  Buffers and views are built once per input array.
+    """
+
+    def __init__(self, x, g):
+        self.pad = PaddedInput(x, g, -np.inf)
+        self.x = x
+        xp = self.pad.padded
+        n, _, wp, c = xp.shape
+        oh, ow, sh, sw = g["oh"], g["ow"], g["sh"], g["sw"]
+        rows, cols = (oh - 1) * sh + 1 if oh else 0, (ow - 1) * sw + 1 if ow else 0
+        self.row_taps = [xp[:, i:i + rows:sh] for i in range(g["fh"])]
+        self.rowmax = self.row_taps[0] if g["fh"] == 1 else np.empty((n, oh, wp, c), x.dtype)
+        self.col_taps = [self.rowmax[:, :, j:j + cols:sw] for j in range(g["fw"])]
+
+    def run(self, x, out):
+        self.pad.refresh(x)
+        taps, acc = self.row_taps, self.rowmax
+        if len(taps) > 1:
+            np.maximum(taps[0], taps[1], out=acc)
+            for t in taps[2:]:
+                np.maximum(acc, t, out=acc)
+        taps = self.col_taps
+        if len(taps) > 1:
+            np.maximum(taps[0], taps[1], out=out)
+            for t in taps[2:]:
+                np.maximum(out, t, out=out)
+        else:
+            np.copyto(out, taps[0])
+
+
+def separable_max(node, x, out):
+    """Write the window maximum of `x` into `out` (buffers cached per node and input array)."""
+    cached = getattr(node, "sepmax", None)
+    if cached is None or cached.x is not x:
+        cached = node.sepmax = SeparableMax(x, node.geometry)
+    cached.run(x, out)
 
 
 def tap_views(node, x, pad_value):

@@ -2,8 +2,9 @@
 padding is not counted, as in TFLite)."""
 import numpy as np
 
-from ._base import fused_float_activation
+from ._base import activation_name
 from ._pool import pool_geometry, tap_views, valid_counts, window_slices
+from ._base import float_activation
 
 
 def prepare(node):
@@ -16,7 +17,7 @@ def prepare(node):
     node.expect_dtype(x, np.float32)
     # TFLite divides the window sum by the count (not multiplying by a reciprocal).
     node.count = valid_counts(x.shape[1], x.shape[2], g).astype(np.float32)[None, :, :, None]
-    node.act = fused_float_activation(node)
+    node.act = float_activation(activation_name(node))
     return eval_float
 
 

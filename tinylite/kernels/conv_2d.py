@@ -9,11 +9,17 @@ Fast path (`eval_float_fast`, constant filter and bias, one group): the padded
 input buffer, the im2col matrix and the strided views between them are built
 once per input array and reused on every invoke, and the bias rides in the
 matrix product as an extra all-ones column, so an invoke is a copy, a copy,
-one matmul and the activation.
+one matmul and the activation.  With few input channels the matrix is kept
+transposed ([kh*kw*cin + 1, rows]): the im2col copy then runs along output
+columns instead of over runs of `cin` elements (2x faster for cin = 1), and
+BLAS takes the transposed operand as is.
 """
 import numpy as np
 
 from ._base import conv_output_size, conv_padding, fused_float_activation, padding_name
+
+# Below this many input channels the fast path builds the im2col matrix transposed.
+TRANSPOSED_MAX_CIN = 4
 
 
 def prepare(node):
@@ -52,6 +58,7 @@ def prepare(node):
     from . import _quantized
 
     return _quantized.prepare_conv(node)
+
 
 
 def geometry(h, w, kh, kw, sh, sw, dh, dw, oh, ow, pad):
@@ -129,11 +136,20 @@ class _FastBuffers:
             self.interior = self.padded[:, pt:pt + h, pl:pl + w, :]
         else:
             self.padded, self.interior = x, None
-        rows, k = n * g["oh"] * g["ow"], g["kh"] * g["kw"] * c
-        self.cols = np.empty((rows, k + 1), x.dtype)
-        self.cols[:, k] = 1          # the bias column
-        self.cols_view = self.cols[:, :k].reshape(n, g["oh"], g["ow"], g["kh"], g["kw"], c)
-        self.patches = patches(self.padded, g)
+        oh, ow, kh, kw = g["oh"], g["ow"], g["kh"], g["kw"]
+        rows, k = n * oh * ow, kh * kw * c
+        if c <= TRANSPOSED_MAX_CIN:
+            cols_t = np.empty((k + 1, rows), x.dtype)
+            cols_t[k] = 1            # the bias row
+            self.cols = cols_t.T
+            self.cols_view = cols_t[:k].reshape(kh, kw, c, n, oh, ow)
+            p = patches(self.padded, g)
+            self.patches = p.transpose(3, 4, 5, 0, 1, 2)
+        else:
+            self.cols = np.empty((rows, k + 1), x.dtype)
+            self.cols[:, k] = 1      # the bias column
+            self.cols_view = self.cols[:, :k].reshape(n, oh, ow, kh, kw, c)
+            self.patches = patches(self.padded, g)
         self.res = out.reshape(rows, out.shape[-1])
         self.x, self.out = x, out
 

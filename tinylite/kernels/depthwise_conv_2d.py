@@ -6,8 +6,9 @@ view of the padded input (no per-pixel loops).
 """
 import numpy as np
 
-from ._base import fused_float_activation, padding_name
+from ._base import activation_name, padding_name
 from ._window import window_out_size
+from ._base import float_activation
 from .conv_2d import geometry, pad_input, patches
 
 
@@ -39,7 +40,7 @@ def prepare(node):
     if x.dtype == np.float32 and w.dtype == np.float32:
         if w.data is not None:
             node.taps = filter_taps(w.data, cin)
-        node.act = fused_float_activation(node)
+        node.act = float_activation(activation_name(node))
         return eval_float
     from . import _quantized
 

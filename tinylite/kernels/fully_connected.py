@@ -5,7 +5,8 @@ keeps the input's leading dimensions instead of collapsing them.
 """
 import numpy as np
 
-from ._base import activation_name, fused_float_activation
+from ._base import activation_name
+from ._base import float_activation
 
 
 def prepare(node):
@@ -30,9 +31,8 @@ def prepare(node):
             # TFLite's (non-hybrid) kernel rejects them at prepare rather than ignoring them.
             node.fail(f"fused activation {activation_name(node)} is not supported; "
                       "only NONE, RELU, RELU6 and RELU_N1_TO_1 are")
-        if w.data is not None:
-            node.wt = np.ascontiguousarray(w.data.T)
-        node.act = fused_float_activation(node)
+        node.wt = np.ascontiguousarray(w.data.T) if w.data is not None else None
+        node.act = float_activation(activation_name(node))
         return eval_float
     from . import _quantized
 
@@ -43,7 +43,7 @@ def eval_float(node, inputs, outputs):
     x, w = inputs[0], inputs[1]
     b = inputs[2] if len(inputs) > 2 else None
     out = outputs[0]
-    wt = getattr(node, "wt", None)
+    wt = node.wt
     if wt is None:
         wt = w.T
     res = out.reshape(-1, wt.shape[1])

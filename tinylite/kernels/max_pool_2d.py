@@ -1,8 +1,9 @@
 """MAX_POOL_2D: window maximum; SAME padding never wins the max."""
 import numpy as np
 
-from ._base import fused_float_activation
-from ._pool import pool_geometry, tap_views, window_slices
+from ._base import activation_name
+from ._pool import pool_geometry, separable_max, window_slices
+from ._base import float_activation
 
 
 def prepare(node):
@@ -13,17 +14,15 @@ def prepare(node):
 
         return _quantized.prepare_max_pool_2d(node)
     node.expect_dtype(x, np.float32)
-    node.act = fused_float_activation(node)
+    node.act = float_activation(activation_name(node))
     return eval_float
 
 
 def eval_float(node, inputs, outputs):
-    """Fast path: tap views cached across invokes (see _pool.TapViews)."""
+    """Fast path: rows then columns, buffers cached across invokes (see _pool.SeparableMax)."""
     out = outputs[0]
-    views = tap_views(node, inputs[0], -np.inf)
-    np.copyto(out, views[0])
-    for view in views[1:]:
-        np.maximum(out, view, out=out)
+    if out.size:
+        separable_max(node, inputs[0], out)
     if node.act is not None:
         node.act(out)
 

@@ -15,6 +15,22 @@ def prepare(node):
     node.outputs[0].shape = shape
     if x.dtype == np.float32:
         node.expect_dtype(alpha, np.float32)
+        a = alpha.data
+        if a is not None and a.size and np.all(np.isfinite(a)):
+            # With every alpha in (0, 1], prelu(x) = max(x, alpha*x); with every alpha >= 1,
+            # min(x, alpha*x): exactly TFLite's values (alpha = 0 would turn +inf into NaN).
+            if np.all((a > 0) & (a <= 1)):
+                node.pick = np.maximum
+            elif np.all(a >= 1):
+                node.pick = np.minimum
+            else:
+                return eval_float
+            # alpha laid out over one sample, so the multiply runs along whole rows instead
+            # of broadcasting a short channel vector.
+            per_sample = tuple(x.shape[1:]) if len(a.shape) < len(x.shape) else tuple(x.shape)
+            node.alpha_full = np.ascontiguousarray(np.broadcast_to(a, per_sample), np.float32)
+            node.tmp = None
+            return eval_float_fast
         return eval_float
     from . import _quantized
 
@@ -22,10 +38,23 @@ def prepare(node):
 
 
 def eval_float(node, inputs, outputs):
-    # min(x, 0) * alpha + max(x, 0): the same values (up to the sign of zero)
-    # for finite alpha, and much faster than a masked select.
+    """Reference path: min(x, 0) * alpha + max(x, 0), the same values (up to the
+    sign of zero) as a masked select for finite alpha, and faster."""
     x, alpha = inputs
     out = outputs[0]
     np.minimum(x, ZERO, out=out)
     out *= alpha
     out += np.maximum(x, ZERO)
+
+
+def eval_float_fast(node, inputs, outputs):
+    """Constant alpha all in (0, 1] (or all >= 1): two vectorized passes."""
+    x, out = inputs[0], outputs[0]
+    if out is x:    # in place: alpha*x needs a buffer of its own
+        if node.tmp is None or node.tmp.shape != x.shape:
+            node.tmp = np.empty_like(x)
+        dst = node.tmp
+    else:
+        dst = out
+    np.multiply(x, node.alpha_full, out=dst)
+    node.pick(x, dst, out=out)
