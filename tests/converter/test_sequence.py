@@ -254,20 +254,9 @@ CASES = {
 }
 
 
-# The fused LSTM's state tensors are variables written by a FILL; tinylite's interpreter
-# still gives such a variable the file's shape (batch 1) instead of its producer's.
-_PENDING_INTERPRETER = "UNIDIRECTIONAL_SEQUENCE_LSTM) failed to invoke: cannot reshape array"
-
-
 def check(content, feeds, refs, tol_scale=1.0):
-    """check_both, with the tinylite half an xfail while the interpreter lacks resizing
-    of op-written variable tensors (the LiteRT half has passed when that is raised)."""
-    try:
-        check_both(content, feeds, refs, tol_scale)
-    except RuntimeError as e:
-        if _PENDING_INTERPRETER in str(e):
-            pytest.xfail("tinylite interpreter: a variable tensor written by FILL keeps the file's shape")
-        raise
+    """LiteRT and tinylite both match Keras."""
+    check_both(content, feeds, refs, tol_scale)
 
 
 def reference(model, feeds):
@@ -340,15 +329,8 @@ def test_stateless_lstm_does_not_leak_between_invokes():
             close(it.get_tensor(it.get_output_details()[0]["index"]), ref, f"{type(it).__module__} invoke {k}")
 
     twice(litert_interpreter(content))
-    missing = missing_kernels(content)
-    if missing:
-        pytest.xfail(f"kernel {', '.join(missing)} not yet")
-    try:
-        twice(tinylite.Interpreter(model_content=content))
-    except RuntimeError as e:
-        if _PENDING_INTERPRETER in str(e):
-            pytest.xfail("tinylite interpreter: a variable tensor written by FILL keeps the file's shape")
-        raise
+    assert not missing_kernels(content)
+    twice(tinylite.Interpreter(model_content=content))
 
 
 @pytest.mark.parametrize("fmt", ["keras", "live"])
@@ -377,8 +359,7 @@ def test_stateful_lstm_carries_state(tmp_path, fmt):
         it.set_tensor(d["index"], chunks[0])
         it.invoke()
         close(it.get_tensor(it.get_output_details()[0]["index"]), refs[0], "after reset_all_variables")
-    if missing:
-        pytest.xfail(f"kernel {', '.join(missing)} not yet")
+    assert not missing
 
 
 def test_dynamic_length_lstm():

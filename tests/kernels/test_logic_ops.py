@@ -79,3 +79,15 @@ def test_reverse_v2(dtype, axis):
     content = single_op_model("REVERSE_V2", [("x", x.shape, dtype), dict(name="axis", data=np.array([axis], np.int32))],
                               [("y", [1], dtype)])
     assert_same_outputs(content, [x])
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16])
+@pytest.mark.parametrize("axes,keep", [([1], False), ([1, 2], True), ([-1], False)])
+def test_quantized_reduce_max(dtype, axes, keep):
+    info = np.iinfo(dtype)
+    q = (0.05, 0 if dtype == np.int16 else int(rng.integers(-5, 5)) + (128 if dtype == np.uint8 else 0))
+    x = rng.integers(info.min, info.max + 1, (2, 5, 4, 3)).astype(dtype)
+    content = single_op_model("REDUCE_MAX", [dict(name="x", shape=x.shape, dtype=dtype, quantization=q),
+                                            dict(name="axes", data=np.array(axes, np.int32))],
+                              [dict(name="y", shape=[1], dtype=dtype, quantization=q)], options=dict(keep_dims=keep))
+    assert_same_outputs(content, [x])

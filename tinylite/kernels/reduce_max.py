@@ -8,10 +8,13 @@ from ._window import is_quantized_type, prepare_reduction
 def prepare(node):
     x = node.inputs[0]
     if is_quantized_type(x):
-        from . import _quantized
+        from ._layout import same_quantization
 
-        return _quantized.prepare_reduce_max(node)
-    node.expect_dtype(x, np.float32, np.int32, np.int64)
+        # TFLite takes the max of the stored integers: input and output share one grid.
+        if not same_quantization([x, node.outputs[0]]):
+            node.fail("a quantized REDUCE_MAX needs the output's scale and zero point equal to the input's")
+    else:
+        node.expect_dtype(x, np.float32, np.int32, np.int64)
     prepare_reduction(node)
     info = np.finfo if x.dtype.kind == "f" else np.iinfo
     node.lowest = info(x.dtype).min

@@ -6,6 +6,9 @@
   dataset (calibrate.py, full_integer.py, rules.py), float fallback or strict;
 - ``int16x8``: int16 activations, int8 weights, int64 biases.
 
+The fused LSTM has its own scheme in each mode (lstm.py): the hybrid LSTM, the
+integer LSTM in int8, float in 16x8.
+
 `quantize_model(float_model, config)` applies one; api.py chooses the mode from
 the converter's options exactly as TensorFlow does (`select_mode`).
 """
@@ -87,7 +90,8 @@ def dequantized_outputs(model, samples):
                 ip.resize_tensor_input(d["index"], x.shape)
         ip.allocate_tensors()
         for d, x in zip(ins, feeds):
-            if d["dtype"] != np.float32:
+            # Only quantized inputs are scaled; integer data (token ids) goes in as is.
+            if d["dtype"] != np.float32 and d["quantization"][0] > 0:
                 scale, zp = d["quantization"]
                 info = np.iinfo(d["dtype"])
                 x = np.clip(np.round(x / scale + zp), info.min, info.max)
@@ -96,7 +100,7 @@ def dequantized_outputs(model, samples):
         row = []
         for d in outs:
             v = ip.get_tensor(d["index"])
-            if v.dtype != np.float32:
+            if v.dtype != np.float32 and d["quantization"][0] > 0:
                 scale, zp = d["quantization"]
                 v = (v.astype(np.float64) - zp) * scale
             row.append(v)
@@ -167,17 +171,25 @@ def quantize_model(model, config: QuantConfig, samples=None, return_plan: bool =
         _apply_input_stats(model, ranges, config)
         args = dict(act="int16" if config.mode == "int16x8" else "int8", strict=config.strict,
                     input_type=config.input_type, output_type=config.output_type, keep_float=keep)
-        out, plan = full_integer.quantize(model, ranges, **args)
+        variants = [{}]
+        if full_integer.has_mask_bias(model, ranges):
+            variants.append({"mask_bias": False})
         if config.bias_correction and config.mode == "int16x8":
             # 16x8: TensorFlow's result, and the same with biases corrected for the weights'
-            # rounding (the dominant error once activations have 16 bits): keep whichever
-            # reproduces the float model better on the calibration samples.  (For int8 the
+            # rounding (the dominant error once activations have 16 bits).  (For int8 the
             # correction did not generalize beyond the calibration samples on the corpus, so
             # int8 stays exactly TensorFlow's scheme.)
-            corrected = full_integer.quantize(model, ranges, means=means, **args)
+            variants += [dict(v, means=means) for v in variants]
+        out, plan = full_integer.quantize(model, ranges, **args, **variants[0])
+        if len(variants) > 1:
+            # Keep whichever reproduces the float model better on the calibration samples.
             reference = calibrate.outputs(model, samples)
-            if fidelity(corrected[0], samples, reference) > fidelity(out, samples, reference):
-                out, plan = corrected
+            best = fidelity(out, samples, reference)
+            for v in variants[1:]:
+                cand = full_integer.quantize(model, ranges, **args, **v)
+                score = fidelity(cand[0], samples, reference)
+                if score > best:
+                    (out, plan), best = cand, score
         plan.ranges = ranges
     else:
         raise ConverterError(f"unknown quantization mode {config.mode!r}; expected one of {MODES}")

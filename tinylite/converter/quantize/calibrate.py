@@ -6,6 +6,10 @@ percentiles) by running the float model in LiteRT.  Samples of equal shapes
 are stacked into one batch per invoke: min and max do not depend on how the
 samples are grouped, and one large invoke is much faster in numpy.
 
+A fused LSTM keeps its cell state inside the op, so its range over every time
+step comes from a float reference of the cell in numpy (lstm.cell_range), as
+TensorFlow's calibrator logs it from inside its float LSTM kernel.
+
 The representative dataset comes in every form TensorFlow accepts: a
 `RepresentativeDataset`, or a callable returning an iterable, whose items are
 a list/tuple of arrays in input order, a dict by signature input name, or a
@@ -16,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ConverterError
+from . import lstm
 
 # How many samples go through the interpreter in one invoke.
 _CHUNK = 256
@@ -122,7 +127,17 @@ def calibrate(model, samples, means: dict | None = None) -> dict[int, tuple[floa
     watch = [i for i, t in enumerate(sg.tensors) if t.type == 0 and model.buffer_array(t) is None]
     ranges: dict[int, list[float]] = {}
     sums: dict[int, list] = {}
+    # A fused LSTM's cell state lives inside the op; its state tensor only shows the last
+    # step.  The integer LSTM needs the range over every step: recompute it in float.
+    lstms = [op for op in sg.operators if model.op_name(op) == lstm.NAME and len(op.inputs) > lstm.C_STATE
+             and op.inputs[lstm.C_STATE] >= 0 and lstm.float_cell_layout(model, op) is not None]
+    cells: dict[int, list[float]] = {}
     for _, ip in run_batches(write_model(model), samples):
+        for op in lstms:
+            r = lstm.cell_range(model, op, ip.tensor(op.inputs[0])())
+            if r is not None:
+                c = cells.get(op.inputs[lstm.C_STATE])
+                cells[op.inputs[lstm.C_STATE]] = list(r) if c is None else [min(c[0], r[0]), max(c[1], r[1])]
         for i in watch:
             v = ip.tensor(i)()
             if v is None or v.size == 0:
@@ -140,6 +155,7 @@ def calibrate(model, samples, means: dict | None = None) -> dict[int, tuple[floa
                 acc = sums.setdefault(i, [0.0, 0])
                 acc[0] = acc[0] + rows.sum(axis=0)
                 acc[1] += rows.shape[0]
+    ranges.update(cells)
     if means is not None:
         means.update({i: s / max(n, 1) for i, (s, n) in sums.items()})
     return {i: (r[0], r[1]) for i, r in ranges.items()}

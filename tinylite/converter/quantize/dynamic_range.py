@@ -6,6 +6,13 @@ per output channel (axis 0; axis 3 for depthwise); biases and everything else
 stay float32.  At run time the hybrid kernels quantize each input row (image)
 on the fly; FULLY_CONNECTED gets ``asymmetric_quantize_inputs`` as TensorFlow
 sets it.
+
+A fused UNIDIRECTIONAL_SEQUENCE_LSTM gets int8 weight matrices per tensor
+(the hybrid LSTM), only if every one of them reaches the 1024 elements: see
+lstm.py.  A GATHER from a constant table (an Embedding) of at least 1024
+elements reads an int8 table through a DEQUANTIZE (weight-only, per tensor),
+as TensorFlow writes it: the file shrinks, the results are the dequantized
+table's rows.
 """
 from __future__ import annotations
 
@@ -13,8 +20,9 @@ import copy
 
 import numpy as np
 
-from ...flatbuffer.schema import tensor_type
-from ...graph import Tensor
+from ...flatbuffer.schema import OP_CODES, tensor_type
+from ...graph import Operator, Tensor
+from . import lstm as L
 from . import weights as W
 
 MIN_ELEMENTS = 1024
@@ -27,10 +35,32 @@ def quantize(model, keep_float=lambda model, op_index: False, per_channel: bool 
     m = copy.deepcopy(model)
     sg = m.subgraphs[0]
     done: dict[int, int] = {}
+    new_ops = []
     for k, op in enumerate(sg.operators):
         name = m.op_name(op)
+        new_ops.append(op)
+        if keep_float(model, k):
+            continue
+        if name == L.NAME:
+            js = L.dynamic_weights(m, op, min_elements)
+            for j in js:
+                op.inputs[j] = _int8_const(m, op.inputs[j], None, done)
+            if js and op.builtin_options is not None:
+                op.builtin_options["asymmetric_quantize_inputs"] = True
+            continue
+        if name == "GATHER" and len(op.inputs) > 1:
+            t = sg.tensors[op.inputs[0]]
+            w = m.buffer_array(t)
+            if w is not None and t.type == FLOAT32 and w.size >= min_elements:
+                q = _int8_const(m, op.inputs[0], None, done)
+                f = len(sg.tensors)
+                sg.tensors.append(Tensor(name=t.name + "_dequantized", shape=np.array(w.shape, np.int32),
+                                         type=FLOAT32, buffer=0, has_rank=True))
+                new_ops.insert(len(new_ops) - 1, Operator(m.opcode_index(OP_CODES["DEQUANTIZE"]), [q], [f]))
+                op.inputs = [f] + list(op.inputs[1:])
+            continue
         axis = WEIGHT_AXIS.get(name)
-        if axis is None or len(op.inputs) < 2 or keep_float(model, k):
+        if axis is None or len(op.inputs) < 2:
             continue
         wi = op.inputs[1]
         t = sg.tensors[wi]
@@ -49,4 +79,19 @@ def quantize(model, keep_float=lambda model, op_index: False, per_channel: bool 
         op.inputs = [done[wi] if j == 1 else i for j, i in enumerate(op.inputs)]
         if name == "FULLY_CONNECTED" and op.builtin_options is not None:
             op.builtin_options["asymmetric_quantize_inputs"] = True
+    sg.operators = new_ops
     return m
+
+
+def _int8_const(m, wi, axis, done):
+    """The int8 (symmetric, per tensor when axis is None) version of constant tensor wi."""
+    key = (wi, "per-tensor")
+    if key in done:
+        return done[key]
+    sg = m.subgraphs[0]
+    t = sg.tensors[wi]
+    q, scale = W.symmetric_int8(m.buffer_array(t), axis)
+    sg.tensors.append(Tensor(name=t.name, shape=np.array(q.shape, np.int32), type=tensor_type(np.int8),
+                             buffer=m.add_buffer(q), quantization=W.weight_params(scale, axis), has_rank=True))
+    done[key] = len(sg.tensors) - 1
+    return done[key]

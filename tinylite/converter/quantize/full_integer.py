@@ -29,10 +29,16 @@ import numpy as np
 from ...errors import ConverterError
 from ...flatbuffer.schema import OP_CODES, tensor_type
 from ...graph import Operator, QuantizationParameters, Tensor
+from . import lstm as L
 from . import weights as W
-from .rules import FIXED, TYPE_FREE, layer_of, rule
+from .rules import FIXED, TYPE_FREE, Rule, layer_of, rule
 
 FLOAT32 = tensor_type(np.float32)
+# The integer LSTM: quantized by _emit_lstm, not by the generic rule machinery.
+_LSTM_RULE = Rule()
+# A softmax input bias this far below the scores (relative to their span) is a Keras mask
+# (-1e9 on masked positions), not data: see _mask_bias_slots.
+_MASK_BIAS_FACTOR = 1.0e3
 
 
 class Plan:
@@ -62,14 +68,15 @@ def op_label(model, op_index: int) -> str:
 
 def quantize(model, ranges: dict, act: str = "int8", strict: bool = False, input_type: str = "float32",
              output_type: str = "float32", keep_float=lambda model, op_index: False, means: dict | None = None,
-             correct: set | None = None):
+             correct: set | None = None, mask_bias: bool = True):
     """A new Model, and the Plan.  `keep_float(model, i)` forces op i to stay float.  With `means`
     (calibrated per-channel means of the activations), biases are corrected for the weights'
-    rounding error (see _bias_correction), on the ops in `correct` (None: all)."""
+    rounding error (see _bias_correction), on the ops in `correct` (None: all).  `mask_bias`:
+    give masked attention scores a grid of their own (see _mask_bias_slots)."""
     forced: set[int] = set()
     for _ in range(len(model.subgraphs[0].operators) + 1):
         new, plan, origin = _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, forced,
-                                     means, correct)
+                                     means, correct, mask_bias)
         bad = _first_refused(new)
         if bad is None:
             return new, plan
@@ -115,7 +122,8 @@ def _bias_correction(name, w, deq, mean_x):
     return None
 
 
-def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, forced, means=None, correct=None):
+def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, forced, means=None, correct=None,
+             mask_bias=True):
     m = copy.deepcopy(model)
     sg = m.subgraphs[0]
     qdtype = np.dtype(np.int16 if act == "int16" else np.int8)
@@ -151,17 +159,47 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
             continue
         quantized[k] = r
 
+    # -- fused LSTMs: the integer LSTM (int8), with the FILLs that zero its states --
+    lstm_plans: dict[int, dict] = {}
+    state_fills: dict[int, tuple[int, int]] = {}      # FILL op -> (its LSTM, state slot)
+    fill_owner: dict[int, int] = {}                   # FILL op -> its LSTM (for error messages)
+    for k, op in enumerate(sg.operators):
+        if m.op_name(op) != L.NAME:
+            continue
+        for slot in (L.H_STATE, L.C_STATE):
+            src = L.state_source(m, k, slot)
+            if src is not None and src[0] == "fill":
+                fill_owner[src[1]] = k
+        if act != "int8" or k in forced or keep_float(model, k):
+            continue
+        lp = _lstm_plan(m, k, ranges, consts)
+        if lp is None:
+            continue
+        lstm_plans[k] = lp
+        quantized[k] = _LSTM_RULE
+        for slot, src in lp["states"].items():
+            if src[0] == "fill":
+                state_fills[src[1]] = (k, slot)
+
     if strict:
         for k, op in enumerate(sg.operators):
             name = m.op_name(op)
             uses_float = any(tensors[i].type == FLOAT32 for i in list(op.inputs) + list(op.outputs) if i >= 0)
-            if k not in quantized and uses_float and name not in TYPE_FREE:
+            if k not in quantized and k not in state_fills and uses_float and name not in TYPE_FREE:
+                k = fill_owner.get(k, k)          # a state FILL stays float because its LSTM does
+                name = m.op_name(sg.operators[k])
                 why = ("it is kept in float by the denylist" if keep_float(model, k) else
+                       "LiteRT has no UNIDIRECTIONAL_SEQUENCE_LSTM with int16 activations" if name == L.NAME
+                       and act == "int16" else
+                       "only a Keras-style LSTM (tanh, no peepholes, projection or layer norm) with a cell "
+                       f"range under {2 ** L.MAX_CELL_INT_BITS} becomes an integer LSTM" if name == L.NAME else
                        f"tinylite has no {act} kernel for {name}" if rule(name, act) is None else
                        "its tensors were never reached by the representative dataset")
                 raise ConverterError(
                     f"{op_label(model, k)} cannot be quantized to {act} in strict mode ({why}). Allow float "
                     "fallback (add OpsSet.TFLITE_BUILTINS to target_spec.supported_ops) or remove the layer.")
+
+    mask_slots, ranges = _mask_bias_slots(m, ranges, consts, quantized, act) if mask_bias else ({}, ranges)
 
     # -- parameters of every quantized tensor (original index -> params) --
     qparams: dict[int, QuantizationParameters] = {}
@@ -171,8 +209,8 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
         if r is None:
             continue
         name = m.op_name(op)
-        data_slots = [j for j, i in enumerate(op.inputs)
-                      if is_float_data(i) and j not in r.weights and j != r.bias]
+        data_slots = [0] if k in lstm_plans else [j for j, i in enumerate(op.inputs)
+                                                  if is_float_data(i) and j not in r.weights and j != r.bias]
         for j in data_slots:
             i = op.inputs[j]
             if i not in qparams:
@@ -191,6 +229,10 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
             for j in data_slots:
                 if _key(qparams[op.inputs[j]]) != _key(p):
                     need[(k, j)] = p
+        for j in mask_slots.get(k, ()):
+            # The mask bias is requantized onto the masked scores' grid: masked
+            # positions saturate to its lowest value, attended ones (0) stay exact.
+            need[(k, j)] = p
     # Model inputs read as integers get the calibrated parameters even if no quantized op reads them.
     if input_type != "float32":
         for i in sg.inputs:
@@ -264,6 +306,24 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
     for k, op in enumerate(sg.operators):
         r = quantized.get(k)
         name = m.op_name(op)
+        if k in state_fills:
+            lk, slot = state_fills[k]
+            params, dtype = lstm_plans[lk]["state_params"][slot]
+            _set_type(tensors, op.outputs[0], dtype, params)
+            zero = np.array(int(params.zero_point[0]), dtype)
+            op.inputs = [op.inputs[0], _const(m, tensors, op.inputs[1], zero, tensor_type(dtype),
+                                              copy.deepcopy(params))]
+            new_ops.append(op)
+            origin.append(k)
+            plan.quantized_ops.append(k)
+            continue
+        if k in lstm_plans:
+            op.inputs = [get(op.inputs[0], qparams[op.inputs[0]])] + list(op.inputs[1:])
+            _emit_lstm(m, tensors, op, lstm_plans[k], consts, qparams[op.outputs[0]])
+            new_ops.append(op)
+            origin.append(k)
+            plan.quantized_ops.append(k)
+            continue
         if r is None:
             if any(tensors[o].type == FLOAT32 for o in op.outputs):
                 op.inputs = [get(i, "f") if i >= 0 and i in home else i for i in op.inputs]
@@ -374,6 +434,130 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
     _compact(m, plan)
     origin = [op.__dict__.pop("_origin", None) for op in sg.operators]
     return m, plan, origin
+
+
+def _lstm_plan(m, k, ranges, consts):
+    """What the integer LSTM op k needs (its states' sources and parameters), or None when
+    it stays float: not a Keras-style tanh LSTM, uncalibrated, or a cell range too wide."""
+    sg = m.subgraphs[0]
+    op = sg.operators[k]
+    if L.activation(op) != "TANH" or L.float_cell_layout(m, op) is None:
+        return None
+    x, out = op.inputs[0], op.outputs[0]
+    c = op.inputs[L.C_STATE] if len(op.inputs) > L.C_STATE else -1
+    if x < 0 or x in consts or sg.tensors[x].type != FLOAT32 or x not in ranges or out not in ranges or c < 0 \
+            or c not in ranges:
+        return None
+    scale = L.cell_scale(*ranges[c])
+    if scale is None:
+        return None
+    states = {slot: L.state_source(m, k, slot) for slot in (L.H_STATE, L.C_STATE)}
+    if any(s is None for s in states.values()):
+        return None
+    h_params = _params(*W.affine_params(*ranges[out], np.int8))
+    return {"states": states,
+            "state_params": {L.H_STATE: (h_params, np.int8), L.C_STATE: (_params(scale, 0), np.int16)}}
+
+
+def _set_type(tensors, i, dtype, params):
+    tensors[i].type = tensor_type(dtype)
+    tensors[i].quantization = copy.deepcopy(params)
+
+
+_INTERMEDIATES = ("input_to_input_intermediate", "input_to_forget_intermediate", "input_to_cell_intermediate",
+                  "input_to_output_intermediate", "effective_hidden_scale_intermediate")
+
+
+def _emit_lstm(m, tensors, op, lp, consts, out_params):
+    """Rewrite op (its input already integer) into TFLite's 8x8->16 integer LSTM."""
+    inputs = list(op.inputs)
+    x_scale = float(tensors[inputs[0]].quantization.scale[0])
+    w_scales = {}
+    for j in L.INPUT_WEIGHTS + L.RECURRENT_WEIGHTS:
+        i = inputs[j]
+        if i < 0:
+            continue
+        qv, scale = W.symmetric_int8(consts[i], None)
+        inputs[j] = _const(m, tensors, i, qv, tensor_type(np.int8), W.weight_params(scale, None))
+        w_scales[j] = scale
+    for gate, j in enumerate(L.BIASES):
+        i = inputs[j]
+        if i < 0:
+            continue
+        qb, bscale = W.quantize_bias(consts[i], x_scale, w_scales[L.INPUT_WEIGHTS[gate]], np.int32)
+        inputs[j] = _const(m, tensors, i, qb, tensor_type(np.int32), W.weight_params(bscale[:1], None))
+    for slot in (L.H_STATE, L.C_STATE):
+        params, dtype = lp["state_params"][slot]
+        _set_type(tensors, inputs[slot], dtype, params)
+    # The output (a copy of the hidden state at each step) and the hidden state share
+    # one grid; intermediate 4 carries it too (without a projection it is the output).
+    out_params = lp["state_params"][L.H_STATE][0]
+    _set_type(tensors, op.outputs[0], np.int8, out_params)
+    layer = layer_of(tensors[op.outputs[0]].name)
+    ids = []
+    for n, name in enumerate(_INTERMEDIATES):
+        hidden = n == len(_INTERMEDIATES) - 1
+        tensors.append(Tensor(name=f"{layer}/{name}", shape=np.zeros(0, np.int32),
+                              type=tensor_type(np.int8) if hidden else FLOAT32, buffer=0,
+                              quantization=copy.deepcopy(out_params) if hidden else None))
+        ids.append(len(tensors) - 1)
+    op.inputs = inputs
+    op.intermediates = ids
+    if op.builtin_options is not None:
+        op.builtin_options["asymmetric_quantize_inputs"] = False
+
+
+def has_mask_bias(model, ranges) -> bool:
+    """Whether _mask_bias_slots finds a masked-softmax ADD in the float model."""
+    sg = model.subgraphs[0]
+    consts = {i: a for i, a in ((i, model.buffer_array(t)) for i, t in enumerate(sg.tensors)) if a is not None}
+    adds = {k for k, op in enumerate(sg.operators) if model.op_name(op) == "ADD"}
+    return bool(_mask_bias_slots(model, ranges, consts, adds, "int8")[0])
+
+
+def _mask_bias_slots(m, ranges, consts, quantized, act):
+    """Keras masks add -1e9 to the masked attention scores before SOFTMAX.  Calibrated
+    as data, that bias stretches the scores' grid over 1e9: masking stays exact but
+    every score lands on one value.  For such an ADD (one input a bias far below the
+    other's span, the result read only by SOFTMAX), the result's range becomes the
+    scores' range widened below just enough that a masked score saturating at the
+    bottom still gets probability 0 at the softmax output's resolution (all N of them
+    together under half its last bit: ln(2 * levels * N)), and the bias input is
+    requantized onto that grid (returned as {op: [bias slots]}).  When the scores span
+    much less than that margin this costs them resolution, so quantize_model keeps
+    whichever of the two treatments reproduces the float model better.  Returns the
+    slots and the adjusted ranges."""
+    sg = m.subgraphs[0]
+    readers: dict[int, list[str]] = {}
+    for op in sg.operators:
+        for i in op.inputs:
+            readers.setdefault(i, []).append(m.op_name(op))
+    slots: dict[int, list[int]] = {}
+    new = None
+    for k, op in enumerate(sg.operators):
+        if k not in quantized or m.op_name(op) != "ADD" or len(op.inputs) != 2:
+            continue
+        out = op.outputs[0]
+        if out in sg.outputs or not readers.get(out) or any(r != "SOFTMAX" for r in readers[out]):
+            continue
+        spans = []
+        for i in op.inputs:
+            if i in consts:
+                spans.append((float(np.min(consts[i])), float(np.max(consts[i]))))
+            else:
+                spans.append(ranges.get(i))
+        if any(s is None for s in spans):
+            continue
+        keys = int(sg.tensors[out].shape[-1]) if len(sg.tensors[out].shape) else 1
+        margin = float(np.log(2.0 * (32768 if act == "int16" else 256) * max(keys, 1)))
+        for j in (0, 1):
+            (blo, bhi), (slo, shi) = spans[j], spans[1 - j]
+            if bhi <= 0 and blo < -_MASK_BIAS_FACTOR * max(shi - slo, 1.0):
+                new = dict(ranges) if new is None else new
+                new[out] = (slo - margin, shi)
+                slots.setdefault(k, []).append(j)
+                break
+    return slots, (ranges if new is None else new)
 
 
 def _const(m, tensors, like: int, values, ttype: int, q) -> int:

@@ -74,6 +74,7 @@ RULES: dict[str, Rule] = {
     "SPLIT": Rule(output="same", int_inputs=(0,)),
     "SPLIT_V": Rule(output="same", int_inputs=(1, 2)),
     "UNPACK": Rule(output="same"),
+    "REVERSE_V2": Rule(output="same", int_inputs=(1,)),
     # NEG negates raw values, ignoring the zero point: right only for symmetric (int16) tensors.
     "NEG": Rule(output="same", types=("int16",)),
 }

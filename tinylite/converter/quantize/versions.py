@@ -15,6 +15,9 @@ _MORE_RUNTIME = {
     "FULLY_CONNECTED": {10: "2.11.0", 11: "2.15.0", 12: "2.17.0"},
     "QUANTIZE": {1: "1.14.0", 2: "1.15.0", 3: "2.7.0"},
     "DEQUANTIZE": {1: "1.13.1", 2: "1.14.0", 3: "1.15.0", 4: "2.2.0"},
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": {1: "1.13.1", 2: "1.14.0", 3: "2.3.0"},
+    "FILL": {1: "1.13.0", 2: "2.3.0", 3: "2.5.0"},
+    "REVERSE_V2": {1: "1.14.0", 2: "2.2.0", 3: "2.5.0"},
 }
 
 
@@ -30,6 +33,16 @@ def op_version(model, sg, op) -> int:
         return 1 if t0 == "FLOAT32" else 2
     if name == "DEQUANTIZE":
         return 3 if t0 == "FLOAT16" else 2 if t0 in ("INT8", "INT16") else 1
+    if name == "FILL":
+        tv = _type(sg, op.inputs[1]) if len(op.inputs) > 1 else ""
+        return 3 if tv in ("INT8", "INT16") else 2 if tv in ("BOOL", "STRING") else 1
+    if name == "REVERSE_V2":
+        return 3 if t0 == "INT8" else 2 if t0 == "BOOL" else 1
+    if name == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+        t2 = _type(sg, op.inputs[2]) if len(op.inputs) > 2 else ""
+        if t0 == "FLOAT32" and t2 == "INT8":
+            return 3 if (op.builtin_options or {}).get("asymmetric_quantize_inputs") else 2
+        return 1              # float, and TFLite's integer (int8) LSTM too
     hybrid = t0 == "FLOAT32" and t1 == "INT8"
     if hybrid:
         q = sg.tensors[op.inputs[1]].quantization

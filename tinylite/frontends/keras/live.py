@@ -7,8 +7,6 @@ call as a graph node; those nodes become the spec (ops as "op:<Class>" layers).
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ...errors import ConverterError
 from .config import model_from_config
 from .spec import LayerSpec, ModelSpec, Ref, as_float32
