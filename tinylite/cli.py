@@ -176,6 +176,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from .errors import ConverterError
+
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -183,7 +185,7 @@ def main(argv=None) -> int:
         return 2
     try:
         return args.func(args)
-    except (ValueError, OSError, RuntimeError, KeyError) as e:
+    except (ValueError, OSError, RuntimeError, KeyError, ConverterError) as e:
         print(f"tinylite {args.command}: error: {e}", file=sys.stderr)
         return 1
 
