@@ -68,7 +68,7 @@ MODELS = {"lstm": _lstm, "gru": _gru, "bidi_lstm": _bidi_lstm, "stacked_lstm": _
           "text_cnn": _text_cnn, "transformer_block": _transformer_block, "causal_attention": _causal_attention}
 # Ops tinylite's interpreter has no int8/int16 kernel for yet (LiteRT has both), so the
 # quantizer keeps them float between DEQUANTIZE and QUANTIZE.
-PENDING_KERNELS = {"RSQRT"}
+PENDING_KERNELS: set = set()
 # In a 16x8 model the LSTM (and the FILLs of its states) stays float too: LiteRT has no
 # int16-activation LSTM.
 FLOAT_IN_16X8 = PENDING_KERNELS | {"UNIDIRECTIONAL_SEQUENCE_LSTM", "FILL"}

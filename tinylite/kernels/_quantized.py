@@ -41,8 +41,11 @@ test_quantized.py), and says so where it follows the reference instead:
   LiteRT's SIMD accumulation order.
 - ADD/SUB/MUL, the RELU family, LEAKY_RELU, HARD_SWISH, GELU, EXP and
   CONCATENATION live in _quantized_elementwise.py; DEPTHWISE_CONV_2D, MEAN and
-  BATCH_MATMUL in _quantized_compute.py (each docstring says which LiteRT
-  kernel and rounding it follows).
+  BATCH_MATMUL in _quantized_compute.py; RSQRT, SQRT, LOG_SOFTMAX and
+  SQUARED_DIFFERENCE in _quantized_math.py (LOG_SOFTMAX int8 follows the
+  default float-table kernel; ``_quantized_math.LOG_SOFTMAX_INT8 =
+  "reference"`` switches to the fixed-point reference one).  Each docstring
+  says which LiteRT kernel and rounding it follows.
 - LiteRT's SIMD hybrid kernels assume symmetric int8 weights (-128 never
   occurs); with a -128 weight they give different results, tinylite the exact
   product.
@@ -635,3 +638,5 @@ from ._quantized_elementwise import (  # noqa: E402,F401
     prepare_binary, prepare_concatenation, prepare_hard_swish, prepare_leaky_relu, prepare_relu,
     prepare_relu6, prepare_relu_n1_to_1, prepare_gelu, prepare_exp)
 from ._quantized_compute import prepare_batch_matmul, prepare_depthwise_conv, prepare_mean  # noqa: E402,F401
+from ._quantized_math import (  # noqa: E402,F401
+    prepare_log_softmax, prepare_rsqrt, prepare_sqrt, prepare_squared_difference)

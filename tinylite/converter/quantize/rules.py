@@ -10,8 +10,9 @@ with DEQUANTIZE/QUANTIZE around it, or is an error in strict mode.
 16x8 covers every listed op, including those TensorFlow 2.21 refuses (PRELU,
 NEG).  PRELU's alpha stays int8 (per tensor, symmetric) with int16
 activations: LiteRT reads an int16 alpha in a way tinylite's kernel does not
-reproduce yet, while int8 alpha runs bit-exact in both.  ELU, LOG_SOFTMAX and
-the other float-only kernels fall back to float.
+reproduce yet, while int8 alpha runs bit-exact in both.  ELU and the other
+float-only kernels fall back to float, as does LOG_SOFTMAX in 16x8 (LiteRT has
+no int16 kernel for it).
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ RULES: dict[str, Rule] = {
     "ADD": Rule(), "SUB": Rule(), "MUL": Rule(),
     "MEAN": Rule(int_inputs=(1,)), "SUM": Rule(int_inputs=(1,)),
     "SQUARED_DIFFERENCE": Rule(types=("int8",)),
+    "RSQRT": Rule(), "SQRT": Rule(),
     "RELU": Rule(), "RELU6": Rule(), "RELU_N1_TO_1": Rule(),
     "LEAKY_RELU": Rule(), "HARD_SWISH": Rule(), "GELU": Rule(), "EXP": Rule(),
     "RESIZE_BILINEAR": Rule(int_inputs=(1,)),
@@ -54,6 +56,8 @@ RULES: dict[str, Rule] = {
     "SOFTMAX": Rule(output="fixed"),
     "LOGISTIC": Rule(output="fixed"),
     "TANH": Rule(output="fixed"),
+    # LiteRT has no int16 LOG_SOFTMAX: it stays float in 16x8 models.
+    "LOG_SOFTMAX": Rule(output="fixed", types=("int8",)),
     # Same scale in and out: the kernels move or compare values without rescaling.
     "MAX_POOL_2D": Rule(output="same"),
     "AVERAGE_POOL_2D": Rule(output="same"),
@@ -84,6 +88,8 @@ FIXED = {
     "SOFTMAX": {"int8": (1.0 / 256, -128), "int16": (1.0 / 32768, 0)},
     "LOGISTIC": {"int8": (1.0 / 256, -128), "int16": (1.0 / 32768, 0)},
     "TANH": {"int8": (1.0 / 128, 0), "int16": (1.0 / 32768, 0)},
+    # [-255/16, 0]: log-probabilities below -16 saturate.
+    "LOG_SOFTMAX": {"int8": (16.0 / 256, 127)},
 }
 
 # Ops whose first output is a float tensor computed from non-float inputs only
