@@ -15,6 +15,8 @@ import numpy as np
 
 @dataclass
 class QuantizationParameters:
+    """The schema's QuantizationParameters: real = scale * (q - zero_point), per tensor or per channel."""
+
     scale: np.ndarray | None = None          # float32, one per channel or one
     zero_point: np.ndarray | None = None     # int64
     min: np.ndarray | None = None
@@ -34,6 +36,8 @@ class QuantizationParameters:
 
 @dataclass
 class Tensor:
+    """The schema's Tensor: shape, element type, buffer index and quantization."""
+
     name: str
     shape: np.ndarray                        # int32
     type: int = 0                            # TensorType code (FLOAT32 = 0)
@@ -48,6 +52,8 @@ class Tensor:
 
 @dataclass
 class Operator:
+    """The schema's Operator: an opcode index, tensor indices (-1: an omitted optional input) and options."""
+
     opcode_index: int
     inputs: list[int]
     outputs: list[int]
@@ -66,6 +72,8 @@ class Operator:
 
 @dataclass
 class OperatorCode:
+    """The schema's OperatorCode: a builtin (or custom) op and its version."""
+
     builtin_code: int                         # the full code (the larger of the two fields)
     custom_code: str | None = None
     version: int = 1
@@ -73,6 +81,8 @@ class OperatorCode:
 
 @dataclass
 class Buffer:
+    """The schema's Buffer: a constant's bytes, or where they lie past the FlatBuffer (offset, size)."""
+
     data: np.ndarray | None = None           # uint8, possibly a view into the file
     offset: int = 0                          # > 1: data lives outside the FlatBuffer
     size: int = 0
@@ -80,6 +90,8 @@ class Buffer:
 
 @dataclass
 class Subgraph:
+    """The schema's SubGraph: tensors, operators in execution order, inputs and outputs."""
+
     tensors: list[Tensor] = field(default_factory=list)
     inputs: list[int] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
@@ -90,18 +102,24 @@ class Subgraph:
 
 @dataclass
 class Metadata:
+    """The schema's Metadata: a named buffer (e.g. min_runtime_version)."""
+
     name: str
     buffer: int
 
 
 @dataclass
 class TensorMap:
+    """The schema's TensorMap: a signature name for a tensor index."""
+
     name: str
     tensor_index: int
 
 
 @dataclass
 class SignatureDef:
+    """The schema's SignatureDef: named inputs and outputs of one subgraph."""
+
     inputs: list[TensorMap]
     outputs: list[TensorMap]
     signature_key: str
@@ -110,6 +128,8 @@ class SignatureDef:
 
 @dataclass
 class Model:
+    """The schema's Model: the root table of a .tflite file."""
+
     version: int = 3
     operator_codes: list[OperatorCode] = field(default_factory=list)
     subgraphs: list[Subgraph] = field(default_factory=list)

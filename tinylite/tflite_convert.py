@@ -255,8 +255,7 @@ def convert_command(args) -> int:
         from .flatbuffer.writer import atomic_write
 
         converter = make_converter(args)
-        data = converter.convert()
-        atomic_write(args.output_file, data)
+        atomic_write(args.output_file, converter._serialized())
     except (_UsageError, ConverterError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 1

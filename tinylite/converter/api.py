@@ -90,6 +90,18 @@ def _ops_name(op) -> str:
     return op.value if isinstance(op, OpsSet) else str(op).rsplit(".", 1)[-1]
 
 
+def _config(settings: dict):
+    from .quantize import QuantConfig
+
+    settings = dict(settings)
+    mode, strict = settings.pop("mode"), settings.pop("strict")
+    cfg = QuantConfig(**settings)
+    cfg.mode = mode
+    if strict is not None:
+        cfg.strict = strict
+    return cfg
+
+
 class TFLiteConverter:
     """Converts a Keras model to a .tflite FlatBuffer (`tf.lite.TFLiteConverter`)."""
 
@@ -165,8 +177,11 @@ class TFLiteConverter:
     def quantization_config(self):
         """The quantization mode TensorFlow would choose from these options (a QuantConfig);
         raises ConverterError for combinations TensorFlow refuses or tinylite does not support."""
-        from .quantize import QuantConfig
+        return _config(self._quant_settings())
 
+    def _quant_settings(self) -> dict:
+        """quantization_config's choice as QuantConfig fields (plus mode and strict), checked; without
+        importing the quantizer, which a float conversion does not need."""
         opts = {str(o).rsplit(".", 1)[-1] for o in (self.optimizations or ())}
         unknown = opts - {o.value for o in Optimize}
         if unknown:
@@ -195,12 +210,13 @@ class TFLiteConverter:
         int16x8 = _INT16X8 in ops
         int8_required = "TFLITE_BUILTINS_INT8" in ops or "int8" in types
         allow_float = "TFLITE_BUILTINS" in ops
-        cfg = QuantConfig(input_type=in_t, output_type=out_t, dataset=dataset,
-                          per_channel=not self._experimental_disable_per_channel,
-                          denylisted_layers=list(self.denylisted_layers or ()),
-                          denylisted_ops=list(self.denylisted_ops or ()),
-                          input_stats=(getattr(self, "_input_stats", None)
-                                       or getattr(self, "quantized_input_stats", None)))
+        settings = dict(input_type=in_t, output_type=out_t, dataset=dataset,
+                        per_channel=not self._experimental_disable_per_channel,
+                        denylisted_layers=list(self.denylisted_layers or ()),
+                        denylisted_ops=list(self.denylisted_ops or ()),
+                        input_stats=(getattr(self, "_input_stats", None)
+                                     or getattr(self, "quantized_input_stats", None)))
+        strict = None
         if not enabled:
             mode = "none"
         elif "float16" in types and not int8_required and not int16x8:
@@ -215,8 +231,7 @@ class TFLiteConverter:
             mode = "dynamic"
         else:
             mode = "int16x8" if int16x8 else "int8"
-            cfg.strict = not allow_float if int16x8 else (int8_required and not allow_float)
-        cfg.mode = mode
+            strict = not allow_float if int16x8 else (int8_required and not allow_float)
         allowed = {"none": {"float32"}, "dynamic": {"float32"}, "float16": {"float32"},
                    "int8": {"float32", "int8", "uint8"}, "int16x8": {"float32", "int16"}}[mode]
         for attr, t in (("inference_input_type", in_t), ("inference_output_type", out_t)):
@@ -228,10 +243,11 @@ class TFLiteConverter:
                         "float16": "float16 quantization",
                         "int8": "int8 quantization", "int16x8": "16x8 quantization"}[mode]
                 raise ConverterError(f"{attr}={t} is not supported with {what}; supported: {sorted(allowed)}.")
-        return cfg
+        settings.update(mode=mode, strict=strict)
+        return settings
 
     def _check_options(self) -> None:
-        self.quantization_config()
+        self._quant_settings()
 
     def _float_model(self):
         from ..frontends.keras import convert
@@ -240,19 +256,24 @@ class TFLiteConverter:
 
     def convert_to_model(self):
         """The converted model as a tinylite.graph.Model (before serialization)."""
-        cfg = self.quantization_config()
+        settings = self._quant_settings()
         model = self._float_model()
-        if cfg.mode == "none":
+        if settings["mode"] == "none":
             return model
         from .quantize import quantize_model
 
-        return quantize_model(model, cfg)
+        return quantize_model(model, _config(settings))
 
     def convert(self) -> bytes:
         """The .tflite FlatBuffer bytes."""
-        from ..flatbuffer.writer import write_model
+        return bytes(self._serialized())
 
-        return write_model(self.convert_to_model())
+    def _serialized(self) -> memoryview:
+        """The FlatBuffer as a view of the writer's buffer (tflite_convert writes it to the file
+        without copying it into bytes)."""
+        from ..flatbuffer.writer import serialize
+
+        return serialize(self.convert_to_model())
 
 
 class TFLiteConverterV1(TFLiteConverter):
@@ -275,7 +296,7 @@ class TFLiteConverterV1(TFLiteConverter):
         self.conversion_summary_dir = None
         self.target_ops = None
 
-    def quantization_config(self):
+    def _quant_settings(self) -> dict:
         """TF1's attributes on top of TF2's: post_training_quantize (dynamic range), inference_type
         INT8 with a representative dataset (full integer), target_ops."""
         if self.target_ops:
@@ -304,7 +325,7 @@ class TFLiteConverterV1(TFLiteConverter):
         elif itype not in (None, "float32"):
             raise ConverterError(f"inference_type={itype} is not supported; use FLOAT or INT8 (with a "
                                  "representative_dataset).")
-        return super().quantization_config()
+        return super()._quant_settings()
 
     def convert(self) -> bytes:
         fmt = self.output_format

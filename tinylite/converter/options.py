@@ -1,12 +1,15 @@
 """Builtin options by schema field name: enum values may be given by name."""
 from __future__ import annotations
 
+import functools
+
 from ..flatbuffer.schema import (
     ACTIVATIONS,
     OPTIONS2_TYPES,
     OPTIONS_TYPES,
     PADDINGS,
     TENSOR_TYPES,
+    generated_module,
     options_for_op,
     options_table,
 )
@@ -21,9 +24,14 @@ _ENUM_FIELDS = {
 
 
 def _mirror_pad_modes():
-    from tflite import MirrorPadMode
-
+    MirrorPadMode = generated_module("MirrorPadMode").MirrorPadMode
     return {k: v for k, v in vars(MirrorPadMode).items() if not k.startswith("_")}
+
+
+@functools.lru_cache(maxsize=None)
+def _defaults(table: str) -> dict:
+    # Decoding an empty table takes a FlatBuffer round trip; every op of a model asks.
+    return options_table(table).defaults()
 
 
 def encode_options(op_name: str, options: dict | None) -> tuple[int, dict | None]:
@@ -34,7 +42,7 @@ def encode_options(op_name: str, options: dict | None) -> tuple[int, dict | None
             raise ValueError(f"{op_name} takes no builtin options, got {sorted(options)}")
         return 0, None
     table, code = found
-    values = options_table(table).defaults()
+    values = dict(_defaults(table))
     string_fields = {f.name for f in options_table(table).fields if f.kind == "string"}
     for k, v in (options or {}).items():
         if k not in values:

@@ -11,24 +11,63 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
+import os
 import re
+import sys
 
 import numpy as np
 
-import tflite  # noqa: F401  (the generated package; its __init__ loads every table)
-from tflite import (
-    ActivationFunctionType,
-    BuiltinOperator,
-    BuiltinOptions,
-    BuiltinOptions2,
-    Padding,
-    TensorType,
-)
+
+def _bindings_folder() -> str | None:
+    """The folder of the generated `tflite` package, found without running its __init__."""
+    spec = importlib.util.find_spec("tflite")
+    if spec is None:
+        raise ImportError("tinylite needs the generated TFLite schema bindings: pip install tflite")
+    locations = list(spec.submodule_search_locations or ())
+    return locations[0] if len(locations) == 1 and spec.origin and spec.origin.endswith("__init__.py") else None
+
+
+_FOLDER = _bindings_folder()
+_LOADED: dict = {}
 
 
 def generated_module(table_name: str):
-    """The generated module of a table (``tflite.X`` itself is shadowed by class X)."""
-    return importlib.import_module(f"tflite.{table_name}")
+    """The generated module of a table or enum (``tflite.X`` itself is shadowed by class X).
+
+    The `tflite` package's __init__ imports all of its ~190 modules (about a fifth
+    of a conversion's run time), while a conversion needs a few dozen.  So unless
+    the package is already imported (then its modules are used), the one file is
+    executed on its own, under a private name: ``sys.modules["tflite"]`` is never
+    touched, and a later ``import tflite`` by the user gets the ordinary package.
+    The generated code is self-contained (it imports flatbuffers and, lazily inside
+    accessors, other ``tflite.X`` modules through the normal import system).
+    """
+    module = sys.modules.get(f"tflite.{table_name}") or _LOADED.get(table_name)
+    if module is not None:
+        return module
+    if _FOLDER is None or "tflite" in sys.modules:
+        return importlib.import_module(f"tflite.{table_name}")
+    spec = importlib.util.spec_from_file_location(f"tinylite._tflite_schema.{table_name}",
+                                                  f"{_FOLDER}/{table_name}.py")
+    if spec is None or not os.path.isfile(spec.origin):
+        return importlib.import_module(f"tflite.{table_name}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _LOADED[table_name] = module
+    return module
+
+
+def _enum(name: str):
+    return getattr(generated_module(name), name)
+
+
+ActivationFunctionType = _enum("ActivationFunctionType")
+BuiltinOperator = _enum("BuiltinOperator")
+BuiltinOptions = _enum("BuiltinOptions")
+BuiltinOptions2 = _enum("BuiltinOptions2")
+Padding = _enum("Padding")
+TensorType = _enum("TensorType")
 
 
 def _enum_names(enum_cls) -> dict[int, str]:
@@ -109,7 +148,7 @@ class OptionsTable:
 
     def __init__(self, table_name: str):
         self.table_name = table_name
-        module = importlib.import_module(f"tflite.{table_name}")
+        module = generated_module(table_name)
         self.cls = getattr(module, table_name)
         self.start = getattr(module, f"{table_name}Start")
         self.end = getattr(module, f"{table_name}End")

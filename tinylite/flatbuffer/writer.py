@@ -20,9 +20,16 @@ BUFFER_ALIGNMENT = 16
 
 def write_model(model: Model) -> bytes:
     """Serialize a model to bytes."""
+    return bytes(serialize(model))
+
+
+def serialize(model: Model) -> memoryview:
+    """The serialized model as a view of the builder's buffer: writing it to a file needs no
+    copy of a model's (possibly large) weights into a bytes object first."""
     size = sum(0 if b.data is None else b.data.size + BUFFER_ALIGNMENT for b in model.buffers)
     builder = flatbuffers.Builder(size + 4096)
-    return bytes(_Writer(builder).model(model))
+    _Writer(builder).model(model)
+    return memoryview(builder.Bytes)[builder.Head():]
 
 
 def save_model(model_or_bytes, path) -> None:
@@ -31,7 +38,7 @@ def save_model(model_or_bytes, path) -> None:
     atomic_write(path, data)
 
 
-def atomic_write(path, data: bytes) -> None:
+def atomic_write(path, data: bytes | bytearray | memoryview) -> None:
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
@@ -101,7 +108,6 @@ class _Writer:
         if v_signatures is not None:
             M.ModelAddSignatureDefs(b, v_signatures)
         b.Finish(M.ModelEnd(b), file_identifier=b"TFL3")
-        return b.Output()
 
     def buffer(self, buf):
         B = _fb("Buffer")
@@ -112,7 +118,7 @@ class _Writer:
             raw = np.ascontiguousarray(buf.data).reshape(-1).view(np.uint8)
             b.StartVector(1, raw.size, BUFFER_ALIGNMENT)
             b.head -= raw.size
-            b.Bytes[b.head:b.head + raw.size] = raw.tobytes()
+            b.Bytes[b.head:b.head + raw.size] = memoryview(raw)     # (no intermediate bytes copy)
             data = b.EndVector()
         B.BufferStart(b)
         if data is not None:
@@ -177,8 +183,7 @@ class _Writer:
             if entry is None:
                 return 0, None
             kind, values = entry
-            from tflite.SparseIndexVector import SparseIndexVector
-
+            SparseIndexVector = _fb("SparseIndexVector").SparseIndexVector
             name = {v: k for k, v in vars(SparseIndexVector).items() if not k.startswith("_")}[kind]
             mod = _fb(name)
             vec = self.b.CreateNumpyVector(np.ascontiguousarray(values))
@@ -213,7 +218,6 @@ class _Writer:
 
     def tensor(self, t):
         T = _fb("Tensor")
-        V = _fb("VariantSubType")
 
         b = self.b
         shape = self._ints(t.shape)
@@ -223,6 +227,7 @@ class _Writer:
         signature = self._ints(t.shape_signature) if t.shape_signature is not None else None
         variants = None
         if t.variant_tensors is not None:
+            V = _fb("VariantSubType")
             subs = []
             for vshape, vtype in t.variant_tensors:
                 vs = self._ints(vshape) if vshape is not None else None

@@ -37,6 +37,8 @@ def _kind(layer) -> str:
 
 def lower_op(ctx, layer, args, kwargs, kind=None):
     kind = kind or layer.class_name[3:]
+    if kind not in OP_LOWERINGS:
+        L.load_lazy_lowerings()           # (sequence.py adds the mask ops)
     fn = OP_LOWERINGS.get(kind)
     if fn is None:
         raise ConverterError(

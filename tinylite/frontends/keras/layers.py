@@ -45,6 +45,18 @@ ANY_DTYPE_LAYERS = {"Reshape", "Flatten", "Permute", "Concatenate", "RepeatVecto
                     "Cropping1D", "Cropping2D", "ZeroPadding1D", "ZeroPadding2D"}
 
 
+# Lowerings few models need (sequence.py, attention.py) load on first use: importing them
+# is a measurable part of converting a small model.  They load when a layer names one
+# of LAZY_LAYERS, or a name no registry holds.  A name they register over an eager
+# lowering must be listed here (sequence.py refuses to load otherwise).
+LAZY_LAYERS = {"Embedding", "Masking", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "TimeDistributed",
+               "GlobalAveragePooling1D", "GlobalAvgPool1D", "MultiHeadAttention", "Attention"}
+
+
+def load_lazy_lowerings() -> None:
+    from . import attention, sequence  # noqa: F401  (they register themselves)
+
+
 def lowering(*names):
     def register(fn):
         for n in names:
@@ -58,6 +70,7 @@ def fail(layer, message: str):
 
 
 def supported_layers() -> list[str]:
+    load_lazy_lowerings()
     return sorted(set(LOWERINGS) | set(KWARG_LOWERINGS) | IDENTITY_LAYERS)
 
 
@@ -73,6 +86,8 @@ def _flat(args):
 
 def lower_layer(ctx, layer, args, kwargs):
     cls = layer.class_name
+    if cls in LAZY_LAYERS or not (cls in LOWERINGS or cls in KWARG_LOWERINGS or cls in IDENTITY_LAYERS):
+        load_lazy_lowerings()
     if cls not in LOWERINGS and cls not in KWARG_LOWERINGS and cls not in IDENTITY_LAYERS:
         # Keras 3 functional configs record keras.ops calls between layers (e.g. the
         # NotEqual that computes an Embedding's mask) as layers named by op class.
@@ -847,6 +862,3 @@ def _dot(ctx, layer, inputs):
 def _input(ctx, layer, inputs):
     return inputs[0]
 
-
-# Sequence and attention layers register themselves into LOWERINGS / KWARG_LOWERINGS.
-from . import attention, sequence  # noqa: E402,F401

@@ -20,7 +20,16 @@ from __future__ import annotations
 import numpy as np
 
 from .keras_ops import OP_LOWERINGS
-from .layers import KWARG_LOWERINGS, LOWERINGS, activation, activation_name, fail, lower_layer
+from .layers import (
+    IDENTITY_LAYERS,
+    KWARG_LOWERINGS,
+    LAZY_LAYERS,
+    LOWERINGS,
+    activation,
+    activation_name,
+    fail,
+    lower_layer,
+)
 from .ops import batch_size, binary, expand_dims, f32, i32, reduce, reshape
 from .spec import LayerSpec
 
@@ -30,6 +39,9 @@ _TENSOR_KWARGS_OK = {"mask", "initial_state", "training"}
 def kw_lowering(*names):
     def register(fn):
         for n in names:
+            if n not in LAZY_LAYERS and (n in LOWERINGS or n in IDENTITY_LAYERS):
+                # A model using n would get the eager lowering when this module is not loaded yet.
+                raise RuntimeError(f"{n} overrides an eager lowering: add it to layers.LAZY_LAYERS")
             KWARG_LOWERINGS[n] = fn
         return fn
     return register
@@ -167,10 +179,17 @@ def _logical(kind):
     return fn
 
 
-OP_LOWERINGS["NotEqual"] = _op_not_equal
-OP_LOWERINGS["LogicalOr"] = _logical("LOGICAL_OR")
-OP_LOWERINGS["LogicalAnd"] = _logical("LOGICAL_AND")
-OP_LOWERINGS["Any"] = _op_any
+def _mask_op(name, fn):
+    if name in OP_LOWERINGS:
+        # keras_ops.lower_op loads this module only for ops it does not know.
+        raise RuntimeError(f"keras op {name} is lowered in keras_ops.py already")
+    OP_LOWERINGS[name] = fn
+
+
+_mask_op("NotEqual", _op_not_equal)
+_mask_op("LogicalOr", _logical("LOGICAL_OR"))
+_mask_op("LogicalAnd", _logical("LOGICAL_AND"))
+_mask_op("Any", _op_any)
 
 _global_avg_1d = LOWERINGS["GlobalAveragePooling1D"]
 

@@ -10,6 +10,8 @@ import numpy as np
 
 @dataclass
 class LayerSpec:
+    """One Keras layer: its class, name and config as serialized, its weights and its calls."""
+
     class_name: str
     name: str
     config: dict
@@ -48,6 +50,8 @@ class Ref(tuple):
 
 @dataclass
 class ModelSpec:
+    """A Keras model: its layers in config order and its input and output tensors."""
+
     name: str
     class_name: str                                   # "Sequential" | "Functional"
     layers: list = field(default_factory=list)        # [LayerSpec], in config order
