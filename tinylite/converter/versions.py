@@ -184,12 +184,14 @@ def op_version(model, sg, op) -> int:
     return 1
 
 
-def set_versions(model) -> None:
-    """Give every operator code the highest version its uses need."""
+def set_versions(model, version_of=None) -> None:
+    """Give every operator code the highest version its uses need
+    (`version_of(model, subgraph, op)`, by default `op_version`)."""
+    version_of = version_of or op_version
     need = [1] * len(model.operator_codes)
     for sg in model.subgraphs:
         for op in sg.operators:
-            need[op.opcode_index] = max(need[op.opcode_index], op_version(model, sg, op))
+            need[op.opcode_index] = max(need[op.opcode_index], version_of(model, sg, op))
     for code, v in zip(model.operator_codes, need):
         code.version = v
 

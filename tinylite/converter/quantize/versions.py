@@ -68,12 +68,7 @@ def op_version(model, sg, op) -> int:
 
 
 def set_versions(model) -> None:
-    need = [1] * len(model.operator_codes)
-    for sg in model.subgraphs:
-        for op in sg.operators:
-            need[op.opcode_index] = max(need[op.opcode_index], op_version(model, sg, op))
-    for code, v in zip(model.operator_codes, need):
-        code.version = v
+    base.set_versions(model, op_version)
 
 
 def runtime_version_bytes(model) -> bytes:
