@@ -23,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tinylite  # noqa: E402
+from tinylite.interpreter.tensor_values import dequantize, quantize  # noqa: E402
 from tinylite.converter.quantize import sqnr  # noqa: E402
 
 MODELS = ["mnist_cnn", "fashion_cnn", "rnet", "mlp5"]
@@ -59,23 +60,11 @@ def run(ip, xs, per_sample=True):
                 ip.resize_tensor_input(d["index"], x[r].shape)
         ip.allocate_tensors()
         for d, x in zip(details, feeds):
-            v = x[r]
-            if d["dtype"] != np.float32:
-                scale, zp = d["quantization"]
-                info = np.iinfo(d["dtype"])
-                v = np.clip(np.round(v / scale + zp), info.min, info.max)
-            ip.set_tensor(d["index"], v.astype(d["dtype"]))
+            ip.set_tensor(d["index"], quantize(x[r], d))
         ip.invoke()
         outs.append([ip.get_tensor(d["index"]) for d in ip.get_output_details()])
     details = ip.get_output_details()
-    res = []
-    for k, d in enumerate(details):
-        v = np.concatenate([o[k] for o in outs])
-        if v.dtype != np.float32:
-            scale, zp = d["quantization"]
-            v = (v.astype(np.float64) - zp) * scale
-        res.append(v)
-    return res, details
+    return [dequantize(np.concatenate([o[k] for o in outs]), d) for k, d in enumerate(details)], details
 
 
 def worst_sqnr(content, xs, keras_outputs):

@@ -5,9 +5,10 @@ import importlib
 import pytest
 
 MODULES = ["tinylite.interpreter.interpreter", "tinylite.testing", "tinylite.tools.inspect",
-           "tinylite.flatbuffer.reader", "tinylite.converter.api", "tinylite.tools.metadata"]
+           "tinylite.flatbuffer.reader", "tinylite.converter.api", "tinylite.tools.metadata",
+           "tinylite.interpreter.tensor_values"]
 RUNNABLE = {"tinylite.interpreter.interpreter", "tinylite.testing", "tinylite.tools.inspect",
-            "tinylite.tools.metadata"}
+            "tinylite.tools.metadata", "tinylite.interpreter.tensor_values"}
 
 
 @pytest.mark.parametrize("name", MODULES)

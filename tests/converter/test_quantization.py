@@ -15,6 +15,7 @@ import tinylite
 from support import need
 from oracle import litert_interpreter
 from tinylite.errors import ConverterError
+from tinylite.interpreter.tensor_values import dequantize, quantize
 
 MODELS = ["mnist_cnn", "fashion_cnn", "rnet", "mlp5"]
 # variant (the corpus file name) -> converter settings
@@ -60,14 +61,6 @@ def by_shape(arrays, details):
     return out
 
 
-def quantize_input(x, d):
-    if d["dtype"] == np.float32:
-        return x.astype(np.float32)
-    scale, zp = d["quantization"]
-    info = np.iinfo(d["dtype"])
-    return np.clip(np.round(x / scale + zp), info.min, info.max).astype(d["dtype"])
-
-
 def run(ip, xs, per_sample=False):
     details = ip.get_input_details()
     feeds = by_shape(xs, details)
@@ -79,17 +72,10 @@ def run(ip, xs, per_sample=False):
                 ip.resize_tensor_input(d["index"], x[r].shape)
         ip.allocate_tensors()
         for d, x in zip(details, feeds):
-            ip.set_tensor(d["index"], quantize_input(x[r], d))
+            ip.set_tensor(d["index"], quantize(x[r], d))
         ip.invoke()
         outs.append([ip.get_tensor(d["index"]) for d in ip.get_output_details()])
     return [np.concatenate([o[k] for o in outs]) for k in range(len(outs[0]))], ip.get_output_details()
-
-
-def dequantize(values, detail):
-    if values.dtype == np.float32:
-        return values.astype(np.float64)
-    scale, zp = detail["quantization"]
-    return (values.astype(np.float64) - zp) * scale
 
 
 def worst_sqnr(outputs, details, keras_outputs):

@@ -15,6 +15,7 @@ import os
 import numpy as np
 
 from ..flatbuffer import read_model
+from ..interpreter.tensor_values import quantize
 from ..flatbuffer.writer import atomic_write
 from .inspect import analyze
 
@@ -111,12 +112,7 @@ def tensor_errors(model_path: str, reference_path: str, x: np.ndarray) -> list[d
         d = ip.get_input_details()[0]
         ip.resize_tensor_input(d["index"], x.shape)
         ip.allocate_tensors()
-        xin = x
-        if np.dtype(d["dtype"]).kind in "iu":
-            scale, zp = d["quantization"]
-            info = np.iinfo(d["dtype"])
-            xin = np.clip(np.round(x / scale + zp), info.min, info.max)
-        ip.set_tensor(d["index"], xin.astype(d["dtype"]))
+        ip.set_tensor(d["index"], quantize(x, d))
         ip.invoke()
         out = {}
         runner = ip._runner(0)
@@ -156,11 +152,7 @@ def accuracy(model_path: str, x: np.ndarray, y: np.ndarray) -> float:
     d = ip.get_input_details()[0]
     correct = 0
     for k in range(len(x)):
-        xin = x[k:k + 1]
-        if np.dtype(d["dtype"]).kind in "iu":
-            scale, zp = d["quantization"]
-            info = np.iinfo(d["dtype"])
-            xin = np.clip(np.round(xin / scale + zp), info.min, info.max)
+        xin = quantize(x[k:k + 1], d)
         if k == 0:
             ip.resize_tensor_input(d["index"], xin.shape)
             ip.allocate_tensors()

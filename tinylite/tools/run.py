@@ -68,13 +68,9 @@ def load_image(path: str, detail: dict, normalization: tuple[np.ndarray, np.ndar
         x = (x - mean.reshape(-1)) / std.reshape(-1)
     else:
         x = x / 255.0
-    dtype = np.dtype(detail["dtype"])
-    if dtype.kind == "f":
-        return x.astype(dtype)
-    scale, zero = detail["quantization"]
-    if scale:
-        return np.clip(np.round(x / scale + zero), np.iinfo(dtype).min, np.iinfo(dtype).max).astype(dtype)
-    return x.astype(dtype)
+    from ..interpreter.tensor_values import quantize
+
+    return quantize(x, detail)
 
 
 def model_metadata(model_path: str) -> dict | None:

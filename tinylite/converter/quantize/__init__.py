@@ -77,7 +77,7 @@ def dequantized_outputs(model, samples):
     import numpy as np
 
     from ...flatbuffer.writer import write_model
-    from ...interpreter import Interpreter
+    from ...interpreter import Interpreter, tensor_values
 
     ip = Interpreter(model_content=write_model(model))
     ins, outs = ip.get_input_details(), ip.get_output_details()
@@ -91,19 +91,11 @@ def dequantized_outputs(model, samples):
         ip.allocate_tensors()
         for d, x in zip(ins, feeds):
             # Only quantized inputs are scaled; integer data (token ids) goes in as is.
-            if d["dtype"] != np.float32 and d["quantization"][0] > 0:
-                scale, zp = d["quantization"]
-                info = np.iinfo(d["dtype"])
-                x = np.clip(np.round(x / scale + zp), info.min, info.max)
-            ip.set_tensor(d["index"], x.astype(d["dtype"]))
+            ip.set_tensor(d["index"], tensor_values.quantize(x, d))
         ip.invoke()
         row = []
         for d in outs:
-            v = ip.get_tensor(d["index"])
-            if v.dtype != np.float32 and d["quantization"][0] > 0:
-                scale, zp = d["quantization"]
-                v = (v.astype(np.float64) - zp) * scale
-            row.append(v)
+            row.append(tensor_values.dequantize(ip.get_tensor(d["index"]), d))
         got.append(row)
     return [np.concatenate([g[k] for g in got]) for k in range(len(outs))]
 

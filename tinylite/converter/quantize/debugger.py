@@ -25,6 +25,7 @@ import os
 import numpy as np
 
 from ...errors import ConverterError
+from ...interpreter.tensor_values import quantize
 from .rules import layer_of
 
 METRICS = ["num_elements", "mean_error", "max_abs_error", "mean_squared_error", "rmse/scale", "sqnr"]
@@ -117,11 +118,7 @@ class QuantizationDebugger:
                         ip.resize_tensor_input(d["index"], x.shape)
                 ip.allocate_tensors()
                 for d, x in zip(details, feeds):
-                    if d["dtype"] != np.float32:
-                        scale, zp = d["quantization"]
-                        info = np.iinfo(d["dtype"])
-                        x = np.clip(np.round(x / scale + zp), info.min, info.max)
-                    ip.set_tensor(d["index"], x.astype(d["dtype"]))
+                    ip.set_tensor(d["index"], quantize(x, d))
                 ip.invoke()
             for f, q, _ in pairs:
                 ref = fip.tensor(f)().astype(np.float64)
