@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from support import need
 from tinylite.flatbuffer import read_model
 from tinylite.testing import single_op_model
 
@@ -86,8 +87,8 @@ def test_bench_reports_statistics(classifier):
     assert "p99=" in text and "LiteRT" in text
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
 def test_export_c_compiles_and_round_trips(tmp_path, classifier):
+    need(shutil.which("gcc") is not None, "gcc is not installed")
     out = tmp_path / "model_data.cc"
     tinylite("export-c", classifier, "-o", out, "--name", "g_model")
     header = (tmp_path / "model_data.h").read_text()

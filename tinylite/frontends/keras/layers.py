@@ -341,6 +341,15 @@ def _conv2d_op(ctx, name, x, filt, bias, strides, dilation, padding, activation_
                      "dilation_h_factor": dilation[0], "dilation_w_factor": dilation[1]})
 
 
+def _lift_1d(ctx, x, kernel_size, strides, dilation, padding, name):
+    """A 1-D conv as a 2-D one over [n, 1, steps, c]: causal padding applied up
+    front, strides and dilations prefixed with 1 for the new height axis."""
+    if padding == "causal":
+        x = _causal_pad(ctx, x, dilation[0] * (kernel_size - 1), name)
+        padding = "valid"
+    return _to_2d(ctx, x, name), (1,) + strides, (1,) + dilation, padding
+
+
 @lowering("Conv1D", "Conv2D")
 def _conv(ctx, layer, inputs):
     x, cfg = inputs[0], layer.config
@@ -356,12 +365,8 @@ def _conv(ctx, layer, inputs):
         fail(layer, f"option groups={groups} does not divide the {x.shape[-1]} input channels")
     n = layer.name
     if rank == 1:
-        if padding == "causal":
-            x = _causal_pad(ctx, x, dilation[0] * (kernel.shape[0] - 1), n)
-            padding = "valid"
-        x = _to_2d(ctx, x, n)
+        x, strides, dilation, padding = _lift_1d(ctx, x, kernel.shape[0], strides, dilation, padding, n)
         kernel = kernel[None]
-        strides, dilation = (1,) + strides, (1,) + dilation
     filt = np.ascontiguousarray(np.transpose(kernel, (3, 0, 1, 2)))
     y = _conv2d_op(ctx, n, x, filt, bias, strides, dilation, padding)
     if rank == 1:
@@ -393,12 +398,8 @@ def _depthwise(ctx, layer, inputs):
     bias = layer.weight("bias", 1, required=False) if cfg.get("use_bias", True) else None
     n = layer.name
     if rank == 1:
-        if padding == "causal":
-            x = _causal_pad(ctx, x, dilation[0] * (kernel.shape[0] - 1), n)
-            padding = "valid"
-        x = _to_2d(ctx, x, n)
+        x, strides, dilation, padding = _lift_1d(ctx, x, kernel.shape[0], strides, dilation, padding, n)
         kernel = kernel[None]
-        strides, dilation = (1,) + strides, (1,) + dilation
     y = _depthwise_op(ctx, n, x, kernel, bias, strides, dilation, padding)
     if rank == 1:
         y = squeeze(ctx, y, 1, n + "/Squeeze")
@@ -418,12 +419,8 @@ def _separable(ctx, layer, inputs):
         bias = np.zeros(cout, np.float32)
     n = layer.name
     if rank == 1:
-        if padding == "causal":
-            x = _causal_pad(ctx, x, dilation[0] * (dw.shape[0] - 1), n)
-            padding = "valid"
-        x = _to_2d(ctx, x, n)
+        x, strides, dilation, padding = _lift_1d(ctx, x, dw.shape[0], strides, dilation, padding, n)
         dw, pw = dw[None], pw[None]
-        strides, dilation = (1,) + strides, (1,) + dilation
     y = _depthwise_op(ctx, n, x, dw, None, strides, dilation, padding)
     filt = np.ascontiguousarray(np.transpose(pw, (3, 0, 1, 2)))
     y = _conv2d_op(ctx, n + "/pointwise", y, filt, bias, (1, 1), (1, 1), "valid")
