@@ -58,6 +58,33 @@ def _tensor(model: Model, desc) -> Tensor:
     )
 
 
+def _add_op(model: Model, sg: Subgraph, op_name: str, op_inputs: list, op_outputs: list,
+            options: dict | None, version: int = 1, custom_options: bytes | None = None) -> None:
+    from .flatbuffer.schema import OPTIONS2_TYPES, OPTIONS_TYPES, options_for_op as _ofo
+
+    options_type, values = encode_options(op_name, options)
+    if op_name in OP_CODES:
+        opcode = model.opcode_index(OP_CODES[op_name], version)
+    else:
+        opcode = model.opcode_index(OP_CODES["CUSTOM"], version, custom_code=op_name)
+    op = Operator(opcode, op_inputs, op_outputs)
+    found = _ofo(op_name)
+    if found is not None and found[0] not in OPTIONS_TYPES and found[0] in OPTIONS2_TYPES:
+        op.builtin_options_2_type, op.builtin_options_2 = options_type, values
+    else:
+        op.builtin_options_type, op.builtin_options = options_type, values
+    op.custom_options = custom_options
+    sg.operators.append(op)
+
+
+def _finish(model: Model, sg: Subgraph, signature: bool) -> bytes:
+    if signature:
+        model.signature_defs.append(SignatureDef(
+            [TensorMap(sg.tensors[i].name, i) for i in sg.inputs],
+            [TensorMap(sg.tensors[i].name, i) for i in sg.outputs], "serving_default", 0))
+    return write_model(model)
+
+
 def single_op_model(op_name: str, inputs: list, outputs: list, options: dict | None = None,
                     version: int = 1, signature: bool = True, custom_options: bytes | None = None) -> bytes:
     """A one-operator model as .tflite bytes.
@@ -85,23 +112,45 @@ def single_op_model(op_name: str, inputs: list, outputs: list, options: dict | N
         sg.tensors.append(_tensor(model, desc))
         op_outputs.append(len(sg.tensors) - 1)
     sg.outputs = list(op_outputs)
-    options_type, values = encode_options(op_name, options)
-    if op_name in OP_CODES:
-        opcode = model.opcode_index(OP_CODES[op_name], version)
-    else:
-        opcode = model.opcode_index(OP_CODES["CUSTOM"], version, custom_code=op_name)
-    op = Operator(opcode, op_inputs, op_outputs)
-    from .flatbuffer.schema import OPTIONS2_TYPES, OPTIONS_TYPES, options_for_op as _ofo
+    _add_op(model, sg, op_name, op_inputs, op_outputs, options, version, custom_options)
+    return _finish(model, sg, signature)
 
-    found = _ofo(op_name)
-    if found is not None and found[0] not in OPTIONS_TYPES and found[0] in OPTIONS2_TYPES:
-        op.builtin_options_2_type, op.builtin_options_2 = options_type, values
-    else:
-        op.builtin_options_type, op.builtin_options = options_type, values
-    op.custom_options = custom_options
-    sg.operators.append(op)
-    if signature:
-        model.signature_defs.append(SignatureDef(
-            [TensorMap(sg.tensors[i].name, i) for i in sg.inputs],
-            [TensorMap(sg.tensors[i].name, i) for i in sg.outputs], "serving_default", 0))
-    return write_model(model)
+
+def chain_model(x, ops: list, signature: bool = True) -> bytes:
+    """A model running ``ops`` one after another on the input ``x`` (a
+    ``(name, shape[, dtype])`` tuple or dict, as for single_op_model).
+
+    Each op is ``(op_name, extra_inputs, output, options)``: the previous
+    op's output is its first input, ``extra_inputs`` follow (descriptions as
+    above, usually constants, ``None`` for an omitted input) and ``output``
+    describes its one output.  The last output is the model's.
+
+    >>> content = chain_model(("x", [1, 4, 4, 1]), [
+    ...     ("MAX_POOL_2D", [], ("p", [1, 2, 2, 1]), dict(padding="VALID", stride_w=2, stride_h=2,
+    ...                                                filter_width=2, filter_height=2)),
+    ...     ("RESHAPE", [dict(name="s", data=np.array([1, 4], np.int32))], ("y", [1, 4]), None)])
+    >>> import tinylite
+    >>> ip = tinylite.Interpreter(model_content=content); ip.allocate_tensors()
+    >>> ip.set_tensor(0, np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)); ip.invoke()
+    >>> ip.get_tensor(ip.get_output_details()[0]["index"]).tolist()
+    [[5.0, 7.0, 13.0, 15.0]]
+    """
+    model = Model()
+    sg = Subgraph()
+    model.subgraphs.append(sg)
+    sg.tensors.append(_tensor(model, x))
+    sg.inputs = [0]
+    current = 0
+    for op_name, extra, output, options in ops:
+        op_inputs = [current]
+        for desc in extra:
+            if desc is None:
+                op_inputs.append(-1)
+            else:
+                sg.tensors.append(_tensor(model, desc))
+                op_inputs.append(len(sg.tensors) - 1)
+        sg.tensors.append(_tensor(model, output))
+        current = len(sg.tensors) - 1
+        _add_op(model, sg, op_name, op_inputs, [current], options)
+    sg.outputs = [current]
+    return _finish(model, sg, signature)

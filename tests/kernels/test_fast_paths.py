@@ -5,7 +5,7 @@ import pytest
 
 import tinylite
 from tinylite.kernels import average_pool_2d, conv_2d, max_pool_2d, prelu
-from tinylite.testing import single_op_model
+from tinylite.testing import chain_model, single_op_model
 
 rng = np.random.default_rng(7)
 
@@ -94,25 +94,101 @@ def test_prelu_keeps_reference_path_outside_the_exact_ranges(alpha):
     assert fn is prelu.eval_float
 
 
-@pytest.mark.parametrize("model", ["fashion_cnn", "mnist_cnn"])
-def test_activation_moved_onto_max_pool(corpus, model):
-    """conv(RELU) -> MAX_POOL_2D runs the RELU after the pool, unless all tensors are preserved."""
+@pytest.mark.parametrize("model", ["fashion_cnn", "mnist_cnn", "rnet"])
+def test_plan_rewrites_keep_corpus_outputs(corpus, model):
+    """The plan rewrites (conv + max pool fused, activations moved, reshapes
+    aliased) change no output: the plan without them (every tensor preserved)
+    gives the same values, and the rewrites did happen."""
     content = (corpus / model / "tf_float.tflite").read_bytes()
-    x = rng.standard_normal((3, 28, 28, 1)).astype(np.float32)
-    results = {}
+    results, step_ops = {}, {}
     for preserve in (False, True):
         ip = tinylite.Interpreter(model_content=content, experimental_preserve_all_tensors=preserve)
-        ip.resize_tensor_input(0, x.shape)
+        shape = ip.get_input_details()[0]["shape"]
+        ip.resize_tensor_input(0, [3] + list(shape[1:]))
         ip.allocate_tensors()
-        steps = ip._runner(0).steps
-        pools = [(i, node) for i, (fn, node, _, _) in enumerate(steps) if fn is max_pool_2d.eval_float]
-        i, pool = pools[0]
-        conv = steps[i - 1][1]
-        assert conv.op_name == "CONV_2D"
-        assert (pool.act is not None, conv.act is None) == (not preserve, not preserve)
+        step_ops[preserve] = [node.op_name for _, node, _, _ in ip._runner(0).steps]
+        x = np.random.default_rng(1).standard_normal([3] + list(shape[1:])).astype(np.float32)
+        outs = []
+        for _ in range(2):      # cached buffers must follow new input values
+            x = x[::-1].copy()
+            ip.set_tensor(0, x)
+            ip.invoke()
+            outs.append([ip.get_tensor(d["index"]) for d in ip.get_output_details()])
+        results[preserve] = outs
+    for fast, plain in zip(results[False], results[True]):
+        for f, p in zip(fast, plain):
+            np.testing.assert_allclose(f, p, rtol=1e-5, atol=1e-6 * np.abs(p).max())
+    assert "RESHAPE" in step_ops[True] and "RESHAPE" not in step_ops[False]
+    if model != "rnet":     # rnet's pools overlap (3x3, stride 2): no fusion there
+        assert step_ops[True].count("MAX_POOL_2D") > 0 and "MAX_POOL_2D" not in step_ops[False]
+
+
+def _conv_pool_model(cin, conv_padding, conv_stride, conv_act, pool, pool_padding, pool_act, hw=(12, 11)):
+    (fh, fw), (sh, sw) = pool
+    w = rng.standard_normal((5, 3, 3, cin)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    return chain_model(("x", [2, hw[0], hw[1], cin]), [
+        ("CONV_2D", [dict(name="w", data=w), dict(name="b", data=b)], ("c", [1]),
+         dict(padding=conv_padding, stride_h=conv_stride, stride_w=conv_stride, fused_activation_function=conv_act)),
+        ("MAX_POOL_2D", [], ("p", [1]), dict(padding=pool_padding, filter_height=fh, filter_width=fw, stride_h=sh,
+                                             stride_w=sw, fused_activation_function=pool_act)),
+    ])
+
+
+# (cin, conv padding, conv stride, conv activation, pool ((fh, fw), (sh, sw)), pool padding, pool activation, fused)
+CONV_POOL_CASES = [
+    (1, "VALID", 1, "RELU", ((2, 2), (2, 2)), "VALID", "NONE", True),
+    (3, "SAME", 1, "RELU6", ((2, 2), (2, 2)), "VALID", "NONE", True),
+    (6, "SAME", 2, "NONE", ((3, 2), (3, 2)), "VALID", "RELU", True),
+    (6, "VALID", 1, "RELU_N1_TO_1", ((1, 3), (1, 3)), "VALID", "RELU6", True),
+    (4, "SAME", 1, "RELU", ((2, 2), (2, 2)), "SAME", "NONE", True),     # 12x11: SAME pads the width
+    (6, "SAME", 1, "RELU", ((3, 3), (2, 2)), "VALID", "NONE", False),   # overlapping windows
+]
+
+
+@pytest.mark.parametrize("case", CONV_POOL_CASES, ids=lambda c: "-".join(map(str, c)))
+def test_conv_max_pool_fusion_matches_litert(case):
+    from oracle import assert_same_outputs
+
+    *model_args, fused = case
+    content = _conv_pool_model(*model_args)
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    fns = [fn for fn, _, _, _ in ip._runner(0).steps]
+    cin, pool_padding, hw = model_args[0], model_args[5], (12, 11)
+    # SAME pooling of an 11-wide conv output pads, which the fused step does not do.
+    expect = fused and not (pool_padding == "SAME" and hw[1] % 2)
+    assert (fns == [conv_2d.eval_float_max_pooled]) == expect, fns
+    for _ in range(2):
+        x = rng.standard_normal((2, 12, 11, cin)).astype(np.float32)
+        assert_same_outputs(content, [x])
         ip.set_tensor(0, x)
         ip.invoke()
-        results[preserve] = ip.get_tensor(ip.get_output_details()[0]["index"])
-        if preserve:    # the conv output keeps its RELU when every tensor is kept
-            assert ip.get_tensor(conv.outputs[0].index).min() >= 0
-    np.testing.assert_array_equal(results[False], results[True])
+        got = ip.get_tensor(ip.get_output_details()[0]["index"])
+        plain = tinylite.Interpreter(model_content=content, experimental_preserve_all_tensors=True)
+        plain.allocate_tensors()
+        plain.set_tensor(0, x)
+        plain.invoke()
+        np.testing.assert_allclose(got, plain.get_tensor(plain.get_output_details()[0]["index"]), rtol=1e-5,
+                                   atol=1e-5)
+
+
+def test_reshape_of_a_graph_input_or_output_keeps_its_own_memory():
+    """Only intermediates are aliased: a RESHAPE reading the graph input or
+    writing the graph output stays a step, and its output owns its memory."""
+    content = chain_model(("x", [1, 2, 6]), [
+        ("RESHAPE", [dict(name="s1", data=np.array([1, 12], np.int32))], ("r1", [1, 12]), None),
+        ("RELU", [], ("a", [1, 12]), None),
+        ("RESHAPE", [dict(name="s2", data=np.array([3, 4], np.int32))], ("r2", [3, 4]), None),
+        ("RELU", [], ("b", [3, 4]), None),
+        ("RESHAPE", [dict(name="s3", data=np.array([12], np.int32))], ("y", [12]), None),
+    ])
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    assert [node.op_name for _, node, _, _ in ip._runner(0).steps] == ["RESHAPE", "RELU", "RELU", "RESHAPE"]
+    x = rng.standard_normal((1, 2, 6)).astype(np.float32)
+    ip.set_tensor(0, x)
+    ip.invoke()
+    np.testing.assert_array_equal(ip.get_tensor(ip.get_output_details()[0]["index"]), np.maximum(x, 0).reshape(12))
+    x2 = ip.get_tensor(0)
+    np.testing.assert_array_equal(x2, x)        # the input was not overwritten through an alias

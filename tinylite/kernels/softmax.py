@@ -10,7 +10,7 @@ def prepare(node):
     node.outputs[0].shape = x.shape
     if x.dtype == np.float32:
         node.beta = np.float32(node.options.get("beta", 1.0))
-        node.row = None     # [..., 1] buffer for the row max and sum, made on first use
+        node.row = None     # views and buffers, made on first use (see eval_float)
         return eval_float
     from . import _quantized
 
@@ -19,15 +19,23 @@ def prepare(node):
 
 def eval_float(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
-    row = node.row
-    if row is None or row.shape[:-1] != x.shape[:-1]:
-        row = node.row = np.empty(x.shape[:-1] + (1,), np.float32)
-    # The ufunc reductions straight, into a kept buffer: x.max()/sum() cost a
+    v = node.row
+    if v is None or v[0] is not x or v[1] is not out:
+        # Kept views and a buffer for the row max and sum.  One row (a
+        # classifier's output at batch 1) runs on 1-D views with a 0-d
+        # buffer: numpy's broadcasting loops cost twice its plain ones there.
+        if x.size == x.shape[-1]:
+            v = (x, out, x.reshape(-1), out.reshape(-1), np.empty((), np.float32), 0, False)
+        else:
+            v = (x, out, x, out, np.empty(x.shape[:-1] + (1,), np.float32), -1, True)
+        node.row = v
+    _, _, xv, ov, row, axis, keep = v
+    # The ufunc reductions straight, into the kept buffer: x.max()/sum() cost a
     # Python wrapper and an allocation each, a good part of a small softmax.
-    _max(x, -1, None, row, True)
-    np.subtract(x, row, out=out)
+    _max(xv, axis, None, row, keep)
+    np.subtract(xv, row, out=ov)
     if node.beta != 1:
-        out *= node.beta
-    np.exp(out, out=out)
-    _sum(out, -1, None, row, True)
-    np.divide(out, row, out=out)
+        ov *= node.beta
+    np.exp(ov, out=ov)
+    _sum(ov, axis, None, row, keep)
+    np.divide(ov, row, out=ov)

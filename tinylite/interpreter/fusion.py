@@ -1,0 +1,118 @@
+"""Plan-level rewrites of a subgraph's steps, made once in allocate_tensors.
+
+They change how values are computed, never which values reach the graph's
+outputs, and they only touch tensors that nothing but the rewritten steps
+reads.  Intermediate tensors they skip or leave holding other values are
+unobservable: LiteRT reuses their memory too.  Under
+experimental_preserve_all_tensors the interpreter runs no rewrite.
+
+- `alias_reshapes`: RESHAPE, SQUEEZE and EXPAND_DIMS of an intermediate
+  tensor become a view of their input, and their step disappears.
+- `fuse_conv_max_pool`: a CONV_2D followed by a MAX_POOL_2D whose windows
+  tile its output (stride = filter, no padding) becomes one step that
+  computes only the convolution outputs the pool reads, ordered so the pool
+  is a running maximum over contiguous blocks (see conv_2d._FastBuffers).
+- `move_activations`: the fused clamp of a convolution whose only reader is
+  a MAX_POOL_2D moves onto the pool, whose output is 4-9x smaller (a
+  non-decreasing function commutes with max exactly).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+
+
+def _readers(steps) -> dict[int, int]:
+    readers: dict[int, int] = {}
+    for _, node, _, _ in steps:
+        for s in node.inputs:
+            if s is not None:
+                readers[s.index] = readers.get(s.index, 0) + 1
+    return readers
+
+
+def alias_reshapes(plans, keep: set[int]) -> dict[int, int]:
+    """{output tensor: input tensor} for the reshaping steps in `plans` whose
+    output can be a view of their input.  `keep` holds the tensors that must
+    own their memory (graph inputs and outputs, variables, constants,
+    dynamic tensors)."""
+    aliases = {}
+    for node, fn, _, dynamic in plans:
+        if dynamic or fn is None or node.op_name not in ALIAS_OPS:
+            continue
+        src, dst = node.inputs[0], node.outputs[0]
+        if src.index in keep or dst.index in keep or src.dtype != dst.dtype:
+            continue
+        aliases[dst.index] = aliases.get(src.index, src.index)
+    return aliases
+
+
+def _combine(first, second):
+    if first is None:
+        return second
+    if second is None:
+        return first
+
+    def both(x):
+        first(x)
+        second(x)
+    return both
+
+
+def _split_floor(act):
+    """(lower bound, what is left to apply) of an activation: a RELU's floor
+    rides in the pool's maximum as its initial value."""
+    from ..kernels._base import Clamp
+
+    if isinstance(act, Clamp) and act.lo is not None:
+        return act.lo, (Clamp(None, act.hi) if act.hi is not None else None)
+    return -np.inf, act
+
+
+def fuse_conv_max_pool(steps, graph_outputs: set[int]) -> list:
+    from ..kernels import conv_2d, max_pool_2d
+
+    readers = _readers(steps)
+    producer = {node.outputs[0].index: k for k, (_, node, _, _) in enumerate(steps) if node.outputs}
+    fused: dict[int, tuple] = {}      # conv step -> replacement
+    dropped: set[int] = set()         # pool steps folded into their conv
+    for k, (fn, pool, _, outs) in enumerate(steps):
+        if fn is not max_pool_2d.eval_float:
+            continue
+        g = pool.geometry
+        src = pool.inputs[0].index
+        if (g["fh"], g["fw"]) != (g["sh"], g["sw"]) or any(g["pad"]) or not outs[0].size:
+            continue
+        if readers.get(src) != 1 or src in graph_outputs or src not in producer:
+            continue
+        c = producer[src]
+        conv_fn, conv, conv_ins, _ = steps[c]
+        if conv_fn is not conv_2d.eval_float_fast or c in fused:
+            continue
+        conv.pool = (g["fh"], g["fw"], g["oh"], g["ow"])
+        conv.pool_floor, conv.pool_act = _split_floor(_combine(conv.act, pool.act))
+        conv.fast = None
+        fused[c] = (conv_2d.eval_float_max_pooled, conv, conv_ins, outs)
+        dropped.add(k)
+    return [fused.get(k, step) for k, step in enumerate(steps) if k not in dropped]
+
+
+def move_activations(steps, graph_outputs: set[int]) -> None:
+    from ..kernels import conv_2d, depthwise_conv_2d, max_pool_2d
+
+    convs = (conv_2d.eval_float, conv_2d.eval_float_fast, depthwise_conv_2d.eval_float)
+    readers = _readers(steps)
+    producer = {}
+    for fn, node, _, _ in steps:
+        for s in node.outputs:
+            producer[s.index] = (fn, node)
+    for fn, node, _, _ in steps:
+        if fn is not max_pool_2d.eval_float or node.act is not None:
+            continue
+        src = node.inputs[0].index
+        if readers.get(src) != 1 or src in graph_outputs or src not in producer:
+            continue
+        conv_fn, conv = producer[src]
+        if conv_fn in convs and getattr(conv, "act", None) is not None:
+            node.act, conv.act = conv.act, None
