@@ -1,7 +1,9 @@
 """Median invoke latency of tinylite vs LiteRT on the shared corpus float models.
 
-Both run in this process, one thread each (LiteRT: default XNNPack delegate,
-num_threads=1; tinylite: BLAS limited to one thread before numpy loads).
+Both run in this process.  LiteRT runs its default XNNPack delegate with
+--threads threads (1 by default); tinylite runs with
+num_threads=--tinylite-threads (default: --threads), which sets numpy's BLAS
+threads and, above one thread, splits heavy batch steps across threads.
 Prints a table with ratios (tinylite / LiteRT: < 1 means tinylite is faster)
 and tinylite's peak memory (planned activation arena, and the traced peak of
 Python allocations during allocate + invoke).
@@ -11,32 +13,18 @@ backend) and converted by tinylite: an LSTM classifier (the fused
 UNIDIRECTIONAL_SEQUENCE_LSTM) and a transformer encoder block (MultiHeadAttention,
 LayerNormalization, GELU feed-forward); --no-sequence skips them.
 
-    python benchmarks/latency.py [--corpus ../shared/corpus] [--repeat 50] [--threads 1] [--no-sequence]
+    python benchmarks/latency.py [--corpus ../shared/corpus] [--repeat 50] [--threads 1]
+        [--tinylite-threads N] [--no-sequence]
 """
 import argparse
 import os
-import sys
+import time
+import tracemalloc
+from pathlib import Path
 
-def _threads_from_argv(flag="--threads", default="1"):
-    for i, a in enumerate(sys.argv):
-        if a == flag and i + 1 < len(sys.argv):
-            return sys.argv[i + 1]
-        if a.startswith(flag + "="):
-            return a.split("=", 1)[1]
-    return default
+import numpy as np
 
-
-# BLAS reads these when numpy is first imported.
-for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, _threads_from_argv("--tinylite-threads", _threads_from_argv()))
-
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-import tinylite  # noqa: E402
+import tinylite
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
@@ -114,10 +102,11 @@ def main():
     ap.add_argument("--repeat", type=int, default=50)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tinylite-threads", type=int, default=None,
-                    help="BLAS threads for tinylite (default: --threads); LiteRT keeps --threads")
+                    help="num_threads for tinylite (default: --threads); LiteRT keeps --threads")
     ap.add_argument("--variant", default="float")
     ap.add_argument("--no-sequence", action="store_true", help="skip the Keras LSTM and transformer models")
     args = ap.parse_args()
+    ours_threads = args.tinylite_threads or args.threads
     from ai_edge_litert.interpreter import Interpreter as LiteRT
 
     rows = []
@@ -132,7 +121,7 @@ def main():
             theirs = median_latency(LiteRT(model_path=str(path), num_threads=args.threads), x, args.repeat)
             # Memory is traced in a run of its own: tracing slows every allocation down.
             tracemalloc.start()
-            ours_ip = tinylite.Interpreter(model_path=str(path), num_threads=args.threads)
+            ours_ip = tinylite.Interpreter(model_path=str(path), num_threads=ours_threads)
             median_latency(ours_ip, x, 1)
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
@@ -142,16 +131,15 @@ def main():
     if not args.no_sequence:
         for name, content, sample in sequence_models():
             for r in measure(lambda: LiteRT(model_content=content, num_threads=args.threads),
-                             lambda: tinylite.Interpreter(model_content=content, num_threads=args.threads),
+                             lambda: tinylite.Interpreter(model_content=content, num_threads=ours_threads),
                              sample, args.repeat):
                 rows.append((name,) + r)
     print(f"{'model':12} {'batch':>5} {'tinylite ms':>12} {'LiteRT ms':>10} {'ratio':>7} "
           f"{'arena MiB':>10} {'peak MiB':>9}")
     for r in rows:
         print(f"{r[0]:12} {r[1]:5d} {r[2]:12.3f} {r[3]:10.3f} {r[4]:7.2f} {r[5]:10.2f} {r[6]:9.2f}")
-    blas = os.environ.get("OPENBLAS_NUM_THREADS")
-    print("ratio = tinylite / LiteRT median invoke latency (same process; LiteRT "
-          f"{args.threads} thread{'s' if args.threads > 1 else ''}, tinylite BLAS {blas}); "
+    print("ratio = tinylite / LiteRT median invoke latency (same process; LiteRT num_threads="
+          f"{args.threads}, tinylite num_threads={ours_threads}); "
           "peak = traced Python allocations during load + allocate + invoke")
 
 

@@ -49,9 +49,12 @@ class Interpreter:
     """Runs a .tflite model.
 
     Args mirror `tf.lite.Interpreter`: exactly one of `model_path` /
-    `model_content`; `num_threads`, delegates and the `experimental_*` options
-    are accepted (tinylite runs in numpy; `experimental_preserve_all_tensors`
-    keeps every intermediate readable with `get_tensor`).
+    `model_content`; delegates and the `experimental_*` options are accepted
+    (tinylite runs in numpy; `experimental_preserve_all_tensors` keeps every
+    intermediate readable with `get_tensor`).  `num_threads` sets numpy's
+    BLAS threads during invoke (a process-wide setting, left as the last
+    invoke set it) and splits the heavy steps of a batch across that many
+    threads; without it numpy's defaults apply (see interpreter/threads.py).
     """
 
     def __init__(self, model_path=None, model_content=None, experimental_delegates=None, num_threads=None,
@@ -77,6 +80,7 @@ class Interpreter:
         else:
             raise ValueError("Can't both provide `model_path` and `model_content`")
         self._num_threads = num_threads
+        self._workers = None
         self._preserve = bool(experimental_preserve_all_tensors)
         self._runners: dict[int, SubgraphRunner] = {}
         # State shared by all subgraphs: resource variables (VAR_HANDLE / ASSIGN_VARIABLE /
@@ -95,6 +99,15 @@ class Interpreter:
             runner = SubgraphRunner(self._model, subgraph_index, self._preserve, self)
             self._runners[subgraph_index] = runner
         return runner
+
+    def _executor(self):
+        """Worker threads for batch-split steps (num_threads - 1 of them; the
+        calling thread runs one slice itself)."""
+        if self._workers is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._workers = ThreadPoolExecutor(max_workers=self._num_threads - 1, thread_name_prefix="tinylite")
+        return self._workers
 
     def num_subgraphs(self) -> int:
         return len(self._model.subgraphs)

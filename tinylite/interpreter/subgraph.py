@@ -19,6 +19,7 @@ from ..graph import Model
 from ..kernels import kernel_for
 from ..kernels._base import DynamicShape, Node, TensorSpec
 from . import fusion, planner
+from .threads import BatchSplit, blas, split_batches
 
 
 def _quiet_fp_errors():
@@ -83,6 +84,7 @@ class SubgraphRunner:
         self.nodes: list[Node] = []
         self.ready = False
         self.arena_bytes = 0
+        self.blas_threads = None
 
     # -- planning --
 
@@ -242,6 +244,11 @@ class SubgraphRunner:
             graph_outputs = set(sg.outputs)
             self.steps = fusion.fuse_conv_max_pool(self.steps, graph_outputs)
             fusion.move_activations(self.steps, graph_outputs)
+        threads = self.blas_threads = self.num_threads
+        if threads is not None and threads > 1:
+            self.steps = split_batches(self.steps, threads, self.interpreter._executor())
+            if any(isinstance(fn, BatchSplit) for fn, _, _, _ in self.steps):
+                self.blas_threads = 1
         self.ready = True
 
     def _initial_variable(self, i: int) -> np.ndarray:
@@ -280,9 +287,15 @@ class SubgraphRunner:
 
     # -- running --
 
+    @property
+    def num_threads(self) -> int | None:
+        return getattr(self.interpreter, "_num_threads", None)
+
     def invoke(self) -> None:
         if not self.ready:
             raise RuntimeError("Invoke called on model that is not ready.")
+        if self.blas_threads is not None:
+            blas().set(self.blas_threads)
         with _quiet():
             self._run_steps()
 

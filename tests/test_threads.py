@@ -1,0 +1,55 @@
+"""Interpreter(num_threads=N): heavy batch steps split across threads give
+the values of the one-thread plan, and BLAS runs with the count asked for."""
+import numpy as np
+import pytest
+
+import tinylite
+from tinylite.interpreter.threads import BatchSplit, blas
+from tinylite.testing import single_op_model
+
+from support import need
+
+
+def _run(content, x, num_threads):
+    ip = tinylite.Interpreter(model_content=content, num_threads=num_threads)
+    ip.resize_tensor_input(0, x.shape)
+    ip.allocate_tensors()
+    outs = []
+    for k in range(2):      # slices keep their own cached buffers: they must follow new inputs
+        ip.set_tensor(0, x[::-1].copy() if k else x)
+        ip.invoke()
+        outs.append([ip.get_tensor(d["index"]) for d in ip.get_output_details()])
+    return ip, outs
+
+
+@pytest.mark.parametrize("model,threads", [("mnist_cnn", 2), ("fashion_cnn", 3), ("rnet", 2)])
+def test_split_batches_match_one_thread(corpus, model, threads):
+    content = (corpus / model / "tf_float.tflite").read_bytes()
+    shape = tinylite.Interpreter(model_content=content).get_input_details()[0]["shape"]
+    x = np.random.default_rng(3).standard_normal([33] + list(shape[1:])).astype(np.float32)
+    ip, split = _run(content, x, threads)
+    splits = [fn for fn, _, _, _ in ip._runner(0).steps if isinstance(fn, BatchSplit)]
+    assert splits and all(len(fn.parts) == threads for fn in splits)
+    _, whole = _run(content, x, 1)
+    for s_outs, w_outs in zip(split, whole):
+        for s, w in zip(s_outs, w_outs):
+            np.testing.assert_allclose(s, w, rtol=1e-5, atol=1e-6 * np.abs(w).max())
+
+
+def test_batch_one_is_never_split(corpus):
+    content = (corpus / "mnist_cnn" / "tf_float.tflite").read_bytes()
+    ip, _ = _run(content, np.zeros((1, 28, 28, 1), np.float32), 2)
+    assert not any(isinstance(fn, BatchSplit) for fn, _, _, _ in ip._runner(0).steps)
+
+
+def test_blas_runs_with_the_threads_asked_for():
+    need(blas().controller is not None, "threadpoolctl finds no BLAS library under this numpy")
+    content = single_op_model("FULLY_CONNECTED", [("x", [4, 8]), dict(name="w", data=np.ones((3, 8), np.float32))],
+                              [("y", [4, 3])])
+    for n in (3, 1):
+        ip = tinylite.Interpreter(model_content=content, num_threads=n)
+        ip.allocate_tensors()
+        ip.set_tensor(0, np.ones((4, 8), np.float32))
+        ip.invoke()
+        assert blas().controller.get_num_threads() == n
+        np.testing.assert_array_equal(ip.get_tensor(ip.get_output_details()[0]["index"]), np.full((4, 3), 8.0))

@@ -1,0 +1,129 @@
+"""What `num_threads` does: how many cores one invoke may use.
+
+Two levers, both set only when the caller passes `num_threads` (without it,
+numpy's BLAS keeps its own default and every step runs in the calling
+thread):
+
+- Batch splitting.  A heavy step whose output rows depend only on the same
+  rows of its input (convolutions, pools, large fully connected layers) runs
+  on `num_threads` slices of the batch at once, each slice in its own
+  thread.  numpy releases the GIL in its copies, ufunc loops and BLAS calls,
+  so the slices run in parallel.  Batch 1 is never split: LiteRT's own
+  threads split single images, which numpy cannot do without paying more in
+  dispatch than it gains.
+- BLAS threads.  numpy's BLAS has one process-wide thread count, which the
+  interpreter sets for its invoke (threadpoolctl finds the library numpy
+  loaded): one thread when the plan splits batches, `num_threads`
+  otherwise.  Never both at once: OpenBLAS's idle threads spin for a while
+  after each call, and spinning beside the slice threads on the same cores
+  made a split step twice slower, not faster.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+# Below these sizes a step costs less than handing half of it to a thread
+# (tens of microseconds), or BLAS loses more on thinner slices than the
+# threads gain (measured: a fully connected layer of 32 rows of 576 -> 64,
+# 36 us whole, 66 us in two halves).
+MIN_SPLIT_MACS = 1 << 21          # convolutions
+MIN_SPLIT_FC_MACS = 1 << 23       # fully connected layers
+MIN_SPLIT_ELEMENTS = 1 << 18      # pools (output x window) and PRELU (input)
+
+# Per-node caches a kernel keys on the arrays it was given; a slice's node
+# copy must build its own.
+_CACHES = ("fast", "views", "sepmax", "taps")
+
+
+class Blas:
+    """numpy's BLAS thread count, set only when it changes."""
+
+    def __init__(self):
+        self.controller = None
+        self.current = None
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            libs = ThreadpoolController().select(user_api="blas").lib_controllers
+            if libs:
+                self.controller = libs[0]
+                self.current = self.controller.get_num_threads()
+        except Exception:  # noqa: BLE001 - no control over BLAS threads: leave them be
+            self.controller = None
+
+    def set(self, n: int) -> None:
+        if self.controller is not None and n != self.current:
+            self.controller.set_num_threads(n)
+            self.current = n
+
+
+_blas = None
+
+
+def blas() -> Blas:
+    global _blas
+    if _blas is None:
+        _blas = Blas()
+    return _blas
+
+
+def _splittable():
+    from ..kernels import average_pool_2d, conv_2d, depthwise_conv_2d, fully_connected, max_pool_2d, prelu
+
+    return {conv_2d.eval_float_fast, conv_2d.eval_float_max_pooled, conv_2d.eval_float,
+            depthwise_conv_2d.eval_float, max_pool_2d.eval_float, average_pool_2d.eval_float,
+            fully_connected.eval_float, prelu.eval_float_fast}
+
+
+def _worth_splitting(node, ins, outs) -> bool:
+    op = node.op_name
+    if op == "FULLY_CONNECTED":
+        return outs[0].size * node.depth >= MIN_SPLIT_FC_MACS
+    if op == "PRELU":
+        return ins[0].size >= MIN_SPLIT_ELEMENTS
+    g = node.geometry
+    taps = g.get("kh", g.get("fh")) * g.get("kw", g.get("fw"))
+    if op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        # A conv fused with its pool computes its own (pre-pool) output.
+        per_tap = node.inputs[1].shape[-1] if op == "CONV_2D" else 1
+        return int(np.prod(node.outputs[0].shape)) * taps * per_tap >= MIN_SPLIT_MACS
+    return outs[0].size * taps >= MIN_SPLIT_ELEMENTS
+
+
+class BatchSplit:
+    """One step run on slices of its batch in parallel threads."""
+
+    def __init__(self, fn, node, ins, outs, parts: int, executor):
+        self.fn, self.executor = fn, executor
+        n = outs[0].shape[0]
+        edges = np.linspace(0, n, parts + 1).round().astype(int)
+        self.parts = []
+        for a, b in zip(edges[:-1], edges[1:]):
+            part = copy.copy(node)
+            for name in _CACHES:
+                if name in part.__dict__:
+                    setattr(part, name, None)
+            self.parts.append((part, [ins[0][a:b]] + list(ins[1:]), [outs[0][a:b]]))
+
+    def __call__(self, node, ins, outs):
+        fn = self.fn
+        futures = [self.executor.submit(fn, *p) for p in self.parts[1:]]
+        fn(*self.parts[0])
+        for f in futures:
+            f.result()
+
+
+def split_batches(steps, num_threads: int, executor) -> list:
+    """The steps, with the heavy batch-parallel ones split `num_threads` ways
+    (the plan then runs BLAS at one thread: see the module's docstring)."""
+    fns = _splittable()
+    result = []
+    for fn, node, ins, outs in steps:
+        n = outs[0].shape[0] if len(outs) == 1 and outs[0].ndim else 0
+        if (fn in fns and n >= 2 and ins[0] is not None and ins[0].ndim and ins[0].shape[0] == n
+                and _worth_splitting(node, ins, outs)):
+            fn = BatchSplit(fn, node, ins, outs, min(num_threads, n), executor)
+        result.append((fn, node, ins, outs))
+    return result
