@@ -91,6 +91,7 @@ def fuse_conv_max_pool(steps, graph_outputs: set[int]) -> list:
         if conv_fn is not conv_2d.eval_float_fast or c in fused:
             continue
         conv.pool = (g["fh"], g["fw"], g["oh"], g["ow"])
+        conv.label = f"{conv.op_name}+{pool.op_name}"     # how profiles name the fused step
         conv.pool_floor, conv.pool_act = _split_floor(_combine(conv.act, pool.act))
         conv.fast = None
         fused[c] = (conv_2d.eval_float_max_pooled, conv, conv_ins, outs)

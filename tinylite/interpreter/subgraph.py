@@ -339,16 +339,21 @@ class SubgraphRunner:
                 self.ready = False
 
     def invoke_profiled(self) -> list[tuple[int, str, float]]:
-        """Run once, timing each step: [(node index, op name, seconds)]."""
+        """Run once, timing each step: [(node index, op name, seconds)].  A
+        fused step is named after all its ops ("CONV_2D+MAX_POOL_2D"); ops
+        that became views (reshapes) take no step and do not appear."""
         import time
 
         if not self.ready:
             raise RuntimeError("Invoke called on model that is not ready.")
+        if self.blas_threads is not None:
+            blas().set(self.blas_threads)
         times = []
-        for fn, node, ins, outs in self.steps:
-            t = time.perf_counter()
-            fn(node, ins, outs)
-            times.append((node.index, node.op_name, time.perf_counter() - t))
+        with _quiet():
+            for fn, node, ins, outs in self.steps:
+                t = time.perf_counter()
+                fn(node, ins, outs)
+                times.append((node.index, getattr(node, "label", node.op_name), time.perf_counter() - t))
         return times
 
     def tensor_array(self, i: int) -> np.ndarray | None:
