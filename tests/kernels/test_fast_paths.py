@@ -104,10 +104,10 @@ def test_plan_rewrites_keep_corpus_outputs(corpus, model):
     for preserve in (False, True):
         ip = tinylite.Interpreter(model_content=content, experimental_preserve_all_tensors=preserve)
         shape = ip.get_input_details()[0]["shape"]
-        ip.resize_tensor_input(0, [3] + list(shape[1:]))
+        ip.resize_tensor_input(0, [5] + list(shape[1:]))     # batch 5: Winograd's two chunk sizes too
         ip.allocate_tensors()
         step_ops[preserve] = [node.op_name for _, node, _, _ in ip._runner(0).steps]
-        x = np.random.default_rng(1).standard_normal([3] + list(shape[1:])).astype(np.float32)
+        x = np.random.default_rng(1).standard_normal([5] + list(shape[1:])).astype(np.float32)
         outs = []
         for _ in range(2):      # cached buffers must follow new input values
             x = x[::-1].copy()
@@ -192,3 +192,39 @@ def test_reshape_of_a_graph_input_or_output_keeps_its_own_memory():
     np.testing.assert_array_equal(ip.get_tensor(ip.get_output_details()[0]["index"]), np.maximum(x, 0).reshape(12))
     x2 = ip.get_tensor(0)
     np.testing.assert_array_equal(x2, x)        # the input was not overwritten through an alias
+
+
+@pytest.mark.parametrize("batch", [4, 7])
+@pytest.mark.parametrize("cin,padding,hw,act,pool_act", [
+    (1, "VALID", (10, 14), "RELU", "NONE"), (5, "SAME", (8, 12), "RELU6", "NONE"),
+    (8, "VALID", (6, 6), "NONE", "RELU_N1_TO_1"), (3, "SAME", (4, 8), "RELU", "RELU6")])
+def test_winograd_conv_pool_matches_reference_and_litert(batch, cin, padding, hw, act, pool_act):
+    """3x3 stride-1 conv + 2x2 max pool on a batch: the Winograd F(4x4, 3x3)
+    step gives the im2col reference's values (and LiteRT's)."""
+    from oracle import assert_same_outputs
+
+    w = (rng.standard_normal((6, 3, 3, cin)) * 2).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    content = chain_model(("x", [batch, hw[0], hw[1], cin]), [
+        ("CONV_2D", [dict(name="w", data=w), dict(name="b", data=b)], ("c", [1]),
+         dict(padding=padding, stride_h=1, stride_w=1, fused_activation_function=act)),
+        ("MAX_POOL_2D", [], ("p", [1]), dict(padding="VALID", filter_height=2, filter_width=2, stride_h=2,
+                                             stride_w=2, fused_activation_function=pool_act))])
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    assert [fn for fn, _, _, _ in ip._runner(0).steps] == [conv_2d.eval_float_winograd_pooled]
+    plain = tinylite.Interpreter(model_content=content, experimental_preserve_all_tensors=True)
+    plain.allocate_tensors()
+    for _ in range(2):
+        x = rng.standard_normal((batch, hw[0], hw[1], cin)).astype(np.float32)
+        ip.set_tensor(0, x)
+        ip.invoke()
+        plain.set_tensor(0, x)
+        plain.invoke()
+        want = plain.get_tensor(plain.get_output_details()[0]["index"])
+        got = ip.get_tensor(ip.get_output_details()[0]["index"])
+        # Winograd's rounding scales with the sums behind each output (bounded
+        # by sum |w| * max |x|), which a clamp (RELU6, RELU_N1_TO_1) hides.
+        bound = float(np.abs(w).sum(axis=(1, 2, 3)).max() * np.abs(x).max())
+        np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * bound)
+        assert_same_outputs(content, [x], rtol=0, atol=2e-6 * bound)

@@ -71,7 +71,7 @@ def _split_floor(act):
 
 
 def fuse_conv_max_pool(steps, graph_outputs: set[int]) -> list:
-    from ..kernels import conv_2d, max_pool_2d
+    from ..kernels import _winograd, conv_2d, max_pool_2d
 
     readers = _readers(steps)
     producer = {node.outputs[0].index: k for k, (_, node, _, _) in enumerate(steps) if node.outputs}
@@ -92,10 +92,18 @@ def fuse_conv_max_pool(steps, graph_outputs: set[int]) -> list:
             continue
         conv.pool = (g["fh"], g["fw"], g["oh"], g["ow"])
         conv.label = f"{conv.op_name}+{pool.op_name}"     # how profiles name the fused step
-        conv.pool_floor, conv.pool_act = _split_floor(_combine(conv.act, pool.act))
         conv.fast = None
-        fused[c] = (conv_2d.eval_float_max_pooled, conv, conv_ins, outs)
         dropped.add(k)
+        if _winograd.applies(conv, conv.pool):
+            filt, bias = conv.inputs[1].data, conv.inputs[2].data if conv.has_input(2) else None
+            conv.winograd_filter = _winograd.transformed_filter(filt)
+            conv.winograd_bias = bias
+            conv.winograd_plan = None
+            conv.act = _combine(conv.act, pool.act)
+            fused[c] = (conv_2d.eval_float_winograd_pooled, conv, conv_ins, outs)
+            continue
+        conv.pool_floor, conv.pool_act = _split_floor(_combine(conv.act, pool.act))
+        fused[c] = (conv_2d.eval_float_max_pooled, conv, conv_ins, outs)
     return [fused.get(k, step) for k, step in enumerate(steps) if k not in dropped]
 
 

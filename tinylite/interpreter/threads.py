@@ -34,7 +34,7 @@ MIN_SPLIT_ELEMENTS = 1 << 18      # pools (output x window) and PRELU (input)
 
 # Per-node caches a kernel keys on the arrays it was given; a slice's node
 # copy must build its own.
-_CACHES = ("fast", "views", "sepmax", "taps")
+_CACHES = ("fast", "views", "sepmax", "taps", "winograd_plan")
 
 
 class Blas:
@@ -72,7 +72,8 @@ def blas() -> Blas:
 def _splittable():
     from ..kernels import average_pool_2d, conv_2d, depthwise_conv_2d, fully_connected, max_pool_2d, prelu
 
-    return {conv_2d.eval_float_fast, conv_2d.eval_float_max_pooled, conv_2d.eval_float,
+    return {conv_2d.eval_float_fast, conv_2d.eval_float_max_pooled, conv_2d.eval_float_winograd_pooled,
+            conv_2d.eval_float,
             depthwise_conv_2d.eval_float, max_pool_2d.eval_float, average_pool_2d.eval_float,
             fully_connected.eval_float, prelu.eval_float_fast}
 

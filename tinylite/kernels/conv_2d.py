@@ -16,6 +16,7 @@ BLAS takes the transposed operand as is.
 """
 import numpy as np
 
+from . import _winograd
 from ._base import conv_output_size, conv_padding, fused_float_activation, padding_name
 
 # Below this many input channels the fast path builds the im2col matrix transposed.
@@ -211,3 +212,8 @@ def eval_float_max_pooled(node, inputs, outputs):
     _max_reduce(fb.phases, 0, None, fb.pooled, False, node.pool_floor)
     if node.pool_act is not None:
         node.pool_act(out)
+
+
+def eval_float_winograd_pooled(node, inputs, outputs):
+    """The fused conv + 2x2 max pool by Winograd F(4x4, 3x3), for batches (see _winograd)."""
+    _winograd.run(node, inputs[0], outputs[0])
