@@ -70,6 +70,22 @@ def _split_floor(act):
     return -np.inf, act
 
 
+def keep_fused_inputs_alive(plans, producers: dict, last_use: dict, aliases: dict) -> None:
+    """Extend, for the arena plan, the life of a convolution's inputs to the
+    step of the max pool reading it: once fused (fuse_conv_max_pool), the one
+    step reads the conv's input while it writes the pool's output, so the two
+    must not share memory.  Any CONV_2D -> MAX_POOL_2D pair counts, fused or
+    not: planning comes before fusion, and the cost is a little memory."""
+    for step, (node, _, _, _) in enumerate(plans):
+        if node.op_name == "MAX_POOL_2D" and node.inputs[0].index in producers:
+            conv = plans[producers[node.inputs[0].index]][0]
+            if conv.op_name == "CONV_2D":
+                for s in conv.inputs:
+                    if s is not None:
+                        i = aliases.get(s.index, s.index)
+                        last_use[i] = max(last_use.get(i, step), step)
+
+
 def fuse_conv_max_pool(steps, graph_outputs: set[int]) -> list:
     from ..kernels import _winograd, conv_2d, max_pool_2d
 

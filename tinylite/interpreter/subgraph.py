@@ -194,16 +194,8 @@ class SubgraphRunner:
             for s in node.inputs:
                 if s is not None:
                     last_use[aliases.get(s.index, s.index)] = step
-        # A conv fused with the max pool after it (fusion.fuse_conv_max_pool) reads
-        # its input while it writes the pool's output: the input lives until then.
-        for step, (node, _, _, _) in enumerate(plans):
-            if node.op_name == "MAX_POOL_2D" and node.inputs[0].index in producers:
-                conv = plans[producers[node.inputs[0].index]][0]
-                if conv.op_name == "CONV_2D":
-                    for s in conv.inputs:
-                        if s is not None:
-                            i = aliases.get(s.index, s.index)
-                            last_use[i] = max(last_use.get(i, step), step)
+        if not self.preserve_all_tensors:
+            fusion.keep_fused_inputs_alive(plans, producers, last_use, aliases)
         end = len(plans)
         allocations = []
         for i in set(producers) | set(sg.inputs):

@@ -21,6 +21,8 @@ reference; tests compare the two.
 """
 import numpy as np
 
+from ._pool import PaddedInput
+
 _BT = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
                 [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], np.float64)
 _G = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
@@ -59,20 +61,15 @@ class Plan:
     """Buffers and views for one (input array, pooled output array) pair."""
 
     def __init__(self, x, out, g, pool):
-        n, h, w, c = x.shape
-        pt, pb, pl, pr = g["pad"]
-        if pt or pb or pl or pr:
-            self.padded = np.zeros((n, h + pt + pb, w + pl + pr, c), x.dtype)
-            self.interior = self.padded[:, pt:pt + h, pl:pl + w, :]
-        else:
-            self.padded, self.interior = x, None
+        n, c = x.shape[0], x.shape[3]
+        self.pad = PaddedInput(x, g, 0)
         _, _, ph, pw = pool
         th, tw = ph // 2, pw // 2            # 4x4 output tiles: 2x2 pooled values each
         cout = out.shape[-1]
         self.chunks = []
         for a in range(0, n, CHUNK):
             b = min(n, a + CHUNK)
-            xc = self.padded[a:b]
+            xc = self.pad.padded[a:b]
             s = xc.strides
             tiles = np.lib.stride_tricks.as_strided(
                 xc, (6, 6, b - a, th, tw, c), (s[1], s[2], s[0], 4 * s[1], 4 * s[2], s[3]), writeable=False)
@@ -96,8 +93,7 @@ def run(node, x, out):
     plan = node.winograd_plan
     if plan is None or plan.x is not x or plan.out is not out:
         plan = node.winograd_plan = Plan(x, out, node.geometry, node.pool)
-    if plan.interior is not None:
-        np.copyto(plan.interior, x)
+    plan.pad.refresh(x)
     th, tw, cout = plan.th, plan.tw, plan.cout
     for tiles, dst, k in plan.chunks:
         d, v, m, y, p = plan.buffers[k * th * tw]

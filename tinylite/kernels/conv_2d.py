@@ -17,6 +17,7 @@ BLAS takes the transposed operand as is.
 import numpy as np
 
 from . import _winograd
+from ._pool import PaddedInput
 from ._base import conv_output_size, conv_padding, fused_float_activation, padding_name
 
 # Below this many input channels the fast path builds the im2col matrix transposed.
@@ -141,15 +142,10 @@ class _FastBuffers:
     """
 
     def __init__(self, x, out, g, pool=None):
-        n, h, w, c = x.shape
-        pt, pb, pl, pr = g["pad"]
-        if pt or pb or pl or pr:
-            self.padded = np.zeros((n, h + pt + pb, w + pl + pr, c), x.dtype)
-            self.interior = self.padded[:, pt:pt + h, pl:pl + w, :]
-        else:
-            self.padded, self.interior = x, None
+        n, c = x.shape[0], x.shape[3]
+        self.pad = PaddedInput(x, g, 0)
         kh, kw = g["kh"], g["kw"]
-        p = patches(self.padded, g)                      # [n, oh, ow, kh, kw, c]
+        p = patches(self.pad.padded, g)                  # [n, oh, ow, kh, kw, c]
         if pool is None:
             grid = (n, g["oh"], g["ow"])
         else:
@@ -182,15 +178,21 @@ class _FastBuffers:
         self.x, self.out = x, out
 
 
-def eval_float_fast(node, inputs, outputs):
-    x, out = inputs[0], outputs[0]
+def _multiply(node, x, out, pool=None):
+    """Refresh the im2col matrix from `x` and multiply it by the filter (and
+    bias): the buffers' product, returned as they are for the caller's epilogue."""
     fb = node.fast
     if fb is None or fb.x is not x or fb.out is not out:
-        fb = node.fast = _FastBuffers(x, out, node.geometry)
-    if fb.interior is not None:
-        np.copyto(fb.interior, x)
+        fb = node.fast = _FastBuffers(x, out, node.geometry, pool)
+    fb.pad.refresh(x)
     np.copyto(fb.cols_view, fb.patches)
     _dot(fb.cols, node.wmat_bias, out=fb.res)
+    return fb
+
+
+def eval_float_fast(node, inputs, outputs):
+    out = outputs[0]
+    _multiply(node, inputs[0], out)
     if node.act is not None:
         node.act(out)
 
@@ -200,14 +202,8 @@ def eval_float_max_pooled(node, inputs, outputs):
     pad; `outputs[0]` is the pool's output.  The interpreter's fusion pass
     sets `node.pool` = (fh, fw, ph, pw), and splits the activations into
     `node.pool_floor` (a lower bound) and `node.pool_act` (the rest)."""
-    x, out = inputs[0], outputs[0]
-    fb = node.fast
-    if fb is None or fb.x is not x or fb.out is not out:
-        fb = node.fast = _FastBuffers(x, out, node.geometry, node.pool)
-    if fb.interior is not None:
-        np.copyto(fb.interior, x)
-    np.copyto(fb.cols_view, fb.patches)
-    _dot(fb.cols, node.wmat_bias, out=fb.res)
+    out = outputs[0]
+    fb = _multiply(node, inputs[0], out, node.pool)
     # The pool, and the clamp's lower bound with it: max(lo, max(window)).
     _max_reduce(fb.phases, 0, None, fb.pooled, False, node.pool_floor)
     if node.pool_act is not None:
