@@ -53,3 +53,24 @@ def test_blas_runs_with_the_threads_asked_for():
         ip.invoke()
         assert blas().controller.get_num_threads() == n
         np.testing.assert_array_equal(ip.get_tensor(ip.get_output_details()[0]["index"]), np.full((4, 3), 8.0))
+
+
+@pytest.mark.filterwarnings("error")
+def test_split_slices_ignore_floating_point_errors_too():
+    # Overflow is a value in TFLite, not an event: no RuntimeWarning from the
+    # worker threads' slices either (each runs in its own quiet context).
+    alpha = np.full((1, 1, 4), 10.0, np.float32)
+    content = single_op_model("PRELU", [("x", [1, 128, 128, 4]), dict(name="a", data=alpha)], [("y", [1])])
+    x = np.full((8, 128, 128, 4), -1e38, np.float32)
+    ip, outs = _run(content, x, 2)
+    assert any(isinstance(fn, BatchSplit) for fn, _, _, _ in ip._runner(0).steps)
+    assert np.isneginf(outs[0][0]).all()
+
+
+def test_invoke_while_the_same_interpreter_runs_is_a_clear_error():
+    content = single_op_model("RELU", [("x", [1, 4])], [("y", [1, 4])])
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    runner = ip._runner(0)
+    with pytest.raises(RuntimeError, match="another invoke of the same interpreter is running"):
+        runner.quiet.run(ip.invoke)      # as a second thread would find it: the plan's context entered

@@ -442,3 +442,23 @@ def test_cast_batch_resize():
     x = normal(3, 4, scale=100)
     content = single_op_model("CAST", [batch_input("x", x.shape)], [("y", [1, 4], np.int32)])
     assert_exact(content, [x])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("beta", [1.0, 0.5])
+@pytest.mark.parametrize("case", ["small", "overflow", "underflow", "mixed"])
+def test_softmax_one_row_with_and_without_the_max_shift(case, beta):
+    # One row skips the max shift unless its exponentials overflow or all
+    # underflow; each case must still match LiteRT (which always shifts).
+    x = {"small": normal(1, 10, scale=4), "overflow": normal(1, 10, scale=4) + 150,
+         "underflow": normal(1, 10, scale=4) - 150,
+         "mixed": np.array([[-120.0, 0.5, -90.0, 3.0, -200.0]], np.float32)}[case]
+    assert_same_outputs(unary("SOFTMAX", x, dict(beta=beta)), [x])
+    y = run_tinylite(unary("SOFTMAX", x, dict(beta=beta)), [x])[0]
+    assert np.isfinite(y).all() and abs(float(y.sum()) - 1) < 1e-5
+
+
+def test_softmax_one_row_nan_propagates():
+    x = np.array([[0.5, np.nan, 1.0]], np.float32)
+    y = run_tinylite(unary("SOFTMAX", x), [x])[0]
+    assert np.isnan(y).all()

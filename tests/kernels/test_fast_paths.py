@@ -94,20 +94,24 @@ def test_prelu_keeps_reference_path_outside_the_exact_ranges(alpha):
     assert fn is prelu.eval_float
 
 
-@pytest.mark.parametrize("model", ["fashion_cnn", "mnist_cnn", "rnet"])
-def test_plan_rewrites_keep_corpus_outputs(corpus, model):
+@pytest.mark.parametrize("batch", [1, 5])
+@pytest.mark.parametrize("model", ["fashion_cnn", "mnist_cnn", "rnet", "mlp5"])
+def test_plan_rewrites_keep_corpus_outputs(corpus, model, batch):
     """The plan rewrites (conv + max pool fused, activations moved, reshapes
-    aliased) change no output: the plan without them (every tensor preserved)
-    gives the same values, and the rewrites did happen."""
+    aliased, biases in one-row products) change no output: the plan without
+    them (every tensor preserved) gives the same values, and the rewrites did
+    happen.  Batch 5 also runs Winograd's two chunk sizes."""
     content = (corpus / model / "tf_float.tflite").read_bytes()
-    results, step_ops = {}, {}
+    results, step_ops, bias_rows = {}, {}, {}
     for preserve in (False, True):
         ip = tinylite.Interpreter(model_content=content, experimental_preserve_all_tensors=preserve)
         shape = ip.get_input_details()[0]["shape"]
-        ip.resize_tensor_input(0, [5] + list(shape[1:]))     # batch 5: Winograd's two chunk sizes too
+        ip.resize_tensor_input(0, [batch] + list(shape[1:]))
         ip.allocate_tensors()
-        step_ops[preserve] = [node.op_name for _, node, _, _ in ip._runner(0).steps]
-        x = np.random.default_rng(1).standard_normal([5] + list(shape[1:])).astype(np.float32)
+        steps = ip._runner(0).steps
+        step_ops[preserve] = [node.op_name for _, node, _, _ in steps]
+        bias_rows[preserve] = sum("bias_row" in node.__dict__ for _, node, _, _ in steps)
+        x = np.random.default_rng(1).standard_normal([batch] + list(shape[1:])).astype(np.float32)
         outs = []
         for _ in range(2):      # cached buffers must follow new input values
             x = x[::-1].copy()
@@ -118,9 +122,52 @@ def test_plan_rewrites_keep_corpus_outputs(corpus, model):
     for fast, plain in zip(results[False], results[True]):
         for f, p in zip(fast, plain):
             np.testing.assert_allclose(f, p, rtol=1e-5, atol=1e-6 * np.abs(p).max())
-    assert "RESHAPE" in step_ops[True] and "RESHAPE" not in step_ops[False]
-    if model != "rnet":     # rnet's pools overlap (3x3, stride 2): no fusion there
+    if model != "mlp5":
+        assert "RESHAPE" in step_ops[True] and "RESHAPE" not in step_ops[False]
+    if model not in ("rnet", "mlp5"):     # rnet's pools overlap (3x3, stride 2): no fusion there
         assert step_ops[True].count("MAX_POOL_2D") > 0 and "MAX_POOL_2D" not in step_ops[False]
+    # At batch 1 the fully connected layers with a bias, all reading a computed
+    # tensor, take their bias in the product (rnet's and mlp5's have none).
+    layers = {"fashion_cnn": 2, "mnist_cnn": 2}.get(model, 0)
+    assert bias_rows[True] == 0 and bias_rows[False] == (layers if batch == 1 else 0)
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("model", ["fashion_cnn", "mnist_cnn", "rnet", "mlp5"])
+def test_bound_calls_are_the_kernels_calls(corpus, model, batch):
+    """invoke runs the plan as bound calls (interpreter.tape); running each
+    step's kernel instead gives bit-identical outputs."""
+    ip = tinylite.Interpreter(model_path=str(corpus / model / "tf_float.tflite"))
+    shape = ip.get_input_details()[0]["shape"]
+    ip.resize_tensor_input(0, [batch] + list(shape[1:]))
+    ip.allocate_tensors()
+    runner = ip._runner(0)
+    assert any(len(group) > 1 for group in runner.tape.groups) or model == "mlp5"
+    x = np.random.default_rng(2).standard_normal([batch] + list(shape[1:])).astype(np.float32)
+    ip.set_tensor(0, x)
+    ip.invoke()
+    bound = [ip.get_tensor(d["index"]) for d in ip.get_output_details()]
+    ip.set_tensor(0, -x)
+    ip.invoke()                      # other values in every buffer first
+    ip.set_tensor(0, x)
+    for fn, node, ins, outs in runner.steps:
+        fn(node, ins, outs)
+    for b, d in zip(bound, ip.get_output_details()):
+        np.testing.assert_array_equal(b, ip.get_tensor(d["index"]))
+
+
+def test_a_failing_bound_call_names_its_node(corpus):
+    ip = tinylite.Interpreter(model_path=str(corpus / "fashion_cnn" / "tf_float.tflite"))
+    ip.allocate_tensors()
+    tape = ip._runner(0).tape
+    k = len(tape.calls) - 2
+    node = ip._runner(0).steps[tape.owner[k]][1]
+
+    def fail():
+        raise ValueError("operands could not be broadcast")
+    tape.run.__globals__[f"c{k}"] = fail      # the plan function calls c0, c1, ... from its namespace
+    with pytest.raises(RuntimeError, match=rf"Node number {node.index} \({node.op_name}\) failed to invoke: operands"):
+        ip.invoke()
 
 
 def _conv_pool_model(cin, conv_padding, conv_stride, conv_act, pool, pool_padding, pool_act, hw=(12, 11)):
@@ -228,3 +275,21 @@ def test_winograd_conv_pool_matches_reference_and_litert(batch, cin, padding, hw
         bound = float(np.abs(w).sum(axis=(1, 2, 3)).max() * np.abs(x).max())
         np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * bound)
         assert_same_outputs(content, [x], rtol=0, atol=2e-6 * bound)
+
+
+def test_one_row_fully_connected_takes_its_bias_in_the_product():
+    from oracle import assert_same_outputs
+
+    def fc(name, units, depth, act):
+        return ("FULLY_CONNECTED", [dict(name=name + "w", data=rng.standard_normal((units, depth)).astype(np.float32)),
+                                    dict(name=name + "b", data=rng.standard_normal(units).astype(np.float32))],
+                (name, [1, units]), dict(fused_activation_function=act))
+    content = chain_model(("x", [1, 6]), [fc("h", 5, 6, "RELU"), fc("y", 3, 5, "NONE")])
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    first, second = (node for _, node, _, _ in ip._runner(0).steps)
+    # The graph input keeps its own memory; the hidden layer lives in [h, 1].
+    assert "bias_row" not in first.__dict__ and second.bias_row.shape == (1, 6) and second.bias_row[0, -1] == 1
+    for _ in range(3):
+        x = rng.standard_normal((1, 6)).astype(np.float32)
+        assert_same_outputs(content, [x])

@@ -12,6 +12,9 @@ experimental_preserve_all_tensors the interpreter runs no rewrite.
   tile its output (stride = filter, no padding) becomes one step that
   computes only the convolution outputs the pool reads, ordered so the pool
   is a running maximum over contiguous blocks (see conv_2d._FastBuffers).
+- `bias_rows`: the input of a one-row FULLY_CONNECTED with a constant
+  bias lives in a buffer with one more element, a constant 1, so the bias
+  rides in the product as an extra weight row (fully_connected binds it).
 - `move_activations`: the fused clamp of a convolution whose only reader is
   a MAX_POOL_2D moves onto the pool, whose output is 4-9x smaller (a
   non-decreasing function commutes with max exactly).
@@ -46,6 +49,25 @@ def alias_reshapes(plans, keep: set[int]) -> dict[int, int]:
             continue
         aliases[dst.index] = aliases.get(src.index, src.index)
     return aliases
+
+
+def bias_rows(plans, aliases: dict[int, int], keep: set[int], produced: set[int]) -> dict[int, list]:
+    """{tensor: [FULLY_CONNECTED nodes]} for `bias_rows`: one-row float layers
+    with a constant bias, whose input (after aliases) is computed by a step
+    and may live outside the arena (not in `keep`)."""
+    from ..kernels import fully_connected
+
+    rows: dict[int, list] = {}
+    for node, fn, _, dynamic in plans:
+        if dynamic or fn is not fully_connected.eval_float or node.wt is None or not node.has_input(2):
+            continue
+        x, bias = node.inputs[0], node.inputs[2]
+        if bias.data is None or x.dtype != np.float32 or int(np.prod(x.shape)) != node.depth:
+            continue
+        root = aliases.get(x.index, x.index)
+        if root in produced and root not in keep:
+            rows.setdefault(root, []).append(node)
+    return rows
 
 
 def _combine(first, second):

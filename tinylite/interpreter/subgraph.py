@@ -19,35 +19,8 @@ from ..graph import Model
 from ..kernels import kernel_for
 from ..kernels._base import DynamicShape, Node, TensorSpec
 from . import fusion, planner
+from .tape import Tape, quiet_context, run_quietly
 from .threads import BatchSplit, blas, split_batches
-
-
-def _quiet_fp_errors():
-    """A context manager silencing numpy's floating-point warnings: overflow and
-    NaN are values in TFLite, not events, and LiteRT prints no warnings.
-
-    np.errstate costs 1.4 us per invoke, 2% of a small model's whole run; the
-    contextvar it sets underneath costs a tenth of that.  numpy keeps that
-    variable private, so any other numpy falls back to np.errstate."""
-    try:
-        from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
-
-        quiet = _make_extobj(all="ignore")
-    except (ImportError, TypeError):
-        return lambda: np.errstate(all="ignore")
-
-    class Quiet:
-        __slots__ = ("token",)
-
-        def __enter__(self):
-            self.token = _extobj_contextvar.set(quiet)
-
-        def __exit__(self, *exc):
-            _extobj_contextvar.reset(self.token)
-    return Quiet
-
-
-_quiet = _quiet_fp_errors()
 
 
 class PrepareError(RuntimeError):
@@ -85,6 +58,7 @@ class SubgraphRunner:
         self.ready = False
         self.arena_bytes = 0
         self.blas_threads = None
+        self.quiet = quiet_context()     # where the plan runs: numpy ignores FP errors there
 
     # -- planning --
 
@@ -196,10 +170,11 @@ class SubgraphRunner:
                     last_use[aliases.get(s.index, s.index)] = step
         if not self.preserve_all_tensors:
             fusion.keep_fused_inputs_alive(plans, producers, last_use, aliases)
+        bias_rows = {} if self.preserve_all_tensors else fusion.bias_rows(plans, aliases, keep, set(producers))
         end = len(plans)
         allocations = []
         for i in set(producers) | set(sg.inputs):
-            if i in folded or i in self.constants or i in self.variables or i in dynamic_tensors:
+            if i in folded or i in self.constants or i in self.variables or i in dynamic_tensors or i in bias_rows:
                 continue
             shape = self.shapes[i]
             size = int(np.prod(shape)) * self.dtypes[i].itemsize if shape is not None else 0
@@ -229,6 +204,12 @@ class SubgraphRunner:
                 arrays[a.tensor] = np.empty(self.shapes[a.tensor], dtype)
                 continue
             arrays[a.tensor] = np.ndarray(self.shapes[a.tensor], dtype, self.arena, a.offset)
+        for i, nodes in bias_rows.items():
+            size = int(np.prod(self.shapes[i]))
+            row = np.ones((1, size + 1), self.dtypes[i])
+            arrays[i] = row[0, :size].reshape(self.shapes[i])
+            for node in nodes:
+                node.bias_row = row
         for i, src in aliases.items():
             arrays[i] = arrays[src].reshape(self.shapes[i])
         self.arrays = arrays
@@ -251,6 +232,7 @@ class SubgraphRunner:
             self.steps = split_batches(self.steps, threads, self.interpreter._executor())
             if any(isinstance(fn, BatchSplit) for fn, _, _, _ in self.steps):
                 self.blas_threads = 1
+        self.tape = Tape(self.steps, self._failed)
         self.ready = True
 
     def _initial_variable(self, i: int) -> np.ndarray:
@@ -298,15 +280,11 @@ class SubgraphRunner:
             raise RuntimeError("Invoke called on model that is not ready.")
         if self.blas_threads is not None:
             blas().set(self.blas_threads)
-        with _quiet():
-            self._run_steps()
+        run_quietly(self.quiet, self.tape.run)
 
-    def _run_steps(self) -> None:
-        for fn, node, ins, outs in self.steps:
-            try:
-                fn(node, ins, outs)
-            except Exception as e:  # noqa: BLE001
-                raise RuntimeError(f"Node number {node.index} ({node.op_name}) failed to invoke: {_describe(e)}") from None
+    def _failed(self, step: int, e: Exception):
+        node = self.steps[step][1]
+        raise RuntimeError(f"Node number {node.index} ({node.op_name}) failed to invoke: {_describe(e)}") from None
 
     # -- called by control-flow kernels (WHILE, IF, CALL_ONCE) --
 
@@ -329,8 +307,7 @@ class SubgraphRunner:
             self.allocate()
         for i, v in zip(sg.inputs, values):
             np.copyto(self.arrays[i], v, casting="unsafe")
-        with _quiet():
-            self._run_steps()
+        run_quietly(self.quiet, self.tape.run)
         return [np.array(self.arrays[i]) for i in sg.outputs]
 
     def _resize_inputs(self, shapes) -> None:
@@ -350,13 +327,15 @@ class SubgraphRunner:
             raise RuntimeError("Invoke called on model that is not ready.")
         if self.blas_threads is not None:
             blas().set(self.blas_threads)
-        times = []
-        with _quiet():
-            for fn, node, ins, outs in self.steps:
+        def timed():
+            times = []
+            for (_, node, _, _), calls in zip(self.steps, self.tape.groups):
                 t = time.perf_counter()
-                fn(node, ins, outs)
+                for call in calls:
+                    call()
                 times.append((node.index, getattr(node, "label", node.op_name), time.perf_counter() - t))
-        return times
+            return times
+        return run_quietly(self.quiet, timed)
 
     def tensor_array(self, i: int) -> np.ndarray | None:
         return self.arrays[i]

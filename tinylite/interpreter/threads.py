@@ -24,6 +24,8 @@ import copy
 
 import numpy as np
 
+from .tape import bind_step, quiet_context, run_quietly
+
 # Below these sizes a step costs less than handing half of it to a thread
 # (tens of microseconds), or BLAS loses more on thinner slices than the
 # threads gain (measured: a fully connected layer of 32 rows of 576 -> 64,
@@ -107,13 +109,22 @@ class BatchSplit:
                 if name in part.__dict__:
                     setattr(part, name, None)
             self.parts.append((part, [ins[0][a:b]] + list(ins[1:]), [outs[0][a:b]]))
+        self.bound = [bind_step(fn, *p) for p in self.parts]
+        # The calling thread runs the first slice in the invoke's context;
+        # each worker's slice needs its own (a context runs in one thread).
+        self.contexts = [quiet_context() for _ in self.parts]
 
     def __call__(self, node, ins, outs):
-        fn = self.fn
-        futures = [self.executor.submit(fn, *p) for p in self.parts[1:]]
-        fn(*self.parts[0])
+        futures = [self.executor.submit(run_quietly, context, _run, calls)
+                   for context, calls in zip(self.contexts[1:], self.bound[1:])]
+        _run(self.bound[0])
         for f in futures:
             f.result()
+
+
+def _run(calls):
+    for call in calls:
+        call()
 
 
 def split_batches(steps, num_threads: int, executor) -> list:

@@ -2,6 +2,8 @@
 helpers many kernels share (fused activations, padding, broadcasting)."""
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ..flatbuffer.schema import ACTIVATION_NAMES, PADDING_NAMES
@@ -167,6 +169,41 @@ class Clamp:
             np.maximum(x, lo, out=x)
         if hi is not None:
             np.minimum(x, hi, out=x)
+
+    def calls(self, x) -> list:
+        """This clamp on `x` as zero-argument calls (see `binds`)."""
+        if not x.flags.c_contiguous or x.dtype != (self.lo if self.lo is not None else self.hi).dtype:
+            return [partial(self, x)]
+        lo, hi = (None if v is None else self._bound(v, x.shape) for v in (self.lo, self.hi))
+        return ([] if lo is None else [partial(np.maximum, x, lo, out=x)]) + (
+            [] if hi is None else [partial(np.minimum, x, hi, out=x)])
+
+
+def activation_calls(act, x) -> list:
+    """A fused activation from float_activation (or None) on `x`, as zero-argument calls."""
+    if act is None:
+        return []
+    if isinstance(act, Clamp):
+        return act.calls(x)
+    return [partial(act, x)]
+
+
+def binds(kernel):
+    """Decorator: the decorated `binder(node, inputs, outputs)` becomes
+    `kernel.bind`, the kernel bound to one set of arrays as a list of
+    zero-argument calls (numpy calls with their arguments fixed), or None
+    where it does not apply.
+
+    The interpreter binds each step once per plan and runs the flat list of
+    calls: at batch 1 the Python between a kernel's numpy calls (lookups,
+    cache checks) costs as much as a small op itself.  The binder makes the
+    same numpy calls as the kernel, so the two give identical results; the
+    kernel stays the reference and the path for unplanned calls.
+    """
+    def attach(binder):
+        kernel.bind = binder
+        return binder
+    return attach
 
 
 def fused_float_activation(node):

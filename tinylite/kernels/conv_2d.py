@@ -14,11 +14,13 @@ transposed ([kh*kw*cin + 1, rows]): the im2col copy then runs along output
 columns instead of over runs of `cin` elements (2x faster for cin = 1), and
 BLAS takes the transposed operand as is.
 """
+from functools import partial
+
 import numpy as np
 
 from . import _winograd
 from ._pool import PaddedInput
-from ._base import conv_output_size, conv_padding, fused_float_activation, padding_name
+from ._base import activation_calls, binds, conv_output_size, conv_padding, fused_float_activation, padding_name
 
 # Below this many input channels the fast path builds the im2col matrix transposed.
 TRANSPOSED_MAX_CIN = 4
@@ -208,6 +210,27 @@ def eval_float_max_pooled(node, inputs, outputs):
     _max_reduce(fb.phases, 0, None, fb.pooled, False, node.pool_floor)
     if node.pool_act is not None:
         node.pool_act(out)
+
+
+def _bound_multiply(node, x, out, pool=None):
+    """_multiply's calls for these arrays, and the buffers they use."""
+    fb = node.fast = _FastBuffers(x, out, node.geometry, pool)
+    calls = [] if fb.pad.interior is None else [partial(np.copyto, fb.pad.interior, x)]
+    return fb, calls + [partial(np.copyto, fb.cols_view, fb.patches), partial(_dot, fb.cols, node.wmat_bias, fb.res)]
+
+
+@binds(eval_float_fast)
+def _bind_fast(node, inputs, outputs):
+    _, calls = _bound_multiply(node, inputs[0], outputs[0])
+    return calls + activation_calls(node.act, outputs[0])
+
+
+@binds(eval_float_max_pooled)
+def _bind_max_pooled(node, inputs, outputs):
+    out = outputs[0]
+    fb, calls = _bound_multiply(node, inputs[0], out, node.pool)
+    pool = partial(_max_reduce, fb.phases, 0, None, fb.pooled, False, node.pool_floor)
+    return calls + [pool] + activation_calls(node.pool_act, out)
 
 
 def eval_float_winograd_pooled(node, inputs, outputs):
