@@ -190,6 +190,8 @@ CONV_POOL_CASES = [
     (6, "VALID", 1, "RELU_N1_TO_1", ((1, 3), (1, 3)), "VALID", "RELU6", True),
     (4, "SAME", 1, "RELU", ((2, 2), (2, 2)), "SAME", "NONE", True),     # 12x11: SAME pads the width
     (6, "SAME", 1, "RELU", ((3, 3), (2, 2)), "VALID", "NONE", False),   # overlapping windows
+    (2, "VALID", 1, "RELU", ((3, 3), (3, 3)), "VALID", "NONE", True),   # few channels: offsets gathered first
+    (1, "SAME", 2, "NONE", ((2, 2), (2, 2)), "VALID", "RELU", True),    # strided: one copy
 ]
 
 
@@ -206,6 +208,9 @@ def test_conv_max_pool_fusion_matches_litert(case):
     # SAME pooling of an 11-wide conv output pads, which the fused step does not do.
     expect = fused and not (pool_padding == "SAME" and hw[1] % 2)
     assert (fns == [conv_2d.eval_float_max_pooled]) == expect, fns
+    if expect:      # the im2col matrix's copies: the offsets first where they are few (see conv_2d._FastBuffers)
+        (_, node, _, _), = ip._runner(0).steps
+        assert len(node.fast.copies) == (2 if cin <= conv_2d.TRANSPOSED_MAX_CIN and model_args[2] == 1 else 1)
     for _ in range(2):
         x = rng.standard_normal((2, 12, 11, cin)).astype(np.float32)
         assert_same_outputs(content, [x])
@@ -293,3 +298,42 @@ def test_one_row_fully_connected_takes_its_bias_in_the_product():
     for _ in range(3):
         x = rng.standard_normal((1, 6)).astype(np.float32)
         assert_same_outputs(content, [x])
+
+
+@pytest.mark.parametrize("alpha_shape,alpha_range,pool_act,swapped", [
+    ((6,), (0.1, 0.9), "NONE", True),
+    ((1, 1, 6), (1.0, 3.0), "NONE", True),        # alphas above 1: still increasing
+    ((1, 1, 6), (0.5, 3.0), "NONE", False),       # both sides of 1: the reference PRELU, not in place
+    ((1, 1, 1, 6), (0.1, 0.9), "NONE", True),
+    ((8, 8, 6), (0.1, 0.9), "NONE", False),       # alpha varies over positions
+    ((1, 1, 6), (-0.5, 0.9), "NONE", False),      # a negative alpha: not monotone
+    ((1, 1, 6), (0.1, 0.9), "RELU6", False),      # the pool's clamp would then come first
+])
+@pytest.mark.parametrize("threads", [None, 2])
+def test_max_pool_runs_before_a_monotone_prelu(alpha_shape, alpha_range, pool_act, swapped, threads):
+    from oracle import assert_same_outputs
+    from tinylite.interpreter.threads import BatchSplit
+
+    alpha = np.linspace(*alpha_range, int(np.prod(alpha_shape)), dtype=np.float32).reshape(alpha_shape)
+    batch = 16 if threads else 2        # big enough for the split PRELU to run in place on slices
+    content = chain_model(("x", [batch, 8, 8, 6]), [
+        ("ADD", [dict(name="zero", data=np.zeros(6, np.float32))], ("h", [batch, 8, 8, 6]), None),
+        ("PRELU", [dict(name="alpha", data=alpha)], ("p", [batch, 8, 8, 6]), None),
+        ("MAX_POOL_2D", [], ("y", [batch, 4, 4, 6]), dict(padding="SAME", filter_height=3, filter_width=3,
+                                                          stride_h=2, stride_w=2, fused_activation_function=pool_act)),
+    ])
+    ip = tinylite.Interpreter(model_content=content, num_threads=threads)
+    ip.allocate_tensors()
+    ops = [(node.op_name, fn.fn if isinstance(fn, BatchSplit) else fn) for fn, node, _, _ in ip._runner(0).steps]
+    assert ([op for op, _ in ops] == ["ADD", "MAX_POOL_2D", "PRELU"]) == swapped, ops
+    for _ in range(2):
+        x = (rng.standard_normal((batch, 8, 8, 6)) * 3).astype(np.float32)
+        assert_same_outputs(content, [x])
+        ip.set_tensor(0, x)
+        ip.invoke()
+        plain = tinylite.Interpreter(model_content=content, experimental_preserve_all_tensors=True)
+        plain.allocate_tensors()
+        plain.set_tensor(0, x)
+        plain.invoke()
+        np.testing.assert_array_equal(ip.get_tensor(ip.get_output_details()[0]["index"]),
+                                      plain.get_tensor(plain.get_output_details()[0]["index"]))

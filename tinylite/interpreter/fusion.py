@@ -15,6 +15,10 @@ experimental_preserve_all_tensors the interpreter runs no rewrite.
 - `bias_rows`: the input of a one-row FULLY_CONNECTED with a constant
   bias lives in a buffer with one more element, a constant 1, so the bias
   rides in the product as an extra weight row (fully_connected binds it).
+- `pool_before_prelu`: a PRELU with positive alphas, constant over
+  height and width, whose only reader is a MAX_POOL_2D runs after the pool,
+  in place on its 4-9x smaller output (x -> alpha*x for x < 0 is
+  increasing, so it commutes with max exactly).
 - `move_activations`: the fused clamp of a convolution whose only reader is
   a MAX_POOL_2D moves onto the pool, whose output is 4-9x smaller (a
   non-decreasing function commutes with max exactly).
@@ -93,15 +97,16 @@ def _split_floor(act):
 
 
 def keep_fused_inputs_alive(plans, producers: dict, last_use: dict, aliases: dict) -> None:
-    """Extend, for the arena plan, the life of a convolution's inputs to the
-    step of the max pool reading it: once fused (fuse_conv_max_pool), the one
-    step reads the conv's input while it writes the pool's output, so the two
-    must not share memory.  Any CONV_2D -> MAX_POOL_2D pair counts, fused or
-    not: planning comes before fusion, and the cost is a little memory."""
+    """Extend, for the arena plan, the life of the inputs of a convolution or
+    PRELU to the step of the max pool reading it: once rewritten
+    (fuse_conv_max_pool, pool_before_prelu), the pool's step reads that
+    input while it writes the pool's output, so the two must not share
+    memory.  Any such pair counts, rewritten or not: planning comes before
+    the rewrites, and the cost is a little memory."""
     for step, (node, _, _, _) in enumerate(plans):
         if node.op_name == "MAX_POOL_2D" and node.inputs[0].index in producers:
             conv = plans[producers[node.inputs[0].index]][0]
-            if conv.op_name == "CONV_2D":
+            if conv.op_name in ("CONV_2D", "PRELU"):
                 for s in conv.inputs:
                     if s is not None:
                         i = aliases.get(s.index, s.index)
@@ -143,6 +148,41 @@ def fuse_conv_max_pool(steps, graph_outputs: set[int]) -> list:
         conv.pool_floor, conv.pool_act = _split_floor(_combine(conv.act, pool.act))
         fused[c] = (conv_2d.eval_float_max_pooled, conv, conv_ins, outs)
     return [fused.get(k, step) for k, step in enumerate(steps) if k not in dropped]
+
+
+def _commutes_with_max(prelu_node, pool_node) -> bool:
+    alpha = prelu_node.inputs[1].data
+    x = prelu_node.inputs[0]
+    if alpha is None or pool_node.act is not None or len(x.shape) != 4 or not alpha.size:
+        return False
+    # alpha must not vary over height and width: after the pool, positions move.
+    spatial = alpha.shape[-3:-1] if len(alpha.shape) >= 3 else ()
+    return all(d == 1 for d in spatial) and bool(np.all(np.isfinite(alpha) & (alpha > 0)))
+
+
+def pool_before_prelu(steps, graph_outputs: set[int]) -> list:
+    from ..kernels import max_pool_2d, prelu
+
+    readers = _readers(steps)
+    position = {node.outputs[0].index: k for k, (_, node, _, _) in enumerate(steps) if node.outputs}
+    moved: dict[int, list] = {}       # pool step -> [pool, prelu] steps
+    dropped: set[int] = set()
+    for k, (fn, pool, _, outs) in enumerate(steps):
+        src = pool.inputs[0].index if fn is max_pool_2d.eval_float else None
+        if src is None or readers.get(src) != 1 or src in graph_outputs or src not in position:
+            continue
+        p = position[src]
+        prelu_fn, act, act_ins, _ = steps[p]
+        if prelu_fn is not prelu.eval_float_fast or not _commutes_with_max(act, pool):
+            continue
+        prelu.reshape_alpha(act, outs[0].shape)
+        moved[k] = [(fn, pool, [act_ins[0]], outs), (prelu_fn, act, [outs[0], act_ins[1]], outs)]
+        dropped.add(p)
+    result = []
+    for k, step in enumerate(steps):
+        if k not in dropped:
+            result.extend(moved.get(k, [step]))
+    return result
 
 
 def move_activations(steps, graph_outputs: set[int]) -> None:

@@ -226,6 +226,7 @@ class SubgraphRunner:
         if not self.preserve_all_tensors:
             graph_outputs = set(sg.outputs)
             self.steps = fusion.fuse_conv_max_pool(self.steps, graph_outputs)
+            self.steps = fusion.pool_before_prelu(self.steps, graph_outputs)
             fusion.move_activations(self.steps, graph_outputs)
         threads = self.blas_threads = self.num_threads
         if threads is not None and threads > 1:

@@ -36,7 +36,7 @@ MIN_SPLIT_ELEMENTS = 1 << 18      # pools (output x window) and PRELU (input)
 
 # Per-node caches a kernel keys on the arrays it was given; a slice's node
 # copy must build its own.
-_CACHES = ("fast", "views", "sepmax", "taps", "winograd_plan")
+_CACHES = ("fast", "views", "sepmax", "taps", "winograd_plan", "tmp")
 
 
 class Blas:

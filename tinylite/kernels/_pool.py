@@ -1,4 +1,6 @@
 """Window geometry shared by the 2-D pooling kernels."""
+from functools import partial
+
 import numpy as np
 
 from ._base import conv_padding, padding_name
@@ -94,19 +96,20 @@ class SeparableMax:
         self.col_taps = [self.rowmax[:, :, j:j + cols:sw] for j in range(g["fw"])]
 
     def run(self, x, out):
-        self.pad.refresh(x)
-        taps, acc = self.row_taps, self.rowmax
-        if len(taps) > 1:
-            np.maximum(taps[0], taps[1], out=acc)
-            for t in taps[2:]:
-                np.maximum(acc, t, out=acc)
-        taps = self.col_taps
-        if len(taps) > 1:
-            np.maximum(taps[0], taps[1], out=out)
-            for t in taps[2:]:
-                np.maximum(out, t, out=out)
-        else:
-            np.copyto(out, taps[0])
+        for call in self.calls(x, out):
+            call()
+
+    def calls(self, x, out) -> list:
+        """run(x, out) as zero-argument calls (see kernels._base.binds)."""
+        calls = [] if self.pad.interior is None else [partial(np.copyto, self.pad.interior, x)]
+        for taps, acc in ((self.row_taps, self.rowmax), (self.col_taps, out)):
+            if len(taps) == 1:
+                if taps[0] is not acc:
+                    calls.append(partial(np.copyto, acc, taps[0]))
+                continue
+            calls.append(partial(np.maximum, taps[0], taps[1], out=acc))
+            calls += [partial(np.maximum, acc, t, out=acc) for t in taps[2:]]
+        return calls
 
 
 def separable_max(node, x, out):

@@ -141,6 +141,14 @@ class _FastBuffers:
     output (py*fh + a, px*fw + b), and only the conv outputs the pool reads
     are computed.  The product is then fh*fw contiguous [n*ph*pw, cout]
     blocks and the pool is a running maximum over them.
+
+    `copies` fill the im2col matrix: one strided copy, or, for the pooled
+    layout with few channels, two.  That copy's runs are then a pool row's
+    worth of input pixels, every other one; the first of the two copies
+    gathers each distinct (row, column) offset of a pool window's receptive
+    field once (16 for a 3x3 conv under a 2x2 pool, against 36 (tap,
+    phase) pairs) and the second spreads them over the taps with runs of a
+    whole image (measured: 4.3 -> 3.4 us at batch 1, 116 -> 79 at 32).
     """
 
     def __init__(self, x, out, g, pool=None):
@@ -163,13 +171,14 @@ class _FastBuffers:
             cols_t = np.empty((k + 1, rows), x.dtype)
             cols_t[k] = 1            # the bias row
             self.cols = cols_t.T
-            self.cols_view = cols_t[:k].reshape((kh, kw, c) + grid)
-            self.patches = p.transpose(tuple(range(lead, lead + 3)) + tuple(range(lead)))
+            view = cols_t[:k].reshape((kh, kw, c) + grid)
+            self.copies = [(view, p.transpose(tuple(range(lead, lead + 3)) + tuple(range(lead))))]
+            if pool is not None:
+                self.copies = _offsets_first(self.pad.padded, g, pool, view) or self.copies
         else:
             self.cols = np.empty((rows, k + 1), x.dtype)
             self.cols[:, k] = 1      # the bias column
-            self.cols_view = self.cols[:, :k].reshape(grid + (kh, kw, c))
-            self.patches = p
+            self.copies = [(self.cols[:, :k].reshape(grid + (kh, kw, c)), p)]
         cout = out.shape[-1]
         if pool is None:
             self.res = out.reshape(rows, cout)
@@ -180,6 +189,28 @@ class _FastBuffers:
         self.x, self.out = x, out
 
 
+def _offsets_first(xp, g, pool, view):
+    """The two copies of _FastBuffers' docstring into `view` ([kh, kw, c, fh,
+    fw, n, ph, pw], the transposed im2col matrix), or None where the offsets
+    are not much fewer than the (tap, phase) pairs."""
+    kh, kw, sh, sw, dh, dw = (g[k] for k in ("kh", "kw", "sh", "sw", "dh", "dw"))
+    fh, fw, ph, pw = pool
+    rows, cols = (fh - 1) * sh + (kh - 1) * dh + 1, (fw - 1) * sw + (kw - 1) * dw + 1
+    if 2 * rows * cols > kh * kw * fh * fw:
+        return None
+    n, c = xp.shape[0], xp.shape[3]
+    s = xp.strides
+    # offsets[r, q, c, n, py, px] = xp[n, py*fh*sh + r, px*fw*sw + q, c]
+    src = np.lib.stride_tricks.as_strided(xp, (rows, cols, c, n, ph, pw),
+                                          (s[1], s[2], s[3], s[0], s[1] * fh * sh, s[2] * fw * sw), writeable=False)
+    offsets = np.empty(src.shape, xp.dtype)
+    e = offsets.strides
+    # view[i, j, c, a, b, ...] = offsets[a*sh + i*dh, b*sw + j*dw, c, ...]
+    spread = np.lib.stride_tricks.as_strided(offsets, view.shape, (e[0] * dh, e[1] * dw, e[2], e[0] * sh, e[1] * sw)
+                                             + e[3:], writeable=False)
+    return [(offsets, src), (view, spread)]
+
+
 def _multiply(node, x, out, pool=None):
     """Refresh the im2col matrix from `x` and multiply it by the filter (and
     bias): the buffers' product, returned as they are for the caller's epilogue."""
@@ -187,7 +218,8 @@ def _multiply(node, x, out, pool=None):
     if fb is None or fb.x is not x or fb.out is not out:
         fb = node.fast = _FastBuffers(x, out, node.geometry, pool)
     fb.pad.refresh(x)
-    np.copyto(fb.cols_view, fb.patches)
+    for dst, src in fb.copies:
+        np.copyto(dst, src)
     _dot(fb.cols, node.wmat_bias, out=fb.res)
     return fb
 
@@ -216,7 +248,8 @@ def _bound_multiply(node, x, out, pool=None):
     """_multiply's calls for these arrays, and the buffers they use."""
     fb = node.fast = _FastBuffers(x, out, node.geometry, pool)
     calls = [] if fb.pad.interior is None else [partial(np.copyto, fb.pad.interior, x)]
-    return fb, calls + [partial(np.copyto, fb.cols_view, fb.patches), partial(_dot, fb.cols, node.wmat_bias, fb.res)]
+    return fb, calls + [partial(np.copyto, dst, src) for dst, src in fb.copies] + [
+        partial(_dot, fb.cols, node.wmat_bias, fb.res)]
 
 
 @binds(eval_float_fast)

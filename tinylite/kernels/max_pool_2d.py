@@ -1,9 +1,8 @@
 """MAX_POOL_2D: window maximum; SAME padding never wins the max."""
 import numpy as np
 
-from ._base import activation_name
-from ._pool import pool_geometry, separable_max, window_slices
-from ._base import float_activation
+from ._base import activation_calls, activation_name, binds, float_activation
+from ._pool import SeparableMax, pool_geometry, separable_max, window_slices
 
 
 def prepare(node):
@@ -38,3 +37,13 @@ def eval_reference(node, inputs, outputs):
             np.maximum(out, view, out=out)
     if node.act is not None:
         node.act(out)
+
+
+@binds(eval_float)
+def _bind_float(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    calls = []
+    if out.size:
+        node.sepmax = SeparableMax(x, node.geometry)
+        calls = node.sepmax.calls(x, out)
+    return calls + activation_calls(node.act, out)
