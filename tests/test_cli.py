@@ -83,7 +83,11 @@ def test_bench_reports_statistics(classifier):
     assert r["batch"] == 4 and r["latency"]["count"] == 5
     assert r["latency"]["p50_ms"] > 0 and r["throughput_per_s"] > 0
     assert [p["op"] for p in r["op_profile"]] == ["FULLY_CONNECTED"]
-    text = tinylite("bench", classifier, "--runs", "5", "--compare-litert").stdout
+    # The classifier's one layer at batch 4: its product, its bias, and its activation if any.
+    calls = {p["call"]: p["calls"] for p in r["call_summary"]}
+    assert calls["dot"] == 1 and calls["add"] == 1 and abs(sum(p["percent"] for p in r["call_summary"]) - 100) < 1e-6
+    text = tinylite("bench", classifier, "--runs", "5", "--compare-litert", "--op-profile").stdout
+    assert "By numpy call" in text
     assert "p99=" in text and "LiteRT" in text
 
 

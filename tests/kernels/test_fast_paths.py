@@ -337,3 +337,16 @@ def test_max_pool_runs_before_a_monotone_prelu(alpha_shape, alpha_range, pool_ac
         plain.invoke()
         np.testing.assert_array_equal(ip.get_tensor(ip.get_output_details()[0]["index"]),
                                       plain.get_tensor(plain.get_output_details()[0]["index"]))
+
+
+def test_per_call_profile_names_what_each_call_runs(corpus):
+    ip = tinylite.Interpreter(model_path=str(corpus / "fashion_cnn" / "tf_float.tflite"))
+    ip.allocate_tensors()
+    calls = ip._runner(0).invoke_profiled(per_call=True)
+    assert len(calls) == len(ip._runner(0).tape.calls) and all(t >= 0 for _, _, t in calls)
+    names = [name for _, name, _ in calls]
+    assert names.count("dot") == 5 and "maximum.reduce" in names and names[-1] == "SOFTMAX one_row"
+    ip = tinylite.Interpreter(model_path=str(corpus / "mlp5" / "tf_float.tflite"))
+    ip.allocate_tensors()
+    assert [name for _, name, _ in ip._runner(0).invoke_profiled(per_call=True)] == [
+        "dot", "TANH kernel", "dot", "LOGISTIC kernel", "dot"]

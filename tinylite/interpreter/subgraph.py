@@ -19,7 +19,7 @@ from ..graph import Model
 from ..kernels import kernel_for
 from ..kernels._base import DynamicShape, Node, TensorSpec
 from . import fusion, planner
-from .tape import Tape, quiet_context, run_quietly
+from .tape import Tape, call_name, quiet_context, run_quietly
 from .threads import BatchSplit, blas, split_batches
 
 
@@ -318,23 +318,33 @@ class SubgraphRunner:
                 self.shapes[i] = shape
                 self.ready = False
 
-    def invoke_profiled(self) -> list[tuple[int, str, float]]:
+    def invoke_profiled(self, per_call: bool = False) -> list[tuple[int, str, float]]:
         """Run once, timing each step: [(node index, op name, seconds)].  A
         fused step is named after all its ops ("CONV_2D+MAX_POOL_2D"); ops
-        that became views (reshapes) take no step and do not appear."""
+        that became views (reshapes) take no step and do not appear.  With
+        `per_call`, each of a step's calls is timed on its own and named after
+        what it runs (see tape.call_name): [(node index, call name, seconds)]."""
         import time
 
         if not self.ready:
             raise RuntimeError("Invoke called on model that is not ready.")
         if self.blas_threads is not None:
             blas().set(self.blas_threads)
+        clock = time.perf_counter
+
         def timed():
             times = []
             for (_, node, _, _), calls in zip(self.steps, self.tape.groups):
-                t = time.perf_counter()
+                label = getattr(node, "label", node.op_name)
+                t = clock()
                 for call in calls:
                     call()
-                times.append((node.index, getattr(node, "label", node.op_name), time.perf_counter() - t))
+                    if per_call:
+                        now = clock()
+                        times.append((node.index, call_name(call, label), now - t))
+                        t = now
+                if not per_call:
+                    times.append((node.index, label, clock() - t))
             return times
         return run_quietly(self.quiet, timed)
 

@@ -83,6 +83,18 @@ def benchmark(path, runs=50, warmup=5, batch=None, op_profile=False, compare_lit
             by_type[op][1] += 1
         result["op_type_summary"] = [{"op": op, "nodes": c, "avg_ms": t * 1e3, "percent": 100 * t / total}
                                      for op, (t, c) in sorted(by_type.items(), key=lambda kv: -kv[1][0])]
+        # The same run as the numpy calls the plan makes: how much is BLAS
+        # ("dot"), how much moving data ("copyto") or elementwise work.
+        repeats = max(5, runs // 5)
+        by_call: dict[str, list] = {}
+        for _ in range(repeats):
+            for _, name, dt in runner.invoke_profiled(per_call=True):
+                by_call.setdefault(name, [0.0, 0])
+                by_call[name][0] += dt / repeats
+                by_call[name][1] += 1
+        total = sum(t for t, _ in by_call.values()) or 1.0
+        result["call_summary"] = [{"call": name, "calls": c // repeats, "avg_ms": t * 1e3, "percent": 100 * t / total}
+                                  for name, (t, c) in sorted(by_call.items(), key=lambda kv: -kv[1][0])]
     if compare_litert:
         try:
             from ai_edge_litert.interpreter import Interpreter as LiteRT
@@ -128,6 +140,10 @@ def render(r: dict) -> str:
         lines.append(f"  {'op':24} {'nodes':>5} {'avg ms':>9} {'%':>6}")
         for p in r["op_type_summary"]:
             lines.append(f"  {p['op']:24} {p['nodes']:>5} {p['avg_ms']:9.4f} {p['percent']:6.1f}")
+        lines.append("\nBy numpy call (dot: BLAS products; copyto: im2col and padding copies):")
+        lines.append(f"  {'call':24} {'calls':>5} {'avg ms':>9} {'%':>6}")
+        for p in r["call_summary"]:
+            lines.append(f"  {p['call']:24} {p['calls']:>5} {p['avg_ms']:9.4f} {p['percent']:6.1f}")
     if "litert" in r:
         lt = r["litert"]
         if isinstance(lt, str):
