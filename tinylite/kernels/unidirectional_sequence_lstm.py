@@ -29,7 +29,20 @@ def prepare(node):
     node.time_major = time_major
     node.outputs[0].shape = tuple(x.shape[:2]) + (cell.n_output,)
     node.expect_dtype(node.outputs[0], np.float32)
+    if _recurrent.FastLstmSequence.applies(cell):
+        node.sequence = None
+        return eval_float_fast
     return eval_float
+
+
+def eval_float_fast(node, inputs, outputs):
+    """The plain LSTM (no peepholes, projection, layer norm or CIFG, TANH):
+    see _recurrent.FastLstmSequence."""
+    seq = node.sequence
+    if seq is None or seq.x is not inputs[0] or seq.out is not outputs[0]:
+        seq = node.sequence = _recurrent.FastLstmSequence(node.cell, inputs[0], outputs[0], inputs[18], inputs[19],
+                                                          node.time_major)
+    seq.run()
 
 
 def eval_float(node, inputs, outputs):
