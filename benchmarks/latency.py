@@ -29,7 +29,8 @@ import tinylite
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
-def median_latency(ip, x, repeat):
+def ready(ip, x):
+    """The interpreter, allocated for x's shape, with x set and three warm-up invokes."""
     d = ip.get_input_details()[0]
     if tuple(d["shape"]) != x.shape:
         ip.resize_tensor_input(d["index"], x.shape)
@@ -37,12 +38,38 @@ def median_latency(ip, x, repeat):
     ip.set_tensor(d["index"], x)
     for _ in range(3):
         ip.invoke()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        ip.invoke()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
+    return ip
+
+
+def median_latencies(interpreters, repeat, rounds=10):
+    """Median invoke time of each (ready) interpreter.  They take turns in
+    `rounds` blocks of invokes, so a slow spell of this machine slows all of
+    them alike (timed one whole run after the other, ratios moved by 10%);
+    each block starts with an untimed invoke, so each is timed on warm caches
+    as an application running one model sees it (invokes alternating one by
+    one evict each other's weights and buffers)."""
+    times = [[] for _ in interpreters]
+    clock = time.perf_counter
+    per_round = max(1, -(-repeat // rounds))
+    for _ in range(rounds):
+        for ip, ts in zip(interpreters, times):
+            ip.invoke()
+            for _ in range(per_round):
+                t = clock()
+                ip.invoke()
+                ts.append(clock() - t)
+    return [float(np.median(ts)) for ts in times]
+
+
+def traced_peak(make_tinylite, x):
+    """(interpreter, peak traced bytes) over load, allocate and one invoke.
+    Tracing slows every allocation down: timing runs untraced."""
+    tracemalloc.start()
+    ip = make_tinylite()
+    ready(ip, x)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return ip, peak
 
 
 def extra_models(corpus):
@@ -84,14 +111,8 @@ def measure(make_litert, make_tinylite, x_all, repeat):
     rows = []
     for batch in (1, 32):
         x = np.ascontiguousarray(np.resize(x_all, (batch,) + x_all.shape[1:]).astype(x_all.dtype))
-        theirs = median_latency(make_litert(), x, repeat)
-        # Memory is traced in a run of its own, as for the corpus rows.
-        tracemalloc.start()
-        ours_ip = make_tinylite()
-        median_latency(ours_ip, x, 1)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        ours = median_latency(ours_ip, x, repeat)
+        ours_ip, peak = traced_peak(make_tinylite, x)
+        ours, theirs = median_latencies([ours_ip, ready(make_litert(), x)], repeat)
         rows.append((batch, ours * 1e3, theirs * 1e3, ours / theirs, ours_ip.arena_bytes / 2**20, peak / 2**20))
     return rows
 
@@ -114,20 +135,11 @@ def main():
         path = folder / f"tf_{args.variant}.tflite"
         if not path.exists():
             continue
-        io = np.load(folder / "io.npz")
-        x_all = io["input0"]
-        for batch in (1, 32):
-            x = np.ascontiguousarray(np.resize(x_all, (batch,) + x_all.shape[1:]).astype(x_all.dtype))
-            theirs = median_latency(LiteRT(model_path=str(path), num_threads=args.threads), x, args.repeat)
-            # Memory is traced in a run of its own: tracing slows every allocation down.
-            tracemalloc.start()
-            ours_ip = tinylite.Interpreter(model_path=str(path), num_threads=ours_threads)
-            median_latency(ours_ip, x, 1)
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-            ours = median_latency(ours_ip, x, args.repeat)
-            rows.append((folder.name, batch, ours * 1e3, theirs * 1e3, ours / theirs,
-                         ours_ip.arena_bytes / 2**20, peak / 2**20))
+        x_all = np.load(folder / "io.npz")["input0"]
+        for r in measure(lambda: LiteRT(model_path=str(path), num_threads=args.threads),
+                         lambda: tinylite.Interpreter(model_path=str(path), num_threads=ours_threads),
+                         x_all, args.repeat):
+            rows.append((folder.name,) + r)
     if not args.no_sequence:
         for name, content, sample in sequence_models():
             for r in measure(lambda: LiteRT(model_content=content, num_threads=args.threads),

@@ -74,3 +74,16 @@ def test_invoke_while_the_same_interpreter_runs_is_a_clear_error():
     runner = ip._runner(0)
     with pytest.raises(RuntimeError, match="another invoke of the same interpreter is running"):
         runner.quiet.run(ip.invoke)      # as a second thread would find it: the plan's context entered
+
+
+@pytest.mark.filterwarnings("error")
+def test_plans_ignore_floating_point_errors_under_errstate_too():
+    # numpy < 2 keeps its error state per thread: the plan then runs inside np.errstate.
+    content = single_op_model("EXP", [("x", [1, 4])], [("y", [1, 4])])
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    ip._runner(0).quiet = None
+    ip.set_tensor(0, np.full((1, 4), 1000, np.float32))
+    ip.invoke()
+    assert np.isposinf(ip.get_tensor(ip.get_output_details()[0]["index"])).all()
+    assert np.geterr()["over"] == "warn"        # and the caller's numpy settings are left as they were

@@ -349,4 +349,8 @@ def test_per_call_profile_names_what_each_call_runs(corpus):
     ip = tinylite.Interpreter(model_path=str(corpus / "mlp5" / "tf_float.tflite"))
     ip.allocate_tensors()
     assert [name for _, name, _ in ip._runner(0).invoke_profiled(per_call=True)] == [
-        "dot", "TANH kernel", "dot", "LOGISTIC kernel", "dot"]
+        "dot", "tanh", "dot", "negative", "exp", "add", "reciprocal", "dot"]
+    content = single_op_model("CAST", [("x", [2], np.int32)], [("y", [2], np.float32)])
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    assert [name for _, name, _ in ip._runner(0).invoke_profiled(per_call=True)] == ["CAST kernel"]

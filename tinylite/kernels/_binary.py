@@ -1,8 +1,10 @@
 """Elementwise binary ops with numpy broadcasting and a fused activation
 (ADD, SUB, MUL, DIV, MAXIMUM, ...): each op module names its ufunc."""
+from functools import partial
+
 import numpy as np
 
-from ._base import broadcast_shape, fused_float_activation
+from ._base import activation_calls, binds, broadcast_shape, fused_float_activation
 
 FLOAT_AND_INT = (np.float32, np.int32, np.int64)
 
@@ -32,3 +34,9 @@ def eval_binary(node, inputs, outputs):
     node.ufunc(inputs[0], inputs[1], out=out)
     if node.act is not None:
         node.act(out)
+
+
+@binds(eval_binary)
+def _bind_binary(node, inputs, outputs):
+    out = outputs[0]
+    return [partial(node.ufunc, inputs[0], inputs[1], out=out)] + activation_calls(node.act, out)
