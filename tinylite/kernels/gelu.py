@@ -7,27 +7,29 @@ import numpy as np
 from ._unary import erfc, prepare_float_unary
 
 SQRT_2_OVER_PI = np.float32(math.sqrt(2 / math.pi))
-MINUS_SQRT_HALF = -math.sqrt(0.5)
+MINUS_SQRT_HALF = np.float32(-math.sqrt(0.5))
+HALF = np.float32(0.5)
 
 
 def prepare(node):
     node.approximate = bool(node.options.get("approximate", False))
     fn = prepare_float_unary(node, eval_approximate if node.approximate else eval_exact, "gelu")
     if fn is eval_exact:
-        # float64 work buffers, reused across invokes (fresh large arrays are slow).
-        node.buffers = [np.empty(node.inputs[0].shape, np.float64) for _ in range(3)]
+        # Work buffers, reused across invokes (fresh large arrays are slow).
+        node.buffers = [np.empty(node.inputs[0].shape, np.float32) for _ in range(2)]
     return fn
 
 
 def eval_exact(node, inputs, outputs):
     # erfc rather than 1 + erf, as LiteRT does: no cancellation for negative x.
-    x = inputs[0]
-    u, r, scratch = node.buffers
+    # In float32 like LiteRT's std::erfc: ~1e-6 relative, and float32's SIMD
+    # exp makes it 2.5x faster than float64 on a transformer's activations.
+    x, out = inputs[0], outputs[0]
+    u, scratch = node.buffers
     np.multiply(x, MINUS_SQRT_HALF, out=u)
-    erfc(u, out=r, scratch=scratch)
-    r *= x
-    r *= 0.5
-    outputs[0][...] = r
+    erfc(u, out=out, scratch=scratch)
+    out *= HALF         # exact, and before x: erfc(.) * x overflows for x near float32's max
+    out *= x
 
 
 def eval_approximate(node, inputs, outputs):
