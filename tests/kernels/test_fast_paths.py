@@ -354,3 +354,32 @@ def test_per_call_profile_names_what_each_call_runs(corpus):
     ip = tinylite.Interpreter(model_content=content)
     ip.allocate_tensors()
     assert [name for _, name, _ in ip._runner(0).invoke_profiled(per_call=True)] == ["CAST kernel"]
+
+
+def test_bound_elementwise_and_reduction_calls_are_the_kernels_calls():
+    """As above, on the small ops a transformer block lowers to."""
+    f32 = np.float32
+    content = chain_model(("x", [3, 5, 8]), [
+        ("ADD", [dict(name="b", data=rng.standard_normal(8).astype(f32))], ("a", [3, 5, 8]), None),
+        ("MEAN", [dict(name="axes", data=np.array([2], np.int32))], ("m", [3, 5, 1]), dict(keep_dims=True)),
+        ("MUL", [dict(name="s", data=rng.standard_normal((5, 1)).astype(f32))], ("p", [3, 5, 1]),
+         dict(fused_activation_function="RELU6")),
+        ("LOGISTIC", [], ("l", [3, 5, 1]), None),
+        ("TANH", [], ("t", [3, 5, 1]), None),
+        ("GELU", [], ("g", [3, 5, 1]), dict(approximate=False)),
+    ])
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    runner = ip._runner(0)
+    x = (rng.standard_normal((3, 5, 8)) * 4).astype(f32)
+    ip.set_tensor(0, x)
+    ip.invoke()
+    bound = ip.get_tensor(ip.get_output_details()[0]["index"])
+    ip.set_tensor(0, -x)
+    ip.invoke()
+    ip.set_tensor(0, x)
+    for fn, node, ins, outs in runner.steps:
+        fn(node, ins, outs)
+    np.testing.assert_array_equal(bound, ip.get_tensor(ip.get_output_details()[0]["index"]))
+    names = [name for _, name, _ in runner.invoke_profiled(per_call=True)]
+    assert {"add.reduce", "divide", "negative", "tanh", "GELU kernel"} <= set(names), names
