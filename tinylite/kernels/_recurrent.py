@@ -321,7 +321,7 @@ class FastLstmSequence:
         self.wh = np.ascontiguousarray(cell.wh_t[:, cols])
         self.bias = np.concatenate([cell.bias[k] for k in ("i", "f", "o", "c")])
         n_batch = x.shape[1] if time_major else x.shape[0]
-        self.x, self.out = x, out
+        self.arrays = (x, out, h_state, c_state)      # what the views below are views of
         self.rows = x.reshape(-1, x.shape[2])
         self.inputs = np.empty((self.rows.shape[0], 4 * n), np.float32)
         self.steps = time_major_view(self.inputs.reshape(x.shape[:2] + (4 * n,)), time_major)

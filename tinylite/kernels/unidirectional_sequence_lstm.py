@@ -39,7 +39,8 @@ def eval_float_fast(node, inputs, outputs):
     """The plain LSTM (no peepholes, projection, layer norm or CIFG, TANH):
     see _recurrent.FastLstmSequence."""
     seq = node.sequence
-    if seq is None or seq.x is not inputs[0] or seq.out is not outputs[0]:
+    arrays = (inputs[0], outputs[0], inputs[18], inputs[19])
+    if seq is None or any(a is not b for a, b in zip(seq.arrays, arrays)):
         seq = node.sequence = _recurrent.FastLstmSequence(node.cell, inputs[0], outputs[0], inputs[18], inputs[19],
                                                           node.time_major)
     seq.run()
