@@ -87,3 +87,26 @@ def test_plans_ignore_floating_point_errors_under_errstate_too():
     ip.invoke()
     assert np.isposinf(ip.get_tensor(ip.get_output_details()[0]["index"])).all()
     assert np.geterr()["over"] == "warn"        # and the caller's numpy settings are left as they were
+
+
+def test_split_in_place_prelu_after_a_pool_matches_one_thread():
+    # pool_before_prelu runs the PRELU in place on the pool's output; split, each
+    # slice's input and output are distinct views of the same memory.
+    from tinylite.kernels import prelu
+    from tinylite.testing import chain_model
+
+    alpha = np.linspace(0.1, 0.9, 16, dtype=np.float32).reshape(1, 1, 16)
+    content = chain_model(("x", [16, 64, 64, 16]), [
+        ("ADD", [dict(name="zero", data=np.zeros(16, np.float32))], ("h", [16, 64, 64, 16]), None),
+        ("PRELU", [dict(name="alpha", data=alpha)], ("p", [16, 64, 64, 16]), None),
+        ("MAX_POOL_2D", [], ("y", [16, 32, 32, 16]), dict(padding="SAME", filter_height=3, filter_width=3,
+                                                            stride_h=2, stride_w=2)),
+    ])
+    x = np.random.default_rng(5).standard_normal((16, 64, 64, 16)).astype(np.float32)
+    ip, split = _run(content, x, 2)
+    steps = ip._runner(0).steps
+    assert [node.op_name for _, node, _, _ in steps] == ["ADD", "MAX_POOL_2D", "PRELU"]
+    assert isinstance(steps[2][0], BatchSplit) and steps[2][0].fn is prelu.eval_float_fast
+    _, whole = _run(content, x, 1)
+    for s_outs, w_outs in zip(split, whole):
+        np.testing.assert_array_equal(s_outs[0], w_outs[0])
