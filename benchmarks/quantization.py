@@ -23,7 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import tinylite  # noqa: E402
-from tinylite.interpreter.tensor_values import dequantize, quantize  # noqa: E402
+from tinylite.interpreter.tensor_values import dequantize  # noqa: E402
+from tinylite.testing import match_by_shape, run_on_arrays  # noqa: E402
 from tinylite.converter.quantize import sqnr  # noqa: E402
 
 MODELS = ["mnist_cnn", "fashion_cnn", "rnet", "mlp5"]
@@ -41,35 +42,15 @@ def interpreter(content: bytes):
         return tinylite.Interpreter(model_content=content)
 
 
-def by_shape(arrays, details):
-    pool, out = list(arrays), []
-    for d in details:
-        k = next(i for i, a in enumerate(pool) if a.shape[1:] == tuple(d["shape"][1:]))
-        out.append(pool.pop(k))
-    return out
-
-
 def run(ip, xs, per_sample=True):
-    details = ip.get_input_details()
-    feeds = by_shape(xs, details)
-    rows = [slice(i, i + 1) for i in range(len(feeds[0]))] if per_sample else [slice(None)]
-    outs = []
-    for r in rows:
-        for d, x in zip(details, feeds):
-            if tuple(d["shape"]) != x[r].shape:
-                ip.resize_tensor_input(d["index"], x[r].shape)
-        ip.allocate_tensors()
-        for d, x in zip(details, feeds):
-            ip.set_tensor(d["index"], quantize(x[r], d))
-        ip.invoke()
-        outs.append([ip.get_tensor(d["index"]) for d in ip.get_output_details()])
-    details = ip.get_output_details()
-    return [dequantize(np.concatenate([o[k] for o in outs]), d) for k, d in enumerate(details)], details
+    """Real-valued outputs of `ip` on `xs` (see tinylite.testing.run_on_arrays), and the output details."""
+    outs, details = run_on_arrays(ip, xs, per_sample)
+    return [dequantize(o, d) for o, d in zip(outs, details)], details
 
 
 def worst_sqnr(content, xs, keras_outputs):
     outs, details = run(interpreter(content), xs)
-    refs = by_shape(keras_outputs, details)
+    refs = match_by_shape(keras_outputs, details)
     return min(sqnr(r, o) for r, o in zip(refs, outs))
 
 

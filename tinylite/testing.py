@@ -154,3 +154,37 @@ def chain_model(x, ops: list, signature: bool = True) -> bytes:
         _add_op(model, sg, op_name, op_inputs, [current], options)
     sg.outputs = [current]
     return _finish(model, sg, signature)
+
+
+def match_by_shape(arrays, details):
+    """`arrays` reordered to follow `details` (input or output details), each
+    matched by its shape past the batch axis: how the reference corpus pairs
+    Keras's inputs and outputs with a converted file's."""
+    pool, out = list(arrays), []
+    for d in details:
+        k = next(i for i, a in enumerate(pool) if a.shape[1:] == tuple(d["shape"][1:]))
+        out.append(pool.pop(k))
+    return out
+
+
+def run_on_arrays(ip, xs, per_sample=False):
+    """Run `ip` (tinylite's or LiteRT's interpreter) on the real-valued arrays
+    `xs`, matched to its inputs by shape and quantized as each input stores
+    values: one invoke for the whole batch, or one per sample.  Returns the
+    outputs as stored (concatenated over samples) and the output details."""
+    from .interpreter.tensor_values import quantize
+
+    details = ip.get_input_details()
+    feeds = match_by_shape(xs, details)
+    rows = [slice(i, i + 1) for i in range(len(feeds[0]))] if per_sample else [slice(None)]
+    outs = []
+    for r in rows:
+        for d, x in zip(details, feeds):
+            if tuple(d["shape"]) != x[r].shape:
+                ip.resize_tensor_input(d["index"], x[r].shape)
+        ip.allocate_tensors()
+        for d, x in zip(details, feeds):
+            ip.set_tensor(d["index"], quantize(x[r], d))
+        ip.invoke()
+        outs.append([ip.get_tensor(d["index"]) for d in ip.get_output_details()])
+    return [np.concatenate([o[k] for o in outs]) for k in range(len(outs[0]))], ip.get_output_details()

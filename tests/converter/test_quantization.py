@@ -15,7 +15,8 @@ import tinylite
 from support import need
 from oracle import litert_interpreter
 from tinylite.errors import ConverterError
-from tinylite.interpreter.tensor_values import dequantize, quantize
+from tinylite.interpreter.tensor_values import dequantize
+from tinylite.testing import match_by_shape, run_on_arrays
 
 MODELS = ["mnist_cnn", "fashion_cnn", "rnet", "mlp5"]
 # variant (the corpus file name) -> converter settings
@@ -53,35 +54,10 @@ def configure(converter, variant, xs):
     return converter
 
 
-def by_shape(arrays, details):
-    pool, out = list(arrays), []
-    for d in details:
-        k = next(i for i, a in enumerate(pool) if a.shape[1:] == tuple(d["shape"][1:]))
-        out.append(pool.pop(k))
-    return out
-
-
-def run(ip, xs, per_sample=False):
-    details = ip.get_input_details()
-    feeds = by_shape(xs, details)
-    rows = [slice(i, i + 1) for i in range(len(feeds[0]))] if per_sample else [slice(None)]
-    outs = []
-    for r in rows:
-        for d, x in zip(details, feeds):
-            if tuple(d["shape"]) != x[r].shape:
-                ip.resize_tensor_input(d["index"], x[r].shape)
-        ip.allocate_tensors()
-        for d, x in zip(details, feeds):
-            ip.set_tensor(d["index"], quantize(x[r], d))
-        ip.invoke()
-        outs.append([ip.get_tensor(d["index"]) for d in ip.get_output_details()])
-    return [np.concatenate([o[k] for o in outs]) for k in range(len(outs[0]))], ip.get_output_details()
-
-
 def worst_sqnr(outputs, details, keras_outputs):
     from tinylite.converter.quantize import sqnr
 
-    refs = by_shape(keras_outputs, details)
+    refs = match_by_shape(keras_outputs, details)
     return min(sqnr(r, dequantize(o, d)) for o, d, r in zip(outputs, details, refs))
 
 
@@ -108,8 +84,8 @@ def test_corpus_quantized(corpus, converted, name, variant):
     xs, keras_outputs = inputs_of(folder)
 
     # LiteRT runs it; tinylite agrees (the same batch in both).
-    got_l, details = run(litert_interpreter(content), [x[:64] for x in xs])
-    got_t, _ = run(tinylite.Interpreter(model_content=content), [x[:64] for x in xs])
+    got_l, details = run_on_arrays(litert_interpreter(content), [x[:64] for x in xs])
+    got_t, _ = run_on_arrays(tinylite.Interpreter(model_content=content), [x[:64] for x in xs])
     for k, (lt, tl) in enumerate(zip(got_l, got_t)):
         assert lt.dtype == tl.dtype and lt.shape == tl.shape
         if lt.dtype == np.float32:
@@ -140,7 +116,7 @@ def test_corpus_quantized(corpus, converted, name, variant):
     tf_path = folder / f"tf_{variant}.tflite"
     if not tf_path.exists():
         assert (name, variant) == ("rnet", "int16x8")   # TensorFlow refuses PRELU in 16x8
-        ours, _ = run(litert_interpreter(content), xs, per_sample=True)
+        ours, _ = run_on_arrays(litert_interpreter(content), xs, per_sample=True)
         assert worst_sqnr(ours, details, keras_outputs) > 30
         return
     assert len(content) <= 1.01 * tf_path.stat().st_size
@@ -148,7 +124,7 @@ def test_corpus_quantized(corpus, converted, name, variant):
     tf_details = litert_interpreter(tf_path.read_bytes()).get_output_details()
     tf_sqnr = worst_sqnr([ref[f"output{j}"] for j in range(len(tf_details))], tf_details, keras_outputs)
     # One sample per invoke, as the corpus's LiteRT outputs were made.
-    ours, _ = run(litert_interpreter(content), xs, per_sample=True)
+    ours, _ = run_on_arrays(litert_interpreter(content), xs, per_sample=True)
     our_sqnr = worst_sqnr(ours, details, keras_outputs)
     assert our_sqnr >= tf_sqnr - SQNR_NOISE_DB, f"SQNR {our_sqnr:.4f} dB < TensorFlow's {tf_sqnr:.4f} dB"
 
@@ -221,10 +197,10 @@ def test_uint8_io_and_float_io(mlp5):
     assert di["dtype"] == np.uint8 and do["dtype"] == np.uint8
     j8 = litert_interpreter(i8)
     assert di["quantization"][1] == j8.get_input_details()[0]["quantization"][1] + 128
-    got_u, _ = run(ip, [x])
-    got_i, _ = run(j8, [x])
+    got_u, _ = run_on_arrays(ip, [x])
+    got_i, _ = run_on_arrays(j8, [x])
     assert np.array_equal(got_u[0].astype(np.int64) - 128, got_i[0].astype(np.int64))
-    got_t, _ = run(tinylite.Interpreter(model_content=u8), [x])
+    got_t, _ = run_on_arrays(tinylite.Interpreter(model_content=u8), [x])
     assert np.abs(got_t[0].astype(int) - got_u[0].astype(int)).max() <= 1
 
 
@@ -279,8 +255,8 @@ def test_strict_mode_names_the_op_and_layer(elu_model):
     ops = [m.op_name(op) for op in m.subgraphs[0].operators]
     k = ops.index("ELU")
     assert ops[k - 1] == "DEQUANTIZE" and ops[k + 1] == "QUANTIZE"
-    got_l, _ = run(litert_interpreter(content), [x])
-    got_t, _ = run(tinylite.Interpreter(model_content=content), [x])
+    got_l, _ = run_on_arrays(litert_interpreter(content), [x])
+    got_t, _ = run_on_arrays(tinylite.Interpreter(model_content=content), [x])
     assert np.abs(got_l[0] - got_t[0]).max() <= 1e-3 * np.abs(got_l[0]).max()
     want = model.predict(x, verbose=0)
     from tinylite.converter.quantize import sqnr
