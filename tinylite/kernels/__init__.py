@@ -36,6 +36,11 @@ def kernel_for(op_name: str):
     """The kernel module of a builtin op; UnsupportedOpError when there is none."""
     module = op_name.lower()
     if not module.replace("_", "").isalnum() or not os.path.exists(os.path.join(_HERE, module + ".py")):
+        from .custom import kernel_for_custom
+
+        custom = kernel_for_custom(op_name)
+        if custom is not None:
+            return custom
         raise UnsupportedOpError(
             f"operator {op_name} is not supported by the tinylite interpreter. Supported builtin ops: "
             f"{', '.join(supported_ops())}. Convert the model without this op, or run it with ai-edge-litert.")
