@@ -171,6 +171,22 @@ class Model:
         count = int(np.prod(shape)) if shape else 1
         if type_name == "INT4":
             return _unpack_int4(raw, count).reshape(shape)
+        if tensor.sparsity is not None:
+            # Kernels see sparse constants dense, as LiteRT's DENSIFY and its
+            # sparse-weight kernels compute with them.
+            from .errors import InvalidModelError
+            from .sparsity import SparsityError, densify
+
+            if raw.ctypes.data % dtype.alignment:
+                raw = raw.copy()
+            try:
+                dense = densify(np.frombuffer(raw, dtype=dtype, count=raw.size // dtype.itemsize), shape,
+                                tensor.sparsity)
+            except SparsityError as e:
+                raise InvalidModelError(f"tensor {tensor.name!r}: {e}; the file is corrupt or was written by "
+                                        "a broken tool") from None
+            dense.setflags(write=False)
+            return dense
         if raw.size < count * dtype.itemsize:
             from .errors import InvalidModelError
 

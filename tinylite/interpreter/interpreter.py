@@ -353,10 +353,14 @@ def _sparsity_details(s) -> dict:
         return {}
     dims = []
     for d in s["dim_metadata"]:
-        entry = {"format": d["format"], "dense_size": d["dense_size"]}
-        if d["array_segments"] is not None:
-            entry["array_segments"] = d["array_segments"][1]
-        if d["array_indices"] is not None:
-            entry["array_indices"] = d["array_indices"][1]
+        # As LiteRT reports them: a dense level has its size, a CSR level its
+        # segments and indices, widened to int32 whatever their stored width.
+        if d["format"] == 0:
+            entry = {"format": 0, "dense_size": d["dense_size"]}
+        else:
+            entry = {"format": d["format"]}
+            for key in ("array_segments", "array_indices"):
+                if d[key] is not None:
+                    entry[key] = np.asarray(d[key][1], np.int32)
         dims.append(entry)
     return {"traversal_order": s["traversal_order"], "block_map": s["block_map"], "dim_metadata": dims}
