@@ -13,7 +13,9 @@ import functools
 import importlib
 
 # custom_code -> module in this package
-BUNDLED: dict[str, str] = {}
+BUNDLED: dict[str, str] = {
+    "TFLite_Detection_PostProcess": "detection_postprocess",
+}
 
 
 @functools.lru_cache(maxsize=None)
