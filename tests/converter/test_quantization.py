@@ -12,7 +12,7 @@ import pytest
 
 import keras_check  # noqa: F401,I001 - sets KERAS_BACKEND before keras loads
 import tinylite
-from support import need
+from support import keras_oracle
 from oracle import litert_interpreter
 from tinylite.errors import ConverterError
 from tinylite.interpreter.tensor_values import dequantize
@@ -228,10 +228,7 @@ def test_representative_dataset_alone_is_not_quantization(mlp5):
 @pytest.fixture(scope="module")
 def elu_model():
     """Dense -> ELU -> Dense: ELU has no integer kernel in tinylite."""
-    try:
-        import keras
-    except ImportError:  # pragma: no cover - depends on the machine
-        need(False, "keras is not installed (pip install '.[test]')")
+    keras = keras_oracle()
     inp = keras.Input((8,), name="x")
     h = keras.layers.Dense(16, name="hidden")(inp)
     h = keras.layers.ELU(name="elu_layer")(h)
