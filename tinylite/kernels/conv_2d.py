@@ -57,7 +57,7 @@ def prepare(node):
         bias = node.inputs[2] if node.has_input(2) else None
         if w.data is not None:
             node.wmat = filter_matrix(w.data, node.groups)
-            if node.groups == 1 and (bias is None or bias.data is not None):
+            if node.groups == 1 and (bias is None or bias.data is not None) and not node.exact_products:
                 b = np.zeros(cout, np.float32) if bias is None else bias.data
                 node.wmat_bias = np.ascontiguousarray(np.concatenate([node.wmat[0], b[None, :]], axis=0))
                 node.fast = None
@@ -117,8 +117,9 @@ def eval_float(node, inputs, outputs):
     cols = im2col(x, node.geometry)
     cout = out.shape[-1]
     res = out.reshape(-1, cout)
+    matmul = node.matmul()
     if node.groups == 1:
-        np.matmul(cols, wmat[0], out=res)
+        matmul(cols, wmat[0], out=res)
     else:
         g = node.groups
         cg = x.shape[-1] // g
@@ -126,7 +127,7 @@ def eval_float(node, inputs, outputs):
         grouped = cols.reshape(-1, k, g, cg)
         og = cout // g
         for i in range(g):
-            res[:, i * og:(i + 1) * og] = grouped[:, :, i, :].reshape(-1, k * cg) @ wmat[i]
+            res[:, i * og:(i + 1) * og] = matmul(grouped[:, :, i, :].reshape(-1, k * cg), wmat[i])
     if b is not None:
         res += b
     if node.act is not None:

@@ -60,7 +60,9 @@ def eval_float(node, inputs, outputs):
     if views is None or views[0] is not x or views[1] is not out:
         views = node.views = (x, out) + _operands(node, x, out, inputs[1], inputs[2] if len(inputs) > 2 else None)
     _, _, x2, wt, res, bias = views
-    if x2.flags.c_contiguous and wt.flags.c_contiguous:
+    if node.exact_products:
+        node.matmul()(x2, wt, out=res)
+    elif x2.flags.c_contiguous and wt.flags.c_contiguous:
         np.dot(x2, wt, out=res)
     else:
         np.matmul(x2, wt, out=res)
@@ -90,7 +92,7 @@ def _operands(node, x, out, w, b):
 @binds(eval_float)
 def _bind_float(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
-    if node.wt is None or not (x.flags.c_contiguous and out.flags.c_contiguous):
+    if node.wt is None or node.exact_products or not (x.flags.c_contiguous and out.flags.c_contiguous):
         return None
     x2, wt, res, bias = _operands(node, x, out, inputs[1], inputs[2] if len(inputs) > 2 else None)
     calls = [partial(np.dot, x2, wt, res)]

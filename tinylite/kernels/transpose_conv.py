@@ -85,7 +85,7 @@ def eval_float(node, inputs, outputs):
     wmat = getattr(node, "wmat", None)
     if wmat is None:
         wmat = weight_matrix(w)
-    cols = (x.reshape(-1, cin) @ wmat).reshape(n, h, wd, kh, kw, cout)
+    cols = node.matmul()(x.reshape(-1, cin), wmat).reshape(n, h, wd, kh, kw, cout)
     # Scatter into an output grid that starts pad_top/pad_left before the real one.
     full = np.zeros((n, max((h - 1) * sh + kh, pt + H), max((wd - 1) * sw + kw, pl + W), cout), np.float32)
     for i in range(kh):

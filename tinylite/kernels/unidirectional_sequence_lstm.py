@@ -29,7 +29,7 @@ def prepare(node):
     node.time_major = time_major
     node.outputs[0].shape = tuple(x.shape[:2]) + (cell.n_output,)
     node.expect_dtype(node.outputs[0], np.float32)
-    if _recurrent.FastLstmSequence.applies(cell):
+    if _recurrent.FastLstmSequence.applies(cell) and not node.exact_products:
         node.sequence = None
         return eval_float_fast
     return eval_float
