@@ -84,6 +84,11 @@ def test_reshape_squeeze_expand_dims():
                                 [("y", [2, 1, 3, 1], S)]), [x])
 
 
+def test_shape_of_strings():
+    assert_same(single_op_model("SHAPE", [("x", [2, 3], S)], [("y", [2], np.int32)], options=dict(out_type=2)),
+                [words([2, 3])])
+
+
 def test_slice_and_strided_slice():
     x = words([3, 4])
     assert_same(single_op_model("SLICE", [("x", [3, 4], S), dict(name="b", data=np.array([1, 1], np.int32)),
@@ -194,3 +199,57 @@ def test_corrupt_string_buffers_are_invalid_models():
             strings.decode(np.frombuffer(raw, np.uint8), [1])
     with pytest.raises(tinylite.InvalidModelError, match="holds 1 strings but its shape \\[2\\]"):
         strings.decode(strings.encode(np.array([b"a"], object)), [2])
+
+
+def _gather_graph(g, src, idx_name, idx, out, shape=(2,)):
+    g.const(idx_name, np.array(idx, np.int32), np.int32)
+    g.tensor(out, shape, S)
+    g.op("GATHER", [src, idx_name], [out], axis=0)
+
+
+@pytest.mark.parametrize("cond", [True, False])
+def test_if_passes_strings_between_subgraphs(cond):
+    from test_control_flow import Graph
+
+    from tinylite.graph import Model
+
+    m = Model()
+    main, then, other = Graph(m), Graph(m), Graph(m)
+    main.tensor("c", (), np.bool_)
+    main.tensor("s", (2,), S)
+    main.tensor("z", (2,), S)
+    main.op("IF", ["c", "s"], ["z"], then_subgraph_index=1, else_subgraph_index=2)
+    main.io(["c", "s"], ["z"])
+    for g, idx in ((then, [0, 0]), (other, [1, 0])):
+        g.tensor("s", (2,), S)
+        _gather_graph(g, "s", "i", idx, "z")
+        g.io(["s"], ["z"])
+    assert_same(write_model(m), [np.array(cond), np.array([b"first", b"second"], dtype=object)])
+
+
+@pytest.mark.parametrize("start", [0, 3, 6])
+def test_while_carries_strings(start):
+    from test_control_flow import Graph
+
+    from tinylite.graph import Model
+
+    m = Model()
+    main, cond, body = Graph(m), Graph(m), Graph(m)
+    for g in (main, cond, body):
+        g.tensor("i", (), np.int32)
+        g.tensor("s", (3,), S)
+    main.tensor("i_out", (), np.int32)
+    main.tensor("s_out", (3,), S)
+    main.op("WHILE", ["i", "s"], ["i_out", "s_out"], cond_subgraph_index=1, body_subgraph_index=2)
+    main.io(["i", "s"], ["i_out", "s_out"])
+    cond.const("n", np.int32(5), np.int32)
+    cond.tensor("keep", (), np.bool_)
+    cond.op("LESS", ["i", "n"], ["keep"])
+    cond.io(["i", "s"], ["keep"])
+    body.const("one", np.int32(1), np.int32)
+    body.tensor("i1", (), np.int32)
+    body.op("ADD", ["i", "one"], ["i1"])
+    _gather_graph(body, "s", "rot", [1, 2, 0], "s1", (3,))     # rotate by one each step
+    body.io(["i", "s"], ["i1", "s1"])
+    got = assert_same(write_model(m), [np.int32(start), np.array([b"a", b"bb", "\u00e9"], dtype=object)])
+    assert got[1].tolist() == np.roll(np.array([b"a", b"bb", "\u00e9".encode()], object), -max(5 - start, 0)).tolist()
