@@ -112,6 +112,7 @@ def test_unresolved_custom_op_fails_at_allocate_naming_it_as_litert_does():
     msg = str(e.value)
     assert msg.startswith("Encountered unresolved custom op: TimesTwo.")
     assert "custom_ops={'TimesTwo': prepare}" in msg and "FLOAT32[2]" in msg
+    assert "LiteRT needs it registered too" in msg
     theirs = litert_interpreter(content)
     with pytest.raises(RuntimeError, match="Encountered unresolved custom op: TimesTwo"):
         theirs.allocate_tensors()

@@ -146,11 +146,24 @@ def resolve_registerer(registerer) -> Callable:
                      f"{known})'.")
 
 
+# Custom ops LiteRT 2.3 runs without a registration: its BuiltinOpResolver adds the first
+# ones (tflite/core/kernels/register.cc); its default XNNPACK delegate runs MediaPipe's.
+LITERT_BUNDLED = ("NumericVerify", "Mfcc", "AudioSpectrogram", "TFLite_Detection_PostProcess",
+                  "aeq.hadamard_rotation")
+LITERT_XNNPACK = ("Convolution2DTransposeBias", "MaxPoolingWithArgmax2D", "MaxUnpooling2D")
+
+
 def unresolved(op_name: str, node_index: int, input_types: str) -> UnsupportedOpError:
     """The error for a custom op nothing registered (raised at allocate_tensors)."""
+    if op_name in LITERT_BUNDLED:
+        litert = "LiteRT runs it without a registration (its builtin op resolver bundles it)"
+    elif op_name in LITERT_XNNPACK:
+        litert = ("LiteRT runs it only through its default XNNPACK delegate (not with "
+                  "BUILTIN_WITHOUT_DEFAULT_DELEGATES or BUILTIN_REF)")
+    else:
+        litert = "LiteRT needs it registered too (InterpreterWithCustomOps)"
     return UnsupportedOpError(
         f"Encountered unresolved custom op: {op_name}. Node number {node_index} ({op_name}) with inputs "
-        f"{input_types} failed to prepare: tinylite bundles no kernel for it. Register one: "
+        f"{input_types} failed to prepare: tinylite bundles no kernel for it; {litert}. Register one: "
         f"tinylite.Interpreter(..., custom_ops={{{op_name!r}: prepare}}), where prepare(node) sets each "
-        "node.outputs[k].shape and returns eval(node, inputs, outputs) (see help(tinylite.interpreter.custom_ops)); "
-        "LiteRT needs the same op registered (InterpreterWithCustomOps).")
+        "node.outputs[k].shape and returns eval(node, inputs, outputs) (see help(tinylite.interpreter.custom_ops)).")
