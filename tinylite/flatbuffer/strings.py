@@ -76,7 +76,8 @@ def from_numpy(value: np.ndarray) -> np.ndarray:
     Elements of a bytes (``S``) or str (``U``) array are read as numpy reads them
     (trailing NUL bytes dropped), str as UTF-8; except that a 0-d bytes array is
     taken whole, NULs included, as LiteRT takes it.  Object arrays may hold bytes
-    or str.
+    or str.  (Of a 0-d str array LiteRT stores the raw UCS-4 bytes, and of a 0-d
+    object array the object's address: tinylite stores the string in both cases.)
     """
     kind = value.dtype.kind
     out = np.empty(value.shape, dtype=object)
