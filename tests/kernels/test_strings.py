@@ -253,3 +253,14 @@ def test_while_carries_strings(start):
     body.io(["i", "s"], ["i1", "s1"])
     got = assert_same(write_model(m), [np.int32(start), np.array([b"a", b"bb", "\u00e9"], dtype=object)])
     assert got[1].tolist() == np.roll(np.array([b"a", b"bb", "\u00e9".encode()], object), -max(5 - start, 0)).tolist()
+
+
+def test_tinylite_run_takes_string_npy_inputs(tmp_path):
+    from tinylite.tools.run import run_model
+
+    content = single_op_model("GATHER", [("p", [3], S), ("i", [2], np.int64)], [("o", [2], S)])
+    (tmp_path / "m.tflite").write_bytes(content)
+    np.save(tmp_path / "p.npy", np.array(["a", "bb", "\u00e9"]))
+    np.save(tmp_path / "i.npy", np.array([2, 0]))
+    _, outs = run_model(str(tmp_path / "m.tflite"), [str(tmp_path / "p.npy"), str(tmp_path / "i.npy")])
+    assert outs[0].tolist() == ["\u00e9".encode(), b"a"]
