@@ -174,6 +174,22 @@ def test_failing_custom_kernel_is_reported_with_its_node():
     with pytest.raises(RuntimeError, match=r"Node number 0 \(TimesTwo\) failed to prepare: needs a rank-4 input"):
         ip.allocate_tensors()
 
+    def no_eval(node):
+        node.outputs[0].shape = node.inputs[0].shape
+
+    ip = tinylite.Interpreter(model_content=times_two_model(), custom_ops={"TimesTwo": no_eval})
+    with pytest.raises(RuntimeError, match="registered for custom op 'TimesTwo' returned NoneType; it must return"):
+        ip.allocate_tensors()
+
+    def failing_eval(node):
+        node.outputs[0].shape = node.inputs[0].shape
+        return lambda node, inputs, outputs: 1 / 0
+
+    ip = tinylite.Interpreter(model_content=times_two_model(), custom_ops={"TimesTwo": failing_eval})
+    ip.allocate_tensors()
+    with pytest.raises(RuntimeError, match=r"Node number 0 \(TimesTwo\) failed to invoke: ZeroDivisionError"):
+        ip.invoke()
+
 
 # --- op details ---------------------------------------------------------------------------------
 

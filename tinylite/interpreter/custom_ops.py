@@ -78,25 +78,36 @@ def register_registerer(name: str, registerer: Callable | None = None):
     return add if registerer is None else add(registerer)
 
 
-class _FunctionKernel:
-    """A bare prepare function as a kernel; never folded (it may keep state)."""
+class _UserKernel:
+    """A user's kernel as the interpreter calls it: checks what prepare returns; never
+    folded at allocate_tensors unless the kernel object sets FOLDABLE (it may keep state)."""
 
-    FOLDABLE = False
+    def __init__(self, name, kernel):
+        self.name = name
+        self.kernel = kernel
+        obj = kernel if callable(getattr(kernel, "prepare", None)) else None
+        self._prepare = obj.prepare if obj is not None else kernel
+        self.FOLDABLE = bool(getattr(obj, "FOLDABLE", False))
+        self.VALUE_FREE_INPUTS = tuple(getattr(obj, "VALUE_FREE_INPUTS", ()))
 
-    def __init__(self, prepare):
-        self.prepare = prepare
+    def prepare(self, node):
+        fn = self._prepare(node)
+        if not callable(fn):
+            raise ValueError(f"the prepare function registered for custom op {self.name!r} returned "
+                             f"{type(fn).__name__}; it must return eval(node, inputs, outputs)")
+        return fn
 
     def __repr__(self):
-        return f"<custom kernel {getattr(self.prepare, '__qualname__', self.prepare)!r}>"
+        return f"<custom op {self.name!r}: {getattr(self._prepare, '__qualname__', self._prepare)!r}>"
 
 
 def as_kernel(name, kernel):
     if not isinstance(name, str) or not name:
         raise ValueError(f"a custom op is registered under its custom code, a non-empty str; got {name!r}")
-    if callable(getattr(kernel, "prepare", None)):
-        return kernel
-    if callable(kernel):
-        return _FunctionKernel(kernel)
+    if isinstance(kernel, _UserKernel):
+        return _UserKernel(name, kernel.kernel)
+    if callable(getattr(kernel, "prepare", None)) or callable(kernel):
+        return _UserKernel(name, kernel)
     raise ValueError(f"custom op {name!r}: expected a prepare(node) function or an object with a prepare "
                      f"attribute, got {type(kernel).__name__}")
 
