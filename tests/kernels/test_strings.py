@@ -53,6 +53,18 @@ def test_gather(index_type):
     assert_same(content, [words([5]), idx])
 
 
+def test_string_model_details_match_litert():
+    from test_interpreter_api import assert_details_equal
+
+    table = np.array([b"zero", b"one"], dtype=object)
+    content = single_op_model("GATHER", [dict(name="table", data=table), ("i", [3], np.int32)], [("o", [3], S)])
+    ours, theirs = tinylite.Interpreter(model_content=content), litert_interpreter(content)
+    for ip in (ours, theirs):
+        ip.allocate_tensors()
+    assert_details_equal(ours.get_tensor_details(), theirs.get_tensor_details())
+    assert_details_equal(ours.get_output_details(), theirs.get_output_details())
+
+
 def test_gather_from_string_constant():
     table = np.array([b"zero", b"one", b"", "drei"], dtype=object)
     content = single_op_model("GATHER", [dict(name="table", data=table), ("i", [], np.int32)], [("o", [], S)])
