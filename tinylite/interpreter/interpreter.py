@@ -160,7 +160,9 @@ class Interpreter:
             if str(e).startswith(_NOT_A_FLATBUFFER):
                 raise
             raise InvalidModelError(f"{_NOT_A_FLATBUFFER}: {e}") from None
-        self._views = weakref.WeakSet()
+        # Weak references to the holders behind the arrays tensor(i)() returned; each
+        # removes itself when its last array dies.  A plain set: invoke checks it every call.
+        self._views: set = set()
         self._num_threads = num_threads
         self._workers = None
         self._preserve = bool(experimental_preserve_all_tensors)
@@ -196,19 +198,21 @@ class Interpreter:
 
     def allocate_tensors(self) -> None:
         """Prepare every op, plan memory; call again after `resize_tensor_input`."""
-        self._ensure_safe()
+        if self._views:
+            self._ensure_safe()
         self._runner(0).allocate()
 
     def invoke(self) -> None:
-        self._ensure_safe()
+        if self._views:
+            self._ensure_safe()
         self._runner(0).invoke()
 
     def _safe_to_run(self) -> bool:
         """True when no numpy array from `tensor(i)()` (or a view of one) is alive."""
-        return len(self._views) == 0
+        return not self._views
 
     def _ensure_safe(self) -> None:
-        if not self._safe_to_run():
+        if self._views:
             raise RuntimeError(
                 f"There is at least 1 reference to internal data in the interpreter in the form of a numpy array "
                 f"or slice ({len(self._views)} alive). Be sure to only hold the function returned from tensor() "
@@ -357,7 +361,7 @@ class Interpreter:
             if array is None:
                 return None
             holder = _View(array)
-            views.add(holder)
+            views.add(weakref.ref(holder, views.discard))
             return np.asarray(holder)
         return view
 
