@@ -158,6 +158,7 @@ def calibrate(model, samples, means: dict | None = None) -> dict[int, tuple[floa
                 acc = sums.setdefault(i, [0.0, 0])
                 acc[0] = acc[0] + rows.sum(axis=0)
                 acc[1] += rows.shape[0]
+        v = None    # a live view of the arena would make the next batch's allocate_tensors refuse to run
     ranges.update(cells)
     if means is not None:
         means.update({i: s / max(n, 1) for i, (s, n) in sums.items()})
