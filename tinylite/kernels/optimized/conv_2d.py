@@ -70,6 +70,9 @@ class _Buffers:
         pt, pb, pl, pr = g["pad"]
         rows = n * oh * ow
         calls = []
+        self.x, self.out, self.calls = x, out, []
+        if out.size == 0:
+            return
         pointwise = g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"])
         if pointwise:
             xp = np.empty((n, h, wd, cin + 1), dtype)
