@@ -54,7 +54,9 @@ class Interpreter:
     intermediate readable with `get_tensor`).  `num_threads` sets numpy's
     BLAS threads during invoke (a process-wide setting, left as the last
     invoke set it) and splits the heavy steps of a batch across that many
-    threads; without it numpy's defaults apply (see interpreter/threads.py).
+    threads; unset, an invoke runs on one thread (BLAS included), which is
+    never much slower than more threads at batch 1 and keeps a busy machine's
+    spinning BLAS threads out of the way (see interpreter/threads.py).
     """
 
     def __init__(self, model_path=None, model_content=None, experimental_delegates=None, num_threads=None,
