@@ -8,6 +8,7 @@ C++ would keep in an int32 are wrapped to int32 where TFLite could wrap.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -66,10 +67,12 @@ def saturating_rounding_doubling_high_mul(a, b):
     """gemmlowp's SaturatingRoundingDoublingHighMul for int32 values."""
     a = np.asarray(a, np.int64)
     b = np.asarray(b, np.int64)
-    ab = a * b
-    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
-    res = _trunc_div_pow2(ab + nudge, 31)
-    return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, res)
+    # gemmlowp nudges negative products by 1 - 2**30 and truncates toward zero: both signs then round
+    # half up, floor((ab + 2**30) / 2**31), one shift.
+    res = (a * b + (1 << 30)) >> 31
+    if np.any(a == INT32_MIN) and np.any(b == INT32_MIN):
+        res = np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, res)
+    return res
 
 
 def rounding_divide_by_pot(x, exponent):
@@ -102,9 +105,21 @@ def multiply_by_quantized_multiplier(x, multiplier, shift):
     """
     x = np.asarray(x, np.int64)
     shift = np.asarray(shift, np.int64)
-    left = np.maximum(shift, 0)
+    multiplier = np.asarray(multiplier, np.int64)
+    # Callers hand int64 sums: C++ holds them in an int32 (wrapped).
+    x = wrap32(x << np.maximum(shift, 0))
     right = np.maximum(-shift, 0)
-    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(wrap32(x << left), multiplier), right)
+    if np.any(multiplier == INT32_MIN) or np.any(right > 31):      # outside the int64 headroom below
+        return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, multiplier), right)
+    # The two roundings as one floor (see kernels/optimized/_requantize.py): the high multiply rounds
+    # half up, floor((ab + 2**30) / 2**31); the shift adds 2**(r-1), less one where that high part is
+    # negative (ties away from zero); floor(floor(a / 2**31) / 2**r) = floor(a / 2**(31 + r)).  Five
+    # passes instead of some fifteen.
+    t = x * multiplier + (1 << 30)
+    nudge = np.where(right > 0, np.int64(1) << np.maximum(right + 30, 0), 0)
+    if np.any(right > 0):
+        t = t + nudge - np.where((t < 0) & (right > 0), np.int64(1) << 31, 0)
+    return t >> (31 + right)
 
 
 def multiply_by_quantized_multiplier_ruy(x, multiplier, shift):
@@ -393,6 +408,21 @@ def logistic16(a, integer_bits: int):
     if_positive = saturating_rounding_multiply_by_pot16(x, 1)   # ExactMulByPot<-1>, Rescale<0>
     if_negative = wrap16(INT16_MAX - if_positive)
     return np.where(a == 0, 1 << 14, np.where(positive, if_positive, if_negative))
+
+
+@functools.lru_cache(maxsize=None)
+def _table16(func, integer_bits: int):
+    return func(np.arange(-32768, 32768, dtype=np.int64), integer_bits)
+
+
+def logistic16_lut(a, integer_bits: int):
+    """logistic16 of int16 values (any int array within int16) by a 65536-entry table of it."""
+    return _table16(logistic16, integer_bits)[np.asarray(a) + 32768]
+
+
+def tanh16_lut(a, integer_bits: int):
+    """tanh16 of int16 values by a 65536-entry table of it."""
+    return _table16(tanh16, integer_bits)[np.asarray(a) + 32768]
 
 
 def tanh16(a, integer_bits: int):

@@ -287,16 +287,16 @@ class IntegerLstmCell:
                 g = self._layer_norm(g, k)
             return activation(g, 3)
 
-        f = gate("f", c_prev, fx.logistic16)
-        i = None if self.cifg else gate("i", c_prev, fx.logistic16)
-        g = gate("c", None, fx.tanh16)
+        f = gate("f", c_prev, fx.logistic16_lut)
+        i = None if self.cifg else gate("i", c_prev, fx.logistic16_lut)
+        g = gate("c", None, fx.tanh16_lut)
         c_new = fx.wrap16(fx.rounding_divide_by_pot(f * c_prev, 15))
         i = fx.INT16_MAX - f if i is None else i
         c_new = fx.saturate16(c_new + fx.wrap16(fx.rounding_divide_by_pot(i * g, 30 + self.cell_scale)))
         if self.cell_clip > 0:
             c_new = np.clip(c_new, -self.cell_clip, self.cell_clip)
-        o = gate("o", c_new, fx.logistic16)
-        t = fx.tanh16(c_new, 15 + self.cell_scale)
+        o = gate("o", c_new, fx.logistic16_lut)
+        t = fx.tanh16_lut(c_new, 15 + self.cell_scale)
         prod = fx.multiply_by_quantized_multiplier(o * t, *self.hidden_mult)
         if self.proj_t is None:
             out = np.clip(prod + self.hidden_zp, -128, 127)
