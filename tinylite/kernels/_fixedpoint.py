@@ -436,10 +436,50 @@ def tanh16(a, integer_bits: int):
     return np.where(a == 0, 0, np.where(negative, wrap16(-t), t))
 
 
+def _inv_sqrt_scalar(x: int) -> tuple[int, int]:
+    """inv_sqrt_quantized_multiplier_exp of one value in Python integers (the same operations; a
+    batch-1 layer norm makes a few of these per step, where numpy's per-call cost dominated)."""
+    def srdhm(a, b):
+        return INT32_MAX if a == b == INT32_MIN else (a * b + (1 << 30)) >> 31
+
+    def srmpot(v, e):          # saturating_rounding_multiply_by_pot, e > 0
+        t = (1 << (31 - e)) - 1
+        return INT32_MAX if v > t else INT32_MIN if v < -t else v << e
+
+    def w32(v):
+        return ((v + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+    if x <= 1:
+        return INT32_MAX, 0
+    shift = 11
+    while x >= (1 << 29):
+        x //= 4
+        shift += 1
+    pairs = (32 - x.bit_length() - 1) // 2 - 1
+    shift -= pairs
+    x <<= 2 * pairs
+    fixed = x >> 1
+    half = (fixed >> 1) + ((fixed & 1) > (0 + (fixed < 0)))
+    half_three = (1 << 28) + (1 << 27)
+    r = 1 << 28
+    for _ in range(5):
+        r3 = srmpot(srdhm(srdhm(r, r), r), 6)
+        r = srmpot(w32(srdhm(half_three, r) - srdhm(half, r3)), 3)
+    r = srdhm(r, 1518500250)
+    if shift < 0:
+        r, shift = w32(r << -shift), 0
+    return r, shift
+
+
 def inv_sqrt_quantized_multiplier_exp(x, reverse_shift: int):
     """TFLite's GetInvSqrtQuantizedMultiplierExp, vectorized: (multiplier, shift) with
     1/sqrt(x) ~ multiplier * 2**(shift - 31) (reverse_shift -1 turns TFLite's right shift into a left one)."""
-    x = np.asarray(x, np.int64).copy()
+    x = np.asarray(x, np.int64)
+    if x.size <= 8:
+        pairs = [_inv_sqrt_scalar(int(v)) for v in x.reshape(-1)]
+        return (np.array([p[0] for p in pairs], np.int64).reshape(x.shape),
+                np.array([p[1] * reverse_shift for p in pairs], np.int64).reshape(x.shape))
+    x = x.copy()
     small = x <= 1
     x = np.where(small, 2, x)
     shift = np.full(x.shape, 11, np.int64)
