@@ -85,11 +85,16 @@ def test_conv_2d(seed):
     ws = rng.uniform(0.002, 0.01, cout if per_channel else 1).astype(np.float32)
     wq = (ws, np.zeros(len(ws), np.int64), 0) if dtype == np.int8 else (ws, int(rng.integers(100, 156)))
     b = rng.integers(-30000, 30000, cout).astype(np.int32)
+    osc = out_scale(rng, xs, ws, kh * kw * cin)
+    if seed % 4 == 1 and per_channel:
+        # A dead channel as real models have them: a multiplier of 2**-27 (right shift 26: the zero
+        # point goes in after the shift) and a bias near 2**30.
+        ws[0], b[0] = osc * 2.0**-27 / xs, (1 << 30) - 64
     bscale = (np.float32(xs) * ws).astype(np.float32)
     content = single_op_model(
         "CONV_2D", [qdesc("x", x.shape, dtype, xs, xzp), dict(name="w", data=wdata, quantization=wq),
                     dict(name="b", data=b, quantization=(bscale, np.zeros(len(bscale), np.int64), 0))],
-        [qdesc("y", [1], dtype, out_scale(rng, xs, ws, kh * kw * cin), case_params(rng, dtype)[1])], options=options)
+        [qdesc("y", [1], dtype, osc, case_params(rng, dtype)[1])], options=options)
     assert_optimized_matches(content, [x])
 
 
@@ -110,10 +115,13 @@ def test_depthwise_conv_2d(seed):
     ws = rng.uniform(0.002, 0.01, cout if dtype == np.int8 else 1).astype(np.float32)
     wq = (ws, np.zeros(len(ws), np.int64), 3) if dtype == np.int8 else (ws, int(rng.integers(100, 156)))
     b = rng.integers(-30000, 30000, cout).astype(np.int32)
+    osc = out_scale(rng, xs, ws, kh * kw)
+    if seed % 4 == 1 and dtype == np.int8:
+        ws[0], b[0] = osc * 2.0**-27 / xs, (1 << 30) - 64    # a dead channel (see test_conv_2d)
     bscale = (np.float32(xs) * ws).astype(np.float32)
     options["depth_multiplier"] = m
     content = single_op_model(
         "DEPTHWISE_CONV_2D", [qdesc("x", x.shape, dtype, xs, xzp), dict(name="w", data=wdata, quantization=wq),
                               dict(name="b", data=b, quantization=(bscale, np.zeros(len(bscale), np.int64), 0))],
-        [qdesc("y", [1], dtype, out_scale(rng, xs, ws, kh * kw), case_params(rng, dtype)[1])], options=options)
+        [qdesc("y", [1], dtype, osc, case_params(rng, dtype)[1])], options=options)
     assert_optimized_matches(content, [x])

@@ -45,9 +45,7 @@ class Requantizer:
         self.fold = float(acc_bound) * 2.0**31 + 2.0**(int(s.max()) + 9) < 2.0**62
         if self.fold:
             c = c + (np.int64(zp) << s)
-            self.lo, self.hi = int(lo), int(hi)
-        else:
-            self.lo, self.hi = int(lo) - int(zp), int(hi) - int(zp)
+        self.lo, self.hi = int(lo), int(hi)
         self.zp = int(zp)
         self.m = np.tile(mult, tile)
         self.c = np.tile(c, tile)
