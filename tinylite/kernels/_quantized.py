@@ -15,7 +15,7 @@ Which LiteRT kernel is followed.  LiteRT's default (optimized) kernels and
 its reference kernels do not always agree; tinylite matches the default ones
 bit for bit wherever that was measured (the shared corpus, tests/kernels/
 test_quantized.py), and says so where it follows the reference instead:
-- CONV_2D int8 and FULLY_CONNECTED int8/uint8 (and 16x8 FULLY_CONNECTED
+- CONV_2D and FULLY_CONNECTED int8/uint8 (and 16x8 FULLY_CONNECTED
   without an int64 bias) requantize as ruy's x86 kernels do: the high
   multiply and the final right shift both round ties *up*
   (fx.multiply_by_quantized_multiplier_ruy).  The reference kernels use
@@ -201,7 +201,7 @@ def prepare_conv(node):
         mode = RUY if int32_acc else "mbqm64"
     else:
         # LiteRT runs grouped convolutions on its reference kernel.
-        mode = "gemmlowp" if x.dtype == np.uint8 or node.groups != 1 else RUY
+        mode = "gemmlowp" if node.groups != 1 else RUY
     _requant_params(node, x, w, b, out, cout, mode, conv_per_tensor=x.dtype == np.uint8)
     from .optimized import conv_2d as optimized
 
