@@ -125,3 +125,21 @@ def test_depthwise_conv_2d(seed):
                               dict(name="b", data=b, quantization=(bscale, np.zeros(len(bscale), np.int64), 0))],
         [qdesc("y", [1], dtype, osc, case_params(rng, dtype)[1])], options=options)
     assert_optimized_matches(content, [x])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_binary_8bit(seed):
+    rng = np.random.default_rng(200 + seed)
+    op = ["ADD", "SUB", "MUL"][seed % 3]
+    dtype = np.int8 if seed % 4 else np.uint8
+    shapes = [((2, 5, 6, 3), (2, 5, 6, 3)), ((1, 4, 4, 8), (1, 1, 1, 8)), ((1, 7, 3), ()), ((3, 1, 4), (1, 5, 1))]
+    xshape, yshape = shapes[seed % 4]
+    out_shape = np.broadcast_shapes(xshape, yshape)
+    i = INFO[dtype]
+    xs = [rng.integers(i.min, i.max + 1, s).astype(dtype) for s in (xshape, yshape)]
+    (sx, zx), (sy, zy), (so, zo) = (case_params(rng, dtype) for _ in range(3))
+    so *= 4 if op == "MUL" else 1.5
+    act = str(rng.choice(["NONE", "RELU", "RELU6"]))
+    content = single_op_model(op, [qdesc("x", xshape, dtype, sx, zx), qdesc("y", yshape, dtype, sy, zy)],
+                              [qdesc("z", out_shape, dtype, so, zo)], options=dict(fused_activation_function=act))
+    assert_optimized_matches(content, xs)
