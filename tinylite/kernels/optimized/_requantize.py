@@ -31,7 +31,8 @@ class Requantizer:
     (gemmlowp / reference kernels), False where half up (ruy, NEON); `zp`,
     `lo`, `hi`: output zero point and clamp; `acc_bound`: a bound on |acc|.
     `tile` repeats the channel constants for arrays whose last axis is `tile`
-    pixels of all channels.
+    pixels of all channels: numpy's loops broadcasting a short row of
+    constants run 2-5x slower than over rows of a few hundred elements.
     """
 
     def __init__(self, mult, shift, gemmlowp, zp, lo, hi, acc_bound, tile=1):
@@ -69,7 +70,8 @@ class Requantizer:
         calls.append(partial(np.right_shift, t, self.s, out=t))
         if not self.fold:
             calls.append(partial(np.add, t, self.zp, out=t))
-        return calls + [partial(np.clip, t, self.lo, self.hi, out=out, casting="unsafe")]
+        # A clip casting into the output runs 4x slower than a clip in place and a casting copy.
+        return calls + [partial(np.clip, t, self.lo, self.hi, out=t), partial(np.copyto, out, t, casting="unsafe")]
 
 
 def acc_dtype(bound):

@@ -21,6 +21,8 @@ import numpy as np
 from .._base import binds
 from ._requantize import Requantizer, acc_dtype, chunk_rows
 
+TILE_ELEMENTS = 512
+
 
 def plan(node):
     """The optimized eval for this prepared node, or None (the reference kernel runs)."""
@@ -90,17 +92,30 @@ class _Buffers:
                 xp = x
             view = patches(xp, g)
             calls.append(partial(np.copyto, cols[:, :k].reshape(view.shape), view, casting="unsafe"))
+        # The requantization sees `tile` output rows as one row of tile * cout values (see Requantizer).
+        tile = min(rows, -(-TILE_ELEMENTS // cout))
         step = min(rows, max(chunk_rows(cout), 16))
+        step = max(tile, step - step % tile)
         acc = np.empty((step, cout), dtype)
-        t = np.empty((step, cout), np.int64)
-        mask = np.empty((step, cout), bool)
-        rq = Requantizer(node.q_mult, node.q_shift, p["gemmlowp"], node.q_out_zp, node.q_lo, node.q_hi, p["bound"])
+        t = np.empty(step * cout, np.int64)
+        mask = np.empty(step * cout, bool)
+        args = (node.q_mult, node.q_shift, p["gemmlowp"], node.q_out_zp, node.q_lo, node.q_hi, p["bound"])
+        rq, rq1 = Requantizer(*args, tile=tile), Requantizer(*args)
         res = out.reshape(rows, cout)
         for r0 in range(0, rows, step):
             r1 = min(rows, r0 + step)
-            a = acc[:r1 - r0]
+            k = r1 - r0
+            a = acc[:k]
             calls.append(partial(np.dot, cols[r0:r1], p["wmat"], out=a))
-            calls += rq.calls(a, t[:r1 - r0], res[r0:r1], mask[:r1 - r0])
+            main = k - k % tile
+            if main:
+                shape = (main // tile, tile * cout)
+                calls += rq.calls(a[:main].reshape(shape), t[:main * cout].reshape(shape),
+                                  res[r0:r0 + main].reshape(shape), mask[:main * cout].reshape(shape))
+            if main < k:
+                shape = (k - main, cout)
+                calls += rq1.calls(a[main:], t[:(k - main) * cout].reshape(shape), res[r0 + main:r1],
+                                   mask[:(k - main) * cout].reshape(shape))
         self.calls = calls
         self.x, self.out = x, out
 
