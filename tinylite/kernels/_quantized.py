@@ -206,7 +206,9 @@ def prepare_conv(node):
         # LiteRT runs grouped convolutions on its reference kernel.
         mode = "gemmlowp" if node.groups != 1 else RUY
     _requant_params(node, x, w, b, out, cout, mode, conv_per_tensor=x.dtype == np.uint8)
-    return _eval_conv
+    from .optimized import conv_2d as optimized
+
+    return optimized.plan(node) or _eval_conv
 
 
 def _requant_params(node, x, w, b, out, channels, mode, conv_per_tensor=False):

@@ -76,7 +76,9 @@ def prepare_depthwise_conv(node):
     _requant_params(node, x, w, b, out, cout, mode, conv_per_tensor=x.dtype == np.uint8)
     # The optimized int8 kernel rounds channels [0, cout - cout % 8) with NEON.
     node.q_simd = np.arange(cout) < (cout - cout % 8) if x.dtype == np.int8 else None
-    return _eval_depthwise
+    from .optimized import depthwise_conv_2d as optimized
+
+    return optimized.plan(node) or _eval_depthwise
 
 
 def _depthwise_sums(node, xc, taps):

@@ -76,8 +76,10 @@ def prepare_binary(node):
         # 256 possible values per input: rescale each once.
         node.q_tables = [_rescale(_all_values(x.dtype), p) for p in node.q_in]
         node.q_offset = -int(_info(x.dtype).min)
-    else:
-        node.q_tables = None
+        from .optimized import _pair_table
+
+        return _pair_table.plan(node, _eval_add_sub) or _eval_add_sub
+    node.q_tables = None
     return _eval_add_sub
 
 
@@ -126,6 +128,10 @@ def _prepare_mul(node, x, y, out):
     real = float(_f32(_f32(x.scale) * _f32(y.scale)) / _f32(out.scale))
     node.q_mult, node.q_shift = fx.quantize_multiplier(real)
     node.q_zps = (x.zero_point, y.zero_point, out.zero_point)
+    if x.dtype in _INT8_TYPES:
+        from .optimized import _pair_table
+
+        return _pair_table.plan(node, _eval_mul) or _eval_mul
     return _eval_mul
 
 

@@ -460,6 +460,12 @@ def _eval_integer_lstm(node, inputs, outputs):
     n_batch = xs.shape[1]
     h = inputs[18].reshape(n_batch, cell.n_output)
     c = inputs[19].reshape(n_batch, cell.n_cell)
+    fast = cell.fast
+    if fast is not None and fast.ok:
+        pre = fast.gate_inputs(xs)
+        for t in range(xs.shape[0]):
+            ys[t] = fast.step(pre[t], h, c)
+        return
     pre = cell.gate_inputs(xs)
     for t in range(xs.shape[0]):
         ys[t] = cell.step({k: v[t] for k, v in pre.items()}, h, c)
