@@ -224,11 +224,13 @@ class Lowerer:
         return outs
 
 
-def lower_graph(builder, graph, inputs, outputs, fixed_batch=False):
+def lower_graph(builder, graph, inputs, outputs, fixed_batch=False, preset=None):
     """Lower `graph` on `builder`: inputs [(signature name, tensor ref, dtype enum, shape)], outputs
     [(signature name, tensor ref)]."""
     low = Lowerer(builder, graph)
     scope = Scope(graph.nodes, {}, None, False)
+    for name, sym in (preset or {}).items():
+        scope.memo[name] = [sym]
     for key, ref, dtype, shape in inputs:
         name = ref.split(":")[0]
         node = graph.nodes.get(name)
