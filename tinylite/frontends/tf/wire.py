@@ -72,7 +72,17 @@ def _compile(schema):
 
 
 def decode(buf, schema, start: int = 0, end: int | None = None) -> dict:
-    """Decode one message of `schema` from buf[start:end] (bytes or memoryview)."""
+    """Decode one message of `schema` from buf[start:end] (bytes or memoryview); WireError if
+    the bytes are not such a message."""
+    try:
+        return _decode(buf, schema, start, end)
+    except (struct.error, IndexError, ValueError, TypeError, RecursionError) as e:
+        if isinstance(e, WireError):
+            raise
+        raise WireError(f"malformed protobuf ({type(e).__name__}: {e})") from None
+
+
+def _decode(buf, schema, start: int = 0, end: int | None = None) -> dict:
     if end is None:
         end = len(buf)
     table = _compile(schema)
@@ -86,7 +96,7 @@ def decode(buf, schema, start: int = 0, end: int | None = None) -> dict:
             v, pos = _varint(buf, pos, end)
             if field is not None:
                 name, rep, kind = field
-                conv = _VARINT_KINDS.get(kind)
+                conv = _VARINT_KINDS.get(kind) if isinstance(kind, str) else None
                 if conv is None:
                     raise WireError(f"field {name} (#{num}) has wire type varint, expected {kind}")
                 _put(out, name, rep, conv(v))
@@ -104,9 +114,9 @@ def decode(buf, schema, start: int = 0, end: int | None = None) -> dict:
                 elif kind == "view":
                     _put(out, name, rep, buf[pos:stop])
                 elif isinstance(kind, dict):
-                    _put(out, name, rep, decode(buf, kind, pos, stop))
+                    _put(out, name, rep, _decode(buf, kind, pos, stop))
                 elif isinstance(kind, tuple):          # map entry: key = 1, value = 2
-                    entry = decode(buf, _map_entry(kind), pos, stop)
+                    entry = _decode(buf, _map_entry(kind), pos, stop)
                     m = out.setdefault(name, {})
                     v = entry.get("v")
                     m[entry.get("k", "" if kind[1] == "string" else 0)] = {} if v is None and isinstance(kind[2], dict) else v
@@ -119,7 +129,7 @@ def decode(buf, schema, start: int = 0, end: int | None = None) -> dict:
                 raise WireError("truncated fixed32")
             if field is not None:
                 name, rep, kind = field
-                conv = _FIXED32_KINDS.get(kind)
+                conv = _FIXED32_KINDS.get(kind) if isinstance(kind, str) else None
                 if conv is None:
                     raise WireError(f"field {name} (#{num}) has wire type fixed32, expected {kind}")
                 _put(out, name, rep, conv(buf, pos))
@@ -129,7 +139,7 @@ def decode(buf, schema, start: int = 0, end: int | None = None) -> dict:
                 raise WireError("truncated fixed64")
             if field is not None:
                 name, rep, kind = field
-                conv = _FIXED64_KINDS.get(kind)
+                conv = _FIXED64_KINDS.get(kind) if isinstance(kind, str) else None
                 if conv is None:
                     raise WireError(f"field {name} (#{num}) has wire type fixed64, expected {kind}")
                 _put(out, name, rep, conv(buf, pos))

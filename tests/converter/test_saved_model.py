@@ -1,0 +1,280 @@
+"""SavedModels and a frozen GraphDef from the shared corpus, converted with no TensorFlow:
+outputs in tinylite and LiteRT match TensorFlow's own (saved_model_output*, graph_output0)
+within 1e-4 relative, signatures equal TensorFlow's conversions', sizes within +1% of them,
+and quantized conversions equal those made from the same model's .keras file."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinylite
+from oracle import litert_interpreter, run
+from tinylite.errors import ConverterError
+
+KERAS_EXPORTS = ["mnist_cnn", "fashion_cnn", "rnet", "mlp5"]
+
+
+def _relative_close(got, want, what):
+    assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}"
+    err = float(np.max(np.abs(got.astype(np.float64) - want)))
+    bound = 1e-4 * float(np.max(np.abs(want)))
+    assert err <= bound, f"{what}: max abs error {err:.3g} > 1e-4 * max|ref| = {bound:.3g}"
+
+
+def _by_shape(arrays, details):
+    pool, out = list(arrays), []
+    for d in details:
+        k = next(i for i, a in enumerate(pool) if a.shape[1:] == tuple(d["shape"][1:]))
+        out.append(pool.pop(k))
+    return out
+
+
+def _check_outputs(content, inputs, refs, per_sample=False):
+    """Both runtimes reproduce refs (matched to outputs by shape)."""
+    for name, make in (("LiteRT", lambda: litert_interpreter(content)),
+                       ("tinylite", lambda: tinylite.Interpreter(model_content=content))):
+        ip = make()
+        if per_sample:        # a fixed batch of 1 (TF1 frozen graphs)
+            rows = [run(ip, [x[i:i + 1] for x in inputs]) for i in range(len(inputs[0]))]
+            outs = [np.concatenate([r[k] for r in rows]) for k in range(len(rows[0]))]
+        else:
+            outs = run(ip, _by_shape(inputs, ip.get_input_details()))
+        for k, (got, want) in enumerate(zip(outs, _by_shape(refs, ip.get_output_details()))):
+            _relative_close(got, want, f"{name} output {k}")
+
+
+def _signatures(content):
+    return litert_interpreter(content).get_signature_list()
+
+
+@pytest.mark.parametrize("name", KERAS_EXPORTS + ["tf_rnet"])
+def test_corpus_saved_model(corpus, name):
+    folder = corpus / name
+    content = tinylite.TFLiteConverter.from_saved_model(str(folder / "saved_model")).convert()
+    assert "tensorflow" not in sys.modules
+    io = np.load(folder / "saved_model_io.npz")
+    inputs = [io[k] for k in sorted(io.files) if k.startswith("input")]
+    refs = [io[k] for k in sorted(io.files) if k.startswith("saved_model_output")]
+    _check_outputs(content, inputs, refs)
+    tf = (folder / "tf_saved_model.tflite").read_bytes()
+    assert _signatures(content) == _signatures(tf)
+    assert len(content) <= 1.01 * len(tf), f"{len(content)} bytes > 1.01 * TensorFlow's {len(tf)}"
+    ip = tinylite.Interpreter(model_content=content)
+    assert all(d["shape_signature"][0] == -1 for d in ip.get_input_details())
+
+
+def test_tf_rnet_signature_names(corpus):
+    content = tinylite.TFLiteConverter.from_saved_model(str(corpus / "tf_rnet" / "saved_model")).convert()
+    runner = tinylite.Interpreter(model_content=content).get_signature_runner("serving_default")
+    x = np.load(corpus / "tf_rnet" / "saved_model_io.npz")["input0"][:2]
+    out = runner(input=x)
+    assert sorted(out) == ["bbox", "prob"]
+    assert out["bbox"].shape == (2, 4) and out["prob"].shape == (2, 2)
+
+
+def test_corpus_frozen_graph(corpus):
+    folder = corpus / "tf1_frozen_mlp"
+    conv = tinylite.compat.v1.TFLiteConverter.from_frozen_graph(str(folder / "frozen_graph.pb"), ["input"], ["output"])
+    content = conv.convert()
+    assert "tensorflow" not in sys.modules
+    io = np.load(folder / "io.npz")
+    _check_outputs(content, [io["input0"]], [io["graph_output0"]], per_sample=True)
+    tf = (folder / "tf_frozen.tflite").read_bytes()
+    assert _signatures(content) == _signatures(tf) == {}
+    assert len(content) <= 1.01 * len(tf)
+    d = tinylite.Interpreter(model_content=content).get_input_details()[0]
+    assert d["name"] == "input" and list(d["shape"]) == [1, 20]
+
+
+def test_frozen_graph_input_shapes(corpus):
+    conv = tinylite.compat.v1.TFLiteConverter.from_frozen_graph(
+        str(corpus / "tf1_frozen_mlp" / "frozen_graph.pb"), ["input"], ["output"], {"input": [4, 20]})
+    ip = tinylite.Interpreter(model_content=conv.convert())
+    assert list(ip.get_input_details()[0]["shape"]) == [4, 20]
+    assert list(ip.get_output_details()[0]["shape"]) == [4, 5]
+
+
+def test_v1_from_saved_model_and_signature_keys(corpus):
+    sm = str(corpus / "mlp5" / "saved_model")
+    one = tinylite.compat.v1.TFLiteConverter.from_saved_model(sm, signature_key="serve").convert()
+    assert list(_signatures(one)) == ["serve"]
+    both = tinylite.TFLiteConverter.from_saved_model(sm, signature_keys=["serve", "serving_default"]).convert()
+    assert sorted(_signatures(both)) == ["serve", "serving_default"]
+    x = np.load(corpus / "mlp5" / "saved_model_io.npz")["input0"][:3]
+    ip = litert_interpreter(both)
+    a = ip.get_signature_runner("serve")(input_layer_3=x)["output_0"]
+    b = ip.get_signature_runner("serving_default")(input_layer_3=x)["output_0"]
+    np.testing.assert_array_equal(a, b)
+    def weights(content):
+        return sum(len(b.data) for b in tinylite.read_model(content).buffers if b.data is not None)
+
+    assert weights(both) == weights(one)        # the two signatures share their weights
+
+
+def _quantize(conv, mode, x):
+    if mode != "float":
+        conv.optimizations = [tinylite.Optimize.DEFAULT]
+    if mode == "float16":
+        conv.target_spec.supported_types = [np.float16]
+    if mode == "int8":
+        conv.representative_dataset = lambda: ([x[i:i + 1]] for i in range(64))
+    return conv.convert()
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "float16", "int8"])
+@pytest.mark.parametrize("name", KERAS_EXPORTS)
+def test_quantized_saved_model_equals_keras(corpus, name, mode):
+    folder = corpus / name
+    x = np.load(folder / "io.npz")["input0"]
+    a = _quantize(tinylite.TFLiteConverter.from_saved_model(str(folder / "saved_model")), mode, x)
+    b = _quantize(tinylite.TFLiteConverter.from_keras_model_file(str(folder / "model.keras")), mode, x)
+    ma, mb = tinylite.read_model(a), tinylite.read_model(b)
+    assert [ma.op_name(o) for o in ma.subgraphs[0].operators] == [mb.op_name(o) for o in mb.subgraphs[0].operators]
+
+    def consts(m):
+        return sorted(bytes(np.asarray(t.data)) for t in m.buffers if t.data is not None and len(t.data))
+
+    assert consts(ma) == consts(mb)
+    qa = sorted((tuple(t.shape), t.type, None if t.quantization is None else
+                 (tuple(np.ravel(t.quantization.scale)), tuple(np.ravel(t.quantization.zero_point))))
+                for t in ma.subgraphs[0].tensors)
+    qb = sorted((tuple(t.shape), t.type, None if t.quantization is None else
+                 (tuple(np.ravel(t.quantization.scale)), tuple(np.ravel(t.quantization.zero_point))))
+                for t in mb.subgraphs[0].tensors)
+    assert qa == qb
+    ia, ib = tinylite.Interpreter(model_content=a), tinylite.Interpreter(model_content=b)
+    for k in range(0, 16, 5):
+        oa = run(ia, [x[k:k + 1]])
+        ob = run(ib, [x[k:k + 1]])
+        for p, q in zip(sorted(oa, key=np.shape), sorted(ob, key=np.shape)):
+            np.testing.assert_array_equal(p, q)
+
+
+# -- bad inputs: clear errors, no output file --------------------------------------------------
+
+def _cli(args, tmp_path):
+    out = tmp_path / "out.tflite"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in [os.getcwd(), os.environ.get("PYTHONPATH")] if p))
+    proc = subprocess.run([sys.executable, "-m", "tinylite.tflite_convert", *args, f"--output_file={out}"],
+                          capture_output=True, text=True, env=env)
+    return proc, out
+
+
+def _copy_saved_model(corpus, tmp_path, name="mlp5"):
+    dst = tmp_path / "sm"
+    shutil.copytree(corpus / name / "saved_model", dst)
+    for root, dirs, files in os.walk(dst):
+        os.chmod(root, 0o755)
+        for f in files:
+            os.chmod(os.path.join(root, f), 0o644)
+    return dst
+
+
+def test_missing_variables(corpus, tmp_path):
+    sm = _copy_saved_model(corpus, tmp_path)
+    shutil.rmtree(sm / "variables")
+    with pytest.raises(ConverterError, match="variables"):
+        tinylite.TFLiteConverter.from_saved_model(str(sm)).convert()
+    proc, out = _cli([f"--saved_model_dir={sm}"], tmp_path)
+    assert proc.returncode == 1 and "variables" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.9, 0.999])
+def test_truncated_saved_model(corpus, tmp_path, keep):
+    sm = _copy_saved_model(corpus, tmp_path)
+    data = (sm / "saved_model.pb").read_bytes()
+    (sm / "saved_model.pb").write_bytes(data[:int(len(data) * keep)])
+    with pytest.raises(ConverterError, match="saved_model.pb|truncated|SavedModel"):
+        tinylite.TFLiteConverter.from_saved_model(str(sm)).convert()
+    proc, out = _cli([f"--saved_model_dir={sm}"], tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "error:" in proc.stderr
+    assert not out.exists()
+
+
+def test_truncated_variables_data(corpus, tmp_path):
+    sm = _copy_saved_model(corpus, tmp_path, "fashion_cnn")
+    shard = sm / "variables" / "variables.data-00000-of-00001"
+    shard.write_bytes(shard.read_bytes()[:1000])
+    with pytest.raises(ConverterError, match="past the end"):
+        tinylite.TFLiteConverter.from_saved_model(str(sm)).convert()
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00" * 64, b"not a graph at all \xff\xff\xff", "tflite"])
+def test_pb_that_is_not_a_graphdef(corpus, tmp_path, content):
+    if content == "tflite":
+        content = (corpus / "mlp5" / "tf_float.tflite").read_bytes()
+    pb = tmp_path / "model.pb"
+    pb.write_bytes(content)
+    with pytest.raises(ConverterError, match="GraphDef"):
+        tinylite.compat.v1.TFLiteConverter.from_frozen_graph(str(pb), ["input"], ["output"]).convert()
+    proc, out = _cli([f"--graph_def_file={pb}", "--input_arrays=input", "--output_arrays=output"], tmp_path)
+    assert proc.returncode == 1 and "GraphDef" in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+def test_saved_model_pb_as_frozen_graph(corpus, tmp_path):
+    with pytest.raises(ConverterError, match="GraphDef"):
+        tinylite.compat.v1.TFLiteConverter.from_frozen_graph(
+            str(corpus / "mlp5" / "saved_model" / "saved_model.pb"), ["input"], ["output"]).convert()
+
+
+def test_unknown_signature_key(corpus, tmp_path):
+    sm = str(corpus / "mnist_cnn" / "saved_model")
+    with pytest.raises(ConverterError, match=r"'nope'.*serving_default"):
+        tinylite.TFLiteConverter.from_saved_model(sm, signature_keys=["nope"]).convert()
+    proc, out = _cli([f"--saved_model_dir={sm}", "--saved_model_signature_key=nope"], tmp_path)
+    assert proc.returncode == 1 and "nope" in proc.stderr and "serving_default" in proc.stderr
+    assert not out.exists()
+
+
+def test_unknown_tags_and_arrays(corpus):
+    with pytest.raises(ConverterError, match="tags"):
+        tinylite.TFLiteConverter.from_saved_model(str(corpus / "mlp5" / "saved_model"), tags=["train"]).convert()
+    pb = str(corpus / "tf1_frozen_mlp" / "frozen_graph.pb")
+    with pytest.raises(ConverterError, match="'inp'.*input"):
+        tinylite.compat.v1.TFLiteConverter.from_frozen_graph(pb, ["inp"], ["output"]).convert()
+    with pytest.raises(ConverterError, match="'out'"):
+        tinylite.compat.v1.TFLiteConverter.from_frozen_graph(pb, ["input"], ["out"]).convert()
+
+
+def test_not_a_directory(tmp_path):
+    with pytest.raises(ConverterError, match="SavedModel"):
+        tinylite.TFLiteConverter.from_saved_model(str(tmp_path / "nothing")).convert()
+    with pytest.raises(ConverterError, match="saved_model.pb"):
+        tinylite.TFLiteConverter.from_saved_model(str(tmp_path)).convert()
+
+
+def test_from_concrete_functions_without_tensorflow():
+    with pytest.raises(ConverterError, match="TensorFlow"):
+        tinylite.TFLiteConverter.from_concrete_functions([lambda x: x])
+
+
+# -- the command line --------------------------------------------------------------------------
+
+def test_cli_saved_model_and_graph_def(corpus, tmp_path):
+    proc, out = _cli([f"--saved_model_dir={corpus / 'tf_rnet' / 'saved_model'}", "--saved_model_signature_key="
+                      "serving_default", "--saved_model_tag_set=serve"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(_signatures(out.read_bytes())["serving_default"]["outputs"]) == ["bbox", "prob"]
+    proc, out = _cli([f"--graph_def_file={corpus / 'tf1_frozen_mlp' / 'frozen_graph.pb'}", "--input_arrays=input",
+                      "--output_arrays=output", "--input_shapes=2,20"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert list(tinylite.Interpreter(model_path=str(out)).get_input_details()[0]["shape"]) == [2, 20]
+
+
+def test_tinylite_convert_dir_and_pb(corpus, tmp_path):
+    from tinylite.cli import main
+
+    out = tmp_path / "sm.tflite"
+    assert main(["convert", str(corpus / "mlp5" / "saved_model"), "-o", str(out), "--quantize", "dynamic"]) == 0
+    assert tinylite.Interpreter(model_path=str(out)).get_signature_list()["serving_default"]["outputs"] == ["output_0"]
+    out2 = tmp_path / "pb.tflite"
+    assert main(["convert", str(corpus / "tf1_frozen_mlp" / "frozen_graph.pb"), "--input_arrays", "input",
+                 "--output_arrays", "output", "-o", str(out2)]) == 0
+    assert out2.stat().st_size > 0
+    assert main(["convert", str(corpus / "tf1_frozen_mlp" / "frozen_graph.pb"), "-o", str(tmp_path / "x.tflite")]) == 1
+    assert not (tmp_path / "x.tflite").exists()
