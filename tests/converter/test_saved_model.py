@@ -278,3 +278,26 @@ def test_tinylite_convert_dir_and_pb(corpus, tmp_path):
     assert out2.stat().st_size > 0
     assert main(["convert", str(corpus / "tf1_frozen_mlp" / "frozen_graph.pb"), "-o", str(tmp_path / "x.tflite")]) == 1
     assert not (tmp_path / "x.tflite").exists()
+
+
+# -- SavedModels of models the corpus does not have (tests/data/saved_models, made by
+# -- scripts/make_tf_fixtures.py with TensorFlow at fixture time) ------------------------------
+
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "saved_models")
+FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "tf_module"]
+
+
+@pytest.mark.parametrize("name", FIXTURE_MODELS)
+def test_fixture_saved_model(name):
+    folder = os.path.join(FIXTURES, name)
+    content = tinylite.TFLiteConverter.from_saved_model(os.path.join(folder, "saved_model")).convert()
+    assert "tensorflow" not in sys.modules
+    io = np.load(os.path.join(folder, "io.npz"))
+    feeds = {k[3:]: io[k] for k in io.files if k.startswith("in_")}
+    refs = {k[4:]: io[k] for k in io.files if k.startswith("out_")}
+    for runtime, ip in (("LiteRT", litert_interpreter(content)), ("tinylite", tinylite.Interpreter(model_content=content))):
+        sig = ip.get_signature_list()["serving_default"]
+        assert sorted(sig["inputs"]) == sorted(feeds) and sorted(sig["outputs"]) == sorted(refs)
+        got = ip.get_signature_runner("serving_default")(**feeds)
+        for k, want in refs.items():
+            _relative_close(got[k], want, f"{runtime} {name} {k}")

@@ -153,6 +153,9 @@ def _partial_of(s):
     """Known entries of an int Sym (ndarray or Partial): (list, scalar)."""
     if isinstance(s, Partial):
         return list(s.vals), s.scalar
+    if not isinstance(s, np.ndarray):          # a run-time Value
+        shp = tuple(s.shape)
+        return ([None] * (shp[0] if shp and shp[0] is not None else 0)), len(shp) == 0
     arr = np.asarray(s)
     return [int(v) for v in arr.reshape(-1)], arr.ndim == 0
 
@@ -441,13 +444,14 @@ def _gather(low, scope, node):
     batch_dims = int(_attr(node, "batch_dims", 0))
     if _is_const(params) and _is_const(indices) and batch_dims == 0:
         return np.take(params, indices, axis)
-    if isinstance(params, Partial) and _is_const(indices):
+    if isinstance(params, Partial) and _is_const(indices) and indices.ndim <= 1:
         vals = np.array(params.vals, object)[indices]
+        emit = (lambda: _emit(low, "GATHER", [params, indices], tuple(indices.shape), node["name"], {"axis": 0}))
         if np.ndim(vals) == 0:
-            return np.array(vals, np.int32) if vals is not None else Partial([vals], True, lambda: _emit(
-                low, "GATHER", [params, indices], (), node["name"], {"axis": 0}))
+            return np.array(vals, np.int32) if vals is not None else Partial([vals], True, emit)
         if all(v is not None for v in vals):
             return np.array(list(vals), np.int32)
+        return Partial(list(vals), False, emit)
     pshape = _shape(params)
     axis %= len(pshape)
     out = pshape[:axis] + _shape(indices)[batch_dims:] + pshape[axis + 1:]
@@ -585,6 +589,10 @@ def _binary(low, scope, node):
         prelu = _match_prelu(low, scope, node)
         if prelu is not None:
             return prelu
+    if kind == "MUL":
+        gelu = _match_gelu(low, scope, node)
+        if gelu is not None:
+            return gelu
     x, y = _ins(low, scope, node)
     if _is_const(x) and _is_const(y):
         out = fn(x, y)
@@ -800,13 +808,67 @@ def _match_prelu(low, scope, node):
     return None
 
 
+def _scaled(low, scope, ref, factor):
+    """The x of `ref` = x * c (or c * x, or x / (1/c), or -x * -c) with c close to `factor`; else None."""
+    _, n = _skip_identity(scope, ref)
+    if n is None or n.get("op") not in ("Mul", "RealDiv"):
+        return None
+    a, b = _data_inputs(scope, n)
+    for x_ref, c_ref in ((a, b), (b, a)) if n["op"] == "Mul" else ((a, b),):
+        c = low.get(scope, c_ref)
+        if not _is_const(c) or c.size != 1:
+            continue
+        c = float(c.reshape(-1)[0])
+        if n["op"] == "RealDiv":
+            c = 1.0 / c if c else 0.0
+        if abs(c - factor) <= 1e-6 * abs(factor):
+            return x_ref
+        _, neg = _skip_identity(scope, x_ref)
+        if neg is not None and neg.get("op") == "Neg" and abs(-c - factor) <= 1e-6 * abs(factor):
+            return _data_inputs(scope, neg)[0]
+    return None
+
+
+def _match_gelu(low, scope, node):
+    """0.5 * x * erfc(-x / sqrt(2)) (tf.nn.gelu) and 0.5 * x * (1 + erf(x / sqrt(2))) -> GELU(x)."""
+    ins = _data_inputs(scope, node)
+    if len(ins) != 2:
+        return None
+    r2 = 1.0 / math.sqrt(2.0)
+    for half_ref, e_ref in ((ins[0], ins[1]), (ins[1], ins[0])):
+        x_ref = _scaled(low, scope, half_ref, 0.5)
+        if x_ref is None:
+            continue
+        _, e = _skip_identity(scope, e_ref)
+        if e is None:
+            continue
+        inner = None
+        if e.get("op") == "Erfc":
+            inner = _scaled(low, scope, _data_inputs(scope, e)[0], -r2)
+        elif e.get("op") in ("AddV2", "Add"):
+            a, b = _data_inputs(scope, e)
+            for one_ref, erf_ref in ((a, b), (b, a)):
+                one = low.get(scope, one_ref)
+                _, erf = _skip_identity(scope, erf_ref)
+                if _is_const(one) and one.size == 1 and float(one.reshape(-1)[0]) == 1.0 and erf is not None \
+                        and erf.get("op") == "Erf":
+                    inner = _scaled(low, scope, _data_inputs(scope, erf)[0], r2)
+        if inner is None or not _same_ref(inner, x_ref):
+            continue
+        x = low.get(scope, x_ref)
+        if _is_const(x) or isinstance(x, Partial):
+            return None
+        return low.b.op("GELU", [x], x.shape, node["name"], {"approximate": False})
+    return None
+
+
 def _fuse_bias(low, scope, node, x, c):
     """Put an added constant into the bias of the CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED
     that computed x, when nothing else reads x."""
     entry = low.biasable.get(x.index)
     if entry is None:
         return None
-    op, producer_name = entry
+    op, producer_name, slot = entry
     if scope.uses.get(producer_name, 0) != 1:
         return None
     channels = x.shape[-1]
@@ -814,7 +876,7 @@ def _fuse_bias(low, scope, node, x, c):
     if c.size != channels or c.shape[-1] != channels or bshape(x.shape, c.shape) != tuple(x.shape):
         return None
     c = c.reshape(channels)
-    old = op.inputs[2] if len(op.inputs) > 2 else -1
+    old = op.inputs[slot] if len(op.inputs) > slot else -1
     if old >= 0:
         prev = low.b.sg.tensors[old]
         prev_val = np.frombuffer(low.b.model.buffers[prev.buffer].data, np.float32)
@@ -823,11 +885,10 @@ def _fuse_bias(low, scope, node, x, c):
         new = -1
     else:
         new = low.b.const(c, producer_name + "/bias" if old < 0 else low.b.sg.tensors[old].name).index
-    while len(op.inputs) < 3:
+    while len(op.inputs) <= slot:
         op.inputs.append(-1)
-    op.inputs[2] = new
-    del low.biasable[x.index]
-    low.biasable[x.index] = (op, node["name"])
+    op.inputs[slot] = new
+    low.biasable[x.index] = (op, node["name"], slot)
     return x
 
 
@@ -872,7 +933,7 @@ def _conv2d(low, scope, node):
     y = low.b.op("CONV_2D", [x, low.b.const(filt, name), low.b.const(np.zeros(cout, np.float32), name + "/bias")],
                  out, name, {"padding": pad, "stride_h": sh, "stride_w": sw, "dilation_h_factor": dh,
                              "dilation_w_factor": dw})
-    low.biasable[y.index] = (low.b.sg.operators[-1], name)
+    low.biasable[y.index] = (low.b.sg.operators[-1], name, 2)
     return y
 
 
@@ -893,7 +954,7 @@ def _depthwise(low, scope, node):
                                        low.b.const(np.zeros(cin * mult, np.float32), name + "/bias")], out, name,
                  {"padding": pad, "stride_h": sh, "stride_w": sw, "depth_multiplier": int(mult),
                   "dilation_h_factor": dh, "dilation_w_factor": dw})
-    low.biasable[y.index] = (low.b.sg.operators[-1], name)
+    low.biasable[y.index] = (low.b.sg.operators[-1], name, 2)
     return y
 
 
@@ -914,8 +975,8 @@ def _conv_transpose(low, scope, node):
         sizes = sizes.astype(np.int32)
     y = low.b.op("TRANSPOSE_CONV", [low.v(sizes, name + "/output_shape"), low.b.const(filt, name),
                                     low.v(x, name + "/input"), low.b.const(np.zeros(cout, np.float32), name + "/bias")],
-                 tuple(out), name, {"padding": pad, "stride_h": sh, "stride_w": sw})
-    low.biasable[y.index] = (low.b.sg.operators[-1], name)
+                 tuple(out), name, {"padding": pad, "stride_h": sh, "stride_w": sw}, out_dtypes=np.float32)
+    low.biasable[y.index] = (low.b.sg.operators[-1], name, 3)
     return y
 
 
@@ -926,7 +987,7 @@ def _fully_connected(low, node, x, kernel, keep_num_dims):
     w = low.b.const(np.ascontiguousarray(kernel.T).astype(np.float32), name)
     out = tuple(x.shape[:-1]) + (units,)
     y = low.b.op("FULLY_CONNECTED", [x, w, None], out, name, {"keep_num_dims": bool(keep_num_dims)})
-    low.biasable[y.index] = (low.b.sg.operators[-1], name)
+    low.biasable[y.index] = (low.b.sg.operators[-1], name, 2)
     return y
 
 
@@ -1091,8 +1152,12 @@ def _reduce(low, scope, node):
         return np.asarray(fn(x, axis=tuple(int(v) for v in axes), keepdims=keep)).astype(x.dtype)
     if isinstance(x, Partial):
         vals = x.vals
-        if node["op"] == "Prod" and not x.scalar and all(v is not None for v in vals):
-            return np.array(int(np.prod(vals)), np.int32)
+        if node["op"] == "Prod" and not x.scalar and not keep:
+            if all(v is not None for v in vals):
+                return np.array(int(np.prod(vals)), np.int32)
+            part = x
+            return Partial([None], True, lambda: _emit(low, "REDUCE_PROD", [part.emit(), np.array([0], np.int32)], (),
+                                                       node["name"], {"keep_dims": False}))
         x = x.emit()
     shp = _shape(x)
     r = len(shp)
