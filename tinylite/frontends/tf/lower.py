@@ -53,6 +53,18 @@ class Resource:
         self.name = name
 
 
+class TList:
+    """A TensorList (TensorArray) of statically known length: its element Syms (None = not
+    set yet).  Loops over one are unrolled, so every index is a constant."""
+
+    __slots__ = ("items", "element_shape", "dtype")
+
+    def __init__(self, items, element_shape, dtype):
+        self.items = list(items)
+        self.element_shape = element_shape
+        self.dtype = dtype
+
+
 class Scope:
     """One graph or function body being lowered, with its arguments bound."""
 
@@ -277,4 +289,4 @@ def dtype_name(enum):
     return DTYPE_NAMES.get(enum, str(enum))
 
 
-__all__ = ["Lowerer", "Partial", "Resource", "Scope", "lower_graph", "bshape"]
+__all__ = ["Lowerer", "Partial", "Resource", "Scope", "TList", "lower_graph", "bshape"]

@@ -15,7 +15,7 @@ import numpy as np
 from ...errors import ConverterError
 from ..keras.ops import bshape, conv_out
 from .bundle import dtype_of
-from .lower import Partial, Resource, _attr
+from .lower import Partial, Resource, TList, _attr
 from .savedmodel import tensor_value
 
 OPS: dict = {}
@@ -334,7 +334,8 @@ def _split(low, scope, node):
     if shp[axis] is None:
         low.fail(scope, node, "splitting a run-time dimension")
     shp[axis] //= num
-    return _emit(low, "SPLIT", [np.array(axis, np.int32), x], [tuple(shp)] * num, node["name"], {"num_splits": num})
+    return _emit(low, "SPLIT", [np.array(axis, np.int32), x], [tuple(shp)] * num, node["name"], {"num_splits": num},
+                 out_dtype=_tflite_dtype(_dtype(x)))
 
 
 @op("SplitV")
@@ -1227,6 +1228,158 @@ def _erf(low, scope, node):
 def _gelu(low, scope, node):
     (x,) = _ins(low, scope, node)
     return _emit(low, "GELU", [x], _shape(x), node["name"], {"approximate": bool(_attr(node, "approximate", False))})
+
+
+# -- control flow and TensorLists (Keras RNN loops) ---------------------------------------------
+
+MAX_UNROLL = 4096
+
+
+@op("While", "StatelessWhile")
+def _while(low, scope, node):
+    """A loop whose trip count is known when converting (a Keras RNN over a fixed number of
+    steps) is unrolled: the condition is evaluated on the loop variables, which stay constant
+    where they count steps, and the body is inlined once per step."""
+    loop = _ins(low, scope, node)
+    cond, body = (_attr(node, "cond") or {}).get("name"), (_attr(node, "body") or {}).get("name")
+    if not cond or not body:
+        low.fail(scope, node, "names no cond/body function")
+    for _ in range(MAX_UNROLL):
+        (c,) = low.call(cond, loop)[:1]
+        if not _is_const(c):
+            low.fail(scope, node, "the loop's trip count is known only at run time (e.g. a sequence of unknown "
+                                  "length); give the model a fixed sequence length")
+        if not bool(np.asarray(c).reshape(-1)[0]):
+            return loop
+        out = low.call(body, loop)
+        if len(out) != len(loop):
+            low.fail(scope, node, f"the body returns {len(out)} values for {len(loop)} loop variables")
+        loop = out
+    low.fail(scope, node, f"the loop runs more than {MAX_UNROLL} steps")
+
+
+def _element_shape(s):
+    if _is_const(s):
+        if s.ndim == 0:
+            return None if int(s) == -1 else ()
+        return tuple(None if int(v) < 0 else int(v) for v in s)
+    vals, _ = _partial_of(s)
+    return tuple(vals)
+
+
+@op("TensorListReserve")
+def _tl_reserve(low, scope, node):
+    shape, n = _ins(low, scope, node)
+    n = _const(low, scope, node, n, "num_elements")
+    if int(n) < 0:
+        low.fail(scope, node, "a TensorList of unknown length is not supported")
+    return TList([None] * int(n), _element_shape(shape), dtype_of(_attr(node, "element_dtype", 1), "element_dtype"))
+
+
+@op("EmptyTensorList")
+def _tl_empty(low, scope, node):
+    shape = _ins(low, scope, node)[0]
+    return TList([], _element_shape(shape), dtype_of(_attr(node, "element_dtype", 1), "element_dtype"))
+
+
+@op("TensorListFromTensor")
+def _tl_from_tensor(low, scope, node):
+    x, shape = _ins(low, scope, node)
+    n = _shape(x)[0]
+    if n is None:
+        low.fail(scope, node, "a TensorList over a run-time number of elements is not supported")
+    if _is_const(x):
+        return TList([x[i] for i in range(n)], _shape(x)[1:], x.dtype)
+    name = node["name"]
+    cache = {}
+
+    def element(i):
+        if "parts" not in cache:
+            xv = low.v(x, name + "/x")
+            cache["parts"] = [xv] if n == 1 else low.b.op("UNPACK", [xv], [tuple(xv.shape[1:])] * n, name,
+                                                          {"num": n, "axis": 0})
+            if n == 1:
+                cache["parts"] = [reshape_to(low, xv, tuple(xv.shape[1:]), name)]
+        return cache["parts"][i]
+    return TList([_Lazy(element, i) for i in range(n)], _shape(x)[1:], _dtype(x))
+
+
+class _Lazy:
+    """An element of a TensorList made from a tensor, emitted when first read."""
+
+    __slots__ = ("fn", "i")
+
+    def __init__(self, fn, i):
+        self.fn, self.i = fn, i
+
+    def get(self):
+        return self.fn(self.i)
+
+
+def _item(s):
+    return s.get() if isinstance(s, _Lazy) else s
+
+
+def _tl_index(low, scope, node, lst, idx):
+    if not isinstance(lst, TList):
+        low.fail(scope, node, "expects a TensorList")
+    i = int(_const(low, scope, node, idx, "the index"))
+    if not -len(lst.items) <= i < len(lst.items):
+        low.fail(scope, node, f"index {i} is outside the TensorList of {len(lst.items)} elements")
+    return i % len(lst.items)
+
+
+@op("TensorListGetItem")
+def _tl_get(low, scope, node):
+    lst, idx = _ins(low, scope, node)[:2]
+    i = _tl_index(low, scope, node, lst, idx)
+    item = _item(lst.items[i])
+    if item is None:
+        low.fail(scope, node, f"reads element {i} of a TensorList before it is set")
+    return item
+
+
+@op("TensorListSetItem")
+def _tl_set(low, scope, node):
+    lst, idx, item = _ins(low, scope, node)[:3]
+    i = _tl_index(low, scope, node, lst, idx)
+    items = list(lst.items)
+    items[i] = item
+    return TList(items, lst.element_shape, lst.dtype)
+
+
+@op("TensorListPushBack")
+def _tl_push(low, scope, node):
+    lst, item = _ins(low, scope, node)
+    if not isinstance(lst, TList):
+        low.fail(scope, node, "expects a TensorList")
+    return TList(list(lst.items) + [item], lst.element_shape, lst.dtype)
+
+
+@op("TensorListLength")
+def _tl_length(low, scope, node):
+    (lst,) = _ins(low, scope, node)
+    return np.array(len(lst.items), np.int32)
+
+
+@op("TensorListStack")
+def _tl_stack(low, scope, node):
+    lst = _ins(low, scope, node)[0]
+    if not isinstance(lst, TList):
+        low.fail(scope, node, "expects a TensorList")
+    items = [_item(v) for v in lst.items]
+    if any(v is None for v in items):
+        low.fail(scope, node, "stacks a TensorList with elements never set")
+    if all(_is_const(v) for v in items):
+        return np.stack(items)
+    name = node["name"]
+    if len(items) == 1:
+        v = low.v(items[0], name + "/item")
+        return reshape_to(low, v, (1,) + tuple(v.shape), name) if sum(d is None for d in v.shape) <= 1 else \
+            low.b.op("EXPAND_DIMS", [v, low.b.const(np.array([0], np.int32), name + "/axis")], (1,) + tuple(v.shape),
+                     name)
+    shp = _shape(items[0])
+    return _emit(low, "PACK", items, (len(items),) + tuple(shp), name, {"values_count": len(items), "axis": 0})
 
 
 _ = (math, Resource)
