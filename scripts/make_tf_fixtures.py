@@ -92,6 +92,12 @@ def lstm():
     return keras.Model(x, layers.Dense(2)(y))
 
 
+def lstm_seq():
+    x = keras.Input((4, 3), name="seq")
+    y = layers.LSTM(5, return_sequences=True)(x)
+    return keras.Model(x, layers.Dense(2)(y))
+
+
 def gru():
     x = keras.Input((5, 4), name="seq")
     y = layers.GRU(6, return_sequences=True)(x)
@@ -148,7 +154,7 @@ def save(name, obj, is_keras=True):
 
 def main():
     keras.utils.set_random_seed(0)
-    for fn in (mobilenet_like, attention, two_inputs, unet, text_cnn, lstm, gru):
+    for fn in (mobilenet_like, attention, two_inputs, unet, text_cnn, lstm, lstm_seq, gru):
         model = fn()
         # Non-trivial BatchNormalization statistics.
         for layer in model.layers:

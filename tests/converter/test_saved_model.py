@@ -284,7 +284,7 @@ def test_tinylite_convert_dir_and_pb(corpus, tmp_path):
 # -- scripts/make_tf_fixtures.py with TensorFlow at fixture time) ------------------------------
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "saved_models")
-FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "gru", "tf_module"]
+FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "lstm_seq", "gru", "tf_module"]
 
 
 @pytest.mark.parametrize("name", FIXTURE_MODELS)
@@ -301,3 +301,14 @@ def test_fixture_saved_model(name):
         got = ip.get_signature_runner("serving_default")(**feeds)
         for k, want in refs.items():
             _relative_close(got[k], want, f"{runtime} {name} {k}")
+
+
+@pytest.mark.parametrize("name,fused", [("lstm", True), ("lstm_seq", True), ("gru", False)])
+def test_keras_rnn_loops(name, fused):
+    """A Keras LSTM's While loop becomes UNIDIRECTIONAL_SEQUENCE_LSTM (as the Keras frontend
+    lowers the layer); a GRU's is unrolled over its fixed number of steps."""
+    content = tinylite.TFLiteConverter.from_saved_model(os.path.join(FIXTURES, name, "saved_model")).convert()
+    model = tinylite.read_model(content)
+    ops = {model.op_name(o) for o in model.subgraphs[0].operators}
+    assert ("UNIDIRECTIONAL_SEQUENCE_LSTM" in ops) == fused
+    assert not ops & {"WHILE", "SPLIT"} if fused else "SPLIT" in ops

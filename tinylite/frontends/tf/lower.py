@@ -57,12 +57,14 @@ class TList:
     """A TensorList (TensorArray) of statically known length: its element Syms (None = not
     set yet).  Loops over one are unrolled, so every index is a constant."""
 
-    __slots__ = ("items", "element_shape", "dtype")
+    __slots__ = ("items", "element_shape", "dtype", "source", "stacked")
 
-    def __init__(self, items, element_shape, dtype):
+    def __init__(self, items, element_shape, dtype, source=None, stacked=None):
         self.items = list(items)
         self.element_shape = element_shape
         self.dtype = dtype
+        self.source = source          # the tensor TensorListFromTensor split
+        self.stacked = stacked        # the elements already stacked (a fused sequence op's output)
 
 
 class Scope:
@@ -109,7 +111,8 @@ class Lowerer:
         self.b = builder
         self.g = graph
         self.const_cache: dict = {}
-        self.biasable: dict = {}        # Value index -> (operator, kind) whose bias a later add may fill
+        self.biasable: dict = {}        # Value index -> (operator, name, slot) whose bias a later add may fill
+        self.transposes: dict = {}      # Value index -> (input Sym, perm) of a TRANSPOSE emitted here
 
     # -- values --
 
@@ -142,6 +145,10 @@ class Lowerer:
         if isinstance(sym, Resource):
             raise ConverterError(f"{name}: a variable handle is used as a tensor (only ReadVariableOp reads are "
                                  "supported)")
+        if isinstance(sym, TList):
+            raise ConverterError(f"{name}: a TensorList is used as a tensor")
+        if not hasattr(sym, "index"):
+            raise ConverterError(f"{name}: the value is not available as a tensor ({type(sym).__name__})")
         return sym
 
     def get(self, scope, ref):

@@ -257,9 +257,18 @@ def _transpose(low, scope, node):
         return np.transpose(x, perm)
     if perm == list(range(len(perm))):
         return x
+    prev = low.transposes.get(getattr(x, "index", None))
+    if prev is not None and [prev[1][p] for p in perm] == list(range(len(perm))):
+        return prev[0]              # a transpose undoing the one before it
+    return _transpose_value(low, x, perm, node["name"])
+
+
+def _transpose_value(low, x, perm, name):
     shp = _shape(x)
-    return low.b.op("TRANSPOSE", [low.v(x, node["name"]), low.b.const(np.array(perm, np.int32), node["name"] + "/perm")],
-                    tuple(shp[i] for i in perm), node["name"])
+    y = low.b.op("TRANSPOSE", [low.v(x, name), low.b.const(np.array(perm, np.int32), name + "/perm")],
+                 tuple(shp[i] for i in perm), name)
+    low.transposes[y.index] = (x, list(perm))
+    return y
 
 
 @op("Pack")
@@ -1244,6 +1253,11 @@ def _while(low, scope, node):
     cond, body = (_attr(node, "cond") or {}).get("name"), (_attr(node, "body") or {}).get("name")
     if not cond or not body:
         low.fail(scope, node, "names no cond/body function")
+    from .rnn import match_keras_lstm
+
+    fused = match_keras_lstm(low, scope, node, loop, cond, body)
+    if fused is not None:
+        return fused
     for _ in range(MAX_UNROLL):
         (c,) = low.call(cond, loop)[:1]
         if not _is_const(c):
@@ -1301,7 +1315,7 @@ def _tl_from_tensor(low, scope, node):
             if n == 1:
                 cache["parts"] = [reshape_to(low, xv, tuple(xv.shape[1:]), name)]
         return cache["parts"][i]
-    return TList([_Lazy(element, i) for i in range(n)], _shape(x)[1:], _dtype(x))
+    return TList([_Lazy(element, i) for i in range(n)], _shape(x)[1:], _dtype(x), source=x)
 
 
 class _Lazy:
@@ -1367,6 +1381,8 @@ def _tl_stack(low, scope, node):
     lst = _ins(low, scope, node)[0]
     if not isinstance(lst, TList):
         low.fail(scope, node, "expects a TensorList")
+    if lst.stacked is not None:
+        return lst.stacked
     items = [_item(v) for v in lst.items]
     if any(v is None for v in items):
         low.fail(scope, node, "stacks a TensorList with elements never set")
