@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -312,3 +313,36 @@ def test_keras_rnn_loops(name, fused):
     ops = {model.op_name(o) for o in model.subgraphs[0].operators}
     assert ("UNIDIRECTIONAL_SEQUENCE_LSTM" in ops) == fused
     assert not ops & {"WHILE", "SPLIT"} if fused else "SPLIT" in ops
+
+
+class _FakeShape:
+    def __init__(self, dims):
+        self.rank = len(dims)
+        self._dims = dims
+
+    def as_list(self):
+        return list(self._dims)
+
+
+class _FakeTensor:
+    """Just what from_concrete_functions reads of a tf.Tensor."""
+
+    def __init__(self, name, dims=None):
+        self.name = name
+        self.op = types.SimpleNamespace(name=name.split(":")[0])
+        self.shape = _FakeShape(dims or [])
+        self.dtype = types.SimpleNamespace(as_datatype_enum=1)
+
+
+def test_from_concrete_functions_reads_the_function_graph(corpus):
+    """The ConcreteFunction API surface (graph.as_graph_def(), inputs, outputs, captures) as
+    TensorFlow hands it over, here over the corpus's frozen graph (no TensorFlow needed)."""
+    pb = (corpus / "tf1_frozen_mlp" / "frozen_graph.pb").read_bytes()
+    graph = types.SimpleNamespace(as_graph_def=lambda: types.SimpleNamespace(SerializeToString=lambda: pb),
+                                  internal_captures=[], external_captures=[], variables=[])
+    fn = types.SimpleNamespace(graph=graph, name="f", inputs=[_FakeTensor("input:0", [None, 20])],
+                               outputs=[_FakeTensor("output:0")])
+    content = tinylite.TFLiteConverter.from_concrete_functions([fn]).convert()
+    assert _signatures(content) == {"serving_default": {"inputs": ["input"], "outputs": ["output_0"]}}
+    io = np.load(corpus / "tf1_frozen_mlp" / "io.npz")
+    _check_outputs(content, [io["input0"]], [io["graph_output0"]])
