@@ -346,3 +346,37 @@ def test_from_concrete_functions_reads_the_function_graph(corpus):
     assert _signatures(content) == {"serving_default": {"inputs": ["input"], "outputs": ["output_0"]}}
     io = np.load(corpus / "tf1_frozen_mlp" / "io.npz")
     _check_outputs(content, [io["input0"]], [io["graph_output0"]])
+
+
+def test_unsupported_op_names_op_node_and_function(corpus, tmp_path):
+    sm = _copy_saved_model(corpus, tmp_path, "mnist_cnn")
+    pb = sm / "saved_model.pb"
+    # Renaming every "Relu" keeps the protobuf valid: an op TensorFlow does not have.
+    pb.write_bytes(pb.read_bytes().replace(b"Relu", b"Relq"))
+    with pytest.raises(ConverterError) as e:
+        tinylite.TFLiteConverter.from_saved_model(str(sm)).convert()
+    msg = str(e.value)
+    assert "TensorFlow op Relq (node 'sequential_1/" in msg and "/Relq'" in msg
+    assert "in function '__inference___call___" in msg
+
+
+def test_wire_decoder_and_snappy():
+    from tinylite.frontends.tf import bundle, wire
+
+    # NodeDef {name: "a", op: "Const", input: ["x", "^y"], attr {"k": {i: -2}}}
+    attr = b"\x0a\x01k" + b"\x12\x0b" + b"\x18" + b"\xfe\xff\xff\xff\xff\xff\xff\xff\xff\x01"
+    msg = b"\x0a\x01a\x12\x05Const\x1a\x01x\x1a\x02^y" + b"\x2a" + bytes([len(attr)]) + attr
+    node = wire.decode(msg, wire.NODE)
+    assert node == {"name": "a", "op": "Const", "input": ["x", "^y"], "attr": {"k": {"i": -2}}}
+    # packed and unpacked repeated floats mix
+    t = wire.decode(b"\x2a\x08" + np.array([1, 2], "<f4").tobytes() + b"\x2d" + np.array([3], "<f4").tobytes(),
+                    wire.TENSOR)
+    assert t["float_val"] == [1.0, 2.0, 3.0]
+    for bad in (b"\x0a\x05ab", b"\x0a", b"\x0f\x00", b"\x12\x02\x08"):
+        with pytest.raises(wire.WireError):
+            wire.decode(bad, wire.NODE)
+    # snappy: a literal "abcd" then a 1-byte-offset copy of 8 bytes at offset 4
+    data = bytes([12, 3 << 2]) + b"abcd" + bytes([((8 - 4) << 2) | 1, 4])
+    assert bundle.snappy_decompress(data) == b"abcdabcdabcd"
+    with pytest.raises(ConverterError):
+        bundle.snappy_decompress(bytes([12, 3 << 2]) + b"abcd" + bytes([((8 - 4) << 2) | 1, 9]))

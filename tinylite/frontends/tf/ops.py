@@ -498,10 +498,18 @@ def _mirror_pad(low, scope, node):
     return _pad_common(low, scope, node, "MIRROR_PAD", x, p, options={"mode": mode})
 
 
+# Folding is for shape arithmetic and small constants; larger results are computed at run time.
+FOLD_LIMIT = 1 << 22
+
+
+def _small(shape):
+    return all(int(d) >= 0 for d in shape) and int(np.prod([int(d) for d in shape], dtype=object)) <= FOLD_LIMIT
+
+
 @op("Fill")
 def _fill(low, scope, node):
     d, v = _ins(low, scope, node)
-    if _is_const(d) and _is_const(v):
+    if _is_const(d) and _is_const(v) and _small(d):
         return np.full(tuple(int(a) for a in d), v, v.dtype)
     dims, _ = _partial_of(d)
     return _emit(low, "FILL", [d, v], tuple(dims), node["name"], out_dtype=_tflite_dtype(_dtype(v)))
@@ -529,6 +537,8 @@ def _range(low, scope, node):
     ins = _ins(low, scope, node)
     if all(_is_const(s) for s in ins):
         start, limit, delta = ins
+        if delta == 0 or (limit - start) / delta > FOLD_LIMIT:
+            low.fail(scope, node, f"range({start}, {limit}, {delta}) is empty-stepped or too long")
         return np.arange(start, limit, delta).astype(start.dtype)
     low.fail(scope, node, "a range with run-time bounds is not supported")
 
@@ -1205,7 +1215,7 @@ def _resize(low, scope, node):
 @op("Tile")
 def _tile(low, scope, node):
     x, m = _ins(low, scope, node)
-    if _is_const(x) and _is_const(m):
+    if _is_const(x) and _is_const(m) and x.ndim == m.size and _small([a * int(b) for a, b in zip(x.shape, m)]):
         return np.tile(x, m)
     mult, _ = _partial_of(m)
     shp = tuple(None if d is None or k is None else d * k for d, k in zip(_shape(x), mult))
@@ -1215,7 +1225,7 @@ def _tile(low, scope, node):
 @op("BroadcastTo")
 def _broadcast_to(low, scope, node):
     x, s = _ins(low, scope, node)
-    if _is_const(x) and _is_const(s):
+    if _is_const(x) and _is_const(s) and _small(s):
         return np.broadcast_to(x, tuple(int(v) for v in s)).copy()
     dims, _ = _partial_of(s)
     return _emit(low, "BROADCAST_TO", [x, s], tuple(dims), node["name"])

@@ -177,6 +177,11 @@ def load_frozen_graph(path):
     return g
 
 
+# A constant's declared shape is checked before it is expanded, so a corrupt file cannot
+# make the converter allocate without bound.
+MAX_CONSTANT_BYTES = 1 << 31
+
+
 def tensor_value(proto: dict, what: str) -> np.ndarray:
     """A TensorProto's value as an ndarray."""
     from .bundle import DTYPE_NAMES, dtype_of
@@ -189,7 +194,12 @@ def tensor_value(proto: dict, what: str) -> np.ndarray:
         arr[:] = vals
         return arr.reshape(shape) if len(vals) == int(np.prod(shape)) else arr
     dt = np.dtype(dtype_of(enum, what))
-    count = int(np.prod(shape, dtype=np.int64))
+    if any(d is None or d < 0 for d in shape):
+        raise ConverterError(f"{what}: a constant of shape {list(shape)} (negative dimension; corrupt graph)")
+    count = int(np.prod([int(d) for d in shape], dtype=object)) if shape else 1
+    if count * dt.itemsize > MAX_CONSTANT_BYTES:
+        raise ConverterError(f"{what}: a constant of shape {list(shape)} ({count * dt.itemsize} bytes) is larger "
+                             f"than {MAX_CONSTANT_BYTES >> 20} MiB (corrupt graph?)")
     content = proto.get("tensor_content")
     if content is not None and len(content):
         if len(content) != count * dt.itemsize:
