@@ -380,3 +380,28 @@ def test_wire_decoder_and_snappy():
     assert bundle.snappy_decompress(data) == b"abcdabcdabcd"
     with pytest.raises(ConverterError):
         bundle.snappy_decompress(bytes([12, 3 << 2]) + b"abcd" + bytes([((8 - 4) << 2) | 1, 9]))
+
+
+def test_quantized_multi_signature(corpus):
+    """Each signature is quantized on its own samples ((signature_key, dict) pairs, as
+    TensorFlow's representative datasets give them) and the subgraphs agree."""
+    x = np.load(corpus / "mlp5" / "io.npz")["input0"]
+    conv = tinylite.TFLiteConverter.from_saved_model(str(corpus / "mlp5" / "saved_model"),
+                                                     signature_keys=["serve", "serving_default"])
+    conv.optimizations = [tinylite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ((k, {"input_layer_3": x[i:i + 1]}) for i in range(64)
+                                           for k in ("serve", "serving_default"))
+    content = conv.convert()
+    model = tinylite.read_model(content)
+    assert len(model.subgraphs) == 2
+    for sg in model.subgraphs:
+        assert [model.op_name(o) for o in sg.operators][0] == "QUANTIZE"
+    ip = litert_interpreter(content)
+    a = ip.get_signature_runner("serve")(input_layer_3=x[:4])["output_0"]
+    b = ip.get_signature_runner("serving_default")(input_layer_3=x[:4])["output_0"]
+    np.testing.assert_array_equal(a, b)
+    single = tinylite.TFLiteConverter.from_saved_model(str(corpus / "mlp5" / "saved_model"))
+    single.optimizations = [tinylite.Optimize.DEFAULT]
+    single.representative_dataset = lambda: ([x[i:i + 1]] for i in range(64))
+    np.testing.assert_array_equal(litert_interpreter(single.convert()).get_signature_runner("serving_default")(
+        input_layer_3=x[:4])["output_0"], a)

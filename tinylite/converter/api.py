@@ -102,6 +102,25 @@ def _config(settings: dict):
     return cfg
 
 
+def _for_signature(settings: dict, model) -> dict:
+    """Quantization settings for one signature of a multi-signature model: its samples from
+    a representative dataset of (signature_key, dict) pairs (others are skipped)."""
+    dataset = settings.get("dataset")
+    if dataset is None:
+        return settings
+    key = model.signature_defs[0].signature_key
+    gen = dataset.input_gen if hasattr(dataset, "input_gen") else dataset
+
+    def samples():
+        for s in gen():
+            if isinstance(s, (list, tuple)) and len(s) == 2 and isinstance(s[0], str) and isinstance(s[1], dict):
+                if s[0] == key:
+                    yield s
+            else:
+                yield s
+    return dict(settings, dataset=samples)
+
+
 class TFLiteConverter:
     """Converts a Keras model to a .tflite FlatBuffer (`tf.lite.TFLiteConverter`)."""
 
@@ -158,7 +177,7 @@ class TFLiteConverter:
         def build():
             from ..frontends.tf import convert_saved_model
 
-            return convert_saved_model(saved_model_dir, keys, tag_list)
+            return convert_saved_model(saved_model_dir, keys, tag_list, merge=False)
         conv = cls(saved_model_dir, _origin=saved_model_dir)
         conv._build = build
         return conv
@@ -293,11 +312,19 @@ class TFLiteConverter:
         """The converted model as a tinylite.graph.Model (before serialization)."""
         settings = self._quant_settings()
         model = self._float_model()
-        if settings["mode"] == "none":
-            return model
-        from .quantize import quantize_model
+        parts = model if isinstance(model, list) else [model]
+        if settings["mode"] != "none":
+            from .quantize import quantize_model
 
-        return quantize_model(model, _config(settings))
+            if len(parts) == 1:
+                parts = [quantize_model(parts[0], _config(settings))]
+            else:
+                parts = [quantize_model(m, _config(_for_signature(settings, m))) for m in parts]
+        if len(parts) == 1:
+            return parts[0]
+        from ..frontends.tf.merge import merge_models
+
+        return merge_models(parts)
 
     def convert(self) -> bytes:
         """The .tflite FlatBuffer bytes."""

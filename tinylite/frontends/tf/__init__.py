@@ -4,8 +4,9 @@ variables' checkpoint, lower.py/ops.py map the graph onto TFLite operators)."""
 from __future__ import annotations
 
 
-def convert_saved_model(saved_model_dir, signature_keys=None, tags=None, passes: bool = True):
-    """A SavedModel directory -> tinylite.graph.Model, one subgraph per signature."""
+def convert_saved_model(saved_model_dir, signature_keys=None, tags=None, passes: bool = True, merge: bool = True):
+    """A SavedModel directory -> tinylite.graph.Model, one subgraph per signature (merge=False:
+    a list of one-signature models, which the quantizer takes one at a time)."""
     from ...converter.builder import GraphBuilder
     from .lower import lower_graph
     from .savedmodel import load_saved_model
@@ -18,6 +19,8 @@ def convert_saved_model(saved_model_dir, signature_keys=None, tags=None, passes:
         models.append(b.finish(passes=passes, signature_key=sig.key))
     if len(models) == 1:
         return models[0]
+    if not merge:
+        return models
     from .merge import merge_models
 
     return merge_models(models)
