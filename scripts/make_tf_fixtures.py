@@ -8,7 +8,8 @@ Needs TensorFlow, which tinylite never depends on: run it in a separate venv, e.
 Each model is exported the way users do it (Keras 3 `model.export(dir)`, or
 `tf.saved_model.save` for a tf.Module), and `io.npz` beside it holds the inputs
 (`in_<signature input name>`) and what TensorFlow's own
-`loaded.signatures["serving_default"]` returned (`out_<output key>`).  Models are
+`loaded.signatures["serving_default"]` returned (`out_<output key>`); Keras models
+are also saved as `model.keras` (to compare with the Keras frontend).  Models are
 kept tiny (a few KB of weights) so the fixtures stay small.
 """
 from __future__ import annotations
@@ -136,6 +137,7 @@ def save(name, obj, is_keras=True):
     sm = d / "saved_model"
     if is_keras:
         obj.export(str(sm), verbose=False)
+        obj.save(str(d / "model.keras"))      # the same model for the Keras frontend
     else:
         tf.saved_model.save(obj, str(sm), signatures={"serving_default": obj.__call__})
     (sm / "fingerprint.pb").unlink(missing_ok=True)

@@ -405,3 +405,57 @@ def test_quantized_multi_signature(corpus):
     single.representative_dataset = lambda: ([x[i:i + 1]] for i in range(64))
     np.testing.assert_array_equal(litert_interpreter(single.convert()).get_signature_runner("serving_default")(
         input_layer_3=x[:4])["output_0"], a)
+
+
+@pytest.mark.parametrize("mode", ["float", "dynamic", "float16", "int8"])
+@pytest.mark.parametrize("name", ["mobilenet_like", "text_cnn", "lstm", "lstm_seq", "two_inputs"])
+def test_fixture_saved_model_equals_keras_file(name, mode):
+    """The SavedModel and the same model's .keras file give the same operators and constants
+    (the TensorFlow frontend lands on the Keras frontend's neutral graph), float or quantized."""
+    folder = os.path.join(FIXTURES, name)
+    io = np.load(os.path.join(folder, "io.npz"))
+    names = sorted(k[3:] for k in io.files if k.startswith("in_"))
+
+    def make(conv):
+        if mode != "float":
+            conv.optimizations = [tinylite.Optimize.DEFAULT]
+        if mode == "float16":
+            conv.target_spec.supported_types = [np.float16]
+        if mode == "int8":
+            conv.representative_dataset = lambda: ({n: io["in_" + n][i:i + 1] for n in names} for i in range(4))
+        return conv.convert()
+
+    a = make(tinylite.TFLiteConverter.from_saved_model(os.path.join(folder, "saved_model")))
+    b = make(tinylite.TFLiteConverter.from_keras_model_file(os.path.join(folder, "model.keras")))
+    ma, mb = tinylite.read_model(a), tinylite.read_model(b)
+
+    def ops(m):
+        """(op, output shape, constant inputs) in a canonical order."""
+        sg = m.subgraphs[0]
+        out = []
+        for o in sg.operators:
+            consts = []
+            for i in o.inputs:
+                t = sg.tensors[i] if i >= 0 else None
+                if t is not None and t.buffer and m.buffers[t.buffer].data is not None and len(m.buffers[t.buffer].data):
+                    consts.append((t.type, bytes(np.asarray(m.buffers[t.buffer].data))))
+            out.append((m.op_name(o), tuple(sg.tensors[o.outputs[0]].shape), consts))
+        return sorted(out, key=lambda e: (e[0], e[1], [c[1] for c in e[2]]))
+
+    oa, ob = ops(ma), ops(mb)
+    assert [(n, s) for n, s, _ in oa] == [(n, s) for n, s, _ in ob]
+    for (name_a, _, ca), (_, _, cb) in zip(oa, ob):
+        assert len(ca) == len(cb), name_a
+        for (ta, da), (tb, db) in zip(ca, cb):
+            assert ta == tb and len(da) == len(db), name_a
+            if da != db:
+                # Folded arithmetic (BatchNormalization's scale and shift) may round in another
+                # order than the Keras frontend's: float32 constants agree to float precision.
+                assert ta == 0, f"{name_a}: integer constants differ"
+                np.testing.assert_allclose(np.frombuffer(da, np.float32), np.frombuffer(db, np.float32),
+                                           rtol=1e-5, atol=1e-6)
+    feeds = {n: io["in_" + n] for n in names}
+    ra = tinylite.Interpreter(model_content=a).get_signature_runner("serving_default")(**feeds)
+    rb = tinylite.Interpreter(model_content=b).get_signature_runner("serving_default")(**feeds)
+    for ka, kb in zip(sorted(ra, key=lambda k: ra[k].shape), sorted(rb, key=lambda k: rb[k].shape)):
+        _relative_close(ra[ka], rb[kb].astype(np.float64), f"{name} {mode} {ka}")

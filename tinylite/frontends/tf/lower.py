@@ -113,6 +113,9 @@ class Lowerer:
         self.const_cache: dict = {}
         self.biasable: dict = {}        # Value index -> (operator, name, slot) whose bias a later add may fill
         self.transposes: dict = {}      # Value index -> (input Sym, perm) of a TRANSPOSE emitted here
+        self.flattened: dict = {}       # Value index -> Value a RESHAPE merged all but the last axis of
+        self.fc_flat: dict = {}         # FULLY_CONNECTED output index -> (operator, unflattened input)
+        self.stacked_one: dict = {}     # Value index -> the one element a TensorListStack stacked
 
     # -- values --
 

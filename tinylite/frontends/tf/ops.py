@@ -190,8 +190,30 @@ def reshape_to(low, x, shape, name):
         return x
     if sum(d is None for d in shape) > 1:
         raise ConverterError(f"{name}: cannot reshape {x.shape} to {shape} with more than one run-time dimension")
+    fc = low.fc_flat.get(x.index)
+    if fc is not None and len(shape) > 2 and tuple(fc[1].shape[:-1]) == shape[:-1] and shape[-1] == x.shape[-1]:
+        return _unflatten_fc(low, x, fc, shape)
     spec = np.array([-1 if d is None else d for d in shape], np.int32)
-    return low.b.op("RESHAPE", [low.v(x, name), low.b.const(spec, name + "/shape")], shape, name)
+    y = low.b.op("RESHAPE", [low.v(x, name), low.b.const(spec, name + "/shape")], shape, name)
+    if len(shape) == 2 and x.rank > 2 and shape[-1] == x.shape[-1]:
+        low.flattened[y.index] = x
+    return y
+
+
+def _unflatten_fc(low, y, fc, shape):
+    """FULLY_CONNECTED(reshape(x, [-1, k])) reshaped back to x's leading axes (how TensorFlow
+    spells a Dense on a sequence: Tensordot) -> one FULLY_CONNECTED on x with keep_num_dims,
+    as the Keras frontend emits it."""
+    from ...converter.builder import Value
+
+    op, x = fc
+    op.inputs[0] = x.index
+    op.builtin_options = dict(op.builtin_options, keep_num_dims=True)
+    t = low.b.sg.tensors[y.index]
+    t.shape = np.array([1 if d is None else d for d in shape], np.int32)
+    t.shape_signature = np.array([-1 if d is None else d for d in shape], np.int32) if None in shape else None
+    del low.fc_flat[y.index]
+    return Value(y.index, shape, y.dtype)
 
 
 @op("Reshape")
@@ -406,6 +428,10 @@ def _strided_slice(low, scope, node):
     idx = _strided_index(begin, end, strides, node, len(_shape(x)))
     if _is_const(x):
         return np.asarray(x[idx])
+    one = low.stacked_one.get(getattr(x, "index", None))
+    if one is not None and len(idx) >= 1 and idx[0] in (0, -1) and all(
+            i == slice(None, None, 1) or i == slice(None) or i is Ellipsis for i in idx[1:]):
+        return one                  # the only element of a one-element stack
     name = node["name"]
     opts = {k: int(_attr(node, k, 0)) for k in ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask",
                                                  "shrink_axis_mask")}
@@ -464,8 +490,35 @@ def _gather(low, scope, node):
         return Partial(list(vals), False, emit)
     pshape = _shape(params)
     axis %= len(pshape)
+    plain = _unwrapped_indices(low, scope, node, pshape[axis])
+    if plain is not None:
+        indices = plain
     out = pshape[:axis] + _shape(indices)[batch_dims:] + pshape[axis + 1:]
     return _emit(low, "GATHER", [params, indices], out, node["name"], {"axis": axis, "batch_dims": batch_dims})
+
+
+def _unwrapped_indices(low, scope, node, size):
+    """where(i < 0, i + size, i) feeding a gather (how keras.ops.take wraps negative indices)
+    -> i: TFLite's GATHER takes the same indices, and Keras's own lowering reads i."""
+    ref = _data_inputs(scope, node)[1]
+    _, sel = _skip_identity(scope, ref)
+    if sel is None or sel.get("op") not in ("Select", "SelectV2") or size is None:
+        return None
+    c_ref, a_ref, b_ref = _data_inputs(scope, sel)
+    _, less = _skip_identity(scope, c_ref)
+    _, add = _skip_identity(scope, a_ref)
+    if less is None or add is None or less.get("op") != "Less" or add.get("op") not in ("AddV2", "Add"):
+        return None
+    i_ref, zero_ref = _data_inputs(scope, less)
+    if not _same_ref(i_ref, b_ref) or not _is_zero(low.get(scope, zero_ref)):
+        return None
+    x, n = _data_inputs(scope, add)
+    if not _same_ref(x, i_ref):
+        x, n = n, x
+    n = low.get(scope, n)
+    if not _same_ref(x, i_ref) or not _is_const(n) or n.size != 1 or int(n.reshape(-1)[0]) != size:
+        return None
+    return low.get(scope, i_ref)
 
 
 def _pad_common(low, scope, node, kind, x, p, extra=None, options=None):
@@ -1008,6 +1061,8 @@ def _fully_connected(low, node, x, kernel, keep_num_dims):
     out = tuple(x.shape[:-1]) + (units,)
     y = low.b.op("FULLY_CONNECTED", [x, w, None], out, name, {"keep_num_dims": bool(keep_num_dims)})
     low.biasable[y.index] = (low.b.sg.operators[-1], name, 2)
+    if x.index in low.flattened:
+        low.fc_flat[y.index] = (low.b.sg.operators[-1], low.flattened[x.index])
     return y
 
 
@@ -1401,9 +1456,11 @@ def _tl_stack(low, scope, node):
     name = node["name"]
     if len(items) == 1:
         v = low.v(items[0], name + "/item")
-        return reshape_to(low, v, (1,) + tuple(v.shape), name) if sum(d is None for d in v.shape) <= 1 else \
+        y = reshape_to(low, v, (1,) + tuple(v.shape), name) if sum(d is None for d in v.shape) <= 1 else \
             low.b.op("EXPAND_DIMS", [v, low.b.const(np.array([0], np.int32), name + "/axis")], (1,) + tuple(v.shape),
                      name)
+        low.stacked_one[y.index] = v
+        return y
     shp = _shape(items[0])
     return _emit(low, "PACK", items, (len(items),) + tuple(shp), name, {"values_count": len(items), "axis": 0})
 
