@@ -3,7 +3,7 @@
 Needs TensorFlow, which tinylite never depends on: run it in a separate venv, e.g.
 
     python -m venv /tmp/tfvenv && /tmp/tfvenv/bin/pip install tensorflow
-    KERAS_BACKEND=tensorflow /tmp/tfvenv/bin/python scripts/make_tf_fixtures.py
+    KERAS_BACKEND=tensorflow /tmp/tfvenv/bin/python scripts/make_tf_fixtures.py [name ...]
 
 Each model is exported the way users do it (Keras 3 `model.export(dir)`, or
 `tf.saved_model.save` for a tf.Module), and `io.npz` beside it holds the inputs
@@ -99,6 +99,12 @@ def lstm_seq():
     return keras.Model(x, layers.Dense(2)(y))
 
 
+def lstm_varlen():
+    x = keras.Input((None, 3), name="seq")
+    y = layers.LSTM(4)(x)
+    return keras.Model(x, layers.Dense(2)(y))
+
+
 def gru():
     x = keras.Input((5, 4), name="seq")
     y = layers.GRU(6, return_sequences=True)(x)
@@ -124,7 +130,7 @@ class Module(tf.Module):
 
 
 def sample(spec, rng, n=4):
-    shape = [n] + [int(d) for d in spec.shape[1:]]
+    shape = [n] + [6 if d is None else int(d) for d in spec.shape[1:]]
     if spec.dtype.is_integer:
         return rng.integers(0, 50, size=shape).astype(spec.dtype.as_numpy_dtype)
     return rng.normal(size=shape).astype(np.float32)
@@ -154,9 +160,13 @@ def save(name, obj, is_keras=True):
     print(f"{name}: {size / 1024:.1f} KiB, inputs {list(feeds)}, outputs {sorted(outs)}")
 
 
-def main():
+def main(argv=None):
+    """Make every fixture, or those named on the command line."""
+    only = set(sys.argv[1:] if argv is None else argv)
     keras.utils.set_random_seed(0)
-    for fn in (mobilenet_like, attention, two_inputs, unet, text_cnn, lstm, lstm_seq, gru):
+    for fn in (mobilenet_like, attention, two_inputs, unet, text_cnn, lstm, lstm_seq, lstm_varlen, gru):
+        if only and fn.__name__ not in only:
+            continue
         model = fn()
         # Non-trivial BatchNormalization statistics.
         for layer in model.layers:
@@ -165,7 +175,8 @@ def main():
                 layer.moving_mean.assign(np.linspace(-0.5, 0.5, n).astype(np.float32))
                 layer.moving_variance.assign(np.linspace(0.5, 2.0, n).astype(np.float32))
         save(fn.__name__, model)
-    save("tf_module", Module(), is_keras=False)
+    if not only or "tf_module" in only:
+        save("tf_module", Module(), is_keras=False)
     return 0
 
 

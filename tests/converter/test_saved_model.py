@@ -285,7 +285,7 @@ def test_tinylite_convert_dir_and_pb(corpus, tmp_path):
 # -- scripts/make_tf_fixtures.py with TensorFlow at fixture time) ------------------------------
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "saved_models")
-FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "lstm_seq", "gru", "tf_module"]
+FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "gru", "tf_module"]
 
 
 @pytest.mark.parametrize("name", FIXTURE_MODELS)
@@ -304,7 +304,7 @@ def test_fixture_saved_model(name):
             _relative_close(got[k], want, f"{runtime} {name} {k}")
 
 
-@pytest.mark.parametrize("name,fused", [("lstm", True), ("lstm_seq", True), ("gru", False)])
+@pytest.mark.parametrize("name,fused", [("lstm", True), ("lstm_seq", True), ("lstm_varlen", True), ("gru", False)])
 def test_keras_rnn_loops(name, fused):
     """A Keras LSTM's While loop becomes UNIDIRECTIONAL_SEQUENCE_LSTM (as the Keras frontend
     lowers the layer); a GRU's is unrolled over its fixed number of steps."""
@@ -408,7 +408,7 @@ def test_quantized_multi_signature(corpus):
 
 
 @pytest.mark.parametrize("mode", ["float", "dynamic", "float16", "int8"])
-@pytest.mark.parametrize("name", ["mobilenet_like", "text_cnn", "lstm", "lstm_seq", "two_inputs"])
+@pytest.mark.parametrize("name", ["mobilenet_like", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "two_inputs"])
 def test_fixture_saved_model_equals_keras_file(name, mode):
     """The SavedModel and the same model's .keras file give the same operators and constants
     (the TensorFlow frontend lands on the Keras frontend's neutral graph), float or quantized."""
@@ -459,3 +459,17 @@ def test_fixture_saved_model_equals_keras_file(name, mode):
     rb = tinylite.Interpreter(model_content=b).get_signature_runner("serving_default")(**feeds)
     for ka, kb in zip(sorted(ra, key=lambda k: ra[k].shape), sorted(rb, key=lambda k: rb[k].shape)):
         _relative_close(ra[ka], rb[kb].astype(np.float64), f"{name} {mode} {ka}")
+
+
+@pytest.mark.parametrize("steps", [1, 3, 9])
+def test_lstm_of_run_time_length(steps):
+    """An LSTM over sequences of any length (keras.Input((None, f))): the loop's bound is the
+    sequence's own run-time length, and the fused op runs any number of steps."""
+    folder = os.path.join(FIXTURES, "lstm_varlen")
+    a = tinylite.TFLiteConverter.from_saved_model(os.path.join(folder, "saved_model")).convert()
+    b = tinylite.TFLiteConverter.from_keras_model_file(os.path.join(folder, "model.keras")).convert()
+    x = np.random.default_rng(steps).normal(size=(2, steps, 3)).astype(np.float32)
+    (want,) = litert_interpreter(b).get_signature_runner("serving_default")(seq=x).values()
+    for ip in (litert_interpreter(a), tinylite.Interpreter(model_content=a)):
+        _relative_close(ip.get_signature_runner("serving_default")(seq=x)["output_0"], want.astype(np.float64),
+                        f"{steps} steps")

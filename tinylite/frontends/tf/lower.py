@@ -34,13 +34,15 @@ PASSTHROUGH = {"Identity", "StopGradient", "PreventGradient", "Snapshot", "Ensur
 class Partial:
     """An integer scalar or vector with some entries known only at run time (None)."""
 
-    __slots__ = ("vals", "scalar", "emit", "dtype")
+    __slots__ = ("vals", "scalar", "emit", "dtype", "origin")
 
-    def __init__(self, vals, scalar, emit, dtype=np.int32):
+    def __init__(self, vals, scalar, emit, dtype=np.int32, origin=None):
         self.vals = list(vals)
         self.scalar = scalar
         self.emit = emit            # () -> Value: the runtime ops computing it
         self.dtype = dtype
+        # per entry: (Value index, axis) when it is that tensor's run-time dimension, else None
+        self.origin = list(origin) if origin is not None else [None] * len(self.vals)
 
 
 class Resource:
@@ -57,10 +59,12 @@ class TList:
     """A TensorList (TensorArray) of statically known length: its element Syms (None = not
     set yet).  Loops over one are unrolled, so every index is a constant."""
 
-    __slots__ = ("items", "element_shape", "dtype", "source", "stacked")
+    __slots__ = ("items", "element_shape", "dtype", "source", "stacked", "length")
 
-    def __init__(self, items, element_shape, dtype, source=None, stacked=None):
-        self.items = list(items)
+    def __init__(self, items, element_shape, dtype, source=None, stacked=None, length=None):
+        # items None: a list whose length is known only at run time (`length`, a Partial)
+        self.items = None if items is None else list(items)
+        self.length = length
         self.element_shape = element_shape
         self.dtype = dtype
         self.source = source          # the tensor TensorListFromTensor split

@@ -131,7 +131,8 @@ def _shape_op(low, scope, node):
         return np.array(shp, out)
     name = node["name"]
     return Partial(shp, False, lambda: low.b.op("SHAPE", [low.v(x, name + "/x")], (len(shp),), name,
-                                                 {"out_type": "INT32"}, out_dtypes=np.int32), np.int32)
+                                                 {"out_type": "INT32"}, out_dtypes=np.int32), np.int32,
+                   origin=[(x.index, i) if d is None else None for i, d in enumerate(shp)])
 
 
 @op("Size")
@@ -445,13 +446,16 @@ def _strided_slice(low, scope, node):
     if isinstance(x, Partial):
         arr = np.array(x.vals, object)
         sel = arr[idx]
+        org = np.empty(len(x.origin), object)
+        org[:] = x.origin
+        org = org[idx]
         if isinstance(sel, np.ndarray):
-            vals, scalar = list(sel.reshape(-1)), False
+            vals, scalar, origin = list(sel.reshape(-1)), False, list(org.reshape(-1))
         else:
-            vals, scalar = [sel], True
+            vals, scalar, origin = [sel], True, [org]
         if all(v is not None for v in vals):
             return np.array(vals[0] if scalar else vals, np.int32)
-        return Partial(vals, scalar, lambda: emit(x), x.dtype)
+        return Partial(vals, scalar, lambda: emit(x), x.dtype, origin)
     return emit(x)
 
 
@@ -604,7 +608,7 @@ def _cast(low, scope, node):
         return x.astype(dst)
     if isinstance(x, Partial):
         if dst.kind in "iu":
-            return Partial(x.vals, x.scalar, x.emit, np.int32)
+            return Partial(x.vals, x.scalar, x.emit, np.int32, x.origin)
         x = x.emit()
     if _tflite_dtype(dst) == _tflite_dtype(x.dtype):
         return x
@@ -1349,10 +1353,13 @@ def _element_shape(s):
 @op("TensorListReserve")
 def _tl_reserve(low, scope, node):
     shape, n = _ins(low, scope, node)
+    dt = dtype_of(_attr(node, "element_dtype", 1), "element_dtype")
+    if isinstance(n, Partial):
+        return TList(None, _element_shape(shape), dt, length=n)
     n = _const(low, scope, node, n, "num_elements")
     if int(n) < 0:
         low.fail(scope, node, "a TensorList of unknown length is not supported")
-    return TList([None] * int(n), _element_shape(shape), dtype_of(_attr(node, "element_dtype", 1), "element_dtype"))
+    return TList([None] * int(n), _element_shape(shape), dt)
 
 
 @op("EmptyTensorList")
@@ -1366,7 +1373,8 @@ def _tl_from_tensor(low, scope, node):
     x, shape = _ins(low, scope, node)
     n = _shape(x)[0]
     if n is None:
-        low.fail(scope, node, "a TensorList over a run-time number of elements is not supported")
+        # Only a fused sequence op can consume it (unrolling needs the length).
+        return TList(None, _shape(x)[1:], _dtype(x), source=x)
     if _is_const(x):
         return TList([x[i] for i in range(n)], _shape(x)[1:], x.dtype)
     name = node["name"]
@@ -1402,6 +1410,10 @@ def _item(s):
 def _tl_index(low, scope, node, lst, idx):
     if not isinstance(lst, TList):
         low.fail(scope, node, "expects a TensorList")
+    if lst.items is None:
+        low.fail(scope, node, "a TensorList whose length is known only at run time (a sequence of unknown "
+                              "length) is supported only inside a Keras LSTM loop; give the model a fixed "
+                              "sequence length")
     i = int(_const(low, scope, node, idx, "the index"))
     if not -len(lst.items) <= i < len(lst.items):
         low.fail(scope, node, f"index {i} is outside the TensorList of {len(lst.items)} elements")
@@ -1430,14 +1442,16 @@ def _tl_set(low, scope, node):
 @op("TensorListPushBack")
 def _tl_push(low, scope, node):
     lst, item = _ins(low, scope, node)
-    if not isinstance(lst, TList):
-        low.fail(scope, node, "expects a TensorList")
+    if not isinstance(lst, TList) or lst.items is None:
+        low.fail(scope, node, "expects a TensorList of known length")
     return TList(list(lst.items) + [item], lst.element_shape, lst.dtype)
 
 
 @op("TensorListLength")
 def _tl_length(low, scope, node):
     (lst,) = _ins(low, scope, node)
+    if lst.items is None:
+        return lst.length
     return np.array(len(lst.items), np.int32)
 
 
@@ -1448,6 +1462,8 @@ def _tl_stack(low, scope, node):
         low.fail(scope, node, "expects a TensorList")
     if lst.stacked is not None:
         return lst.stacked
+    if lst.items is None:
+        low.fail(scope, node, "stacks a TensorList of run-time length")
     items = [_item(v) for v in lst.items]
     if any(v is None for v in items):
         low.fail(scope, node, "stacks a TensorList with elements never set")

@@ -210,25 +210,28 @@ def match_keras_lstm(low, scope, node, loop, cond, body_name):
     seq, out_list = loop[list_arg], loop[out_pos]
     if not isinstance(seq, TList) or seq.source is None or not isinstance(out_list, TList):
         return None
-    steps = len(seq.items)
+    steps = None if seq.items is None else len(seq.items)
     if any(not isinstance(loop[p], np.ndarray) or int(loop[p]) != 0 for p in counters):
         return None
     index_is_time = body.arg(index_ref) == time_arg
     if not index_is_time:
         idx_node = body.node(index_ref)
-        if idx_node is None or idx_node["op"] != "Const" or len(out_list.items) != 1:
+        if idx_node is None or idx_node["op"] != "Const" or out_list.items is None or len(out_list.items) != 1:
             return None
-    elif len(out_list.items) != steps:
+    elif (out_list.items is None) != (steps is None) or (steps is not None and len(out_list.items) != steps):
         return None
-    # the condition runs exactly `steps` times
-    probe = list(loop)
-    for p in counters:
-        probe[p] = np.array(steps - 1, np.int32)
-    first = low.call(cond, probe)[0]
-    for p in counters:
-        probe[p] = np.array(steps, np.int32)
-    last = low.call(cond, probe)[0]
-    if not (isinstance(first, np.ndarray) and isinstance(last, np.ndarray) and bool(first) and not bool(last)):
+    # the condition holds for exactly the sequence's steps
+    if steps is not None:
+        probe = list(loop)
+        for p in counters:
+            probe[p] = np.array(steps - 1, np.int32)
+        first = low.call(cond, probe)[0]
+        for p in counters:
+            probe[p] = np.array(steps, np.int32)
+        last = low.call(cond, probe)[0]
+        if not (isinstance(first, np.ndarray) and isinstance(last, np.ndarray) and bool(first) and not bool(last)):
+            return None
+    elif not _bounded_by_length(low, cond, loop, counters, time_arg, seq):
         return None
     in_refs = [r for r in node.get("input", []) if not r.startswith("^")]
     if not (_zeros(low, scope, in_refs[h_arg]) and _zeros(low, scope, in_refs[c_arg])):
@@ -254,6 +257,38 @@ def match_keras_lstm(low, scope, node, loop, cond, body_name):
                  h_arg, c_arg, out_pos)
 
 
+def _bounded_by_length(low, cond, loop, counters, time_arg, seq):
+    """For a sequence of run-time length: the condition is a conjunction of `counter < n`
+    where every n is the sequence's own length (its time-major axis 0), one counter being
+    the step index."""
+    fdef = low.g.functions.get(cond)
+    if fdef is None:
+        return False
+    body = _Body(fdef)
+    outs = [r for r in body.outs if r is not None]
+    if len(outs) != 1:
+        return False
+    bounded, stack = set(), [outs[0]]
+    while stack:
+        n = body.node(stack.pop())
+        if n is None:
+            return False
+        if n["op"] == "LogicalAnd":
+            stack.extend(body.ins(n))
+            continue
+        if n["op"] != "Less":
+            return False
+        a, b = (body.arg(r) for r in body.ins(n))
+        if a not in counters or b is None:
+            return False
+        bound = loop[b]
+        src = getattr(seq.source, "index", None)
+        if not (hasattr(bound, "origin") and bound.scalar and bound.origin and bound.origin[0] == (src, 0)):
+            return False
+        bounded.add(a)
+    return time_arg in bounded
+
+
 class _Unavailable:
     """An LSTM state the fused op does not output (checked unread before fusing)."""
 
@@ -277,11 +312,13 @@ def _emit(low, node, loop, seq, out_list, sequences, kernel, recurrent, bias, un
     out = list(loop)
     if sequences:
         stacked = _transpose_value(low, y, [1, 0, 2], name + "/time_major")
-        out[out_pos] = TList([None] * steps, out_list.element_shape, out_list.dtype, stacked=stacked)
+        out[out_pos] = TList(None if steps is None else [None] * steps, out_list.element_shape, out_list.dtype,
+                             stacked=stacked, length=out_list.length)
     else:
         last = _last_step(ctx, y, name + "/strided_slice")
         out[out_pos] = TList([last], out_list.element_shape, out_list.dtype)
     out[h_arg] = out[c_arg] = _Unavailable()
     for pos in counters:
-        out[pos] = np.array(steps, np.int32)
+        # With a run-time length, Keras's graph does not read the counters after the loop.
+        out[pos] = np.array(steps, np.int32) if steps is not None else _Unavailable()
     return out
