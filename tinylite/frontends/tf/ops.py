@@ -1319,16 +1319,17 @@ def _gelu(low, scope, node):
 
 @op("AddN")
 def _add_n(low, scope, node):
-    """A chain of ADDs (tinylite runs every op it emits; it has no ADD_N kernel)."""
     ins = _ins(low, scope, node)
     if all(_is_const(v) for v in ins):
         return np.sum(np.stack(ins), axis=0).astype(ins[0].dtype)
-    acc = ins[0]
-    for k, v in enumerate(ins[1:], 1):
-        dt = _dtype(acc) if not _is_const(acc) else _dtype(v)
-        acc = _emit(low, "ADD", [acc, v], bshape(_shape(acc), _shape(v)),
-                    node["name"] if k == len(ins) - 1 else f"{node['name']}/{k}", out_dtype=_tflite_dtype(dt))
-    return acc
+    if len(ins) == 1:
+        return ins[0]
+    live = next(v for v in ins if not _is_const(v))
+    shp = _shape(ins[0])
+    for v in ins[1:]:
+        shp = bshape(shp, _shape(v))
+    return _emit(low, "ADD_N", [v.astype(_dtype(live)) if _is_const(v) else v for v in ins], shp, node["name"],
+                 out_dtype=_tflite_dtype(_dtype(live)))
 
 
 @op("ClipByValue")
