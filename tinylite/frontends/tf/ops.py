@@ -1012,7 +1012,7 @@ def _conv2d(low, scope, node):
     if x.shape[-1] is not None and x.shape[-1] != cin:
         if x.shape[-1] % cin:
             low.fail(scope, node, f"input channels {x.shape[-1]} do not match the filter's {cin}")
-    filt = np.ascontiguousarray(np.transpose(w, (3, 0, 1, 2))).astype(np.float32)
+    filt = np.ascontiguousarray(np.transpose(w, (3, 0, 1, 2))).astype(np.float32, copy=False)
     name = node["name"]
     out = (x.shape[0], conv_out(x.shape[1], kh, sh, dh, pad.lower()), conv_out(x.shape[2], kw, sw, dw, pad.lower()),
            cout)
@@ -1033,7 +1033,7 @@ def _depthwise(low, scope, node):
     kh, kw, cin, mult = w.shape
     x = low.v(x, node["name"] + "/input")
     name = node["name"]
-    filt = np.ascontiguousarray(w.reshape(1, kh, kw, cin * mult)).astype(np.float32)
+    filt = np.ascontiguousarray(w.reshape(1, kh, kw, cin * mult)).astype(np.float32, copy=False)
     out = (x.shape[0], conv_out(x.shape[1], kh, sh, dh, pad.lower()), conv_out(x.shape[2], kw, sw, dw, pad.lower()),
            cin * mult)
     y = low.b.op("DEPTHWISE_CONV_2D", [x, low.b.const(filt, name),
@@ -1056,7 +1056,7 @@ def _conv_transpose(low, scope, node):
     kh, kw, cout, cin = w.shape
     out, _ = _partial_of(sizes)
     name = node["name"]
-    filt = np.ascontiguousarray(np.transpose(w, (2, 0, 1, 3))).astype(np.float32)
+    filt = np.ascontiguousarray(np.transpose(w, (2, 0, 1, 3))).astype(np.float32, copy=False)
     if isinstance(sizes, np.ndarray):
         sizes = sizes.astype(np.int32)
     y = low.b.op("TRANSPOSE_CONV", [low.v(sizes, name + "/output_shape"), low.b.const(filt, name),
@@ -1070,7 +1070,8 @@ def _fully_connected(low, node, x, kernel, keep_num_dims):
     """x @ kernel (kernel [in, units]) as FULLY_CONNECTED, like a Keras Dense."""
     name = node["name"]
     units = kernel.shape[1]
-    w = low.b.const(np.ascontiguousarray(kernel.T).astype(np.float32), name)
+    # The builder copies a transposed kernel to C order in cache-friendly strips.
+    w = low.b.const(kernel.astype(np.float32, copy=False).T, name)
     out = tuple(x.shape[:-1]) + (units,)
     y = low.b.op("FULLY_CONNECTED", [x, w, None], out, name, {"keep_num_dims": bool(keep_num_dims)})
     low.biasable[y.index] = (low.b.sg.operators[-1], name, 2)
