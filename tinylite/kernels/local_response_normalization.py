@@ -1,0 +1,29 @@
+"""LOCAL_RESPONSE_NORMALIZATION: x / (bias + alpha * sum of x^2 over the
+channels within `radius`)^beta, along the last dimension of a 4-D float32
+input (alpha is not divided by the window size, as in TensorFlow)."""
+import numpy as np
+
+
+def prepare(node):
+    x = node.inputs[0]
+    node.expect_dtype(x, np.float32)
+    if len(x.shape) != 4:
+        node.fail(f"expects a 4-D input, got shape {list(x.shape)}")
+    o = node.options
+    node.radius = int(o.get("radius", 5))
+    node.bias, node.alpha, node.beta = (np.float32(o.get(k, d)) for k, d in
+                                        (("bias", 1.0), ("alpha", 1.0), ("beta", 0.5)))
+    node.outputs[0].shape = tuple(x.shape)
+    return eval_lrn
+
+
+def eval_lrn(node, inputs, outputs):
+    x = inputs[0]
+    c = x.shape[-1]
+    sq = x * x
+    # Window sums along channels from a cumulative sum with a zero in front.
+    csum = np.concatenate([np.zeros(x.shape[:-1] + (1,), np.float64), np.cumsum(sq, axis=-1, dtype=np.float64)], -1)
+    lo = np.maximum(np.arange(c) - node.radius, 0)
+    hi = np.minimum(np.arange(c) + node.radius, c - 1) + 1
+    acc = (csum[..., hi] - csum[..., lo]).astype(np.float32)
+    outputs[0][...] = x * np.power(node.bias + node.alpha * acc, -node.beta)
