@@ -1,7 +1,7 @@
 """The input types each kernel is checked on: every (op, input types) here has a
 single-op differential test against LiteRT in tests/kernels/ (collected from those
-tests; "-" is an omitted optional input).  docs/ops.md is generated from this and
-the kernel registry (tinylite.tools.ops_table)."""
+tests by scripts/collect_kernel_types.py; "-" is an omitted optional input).
+docs/ops.md is generated from this and the kernel registry (tinylite.tools.ops_table)."""
 
 INPUT_TYPES = {
     'ABS': [
