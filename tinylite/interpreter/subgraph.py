@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import UnsupportedOpError
 from ..flatbuffer.schema import OP_NAMES, TENSOR_TYPE_NAMES, numpy_dtype
 from ..graph import Model
-from ..kernels import kernel_for
+from ..kernels import kernel_for, unsupported_detail
 from ..kernels.custom import kernel_for_custom
 from ..kernels._base import DynamicShape, Node, TensorSpec
 from . import fusion, planner
@@ -99,7 +99,7 @@ class SubgraphRunner:
                         op.custom_options, runner=self,
                         intermediates=[spec(i) for i in (op.intermediates or [])])
             self.nodes.append(node)
-            kernel = self._kernel(oi, op, op_name)
+            kernel = self._kernel(oi, op, op_name, node)
             is_dynamic = any(s is not None and s.index in dynamic_tensors for s in node.inputs)
             fn = None
             if not is_dynamic:
@@ -108,7 +108,8 @@ class SubgraphRunner:
                 except DynamicShape:
                     is_dynamic = True
                 except UnsupportedOpError as e:
-                    raise UnsupportedOpError(f"Node number {oi} ({op_name}) failed to prepare: {e}") from None
+                    raise UnsupportedOpError(f"Node number {oi} ({op_name}) failed to prepare: {e}"
+                                             f"{unsupported_detail(op_name, node)}") from None
                 except Exception as e:  # noqa: BLE001 - any kernel failure becomes one clear error
                     raise PrepareError(f"Node number {oi} ({op_name}) failed to prepare: {_describe(e)}") from None
             if is_dynamic:
@@ -240,7 +241,7 @@ class SubgraphRunner:
         self.tape = Tape(self.steps, self._failed)
         self.ready = True
 
-    def _kernel(self, oi: int, op, op_name: str):
+    def _kernel(self, oi: int, op, op_name: str, node=None):
         """The kernel of an operator: for a custom op, the user's registration first
         (see custom_ops), then the ones tinylite bundles; for a builtin, its module."""
         code = self.model.operator_codes[op.opcode_index]
@@ -258,7 +259,8 @@ class SubgraphRunner:
         try:
             return kernel_for(op_name)
         except UnsupportedOpError as e:
-            raise UnsupportedOpError(f"Node number {oi} ({op_name}): {e}") from None
+            detail = "" if node is None else unsupported_detail(op_name, node)
+            raise UnsupportedOpError(f"Node number {oi} ({op_name}): {e}{detail}") from None
 
     def _initial_variable(self, i: int) -> np.ndarray:
         t = self.subgraph.tensors[i]

@@ -45,3 +45,17 @@ def kernel_for(op_name: str):
             f"operator {op_name} is not supported by the tinylite interpreter. Supported builtin ops: "
             f"{', '.join(supported_ops())}. Convert the model without this op, or run it with ai-edge-litert.")
     return importlib.import_module(f"{__name__}.{module}")
+
+
+def unsupported_detail(op_name: str, node) -> str:
+    """What an unsupported-op error adds for a builtin op: the node's input types
+    and whether LiteRT 2.3's builtin resolver runs the op."""
+    from ..flatbuffer.schema import OP_CODES
+    from ..tools.ops_table import LITERT_BUILTINS
+
+    if op_name not in OP_CODES:
+        return ""
+    types = ", ".join("-" if s is None else s.dtype.name for s in node.inputs)
+    litert = ("LiteRT 2.3's builtin resolver registers this op" if op_name in LITERT_BUILTINS
+              else "LiteRT's builtin resolver does not run it either")
+    return f" [{op_name} with input types ({types}); {litert}; see docs/ops.md]"
