@@ -173,6 +173,9 @@ class Model:
         count = int(np.prod(shape)) if shape else 1
         if type_name == "INT4":
             return _unpack_int4(raw, count).reshape(shape)
+        if type_name in ("UINT4", "INT2"):
+            return _unpack_bits(raw, count, 4 if type_name == "UINT4" else 2,
+                                signed=type_name == "INT2").reshape(shape)
         if tensor.sparsity is not None:
             # Kernels see sparse constants dense, as LiteRT's DENSIFY and its
             # sparse-weight kernels compute with them.
@@ -239,6 +242,20 @@ def _unpack_int4(raw: np.ndarray, count: int) -> np.ndarray:
     high = (raw >> 4).astype(np.int8)
     both = np.stack([low, high], axis=-1).reshape(-1)[:count]
     return np.where(both > 7, both - 16, both).astype(np.int8)
+
+
+def _unpack_bits(raw: np.ndarray, count: int, bits: int, signed: bool) -> np.ndarray:
+    # Packed sub-byte integers, lowest bits first (the schema's packing of INT4/UINT4/INT2).
+    per = 8 // bits
+    mask = (1 << bits) - 1
+    parts = np.stack([(raw >> (bits * k)) & mask for k in range(per)], axis=-1).reshape(-1)[:count]
+    if count > parts.size:
+        from .errors import InvalidModelError
+
+        raise InvalidModelError(f"a packed {bits}-bit buffer of {raw.size} bytes holds fewer than {count} values")
+    if signed:
+        return np.where(parts >= 1 << (bits - 1), parts.astype(np.int16) - (1 << bits), parts).astype(np.int8)
+    return parts.astype(np.uint8)
 
 
 def is_same(a: Any, b: Any) -> bool:

@@ -82,6 +82,10 @@ OP_CODES: dict[str, int] = {v: k for k, v in OP_NAMES.items()}
 PLACEHOLDER_FOR_GREATER_OP_CODES = OP_CODES["PLACEHOLDER_FOR_GREATER_OP_CODES"]
 
 TENSOR_TYPE_NAMES: dict[int, str] = _enum_names(TensorType)
+# Types the schema gained after the generated bindings (LiteRT's schema.fbs).
+for _code, _name in {17: "INT4", 18: "BFLOAT16", 19: "INT2", 20: "UINT4", 21: "FLOAT8_E4M3FN",
+                     22: "FLOAT8_E5M2"}.items():
+    TENSOR_TYPE_NAMES.setdefault(_code, _name)
 TENSOR_TYPES: dict[str, int] = {v: k for k, v in TENSOR_TYPE_NAMES.items()}
 ACTIVATION_NAMES: dict[int, str] = _enum_names(ActivationFunctionType)
 ACTIVATIONS: dict[str, int] = {v: k for k, v in ACTIVATION_NAMES.items()}
@@ -103,10 +107,13 @@ _NUMPY_BY_NAME = {
     "STRING": np.object_, "RESOURCE": np.object_, "VARIANT": np.object_,
     # INT4 is stored packed two per byte; BFLOAT16 has no numpy dtype.
     "INT4": np.int8, "BFLOAT16": np.uint16,
+    # Packed sub-byte integers and 8-bit floats: carried as their raw bytes.
+    "INT2": np.int8, "UINT4": np.uint8, "FLOAT8_E4M3FN": np.uint8, "FLOAT8_E5M2": np.uint8,
 }
 NUMPY_DTYPES: dict[int, type] = {code: _NUMPY_BY_NAME[name] for code, name in TENSOR_TYPE_NAMES.items()}
 _TYPE_BY_NUMPY = {np.dtype(_NUMPY_BY_NAME[n]): c for c, n in TENSOR_TYPE_NAMES.items()
-                  if n not in ("STRING", "RESOURCE", "VARIANT", "INT4", "BFLOAT16")}
+                  if n not in ("STRING", "RESOURCE", "VARIANT", "INT4", "BFLOAT16", "INT2", "UINT4",
+                               "FLOAT8_E4M3FN", "FLOAT8_E5M2")}
 
 
 def numpy_dtype(tensor_type: int) -> type:

@@ -18,6 +18,15 @@ _ENUM_OPTIONS = {"fused_activation_function": ACTIVATION_NAMES, "padding": PADDI
 
 
 def _quant_summary(q) -> dict | None:
+    if q is not None and q.details_type in (2, 3) and isinstance(q.details, dict):
+        d = q.details
+        out = {"blockwise" if q.details_type == 2 else "multi_axis": int(d.get("block_size", 0)),
+               "scales_tensor": int(d.get("scales", -1)), "zero_points_tensor": int(d.get("zero_points", -1))}
+        if "quantized_dimensions" in d:
+            out["axes"] = [int(a) for a in d["quantized_dimensions"]]
+        return out
+    if q is not None and q.details_type == 1:
+        return {"custom_quantization_bytes": 0 if q.details is None else len(q.details)}
     if q is None or not q.is_quantized:
         return None
     scale = np.asarray(q.scale, np.float64)
@@ -26,6 +35,22 @@ def _quant_summary(q) -> dict | None:
         return {"scale": float(scale[0]), "zero_point": int(zp[0])}
     return {"per_channel": len(scale), "axis": q.quantized_dimension, "scale_min": float(scale.min()),
             "scale_max": float(scale.max()), "zero_points": sorted({int(z) for z in zp})[:4]}
+
+
+def _sparsity_summary(sp) -> dict | None:
+    """Traversal order, block map and each dimension's format (dense size or CSR sizes)."""
+    if sp is None:
+        return None
+    dims = []
+    for d in sp.get("dim_metadata", []):
+        if d.get("format", 0) == 0:
+            dims.append(f"dense({d.get('dense_size', 0)})")
+        else:
+            seg, idx = d.get("array_segments"), d.get("array_indices")
+            dims.append(f"csr({0 if seg is None else len(seg[1])} segments, {0 if idx is None else len(idx[1])} indices)")
+    tr, bm = sp.get("traversal_order"), sp.get("block_map")
+    return {"traversal_order": [] if tr is None else [int(v) for v in tr],
+            "block_map": [] if bm is None else [int(v) for v in bm], "dim_metadata": dims}
 
 
 def _options(op) -> dict:
@@ -90,7 +115,7 @@ def analyze(model: Model, shapes_by_subgraph=None, content: bytes | None = None)
                 "shape_signature": None if t.shape_signature is None else t.shape_signature.tolist(),
                 "type": TENSOR_TYPE_NAMES.get(t.type, str(t.type)), "buffer": t.buffer, "bytes": nbytes,
                 "quantization": _quant_summary(t.quantization), "is_variable": t.is_variable,
-                "sparse": t.sparsity is not None,
+                "sparse": t.sparsity is not None, "sparsity": _sparsity_summary(t.sparsity),
             })
         ops = []
         for oi, op in enumerate(sg.operators):
@@ -161,8 +186,19 @@ def render(info: dict, path: str = "") -> str:
             qs = ""
             if q and "scale" in q:
                 qs = f" q(scale={q['scale']:.6g}, zp={q['zero_point']})"
+            elif q and ("blockwise" in q or "multi_axis" in q):
+                kind = "blockwise" if "blockwise" in q else "multi-axis"
+                zp = "" if q["zero_points_tensor"] < 0 else f", zero points T#{q['zero_points_tensor']}"
+                axes = f", axes {q['axes']}" if "axes" in q else ""
+                qs = f" q({kind}, block {q.get('blockwise', q.get('multi_axis'))}, scales T#{q['scales_tensor']}{zp}{axes})"
+            elif q and "custom_quantization_bytes" in q:
+                qs = f" q(custom, {q['custom_quantization_bytes']} bytes)"
             elif q:
                 qs = f" q(per-channel x{q['per_channel']} axis {q['axis']}, scale {q['scale_min']:.3g}..{q['scale_max']:.3g})"
+            sp = t.get("sparsity")
+            if sp:
+                qs += (f" sparse(traversal {sp['traversal_order']}, block map {sp['block_map']}, "
+                       f"dims {' '.join(sp['dim_metadata'])})")
             size = f" {t['bytes']:,} B" if t["bytes"] else ""
             lines.append(f"    T#{t['index']:<3} {t['name'][:60]} {_fmt_shape(t['shape'])} {t['type']}{qs}{size}")
     for sd in info["signature_defs"]:
