@@ -1,0 +1,25 @@
+"""Quantized ABS (int8, int16) and LOG (int8, int16) against LiteRT, bit-exact,
+over every input value, with equal and different input/output scales."""
+import numpy as np
+import pytest
+
+from oracle import run_litert, run_tinylite
+from tinylite.testing import single_op_model
+
+
+def every_value(dtype):
+    info = np.iinfo(dtype)
+    step = 1 if dtype == np.int8 else 7
+    return np.arange(info.min, info.max + 1, step).astype(dtype)
+
+
+@pytest.mark.parametrize("op", ["ABS", "LOG"])
+@pytest.mark.parametrize("dtype,qin,qout", [
+    (np.int8, (0.05, -3), (0.05, -3)), (np.int8, (0.05, -3), (0.02, -128)), (np.int8, (0.1, 20), (0.04, 5)),
+    (np.int16, (0.001, 0), (0.001, 0)), (np.int16, (0.001, 0), (0.0003, 0))])
+def test_quantized(op, dtype, qin, qout):
+    x = every_value(dtype)
+    content = single_op_model(op, [dict(name="x", shape=list(x.shape), dtype=dtype, quantization=qin)],
+                              [dict(name="y", shape=[1], dtype=dtype, quantization=qout)])
+    got, want = run_tinylite(content, [x])[0], run_litert(content, [x])[0]
+    np.testing.assert_array_equal(got, want)
