@@ -12,6 +12,10 @@ HALF = np.float32(0.5)
 
 
 def prepare(node):
+    if node.inputs[0].dtype == np.float16:
+        from ._half import prepare_via_float32   # computed in float32, rounded to half (as LiteRT)
+
+        return prepare_via_float32(node, prepare)
     node.approximate = bool(node.options.get("approximate", False))
     fn = prepare_float_unary(node, eval_approximate if node.approximate else eval_exact, "gelu")
     if fn is eval_exact:

@@ -7,6 +7,10 @@ from ._base import binds
 
 
 def prepare(node):
+    if node.inputs[0].dtype == np.float16:
+        from ._half import prepare_via_float32   # computed in float32, rounded to half (as LiteRT)
+
+        return prepare_via_float32(node, prepare)
     x = node.inputs[0]
     node.outputs[0].shape = x.shape
     if x.dtype == np.float32:
