@@ -1,4 +1,4 @@
-"""Quantized ABS (int8, int16) and LOG (int8, int16) against LiteRT, bit-exact,
+"""Quantized ABS (int8, int16), LOG (int8, int16) and ELU (int8) against LiteRT, bit-exact,
 over every input value, with equal and different input/output scales."""
 import numpy as np
 import pytest
@@ -23,3 +23,11 @@ def test_quantized(op, dtype, qin, qout):
                               [dict(name="y", shape=[1], dtype=dtype, quantization=qout)])
     got, want = run_tinylite(content, [x])[0], run_litert(content, [x])[0]
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("qin,qout", [((0.05, -3), (0.03, 10)), ((0.1, 20), (0.1, 20)), ((0.02, -128), (0.01, -100))])
+def test_elu_int8(qin, qout):
+    x = every_value(np.int8)
+    content = single_op_model("ELU", [dict(name="x", shape=list(x.shape), dtype=np.int8, quantization=qin)],
+                              [dict(name="y", shape=[1], dtype=np.int8, quantization=qout)])
+    np.testing.assert_array_equal(run_tinylite(content, [x])[0], run_litert(content, [x])[0])

@@ -1,13 +1,32 @@
-"""ELU (alpha 1): x if x >= 0 else exp(x) - 1."""
+"""ELU (alpha 1): x if x >= 0 else exp(x) - 1.  int8 looks the result up in
+LiteRT's 256-entry table (expm1 in float32, requantized)."""
 import numpy as np
 
-from ._unary import prepare_float_unary
+from . import _fixedpoint as fx
+from ._unary import is_quantized, prepare_float_unary, same_shape
 
 ZERO = np.float32(0)
 
 
 def prepare(node):
+    x = node.inputs[0]
+    if x.dtype == np.int8:
+        same_shape(node)
+        out = node.outputs[0]
+        if not is_quantized(x) or not is_quantized(out):
+            node.fail("int8 ELU needs input and output quantization parameters")
+
+        def elu32(v):
+            v = np.asarray(v, np.float32)
+            return np.where(v < 0, np.expm1(np.minimum(v, 0)), v).astype(np.float32)
+
+        node.lut = fx.lut_int8(elu32, x.scale, x.zero_point, out.scale, out.zero_point, np.int8)
+        return eval_int8
     return prepare_float_unary(node, eval_float, "elu")
+
+
+def eval_int8(node, inputs, outputs):
+    outputs[0][...] = node.lut[inputs[0].astype(np.int64) + 128]
 
 
 def eval_float(node, inputs, outputs):
