@@ -31,3 +31,20 @@ def test_elu_int8(qin, qout):
     content = single_op_model("ELU", [dict(name="x", shape=list(x.shape), dtype=np.int8, quantization=qin)],
                               [dict(name="y", shape=[1], dtype=np.int8, quantization=qout)])
     np.testing.assert_array_equal(run_tinylite(content, [x])[0], run_litert(content, [x])[0])
+
+
+@pytest.mark.parametrize("dtype,q1,q2,qo", [
+    (np.uint8, (0.05, 120), (0.02, 3), (0.2, 10)), (np.uint8, (0.1, 0), (0.1, 0), (0.05, 0)),
+    (np.int16, (0.001, 0), (0.002, 0), (0.004, 0)), (np.int8, (0.05, -3), (0.02, 5), (0.3, 1))])
+@pytest.mark.parametrize("act", ["NONE", "RELU6"])
+def test_div_quantized(dtype, q1, q2, qo, act):
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(0)
+    a = rng.integers(info.min, info.max, (4, 64), endpoint=True).astype(dtype)
+    b = rng.integers(info.min, info.max, (1, 64), endpoint=True).astype(dtype)
+    b[b == q2[1]] = q2[1] + 1            # no zero divisors
+    content = single_op_model("DIV", [dict(name="a", shape=[4, 64], dtype=dtype, quantization=q1),
+                                      dict(name="b", shape=[1, 64], dtype=dtype, quantization=q2)],
+                              [dict(name="y", shape=[1], dtype=dtype, quantization=qo)],
+                              options=dict(fused_activation_function=act))
+    np.testing.assert_array_equal(run_tinylite(content, [a, b])[0], run_litert(content, [a, b])[0])
