@@ -5,7 +5,7 @@ import numpy as np
 from ._base import activation_name, float_activation, normalize_axis
 
 # Types a pure data-movement kernel copies as they are.
-MOVABLE = (np.float32, np.int32, np.int64, np.bool_, np.int8, np.uint8, np.int16)
+MOVABLE = (np.float32, np.float16, np.int32, np.int64, np.bool_, np.int8, np.uint8, np.int16)
 # ... and with STRING tensors (object arrays of bytes), for the kernels LiteRT runs on strings.
 WITH_STRINGS = MOVABLE + (np.object_,)
 
@@ -155,7 +155,7 @@ def prepare_arg(node, largest):
     if out.dtype != wanted:
         node.fail(f"output tensor has type {out.dtype.name} but output_type says {np.dtype(wanted).name}")
     # Quantized inputs compare as their stored integers (scale > 0 keeps the order), as in TFLite.
-    node.expect_dtype(x, np.float32, np.int32, np.int64, np.int8, np.uint8, np.int16, np.bool_)
+    node.expect_dtype(x, np.float32, np.float16, np.int32, np.int64, np.int8, np.uint8, np.int16, np.bool_)
     node.largest = largest
     return eval_arg
 

@@ -21,7 +21,8 @@ def prepare(node):
         scales = np.asarray(table.quantization.scale, np.float32)
         node.scale = scales.reshape(-1, *([1] * (len(table.shape) - 1))) if len(scales) > 1 else scales[0]
         return eval_lookup
-    _layout.movable(node, [table], dtypes=(np.float32, np.int32, np.int64, np.int8, np.uint8, np.int16, np.bool_))
+    _layout.movable(node, [table], dtypes=(np.float32, np.float16, np.int32, np.int64, np.int8, np.uint8, np.int16,
+                                          np.bool_))
     return eval_lookup
 
 
