@@ -1,7 +1,8 @@
 """float16 through the data-movement builtins against LiteRT (pure copies of
 half values): CONCATENATION, PAD, TRANSPOSE, GATHER, TILE, MIRROR_PAD, UNPACK,
 SELECT_V2, EMBEDDING_LOOKUP, EXPAND_DIMS, FILL, RESHAPE, SLICE,
-STRIDED_SLICE, SPLIT, PACK, REVERSE_V2, DEPTH_TO_SPACE, SPACE_TO_DEPTH."""
+STRIDED_SLICE, REVERSE_V2.  (LiteRT refuses float16 in PACK, SPLIT,
+DEPTH_TO_SPACE and SPACE_TO_DEPTH.)"""
 import numpy as np
 import pytest
 
@@ -36,18 +37,15 @@ CASES = {
     "SLICE": ([T("x", [4, 5]), C("b", np.array([1, 1], np.int32)), C("s", np.array([2, 3], np.int32))], {}, 1),
     "STRIDED_SLICE": ([T("x", [4, 5]), C("b", np.array([0, 1], np.int32)), C("e", np.array([4, 5], np.int32)),
                        C("s", np.array([2, 2], np.int32))], {}, 1),
-    "SPLIT": ([C("a", np.array(1, np.int32)), T("x", [2, 6])], dict(num_splits=2), 2),
-    "PACK": ([T("a", [2, 3]), T("b", [2, 3])], dict(values_count=2, axis=0), 1),
     "REVERSE_V2": ([T("x", [2, 3]), C("a", np.array([1], np.int32))], {}, 1),
-    "DEPTH_TO_SPACE": ([T("x", [1, 2, 2, 8])], dict(block_size=2), 1),
-    "SPACE_TO_DEPTH": ([T("x", [1, 4, 4, 2])], dict(block_size=2), 1),
 }
 
 
 @pytest.mark.parametrize("op", sorted(CASES))
 def test_half_data_movement(op):
     ins, opts, n_out = CASES[op]
-    content = single_op_model(op, ins, [T(f"y{k}", [1]) for k in range(n_out)], options=opts)
+    shape = [2, 3] if op == "SLICE" else [1]       # LiteRT's SLICE checks the declared output rank
+    content = single_op_model(op, ins, [T(f"y{k}", shape) for k in range(n_out)], options=opts)
     feeds = []
     for d in ins:
         if "data" in d:
