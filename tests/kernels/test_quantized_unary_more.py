@@ -48,3 +48,15 @@ def test_div_quantized(dtype, q1, q2, qo, act):
                               [dict(name="y", shape=[1], dtype=dtype, quantization=qo)],
                               options=dict(fused_activation_function=act))
     np.testing.assert_array_equal(run_tinylite(content, [a, b])[0], run_litert(content, [a, b])[0])
+
+
+@pytest.mark.parametrize("dtype,qin,qout", [(np.uint8, (0.05, 120), (0.4, 3)), (np.int8, (0.05, -3), (0.5, 10)),
+                                            (np.int16, (0.001, 0), (0.01, 0))])
+@pytest.mark.parametrize("axes,keep", [([1], False), ([0, 2], True), ([-1], True)])
+def test_sum_quantized(dtype, qin, qout, axes, keep):
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(1).integers(info.min, info.max, (3, 5, 7), endpoint=True).astype(dtype)
+    content = single_op_model("SUM", [dict(name="x", shape=[3, 5, 7], dtype=dtype, quantization=qin),
+                                      dict(name="a", data=np.array(axes, np.int32))],
+                              [dict(name="y", shape=[1], dtype=dtype, quantization=qout)], options=dict(keep_dims=keep))
+    np.testing.assert_array_equal(run_tinylite(content, [x])[0], run_litert(content, [x])[0])

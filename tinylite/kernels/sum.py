@@ -1,5 +1,10 @@
 """SUM over the axes given by the second input (`keep_dims` keeps them as 1);
-integer sums wrap around on overflow, as in TFLite."""
+integer sums wrap around on overflow, as in TFLite.
+
+Quantized uint8/int8/int16 follow LiteRT's default kernel (QuantizedMeanOrSum
+with compute_sum): the int32 sum of the stored values, then in float32
+round(sum * s - zero_point * s * n) + output zero point, s = input scale /
+output scale, saturated."""
 import numpy as np
 
 from ._window import is_quantized_type, prepare_reduction
@@ -8,9 +13,7 @@ from ._window import is_quantized_type, prepare_reduction
 def prepare(node):
     x = node.inputs[0]
     if is_quantized_type(x):
-        from . import _quantized
-
-        return _quantized.prepare_sum(node)
+        return _prepare_quantized(node, x, node.outputs[0])
     node.expect_dtype(x, np.float32, np.int32, np.int64)
     prepare_reduction(node)
     return eval_sum
@@ -19,3 +22,28 @@ def prepare(node):
 def eval_sum(node, inputs, outputs):
     out = outputs[0]
     np.sum(inputs[0], axis=node.axes, dtype=out.dtype, keepdims=True, out=out.reshape(node.kept_shape))
+
+
+def _prepare_quantized(node, x, out):
+    if x.quantization is None or not x.quantization.is_quantized or out.dtype != x.dtype:
+        node.fail(f"quantized SUM needs input and output of one quantized type, got {x.dtype.name} and "
+                  f"{out.dtype.name}")
+    prepare_reduction(node)
+    f32 = np.float32
+    node.q_scale = f32(f32(x.scale) / f32(out.scale))
+    node.q_bias = f32(f32(f32(-x.zero_point) * node.q_scale) * f32(node.count))
+    node.q_out_zp = out.zero_point
+    return eval_quantized
+
+
+def eval_quantized(node, inputs, outputs):
+    out = outputs[0]
+    x = inputs[0]
+    if x.size == 0:
+        return
+    total = np.sum(x, axis=node.axes, dtype=np.int64, keepdims=True)
+    total = ((total + 2 ** 31) % 2 ** 32 - 2 ** 31).astype(np.float32)        # int32 accumulator
+    v = (total * node.q_scale + node.q_bias).astype(np.float32)
+    r = np.copysign(np.floor(np.abs(v.astype(np.float64)) + 0.5), v)         # TfLiteRound
+    info = np.iinfo(out.dtype)
+    out.reshape(node.kept_shape)[...] = np.clip(r + node.q_out_zp, info.min, info.max)
