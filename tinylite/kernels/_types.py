@@ -8,6 +8,7 @@ INPUT_TYPES = {
         ('float32',),
         ('int16',),
         ('int32',),
+        ('int8',),
     ],
     'ADD': [
         ('float16', 'float16'),
@@ -49,6 +50,7 @@ INPUT_TYPES = {
         ('uint8', 'int64'),
     ],
     'ATAN2': [
+        ('float16', 'float16'),
         ('float32', 'float32'),
         ('float64', 'float64'),
     ],
@@ -80,6 +82,14 @@ INPUT_TYPES = {
         ('float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', '-', '-', '-', 'float32', 'float32', 'float32', 'float32', 'float32', '-', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', '-', '-', '-', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
         ('float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', '-', '-', '-', 'float32', 'float32', 'float32', '-', 'float32', 'float32', 'float32', '-', '-', '-', '-', 'float32', 'float32', 'float32', '-', '-', 'float32', 'float32', 'float32', 'float32', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
         ('float32', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', '-', '-', '-', 'float32', 'float32', 'float32', 'float32', '-', '-', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', '-', '-', '-', 'float32', 'float32', 'float32', 'float32', '-', '-', 'float32', 'float32', 'float32', 'float32', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
+    ],
+    'BITWISE_XOR': [
+        ('int16', 'int16'),
+        ('int32', 'int32'),
+        ('int8', 'int8'),
+        ('uint16', 'uint16'),
+        ('uint32', 'uint32'),
+        ('uint8', 'uint8'),
     ],
     'BROADCAST_ARGS': [
         ('int32', 'int32'),
@@ -123,11 +133,16 @@ INPUT_TYPES = {
     'CEIL': [
         ('float32',),
     ],
+    'COMPLEX_ABS': [
+        ('complex128',),
+        ('complex64',),
+    ],
     'CONCATENATION': [
         ('bool',),
         ('bool', 'bool'),
         ('bool', 'bool', 'bool'),
         ('bool', 'bool', 'bool', 'bool', 'bool'),
+        ('float16', 'float16'),
         ('float32',),
         ('float32', 'float32'),
         ('float32', 'float32', 'float32'),
@@ -156,6 +171,10 @@ INPUT_TYPES = {
         ('int16', 'int8', 'int64'),
         ('int8', 'int8', 'int32'),
         ('uint8', 'uint8', 'int32'),
+    ],
+    'CONV_3D': [
+        ('float32', 'float32'),
+        ('float32', 'float32', 'float32'),
     ],
     'COS': [
         ('float16',),
@@ -192,12 +211,35 @@ INPUT_TYPES = {
     ],
     'DIV': [
         ('float32', 'float32'),
+        ('int16', 'int16'),
         ('int32', 'int32'),
+        ('int8', 'int8'),
+        ('uint8', 'uint8'),
+    ],
+    'DYNAMIC_UPDATE_SLICE': [
+        ('bool', 'bool', 'int32'),
+        ('bool', 'bool', 'int64'),
+        ('float16', 'float16', 'int32'),
+        ('float16', 'float16', 'int64'),
+        ('float32', 'float32', 'int32'),
+        ('float32', 'float32', 'int64'),
+        ('int16', 'int16', 'int32'),
+        ('int16', 'int16', 'int64'),
+        ('int32', 'int32', 'int32'),
+        ('int32', 'int32', 'int64'),
+        ('int64', 'int64', 'int32'),
+        ('int64', 'int64', 'int64'),
+        ('int8', 'int8', 'int32'),
+        ('int8', 'int8', 'int64'),
+        ('uint8', 'uint8', 'int32'),
+        ('uint8', 'uint8', 'int64'),
     ],
     'ELU': [
         ('float32',),
+        ('int8',),
     ],
     'EMBEDDING_LOOKUP': [
+        ('int32', 'float16'),
         ('int32', 'float32'),
         ('int32', 'int32'),
         ('int32', 'int8'),
@@ -219,6 +261,7 @@ INPUT_TYPES = {
     'EXPAND_DIMS': [
         ('bool', 'int32'),
         ('bool', 'int64'),
+        ('float16', 'int32'),
         ('float32', 'int32'),
         ('float32', 'int64'),
         ('int32', 'int32'),
@@ -228,8 +271,12 @@ INPUT_TYPES = {
         ('int8', 'int32'),
         ('int8', 'int64'),
     ],
+    'FAKE_QUANT': [
+        ('float32',),
+    ],
     'FILL': [
         ('int32', 'bool'),
+        ('int32', 'float16'),
         ('int32', 'float32'),
         ('int32', 'int32'),
         ('int32', 'int64'),
@@ -271,6 +318,7 @@ INPUT_TYPES = {
     'GATHER': [
         ('bool', 'int32'),
         ('bool', 'int64'),
+        ('float16', 'int32'),
         ('float32', 'int16'),
         ('float32', 'int32'),
         ('float32', 'int64'),
@@ -310,6 +358,7 @@ INPUT_TYPES = {
         ('uint8', 'int64'),
     ],
     'GELU': [
+        ('float16',),
         ('float32',),
         ('int16',),
         ('int8',),
@@ -333,6 +382,10 @@ INPUT_TYPES = {
         ('float32',),
         ('int8',),
         ('uint8',),
+    ],
+    'IMAG': [
+        ('complex128',),
+        ('complex64',),
     ],
     'L2_NORMALIZATION': [
         ('float32',),
@@ -365,6 +418,8 @@ INPUT_TYPES = {
     ],
     'LOG': [
         ('float32',),
+        ('int16',),
+        ('int8',),
     ],
     'LOGICAL_AND': [
         ('bool', 'bool'),
@@ -376,6 +431,7 @@ INPUT_TYPES = {
         ('bool', 'bool'),
     ],
     'LOGISTIC': [
+        ('float16',),
         ('float32',),
         ('int16',),
         ('int8',),
@@ -446,6 +502,7 @@ INPUT_TYPES = {
     'MIRROR_PAD': [
         ('bool', 'int32'),
         ('bool', 'int64'),
+        ('float16', 'int32'),
         ('float32', 'int32'),
         ('float32', 'int64'),
         ('int32', 'int32'),
@@ -514,6 +571,7 @@ INPUT_TYPES = {
     'PAD': [
         ('bool', 'int32'),
         ('bool', 'int64'),
+        ('float16', 'int32'),
         ('float32', 'int32'),
         ('float32', 'int64'),
         ('int32', 'int32'),
@@ -555,6 +613,10 @@ INPUT_TYPES = {
     ],
     'RANK': [
         ('float32',),
+    ],
+    'REAL': [
+        ('complex128',),
+        ('complex64',),
     ],
     'REDUCE_ALL': [
         ('bool', 'int32'),
@@ -610,6 +672,7 @@ INPUT_TYPES = {
     ],
     'RESHAPE': [
         ('bool', 'int32'),
+        ('float16', 'int32'),
         ('float32',),
         ('float32', 'int32'),
         ('float32', 'int64'),
@@ -646,9 +709,21 @@ INPUT_TYPES = {
     ],
     'REVERSE_V2': [
         ('bool', 'int32'),
+        ('float16', 'int32'),
         ('float32', 'int32'),
         ('int32', 'int32'),
         ('int8', 'int32'),
+    ],
+    'RFFT2D': [
+        ('float32', 'int32'),
+    ],
+    'RIGHT_SHIFT': [
+        ('int16', 'int16'),
+        ('int32', 'int32'),
+        ('int8', 'int8'),
+        ('uint16', 'uint16'),
+        ('uint32', 'uint32'),
+        ('uint8', 'uint8'),
     ],
     'RNN': [
         ('float32', 'float32', 'float32', 'float32', 'float32'),
@@ -681,6 +756,7 @@ INPUT_TYPES = {
     ],
     'SELECT_V2': [
         ('bool', 'bool', 'bool'),
+        ('bool', 'float16', 'float16'),
         ('bool', 'float32', 'float32'),
         ('bool', 'int32', 'int32'),
         ('bool', 'int8', 'int8'),
@@ -700,6 +776,7 @@ INPUT_TYPES = {
     'SLICE': [
         ('bool', 'int32', 'int32'),
         ('bool', 'int64', 'int64'),
+        ('float16', 'int32', 'int32'),
         ('float32', 'int32', 'int32'),
         ('float32', 'int64', 'int64'),
         ('int32', 'int32', 'int32'),
@@ -710,6 +787,7 @@ INPUT_TYPES = {
         ('int8', 'int64', 'int64'),
     ],
     'SOFTMAX': [
+        ('float16',),
         ('float32',),
         ('int16',),
         ('int8',),
@@ -729,6 +807,18 @@ INPUT_TYPES = {
         ('int64',),
         ('int8',),
         ('uint8',),
+    ],
+    'SPARSE_TO_DENSE': [
+        ('int32', 'int32', 'float32', 'float32'),
+        ('int32', 'int32', 'int32', 'int32'),
+        ('int32', 'int32', 'int64', 'int64'),
+        ('int32', 'int32', 'int8', 'int8'),
+        ('int32', 'int32', 'uint8', 'uint8'),
+        ('int64', 'int64', 'float32', 'float32'),
+        ('int64', 'int64', 'int32', 'int32'),
+        ('int64', 'int64', 'int64', 'int64'),
+        ('int64', 'int64', 'int8', 'int8'),
+        ('int64', 'int64', 'uint8', 'uint8'),
     ],
     'SPLIT': [
         ('int32', 'float32'),
@@ -768,8 +858,77 @@ INPUT_TYPES = {
         ('int8',),
         ('uint8',),
     ],
+    'STABLEHLO_ADD': [
+        ('float16', 'float16'),
+        ('float32', 'float32'),
+        ('float64', 'float64'),
+        ('int16', 'int16'),
+        ('int32', 'int32'),
+        ('int64', 'int64'),
+        ('int8', 'int8'),
+        ('uint16', 'uint16'),
+        ('uint32', 'uint32'),
+        ('uint64', 'uint64'),
+        ('uint8', 'uint8'),
+    ],
+    'STABLEHLO_AND': [
+        ('bool', 'bool'),
+        ('int16', 'int16'),
+        ('int32', 'int32'),
+        ('int64', 'int64'),
+        ('int8', 'int8'),
+        ('uint16', 'uint16'),
+        ('uint32', 'uint32'),
+        ('uint64', 'uint64'),
+        ('uint8', 'uint8'),
+    ],
+    'STABLEHLO_MAXIMUM': [
+        ('float16', 'float16'),
+        ('float32', 'float32'),
+        ('float64', 'float64'),
+        ('int16', 'int16'),
+        ('int32', 'int32'),
+        ('int64', 'int64'),
+        ('int8', 'int8'),
+        ('uint16', 'uint16'),
+        ('uint32', 'uint32'),
+        ('uint64', 'uint64'),
+        ('uint8', 'uint8'),
+    ],
+    'STABLEHLO_MINIMUM': [
+        ('float16', 'float16'),
+        ('float32', 'float32'),
+        ('float64', 'float64'),
+        ('int16', 'int16'),
+        ('int32', 'int32'),
+        ('int64', 'int64'),
+        ('int8', 'int8'),
+        ('uint16', 'uint16'),
+        ('uint32', 'uint32'),
+        ('uint64', 'uint64'),
+        ('uint8', 'uint8'),
+    ],
+    'STABLEHLO_MULTIPLY': [
+        ('float16', 'float16'),
+        ('float32', 'float32'),
+        ('float64', 'float64'),
+        ('int16', 'int16'),
+        ('int32', 'int32'),
+        ('int64', 'int64'),
+        ('int8', 'int8'),
+        ('uint16', 'uint16'),
+        ('uint32', 'uint32'),
+        ('uint64', 'uint64'),
+        ('uint8', 'uint8'),
+    ],
+    'STABLEHLO_SHIFT_LEFT': [
+        ('int16', 'int16'),
+        ('int32', 'int32'),
+        ('int8', 'int8'),
+    ],
     'STRIDED_SLICE': [
         ('bool', 'int32', 'int32', 'int32'),
+        ('float16', 'int32', 'int32', 'int32'),
         ('float32', 'int32', 'int32', 'int32'),
         ('int32', 'int32', 'int32', 'int32'),
         ('int64', 'int32', 'int32', 'int32'),
@@ -785,8 +944,11 @@ INPUT_TYPES = {
     ],
     'SUM': [
         ('float32', 'int32'),
+        ('int16', 'int32'),
         ('int32', 'int32'),
         ('int64', 'int32'),
+        ('int8', 'int32'),
+        ('uint8', 'int32'),
     ],
     'SVDF': [
         ('float32', 'float32', 'float32', '-', 'float32'),
@@ -797,6 +959,7 @@ INPUT_TYPES = {
         ('int8', 'int8', 'int16', 'int32', 'int16'),
     ],
     'TANH': [
+        ('float16',),
         ('float32',),
         ('int16',),
         ('int8',),
@@ -809,6 +972,7 @@ INPUT_TYPES = {
     'TILE': [
         ('bool', 'int32'),
         ('bool', 'int64'),
+        ('float16', 'int32'),
         ('float32', 'int32'),
         ('float32', 'int64'),
         ('int32', 'int32'),
@@ -828,6 +992,7 @@ INPUT_TYPES = {
     ],
     'TRANSPOSE': [
         ('bool', 'int32'),
+        ('float16', 'int32'),
         ('float32', 'int32'),
         ('int32', 'int32'),
         ('int64', 'int32'),
@@ -873,8 +1038,17 @@ INPUT_TYPES = {
         ('float32', 'float32', 'float32', 'float32', 'float32'),
         ('float32', 'int8', 'int8', 'float32', 'float32'),
     ],
+    'UNIQUE': [
+        ('float32',),
+        ('int16',),
+        ('int32',),
+        ('int64',),
+        ('int8',),
+        ('uint8',),
+    ],
     'UNPACK': [
         ('bool',),
+        ('float16',),
         ('float32',),
         ('int32',),
         ('int64',),
