@@ -1,0 +1,52 @@
+"""REDUCE_WINDOW(input, init_value, window_shape, window_strides,
+window_dilations): reduce_function (ADD, MUL, MINIMUM, MAXIMUM, ALL, ANY)
+over every window of a strided, dilated sliding window (no padding), starting
+from init_value and folding the window's elements in row-major order as
+LiteRT does.  Window arguments are constant int64 tensors."""
+import itertools
+
+import numpy as np
+
+TYPES = (np.float32, np.float16, np.float64, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
+         np.int64, np.uint64, np.bool_)
+FUNCTIONS = {1: np.add, 2: np.multiply, 3: np.minimum, 4: np.maximum, 5: np.logical_and, 6: np.logical_or}
+
+
+def prepare(node):
+    x, init = node.inputs[0], node.inputs[1]
+    node.expect_dtype(x, *TYPES)
+    if init.dtype != x.dtype or node.outputs[0].dtype != x.dtype:
+        node.fail(f"init value and output must have the input's type {x.dtype.name}")
+    rank = len(x.shape)
+    args = []
+    for i, name in ((2, "window_shape"), (3, "window_strides"), (4, "window_dilations")):
+        node.expect_dtype(node.inputs[i], np.int64)
+        v = [int(a) for a in np.asarray(node.value(i)).reshape(-1)]
+        if len(v) != rank or min(v, default=1) < 1:
+            node.fail(f"{name} must hold {rank} positive values, got {v}")
+        args.append(v)
+    fn = int(node.options.get("reduce_function", 0))
+    if fn not in FUNCTIONS:
+        node.fail(f"reduce_function {fn} is not one of ADD, MUL, MINIMUM, MAXIMUM, ALL, ANY")
+    if fn in (5, 6) and x.dtype != np.bool_:
+        node.fail("ALL and ANY reduce bool tensors")
+    node.fn = FUNCTIONS[fn]
+    node.window = args
+    shape, dilated = [], [(w - 1) * d + 1 for w, d in zip(args[0], args[2])]
+    for size, dw, s in zip(x.shape, dilated, args[1]):
+        shape.append(0 if size < dw else (size - dw) // s + 1)
+    node.outputs[0].shape = tuple(shape)
+    return eval_reduce_window
+
+
+def eval_reduce_window(node, inputs, outputs):
+    x, init = inputs[0], inputs[1]
+    out = outputs[0]
+    out.fill(init.reshape(-1)[0])
+    if out.size == 0:
+        return
+    window, strides, dil = node.window
+    for offsets in itertools.product(*[range(w) for w in window]):
+        view = x[tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
+                       for o, d, s, n in zip(offsets, dil, strides, out.shape))]
+        node.fn(out, view, out=out)
