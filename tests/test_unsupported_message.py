@@ -21,8 +21,9 @@ def test_quantized_variant_not_run_names_types_and_litert():
 
 
 def test_missing_builtin_names_types_and_litert():
-    content = single_op_model("RFFT2D", [("x", [4, 8]), dict(name="s", data=np.array([4, 8], np.int32))],
-                              [("y", [1], np.complex64)])
+    # MULTINOMIAL is left out on purpose (docs/ops.md says why).
+    content = single_op_model("MULTINOMIAL", [("x", [1, 4]), dict(name="n", data=np.array(3, np.int32))],
+                              [("y", [1], np.int64)])
     ip = tinylite.Interpreter(model_content=content)
-    with pytest.raises(UnsupportedOpError, match=r"RFFT2D with input types \(float32, int32\); LiteRT 2.3"):
+    with pytest.raises(UnsupportedOpError, match=r"MULTINOMIAL with input types \(float32, int32\); LiteRT 2.3"):
         ip.allocate_tensors()

@@ -83,6 +83,14 @@ INPUT_TYPES = {
         ('float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', '-', '-', '-', 'float32', 'float32', 'float32', '-', 'float32', 'float32', 'float32', '-', '-', '-', '-', 'float32', 'float32', 'float32', '-', '-', 'float32', 'float32', 'float32', 'float32', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
         ('float32', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', '-', '-', '-', 'float32', 'float32', 'float32', 'float32', '-', '-', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', '-', '-', '-', 'float32', 'float32', 'float32', 'float32', '-', '-', 'float32', 'float32', 'float32', 'float32', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
     ],
+    'BITCAST': [
+        ('float32',),
+        ('int16',),
+        ('int32',),
+        ('int64',),
+        ('uint16',),
+        ('uint8',),
+    ],
     'BITWISE_XOR': [
         ('int16', 'int16'),
         ('int32', 'int32'),
@@ -176,6 +184,10 @@ INPUT_TYPES = {
         ('float32', 'float32'),
         ('float32', 'float32', 'float32'),
     ],
+    'CONV_3D_TRANSPOSE': [
+        ('int32', 'float32', 'float32'),
+        ('int32', 'float32', 'float32', 'float32'),
+    ],
     'COS': [
         ('float16',),
         ('float32',),
@@ -208,6 +220,15 @@ INPUT_TYPES = {
         ('int16',),
         ('int8',),
         ('uint8',),
+    ],
+    'DILATE': [
+        ('float32', 'int32', 'float32'),
+        ('float64', 'int32', 'float64'),
+        ('int16', 'int32', 'int16'),
+        ('int32', 'int32', 'int32'),
+        ('int64', 'int32', 'int64'),
+        ('int8', 'int32', 'int8'),
+        ('uint8', 'int32', 'uint8'),
     ],
     'DIV': [
         ('float32', 'float32'),
@@ -247,6 +268,7 @@ INPUT_TYPES = {
     ],
     'EQUAL': [
         ('bool', 'bool'),
+        ('bytes', 'bytes'),
         ('float32', 'float32'),
         ('int32', 'int32'),
         ('int64', 'int64'),
@@ -261,6 +283,7 @@ INPUT_TYPES = {
     'EXPAND_DIMS': [
         ('bool', 'int32'),
         ('bool', 'int64'),
+        ('bytes', 'int32'),
         ('float16', 'int32'),
         ('float32', 'int32'),
         ('float32', 'int64'),
@@ -276,6 +299,7 @@ INPUT_TYPES = {
     ],
     'FILL': [
         ('int32', 'bool'),
+        ('int32', 'bytes'),
         ('int32', 'float16'),
         ('int32', 'float32'),
         ('int32', 'int32'),
@@ -318,6 +342,8 @@ INPUT_TYPES = {
     'GATHER': [
         ('bool', 'int32'),
         ('bool', 'int64'),
+        ('bytes', 'int32'),
+        ('bytes', 'int64'),
         ('float16', 'int32'),
         ('float32', 'int16'),
         ('float32', 'int32'),
@@ -328,6 +354,7 @@ INPUT_TYPES = {
         ('int64', 'int64'),
         ('int8', 'int32'),
         ('int8', 'int64'),
+        ('object', 'int32'),
         ('uint8', 'int32'),
         ('uint8', 'int64'),
     ],
@@ -400,6 +427,7 @@ INPUT_TYPES = {
         ('uint8',),
     ],
     'LESS': [
+        ('bytes', 'bytes'),
         ('float32', 'float32'),
         ('int32', 'int32'),
         ('int64', 'int64'),
@@ -544,6 +572,7 @@ INPUT_TYPES = {
     ],
     'NOT_EQUAL': [
         ('bool', 'bool'),
+        ('bytes', 'bytes'),
         ('float32', 'float32'),
         ('int32', 'int32'),
         ('int64', 'int64'),
@@ -648,6 +677,13 @@ INPUT_TYPES = {
         ('int8', 'int32'),
         ('uint8', 'int32'),
     ],
+    'REDUCE_WINDOW': [
+        ('bool', 'bool', 'int64', 'int64', 'int64'),
+        ('float32', 'float32', 'int64', 'int64', 'int64'),
+        ('int32', 'int32', 'int64', 'int64', 'int64'),
+        ('int64', 'int64', 'int64', 'int64', 'int64'),
+        ('int8', 'int8', 'int64', 'int64', 'int64'),
+    ],
     'RELU': [
         ('float32',),
         ('int16',),
@@ -672,6 +708,7 @@ INPUT_TYPES = {
     ],
     'RESHAPE': [
         ('bool', 'int32'),
+        ('bytes', 'int32'),
         ('float16', 'int32'),
         ('float32',),
         ('float32', 'int32'),
@@ -679,6 +716,7 @@ INPUT_TYPES = {
         ('int32', 'int32'),
         ('int64', 'int32'),
         ('int8', 'int32'),
+        ('object', 'int32'),
     ],
     'RESIZE_BILINEAR': [
         ('float32', 'int32'),
@@ -762,6 +800,7 @@ INPUT_TYPES = {
         ('bool', 'int8', 'int8'),
     ],
     'SHAPE': [
+        ('bytes',),
         ('float32',),
     ],
     'SIGN': [
@@ -776,6 +815,7 @@ INPUT_TYPES = {
     'SLICE': [
         ('bool', 'int32', 'int32'),
         ('bool', 'int64', 'int64'),
+        ('bytes', 'int32', 'int32'),
         ('float16', 'int32', 'int32'),
         ('float32', 'int32', 'int32'),
         ('float32', 'int64', 'int64'),
@@ -851,6 +891,7 @@ INPUT_TYPES = {
     ],
     'SQUEEZE': [
         ('bool',),
+        ('bytes',),
         ('float32',),
         ('int16',),
         ('int32',),
@@ -921,6 +962,14 @@ INPUT_TYPES = {
         ('uint64', 'uint64'),
         ('uint8', 'uint8'),
     ],
+    'STABLEHLO_PAD': [
+        ('float16', 'float16'),
+        ('float32', 'float32'),
+        ('int32', 'int32'),
+        ('int64', 'int64'),
+        ('int8', 'int8'),
+        ('uint8', 'uint8'),
+    ],
     'STABLEHLO_SHIFT_LEFT': [
         ('int16', 'int16'),
         ('int32', 'int32'),
@@ -928,6 +977,7 @@ INPUT_TYPES = {
     ],
     'STRIDED_SLICE': [
         ('bool', 'int32', 'int32', 'int32'),
+        ('bytes', 'int32', 'int32', 'int32'),
         ('float16', 'int32', 'int32', 'int32'),
         ('float32', 'int32', 'int32', 'int32'),
         ('int32', 'int32', 'int32', 'int32'),
@@ -972,6 +1022,7 @@ INPUT_TYPES = {
     'TILE': [
         ('bool', 'int32'),
         ('bool', 'int64'),
+        ('bytes', 'int32'),
         ('float16', 'int32'),
         ('float32', 'int32'),
         ('float32', 'int64'),
