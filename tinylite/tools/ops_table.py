@@ -199,6 +199,14 @@ LEFT_OUT = {
     "RANDOM_UNIFORM": "see RANDOM_STANDARD_NORMAL",
     "MULTINOMIAL": "see RANDOM_STANDARD_NORMAL",
     "STABLEHLO_RNG_BIT_GENERATOR": "see RANDOM_STANDARD_NORMAL",
+    "STABLEHLO_CASE": "not implemented yet: the generated schema bindings tinylite reads lack StablehloCaseOptions "
+                      "(branch_subgraph_indices)",
+    "LSH_PROJECTION": "not implemented yet (hashes with LiteRT's farmhash Fingerprint64)",
+    "SKIP_GRAM": "not implemented yet (string n-grams over STRING tensors)",
+    "STABLEHLO_GATHER": "not implemented yet (general StableHLO dimension numbers)",
+    "STABLEHLO_SCATTER": "not implemented yet (general StableHLO dimension numbers and an update subgraph)",
+    "STABLEHLO_REDUCE_WINDOW": "not implemented yet (padding, base dilations and a reduction subgraph; "
+                               "REDUCE_WINDOW is)",
 }
 
 
