@@ -83,6 +83,9 @@ INPUT_TYPES = {
         ('float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', '-', '-', '-', 'float32', 'float32', 'float32', '-', 'float32', 'float32', 'float32', '-', '-', '-', '-', 'float32', 'float32', 'float32', '-', '-', 'float32', 'float32', 'float32', 'float32', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
         ('float32', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', '-', '-', '-', 'float32', 'float32', 'float32', 'float32', '-', '-', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', '-', '-', '-', 'float32', 'float32', 'float32', 'float32', '-', '-', 'float32', 'float32', 'float32', 'float32', '-', '-', '-', '-', '-', '-', '-', '-', '-'),
     ],
+    'BIDIRECTIONAL_SEQUENCE_RNN': [
+        ('float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32', '-', '-', '-'),
+    ],
     'BITCAST': [
         ('float32',),
         ('int16',),
@@ -265,6 +268,9 @@ INPUT_TYPES = {
         ('int32', 'int32'),
         ('int32', 'int8'),
         ('int32', 'uint8'),
+    ],
+    'EMBEDDING_LOOKUP_SPARSE': [
+        ('int32', 'int32', 'int32', 'float32', 'float32'),
     ],
     'EQUAL': [
         ('bool', 'bool'),
