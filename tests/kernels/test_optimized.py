@@ -143,3 +143,76 @@ def test_binary_8bit(seed):
     content = single_op_model(op, [qdesc("x", xshape, dtype, sx, zx), qdesc("y", yshape, dtype, sy, zy)],
                               [qdesc("z", out_shape, dtype, so, zo)], options=dict(fused_activation_function=act))
     assert_optimized_matches(content, xs)
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_depthwise_conv_2d_float(seed):
+    # Float sums run in einsum's order: equal to the reference within float32 rounding.
+    rng = np.random.default_rng(300 + seed)
+    options, (kh, kw) = random_geometry(rng)
+    options["stride_w"] = 1 + seed % 3                         # phases of the width stride: 1, 2, 3
+    cin = int(rng.integers(1, 24))
+    m = int(rng.choice([1, 1, 2])) if seed % 4 else 1
+    options["depth_multiplier"] = m
+    n, h, w = 1 + seed % 2, int(rng.integers(7, 14)), int(rng.integers(7, 14))
+    x = rng.standard_normal((n, h, w, cin)).astype(np.float32)
+    wdata = rng.standard_normal((1, kh, kw, cin * m)).astype(np.float32)
+    inputs = [("x", x.shape), dict(name="w", data=wdata)]
+    if seed % 3:
+        inputs.append(dict(name="b", data=rng.standard_normal(cin * m).astype(np.float32)))
+    content = single_op_model("DEPTHWISE_CONV_2D", inputs, [("y", [1])], options=options)
+    fast, kernels = run(content, [x], False)
+    assert any(k.startswith("tinylite.kernels.optimized") for k in kernels)
+    ref, _ = run(content, [x], True)
+    np.testing.assert_allclose(fast[0], ref[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("padding,stride,act,batch", [("SAME", 1, "RELU", 1), ("VALID", 2, "NONE", 2),
+                                                      ("SAME", 2, "RELU6", 1)])
+def test_conv_2d_float_large_im2col(monkeypatch, padding, stride, act, batch):
+    # An im2col matrix above optimized.conv_2d.MAX_IM2COL_BYTES runs in chunks of rows (the limits
+    # lowered here so that small inputs take several chunks).
+    from oracle import assert_same_outputs
+    from tinylite.kernels.optimized import conv_2d
+
+    monkeypatch.setattr(conv_2d, "MAX_IM2COL_BYTES", 1 << 16)
+    monkeypatch.setattr(conv_2d, "CHUNK_BYTES", 1 << 14)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((batch, 30, 28, 8)).astype(np.float32)
+    w = rng.standard_normal((6, 5, 5, 8)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    content = single_op_model("CONV_2D", [("x", x.shape), dict(name="w", data=w), dict(name="b", data=b)],
+                              [("y", [1])], options=dict(padding=padding, stride_h=stride, stride_w=stride,
+                                                         fused_activation_function=act))
+    fast, kernels = run(content, [x], False)
+    assert "tinylite.kernels.optimized.conv_2d" in kernels
+    ref, _ = run(content, [x], True)
+    np.testing.assert_allclose(fast[0], ref[0], rtol=1e-5, atol=1e-5)
+    assert_same_outputs(content, [x])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fully_connected(seed):
+    rng = np.random.default_rng(400 + seed)
+    dtype = np.int8 if seed % 3 else np.uint8
+    rows, depth, units = [(1, 16, 10), (3, 40, 7), (5, 9, 64), (2, 300, 33)][seed % 4]
+    i = INFO[dtype]
+    x = rng.integers(i.min, i.max + 1, (rows, depth)).astype(dtype)
+    wdata = rng.integers(-127 if dtype == np.int8 else 0, 128 if dtype == np.int8 else 256,
+                         (units, depth)).astype(dtype)
+    xs, xzp = case_params(rng, dtype)
+    per_channel = dtype == np.int8 and seed % 2 == 0
+    ws = rng.uniform(0.002, 0.01, units if per_channel else 1).astype(np.float32)
+    wq = (ws, np.zeros(len(ws), np.int64), 0) if dtype == np.int8 else (ws, int(rng.integers(100, 156)))
+    osc = out_scale(rng, xs, ws, depth)
+    b = rng.integers(-30000, 30000, units).astype(np.int32)
+    if per_channel and seed % 4 == 0:
+        ws[0], b[0] = osc * 2.0**-27 / xs, (1 << 30) - 64    # a dead unit (see test_conv_2d)
+    bscale = (np.float32(xs) * ws).astype(np.float32)
+    act = str(rng.choice(["NONE", "RELU", "RELU6"]))
+    content = single_op_model(
+        "FULLY_CONNECTED", [qdesc("x", x.shape, dtype, xs, xzp), dict(name="w", data=wdata, quantization=wq),
+                            dict(name="b", data=b, quantization=(bscale, np.zeros(len(bscale), np.int64), 0))],
+        [qdesc("y", [rows, units], dtype, osc, case_params(rng, dtype)[1])],
+        options=dict(fused_activation_function=act))
+    assert_optimized_matches(content, [x])

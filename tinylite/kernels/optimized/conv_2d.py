@@ -19,7 +19,7 @@ from functools import partial
 import numpy as np
 
 from .._base import binds
-from ._requantize import Requantizer, acc_dtype, chunk_rows
+from ._requantize import Requantizer, acc_dtype, chunk_rows, padded_buffer
 
 TILE_ELEMENTS = 512
 
@@ -28,35 +28,40 @@ def plan(node):
     """The optimized eval for this prepared node, or None (the reference kernel runs)."""
     from . import ENABLED
 
-    x, out = node.inputs[0], node.outputs[0]
-    if not ENABLED or x.dtype not in (np.int8, np.uint8) or node.groups != 1:
+    x, w = node.inputs[0], node.inputs[1]
+    if not ENABLED or x.dtype not in (np.int8, np.uint8) or node.groups != 1 or w.data is None:
         return None
-    if getattr(node, "q_wmat", None) is None or node.q_mode not in ("ruy", "gemmlowp"):
+    if node.q_mode not in ("ruy", "gemmlowp"):
         return None
-    return GemmConv.plan(node, node.q_wmat[0], node.q_mode == "gemmlowp")
+    cout = w.shape[0]
+    return GemmConv.plan(node, w.data.reshape(cout, -1).T, node.q_wzp, node.q_mode == "gemmlowp")
 
 
 class GemmConv:
     """The constants of one integer convolution as a product: `wmat` [K, cout]
-    exact integer weights (centered), K ordered (kh, kw, cin) like the windows."""
+    integer weights (minus `wzp`), K ordered (kh, kw, cin) like the windows."""
 
     @staticmethod
-    def plan(node, wmat, gemmlowp):
+    def plan(node, wmat, wzp, gemmlowp):
         if not Requantizer.applies(node.q_shift):
             return None
         b = node.inputs[2] if node.has_input(2) else None
         if b is not None and b.data is None:
             return None
-        cout = wmat.shape[1]
-        bias = np.zeros(cout) if node.q_bias is None else node.q_bias.astype(np.float64)
-        folded = bias - node.q_x_zp * wmat.sum(axis=0)
-        xmax = 128.0 if node.inputs[0].dtype == np.int8 else 255.0
-        bound = xmax * np.abs(wmat).sum(axis=0) + np.abs(folded)
+        k, cout = wmat.shape
+        # Integer sums first (exact, and cheap at load: no float64 copy of the weights).
+        centered = wmat.astype(np.int32) - int(wzp)
+        bias = np.zeros(cout, np.int64) if node.q_bias is None else node.q_bias.astype(np.int64)
+        folded = bias - int(node.q_x_zp) * centered.sum(axis=0, dtype=np.int64)
+        xmax = 128 if node.inputs[0].dtype == np.int8 else 255
+        bound = (xmax * np.abs(centered).sum(axis=0, dtype=np.int64) + np.abs(folded)).astype(np.float64)
         dtype = acc_dtype(bound)
         if dtype is None:
             return None
-        node.opt_conv = dict(wmat=np.ascontiguousarray(np.concatenate([wmat, folded[None, :]]).astype(dtype)),
-                             dtype=dtype, gemmlowp=gemmlowp, bound=float(bound.max()))
+        matrix = np.empty((k + 1, cout), dtype)
+        matrix[:k] = centered
+        matrix[k] = folded
+        node.opt_conv = dict(wmat=matrix, dtype=dtype, gemmlowp=gemmlowp, bound=float(bound.max()))
         return eval_int
 
 
@@ -86,7 +91,7 @@ class _Buffers:
             cols = np.empty((rows, k + 1), dtype)
             cols[:, k] = 1
             if any(g["pad"]):
-                xp = np.full((n, h + pt + pb, wd + pl + pr, cin), node.q_x_zp, dtype)
+                xp = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.q_x_zp, dtype)
                 calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
             else:
                 xp = x
@@ -132,3 +137,82 @@ def eval_int(node, inputs, outputs):
 def _bind(node, inputs, outputs):
     node.opt_conv_bufs = _Buffers(node, inputs[0], outputs[0])
     return list(node.opt_conv_bufs.calls)
+
+
+# --- float32 with a large im2col matrix ---
+
+# Above this many bytes, a whole im2col matrix costs more than it saves: its
+# pages are touched at allocate (a 9x9 conv of a 384x384 image needs 383 MB)
+# and every invoke streams it through memory twice.
+MAX_IM2COL_BYTES = 8 << 20
+CHUNK_BYTES = 1 << 20
+
+
+def plan_float(node):
+    """A chunked eval for a float convolution whose im2col matrix would be large, or None."""
+    from . import ENABLED
+
+    g, x, out = node.geometry, node.inputs[0], node.outputs[0]
+    if not ENABLED or getattr(node, "wmat_bias", None) is None or node.groups != 1:
+        return None
+    k = node.wmat_bias.shape[0]
+    rows = int(np.prod(out.shape[:3]))
+    pointwise = g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"])
+    if pointwise or rows * k * 4 <= MAX_IM2COL_BYTES or x.shape[3] <= 4:
+        return None
+    return eval_float
+
+
+class _FloatBuffers:
+    """Per chunk of output rows: the windows copied into a small im2col matrix
+    (its ones column set once) and one product with the filter and bias."""
+
+    def __init__(self, node, x, out):
+        from .._base import activation_calls
+        from ..conv_2d import patches
+
+        g = node.geometry
+        n, h, wd, cin = x.shape
+        _, oh, ow, cout = out.shape
+        pt, pb, pl, pr = g["pad"]
+        self.x, self.out, self.calls = x, out, []
+        if out.size == 0:
+            return
+        calls = []
+        if any(g["pad"]):
+            xp = np.zeros((n, h + pt + pb, wd + pl + pr, cin), np.float32)     # untouched pages stay lazy
+            calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd], x))
+        else:
+            xp = x
+        view = patches(xp, g)                                   # [n, oh, ow, kh, kw, cin]
+        k = g["kh"] * g["kw"] * cin
+        per_row = ow * (k + 1) * 4
+        step = max(1, min(oh, CHUNK_BYTES // per_row))        # output image rows per chunk
+        cols = np.empty((n, step, ow, k + 1), np.float32)
+        cols[..., k] = 1
+        res = out.reshape(n, oh, ow, cout)
+        for b in range(n):
+            for r0 in range(0, oh, step):
+                r = min(oh, r0 + step) - r0
+                c = cols[b, :r]
+                windows = c[..., :k].reshape(r, ow, g["kh"], g["kw"], cin)
+                assert np.shares_memory(windows, cols)           # a view: the copy lands in the matrix
+                calls.append(partial(np.copyto, windows, view[b, r0:r0 + r]))
+                dst = res[b, r0:r0 + r].reshape(r * ow, cout)
+                calls.append(partial(np.dot, c.reshape(r * ow, k + 1), node.wmat_bias, out=dst))
+                calls += activation_calls(node.act, dst)
+        self.calls = calls
+
+
+def eval_float(node, inputs, outputs):
+    fb = getattr(node, "opt_fconv_bufs", None)
+    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
+        fb = node.opt_fconv_bufs = _FloatBuffers(node, inputs[0], outputs[0])
+    for call in fb.calls:
+        call()
+
+
+@binds(eval_float)
+def _bind_float(node, inputs, outputs):
+    node.opt_fconv_bufs = _FloatBuffers(node, inputs[0], outputs[0])
+    return list(node.opt_fconv_bufs.calls)
