@@ -117,6 +117,10 @@ def _check_tensor(sg, i: int, t, bad) -> None:
                 f"for dimension {axis}, which has {int(t.shape[axis])} channels; there must be one scale per channel")
 
 
+# Sub-byte integer types are packed, lowest bits first, several values a byte.
+_PACKED_PER_BYTE = {"INT4": 2, "UINT4": 2, "INT2": 4}
+
+
 def _check_data_size(model: Model, sg, i: int, t, bad) -> None:
     """A constant's bytes must be exactly what its shape and type need, as LiteRT requires
     (more is as wrong as fewer: the shape or the data is not what the writer meant)."""
@@ -128,7 +132,8 @@ def _check_data_size(model: Model, sg, i: int, t, bad) -> None:
     count = 1
     for d in t.shape:
         count *= max(int(d), 0)
-    need = (count + 1) // 2 if type_name == "INT4" else count * np.dtype(numpy_dtype(t.type)).itemsize
+    per_byte = _PACKED_PER_BYTE.get(type_name)
+    need = -(-count // per_byte) if per_byte else count * np.dtype(numpy_dtype(t.type)).itemsize
     if have != need:
         bad(f"constant {_tensor_name(sg, i)} of shape {[int(d) for d in t.shape]} and type {type_name} needs "
             f"{need} bytes, but its buffer {t.buffer} holds {have}")
