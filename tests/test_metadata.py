@@ -253,7 +253,7 @@ def _fails(tmp_path, *args, expect):
     assert "Traceback" not in r.stderr and r.stderr.startswith("tinylite metadata: error: ")
     assert len(r.stderr.strip().splitlines()) == 1 and len(r.stderr) < 400, r.stderr
     assert expect in r.stderr, r.stderr
-    assert not out.exists() and not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]
+    assert not out.exists() and not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-") or ".tinylite-tmp-" in p]
 
 
 def test_bad_input(tmp_path, digits_model):

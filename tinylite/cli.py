@@ -101,13 +101,17 @@ def _serve(args) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    # allow_abbrev=False everywhere: a prefix such as --quantize=int8 must not be taken
+    # for a longer flag (--quantize_to_float16).
     parser = argparse.ArgumentParser(prog="tinylite", description="The TensorFlow Lite toolchain in pure Python.",
+                                     allow_abbrev=False,
                                      epilog="examples:\n  " + "\n  ".join(EXAMPLES.values()),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name, help_text, func):
-        p = sub.add_parser(name, help=help_text, description=help_text, epilog=f"example: {EXAMPLES[name]}")
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=f"example: {EXAMPLES[name]}",
+                           allow_abbrev=False)
         p.set_defaults(func=func)
         return p
 
@@ -188,6 +192,10 @@ def main(argv=None) -> int:
     except (ValueError, OSError, RuntimeError, KeyError, ConverterError) as e:
         print(f"tinylite {args.command}: error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        from .tflite_convert import interrupted
+
+        return interrupted(f"tinylite {args.command}")
 
 
 if __name__ == "__main__":

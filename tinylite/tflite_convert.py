@@ -232,15 +232,18 @@ def make_converter(args):
                           "--calibration instead.")
     itype = args.inference_type
     if itype == "QUANTIZED_UINT8":
+        # The hint uses the flags of the command that was run (tinylite convert has --quantize).
+        instead = ("--quantize int8 --io-type uint8 --calibration data.npz" if hasattr(args, "quantize") else
+                   "--inference_type=INT8 --inference_input_type=QUANTIZED_UINT8 --calibration=data.npz")
         raise _UsageError("--inference_type=QUANTIZED_UINT8 (TF1 uint8 models from fake-quant training) is not "
-                          "supported; use --inference_type=INT8 with --calibration, or --quantize int8 "
-                          "--io-type uint8.")
+                          f"supported; for a full-integer model with uint8 input and output use {instead} "
+                          "(data.npz: a representative set of the model's inputs).")
     if itype == "INT8":
         if not calibration:
             raise _UsageError("--inference_type=INT8 needs calibration data: add --calibration data.npz (a "
                               "representative set of inputs); TF1's fake-quant ranges are not read.")
         mode = mode or "int8"
-        io = "float32" if args.inference_input_type == "FLOAT" else "int8"
+        io = {"FLOAT": "float32", "QUANTIZED_UINT8": "uint8"}.get(args.inference_input_type, "int8")
         conv.inference_input_type = io
         conv.inference_output_type = io
     elif args.inference_input_type not in (None, "FLOAT"):
@@ -292,31 +295,47 @@ def convert_command(args) -> int:
 
     prog = getattr(args, "prog", None) or \
         ("tinylite convert" if getattr(args, "command", None) == "convert" else "tflite_convert")
+    from .flatbuffer.writer import atomic_write
+
     try:
         _check(args)
-        from .flatbuffer.writer import atomic_write
-
-        converter = make_converter(args)
-        atomic_write(args.output_file, converter._serialized())
+        data = make_converter(args)._serialized()
     except (_UsageError, ConverterError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:
+        # Reading an input (the model, calibration data) failed; nothing was written.
+        where = f" {e.filename!r}" if getattr(e, "filename", None) else ""
+        print(f"{prog}: error: cannot read{where}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    try:
+        atomic_write(args.output_file, data)
     except OSError as e:
         print(f"{prog}: error: cannot write {args.output_file!r}: {e.strerror or e}", file=sys.stderr)
         return 1
     return 0
 
 
+def interrupted(prog: str) -> int:
+    """Ctrl-C: one line instead of a traceback, and the shell's status for SIGINT (128 + 2).
+    Outputs are written atomically, so an interrupted command leaves none half-written."""
+    print(f"{prog}: interrupted", file=sys.stderr)
+    return 130
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="tflite_convert",
+        prog="tflite_convert", allow_abbrev=False,
         description="Convert a Keras model (.h5 or .keras), a SavedModel or a frozen GraphDef to a TensorFlow Lite "
                     "FlatBuffer, without TensorFlow.",
         epilog="example: tflite_convert --keras_model_file=./mnist_cnn.h5 --output_file=./mnist_cnn.tflite")
     add_arguments(parser)
     args = parser.parse_args(argv)
     args.prog = "tflite_convert"
-    return convert_command(args)
+    try:
+        return convert_command(args)
+    except KeyboardInterrupt:
+        return interrupted("tflite_convert")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def test_seed_command(tmp_path, corpus):
     r = _cli(["--keras_model_file=./mnist_cnn.h5", "--output_file=./mnist_cnn.tflite"], tmp_path)
     assert r.returncode == 0, r.stderr
     _check_mnist(tmp_path / "mnist_cnn.tflite", corpus)
-    assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-")]
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".tmp-") or ".tinylite-tmp-" in p]
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "mnist_cnn.tflite").stat().st_mode & 0o777 == 0o666 & ~mask

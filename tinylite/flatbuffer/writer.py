@@ -38,10 +38,54 @@ def save_model(model_or_bytes, path) -> None:
     atomic_write(path, data)
 
 
+# Temporary files are named after their target and the writing process, so that a
+# write killed before its rename (SIGKILL, power loss) leaves a file a user can
+# recognize, and the next write of the same target can remove it once that process
+# is gone:  .<target name>.tinylite-tmp-<pid>-<random>
+TMP_MARK = ".tinylite-tmp-"
+
+
+def _leftovers(folder: str, name: str) -> list[str]:
+    """Temporary files of earlier writes of `name` in `folder` whose process has exited."""
+    prefix = f".{name}{TMP_MARK}"
+    found = []
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.startswith(prefix):
+            continue
+        pid = entry[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            found.append(os.path.join(folder, entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True     # exists (another user's) or cannot tell: leave its file alone
+    return True
+
+
 def atomic_write(path, data: bytes | bytearray | memoryview) -> None:
+    """Write `data` to `path` all at once: readers see the old file or the new one, never a
+    part.  Leftover temporary files of earlier, killed writes of the same path are removed."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
+    name = os.path.basename(path)
+    for old in _leftovers(folder, name):
+        try:
+            os.unlink(old)
+        except OSError:
+            pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}{TMP_MARK}{os.getpid()}-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

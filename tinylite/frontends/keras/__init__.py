@@ -16,7 +16,21 @@ def load(source):
 
 
 def convert(source, passes: bool = True):
-    """A file path or keras.Model -> tinylite.graph.Model."""
+    """A file path or keras.Model -> tinylite.graph.Model.  Errors about a file's
+    model (an unsupported layer, say) name the file too."""
+    import os
+
+    from ...errors import ConverterError
     from .lower import convert_spec
 
-    return convert_spec(load(source), passes=passes)
+    spec = load(source)
+    if not isinstance(source, (str, os.PathLike)):
+        return convert_spec(spec, passes=passes)
+    try:
+        return convert_spec(spec, passes=passes)
+    except ConverterError as e:
+        path = os.fspath(source)
+        if path in str(e):
+            raise
+        e.args = (f"{path!r}: {e}",) + e.args[1:]
+        raise
