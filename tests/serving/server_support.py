@@ -131,6 +131,42 @@ def strings_model() -> bytes:
                            [dict(name="o", shape=[2], dtype=np.bytes_)])
 
 
+def stuck_model() -> bytes:
+    """A model that never finishes: WHILE (i < 2**31 - 1) { i + 1 } on a float input x [-1, 3]
+    passed through (each step costs microseconds: the loop runs for hours)."""
+    from tinylite.converter.options import set_options
+    from tinylite.flatbuffer.schema import OP_CODES, tensor_type
+    from tinylite.flatbuffer.writer import write_model
+    from tinylite.graph import Model, Operator, Subgraph, Tensor
+
+    m = Model()
+
+    def graph(tensors, ops, inputs, outputs):
+        sg = Subgraph()
+        names = {}
+        for name, shape, dtype, data in tensors:
+            buffer = m.add_buffer(np.asarray(data, dtype)) if data is not None else 0
+            sg.tensors.append(Tensor(name=name, shape=np.array(shape, np.int32), type=tensor_type(dtype),
+                                     buffer=buffer, shape_signature=np.array([-1, 3], np.int32) if shape else None))
+            names[name] = len(sg.tensors) - 1
+        for op_name, ins, outs, opts in ops:
+            op = Operator(m.opcode_index(OP_CODES[op_name], 1), [names[n] for n in ins], [names[n] for n in outs])
+            set_options(op, op_name, opts)
+            sg.operators.append(op)
+        sg.inputs, sg.outputs = [names[n] for n in inputs], [names[n] for n in outputs]
+        m.subgraphs.append(sg)
+
+    i32, f32 = np.int32, np.float32
+    graph([("x", [1, 3], f32, None), ("i0", [], i32, 0), ("i", [], i32, None), ("y", [1, 3], f32, None)],
+          [("WHILE", ["i0", "x"], ["i", "y"], dict(cond_subgraph_index=1, body_subgraph_index=2))], ["x"], ["y"])
+    graph([("i", [], i32, None), ("x", [1, 3], f32, None), ("n", [], i32, 2**31 - 1), ("d", [], i32, None),
+           ("keep", [], np.bool_, None)],
+          [("SUB", ["n", "i"], ["d"], None), ("CAST", ["d"], ["keep"], None)], ["i", "x"], ["keep"])
+    graph([("i", [], i32, None), ("x", [1, 3], f32, None), ("one", [], i32, 1), ("i1", [], i32, None)],
+          [("ADD", ["i", "one"], ["i1"], None)], ["i", "x"], ["i1", "x"])
+    return write_model(m)
+
+
 def put(root: Path, name: str, version: int, content: bytes) -> None:
     d = root / name / str(version)
     d.mkdir(parents=True, exist_ok=True)

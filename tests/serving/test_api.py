@@ -224,7 +224,7 @@ ERRORS = [
      "'signature_name' key must be a string value"),
     ("/v1/models/fc:predict", {"instances": [[1] * 5] * 65}, 400, "at most 64 per request"),
     ("/v1/models/fc:predict", {"inputs": [[1] * 5] * 65}, 400, "at most 64 per request"),
-    ("/v1/models/fc:predict", {"instances": [[1] * 5] * 20000}, 413, "at most 200000 bytes"),
+    ("/v1/models/fc:predict", {"instances": [[1] * 5] * 20000}, 413, "at most 24576 bytes (its inputs"),
     ("/v1/models/add:predict", {"instances": [[1, 2, 3]]}, 400, "instances is a plain list, but expecting list of "
      "objects"),
     ("/v1/models/add:predict", {"instances": [{"a": [1, 2, 3]}]}, 400, "keys must be equal to: a,b"),

@@ -8,7 +8,16 @@ Endpoints (as TF Serving's, plus operations):
 - ``GET  /healthz``, ``GET /metrics`` (also ``/monitoring/prometheus/metrics``), ``GET /openapi.json``
 
 Every error is ``{"error": "..."}`` with TF Serving's status: 400 for a bad
-request, 404 for an unknown model, version or route, 413 for a body over the limit.
+request, 404 for an unknown model, version or route, 405 (with ``Allow``) for a
+wrong method, 408 for a body that does not arrive in time, 413 for a body over the
+limit, 503 for a model whose every interpreter is stuck, 504 for a prediction over
+``--request_timeout_seconds``.
+
+Each model has its own threads (``--pool_size`` of them): a model that never
+finishes (an always-true WHILE loop) ties up only its own, its requests get 504
+after the timeout and then 503 at once, and ``/healthz`` reports it (503); other
+models keep answering.  A body's size is checked against the most its model's
+inputs can need for ``--max_request_batch`` rows before it is read or parsed.
 """
 from __future__ import annotations
 
@@ -17,6 +26,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -49,6 +59,8 @@ class ServeConfig:
     num_batch_threads: int = 0                          # 0: pool_size
     max_body_bytes: int = 64 << 20
     max_request_batch: int = 4096
+    request_timeout: float = 30.0                       # seconds a prediction may run
+    body_timeout: float = 10.0                          # seconds a request body may take to arrive
     log_level: str = "info"
     access_log: bool = True
 
@@ -104,7 +116,14 @@ class ServerState:
         self.config = config
         self.metrics = Metrics()
         self.models = {m.name: ServedModel(m, config.pool_size, self._event) for m in config.models}
-        self.executor = ThreadPoolExecutor(max_workers=max(1, config.pool_size), thread_name_prefix="tinylite-predict")
+        # Decoding and encoding (bounded work) share one pool; predictions run on their
+        # model's own pool, so a model that never finishes cannot take another's threads.
+        self.executor = ThreadPoolExecutor(max_workers=max(1, config.pool_size), thread_name_prefix="tinylite-codec")
+        self.model_executors = {name: ThreadPoolExecutor(max_workers=max(1, config.pool_size),
+                                                         thread_name_prefix=f"tinylite-predict-{k}")
+                                for k, name in enumerate(self.models)}
+        self._running: dict[str, dict[int, float]] = {name: {} for name in self.models}
+        self._running_lock = threading.Lock()
         self.poller = None
 
     def _event(self, event: str, **fields) -> None:
@@ -126,14 +145,51 @@ class ServerState:
             self.poller.stop_event.set()
             self.poller.join(timeout=5)
         self.executor.shutdown(wait=False, cancel_futures=True)
+        for ex in self.model_executors.values():
+            ex.shutdown(wait=False, cancel_futures=True)
 
     def model(self, name: str, for_status: bool = False) -> ServedModel:
         m = self.models.get(name)
         if m is None:
             if for_status:
-                raise RequestError(f"Could not find any versions of model {name}", 404)
-            raise RequestError(f"Servable not found for request: Latest({name})", 404)
+                raise RequestError(f"Could not find any versions of model {_clip(name)}", 404)
+            raise RequestError(f"Servable not found for request: Latest({_clip(name)})", 404)
         return m
+
+    # -- predictions on the model's own threads, with a time limit --
+
+    def stuck(self, name: str) -> list[float]:
+        """Seconds each of the model's predictions past the request timeout has been running."""
+        now = time.monotonic()
+        with self._running_lock:
+            return sorted((now - t for t in self._running[name].values()
+                           if now - t > self.config.request_timeout), reverse=True)
+
+    async def run_model(self, name: str, fn, *args):
+        """fn(*args) on model `name`'s threads; 503 when all of them are stuck, 504 past the timeout."""
+        if len(self.stuck(name)) >= self.config.pool_size:
+            raise RequestError(f"model {name} is not answering: all {self.config.pool_size} of its interpreters "
+                               f"have been running a prediction for over {self.config.request_timeout:g} s "
+                               "(--request_timeout_seconds); see /healthz", 503)
+        running, lock = self._running[name], self._running_lock
+
+        def tracked():
+            key = threading.get_ident()
+            with lock:
+                running[key] = time.monotonic()
+            try:
+                return fn(*args)
+            finally:
+                with lock:
+                    running.pop(key, None)
+
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.model_executors[name], tracked)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.config.request_timeout)
+        except asyncio.TimeoutError:
+            raise RequestError(f"model {name} did not answer within {self.config.request_timeout:g} s "
+                               "(--request_timeout_seconds)", 504) from None
 
     def batcher(self, servable, sig) -> Batcher:
         b = servable.batchers.get(sig.key)
@@ -141,7 +197,8 @@ class ServerState:
             c = self.config
             on_batch = self.metrics.batch_size.labels(servable.name).observe
             b = servable.batchers[sig.key] = Batcher(servable, sig, c.max_batch_size, c.batch_timeout_micros / 1e6,
-                                                     self.executor, c.num_batch_threads or c.pool_size, on_batch)
+                                                     self.model_executors[servable.name],
+                                                     c.num_batch_threads or c.pool_size, on_batch)
         return b
 
 
@@ -149,23 +206,47 @@ class ServerState:
 # Request helpers
 
 
-def error_response(message: str, status: int) -> Response:
-    return Response(codec.dumps({"error": message}), status_code=status, media_type="application/json")
+def _clip(text: str, limit: int = 100) -> str:
+    """A name or path from the request, cut short: a 100 KB model name is not echoed back."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
-async def read_body(request: Request, limit: int) -> bytes:
+def error_response(message: str, status: int, headers=None) -> Response:
+    return Response(codec.dumps({"error": message}), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+async def read_body(request: Request, limit: int, why: str = "(--max_body_bytes)", timeout: float = 10.0) -> bytes:
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise RequestError(f"request body is {int(length)} bytes; this server accepts at most {limit} bytes "
-                           "(--max_body_bytes)", 413)
+                           f"{why}", 413)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(f"request body is over {limit} bytes, the limit of this server (--max_body_bytes)",
-                               413)
-        chunks.append(chunk)
+
+    async def receive():
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestError(f"request body is over {limit} bytes, the limit of this server {why}", 413)
+            chunks.append(chunk)
+
+    try:
+        await asyncio.wait_for(receive(), timeout)
+    except asyncio.TimeoutError:
+        declared = f" of the {length} its Content-Length declares" if length else ""
+        raise RequestError(f"request body incomplete: {size} bytes{declared} arrived within {timeout:g} s",
+                           408) from None
     return b"".join(chunks)
+
+
+def body_limit(servable, config) -> tuple[int, str]:
+    """The most bytes a predict body for this servable may have, and why."""
+    bounds = [codec.max_request_bytes(sig, config.max_request_batch) for sig in servable.signatures.values()]
+    if bounds and None not in bounds and max(bounds) < config.max_body_bytes:
+        return max(bounds), (f"(its inputs, --max_request_batch={config.max_request_batch} rows, "
+                             f"{codec.BYTES_PER_ELEMENT} bytes per value)")
+    return config.max_body_bytes, "(--max_body_bytes)"
 
 
 def _rows(arrays: dict):
@@ -181,14 +262,6 @@ def _decode(servable, body: bytes, max_rows: int):
     return sig, raw, arrays, fmt
 
 
-def _predict_sync(servable, body: bytes, max_rows: int, observe_batch) -> bytes:
-    sig, raw, arrays, fmt = _decode(servable, body, max_rows)
-    rows = _rows(arrays)
-    observe_batch(rows or 1)
-    out = servable.predict(sig, arrays)
-    return codec.dumps(codec.encode_predict(out, sig, fmt, raw))
-
-
 class ErrorBody(BaseModel):
     error: str
 
@@ -202,6 +275,8 @@ PREDICT_BODY = {
         "type": "object",
         "description": "TF Serving predict request: exactly one of 'instances' (row format) or 'inputs' "
                        "(columnar format).",
+        "oneOf": [{"required": ["instances"], "not": {"required": ["inputs"]}},
+                  {"required": ["inputs"], "not": {"required": ["instances"]}}],
         "properties": {
             "signature_name": {"type": "string", "description": "default: serving_default"},
             "instances": {"type": "array", "items": {},
@@ -242,8 +317,8 @@ def create_app(config: ServeConfig) -> FastAPI:
     async def _http_error(request, exc):
         message = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
         if exc.status_code == 404:
-            message = f"Malformed request: {request.method} {request.url.path} ({message})"
-        return error_response(message, exc.status_code)
+            message = f"Malformed request: {request.method} {_clip(request.url.path, 200)} ({message})"
+        return error_response(message, exc.status_code, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request, exc):
@@ -280,8 +355,13 @@ def create_app(config: ServeConfig) -> FastAPI:
     @app.get("/healthz", tags=["operations"], responses={503: {"description": "a model has no available version"}})
     async def healthz():
         models = {name: sorted(m.available) for name, m in state.models.items()}
-        ok = all(models.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "models": models}, status_code=200 if ok else 503)
+        stuck = {name: [round(s, 1) for s in state.stuck(name)] for name in state.models}
+        stuck = {k: v for k, v in stuck.items() if v}
+        ok = all(models.values()) and not stuck
+        doc = {"status": "ok" if ok else "unavailable", "models": models}
+        if stuck:
+            doc["stuck"] = stuck    # seconds each prediction past --request_timeout_seconds has run
+        return JSONResponse(doc, status_code=200 if ok else 503)
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     @app.get("/monitoring/prometheus/metrics", tags=["operations"], response_class=Response, include_in_schema=False)
@@ -341,20 +421,22 @@ def create_app(config: ServeConfig) -> FastAPI:
         request.state.info.update(model=model_name, api="predict")
         servable = state.model(model_name).servable(version, label)
         request.state.info["version"] = servable.version
-        body = await read_body(request, config.max_body_bytes)
+        limit, why = body_limit(servable, config)
+        body = await read_body(request, limit, why, config.body_timeout)
         loop = asyncio.get_running_loop()
         max_rows = config.max_request_batch
-        if not config.enable_batching:
-            observe = state.metrics.batch_size.labels(servable.name).observe
-            payload = await loop.run_in_executor(state.executor, _predict_sync, servable, body, max_rows, observe)
-            return Response(payload, media_type="application/json")
         sig, raw, arrays, fmt = await loop.run_in_executor(state.executor, _decode, servable, body, max_rows)
         rows = _rows(arrays)
-        if rows is not None and rows <= config.max_batch_size:
-            out = await state.batcher(servable, sig).submit(arrays, rows)
+        if config.enable_batching and rows is not None and rows <= config.max_batch_size:
+            batcher = state.batcher(servable, sig)
+            try:
+                out = await asyncio.wait_for(batcher.submit(arrays, rows), config.request_timeout)
+            except asyncio.TimeoutError:
+                raise RequestError(f"model {model_name} did not answer within {config.request_timeout:g} s "
+                                   "(--request_timeout_seconds)", 504) from None
         else:
             state.metrics.batch_size.labels(servable.name).observe(rows or 1)
-            out = await loop.run_in_executor(state.executor, servable.predict, sig, arrays)
+            out = await state.run_model(servable.name, servable.predict, sig, arrays)
         payload = await loop.run_in_executor(state.executor, lambda: codec.dumps(
             codec.encode_predict(out, sig, fmt, raw)))
         return Response(payload, media_type="application/json")

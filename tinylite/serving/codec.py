@@ -10,8 +10,12 @@ naming the input, never a failure inside the interpreter.
 
 Quantized inputs and outputs (an integer tensor with one scale and zero
 point) are exchanged as real numbers by default: the server quantizes inputs
-(``clip(round(x / scale + zero_point))``) and dequantizes outputs.  A request
-with ``"raw_integers": true`` exchanges the stored integers instead.
+(``round(x / scale + zero_point)``) and dequantizes outputs.  A real value outside
+what the tensor's integers can represent (300 for an int8 input whose range is
+[-1, 1], 1e30, NaN) is rejected with a 400 naming the input, the offending value
+and the representable range, rather than clipped silently: clip on the client
+if that is what you mean.  A request with ``"raw_integers": true`` exchanges the
+stored integers instead.
 
 ``{"b64": "..."}`` in place of a tensor (columnar) or of one row (row format)
 carries the raw little-endian bytes of that tensor in its stored dtype (an
@@ -242,15 +246,26 @@ def rows_to_array(rows: list, spec: TensorSpec, raw: bool, where: str) -> np.nda
     return value_to_array(rows, spec, raw, where)
 
 
-def to_stored(arr: np.ndarray, spec: TensorSpec) -> np.ndarray:
-    """Wire values -> the tensor's stored dtype (quantizes real values of quantized inputs)."""
+def to_stored(arr: np.ndarray, spec: TensorSpec, where: str = "input") -> np.ndarray:
+    """Wire values -> the tensor's stored dtype (quantizes real values of quantized inputs;
+    values the integers cannot represent are a RequestError, see the module docstring)."""
     if arr.dtype == spec.dtype:
         return arr
     if spec.quantized and arr.dtype.kind == "f":
         info = np.iinfo(spec.dtype)
-        q = np.round(arr.astype(np.float64) / spec.scale + spec.zero_point)
-        q = np.nan_to_num(q, nan=spec.zero_point, posinf=info.max, neginf=info.min)
-        return np.clip(q, info.min, info.max).astype(spec.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            q = np.round(arr.astype(np.float64) / spec.scale + spec.zero_point)
+        bad = ~((q >= info.min) & (q <= info.max))          # NaN compares false: bad too
+        if bad.any():
+            k = int(np.flatnonzero(bad.reshape(-1))[0])
+            lo = (info.min - spec.zero_point) * spec.scale
+            hi = (info.max - spec.zero_point) * spec.scale
+            raise RequestError(
+                f"{where}: value {arr.reshape(-1)[k]!r} (element {k}; {int(bad.sum())} such values) is outside "
+                f"the range this {spec.dtype.name} input represents, [{lo:.6g}, {hi:.6g}] (scale {spec.scale:.6g}, "
+                f"zero point {spec.zero_point}); values are not clipped: clip them, or send the stored integers "
+                "with \"raw_integers\": true")
+        return q.astype(spec.dtype)
     return arr.astype(spec.dtype)
 
 
@@ -411,8 +426,26 @@ def decode_predict(doc: dict, sig: Signature, raw: bool, max_rows: int) -> tuple
         if arr.ndim and arr.shape[0] > max_rows:
             raise RequestError(f"input '{spec.key}' has a batch of {arr.shape[0]}; this server accepts at most "
                                f"{max_rows} per request (--max_request_batch); split the request")
-        arrays[spec.key] = to_stored(arr, spec)
+        arrays[spec.key] = to_stored(arr, spec, f"input '{spec.key}'")
     return arrays, fmt
+
+
+# JSON bytes one tensor element may take in a request: a float32 written with full
+# precision and a separator ("-1.2345678e-38, ") is ~17; this allows generous spacing.
+BYTES_PER_ELEMENT = 64
+
+
+def max_request_bytes(sig: Signature, max_rows: int) -> int | None:
+    """The most bytes a predict request for `sig` with at most `max_rows` rows can need, or
+    None when it cannot be bounded (strings, or shapes with free dimensions past the batch).
+    Checked against Content-Length before the body is read or parsed."""
+    elements = 0
+    for spec in sig.inputs:
+        if spec.dtype == np.dtype(object) or any(d < 0 for d in spec.shape[1:]):
+            return None
+        elements += int(np.prod(spec.shape[1:], dtype=np.int64))
+    # b64 rows hold stored bytes as base64 (4/3 of itemsize <= 11 bytes per element).
+    return max_rows * elements * BYTES_PER_ELEMENT + 4096
 
 
 def encode_predict(outputs: dict, sig: Signature, fmt: str, raw: bool) -> dict:

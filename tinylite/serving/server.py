@@ -28,6 +28,11 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: CPU count, at least 2)")
     g.add_argument("--max_body_bytes", type=int, default=64 << 20, help="largest request body (default 64 MiB)")
     g.add_argument("--max_request_batch", type=int, default=4096, help="most rows in one request (default 4096)")
+    g.add_argument("--request_timeout_seconds", type=float, default=30.0,
+                   help="a prediction running longer gets 504; a model whose every interpreter is stuck gets 503 "
+                        "at once and fails /healthz (default 30)")
+    g.add_argument("--body_timeout_seconds", type=float, default=10.0,
+                   help="a request body that has not fully arrived by then gets 408 (default 10)")
     g.add_argument("--log_level", default="info", choices=["debug", "info", "warning", "error"])
     g.add_argument("--no_access_log", action="store_true", help="do not log every request (errors still are)")
     g = p.add_argument_group("server-side batching")
@@ -60,7 +65,9 @@ def build_config(args):
                              ("--max_batch_size", args.max_batch_size, 1), ("--max_body_bytes", args.max_body_bytes, 1),
                              ("--max_request_batch", args.max_request_batch, 1),
                              ("--batch_timeout_micros", args.batch_timeout_micros, 0),
-                             ("--num_batch_threads", args.num_batch_threads, 0)):
+                             ("--num_batch_threads", args.num_batch_threads, 0),
+                             ("--request_timeout_seconds", args.request_timeout_seconds, 0.001),
+                             ("--body_timeout_seconds", args.body_timeout_seconds, 0.001)):
         if value < low:
             raise ValueError(f"{name} must be >= {low}, got {value}")
     from .app import ServeConfig
@@ -69,6 +76,7 @@ def build_config(args):
                        enable_batching=args.enable_batching, max_batch_size=args.max_batch_size,
                        batch_timeout_micros=args.batch_timeout_micros, num_batch_threads=args.num_batch_threads,
                        max_body_bytes=args.max_body_bytes, max_request_batch=args.max_request_batch,
+                       request_timeout=args.request_timeout_seconds, body_timeout=args.body_timeout_seconds,
                        log_level=args.log_level, access_log=not args.no_access_log)
 
 
@@ -81,11 +89,11 @@ def serve_command(args) -> int:
         raise RuntimeError(f"`tinylite serve` needs the serve extra: pip install 'tinylite[serve]' ({e})") from None
     config = build_config(args)
     setup_logging(config.log_level)
-    common = dict(host=args.host, port=args.port, log_config=None, access_log=False, timeout_graceful_shutdown=10,
-                  log_level=config.log_level)
+    common = dict(host=args.host, port=args.port, log_config=None, access_log=False,
+                  timeout_graceful_shutdown=GRACE_SECONDS, log_level=config.log_level)
     if args.workers == 1:
         uvicorn.run(create_app(config), **common)
-        return 0
+        _exit_now()
     # Several processes: each worker rebuilds the app from the environment; metrics aggregate
     # through a shared folder (prometheus-client's multiprocess mode).
     metrics_dir = tempfile.mkdtemp(prefix="tinylite-serve-metrics-")
@@ -96,3 +104,20 @@ def serve_command(args) -> int:
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+# SIGTERM: uvicorn stops accepting, lets requests in flight finish for this long, then cancels them.
+GRACE_SECONDS = 10
+
+
+def _exit_now():
+    """Leave once uvicorn has shut down.  A prediction stuck in a model (an endless WHILE) keeps
+    its thread running, and Python's exit would wait for that thread forever: there is
+    nothing left to do in this process, so flush and leave without waiting for it."""
+    import logging
+    import sys
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
