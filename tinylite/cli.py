@@ -100,6 +100,12 @@ def _serve(args) -> int:
     return serve_command(args)
 
 
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
 def _parser() -> argparse.ArgumentParser:
     # allow_abbrev=False everywhere: a prefix such as --quantize=int8 must not be taken
     # for a longer flag (--quantize_to_float16).
@@ -107,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
                                      allow_abbrev=False,
                                      epilog="examples:\n  " + "\n  ".join(EXAMPLES.values()),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"tinylite {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name, help_text, func):
@@ -135,26 +142,27 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="also save outputs to this .npz")
 
     p = add("bench", "latency statistics, per-op profile, LiteRT comparison", _bench)
-    p.add_argument("model")
-    p.add_argument("--runs", type=int, default=50)
-    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("model", help=".tflite file (inputs are random values of the input shapes)")
+    p.add_argument("--runs", type=int, default=50, help="timed invokes (default 50)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed invokes before timing (default 5)")
     p.add_argument("--batch", type=int, help="batch size (models with a -1 batch dimension)")
-    p.add_argument("--num-threads", type=int, default=None)
+    p.add_argument("--num-threads", type=int, default=None,
+                   help="Interpreter(num_threads=...): BLAS threads and batch splitting (default: numpy's)")
     p.add_argument("--op-profile", action="store_true", help="per-op time table")
     p.add_argument("--compare-litert", action="store_true", help="also time ai-edge-litert in this process")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = add("inspect", "ops, tensors, quantization, sizes, MACs, signatures, metadata", _inspect)
-    p.add_argument("model")
+    p.add_argument("model", help=".tflite file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = add("export-c", "write the model as a C array (+ header) for TFLite Micro", _export_c)
-    p.add_argument("model")
+    p.add_argument("model", help=".tflite file")
     p.add_argument("-o", "--output", required=True, help="the .cc/.c file; the header goes beside it")
     p.add_argument("--name", help="C identifier of the array (default: <model>_tflite)")
     p = add("report", "a self-contained HTML page: graph, sizes, latency, accuracy, per-tensor error", _report)
-    p.add_argument("model")
-    p.add_argument("-o", "--output", default="report.html")
+    p.add_argument("model", help=".tflite file")
+    p.add_argument("-o", "--output", default="report.html", help="the HTML page (default report.html)")
     p.add_argument("--compare", help="a reference model (usually the float one) for per-tensor errors")
     p.add_argument("--data", help=".npz with x (and y labels) for accuracy and error measurements")
 
@@ -165,8 +173,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="model name")
     p.add_argument("--description", help="what the model does")
     p.add_argument("--model-version", help="version string of the model")
-    p.add_argument("--author")
-    p.add_argument("--license")
+    p.add_argument("--author", help="author of the model")
+    p.add_argument("--license", help="license of the model")
     p.add_argument("--mean", type=float, nargs="+", help="input normalization (x - mean) / std: one value or "
                    "one per channel, e.g. 127.5")
     p.add_argument("--std", type=float, nargs="+", help="see --mean, e.g. 127.5")

@@ -108,6 +108,9 @@ def run_demo(output: str) -> int:
 
     data = os.path.join(output, "digits_test.npz")
     np.savez(data, x=x_test, y=y_test)
+    # The class names, one per line (what `tinylite run --labels` and `tinylite metadata --labels` read).
+    with open(os.path.join(output, "labels.txt"), "w", encoding="utf-8") as f:
+        f.write("".join(f"{d}\n" for d in range(10)))
     report = write_report(files["int8"], os.path.join(output, "report.html"), compare=files["float"], data=data)
     print(f"\nreport: {report} (int8 vs float, per-tensor error, latency, accuracy)")
     print(f"done in {time.perf_counter() - t_start:.1f} s; try: tinylite run {files['float']} --input {data} --top-k 1")

@@ -148,6 +148,9 @@ class Interpreter:
         try:
             if model_path is not None and model_content is None:
                 path = os.fspath(model_path)
+                if os.path.isdir(path):
+                    raise ValueError(f"Could not open '{path}': it is a directory, not a .tflite file. Pass "
+                                     "the model file's path, e.g. model_path='model.tflite'.")
                 if not os.path.isfile(path):
                     raise ValueError(f"Could not open '{path}': no such file.")
                 self._model = read_model(path)

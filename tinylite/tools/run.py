@@ -111,11 +111,15 @@ def run_model(model_path: str, inputs: list[str], metadata: dict | None = None) 
     for d, x in zip(details, arrays):
         x = np.asarray(x)
         want = np.dtype(d["dtype"])
+        scale = d["quantization"][0]
         if x.dtype != want:
             if want.kind == "f" and x.dtype.kind in "fiu":
                 x = x.astype(want)
             elif want.kind == "S" and x.dtype.kind in "OSU":
                 pass        # a STRING input: set_tensor takes bytes, str and object arrays
+            elif want.kind in "iu" and x.dtype.kind == "f" and scale:
+                # Real values for a quantized input: quantized as images and `serve` do.
+                x = _quantized_input(x, d)
             else:
                 raise ValueError(f"input {d['name']!r}: got {x.dtype} data, the model takes {want.name}")
         if x.ndim == len(d["shape"]) - 1:
@@ -133,6 +137,20 @@ def run_model(model_path: str, inputs: list[str], metadata: dict | None = None) 
     ip.invoke()
     outs = ip.get_output_details()
     return outs, [ip.get_tensor(d["index"]) for d in outs]
+
+
+def _quantized_input(x: np.ndarray, detail: dict) -> np.ndarray:
+    from ..interpreter.tensor_values import quantize
+
+    scale, zero_point = detail["quantization"]
+    info = np.iinfo(np.dtype(detail["dtype"]))
+    lo, hi = (info.min - zero_point) * scale, (info.max - zero_point) * scale
+    with np.errstate(invalid="ignore"):
+        outside = int(np.count_nonzero(~((x >= lo - scale / 2) & (x <= hi + scale / 2))))
+    note = f"; {outside} values outside [{lo:.6g}, {hi:.6g}] were clipped" if outside else ""
+    print(f"note: input {detail['name']!r}: {x.dtype} values quantized to {info.dtype.name} (scale {scale:.6g}, "
+          f"zero point {zero_point}){note}", file=sys.stderr)
+    return quantize(np.nan_to_num(x.astype(np.float64), nan=lo), detail)
 
 
 def top_k(scores: np.ndarray, k: int, labels: list[str] | None):
