@@ -107,6 +107,11 @@ class _Reader:
                                  "this file, which happens when its internal structure is corrupt"}
             except OSError:
                 line = None
+            except BaseException:
+                # Interrupted (Ctrl-C) while the child works: its late reply must not be
+                # taken for the next request's, so this child goes.
+                self._stop()
+                raise
             if line is None:
                 code = self.proc.wait()
                 self.proc = None
