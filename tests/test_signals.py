@@ -95,3 +95,32 @@ def test_a_killed_write_leaves_a_recognizable_file(tmp_path):
     # The next write of that target cleans it up.
     atomic_write(tmp_path / "m.tflite", b"data")
     assert sorted(os.listdir(tmp_path)) == ["m.tflite"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_reader_child_of_a_killed_command_does_not_outlive_its_time_limit(tmp_path):
+    """SIGKILL to a command while its HDF5 reader loops on a corrupt file: the orphaned
+    reader ends itself at its time limit instead of spinning forever."""
+    _slow_h5(tmp_path / "m.h5")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "tinylite.cli", "convert", "m.h5", "-o", "out.tflite"],
+                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not _children(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    children = _children(proc.pid)
+    assert children, "the command never started reading"
+    proc.kill()
+    proc.wait()
+    child = int(children[0])
+    # The reader's limit is 10 s + the file's size at 20 MB/s, plus 2 s of grace.
+    deadline = time.monotonic() + 30
+    while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
+        with open(f"/proc/{child}/stat") as f:
+            if f.read().split(")")[-1].split()[0] == "Z":     # a zombie has ended
+                break
+        time.sleep(0.2)
+    alive = os.path.exists(f"/proc/{child}") and open(f"/proc/{child}/stat").read().split(")")[-1].split()[0] != "Z"
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive, "the orphaned HDF5 reader was still running 30 s after its parent was killed"

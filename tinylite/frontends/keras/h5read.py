@@ -49,7 +49,7 @@ def read(path: str, kind: str, timeout: float | None = None):
         timeout = BASE_TIMEOUT + os.path.getsize(path) / BYTES_PER_SECOND
     with tempfile.TemporaryDirectory(prefix="tinylite-h5-") as tmp:
         out = os.path.join(tmp, "arrays.npz")
-        reply = _READER.request([kind, os.path.abspath(path), out], timeout)
+        reply = _READER.request([kind, os.path.abspath(path), out, timeout], timeout)
         if "error" in reply:
             raise ReadError(reply["error"])
         with np.load(out, allow_pickle=False) as z:
@@ -186,14 +186,31 @@ def _int_key(k):
         return (1, k)
 
 
+def _alarm(seconds: float) -> None:
+    """Have the kernel end this process `seconds` from now (0: cancel).  SIGALRM keeps its
+    default action, termination, which works even while the HDF5 library loops in C (no
+    Python handler could run then): a child whose parent was killed mid-read, and so can
+    no longer kill it, does not spin forever."""
+    import math
+    import signal
+
+    if hasattr(signal, "alarm"):
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.alarm(math.ceil(seconds) + 2 if seconds else 0)
+
+
 def _serve():
+    # An idle child ends when its parent does: reading stdin then gives end of file.
     for line in sys.stdin:
-        kind, path, out = json.loads(line)
+        kind, path, out, limit = json.loads(line)
+        _alarm(limit)
         try:
             reply = {"manifest": _child(kind, path, out)}
         except Exception as e:  # noqa: BLE001 - every failure goes back to the parent as its message
             message = str(e).replace("\n", " ")[:500] or type(e).__name__
             reply = {"error": f"{type(e).__name__}: {message}"}
+        finally:
+            _alarm(0)
         sys.stdout.write(json.dumps(reply) + "\n")
         sys.stdout.flush()
 
