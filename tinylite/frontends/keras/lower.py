@@ -67,8 +67,19 @@ def lower_model(ctx: Context, spec: ModelSpec, inputs=None, outer: str = ""):
             except KeyError:
                 continue
             if layer.model is not None:
-                flat = _flatten(resolved)
-                outs = lower_model(ctx, layer.model, flat, outer + layer.name + "/")
+                flat = [v for v in _flatten([resolved, kw]) if hasattr(v, "index")]
+                try:
+                    outs = lower_model(ctx, layer.model, flat, outer + layer.name + "/")
+                except ConverterError as e:
+                    if layer.model.class_name != "Traced":
+                        raise
+                    from .layers import _INSTEAD
+
+                    fix = _INSTEAD.get(layer.class_name)
+                    fix = f"Use {fix} instead." if fix else "Rewrite that part of its call(), or use built-in layers."
+                    raise ConverterError(
+                        f"layer {layer.name!r} ({layer.class_name}) has no TFLite lowering of its own, and its "
+                        f"traced call() holds what cannot be converted: {e} {fix}") from None
             elif layer.class_name.startswith("op:"):
                 from .keras_ops import lower_op
 
@@ -127,11 +138,14 @@ def convert_spec(spec: ModelSpec, passes: bool = True):
     b = GraphBuilder()
     ctx = Context(b, spec.keras_version)
     outs = lower_model(ctx, spec)
-    for name, v in zip(output_names(spec), outs):
+    for k, (name, v) in enumerate(zip(output_names(spec), outs)):
         if v.index in b.sg.inputs:
             # A model output that is a model input: TFLite needs a distinct tensor.
             from .layers import identity_copy
 
             v = identity_copy(ctx, v, name)
-        b.output(v, name)
+        # TensorFlow keys a Keras model's signature outputs output_0, output_1, ... in the
+        # model's output order (code calls runner(...)["output_0"]); the tensors keep
+        # their layer names.
+        b.output(v, f"output_{k}")
     return b.finish(passes=passes)
