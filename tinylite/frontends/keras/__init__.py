@@ -15,8 +15,8 @@ def load(source):
     return from_live_model(source)
 
 
-def convert(source, passes: bool = True):
+def convert(source, passes: bool = True, record=None):
     """A file path or keras.Model -> tinylite.graph.Model."""
     from .lower import convert_spec
 
-    return convert_spec(load(source), passes=passes)
+    return convert_spec(load(source), passes=passes, record=record)

@@ -10,8 +10,11 @@ from .spec import ModelSpec, Ref
 class Context:
     """What layer lowerings share: the builder and where the model came from."""
 
-    def __init__(self, builder, keras_version: str = "3"):
+    def __init__(self, builder, keras_version: str = "3", record=None):
         self.b = builder
+        # (layer, class, node, tensor, tensor name) of each top-level layer output, in graph
+        # order, for verification (converter/verify.py) to find the first diverging layer.
+        self.record = record
         self.keras_major = int(str(keras_version).split(".")[0] or 3)
         self.masks: dict = {}        # tensor index -> its Keras mask (see masks.py)
 
@@ -93,6 +96,9 @@ def lower_model(ctx: Context, spec: ModelSpec, inputs=None, outer: str = ""):
                 record_masks(ctx, layer, resolved, kw, outs)
             for t, v in enumerate(outs):
                 env[(layer.name, k, t)] = v
+                if ctx.record is not None and not outer and hasattr(v, "index"):
+                    ctx.record.append((layer.name, layer.class_name.removeprefix("op:"), k, t,
+                                       ctx.b.sg.tensors[v.index].name))
             progress.append((layer, k))
         if not progress:
             missing = [f"{layer.name} ({layer.class_name})" for layer, _ in pending]
@@ -131,12 +137,13 @@ def output_names(spec: ModelSpec) -> list[str]:
     return [r[0] for r in spec.outputs]
 
 
-def convert_spec(spec: ModelSpec, passes: bool = True):
-    """A ModelSpec -> tinylite.graph.Model."""
+def convert_spec(spec: ModelSpec, passes: bool = True, record=None):
+    """A ModelSpec -> tinylite.graph.Model (`record`: a list to receive the layer outputs'
+    tensor names, see Context)."""
     from ...converter.builder import GraphBuilder
 
     b = GraphBuilder()
-    ctx = Context(b, spec.keras_version)
+    ctx = Context(b, spec.keras_version, record)
     outs = lower_model(ctx, spec)
     for k, (name, v) in enumerate(zip(output_names(spec), outs)):
         if v.index in b.sg.inputs:
