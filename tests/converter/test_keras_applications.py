@@ -16,12 +16,9 @@ import pytest
 
 from keras_check import missing_kernels  # noqa: I001  (sets KERAS_BACKEND before keras loads)
 from oracle import run_litert, run_tinylite
-from support import need
+from support import keras_oracle
 
-try:
-    import keras
-except ImportError:  # pragma: no cover - depends on the machine
-    keras = None
+keras = keras_oracle()
 
 import tinylite  # noqa: E402
 
@@ -94,7 +91,6 @@ def _rel_error(got, want):
 
 @pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
 def test_application(case, tmp_path):
-    need(keras is not None, "keras is not installed (pip install '.[test]')")
     name, size, kw = case
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

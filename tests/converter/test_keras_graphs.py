@@ -6,12 +6,9 @@ import numpy as np
 import pytest
 
 from keras_check import check_both  # noqa: I001  (sets KERAS_BACKEND before keras loads)
-from support import need
+from support import keras_oracle
 
-try:
-    import keras
-except ImportError:  # pragma: no cover - depends on the machine
-    keras = None
+keras = keras_oracle()
 
 import tinylite  # noqa: E402
 
@@ -21,7 +18,6 @@ RNG = np.random.default_rng(0)
 
 @pytest.fixture(autouse=True)
 def _keras():
-    need(keras is not None, "keras is not installed (pip install '.[test]')")
     keras.utils.set_random_seed(0)
 
 
@@ -103,7 +99,7 @@ def test_graph(case, source, tmp_path):
     check_both(converter.convert(), feeds, refs)
 
 
-class _RNetOps(keras.Model if keras is not None else object):
+class _RNetOps(keras.Model):
     """MTCNN's RNet written with keras.ops on its own weights (seed 003's model in Keras 3)."""
 
     def __init__(self):
@@ -150,7 +146,7 @@ def test_same_live_model_converts_to_the_same_bytes():
     assert [t.name for t in sig.outputs] == ["output_0", "output_1"]
 
 
-class _GatedScale(keras.layers.Layer if keras is not None else object):
+class _GatedScale(keras.layers.Layer):
     """A helper layer no converter knows (as KerasHub backbones define them): traced."""
 
     def build(self, shape):
@@ -161,7 +157,7 @@ class _GatedScale(keras.layers.Layer if keras is not None else object):
         return x * keras.ops.sigmoid(self.inner(x) + self.gate) + x[..., :1] * 0.5
 
 
-class _Block(keras.Model if keras is not None else object):
+class _Block(keras.Model):
     def __init__(self):
         super().__init__()
         self.dense = keras.layers.Dense(6)

@@ -8,15 +8,12 @@ import pytest
 
 import keras_check  # noqa: F401,I001 - sets KERAS_BACKEND before keras loads
 from oracle import run_litert, run_tinylite
-from support import need
+from support import keras_oracle
 
 import tinylite
 from tinylite.converter.quantize import full_integer, sqnr
 
-try:
-    import keras
-except ImportError:  # pragma: no cover - depends on the machine
-    keras = None
+keras = keras_oracle()
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore:__array__ implementation:DeprecationWarning")
 
@@ -42,7 +39,6 @@ def _convert(model, data):
 
 
 def test_concatenation_inputs_share_the_output_scale(monkeypatch):
-    need(keras is not None, "keras is not installed (pip install '.[test]')")
     model = _dense_chain()
     rng = np.random.default_rng(0)
     cal = rng.uniform(0, 1, (16, 12, 12, 3)).astype(np.float32)
@@ -75,7 +71,6 @@ def test_concatenation_inputs_share_the_output_scale(monkeypatch):
 
 
 def test_identical_quantized_constants_share_a_buffer():
-    need(keras is not None, "keras is not installed (pip install '.[test]')")
     keras.utils.set_random_seed(0)
     L = keras.layers
     x = keras.Input((6, 6, 4))

@@ -9,12 +9,9 @@ import numpy as np
 import pytest
 
 from keras_check import check_both  # noqa: F401,I001  (sets KERAS_BACKEND before keras loads)
-from support import need
+from support import keras_oracle
 
-try:
-    import keras
-except ImportError:  # pragma: no cover - depends on the machine
-    keras = None
+keras = keras_oracle()
 
 import tinylite  # noqa: E402
 from tinylite.converter.verify import VerificationError  # noqa: E402
@@ -24,7 +21,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore:__array__
 
 @pytest.fixture
 def model():
-    need(keras is not None, "keras is not installed (pip install '.[test]')")
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     L = keras.layers
