@@ -2,6 +2,7 @@
 shared-corpus model and mode.
 
     python benchmarks/quantization.py [--corpus ../shared/corpus] [--models mnist_cnn,rnet]
+    python benchmarks/quantization.py --applications [--tf-python /work/tfvenv/bin/python]
 
 For each model (converted from model.h5) and mode (dynamic, float16, int8,
 int8 with int8 I/O, 16x8) it prints the SQNR of the worst output against
@@ -81,13 +82,117 @@ def convert(folder, variant, xs):
     return content, time.perf_counter() - t
 
 
+# -- keras.applications (issue 18) ------------------------------------------------------------
+
+APPLICATIONS = ["MobileNetV3Large", "EfficientNetB0", "ResNet50", "DenseNet121", "InceptionV3"]
+APP_SIZE = 96           # the smallest input all five accept comfortably; random weights
+APP_MODES = ["dynamic", "int8"]
+
+# TensorFlow 2.21's figures on the same .keras files, calibration and test images
+# (benchmarks/tf_convert_keras.py in a TensorFlow virtual environment, files run in LiteRT):
+# (SQNR dB, file bytes (to the KiB), conversion seconds), measured on a loaded 2-core machine
+# (the times are inflated alike for both).  Re-measure with --tf-python PATH.  MobileNetV3Large
+# at 96x96 with random weights is degenerate: Keras's own logits are ~1e-11, and both int8 files
+# round them to 0 (0 dB); and Keras with the TensorFlow backend loads two of its SE convolutions
+# with identical weights from the same .keras file, so TensorFlow's file shares their buffer.
+TF_APPLICATIONS = {
+    ("MobileNetV3Large", 96, "dynamic"): (31.36, 5768192, 89.9),   # ours then: 31.37 dB, 5624 KiB
+    ("MobileNetV3Large", 96, "int8"): (0.00, 5664768, 103.7),   # ours then: 0.00 dB, 5857 KiB
+    ("EfficientNetB0", 96, "dynamic"): (27.03, 5719040, 149.2),   # ours then: 26.98 dB, 5570 KiB
+    ("EfficientNetB0", 96, "int8"): (22.51, 6084608, 128.8),   # ours then: 23.30 dB, 5926 KiB
+    ("ResNet50", 96, "dynamic"): (39.56, 25875456, 236.7),   # ours then: 39.60 dB, 25267 KiB
+    ("ResNet50", 96, "int8"): (35.81, 26201088, 184.5),   # ours then: 36.51 dB, 25583 KiB
+    ("DenseNet121", 96, "dynamic"): (39.25, 8176640, 157.0),   # ours then: 39.31 dB, 7978 KiB
+    ("DenseNet121", 96, "int8"): (35.58, 8268800, 145.6),   # ours then: 35.63 dB, 8065 KiB
+    ("InceptionV3", 96, "dynamic"): (34.99, 24069120, 79.6),   # ours then: 34.88 dB, 23500 KiB
+    ("InceptionV3", 96, "int8"): (34.03, 24286208, 143.3),   # ours then: 34.06 dB, 23708 KiB
+}
+
+
+def _application(name, size, workdir):
+    """The model (random weights, logits: with random weights a softmax is nearly uniform and
+    its SQNR measures the output quantization only), its .keras file, 16 calibration images
+    and 8 test images with Keras's outputs."""
+    os.environ.setdefault("KERAS_BACKEND", "numpy")
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = getattr(keras.applications, name)(weights=None, input_shape=(size, size, 3),
+                                              classifier_activation=None)
+    rng = np.random.default_rng(0)
+    calibration = rng.uniform(0, 255, (16, size, size, 3)).astype(np.float32)
+    test = rng.uniform(0, 255, (8, size, size, 3)).astype(np.float32)
+    want = np.concatenate([keras.ops.convert_to_numpy(model(test[i:i + 1])) for i in range(len(test))])
+    path = Path(workdir) / f"{name}_{size}.keras"
+    model.save(path)
+    np.savez(Path(workdir) / f"{name}_{size}_calibration.npz", calibration=calibration)
+    return path, calibration, test, want
+
+
+def _app_sqnr(content, test, want):
+    outs = np.concatenate([run(interpreter(content), [test[i:i + 1]])[0][0] for i in range(len(test))])
+    return float(sqnr(want, outs))
+
+
+def applications(tf_python=None, names=APPLICATIONS, size=APP_SIZE) -> int:
+    import subprocess
+    import tempfile
+
+    head = (f"{'model':17s} {'mode':8s} {'TF SQNR':>8s} {'ours':>7s} {'delta':>7s} {'TF KiB':>8s} {'our KiB':>8s} "
+            f"{'size':>6s} {'TF s':>6s} {'our s':>6s}")
+    print(head)
+    print("-" * len(head))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            path, calibration, test, want = _application(name, size, tmp)
+            for mode in APP_MODES:
+                c = tinylite.TFLiteConverter.from_keras_model_file(str(path))
+                c.optimizations = [tinylite.Optimize.DEFAULT]
+                if mode == "int8":
+                    c.representative_dataset = lambda: ([x[None]] for x in calibration)
+                t = time.perf_counter()
+                ours = c.convert()
+                seconds = time.perf_counter() - t
+                s_ours = _app_sqnr(ours, test, want)
+                tf = TF_APPLICATIONS.get((name, size, mode))
+                if tf_python:
+                    out = Path(tmp) / f"{name}_{mode}_tf.tflite"
+                    r = subprocess.run([tf_python, str(Path(__file__).with_name("tf_convert_keras.py")), str(path),
+                                        str(Path(tmp) / f"{name}_{size}_calibration.npz"), str(out), mode],
+                                       capture_output=True, text=True,
+                                       env=dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES=""))
+                    if r.returncode == 0:
+                        content = out.read_bytes()
+                        tf = (_app_sqnr(content, test, want), len(content), float(r.stdout.split()[-1]))
+                    else:
+                        print(f"TensorFlow failed on {name} {mode}: {r.stderr.strip()[-300:]}", file=sys.stderr)
+                if tf:
+                    print(f"{name:17s} {mode:8s} {tf[0]:8.2f} {s_ours:7.2f} {s_ours - tf[0]:+7.2f} {tf[1] / 1024:8.0f} "
+                          f"{len(ours) / 1024:8.0f} {len(ours) / tf[1]:6.3f} {tf[2]:6.1f} {seconds:6.1f}", flush=True)
+                else:
+                    print(f"{name:17s} {mode:8s} {'-':>8s} {s_ours:7.2f} {'-':>7s} {'-':>8s} {len(ours) / 1024:8.0f} "
+                          f"{'-':>6s} {'-':>6s} {seconds:6.1f}", flush=True)
+    print(f"\nkeras.applications at {size}x{size}, random weights (seed 0), 16 calibration and 8 test images "
+          "uniform in [0, 255]; SQNR of the logits vs Keras (LiteRT builtin kernels); size: ours / TF.")
+    return 0
+
+
 def main(argv=None) -> int:
     default = Path(os.environ.get("TINYLITE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", type=Path, default=default)
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--applications", action="store_true",
+                   help="keras.applications rows (random weights) instead of the corpus, with TensorFlow's "
+                        "recorded figures beside them")
+    p.add_argument("--tf-python", default=None,
+                   help="with --applications: a Python that has TensorFlow (a separate venv), to measure "
+                        "TensorFlow's figures now instead of printing the recorded ones")
     args = p.parse_args(argv)
+    if args.applications:
+        names = APPLICATIONS if args.models == ",".join(MODELS) else args.models.split(",")
+        return applications(args.tf_python, names)
     if not args.corpus.is_dir():
         print(f"corpus not found at {args.corpus} (set --corpus or TINYLITE_CORPUS)", file=sys.stderr)
         return 1

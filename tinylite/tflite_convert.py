@@ -103,6 +103,12 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
                    help="Keras layer names (or op types such as SOFTMAX) to keep in float")
     q.add_argument("--strict", action="store_true",
                    help="integer kernels only: fail instead of falling back to float for an op")
+    v = parser.add_argument_group("verification (tinylite)")
+    v.add_argument("--verify", action="store_true",
+                   help="after converting, run the Keras model (needs keras) and the .tflite on random inputs; "
+                        "fail above the threshold, naming the first diverging layer")
+    v.add_argument("--verify-threshold", type=float, default=None, metavar="REL",
+                   help="max relative error per output (default 1e-4 for float, looser for quantized modes)")
 
 
 class _UsageError(Exception):
@@ -283,6 +289,9 @@ def make_converter(args):
     if io_type:
         conv.inference_input_type = io_type
         conv.inference_output_type = io_type
+    if getattr(args, "verify", False):
+        conv.experimental_verify = True
+        conv.experimental_verify_threshold = getattr(args, "verify_threshold", None)
     keep = getattr(args, "keep_float", None) or []
     conv.denylisted_ops = [k for k in keep if k.isupper()]
     conv.denylisted_layers = [k for k in keep if not k.isupper()]
@@ -299,7 +308,8 @@ def convert_command(args) -> int:
 
     try:
         _check(args)
-        data = make_converter(args)._serialized()
+        converter = make_converter(args)
+        data = converter._serialized()
     except (_UsageError, ConverterError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 1
@@ -313,6 +323,8 @@ def convert_command(args) -> int:
     except OSError as e:
         print(f"{prog}: error: cannot write {args.output_file!r}: {e.strerror or e}", file=sys.stderr)
         return 1
+    if converter.verification is not None:
+        print(f"{prog}: {converter.verification.summary()}", file=sys.stderr)
     return 0
 
 

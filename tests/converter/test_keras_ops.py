@@ -8,12 +8,9 @@ import numpy as np
 import pytest
 
 from keras_check import check_both  # noqa: I001  (sets KERAS_BACKEND before keras loads)
-from support import need
+from support import keras_oracle
 
-try:
-    import keras
-except ImportError:  # pragma: no cover - depends on the machine
-    keras = None
+keras = keras_oracle()
 
 import tinylite  # noqa: E402
 
@@ -105,7 +102,6 @@ def _ops():
 
 @pytest.fixture(scope="module")
 def cases():
-    need(keras is not None, "keras is not installed (pip install '.[test]')")
     return _ops()
 
 

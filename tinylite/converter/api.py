@@ -144,6 +144,12 @@ class TFLiteConverter:
         self.denylisted_layers: list[str] = []
         self.denylisted_ops: list[str] = []
         self._build = None
+        # tinylite: after converting, run the source model in Keras and the file in tinylite
+        # on random inputs; fail above the threshold (None: by mode, see converter/verify.py),
+        # naming the first diverging layer.  The measurement is left in `verification`.
+        self.experimental_verify = False
+        self.experimental_verify_threshold: float | None = None
+        self.verification = None
 
     # -- constructors --
 
@@ -301,17 +307,22 @@ class TFLiteConverter:
     def _check_options(self) -> None:
         self._quant_settings()
 
-    def _float_model(self):
+    def _float_model(self, record=None):
         if self._build is not None:
             return self._build()
         from ..frontends.keras import convert
 
-        return convert(self._source)
+        return convert(self._source, record=record)
 
     def convert_to_model(self):
         """The converted model as a tinylite.graph.Model (before serialization)."""
         settings = self._quant_settings()
-        model = self._float_model()
+        if self.experimental_verify and self._build is not None:
+            raise ConverterError("experimental_verify / --verify compares the file with its source Keras model; "
+                                 "a SavedModel or frozen graph source cannot be verified yet. Convert from the "
+                                 "Keras model (from_keras_model / a .keras file) to verify.")
+        record = [] if self.experimental_verify else None
+        model = self._float_model(record)
         parts = model if isinstance(model, list) else [model]
         if settings["mode"] != "none":
             from .quantize import quantize_model
@@ -321,10 +332,28 @@ class TFLiteConverter:
             else:
                 parts = [quantize_model(m, _config(_for_signature(settings, m))) for m in parts]
         if len(parts) == 1:
-            return parts[0]
-        from ..frontends.tf.merge import merge_models
+            model = parts[0]
+        else:
+            from ..frontends.tf.merge import merge_models
 
-        return merge_models(parts)
+            model = merge_models(parts)
+        if self.experimental_verify:
+            from ..flatbuffer.writer import write_model
+            from .verify import THRESHOLDS, verify
+
+            threshold = self.experimental_verify_threshold
+            if threshold is None:
+                threshold = THRESHOLDS.get(settings["mode"], 1e-4)
+
+            def unoptimized():
+                from ..frontends.keras import convert
+
+                plain_record = []
+                return write_model(convert(self._source, passes=False, record=plain_record)), plain_record
+
+            self.verification = verify(self._source, write_model(model), record, float(threshold),
+                                       unoptimized=unoptimized if settings["mode"] == "none" else None)
+        return model
 
     def convert(self) -> bytes:
         """The .tflite FlatBuffer bytes."""

@@ -137,7 +137,7 @@ def _apply_input_stats(model, ranges, config) -> None:
 
 def quantize_model(model, config: QuantConfig, samples=None, return_plan: bool = False):
     """The quantized Model (and, with return_plan, the full-integer Plan or None)."""
-    from ..passes import remove_dead
+    from ..passes import dedupe_buffers, remove_dead
     from . import versions
 
     check_denylist(model, config)
@@ -193,6 +193,10 @@ def quantize_model(model, config: QuantConfig, samples=None, return_plan: bool =
     if plan is not None:
         where = {t.__dict__.pop("_orig_index"): k for k, t in enumerate(out.subgraphs[0].tensors)}
         plan.tensor_map = {a: where[b] for a, b in plan.tensor_map.items() if b in where}
+    # Quantized constants that came from different float ones can be byte-identical (zero
+    # biases, the scales of BatchNormalizations with the same statistics): one buffer each,
+    # as TensorFlow writes them.  (Every tensor is live here, so none is renumbered.)
+    dedupe_buffers.run(out)
     return (out, plan) if return_plan else out
 
 

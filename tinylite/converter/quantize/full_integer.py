@@ -200,6 +200,7 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
                     "fallback (add OpsSet.TFLITE_BUILTINS to target_spec.supported_ops) or remove the layer.")
 
     mask_slots, ranges = _mask_bias_slots(m, ranges, consts, quantized, act) if mask_bias else ({}, ranges)
+    ranges = _shared_concat_ranges(m, ranges, quantized, consts)
 
     # -- parameters of every quantized tensor (original index -> params) --
     qparams: dict[int, QuantizationParameters] = {}
@@ -434,6 +435,63 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
     _compact(m, plan)
     origin = [op.__dict__.pop("_origin", None) for op in sg.operators]
     return m, plan, origin
+
+
+def _shared_concat_ranges(m, ranges, quantized, consts):
+    """CONCATENATION/PACK inputs take the output's range, as TensorFlow's quantizer treats
+    them (same operand and result scales): the producing op then writes each input directly
+    on the output's grid, instead of rounding once to its own scale and again in a
+    requantizing QUANTIZE (an extra op and an extra rounding per input; DenseNet has 58
+    concatenations).  The range goes on back through same-scale ops (PAD, pooling,
+    reshapes, ...) to the op that computes the values.  Only tensors every reader of which
+    quantizes are moved, and only onto an op that computes its own output scale
+    (convolutions, adds, other concatenations, ...); fixed-scale producers (SOFTMAX, ...)
+    and model inputs keep theirs and are requantized.  Concatenations are taken from the
+    last: a chain (DenseNet's blocks, where each output is the next one's input) shares
+    the range of the last, which contains every range before it."""
+    sg = m.subgraphs[0]
+    producer = {o: k for k, op in enumerate(sg.operators) for o in op.outputs}
+    readers: dict[int, list[int]] = {}
+    for k, op in enumerate(sg.operators):
+        for i in op.inputs:
+            if i >= 0:
+                readers.setdefault(i, []).append(k)
+    ranges = dict(ranges)
+    moved: set[int] = set()
+
+    def movable(i):
+        return (i >= 0 and i not in consts and i not in moved and i in ranges and i not in sg.inputs
+                and i not in sg.outputs and all(quantized.get(c) is not None for c in readers.get(i, [])))
+
+    def move(i, rng):
+        """Give tensor i (and what it is a same-scale copy of) the range; False if it cannot take it."""
+        if not movable(i):
+            return False
+        pk = producer.get(i)
+        pr = quantized.get(pk) if pk is not None else None
+        if pr is None or pr is _LSTM_RULE or len(sg.operators[pk].outputs) != 1:
+            return False                    # (an integer LSTM's output scale is its hidden state's)
+        if pr.output == "same":
+            src = sg.operators[pk].inputs[0]
+            if not move(src, rng):
+                return False
+        elif pr.output != "calibrated":
+            return False
+        ranges[i] = rng
+        moved.add(i)
+        return True
+
+    for k in range(len(sg.operators) - 1, -1, -1):
+        r = quantized.get(k)
+        if r is None or not r.same_inputs:
+            continue
+        op = sg.operators[k]
+        out = op.outputs[0]
+        if out not in ranges:
+            continue
+        for i in op.inputs:
+            move(i, ranges[out])
+    return ranges
 
 
 def _lstm_plan(m, k, ranges, consts):

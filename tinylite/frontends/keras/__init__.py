@@ -15,7 +15,7 @@ def load(source):
     return from_live_model(source)
 
 
-def convert(source, passes: bool = True):
+def convert(source, passes: bool = True, record=None):
     """A file path or keras.Model -> tinylite.graph.Model.  Errors about a file's
     model (an unsupported layer, say) name the file too."""
     import os
@@ -25,9 +25,9 @@ def convert(source, passes: bool = True):
 
     spec = load(source)
     if not isinstance(source, (str, os.PathLike)):
-        return convert_spec(spec, passes=passes)
+        return convert_spec(spec, passes=passes, record=record)
     try:
-        return convert_spec(spec, passes=passes)
+        return convert_spec(spec, passes=passes, record=record)
     except ConverterError as e:
         path = os.fspath(source)
         if path in str(e):

@@ -80,6 +80,8 @@ def lower_op(ctx, layer, args, kwargs, kind=None):
 # have no kernel here); lower_op names the hint in its error.
 _HINTS = {
     "Floor": "TFLite's FLOOR has no kernel in tinylite yet; keep rounding outside the model",
+    "Sin": "TFLite's SIN has no kernel in tinylite yet; precompute it outside the model",
+    "Cos": "TFLite's COS has no kernel in tinylite yet; precompute it outside the model",
     "Ceil": "keep rounding outside the model",
     "Round": "keep rounding outside the model",
     "FloorDivide": "divide with `/` (keras.ops.divide) instead",
@@ -680,3 +682,36 @@ def _conv(ctx, layer, args, kwargs):
                                            f32(ctx, np.zeros(cin * cout, np.float32), n + "/bias")],
                      (x.shape[0],) + out_hw + (cin * cout,), name, dict(options, depth_multiplier=cout))
     return squeeze(ctx, y, 1, n) if k == 1 else y
+
+
+@op("Moments")
+def _moments(ctx, layer, args, kwargs):
+    """(mean, variance) as Keras computes them: mean of squared deviations."""
+    x = args[0]
+    n = layer.name
+    axes = [a % x.rank for a in _axes(x, layer.config.get("axes"))]
+    keep = bool(layer.config.get("keepdims", False))
+    mean = reduce(ctx, "MEAN", x, axes, True, n + "/mean")
+    dev = binary(ctx, "SUB", x, mean, n + "/sub")
+    var = reduce(ctx, "MEAN", unary(ctx, "SQUARE", dev, n + "/square"), axes, keep, n + "/variance")
+    if not keep:
+        mean = reshape(ctx, mean, var.shape, n + "/mean_squeezed") if sum(d is None for d in var.shape) <= 1 \
+            else ctx.b.op("SQUEEZE", [mean], var.shape, n + "/mean_squeezed",
+                          {"squeeze_dims": np.array(axes, np.int32)})
+    return [mean, var]
+
+
+@op("Normalize")
+def _normalize(ctx, layer, args, kwargs):
+    """L2 normalization as Keras computes it: x * min(rsqrt(sum(x^2)), 1 / epsilon)."""
+    x = args[0]
+    n = layer.name
+    if int(layer.config.get("order", 2)) != 2:
+        raise ConverterError(f"keras.ops.normalize {n!r}: order={layer.config.get('order')} is not supported "
+                             "(order=2)")
+    eps = layer.config.get("epsilon")
+    eps = 1e-7 if eps is None else float(eps)
+    axes = [a % x.rank for a in _axes(x, layer.config.get("axis", -1))]
+    total = reduce(ctx, "SUM", unary(ctx, "SQUARE", x, n + "/square"), axes, True, n + "/sum")
+    inv = binary(ctx, "MINIMUM", unary(ctx, "RSQRT", total, n + "/rsqrt"), 1.0 / eps, n + "/inv_norm")
+    return binary(ctx, "MUL", x, inv, n)

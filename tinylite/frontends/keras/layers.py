@@ -33,6 +33,11 @@ IDENTITY_LAYERS = {
     "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Identity",
     # keras.applications.convnext's drop-path (KerasHub's DropPath alike): training only
     "StochasticDepth", "DropPath",
+    # image augmentation: training only (Keras passes inputs through at inference)
+    "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast", "RandomBrightness",
+    "RandomShear", "RandomHue", "RandomSaturation", "RandomSharpness", "RandomGrayscale", "RandomErasing",
+    "RandomGaussianBlur", "RandomPerspective", "RandomColorJitter", "RandomColorDegeneration", "RandomInvert",
+    "RandomPosterization", "RandomElasticTransform",
 }
 
 # Lowerings that take the call's keyword arguments (masks, initial states, flags):
@@ -117,7 +122,8 @@ def lower_layer(ctx, layer, args, kwargs):
                     "tinylite.TFLiteConverter.from_keras_model(model).")
     fn = LOWERINGS.get(cls)
     if fn is None:
-        fail(layer, f"layer class {cls} is not supported. Supported layers: {', '.join(supported_layers())}.")
+        fail(layer, f"layer class {cls} is not supported. {_suggestion(cls)} Supported layers: "
+                    f"{', '.join(supported_layers())}.")
     cfg = layer.config
     fmt = cfg.get("data_format")
     if fmt not in (None, "channels_last"):
@@ -126,6 +132,32 @@ def lower_layer(ctx, layer, args, kwargs):
         if v.dtype != np.float32 and cls not in ANY_DTYPE_LAYERS:
             fail(layer, f"input dtype {v.dtype} is not supported (float32 only)")
     return fn(ctx, layer, inputs)
+
+
+# Keras layers with no TFLite lowering, and the layer (or layers) that work instead.
+_INSTEAD = {
+    "Conv3D": "Conv2D over merged frames (Reshape + Conv2D), or TimeDistributed(Conv2D)",
+    "Conv3DTranspose": "Conv2DTranspose",
+    "MaxPooling3D": "MaxPooling2D", "AveragePooling3D": "AveragePooling2D",
+    "GlobalMaxPooling3D": "GlobalMaxPooling2D", "GlobalAveragePooling3D": "GlobalAveragePooling2D",
+    "LocallyConnected1D": "Conv1D", "LocallyConnected2D": "Conv2D",
+    "ConvLSTM1D": "Conv1D followed by LSTM", "ConvLSTM2D": "TimeDistributed(Conv2D) followed by LSTM",
+    "StringLookup": "the lookup outside the model (feed integer ids)",
+    "TextVectorization": "the vectorization outside the model (feed integer ids)",
+    "IntegerLookup": "the lookup outside the model", "Hashing": "the hashing outside the model",
+    "CategoryEncoding": "keras.ops.one_hot outside the model, or an Embedding",
+    "RandomCrop": "Cropping2D (RandomCrop center-crops at inference)", "CenterCrop": "Cropping2D",
+    "GroupNormalization": "LayerNormalization over reshaped groups (Reshape, LayerNormalization, Reshape)",
+    "UnitNormalization": "x / keras.ops.sqrt(keras.ops.sum(x * x, axis=-1, keepdims=True)) in the functional graph",
+}
+
+
+def _suggestion(cls: str) -> str:
+    if cls in _INSTEAD:
+        return f"Use {_INSTEAD[cls]} instead."
+    return ("If it is a custom layer, convert the live model with tinylite.TFLiteConverter.from_keras_model("
+            "model): tinylite traces a custom layer's call() into keras layers and keras.ops (a file holds no "
+            "code to trace). Otherwise replace it with built-in Keras layers.")
 
 
 # -- activations ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ call as a graph node; those nodes become the spec (ops as "op:<Class>" layers).
 from __future__ import annotations
 
 from ...errors import ConverterError
-from .config import model_from_config
+from .config import model_from_config, snake_case
 from .spec import LayerSpec, ModelSpec, Ref, as_float32
 
 
@@ -79,7 +79,73 @@ def _graph_spec(model, version) -> ModelSpec:
                 return []          # a keras.ops call recorded in the config (e.g. an Embedding's NotEqual)
         return _weights(obj)
 
-    return model_from_config(_graph_config(model), weights, version)
+    spec = model_from_config(_graph_config(model), weights, version)
+    _trace_custom_layers(spec, model, version)
+    return spec
+
+
+def _has_lowering(class_name: str) -> bool:
+    from .keras_ops import OP_LOWERINGS
+    from .layers import supported_layers
+
+    return class_name in supported_layers() or class_name in OP_LOWERINGS or class_name == "InputLayer"
+
+
+def _trace_custom_layers(spec, container, version) -> None:
+    """A layer class the converter has no lowering for (a user's or a library's helper
+    layer) is traced: its call() runs on symbolic inputs, and the keras layers and
+    keras.ops calls it makes become a nested graph.  Only a live model can do this; a
+    file holds no code."""
+    for lay in spec.layers:
+        if lay.class_name.startswith("op:") or lay.class_name == "InputLayer":
+            continue
+        try:
+            obj = container.get_layer(lay.name)
+        except ValueError:
+            continue
+        if lay.model is not None:
+            _trace_custom_layers(lay.model, obj, version)
+        elif not _has_lowering(lay.class_name):
+            lay.model = trace_layer(obj, version)
+
+
+def trace_layer(layer, version) -> ModelSpec:
+    """A layer (or subclassed model) called inside a model, traced on fresh symbolic
+    inputs shaped like those of its first call."""
+    import keras
+
+    nodes = getattr(layer, "_inbound_nodes", None) or []
+    if not nodes:
+        raise ConverterError(f"layer {layer.name!r} ({type(layer).__name__}) was never called; call the model "
+                             "on data before converting it.")
+    arguments = nodes[0].arguments
+    fresh: dict[int, object] = {}
+
+    def renew(obj):
+        if isinstance(obj, keras.KerasTensor):
+            if id(obj) not in fresh:
+                fresh[id(obj)] = keras.Input(batch_shape=tuple(obj.shape), dtype=obj.dtype)
+            return fresh[id(obj)]
+        if isinstance(obj, (list, tuple)):
+            return type(obj)(renew(v) for v in obj)
+        if isinstance(obj, dict):
+            return {k: renew(v) for k, v in obj.items()}
+        return obj
+
+    args, kwargs = renew(list(arguments.args)), renew(dict(arguments.kwargs))
+    kwargs.pop("training", None)
+    try:
+        outputs = layer.call(*args, **kwargs)
+    except Exception as e:  # noqa: BLE001 - user code
+        raise ConverterError(
+            f"layer {layer.name!r} ({type(layer).__name__}) has no TFLite lowering, and tracing its call() "
+            f"symbolically failed ({type(e).__name__}: {e}). Its call() must use keras layers and keras.ops "
+            "only; or replace it with built-in Keras layers.") from None
+    inputs = [fresh[id(t)] for t in arguments.keras_tensors]
+    flat_outputs = keras.tree.flatten(outputs)
+    spec = _spec_from_graph(layer, inputs, flat_outputs, version)
+    spec.class_name = "Traced"
+    return spec
 
 
 # -- subclassed models ----------------------------------------------------------------------
@@ -141,7 +207,11 @@ def _spec_from_graph(model, inputs, outputs, version) -> ModelSpec:
 
     def op_name(op):
         if id(op) not in names:
-            base = name = op.name
+            # A layer keeps its name across traces; a keras.ops call is a new op object on
+            # every trace, named from a process-wide counter (softmax, softmax_1, ...).  It
+            # is named here from its class alone, so that converting the same model twice
+            # gives the same bytes.
+            base = name = op.name if isinstance(op, keras.layers.Layer) else snake_case(type(op).__name__)
             k = 1
             while name in used:
                 name = f"{base}_{k}"
@@ -157,6 +227,9 @@ def _spec_from_graph(model, inputs, outputs, version) -> ModelSpec:
     def convert_args(obj):
         if isinstance(obj, keras.KerasTensor):
             return ref(obj)
+        if isinstance(obj, keras.Variable):
+            # a weight the call uses directly (keras.ops.conv(x, self.kernel), x * self.gamma)
+            return as_float32(keras.ops.convert_to_numpy(obj))
         if isinstance(obj, (list, tuple)):
             return [convert_args(v) for v in obj]
         if isinstance(obj, dict):
@@ -193,16 +266,17 @@ def _layer_spec(op, name, version) -> LayerSpec:
     import keras
 
     if isinstance(op, keras.Model):
-        if _is_graph_model(op):
-            lay = LayerSpec(type(op).__name__, name, {})
-            lay.model = _graph_spec(op, version)
-            return lay
-        raise ConverterError(f"nested subclassed model {op.name!r}: not supported yet; build it with the "
-                             "Functional API, or inline its layers into the outer model's call().")
+        lay = LayerSpec(type(op).__name__, name, {})
+        lay.model = _graph_spec(op, version) if _is_graph_model(op) else trace_layer(op, version)
+        return lay
     if isinstance(op, keras.layers.Layer):
         cls = type(op).__name__
         if cls == "InputLayer":
             return LayerSpec("InputLayer", name, {"batch_shape": list(op.batch_shape), "dtype": op.dtype})
+        if not _has_lowering(cls):
+            lay = LayerSpec(cls, name, {})
+            lay.model = trace_layer(op, version)
+            return lay
         try:
             cfg = op.get_config()
         except Exception as e:  # noqa: BLE001 - custom layers often lack get_config

@@ -10,8 +10,11 @@ from .spec import ModelSpec, Ref
 class Context:
     """What layer lowerings share: the builder and where the model came from."""
 
-    def __init__(self, builder, keras_version: str = "3"):
+    def __init__(self, builder, keras_version: str = "3", record=None):
         self.b = builder
+        # (layer, class, node, tensor, tensor name) of each top-level layer output, in graph
+        # order, for verification (converter/verify.py) to find the first diverging layer.
+        self.record = record
         self.keras_major = int(str(keras_version).split(".")[0] or 3)
         self.masks: dict = {}        # tensor index -> its Keras mask (see masks.py)
 
@@ -67,8 +70,19 @@ def lower_model(ctx: Context, spec: ModelSpec, inputs=None, outer: str = ""):
             except KeyError:
                 continue
             if layer.model is not None:
-                flat = _flatten(resolved)
-                outs = lower_model(ctx, layer.model, flat, outer + layer.name + "/")
+                flat = [v for v in _flatten([resolved, kw]) if hasattr(v, "index")]
+                try:
+                    outs = lower_model(ctx, layer.model, flat, outer + layer.name + "/")
+                except ConverterError as e:
+                    if layer.model.class_name != "Traced":
+                        raise
+                    from .layers import _INSTEAD
+
+                    fix = _INSTEAD.get(layer.class_name)
+                    fix = f"Use {fix} instead." if fix else "Rewrite that part of its call(), or use built-in layers."
+                    raise ConverterError(
+                        f"layer {layer.name!r} ({layer.class_name}) has no TFLite lowering of its own, and its "
+                        f"traced call() holds what cannot be converted: {e} {fix}") from None
             elif layer.class_name.startswith("op:"):
                 from .keras_ops import lower_op
 
@@ -82,6 +96,9 @@ def lower_model(ctx: Context, spec: ModelSpec, inputs=None, outer: str = ""):
                 record_masks(ctx, layer, resolved, kw, outs)
             for t, v in enumerate(outs):
                 env[(layer.name, k, t)] = v
+                if ctx.record is not None and not outer and hasattr(v, "index"):
+                    ctx.record.append((layer.name, layer.class_name.removeprefix("op:"), k, t,
+                                       ctx.b.sg.tensors[v.index].name))
             progress.append((layer, k))
         if not progress:
             missing = [f"{layer.name} ({layer.class_name})" for layer, _ in pending]
@@ -120,18 +137,22 @@ def output_names(spec: ModelSpec) -> list[str]:
     return [r[0] for r in spec.outputs]
 
 
-def convert_spec(spec: ModelSpec, passes: bool = True):
-    """A ModelSpec -> tinylite.graph.Model."""
+def convert_spec(spec: ModelSpec, passes: bool = True, record=None):
+    """A ModelSpec -> tinylite.graph.Model (`record`: a list to receive the layer outputs'
+    tensor names, see Context)."""
     from ...converter.builder import GraphBuilder
 
     b = GraphBuilder()
-    ctx = Context(b, spec.keras_version)
+    ctx = Context(b, spec.keras_version, record)
     outs = lower_model(ctx, spec)
-    for name, v in zip(output_names(spec), outs):
+    for k, (name, v) in enumerate(zip(output_names(spec), outs)):
         if v.index in b.sg.inputs:
             # A model output that is a model input: TFLite needs a distinct tensor.
             from .layers import identity_copy
 
             v = identity_copy(ctx, v, name)
-        b.output(v, name)
+        # TensorFlow keys a Keras model's signature outputs output_0, output_1, ... in the
+        # model's output order (code calls runner(...)["output_0"]); the tensors keep
+        # their layer names.
+        b.output(v, f"output_{k}")
     return b.finish(passes=passes)
