@@ -1,17 +1,22 @@
 """Exceptions tinylite raises.  Each message says what was received, what was
 expected and how to fix it.  They subclass the built-in types LiteRT raises for
-the same situations, so code written against tf.lite catches them unchanged."""
+the same situations, so code written against tf.lite catches them unchanged,
+and all share `TinyliteError`, so code can tell them from bugs."""
 
 
-class InvalidModelError(ValueError):
+class TinyliteError(Exception):
+    """Base of every error tinylite raises on purpose (bad input, not a bug)."""
+
+
+class InvalidModelError(TinyliteError, ValueError):
     """The bytes given are not a valid .tflite model (corrupt, truncated, wrong file)."""
 
 
-class UnsupportedOpError(ValueError):
+class UnsupportedOpError(TinyliteError, ValueError):
     """The model uses an operator (or an operator variant) tinylite cannot run."""
 
 
-class ConverterError(Exception):
+class ConverterError(TinyliteError):
     """A model could not be converted; the message names the layer and the option."""
 
 
@@ -21,3 +26,12 @@ class DelegateLoadError(ValueError, OSError):
     A ValueError as LiteRT's ``load_delegate`` raises when a delegate fails, and an
     OSError as it raises when the library is missing, so either ``except`` falls
     back to the CPU as it does with LiteRT."""
+
+
+class PrepareError(TinyliteError, RuntimeError):
+    """An op could not be prepared, or the model's memory could not be planned
+    (allocate_tensors); the message names the node and the op, as LiteRT's does."""
+
+
+class InvokeError(TinyliteError, RuntimeError):
+    """An op failed while running (invoke); the message names the node and the op."""

@@ -24,6 +24,7 @@ from ..graph import (
     Tensor,
     TensorMap,
 )
+from .schema import TENSOR_TYPE_NAMES
 
 FILE_IDENTIFIER = b"TFL3"
 
@@ -70,10 +71,26 @@ def parse(data, origin: str = "model_content") -> Model:
     except (struct.error, IndexError, ValueError, TypeError, OverflowError, UnicodeDecodeError,
             AttributeError, RecursionError, MemoryError) as e:
         raise InvalidModelError(
-            f"{origin}: the model is not a valid FlatBuffer ({type(e).__name__}: {e}). The file is "
+            f"{origin}: the model is not a valid FlatBuffer: {_flatbuffer_fault(e)}. The file is "
             "truncated or corrupt; re-export or re-download it.") from None
     validate(model, origin)
     return model
+
+
+def _flatbuffer_fault(e: BaseException) -> str:
+    """What a failure of the generated bindings means for the file (their own
+    messages name Python internals, not the file)."""
+    if isinstance(e, struct.error):
+        return "a table or vector runs past the end of the file"
+    if isinstance(e, UnicodeDecodeError):
+        return "a name is not valid UTF-8"
+    if isinstance(e, RecursionError):
+        return "its tables refer to each other in a loop"
+    if isinstance(e, MemoryError):
+        return "a vector claims more elements than memory holds"
+    if isinstance(e, (TypeError, OverflowError, ValueError)) and "bad number" in str(e):
+        return "a field holds a value out of its type's range"
+    return "an offset points outside the file or at the wrong kind of data"
 
 
 class _Reader:
@@ -311,6 +328,9 @@ def validate(model: Model, origin: str = "model") -> None:
                 bad(f"subgraph {si} tensor {ti} ({t.name!r}) uses buffer {t.buffer}, but there are {nbuf} buffers")
             if np.any(t.shape < -1):
                 bad(f"subgraph {si} tensor {ti} ({t.name!r}) has invalid shape {t.shape.tolist()}")
+            if t.type not in TENSOR_TYPE_NAMES:
+                bad(f"subgraph {si} tensor {ti} ({t.name!r}) has tensor type {t.type}, which the TFLite schema "
+                    f"does not define (known: 0..{max(TENSOR_TYPE_NAMES)})")
         for kind, ids in (("input", sg.inputs), ("output", sg.outputs)):
             for i in ids:
                 if not 0 <= i < nt:

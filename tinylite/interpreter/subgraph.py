@@ -13,27 +13,45 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UnsupportedOpError
+from ..errors import InvokeError, PrepareError, TinyliteError, UnsupportedOpError
 from ..flatbuffer.schema import OP_NAMES, TENSOR_TYPE_NAMES, numpy_dtype
 from ..graph import Model
 from ..kernels import kernel_for
 from ..kernels.custom import kernel_for_custom
 from ..kernels._base import DynamicShape, Node, TensorSpec
-from . import fusion, planner
+from . import fusion, memory, planner
 from .custom_ops import unresolved as unresolved_custom_op
 from .tape import Tape, call_name, quiet_context, run_quietly
 from .threads import BatchSplit, blas, split_batches
+from .validate import validate_subgraph
 
 
-class PrepareError(RuntimeError):
-    """An op could not be prepared; the message names the node and the op, as LiteRT's does."""
-
-
-def _describe(e: BaseException) -> str:
+def _describe(e: BaseException, node: Node | None = None) -> str:
     if isinstance(e, MemoryError):
         return "out of memory (a tensor shape in the model is implausibly large)"
+    omitted = [k for k, s in enumerate(node.inputs) if s is None] if node is not None else []
+    if omitted and isinstance(e, (AttributeError, TypeError)) and "NoneType" in str(e):
+        # An optional input's slot (-1) where this op needs a tensor.
+        listed = ", ".join(map(str, omitted))
+        return (f"input{'s' if len(omitted) > 1 else ''} {listed} {'are' if len(omitted) > 1 else 'is'} omitted "
+                f"(tensor index -1), but this op needs {'them' if len(omitted) > 1 else 'it'} here. The "
+                "operator's input list is damaged: the file is corrupt or was written by a broken tool")
+    if node is not None and isinstance(e, TypeError) and "cast" in str(e).lower():
+        # numpy refused a cast ("Cannot cast ... to dtype('bool')"): the file's types do not fit the op.
+        def types(specs):
+            return ", ".join("-" if s is None else s.dtype.name.replace("object", "STRING/RESOURCE") for s in specs)
+        return (f"it cannot compute outputs of type {types(node.outputs)} from inputs of type {types(node.inputs)}. "
+                "The tensor types in the file do not fit this op: the file is corrupt or was written by a broken "
+                "tool")
     text = str(e)
     return text if isinstance(e, (ValueError, RuntimeError)) and text else f"{type(e).__name__}: {text}"
+
+
+def _nbytes(spec: TensorSpec) -> int:
+    count = 1
+    for d in spec.shape or ():
+        count *= max(int(d), 0)
+    return count * spec.dtype.itemsize
 
 
 class SubgraphRunner:
@@ -48,8 +66,11 @@ class SubgraphRunner:
         self.shapes: list[tuple | None] = [tuple(int(d) for d in t.shape) for t in sg.tensors]
         self.dtypes = [np.dtype(numpy_dtype(t.type)) for t in sg.tensors]
         self.constants: dict[int, np.ndarray] = {}
+        # An op's output is never a constant, even with a buffer index (a zero-size
+        # tensor's empty buffer would otherwise read as its value).
+        written = {i for op in sg.operators for i in op.outputs}
         for i, t in enumerate(sg.tensors):
-            if not t.is_variable:
+            if not t.is_variable and i not in written:
                 data = model.buffer_array(t)
                 if data is not None:
                     self.constants[i] = data
@@ -61,6 +82,8 @@ class SubgraphRunner:
         self.arena_bytes = 0
         self.blas_threads = None
         self.quiet = quiet_context()     # where the plan runs: numpy ignores FP errors there
+        self._validated = False
+        self._stage = ""                 # what allocate is doing, for its error messages
 
     # -- planning --
 
@@ -70,8 +93,35 @@ class SubgraphRunner:
         return TensorSpec(i, t.name, self.shapes[i], self.dtypes[i], t.quantization, data, t.is_variable)
 
     def allocate(self) -> None:
-        model, sg = self.model, self.subgraph
+        """Validate the graph (once), then prepare, fold and plan it.  Whatever
+        fails comes out as a tinylite error naming the stage (and the node,
+        where one op is at fault), never as a raw exception from inside."""
         self.ready = False
+        if not self._validated:
+            validate_subgraph(self.model, self.index)
+            self._validated = True
+        for i in self.subgraph.inputs:
+            shape = self.shapes[i]
+            if shape is not None and any(d < 0 for d in shape):
+                raise PrepareError(
+                    f"input tensor {i} ({self.subgraph.tensors[i].name!r}) has shape {list(shape)}, with a "
+                    f"dimension of unknown size; give it a size first: resize_tensor_input({i}, [...])")
+        self._stage = "preparing the ops"
+        try:
+            self._allocate()
+        except TinyliteError:
+            raise
+        except MemoryError:
+            raise PrepareError(f"allocate_tensors ran out of memory while {self._stage}: a tensor shape in the "
+                               "model is implausibly large. Check the model's shapes and the ones given to "
+                               "resize_tensor_input.") from None
+        except Exception as e:  # noqa: BLE001 - a bad model must never surface as a raw exception
+            raise PrepareError(f"allocate_tensors failed while {self._stage}: {_describe(e)}. The model's "
+                               "tensors do not fit together; the file is corrupt or was written by a broken "
+                               "tool.") from None
+
+    def _allocate(self) -> None:
+        model, sg = self.model, self.subgraph
         specs: dict[int, TensorSpec] = {}
 
         def spec(i):
@@ -110,7 +160,7 @@ class SubgraphRunner:
                 except UnsupportedOpError as e:
                     raise UnsupportedOpError(f"Node number {oi} ({op_name}) failed to prepare: {e}") from None
                 except Exception as e:  # noqa: BLE001 - any kernel failure becomes one clear error
-                    raise PrepareError(f"Node number {oi} ({op_name}) failed to prepare: {_describe(e)}") from None
+                    raise PrepareError(f"Node number {oi} ({op_name}) failed to prepare: {_describe(e, node)}") from None
             if is_dynamic:
                 for s in node.outputs:
                     s.shape = None
@@ -121,19 +171,29 @@ class SubgraphRunner:
                 if s.shape is None:
                     raise PrepareError(f"Node number {oi} ({op_name}): prepare left output {s.index} without a shape")
                 s.shape = tuple(int(d) for d in s.shape)
+                if any(d < 0 for d in s.shape):
+                    raise PrepareError(
+                        f"Node number {oi} ({op_name}) computes output {s.index} ({s.name!r}) of shape "
+                        f"{list(s.shape)}, which has a negative dimension, from inputs of shapes "
+                        f"{[None if x is None else list(x.shape) for x in node.inputs]}. The op's options or "
+                        "constant inputs do not fit its input shapes.")
             value_free = getattr(kernel, "VALUE_FREE_INPUTS", ())
             # An op writing a variable tensor (the FILL that zeroes a stateless LSTM's
             # state) must run on every invoke, however constant its inputs.
             foldable = getattr(kernel, "FOLDABLE", True) and not any(s.is_variable for s in node.outputs) and all(
                 s is None or s.data is not None or k in value_free for k, s in enumerate(node.inputs))
             if foldable:
-                ins = [None if s is None else (s.data if s.data is not None else np.empty(s.shape, s.dtype))
+                memory.check(sum(_nbytes(s) for s in node.outputs) + sum(b for b, _ in node.scratch),
+                             f"Node number {oi} ({op_name}), computed at prepare time,")
+                # A value-free input (SHAPE's) needs a shape, not memory: one zero, broadcast.
+                ins = [None if s is None else (s.data if s.data is not None else
+                                               np.broadcast_to(np.zeros((), s.dtype), s.shape))
                        for s in node.inputs]
                 outs = [np.empty(s.shape, s.dtype) for s in node.outputs]
                 try:
                     fn(node, ins, outs)
                 except Exception as e:  # noqa: BLE001
-                    raise PrepareError(f"Node number {oi} ({op_name}) failed to prepare: {_describe(e)}") from None
+                    raise PrepareError(f"Node number {oi} ({op_name}) failed to prepare: {_describe(e, node)}") from None
                 for s, o in zip(node.outputs, outs):
                     o.setflags(write=False)
                     s.data = o
@@ -141,6 +201,7 @@ class SubgraphRunner:
                 continue
             plans.append((node, fn, kernel, False))
 
+        self._stage = "planning memory"
         # Shapes and dtypes as prepared.
         for i, s in specs.items():
             self.shapes[i] = s.shape
@@ -149,6 +210,7 @@ class SubgraphRunner:
         for i in self.variables:
             shape = self.shapes[i]
             if shape is not None and self.variables[i].shape != tuple(shape):
+                memory.check(_nbytes(TensorSpec(i, "", shape, self.dtypes[i])), f"Variable tensor {i} of shape {list(shape)}")
                 self.variables[i] = np.zeros(shape, self.dtypes[i])
         # Reshapes of intermediates become views of their input: no step, no memory.
         aliases = {}
@@ -181,6 +243,15 @@ class SubgraphRunner:
             last = end if (i in sg.outputs or i in sg.inputs) else max(last_use.get(i, first), first)
             allocations.append(planner.Allocation(i, size, first, last))
         self.arena_bytes = planner.plan(allocations, share=not self.preserve_all_tensors)
+        scratch = [(b, f"Node number {node.index} ({node.op_name})'s {what}") for node, *_ in plans
+                   for b, what in node.scratch]
+        if scratch:
+            biggest = max(scratch)
+            memory.check(self.arena_bytes + sum(b for b, _ in scratch),
+                         f"The model's activations ({self.arena_bytes} bytes) with its kernels' scratch buffers "
+                         f"(largest: {biggest[1]}, {biggest[0]} bytes)")
+        else:
+            memory.check(self.arena_bytes, "The model's activations")
         try:
             self.arena = np.empty(max(self.arena_bytes, 1), np.uint8)
         except MemoryError:
@@ -189,6 +260,7 @@ class SubgraphRunner:
                 f"the model needs {self.arena_bytes / 2**30:.1f} GiB of activations, more than this machine can "
                 f"allocate (largest: tensor {biggest.tensor} {sg.tensors[biggest.tensor].name!r} of shape "
                 f"{list(self.shapes[biggest.tensor])}). Check the input shapes given to resize_tensor_input.") from None
+        self._stage = "placing tensors in the arena"
         arrays: list[np.ndarray | None] = [None] * len(sg.tensors)
         for i, data in self.constants.items():
             arrays[i] = data
@@ -216,6 +288,7 @@ class SubgraphRunner:
         self.arrays = arrays
         self.folded = folded
         self.dynamic_tensors = dynamic_tensors
+        self._stage = "binding the plan's steps"
         self.steps = []
         for node, fn, kernel, dynamic in plans:
             if dynamic:
@@ -266,6 +339,11 @@ class SubgraphRunner:
         if data is not None:
             return np.array(data)
         # LiteRT's ResetVariableTensor fills int8 variables with their zero point (others with 0).
+        if self.shapes[i] is None or any(d < 0 for d in self.shapes[i]):
+            raise PrepareError(f"variable tensor {i} ({t.name!r}) has shape {self.shapes[i]}; a variable needs "
+                               "a fixed shape in the file")
+        memory.check(_nbytes(TensorSpec(i, t.name, self.shapes[i], self.dtypes[i])),
+                     f"Variable tensor {i} ({t.name!r}) of shape {list(self.shapes[i])}")
         value = np.zeros(self.shapes[i], self.dtypes[i])
         q = t.quantization
         if value.dtype == np.int8 and q is not None and q.zero_point is not None and len(q.zero_point):
@@ -283,10 +361,19 @@ class SubgraphRunner:
                 a = arrays[s.index]
                 s.data = a
                 s.shape = a.shape
+        node.scratch = []
         try:
             fn = kernel.prepare(node)
         except Exception as e:  # noqa: BLE001
-            raise RuntimeError(f"Node number {node.index} ({node.op_name}) failed to prepare: {_describe(e)}") from None
+            raise PrepareError(f"Node number {node.index} ({node.op_name}) failed to prepare: "
+                               f"{_describe(e, node)}") from None
+        for s in node.outputs:
+            if s.shape is None or any(int(d) < 0 for d in s.shape):
+                raise InvokeError(f"Node number {node.index} ({node.op_name}) computes output {s.index} "
+                                  f"({s.name!r}) of shape {s.shape}, from inputs of shapes "
+                                  f"{[None if x is None else list(x.shape) for x in node.inputs]}")
+        memory.check(sum(_nbytes(s) for s in node.outputs) + sum(b for b, _ in node.scratch),
+                     f"Node number {node.index} ({node.op_name})", InvokeError)
         ins = [None if s is None else arrays[s.index] for s in node.inputs]
         outs = [np.empty(tuple(int(d) for d in s.shape), s.dtype) for s in node.outputs]
         fn(node, ins, outs)
@@ -309,7 +396,9 @@ class SubgraphRunner:
 
     def _failed(self, step: int, e: Exception):
         node = self.steps[step][1]
-        raise RuntimeError(f"Node number {node.index} ({node.op_name}) failed to invoke: {_describe(e)}") from None
+        if isinstance(e, TinyliteError):
+            raise e     # already names the node (a dynamic step's prepare, a control-flow subgraph)
+        raise InvokeError(f"Node number {node.index} ({node.op_name}) failed to invoke: {_describe(e, node)}") from None
 
     # -- called by control-flow kernels (WHILE, IF, CALL_ONCE) --
 

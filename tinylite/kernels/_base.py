@@ -50,20 +50,62 @@ class TensorSpec:
         return f"TensorSpec({self.index}, {self.name!r}, {self.shape}, {self.dtype})"
 
 
+class MissingOperand(ValueError):
+    """A kernel asked for an input or output the model's operator does not list."""
+
+
+class Operands(list):
+    """A node's inputs or outputs.  Asking for one the operator does not list is
+    a clear error about the model (not an IndexError from inside a kernel), so
+    each kernel need not check its operand count before it reads them."""
+
+    __slots__ = ("node", "kind")
+
+    def __init__(self, items, node, kind):
+        super().__init__(items)
+        self.node, self.kind = node, kind
+
+    def __getitem__(self, k):
+        try:
+            return list.__getitem__(self, k)
+        except IndexError:
+            node, n = self.node, len(self)
+            raise MissingOperand(
+                f"{node.op_name} (node {node.index}) needs {self.kind} {k}, but the operator lists {n} "
+                f"{self.kind}{'s' if n != 1 else ''} (this op takes at least {k + 1}). The operator's "
+                f"{self.kind} list is cut short: the file is corrupt or was written for another version "
+                "of the op.") from None
+
+
 class Node:
     """One operator being prepared or run."""
 
     def __init__(self, index, op_name, options, inputs, outputs, version=1, custom_options=None,
                  runner=None, intermediates=None):
-        self.index = index
+        self._index = index
         self.op_name = op_name
         self.options = options or {}
-        self.inputs: list[TensorSpec | None] = inputs
-        self.outputs: list[TensorSpec] = outputs
+        self.inputs: list[TensorSpec | None] = Operands(inputs, self, "input")
+        self.outputs: list[TensorSpec] = Operands(outputs, self, "output")
         self.version = version
         self.custom_options = custom_options
         self.runner = runner                # the SubgraphRunner (control flow ops call subgraphs)
         self.intermediates = intermediates or []
+        self.scratch: list[tuple[int, str]] = []    # (bytes, what) of the buffers eval allocates
+
+    def reserve(self, shape, dtype, what: str) -> None:
+        """Declare a scratch buffer eval will allocate (a padded copy of an
+        input, an im2col matrix), so that allocate_tensors counts it in the
+        model's memory check before any kernel asks numpy for it."""
+        count = 1
+        for d in shape:
+            count *= max(int(d), 0)          # Python ints: a corrupt shape cannot overflow the count
+        self.scratch.append((count * np.dtype(dtype).itemsize, what))
+
+    @property
+    def index(self) -> int:
+        """The op's position in its subgraph (read-only: messages name the node by it)."""
+        return self._index
 
     def value(self, i):
         """The value of input i at prepare time; DynamicShape if it is only known at invoke."""

@@ -32,6 +32,11 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     """(multiplier, shift) with real ~= multiplier * 2**(shift - 31), multiplier in [2**30, 2**31)."""
     if real == 0.0:
         return 0, 0
+    if not math.isfinite(real):
+        # Scales near float32's limits make the op's combined scale overflow.
+        raise ValueError(f"the quantization scales of the op's tensors combine into a rescaling factor of {real}, "
+                         "which no fixed-point multiplier represents: a tensor's scale is implausibly large or "
+                         "small; requantize the model")
     q, shift = math.frexp(real)
     q_fixed = int(round_half_away(q * (1 << 31)))
     if q_fixed == (1 << 31):

@@ -24,8 +24,27 @@ def pool_geometry(node):
     ow = window_out_size(pad, w, fw, sw) or 0
     pt, pb = conv_padding(h, fh, sh, 1, oh) if pad == "SAME" else (0, 0)
     pl, pr = conv_padding(w, fw, sw, 1, ow) if pad == "SAME" else (0, 0)
+    fh, pt, pb = _useful_taps(h, fh, sh, oh, pt)
+    fw, pl, pr = _useful_taps(w, fw, sw, ow, pl)
     node.outputs[0].shape = (n, oh, ow, c)
+    if pt or pb or pl or pr:
+        node.reserve((n, h + pt + pb, w + pl + pr, c), x.dtype, "padded input")
     return dict(fh=fh, fw=fw, sh=sh, sw=sw, oh=oh, ow=ow, pad=(pt, pb, pl, pr))
+
+
+def _useful_taps(size, f, s, out, before):
+    """(filter size, padding before, padding after) without the filter taps
+    that read only padding for every output.  Those add nothing to a maximum
+    or to an average over the valid taps, but a filter of 2**31 - 1 rows
+    (legal in the schema) would otherwise mean a padded copy of terabytes and
+    billions of taps.  Geometries whose taps all read the input are
+    unchanged."""
+    if out == 0:
+        return 1, 0, 0                              # an empty output reads nothing
+    first = max(0, before - (out - 1) * s)          # earlier taps fall before row 0 for every output
+    last = max(min(f - 1, before + size - 1), first)  # later ones fall past the last row for every output
+    f, before = last - first + 1, before - first
+    return f, before, max((out - 1) * s + f - size - before, 0)
 
 
 def window_slices(x, g, pad_value):

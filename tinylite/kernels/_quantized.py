@@ -229,6 +229,9 @@ def _requant_params(node, x, w, b, out, channels, mode, conv_per_tensor=False):
     node.q_lo, node.q_hi = activation_range(node, out)
     node.q_bias = None
     if b is not None:
+        if b.size != channels:
+            node.fail(f"bias {b.name!r} has {b.size} values ({list(b.shape)}) for {channels} output channels; "
+                      "it needs one per channel")
         if b.data is None:
             _unsupported(node, "a non-constant quantized bias")
         node.q_bias = b.data.astype(np.int64).reshape(-1)

@@ -55,6 +55,9 @@ def prepare(node):
         node.expect_dtype(w, np.float32)
         node.act = fused_float_activation(node)
         bias = node.inputs[2] if node.has_input(2) else None
+        if bias is not None and bias.size != cout:
+            node.fail(f"bias {bias.name!r} has {bias.size} values ({list(bias.shape)}) for {cout} output channels; "
+                      "it needs one per channel")
         if w.data is not None:
             node.wmat = filter_matrix(w.data, node.groups)
             if node.groups == 1 and (bias is None or bias.data is not None) and not node.exact_products:

@@ -16,7 +16,7 @@ def prepare(node):
         if b < 0 or n < -1 or not b <= e <= d:
             node.fail(f"begin {begin} and size {size} do not fit in shape {list(x.shape)}")
         index.append(slice(b, e))
-    node.index = tuple(index)
+    node.slices = tuple(index)
     node.outputs[0].shape = tuple(s.stop - s.start for s in index)
     if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS):   # strings too, as in LiteRT
         return _layout.quantized_fallback(node)
@@ -24,4 +24,4 @@ def prepare(node):
 
 
 def eval_slice(node, inputs, outputs):
-    np.copyto(outputs[0], inputs[0][node.index])
+    np.copyto(outputs[0], inputs[0][node.slices])

@@ -38,12 +38,13 @@ def prepare(node):
             b = None if o.get("begin_mask", 0) & bit else int(begin[i])
             e = None if o.get("end_mask", 0) & bit else int(end[i])
             index.append(slice(b, e, int(strides[i])))
-    node.index = tuple(index)
+    node.slices = tuple(index)
     probe = np.broadcast_to(np.zeros((), np.int8), x.shape)
     try:
-        node.outputs[0].shape = probe[node.index].shape
-    except IndexError as e:
-        node.fail(f"slice {node.index} does not fit input shape {list(x.shape)}: {e}")
+        node.outputs[0].shape = probe[node.slices].shape
+    except IndexError:
+        node.fail(f"begin/end/strides of length {len(begin)} (with masks {dict(o)}) index more dimensions than "
+                  f"the input of shape {list(x.shape)} has")
     return eval_slice
 
 
@@ -72,4 +73,4 @@ def _offset_slice(begin, size, stride, dim, begin_masked, end_masked):
 
 
 def eval_slice(node, inputs, outputs):
-    outputs[0][...] = inputs[0][node.index]
+    outputs[0][...] = inputs[0][node.slices]

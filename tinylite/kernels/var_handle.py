@@ -9,6 +9,9 @@ def prepare(node):
     name = (node.options.get("container") or "", node.options.get("shared_name") or "")
     # TFLite gives each unnamed handle its own variable.
     node.handle = ("variable",) + (name if any(name) else (node.runner.index, node.index))
+    if node.outputs[0].dtype != object:
+        node.fail(f"its output {node.outputs[0].name!r} has type {node.outputs[0].dtype.name}; a variable's handle "
+                  "is a RESOURCE tensor")
     node.outputs[0].shape = tuple(node.outputs[0].shape or ())
     return eval_var_handle
 
