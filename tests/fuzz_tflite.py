@@ -10,7 +10,10 @@ with a clean message.  The outcomes that fail a run:
 - blowup: a MemoryError anywhere in the exception chain (tinylite asked numpy
   for more than the process may have instead of refusing the model first), or
   the worker dying;
-- hang: no answer within the deadline.
+- hang: no answer within the deadline, where LiteRT, run on the same file and
+  inputs, finishes (where LiteRT runs forever too, the mutant is an infinite
+  loop of the model's own, such as a WHILE whose condition stays true, and
+  counts as "loops").
 
 ``tests/test_fuzz_tflite.py`` runs a few hundred mutants in CI; for a larger
 run (about 4 mutants a second on one core):
@@ -342,6 +345,31 @@ def worker() -> None:
 
 # ---------------------------------------------------------------- the parent
 
+_LITERT_RUN = """
+import sys, numpy as np
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+ip = Interpreter(model_content=sys.stdin.buffer.read(),
+                 experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+ip.allocate_tensors()
+for d in ip.get_input_details():
+    ip.set_tensor(d["index"], np.ones(d["shape"], d["dtype"]))
+ip.invoke()
+"""
+
+
+def litert_runs_forever(content: bytes, timeout: float) -> bool:
+    """Whether LiteRT, on the same inputs, does not finish either (an infinite
+    WHILE is the model's own behaviour, not a hang of tinylite's).  LiteRT
+    failing or crashing quickly means it finished: the hang is tinylite's."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    try:
+        subprocess.run([sys.executable, "-c", _LITERT_RUN], input=content, timeout=timeout, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return True
+    return False
+
+
 class Worker:
     def __init__(self):
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -386,11 +414,13 @@ def fuzz(count: int, seed: int, timeout: float = 20.0, use_files: bool = True, p
                 detail = f"no answer within {timeout} s" if result is TimeoutError else (
                     f"worker died (exit {w.proc.poll()})")
                 w.stop()
+                if outcome == "hang" and litert_runs_forever(content, timeout):
+                    outcome, detail = "loops", "LiteRT runs forever on it too (the model's own infinite loop)"
                 w = Worker()
             else:
                 outcome, detail = result
             counts[outcome] += 1
-            if outcome not in ("ok", "error"):
+            if outcome not in ("ok", "error", "loops"):
                 failures.append((label, outcome, detail))
             if progress and (n + 1) % progress == 0:
                 print(f"{n + 1} mutants, {dict(counts)}, {time.perf_counter() - start:.0f} s", flush=True)

@@ -14,8 +14,10 @@ array([[11., 22., 33.]], dtype=float32)
 """
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
+import threading
 import weakref
 from collections.abc import Mapping
 
@@ -173,6 +175,10 @@ class Interpreter:
         # READ_VARIABLE) and which CALL_ONCE ops have run.  reset_all_variables leaves it, as TFLite does.
         self._resources: dict = {}
         self._signature_defs = self.get_signature_list()
+        # Held while an invoke runs: get_tensor/set_tensor from another thread wait
+        # for it instead of reading or writing buffers the plan is using.
+        self._run_lock = threading.Lock()
+        self._invoking = None            # the thread ident of the running invoke
 
     # -- structure --
 
@@ -205,9 +211,48 @@ class Interpreter:
         self._runner(0).allocate()
 
     def invoke(self) -> None:
+        """Run the model.  While it runs, get_tensor and set_tensor called from
+        other threads wait for it to finish (so they never see half-written
+        values); a second invoke from another thread is an error."""
         if self._views:
             self._ensure_safe()
-        self._runner(0).invoke()
+        lock = self._run_lock
+        if not lock.acquire(blocking=False):     # (no context manager: this is on every invoke's path)
+            self._wait_for_readers()
+        self._invoking = threading.get_ident()
+        try:
+            self._runner(0).invoke()
+        finally:
+            self._invoking = None
+            lock.release()
+
+    def _wait_for_readers(self):
+        if self._invoking is not None:
+            raise RuntimeError("Interpreter.invoke was called while another invoke of the same interpreter is "
+                               "running (from another thread?); an Interpreter runs one invoke at a time: use "
+                               "one Interpreter per thread.")
+        self._run_lock.acquire()     # a get_tensor copy holds it for a moment
+
+    @contextlib.contextmanager
+    def _running(self):
+        if not self._run_lock.acquire(blocking=False):
+            self._wait_for_readers()
+        self._invoking = threading.get_ident()
+        try:
+            yield
+        finally:
+            self._invoking = None
+            self._run_lock.release()
+
+    @contextlib.contextmanager
+    def _between_invokes(self):
+        """Wait for an invoke running in another thread; the calling thread's own
+        invoke (a kernel calling back) does not wait for itself."""
+        if self._invoking == threading.get_ident():
+            yield
+            return
+        with self._run_lock:
+            yield
 
     def _safe_to_run(self) -> bool:
         """True when no numpy array from `tensor(i)()` (or a view of one) is alive."""
@@ -336,16 +381,24 @@ class Interpreter:
                                  f"dimension {d} of input {i}.")
         if not target.flags.writeable:
             raise ValueError(f"Cannot set tensor: tensor {i} ({t.name}) is a constant of the model.")
-        np.copyto(target, value)
+        with self._between_invokes():
+            np.copyto(target, value)
 
     def get_tensor(self, tensor_index, subgraph_index=0) -> np.ndarray:
-        """A copy of a tensor's current value."""
+        """A copy of a tensor's current value.
+
+        Called while another thread's invoke runs, it waits for that invoke to
+        finish and returns the value it left: always a consistent copy, never
+        one half-written.  (LiteRT makes no such promise: its copy races the
+        invoke.)  `tensor()` gives a live view and does not wait.
+        """
         runner = self._runner(subgraph_index)
         i = self._check_index(tensor_index, subgraph_index)
-        arr = runner.arrays[i]
-        if arr is None:
-            raise ValueError(f"Tensor data is null. Run allocate_tensors() first (tensor {i}).")
-        return np.array(arr)
+        with self._between_invokes():
+            arr = runner.arrays[i]
+            if arr is None:
+                raise ValueError(f"Tensor data is null. Run allocate_tensors() first (tensor {i}).")
+            return np.array(arr)
 
     def tensor(self, tensor_index):
         """A function returning a numpy view of the tensor's current buffer (no copy).
@@ -489,7 +542,8 @@ class SignatureRunner:
             runner.allocate()
         for name, value in kwargs.items():
             ip.set_tensor(self._inputs[name], np.asarray(value), subgraph_index=self._subgraph_index)
-        runner.invoke()
+        with ip._running():
+            runner.invoke()
         return {name: ip.get_tensor(idx, self._subgraph_index) for name, idx in self._outputs}
 
     def get_input_details(self):

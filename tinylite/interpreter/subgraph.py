@@ -285,6 +285,9 @@ class SubgraphRunner:
                 node.bias_row = row
         for i, src in aliases.items():
             arrays[i] = arrays[src].reshape(self.shapes[i])
+        for i in sg.outputs:
+            if arrays[i] is None and self.shapes[i] is not None and i not in dynamic_tensors:
+                arrays[i] = np.zeros(self.shapes[i], self.dtypes[i])   # written by nothing: empty (validated)
         self.arrays = arrays
         self.folded = folded
         self.dynamic_tensors = dynamic_tensors

@@ -48,6 +48,8 @@ def prepare(node):
     ow = conv_output_size(wd, kw, sw, dw, pad)
     node.outputs[0].shape = (n, oh, ow, cout)
     node.geometry = geometry(h, wd, kh, kw, sh, sw, dh, dw, oh, ow, pad)
+    reserve_padded(node, x, node.geometry)
+    node.reserve((n * oh * ow, kh * kw * cg + 1), x.dtype if x.dtype == np.float32 else np.float64, "im2col matrix")
     node.groups = cin // cg
     if cout % node.groups:
         node.fail(f"{cout} output channels cannot be split into {node.groups} groups")
@@ -80,6 +82,15 @@ def geometry(h, w, kh, kw, sh, sw, dh, dw, oh, ow, pad):
     else:
         pt = pb = pl = pr = 0
     return dict(kh=kh, kw=kw, sh=sh, sw=sw, dh=dh, dw=dw, oh=oh, ow=ow, pad=(pt, pb, pl, pr))
+
+
+def reserve_padded(node, x, g):
+    """Count the padded copy of the input a window op makes (a dilation of 2**30
+    in the file would make it terabytes) in the model's memory check."""
+    pt, pb, pl, pr = g["pad"]
+    if pt or pb or pl or pr:
+        n, h, w, c = x.shape
+        node.reserve((n, h + pt + pb, w + pl + pr, c), x.dtype, "padded input")
 
 
 def filter_matrix(filt, groups):

@@ -9,7 +9,7 @@ import numpy as np
 from ._base import activation_name, padding_name
 from ._window import window_out_size
 from ._base import float_activation
-from .conv_2d import geometry, pad_input, patches
+from .conv_2d import geometry, pad_input, patches, reserve_padded
 
 
 def prepare(node):
@@ -35,6 +35,7 @@ def prepare(node):
                   f"dilations {dh}x{dw}, padding {pad}")
     node.outputs[0].shape = (n, oh, ow, cout)
     node.geometry = geometry(h, wd, kh, kw, sh, sw, dh, dw, oh, ow, pad)
+    reserve_padded(node, x, node.geometry)
     if node.has_input(2) and node.inputs[2].size != cout:
         node.fail(f"bias has {node.inputs[2].size} elements, expected {cout}")
     if x.dtype == np.float32 and w.dtype == np.float32:

@@ -32,6 +32,10 @@ def prepare(node):
                       f"{len(node.inputs)}")
     if len(cond.subgraph.outputs) != 1 or len(body.subgraph.outputs) != len(node.inputs):
         node.fail("the cond subgraph must have 1 output and the body one per loop value")
+    out = cond.subgraph.outputs[0]
+    if cond.dtypes[out] != np.bool_:
+        node.fail(f"the cond subgraph's output (tensor {out} of subgraph {cond.index}) is "
+                  f"{cond.dtypes[out].name}; it must be a BOOL, as LiteRT requires")
     node.cond, node.body = cond, body
     shapes = [tuple(s.shape) for s in node.inputs]
     for s, o in zip(node.inputs, node.outputs):
