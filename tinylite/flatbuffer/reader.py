@@ -347,6 +347,10 @@ def validate(model: Model, origin: str = "model") -> None:
                 if not 0 <= i < nt:
                     bad(f"subgraph {si} operator {oi} ({model.op_name(op)}) writes tensor {i}, out of range "
                         f"(0..{nt - 1})")
+            for i in op.intermediates or ():
+                if not -1 <= i < nt:
+                    bad(f"subgraph {si} operator {oi} ({model.op_name(op)}) names intermediate tensor {i}, out of "
+                        f"range (0..{nt - 1})")
     for md in model.metadata:
         if not 0 <= md.buffer < nbuf:
             bad(f"metadata {md.name!r} uses buffer {md.buffer}, but there are {nbuf} buffers")
