@@ -160,7 +160,8 @@ class SubgraphRunner:
                 except UnsupportedOpError as e:
                     raise UnsupportedOpError(f"Node number {oi} ({op_name}) failed to prepare: {e}") from None
                 except Exception as e:  # noqa: BLE001 - any kernel failure becomes one clear error
-                    raise PrepareError(f"Node number {oi} ({op_name}) failed to prepare: {_describe(e, node)}") from None
+                    raise PrepareError(
+                        f"Node number {oi} ({op_name}) failed to prepare: {_describe(e, node)}") from None
             if is_dynamic:
                 for s in node.outputs:
                     s.shape = None
@@ -193,7 +194,8 @@ class SubgraphRunner:
                 try:
                     fn(node, ins, outs)
                 except Exception as e:  # noqa: BLE001
-                    raise PrepareError(f"Node number {oi} ({op_name}) failed to prepare: {_describe(e, node)}") from None
+                    raise PrepareError(
+                        f"Node number {oi} ({op_name}) failed to prepare: {_describe(e, node)}") from None
                 for s, o in zip(node.outputs, outs):
                     o.setflags(write=False)
                     s.data = o
@@ -210,7 +212,8 @@ class SubgraphRunner:
         for i in self.variables:
             shape = self.shapes[i]
             if shape is not None and self.variables[i].shape != tuple(shape):
-                memory.check(_nbytes(TensorSpec(i, "", shape, self.dtypes[i])), f"Variable tensor {i} of shape {list(shape)}")
+                memory.check(_nbytes(TensorSpec(i, "", shape, self.dtypes[i])),
+                             f"Variable tensor {i} of shape {list(shape)}")
                 self.variables[i] = np.zeros(shape, self.dtypes[i])
         # Reshapes of intermediates become views of their input: no step, no memory.
         aliases = {}
