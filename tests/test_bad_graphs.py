@@ -197,6 +197,15 @@ def test_output_type_an_op_cannot_produce():
     clean_error(content, TinyliteError, r"AVERAGE_POOL_2D")
 
 
+@pytest.mark.parametrize("op", ["TANH", "LOGISTIC"])
+def test_float_op_writing_a_string_tensor(op):
+    # TANH stored floats as Python objects in a STRING tensor; LOGISTIC raised a ufunc TypeError.
+    content = edited(single_op_model(op, [("x", [2, 3])], [("y", [2, 3])]),
+                     lambda m, sg: setattr(sg.tensors[1], "type", 5))
+    clean_error(content, PrepareError, rf"Node number 0 \({op}\) writes output 1 \('y'\) as a STRING tensor, but "
+                "its inputs are float32")
+
+
 # -- shapes --
 
 def test_negative_computed_shape_names_the_node():

@@ -47,6 +47,26 @@ def _describe(e: BaseException, node: Node | None = None) -> str:
     return text if isinstance(e, (ValueError, RuntimeError)) and text else f"{type(e).__name__}: {text}"
 
 
+_BUILTIN_NAMES = frozenset(OP_NAMES.values())
+
+
+def _check_object_outputs(node: Node) -> None:
+    """A builtin op computes STRING or RESOURCE outputs only from such inputs (VAR_HANDLE
+    makes its handle from nothing): a float op writing an object array means the file
+    mistyped its output, and the kernel would store floats as Python objects."""
+    if node.op_name == "VAR_HANDLE" or node.op_name not in _BUILTIN_NAMES:
+        return
+    if any(s.dtype.hasobject for s in node.outputs) and not any(
+            s is not None and s.dtype.hasobject for s in node.inputs):
+        out = next(s for s in node.outputs if s.dtype.hasobject)
+        raise PrepareError(
+            f"Node number {node.index} ({node.op_name}) writes output {out.index} ({out.name!r}) as a "
+            f"{TENSOR_TYPE_NAMES.get(node.runner.subgraph.tensors[out.index].type, 'STRING')} tensor, but its inputs "
+            f"are {', '.join(s.dtype.name for s in node.inputs if s is not None) or 'none'}: this op cannot make "
+            "one from them. The file's tensor types are inconsistent: it is corrupt or was written by a broken "
+            "tool.")
+
+
 def _nbytes(spec: TensorSpec) -> int:
     count = 1
     for d in spec.shape or ():
@@ -168,6 +188,7 @@ class SubgraphRunner:
                     dynamic_tensors.add(s.index)
                 plans.append((node, None, kernel, True))
                 continue
+            _check_object_outputs(node)
             for s in node.outputs:
                 if s.shape is None:
                     raise PrepareError(f"Node number {oi} ({op_name}): prepare left output {s.index} without a shape")
