@@ -143,3 +143,25 @@ def test_binary_8bit(seed):
     content = single_op_model(op, [qdesc("x", xshape, dtype, sx, zx), qdesc("y", yshape, dtype, sy, zy)],
                               [qdesc("z", out_shape, dtype, so, zo)], options=dict(fused_activation_function=act))
     assert_optimized_matches(content, xs)
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_depthwise_conv_2d_float(seed):
+    # Float sums run in einsum's order: equal to the reference within float32 rounding.
+    rng = np.random.default_rng(300 + seed)
+    options, (kh, kw) = random_geometry(rng)
+    options["stride_w"] = 1 + seed % 3                         # phases of the width stride: 1, 2, 3
+    cin = int(rng.integers(1, 24))
+    m = int(rng.choice([1, 1, 2])) if seed % 4 else 1
+    options["depth_multiplier"] = m
+    n, h, w = 1 + seed % 2, int(rng.integers(7, 14)), int(rng.integers(7, 14))
+    x = rng.standard_normal((n, h, w, cin)).astype(np.float32)
+    wdata = rng.standard_normal((1, kh, kw, cin * m)).astype(np.float32)
+    inputs = [("x", x.shape), dict(name="w", data=wdata)]
+    if seed % 3:
+        inputs.append(dict(name="b", data=rng.standard_normal(cin * m).astype(np.float32)))
+    content = single_op_model("DEPTHWISE_CONV_2D", inputs, [("y", [1])], options=options)
+    fast, kernels = run(content, [x], False)
+    assert any(k.startswith("tinylite.kernels.optimized") for k in kernels)
+    ref, _ = run(content, [x], True)
+    np.testing.assert_allclose(fast[0], ref[0], rtol=1e-5, atol=1e-5)

@@ -41,7 +41,9 @@ def prepare(node):
         if w.data is not None:
             node.taps = filter_taps(w.data, cin)
         node.act = float_activation(activation_name(node))
-        return eval_float
+        from .optimized import depthwise_conv_2d as optimized
+
+        return optimized.plan_float(node) or eval_float
     from . import _quantized
 
     return _quantized.prepare_depthwise_conv(node)

@@ -1,13 +1,18 @@
-"""DEPTHWISE_CONV_2D, int8 and uint8: one vectorized multiply-add per filter
-tap, in float32 (exact: see _requantize), then the requantization, chunk by
-chunk of output rows so that every pass after the first runs in cache.
+"""DEPTHWISE_CONV_2D (int8, uint8 and float32): the taps summed by one einsum
+per chunk of output rows (einsum's sum-of-products loops make one pass over
+the windows, about twice as fast as a multiply and an add per tap), then the
+bias, activation or requantization of the chunk while it is in cache.
 
-The input is copied once per invoke into a float buffer whose border holds the
-input zero point, so no centering pass is needed: sum((x - zp) * w) + bias =
-sum(x * w) + (bias - zp * sum(w)), the second term a constant per channel.
-With a stride of 1 along the width, a tap's view of a row of output pixels is
-one contiguous run of ow * channels values, multiplied by the tap's weights
-tiled ow times (long inner loops instead of one numpy loop per pixel).
+The input is copied once per invoke into a buffer whose border holds the pad
+value (the input zero point for integers: sum((x - zp) * w) + bias =
+sum(x * w) + (bias - zp * sum(w)), the second term a constant per channel, so
+no centering pass).  The buffer is split by column phase (column mod the width
+stride): then, for a depth multiplier of 1, the inputs a tap reads for one row
+of outputs are one contiguous run of ow * channels values in one phase, and
+every numpy loop runs over such runs, multiplied by the taps tiled ow times
+(instead of loops of `channels` values per pixel).  Integer sums are exact in
+float32 (float64 past 2**24, see _requantize), so their order is free; float
+sums round in einsum's order, within float32 rounding of the reference's.
 """
 from __future__ import annotations
 
@@ -62,46 +67,23 @@ class _Buffers:
         self.x, self.out, self.calls = x, out, []
         if out.size == 0:
             return
-        pt, pb, pl, pr = g["pad"]
-        self.xp = np.full((n, h + pt + pb, wd + pl + pr, cin), node.q_x_zp, dtype)
-        self.interior = self.xp[:, pt:pt + h, pl:pl + wd, :]
-        s = self.xp.strides
-        flat = m == 1 and g["sw"] == 1        # a window row of outputs is one contiguous run
         rows = min(oh, chunk_rows(n * ow * cout))
         self.acc = np.empty((n, rows, ow * cout), dtype)
+        self.tmp = np.empty((n, rows, ow * cout), dtype)
         self.t = np.empty((n, rows, ow * cout), np.int64)
         self.mask = np.empty((n, rows, ow * cout), bool)
         rq = Requantizer(node.q_mult, node.q_shift, p["gemmlowp"], node.q_out_zp, node.q_lo, node.q_hi, p["bound"], ow)
         bias = np.tile(p["bias"], ow)
         outf = out.reshape(n, oh, ow * cout)
-        kh, kw, sh, sw, dh, dw = (g[key] for key in ("kh", "kw", "sh", "sw", "dh", "dw"))
-        if flat:
-            taps = np.ascontiguousarray(np.tile(p["taps"].reshape(kh, kw, cout), (1, 1, ow)))
-        else:
-            taps = p["taps"]
-        calls = []
-        if self.interior.size:
-            calls.append(partial(np.copyto, self.interior, x, casting="unsafe"))
-        # einsum sums the taps in one pass over the windows (its sum-of-products loops), about twice as
-        # fast as a multiply and an add per tap; the sums are exact integers, so their order is free.
+        win = _Windows(x, g, ow, m, node.q_x_zp, dtype, p["taps"])
+        calls = list(win.copies)
         for r0 in range(0, oh, rows):
-            r1 = min(oh, r0 + rows)
-            k = r1 - r0
+            k = min(oh, r0 + rows) - r0
             acc = self.acc[:, :k]
-            base = self.xp[:, r0 * sh:]
-            if flat:
-                win = np.lib.stride_tricks.as_strided(base, (n, k, kh, kw, ow * cout),
-                                                      (s[0], s[1] * sh, s[1] * dh, s[2] * dw, s[3]), writeable=False)
-                calls.append(partial(np.einsum, "nrijq,ijq->nrq", win, taps, out=acc))
-            else:
-                win = np.lib.stride_tricks.as_strided(base, (n, k, kh, kw, ow, cin),
-                                                      (s[0], s[1] * sh, s[1] * dh, s[2] * dw, s[2] * sw, s[3]),
-                                                      writeable=False)
-                calls.append(partial(np.einsum, "nrijwc,ijcm->nrwcm", win, taps,
-                                     out=acc.reshape(n, k, ow, cin, m)))
+            calls += win.sum_calls(r0, k, acc, self.tmp[:, :k])
             if bias.any():
                 calls.append(partial(np.add, acc, bias, out=acc))
-            calls += rq.calls(acc, self.t[:, :k], outf[:, r0:r1], self.mask[:, :k])
+            calls += rq.calls(acc, self.t[:, :k], outf[:, r0:r0 + k], self.mask[:, :k])
         self.calls = calls
         self.x, self.out = x, out
 
@@ -118,3 +100,123 @@ def eval_int(node, inputs, outputs):
 def _bind(node, inputs, outputs):
     node.opt_dw_bufs = _Buffers(node, inputs[0], outputs[0])
     return list(node.opt_dw_bufs.calls)
+
+
+# --- float32 ---
+
+def plan_float(node):
+    """The optimized float eval (constant filter and bias), or None.  The taps are summed by
+    einsum per chunk of output rows, then the bias and the fused activation run on the chunk
+    while it is in cache; the sums' order differs from the reference's, within float32 rounding."""
+    from . import ENABLED
+
+    b = node.inputs[2] if node.has_input(2) else None
+    if not ENABLED or getattr(node, "taps", None) is None or (b is not None and b.data is None):
+        return None
+    node.opt_fdw_bias = None if b is None else np.asarray(b.data, np.float32).reshape(-1)
+    node.opt_fdw_taps = node.taps.astype(np.float32)
+    return eval_float
+
+
+class _FloatBuffers:
+    def __init__(self, node, x, out):
+        from .._base import activation_calls
+
+        g = node.geometry
+        n, h, wd, cin = x.shape
+        _, oh, ow, cout = out.shape
+        m = cout // cin
+        self.x, self.out, self.calls = x, out, []
+        if out.size == 0:
+            return
+        rows = min(oh, chunk_rows(n * ow * cout))
+        tmp = np.empty((n, rows, ow * cout), np.float32)
+        bias = None if node.opt_fdw_bias is None else np.tile(node.opt_fdw_bias, ow)
+        outf = out.reshape(n, oh, ow * cout)
+        win = _Windows(x, g, ow, m, 0.0, np.float32, node.opt_fdw_taps)
+        calls = list(win.copies)
+        for r0 in range(0, oh, rows):
+            k = min(oh, r0 + rows) - r0
+            dst = outf[:, r0:r0 + k]
+            calls += win.sum_calls(r0, k, dst, tmp[:, :k])
+            if bias is not None:
+                calls.append(partial(np.add, dst, bias, out=dst))
+            calls += activation_calls(node.act, dst)
+        self.calls = calls
+
+
+def eval_float(node, inputs, outputs):
+    fb = getattr(node, "opt_fdw_bufs", None)
+    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
+        fb = node.opt_fdw_bufs = _FloatBuffers(node, inputs[0], outputs[0])
+    for call in fb.calls:
+        call()
+
+
+@binds(eval_float)
+def _bind_float(node, inputs, outputs):
+    node.opt_fdw_bufs = _FloatBuffers(node, inputs[0], outputs[0])
+    return list(node.opt_fdw_bufs.calls)
+
+
+class _Windows:
+    """The padded input buffer (split by column phase when the width stride is
+    above 1 and the depth multiplier is 1), the calls filling it from `x`, and
+    the einsum calls summing the taps for a chunk of output rows."""
+
+    def __init__(self, x, g, ow, m, pad_value, dtype, taps):
+        n, h, wd, cin = x.shape
+        kh, kw, sh, sw, dh, dw = (g[key] for key in ("kh", "kw", "sh", "sw", "dh", "dw"))
+        pt, pb, pl, pr = g["pad"]
+        hp, wp = h + pt + pb, wd + pl + pr
+        self.n, self.ow, self.cin, self.m = n, ow, cin, m
+        self.kh, self.sh, self.dh = kh, sh, dh
+        cout = cin * m
+        if m == 1:
+            phases = sw
+            wq = -(-wp // phases)
+            self.buf = np.full((n, hp, phases, wq, cin), pad_value, dtype)
+            self.copies = []
+            for p in range(phases):
+                c0 = pl + (p - pl) % phases                # first padded column >= pl in phase p
+                cols = range(c0, pl + wd, phases)
+                if len(cols):
+                    self.copies.append(partial(np.copyto, self.buf[:, pt:pt + h, p, c0 // phases:c0 // phases + len(cols)],
+                                               x[:, :, c0 - pl::phases], casting="unsafe"))
+            # taps of one phase: columns j*dw = p + phases*t, t = (j*dw) // phases, in steps of jstep
+            flat = np.tile(taps.reshape(kh, kw, cout), (1, 1, ow))
+            self.groups = []
+            for p in range(phases):
+                js = [j for j in range(kw) if (j * dw) % phases == p]
+                if js:
+                    jstep = js[1] - js[0] if len(js) > 1 else 1
+                    self.groups.append((p, (js[0] * dw) // phases, (jstep * dw) // phases, len(js),
+                                        np.ascontiguousarray(flat[:, js])))
+        else:
+            self.buf = np.full((n, hp, wp, cin), pad_value, dtype)
+            self.copies = [partial(np.copyto, self.buf[:, pt:pt + h, pl:pl + wd], x, casting="unsafe")]
+            self.taps = taps
+            self.sw, self.dw, self.kw = sw, dw, kw
+
+    def sum_calls(self, r0, k, dst, tmp):
+        """Calls writing the tap sums of output rows r0 .. r0 + k into dst [n, k, ow * cout]."""
+        n, ow, cin, m = self.n, self.ow, self.cin, self.m
+        ast = np.lib.stride_tricks.as_strided
+        if m != 1:
+            s = self.buf.strides
+            base = self.buf[:, r0 * self.sh:]
+            win = ast(base, (n, k, self.kh, self.kw, ow, cin),
+                      (s[0], s[1] * self.sh, s[1] * self.dh, s[2] * self.dw, s[2] * self.sw, s[3]), writeable=False)
+            return [partial(np.einsum, "nrijwc,ijcm->nrwcm", win, self.taps, out=dst.reshape(n, k, ow, cin, m))]
+        s = self.buf.strides
+        calls = []
+        for g_index, (p, t0, tstep, count, taps) in enumerate(self.groups):
+            base = self.buf[:, r0 * self.sh:, p, t0:]
+            win = ast(base, (n, k, self.kh, count, ow * cin),
+                      (s[0], s[1] * self.sh, s[1] * self.dh, s[3] * tstep, s[4]), writeable=False)
+            if g_index == 0:
+                calls.append(partial(np.einsum, "nrijq,ijq->nrq", win, taps, out=dst))
+            else:
+                calls += [partial(np.einsum, "nrijq,ijq->nrq", win, taps, out=tmp),
+                          partial(np.add, dst, tmp, out=dst)]
+        return calls
