@@ -165,3 +165,27 @@ def test_depthwise_conv_2d_float(seed):
     assert any(k.startswith("tinylite.kernels.optimized") for k in kernels)
     ref, _ = run(content, [x], True)
     np.testing.assert_allclose(fast[0], ref[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("padding,stride,act,batch", [("SAME", 1, "RELU", 1), ("VALID", 2, "NONE", 2),
+                                                      ("SAME", 2, "RELU6", 1)])
+def test_conv_2d_float_large_im2col(monkeypatch, padding, stride, act, batch):
+    # An im2col matrix above optimized.conv_2d.MAX_IM2COL_BYTES runs in chunks of rows (the limits
+    # lowered here so that small inputs take several chunks).
+    from oracle import assert_same_outputs
+    from tinylite.kernels.optimized import conv_2d
+
+    monkeypatch.setattr(conv_2d, "MAX_IM2COL_BYTES", 1 << 16)
+    monkeypatch.setattr(conv_2d, "CHUNK_BYTES", 1 << 14)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((batch, 30, 28, 8)).astype(np.float32)
+    w = rng.standard_normal((6, 5, 5, 8)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    content = single_op_model("CONV_2D", [("x", x.shape), dict(name="w", data=w), dict(name="b", data=b)],
+                              [("y", [1])], options=dict(padding=padding, stride_h=stride, stride_w=stride,
+                                                         fused_activation_function=act))
+    fast, kernels = run(content, [x], False)
+    assert "tinylite.kernels.optimized.conv_2d" in kernels
+    ref, _ = run(content, [x], True)
+    np.testing.assert_allclose(fast[0], ref[0], rtol=1e-5, atol=1e-5)
+    assert_same_outputs(content, [x])

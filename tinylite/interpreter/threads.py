@@ -40,7 +40,7 @@ MIN_SPLIT_ELEMENTS = 1 << 18      # pools (output x window) and PRELU (input)
 
 # Per-node caches a kernel keys on the arrays it was given; a slice's node
 # copy must build its own.
-_CACHES = ("fast", "views", "sepmax", "taps", "winograd_plan", "tmp", "opt_fdw_bufs")
+_CACHES = ("fast", "views", "sepmax", "taps", "winograd_plan", "tmp", "opt_fdw_bufs", "opt_fconv_bufs")
 
 
 class Blas:
@@ -77,10 +77,10 @@ def blas() -> Blas:
 
 def _splittable():
     from ..kernels import average_pool_2d, conv_2d, depthwise_conv_2d, fully_connected, max_pool_2d, prelu
-    from ..kernels.optimized import depthwise_conv_2d as optimized_depthwise
+    from ..kernels.optimized import conv_2d as optimized_conv, depthwise_conv_2d as optimized_depthwise
 
     return {conv_2d.eval_float_fast, conv_2d.eval_float_max_pooled, conv_2d.eval_float_winograd_pooled,
-            conv_2d.eval_float,
+            conv_2d.eval_float, optimized_conv.eval_float,
             depthwise_conv_2d.eval_float, optimized_depthwise.eval_float, max_pool_2d.eval_float,
             average_pool_2d.eval_float, fully_connected.eval_float, prelu.eval_float_fast}
 

@@ -61,7 +61,9 @@ def prepare(node):
                 b = np.zeros(cout, np.float32) if bias is None else bias.data
                 node.wmat_bias = np.ascontiguousarray(np.concatenate([node.wmat[0], b[None, :]], axis=0))
                 node.fast = None
-                return eval_float_fast
+                from .optimized import conv_2d as optimized
+
+                return optimized.plan_float(node) or eval_float_fast
         return eval_float
     from . import _quantized
 

@@ -132,3 +132,82 @@ def eval_int(node, inputs, outputs):
 def _bind(node, inputs, outputs):
     node.opt_conv_bufs = _Buffers(node, inputs[0], outputs[0])
     return list(node.opt_conv_bufs.calls)
+
+
+# --- float32 with a large im2col matrix ---
+
+# Above this many bytes, a whole im2col matrix costs more than it saves: its
+# pages are touched at allocate (a 9x9 conv of a 384x384 image needs 383 MB)
+# and every invoke streams it through memory twice.
+MAX_IM2COL_BYTES = 8 << 20
+CHUNK_BYTES = 1 << 20
+
+
+def plan_float(node):
+    """A chunked eval for a float convolution whose im2col matrix would be large, or None."""
+    from . import ENABLED
+
+    g, x, out = node.geometry, node.inputs[0], node.outputs[0]
+    if not ENABLED or getattr(node, "wmat_bias", None) is None or node.groups != 1:
+        return None
+    k = node.wmat_bias.shape[0]
+    rows = int(np.prod(out.shape[:3]))
+    pointwise = g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"])
+    if pointwise or rows * k * 4 <= MAX_IM2COL_BYTES or x.shape[3] <= 4:
+        return None
+    return eval_float
+
+
+class _FloatBuffers:
+    """Per chunk of output rows: the windows copied into a small im2col matrix
+    (its ones column set once) and one product with the filter and bias."""
+
+    def __init__(self, node, x, out):
+        from .._base import activation_calls
+        from ..conv_2d import patches
+
+        g = node.geometry
+        n, h, wd, cin = x.shape
+        _, oh, ow, cout = out.shape
+        pt, pb, pl, pr = g["pad"]
+        self.x, self.out, self.calls = x, out, []
+        if out.size == 0:
+            return
+        calls = []
+        if any(g["pad"]):
+            xp = np.zeros((n, h + pt + pb, wd + pl + pr, cin), np.float32)     # untouched pages stay lazy
+            calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd], x))
+        else:
+            xp = x
+        view = patches(xp, g)                                   # [n, oh, ow, kh, kw, cin]
+        k = g["kh"] * g["kw"] * cin
+        per_row = ow * (k + 1) * 4
+        step = max(1, min(oh, CHUNK_BYTES // per_row))        # output image rows per chunk
+        cols = np.empty((n, step, ow, k + 1), np.float32)
+        cols[..., k] = 1
+        res = out.reshape(n, oh, ow, cout)
+        for b in range(n):
+            for r0 in range(0, oh, step):
+                r = min(oh, r0 + step) - r0
+                c = cols[b, :r]
+                windows = c[..., :k].reshape(r, ow, g["kh"], g["kw"], cin)
+                assert np.shares_memory(windows, cols)           # a view: the copy lands in the matrix
+                calls.append(partial(np.copyto, windows, view[b, r0:r0 + r]))
+                dst = res[b, r0:r0 + r].reshape(r * ow, cout)
+                calls.append(partial(np.dot, c.reshape(r * ow, k + 1), node.wmat_bias, out=dst))
+                calls += activation_calls(node.act, dst)
+        self.calls = calls
+
+
+def eval_float(node, inputs, outputs):
+    fb = getattr(node, "opt_fconv_bufs", None)
+    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
+        fb = node.opt_fconv_bufs = _FloatBuffers(node, inputs[0], outputs[0])
+    for call in fb.calls:
+        call()
+
+
+@binds(eval_float)
+def _bind_float(node, inputs, outputs):
+    node.opt_fconv_bufs = _FloatBuffers(node, inputs[0], outputs[0])
+    return list(node.opt_fconv_bufs.calls)
