@@ -170,6 +170,26 @@ def test_a_failing_bound_call_names_its_node(corpus):
         ip.invoke()
 
 
+def test_a_failing_call_of_a_long_plan_names_its_node(corpus, monkeypatch):
+    # Past MAX_COMPILED_CALLS the plan runs as a loop over its calls instead of a compiled function.
+    from tinylite.interpreter import tape as tape_module
+
+    monkeypatch.setattr(tape_module, "MAX_COMPILED_CALLS", 0)
+    ip = tinylite.Interpreter(model_path=str(corpus / "fashion_cnn" / "tf_float.tflite"))
+    ip.allocate_tensors()
+    tape = ip._runner(0).tape
+    k = len(tape.calls) - 2
+    node = ip._runner(0).steps[tape.owner[k]][1]
+
+    def fail():
+        raise ValueError("operands could not be broadcast")
+    tape.calls[k] = fail                      # the loop reads the list it was given
+    with pytest.raises(RuntimeError, match=rf"Node number {node.index} \({node.op_name}\) failed to invoke: operands"):
+        ip.invoke()
+    tape.calls[k] = lambda: None
+    ip.invoke()
+
+
 def _conv_pool_model(cin, conv_padding, conv_stride, conv_act, pool, pool_padding, pool_act, hw=(12, 11)):
     (fh, fw), (sh, sw) = pool
     w = rng.standard_normal((5, 3, 3, cin)).astype(np.float32)

@@ -42,6 +42,11 @@ def call_name(call, op: str) -> str:
     return getattr(fn, "__name__", type(fn).__name__)
 
 
+# Compiling the straight-line function costs ~25 us a call at load; past this many calls a loop
+# over them runs within a few percent of it (1.87 against 1.83 us a call, measured on 3000 calls).
+MAX_COMPILED_CALLS = 500
+
+
 class Tape:
     """The bound steps: `run()` makes `calls` in order, and hands an exception
     to `on_error(step, exception)` with the index of the step that raised it;
@@ -51,6 +56,9 @@ class Tape:
         self.groups = [bind_step(*step) for step in steps]
         self.calls = [c for group in self.groups for c in group]
         self.owner = [k for k, group in enumerate(self.groups) for _ in group]
+        if len(self.calls) > MAX_COMPILED_CALLS:
+            self.run = self._loop(self.calls, self.owner, on_error)
+            return
         names = [f"c{i}" for i in range(len(self.calls))]
         # Line 3 + i of the source makes call i: the traceback's line number names it.
         source = ("def run():\n    try:\n" + "".join(f"        {n}()\n" for n in names) + "        return\n"
@@ -58,6 +66,17 @@ class Tape:
         namespace = dict(zip(names, self.calls), on_error=on_error, owner=self.owner)
         exec(compile(source, "<tinylite plan>", "exec"), namespace)  # noqa: S102 - our own source, names only
         self.run = namespace["run"]
+
+    @staticmethod
+    def _loop(calls, owner, on_error):
+        def run():
+            call = None
+            try:
+                for call in calls:
+                    call()
+            except Exception as e:
+                on_error(owner[next(i for i, c in enumerate(calls) if c is call)], e)
+        return run
 
 
 def quiet_context():

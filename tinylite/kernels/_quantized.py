@@ -196,8 +196,7 @@ def prepare_conv(node):
     node.q_x_zp = x.zero_point if x.dtype != np.int16 else 0
     # Only uint8 filters carry a zero point; int8 filters are symmetric.
     node.q_wzp = w.zero_point if x.dtype == np.uint8 else 0
-    if w.data is not None:
-        node.q_wmat = conv_2d.filter_matrix(w.data.astype(np.float64) - node.q_wzp, node.groups)
+    node.q_wmat = None
     if x.dtype == np.int16:
         # TFLite accumulates 16x8 in int64 unless the model asks for an int32 bias.
         int32_acc = b is not None and b.dtype == np.int32 and node.options.get("quantized_bias_type") == 2
@@ -208,7 +207,12 @@ def prepare_conv(node):
     _requant_params(node, x, w, b, out, cout, mode, conv_per_tensor=x.dtype == np.uint8)
     from .optimized import conv_2d as optimized
 
-    return optimized.plan(node) or _eval_conv
+    fast = optimized.plan(node)
+    if fast is not None:
+        return fast
+    if w.data is not None:
+        node.q_wmat = conv_2d.filter_matrix(w.data.astype(np.float64) - node.q_wzp, node.groups)
+    return _eval_conv
 
 
 def _requant_params(node, x, w, b, out, channels, mode, conv_per_tensor=False):

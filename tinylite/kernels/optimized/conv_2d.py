@@ -28,35 +28,40 @@ def plan(node):
     """The optimized eval for this prepared node, or None (the reference kernel runs)."""
     from . import ENABLED
 
-    x, out = node.inputs[0], node.outputs[0]
-    if not ENABLED or x.dtype not in (np.int8, np.uint8) or node.groups != 1:
+    x, w = node.inputs[0], node.inputs[1]
+    if not ENABLED or x.dtype not in (np.int8, np.uint8) or node.groups != 1 or w.data is None:
         return None
-    if getattr(node, "q_wmat", None) is None or node.q_mode not in ("ruy", "gemmlowp"):
+    if node.q_mode not in ("ruy", "gemmlowp"):
         return None
-    return GemmConv.plan(node, node.q_wmat[0], node.q_mode == "gemmlowp")
+    cout = w.shape[0]
+    return GemmConv.plan(node, w.data.reshape(cout, -1).T, node.q_wzp, node.q_mode == "gemmlowp")
 
 
 class GemmConv:
     """The constants of one integer convolution as a product: `wmat` [K, cout]
-    exact integer weights (centered), K ordered (kh, kw, cin) like the windows."""
+    integer weights (minus `wzp`), K ordered (kh, kw, cin) like the windows."""
 
     @staticmethod
-    def plan(node, wmat, gemmlowp):
+    def plan(node, wmat, wzp, gemmlowp):
         if not Requantizer.applies(node.q_shift):
             return None
         b = node.inputs[2] if node.has_input(2) else None
         if b is not None and b.data is None:
             return None
-        cout = wmat.shape[1]
-        bias = np.zeros(cout) if node.q_bias is None else node.q_bias.astype(np.float64)
-        folded = bias - node.q_x_zp * wmat.sum(axis=0)
-        xmax = 128.0 if node.inputs[0].dtype == np.int8 else 255.0
-        bound = xmax * np.abs(wmat).sum(axis=0) + np.abs(folded)
+        k, cout = wmat.shape
+        # Integer sums first (exact, and cheap at load: no float64 copy of the weights).
+        centered = wmat.astype(np.int32) - int(wzp)
+        bias = np.zeros(cout, np.int64) if node.q_bias is None else node.q_bias.astype(np.int64)
+        folded = bias - int(node.q_x_zp) * centered.sum(axis=0, dtype=np.int64)
+        xmax = 128 if node.inputs[0].dtype == np.int8 else 255
+        bound = (xmax * np.abs(centered).sum(axis=0, dtype=np.int64) + np.abs(folded)).astype(np.float64)
         dtype = acc_dtype(bound)
         if dtype is None:
             return None
-        node.opt_conv = dict(wmat=np.ascontiguousarray(np.concatenate([wmat, folded[None, :]]).astype(dtype)),
-                             dtype=dtype, gemmlowp=gemmlowp, bound=float(bound.max()))
+        matrix = np.empty((k + 1, cout), dtype)
+        matrix[:k] = centered
+        matrix[k] = folded
+        node.opt_conv = dict(wmat=matrix, dtype=dtype, gemmlowp=gemmlowp, bound=float(bound.max()))
         return eval_int
 
 

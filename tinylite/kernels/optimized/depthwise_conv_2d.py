@@ -42,7 +42,7 @@ def plan(node):
         # Each output channel is a plain convolution of the one input channel.
         from .conv_2d import GemmConv
 
-        return GemmConv.plan(node, node.q_taps.reshape(kh * kw, m), gemmlowp)
+        return GemmConv.plan(node, node.q_taps.reshape(kh * kw, m), 0, gemmlowp)
     taps = node.q_taps.reshape(kh, kw, cin * m)                     # exact integers
     bias = np.zeros(cin * m) if node.q_bias is None else node.q_bias.astype(np.float64)
     folded = bias - node.q_x_zp * node.q_taps.sum(axis=(0, 1)).reshape(-1)
