@@ -86,3 +86,16 @@ def acc_dtype(bound):
 def chunk_rows(row_elements, target=1 << 15):
     """Rows per chunk so that a chunk's scratch arrays stay in the L2 cache."""
     return max(1, target // max(1, row_elements))
+
+
+def padded_buffer(shape, pad, value, dtype):
+    """An empty buffer of `shape` ([n, h, w, ...]) whose border rows and columns of widths
+    pad = (top, bottom, left, right) hold `value`; the interior, which every invoke
+    overwrites, is left untouched (np.full would touch every page at allocate)."""
+    buf = np.zeros(shape, dtype) if value == 0 else np.empty(shape, dtype)
+    if value != 0:
+        pt, pb, pl, pr = pad
+        h, w = shape[1], shape[2]
+        for region in (buf[:, :pt], buf[:, h - pb:], buf[:, :, :pl], buf[:, :, w - pr:]):
+            region[...] = value
+    return buf

@@ -19,7 +19,7 @@ from functools import partial
 import numpy as np
 
 from .._base import binds
-from ._requantize import Requantizer, acc_dtype, chunk_rows
+from ._requantize import Requantizer, acc_dtype, chunk_rows, padded_buffer
 
 TILE_ELEMENTS = 512
 
@@ -91,7 +91,7 @@ class _Buffers:
             cols = np.empty((rows, k + 1), dtype)
             cols[:, k] = 1
             if any(g["pad"]):
-                xp = np.full((n, h + pt + pb, wd + pl + pr, cin), node.q_x_zp, dtype)
+                xp = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.q_x_zp, dtype)
                 calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
             else:
                 xp = x

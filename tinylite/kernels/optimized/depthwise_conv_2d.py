@@ -21,7 +21,7 @@ from functools import partial
 import numpy as np
 
 from .._base import binds
-from ._requantize import Requantizer, acc_dtype, chunk_rows
+from ._requantize import Requantizer, acc_dtype, chunk_rows, padded_buffer
 
 
 def plan(node):
@@ -175,7 +175,14 @@ class _Windows:
         if m == 1:
             phases = sw
             wq = -(-wp // phases)
-            self.buf = np.full((n, hp, phases, wq, cin), pad_value, dtype)
+            # [n, hp, phases, wq, cin]; padded column c lives at (c % phases, c // phases)
+            self.buf = np.zeros((n, hp, phases, wq, cin), dtype)
+            if pad_value != 0:
+                self.buf[:, :pt] = pad_value
+                self.buf[:, pt + h:] = pad_value
+                for p in range(phases):
+                    for c in list(range(p, pl, phases)) + list(range(pl + wd + (p - pl - wd) % phases, wp, phases)):
+                        self.buf[:, :, p, c // phases] = pad_value
             self.copies = []
             for p in range(phases):
                 c0 = pl + (p - pl) % phases                # first padded column >= pl in phase p
@@ -193,7 +200,7 @@ class _Windows:
                     self.groups.append((p, (js[0] * dw) // phases, (jstep * dw) // phases, len(js),
                                         np.ascontiguousarray(flat[:, js])))
         else:
-            self.buf = np.full((n, hp, wp, cin), pad_value, dtype)
+            self.buf = padded_buffer((n, hp, wp, cin), g["pad"], pad_value, dtype)
             self.copies = [partial(np.copyto, self.buf[:, pt:pt + h, pl:pl + wd], x, casting="unsafe")]
             self.taps = taps
             self.sw, self.dw, self.kw = sw, dw, kw
