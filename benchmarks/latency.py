@@ -41,15 +41,16 @@ def ready(ip, x):
     return ip
 
 
-def median_latencies(interpreters, repeat, rounds=10):
+def median_latencies(interpreters, repeat, rounds=10, clock=time.perf_counter):
     """Median invoke time of each (ready) interpreter.  They take turns in
     `rounds` blocks of invokes, so a slow spell of this machine slows all of
     them alike (timed one whole run after the other, ratios moved by 10%);
     each block starts with an untimed invoke, so each is timed on warm caches
     as an application running one model sees it (invokes alternating one by
-    one evict each other's weights and buffers)."""
+    one evict each other's weights and buffers).  `clock`: wall time by
+    default; time.thread_time counts only this thread's CPU time (both runtimes
+    compute in the calling thread at one thread), steadier on a shared machine."""
     times = [[] for _ in interpreters]
-    clock = time.perf_counter
     per_round = max(1, -(-repeat // rounds))
     for _ in range(rounds):
         for ip, ts in zip(interpreters, times):
