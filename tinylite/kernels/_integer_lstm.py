@@ -326,15 +326,19 @@ class _Mbqm:
     def __init__(self, pairs, repeat):
         m = np.repeat([p[0] for p in pairs], repeat).astype(np.int64)
         shift = np.repeat([p[1] for p in pairs], repeat).astype(np.int64)
-        if np.any(m < 0) or np.any(shift > 0) or np.any(shift < -31):
+        if np.any(m < 0) or np.any(shift < -31):
             raise ValueError("outside the fast form")
-        r = -shift
+        # A left shift (multiplier above 1) applies first, to the int32 value (wrapping as C++ does).
+        self.left = np.maximum(shift, 0) if np.any(shift > 0) else None
+        r = np.maximum(-shift, 0)
         self.m = m
         self.c = (np.int64(1) << 30) + np.where(r > 0, np.int64(1) << (r + 30), 0)
         self.d = np.where(r > 0, np.int64(1) << 31, 0)
         self.s = 31 + r
 
     def __call__(self, x):
+        if self.left is not None:
+            x = (((x << self.left) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
         t = x * self.m
         t += self.c
         t -= (x < 0) * self.d
