@@ -189,3 +189,30 @@ def test_conv_2d_float_large_im2col(monkeypatch, padding, stride, act, batch):
     ref, _ = run(content, [x], True)
     np.testing.assert_allclose(fast[0], ref[0], rtol=1e-5, atol=1e-5)
     assert_same_outputs(content, [x])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fully_connected(seed):
+    rng = np.random.default_rng(400 + seed)
+    dtype = np.int8 if seed % 3 else np.uint8
+    rows, depth, units = [(1, 16, 10), (3, 40, 7), (5, 9, 64), (2, 300, 33)][seed % 4]
+    i = INFO[dtype]
+    x = rng.integers(i.min, i.max + 1, (rows, depth)).astype(dtype)
+    wdata = rng.integers(-127 if dtype == np.int8 else 0, 128 if dtype == np.int8 else 256,
+                         (units, depth)).astype(dtype)
+    xs, xzp = case_params(rng, dtype)
+    per_channel = dtype == np.int8 and seed % 2 == 0
+    ws = rng.uniform(0.002, 0.01, units if per_channel else 1).astype(np.float32)
+    wq = (ws, np.zeros(len(ws), np.int64), 0) if dtype == np.int8 else (ws, int(rng.integers(100, 156)))
+    osc = out_scale(rng, xs, ws, depth)
+    b = rng.integers(-30000, 30000, units).astype(np.int32)
+    if per_channel and seed % 4 == 0:
+        ws[0], b[0] = osc * 2.0**-27 / xs, (1 << 30) - 64    # a dead unit (see test_conv_2d)
+    bscale = (np.float32(xs) * ws).astype(np.float32)
+    act = str(rng.choice(["NONE", "RELU", "RELU6"]))
+    content = single_op_model(
+        "FULLY_CONNECTED", [qdesc("x", x.shape, dtype, xs, xzp), dict(name="w", data=wdata, quantization=wq),
+                            dict(name="b", data=b, quantization=(bscale, np.zeros(len(bscale), np.int64), 0))],
+        [qdesc("y", [rows, units], dtype, osc, case_params(rng, dtype)[1])],
+        options=dict(fused_activation_function=act))
+    assert_optimized_matches(content, [x])

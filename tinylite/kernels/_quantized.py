@@ -361,6 +361,10 @@ def prepare_fully_connected(node):
     else:
         mode = RUY
     _requant_params(node, x, w, b, out, units, mode, conv_per_tensor=not per_channel)
+    if x.dtype != np.int16:
+        from .optimized import fully_connected as optimized
+
+        return optimized.plan(node) or _eval_fc
     return _eval_fc
 
 
