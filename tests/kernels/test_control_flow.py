@@ -217,3 +217,58 @@ def test_resource_variables_with_call_once():
         it.invoke()
         outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
     np.testing.assert_allclose(outs[1], outs[0], rtol=1e-6)
+
+
+def constant_growing_loop(n_steps):
+    """main: WHILE over constant loop values whose body doubles x along axis 0;
+    with n_steps < 0 the condition never turns false."""
+    m = Model()
+    main, cond, body = Graph(m), Graph(m), Graph(m)
+    main.const("i", np.int32(0), np.int32)
+    main.const("x", np.arange(2, dtype=np.float32).reshape(1, 2))
+    main.tensor("i_out", (), np.int32)
+    main.tensor("x_out", (1, 2))
+    main.tensor("y", (1, 2))
+    main.op("WHILE", ["i", "x"], ["i_out", "x_out"], cond_subgraph_index=1, body_subgraph_index=2)
+    main.const("two", np.float32(2))
+    main.op("MUL", ["x_out", "two"], ["y"])
+    main.io([], ["i_out", "y"])
+    cond.tensor("i", (), np.int32)
+    cond.tensor("x", (1, 2))
+    cond.const("n", np.int32(max(n_steps, 0)), np.int32)
+    cond.const("forever", np.int32(1 if n_steps < 0 else 0), np.int32)
+    cond.const("zero", np.int32(0), np.int32)
+    cond.tensor("d", (), np.int32)
+    cond.tensor("d1", (), np.int32)
+    cond.tensor("dpos", (), np.int32)
+    cond.tensor("keep", (), np.bool_)
+    cond.op("SUB", ["n", "i"], ["d"])
+    cond.op("ADD", ["d", "forever"], ["d1"])   # never below 1 when forever; i stays 0 below
+    cond.op("MAXIMUM", ["d1", "zero"], ["dpos"])
+    cond.op("CAST", ["dpos"], ["keep"])
+    cond.io(["i", "x"], ["keep"])
+    body.tensor("i", (), np.int32)
+    body.tensor("x", (1, 2))
+    body.const("step", np.int32(0 if n_steps < 0 else 1), np.int32)
+    body.tensor("i1", (), np.int32)
+    body.op("ADD", ["i", "step"], ["i1"])
+    body.tensor("x1", (1, 2))
+    body.op("CONCATENATION", ["x", "x"], ["x1"], axis=0)
+    body.io(["i", "x"], ["i1", "x1"])
+    return write_model(m)
+
+
+def test_while_growing_shape_over_constants_runs_at_invoke():
+    assert_same_outputs(constant_growing_loop(3), [])
+
+
+def test_endless_while_over_constants_does_not_hang_allocate():
+    # LiteRT runs such a loop at invoke too; allocate_tensors must come back.
+    import subprocess
+    import sys
+
+    code = ("import sys, tinylite; ip = tinylite.Interpreter(model_content=sys.stdin.buffer.read()); "
+            "ip.allocate_tensors(); print('allocated')")
+    done = subprocess.run([sys.executable, "-c", code], input=constant_growing_loop(-1), capture_output=True,
+                          timeout=120)
+    assert done.stdout.strip() == b"allocated", done.stderr.decode()[-2000:]

@@ -7,6 +7,8 @@ loop, and the op is prepared at invoke time like any dynamic-shape op.
 """
 import numpy as np
 
+from ._base import DynamicShape
+
 FOLDABLE = False
 
 
@@ -46,6 +48,10 @@ def prepare(node):
             o.shape = shape
         return eval_while
     # The body changes shapes: only running the loop tells the output shapes.
+    # That waits for invoke even when every input is constant, as LiteRT's does:
+    # a loop that never ends must not hang allocate_tensors.
+    if not node.runner.ready:
+        raise DynamicShape("WHILE's body changes the loop values' shapes; they are known after the loop runs")
     values = [node.value(i) for i in range(len(node.inputs))]
     node.results = _loop(node, values)
     for o, r in zip(node.outputs, node.results):
