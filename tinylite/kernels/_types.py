@@ -609,6 +609,8 @@ INPUT_TYPES = {
         ('float16', 'int32'),
         ('float32', 'int32'),
         ('float32', 'int64'),
+        ('int16', 'int32'),
+        ('int16', 'int64'),
         ('int32', 'int32'),
         ('int32', 'int64'),
         ('int64', 'int32'),
@@ -621,6 +623,7 @@ INPUT_TYPES = {
     'PADV2': [
         ('bool', 'int32', 'bool'),
         ('float32', 'int32', 'float32'),
+        ('int16', 'int32', 'int16'),
         ('int32', 'int32', 'int32'),
         ('int64', 'int32', 'int64'),
         ('int8', 'int32', 'int8'),
