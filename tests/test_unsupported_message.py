@@ -9,14 +9,17 @@ from tinylite.testing import single_op_model
 
 
 def test_quantized_variant_not_run_names_types_and_litert():
-    content = single_op_model("REDUCE_PROD", [dict(name="x", shape=[4], dtype=np.int8, quantization=(0.1, 0)),
-                                              dict(name="a", data=np.array([0], np.int32))],
-                              [dict(name="y", shape=[1], dtype=np.int8, quantization=(0.1, 0))])
+    # Hybrid TRANSPOSE_CONV (float input, int8 weights) is a variant tinylite does not run yet.
+    w = np.ones((2, 3, 3, 1), np.int8)
+    content = single_op_model("TRANSPOSE_CONV", [dict(name="s", data=np.array([1, 4, 4, 2], np.int32)),
+                                                 dict(name="w", data=w, quantization=(0.1, 0)),
+                                                 ("x", [1, 4, 4, 1])],
+                              [("y", [1, 4, 4, 2])], options=dict(padding="SAME", stride_w=1, stride_h=1))
     ip = tinylite.Interpreter(model_content=content)
     with pytest.raises(UnsupportedOpError) as e:
         ip.allocate_tensors()
     msg = str(e.value)
-    assert "REDUCE_PROD with input types (int8, int32)" in msg
+    assert "TRANSPOSE_CONV with input types (int32, int8, float32)" in msg
     assert "LiteRT 2.3's builtin resolver registers this op" in msg
 
 

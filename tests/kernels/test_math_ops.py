@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from oracle import assert_same_outputs, run_litert, run_tinylite
+from tinylite.interpreter.subgraph import PrepareError
 from tinylite.testing import single_op_model
 
 rng = np.random.default_rng(0)
@@ -196,3 +197,27 @@ def test_range_constant():
     ins = [dict(name=n, data=np.array(v, np.int32)) for n, v in zip("sld", (2, 11, 2))]
     content = single_op_model("RANGE", ins, [dict(name="y", shape=[5], dtype=np.int32)])
     exact(content, [])
+
+
+@pytest.mark.parametrize("dtype,qin,qout", [(np.int8, (0.5, -3), (2.0, 5)), (np.int8, (0.05, 10), (0.01, -20)),
+                                            (np.int16, (0.002, 0), (0.0005, 0)), (np.int16, (0.01, 0), (0.3, 0))])
+@pytest.mark.parametrize("axes", REDUCE_AXES + [[2, 0]])
+@pytest.mark.parametrize("keep", [False, True])
+def test_reduce_prod_quantized(dtype, qin, qout, axes, keep):
+    # LiteRT rescales after every multiplication, so the order of the inputs matters: the
+    # multi-axis cases check the row-major order per output.
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max, (3, 4, 5), endpoint=True).astype(dtype)
+    content = single_op_model("REDUCE_PROD", [dict(name="x", shape=[3, 4, 5], dtype=dtype, quantization=qin),
+                                              dict(name="a", data=np.array(axes, np.int32))],
+                              [dict(name="y", shape=[1], dtype=dtype, quantization=qout)],
+                              options=dict(keep_dims=keep))
+    exact(content, [x])
+
+
+def test_reduce_prod_quantized_uint8_refused():
+    content = single_op_model("REDUCE_PROD", [dict(name="x", shape=[4], dtype=np.uint8, quantization=(0.1, 3)),
+                                              dict(name="a", data=np.array([0], np.int32))],
+                              [dict(name="y", shape=[1], dtype=np.uint8, quantization=(0.1, 3))])
+    with pytest.raises(PrepareError, match="quantized REDUCE_PROD takes int8 or int16 input, got quantized uint8"):
+        run_tinylite(content, [np.zeros(4, np.uint8)])

@@ -336,7 +336,7 @@ PADDINGS = [[[1, 2]], [[0, 0], [2, 1]], [[1, 0], [0, 3], [2, 2]], [[0, 0], [1, 1
 @pytest.mark.parametrize("pad_dtype", [np.int32, np.int64])
 def test_pad(pads, pad_dtype):
     shape = (2, 3, 4, 3, 2)[:len(pads)]
-    for dtype, quant in dtype_cases((np.int8, np.uint8)):
+    for dtype, quant in dtype_cases((np.int8, np.uint8)) + [(np.int16, (0.25, 0))]:
         x = data(shape, dtype)
         check("PAD", [tensor("x", shape, dtype, quant), const("p", pads, pad_dtype)], [out(dtype, quant)], [x])
 
@@ -375,7 +375,7 @@ def test_pad_batch_resize():
 @pytest.mark.parametrize("pads", PADDINGS[:4])
 def test_padv2(pads):
     shape = (2, 3, 4, 3)[:len(pads)]
-    for dtype, quant in dtype_cases((np.int8, np.uint8)):
+    for dtype, quant in dtype_cases((np.int8, np.uint8)) + [(np.int16, (0.25, 0))]:
         x = data(shape, dtype)
         value = data((), dtype)
         check("PADV2", [tensor("x", shape, dtype, quant), const("p", pads, np.int32),
