@@ -438,60 +438,61 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
 
 
 def _shared_concat_ranges(m, ranges, quantized, consts):
-    """CONCATENATION/PACK inputs take the output's range, as TensorFlow's quantizer treats
-    them (same operand and result scales): the producing op then writes each input directly
-    on the output's grid, instead of rounding once to its own scale and again in a
-    requantizing QUANTIZE (an extra op and an extra rounding per input; DenseNet has 58
-    concatenations).  The range goes on back through same-scale ops (PAD, pooling,
-    reshapes, ...) to the op that computes the values.  Only tensors every reader of which
-    quantizes are moved, and only onto an op that computes its own output scale
-    (convolutions, adds, other concatenations, ...); fixed-scale producers (SOFTMAX, ...)
-    and model inputs keep theirs and are requantized.  Concatenations are taken from the
-    last: a chain (DenseNet's blocks, where each output is the next one's input) shares
-    the range of the last, which contains every range before it."""
+    """Ranges unified over the tensors that must share one grid: the inputs and output of a
+    CONCATENATION/PACK, and the input and output of a same-scale op (pooling, reshape, pad,
+    slice, ...), transitively.  Each group gets the union of its members' calibrated ranges.
+
+    Calibrated separately, a concatenation's inputs each get a finer grid than its output and
+    need a requantizing QUANTIZE in front of it; in concatenation-heavy models (DenseNet,
+    Inception) those are dozens of extra ops whose double rounding costs several dB.  With the
+    union, the producers write straight onto the shared grid, as TensorFlow's quantizer does by
+    propagating a same-scale op's statistics to its operands.  Tensors with fixed parameters
+    (SOFTMAX, LOGISTIC, TANH outputs) and the integer LSTM's output and states (_lstm_plan sets
+    their grids) keep theirs: the rewrite still requantizes those where they meet a group."""
     sg = m.subgraphs[0]
-    producer = {o: k for k, op in enumerate(sg.operators) for o in op.outputs}
-    readers: dict[int, list[int]] = {}
-    for k, op in enumerate(sg.operators):
-        for i in op.inputs:
-            if i >= 0:
-                readers.setdefault(i, []).append(k)
-    ranges = dict(ranges)
-    moved: set[int] = set()
+    tensors = sg.tensors
+    pinned = {i for k, r in quantized.items() if r is _LSTM_RULE
+              for i in list(sg.operators[k].outputs) + list(sg.operators[k].inputs)}
+    parent: dict[int, int] = {}
 
-    def movable(i):
-        return (i >= 0 and i not in consts and i not in moved and i in ranges and i not in sg.inputs
-                and i not in sg.outputs and all(quantized.get(c) is not None for c in readers.get(i, [])))
+    def find(i):
+        while parent.get(i, i) != i:
+            parent[i] = parent.get(parent[i], parent[i])
+            i = parent[i]
+        return i
 
-    def move(i, rng):
-        """Give tensor i (and what it is a same-scale copy of) the range; False if it cannot take it."""
-        if not movable(i):
-            return False
-        pk = producer.get(i)
-        pr = quantized.get(pk) if pk is not None else None
-        if pr is None or pr is _LSTM_RULE or len(sg.operators[pk].outputs) != 1:
-            return False                    # (an integer LSTM's output scale is its hidden state's)
-        if pr.output == "same":
-            src = sg.operators[pk].inputs[0]
-            if not move(src, rng):
-                return False
-        elif pr.output != "calibrated":
-            return False
-        ranges[i] = rng
-        moved.add(i)
-        return True
+    def union(a, b):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[ra] = rb
 
-    for k in range(len(sg.operators) - 1, -1, -1):
-        r = quantized.get(k)
-        if r is None or not r.same_inputs:
+    for k, r in quantized.items():
+        if r.output != "same" and not r.same_inputs:
             continue
         op = sg.operators[k]
-        out = op.outputs[0]
-        if out not in ranges:
-            continue
-        for i in op.inputs:
-            move(i, ranges[out])
-    return ranges
+        data = [i for j, i in enumerate(op.inputs) if i >= 0 and i not in consts and j not in r.weights
+                and j != r.bias and j not in r.int_inputs and tensors[i].type == FLOAT32 and i in ranges]
+        if r.output == "same":
+            data = data[:1]
+        outs = [o for o in op.outputs if tensors[o].type == FLOAT32 and o in ranges]
+        members = [i for i in data + outs if i not in pinned]
+        for i in members:
+            parent.setdefault(i, i)
+        for a, b in zip(members, members[1:]):
+            union(a, b)
+    if not parent:
+        return ranges
+    span: dict[int, list] = {}
+    for i in parent:
+        lo, hi = ranges[i]
+        root = find(i)
+        s = span.setdefault(root, [lo, hi])
+        s[0], s[1] = min(s[0], lo), max(s[1], hi)
+    new = dict(ranges)
+    for i in parent:
+        lo, hi = span[find(i)]
+        new[i] = (lo, hi)
+    return new
 
 
 def _lstm_plan(m, k, ranges, consts):
