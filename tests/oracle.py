@@ -7,7 +7,7 @@ import numpy as np
 from support import need
 
 
-def litert_interpreter(content: bytes, resolver: str = "builtin"):
+def litert_interpreter(content: bytes, resolver: str = "builtin", **options):
     try:
         from ai_edge_litert import interpreter as lite
     except ImportError:  # pragma: no cover - depends on the machine
@@ -15,7 +15,7 @@ def litert_interpreter(content: bytes, resolver: str = "builtin"):
     kind = {"builtin": lite.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
             "ref": lite.OpResolverType.BUILTIN_REF,
             "auto": lite.OpResolverType.AUTO}[resolver]
-    return lite.Interpreter(model_content=content, experimental_op_resolver_type=kind)
+    return lite.Interpreter(model_content=content, experimental_op_resolver_type=kind, **options)
 
 
 def run(interpreter, feeds):

@@ -19,3 +19,5 @@ def need(condition: bool, reason: str):
         if REQUIRE:
             pytest.fail(f"oracle missing in CI: {reason}")
         pytest.skip(reason)
+
+ZOO = Path(os.environ.get("TINYLITE_ZOO", CORPUS.parent / "zoo"))

@@ -25,7 +25,10 @@ from .subgraph import SubgraphRunner
 
 
 class OpResolverType(enum.Enum):
-    """Accepted for compatibility; tinylite has one set of kernels."""
+    """Which kernels run, as in LiteRT: BUILTIN_REF runs the reference kernels
+    (kernels/<op>.py) with no plan rewrites, bit-exact with LiteRT's
+    BUILTIN_REF on integer models; the others run the optimized kernels
+    (kernels/optimized), bit-exact with LiteRT's BUILTIN_WITHOUT_DEFAULT_DELEGATES."""
 
     AUTO = 0
     BUILTIN = 1
@@ -82,6 +85,7 @@ class Interpreter:
         self._num_threads = num_threads
         self._workers = None
         self._preserve = bool(experimental_preserve_all_tensors)
+        self._op_resolver_type = experimental_op_resolver_type
         self._runners: dict[int, SubgraphRunner] = {}
         # State shared by all subgraphs: resource variables (VAR_HANDLE / ASSIGN_VARIABLE /
         # READ_VARIABLE) and which CALL_ONCE ops have run.  reset_all_variables leaves it, as TFLite does.

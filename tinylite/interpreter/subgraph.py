@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import UnsupportedOpError
 from ..flatbuffer.schema import TENSOR_TYPE_NAMES, numpy_dtype
 from ..graph import Model
-from ..kernels import kernel_for
+from ..kernels import kernel_for, optimized
 from ..kernels._base import DynamicShape, Node, TensorSpec
 from . import fusion, planner
 from .tape import Tape, call_name, quiet_context, run_quietly
@@ -32,6 +32,12 @@ def _describe(e: BaseException) -> str:
         return "out of memory (a tensor shape in the model is implausibly large)"
     text = str(e)
     return text if isinstance(e, (ValueError, RuntimeError)) and text else f"{type(e).__name__}: {text}"
+
+
+def _is_reference(resolver_type) -> bool:
+    """Whether an op resolver type (tinylite's or LiteRT's enum, or its name) asks for
+    the reference kernels."""
+    return getattr(resolver_type, "name", resolver_type) == "BUILTIN_REF"
 
 
 class SubgraphRunner:
@@ -59,6 +65,9 @@ class SubgraphRunner:
         self.arena_bytes = 0
         self.blas_threads = None
         self.quiet = quiet_context()     # where the plan runs: numpy ignores FP errors there
+        # OpResolverType.BUILTIN_REF: reference kernels only, no plan rewrites, no bound calls.
+        self.reference = _is_reference(getattr(interpreter, "_op_resolver_type", None))
+        self.rewrite = not (preserve_all_tensors or self.reference)
 
     # -- planning --
 
@@ -95,7 +104,7 @@ class SubgraphRunner:
             node = Node(oi, op_name, op.builtin_options if op.builtin_options is not None else op.builtin_options_2,
                         [spec(i) for i in op.inputs], [spec(i) for i in op.outputs], code.version,
                         op.custom_options, runner=self,
-                        intermediates=[spec(i) for i in (op.intermediates or [])])
+                        intermediates=[spec(i) for i in (op.intermediates or [])], reference=self.reference)
             self.nodes.append(node)
             try:
                 kernel = kernel_for(op_name)
@@ -105,7 +114,7 @@ class SubgraphRunner:
             fn = None
             if not is_dynamic:
                 try:
-                    fn = kernel.prepare(node)
+                    fn = self._prepare(kernel, node)
                 except DynamicShape:
                     is_dynamic = True
                 except UnsupportedOpError as e:
@@ -153,7 +162,7 @@ class SubgraphRunner:
                 self.variables[i] = np.zeros(shape, self.dtypes[i])
         # Reshapes of intermediates become views of their input: no step, no memory.
         aliases = {}
-        if not self.preserve_all_tensors:
+        if self.rewrite:
             keep = (set(sg.inputs) | set(sg.outputs) | set(folded) | set(self.constants) | set(self.variables)
                     | dynamic_tensors)
             aliases = fusion.alias_reshapes(plans, keep)
@@ -168,9 +177,9 @@ class SubgraphRunner:
             for s in node.inputs:
                 if s is not None:
                     last_use[aliases.get(s.index, s.index)] = step
-        if not self.preserve_all_tensors:
+        if self.rewrite:
             fusion.keep_fused_inputs_alive(plans, producers, last_use, aliases)
-        bias_rows = {} if self.preserve_all_tensors else fusion.bias_rows(plans, aliases, keep, set(producers))
+        bias_rows = {} if not self.rewrite else fusion.bias_rows(plans, aliases, keep, set(producers))
         end = len(plans)
         allocations = []
         for i in set(producers) | set(sg.inputs):
@@ -223,18 +232,24 @@ class SubgraphRunner:
                 ins = [None if s is None else arrays[s.index] for s in node.inputs]
                 outs = [arrays[s.index] for s in node.outputs]
                 self.steps.append((fn, node, ins, outs))
-        if not self.preserve_all_tensors:
+        if self.rewrite:
             graph_outputs = set(sg.outputs)
             self.steps = fusion.fuse_conv_max_pool(self.steps, graph_outputs)
             self.steps = fusion.pool_before_prelu(self.steps, graph_outputs)
             fusion.move_activations(self.steps, graph_outputs)
         threads = self.blas_threads = self.num_threads
-        if threads is not None and threads > 1:
+        if threads is not None and threads > 1 and not self.reference:
             self.steps = split_batches(self.steps, threads, self.interpreter._executor())
             if any(isinstance(fn, BatchSplit) for fn, _, _, _ in self.steps):
                 self.blas_threads = 1
-        self.tape = Tape(self.steps, self._failed)
+        self.tape = Tape(self.steps, self._failed, bind=not self.reference)
         self.ready = True
+
+    def _prepare(self, kernel, node):
+        """The eval function of a node: its kernel's reference prepare, then, unless
+        the reference resolver was asked for, the optimized kernel that applies."""
+        fn = kernel.prepare(node)
+        return fn if self.reference else optimized.select(node, fn)
 
     def _initial_variable(self, i: int) -> np.ndarray:
         t = self.subgraph.tensors[i]
@@ -260,7 +275,7 @@ class SubgraphRunner:
                 s.data = a
                 s.shape = a.shape
         try:
-            fn = kernel.prepare(node)
+            fn = self._prepare(kernel, node)
         except Exception as e:  # noqa: BLE001
             raise RuntimeError(f"Node number {node.index} ({node.op_name}) failed to prepare: {_describe(e)}") from None
         ins = [None if s is None else arrays[s.index] for s in node.inputs]

@@ -54,7 +54,7 @@ class Node:
     """One operator being prepared or run."""
 
     def __init__(self, index, op_name, options, inputs, outputs, version=1, custom_options=None,
-                 runner=None, intermediates=None):
+                 runner=None, intermediates=None, reference=False):
         self.index = index
         self.op_name = op_name
         self.options = options or {}
@@ -64,6 +64,9 @@ class Node:
         self.custom_options = custom_options
         self.runner = runner                # the SubgraphRunner (control flow ops call subgraphs)
         self.intermediates = intermediates or []
+        # True under OpResolverType.BUILTIN_REF: integer kernels then follow LiteRT's reference
+        # arithmetic where its optimized kernels round differently (see kernels/optimized).
+        self.reference = reference
 
     def value(self, i):
         """The value of input i at prepare time; DynamicShape if it is only known at invoke."""

@@ -97,6 +97,15 @@ def multiply_by_quantized_multiplier(x, multiplier, shift):
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(wrap32(x << left), multiplier), right)
 
 
+def vqrdmulh(a, b):
+    """NEON's vqrdmulh (and NEON_2_SSE's emulation on x86): the doubled high half of
+    a * b with ties rounded up, saturating only for INT32_MIN * INT32_MIN
+    (gemmlowp's scalar version rounds ties away from zero)."""
+    a = np.asarray(a, np.int64)
+    b = np.asarray(b, np.int64)
+    return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, (a * b + (1 << 30)) >> 31)
+
+
 def multiply_by_quantized_multiplier_ruy(x, multiplier, shift):
     """The requantization of ruy's x86 (AVX2/AVX-512) kernels, which LiteRT's optimized
     per-channel GEMMs use: a high multiply rounding half up, then a rounding right

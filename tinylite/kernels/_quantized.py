@@ -68,6 +68,14 @@ RUY = "ruy"
 SOFTMAX_INT8 = "optimized"
 
 
+def gemm_rounding(node):
+    """How a GEMM's int32 accumulators are requantized: LiteRT's optimized kernels
+    hand them to ruy (ties rounded up in the high multiply and the shift), its
+    reference kernels use gemmlowp's MultiplyByQuantizedMultiplier (ties away
+    from zero); the two differ by one LSB on ties."""
+    return "gemmlowp" if node.reference else RUY
+
+
 def _unsupported(node, detail=""):
     types = ", ".join(s.dtype.name for s in node.inputs if s is not None)
     raise UnsupportedOpError(
@@ -198,10 +206,12 @@ def prepare_conv(node):
     if x.dtype == np.int16:
         # TFLite accumulates 16x8 in int64 unless the model asks for an int32 bias.
         int32_acc = b is not None and b.dtype == np.int32 and node.options.get("quantized_bias_type") == 2
-        mode = RUY if int32_acc else "mbqm64"
+        mode = gemm_rounding(node) if int32_acc else "mbqm64"
     else:
-        # LiteRT runs grouped convolutions on its reference kernel.
-        mode = "gemmlowp" if x.dtype == np.uint8 or node.groups != 1 else RUY
+        # LiteRT runs grouped convolutions on its reference kernel.  Its optimized uint8
+        # kernel goes through ruy as int8 does (ruy flips uint8 operands to int8 and
+        # adjusts the zero points), so it rounds as ruy: 1 LSB from the reference on ties.
+        mode = "gemmlowp" if node.groups != 1 else gemm_rounding(node)
     _requant_params(node, x, w, b, out, cout, mode, conv_per_tensor=x.dtype == np.uint8)
     return _eval_conv
 
@@ -348,9 +358,9 @@ def prepare_fully_connected(node):
         # kernel, which requantizes in double precision; otherwise on ruy.
         double = ((b is not None and b.dtype == np.int64) or node.options.get("quantized_bias_type") == 4
                   or x.zero_point != 0 or out.zero_point != 0)
-        mode = "double" if double else RUY
+        mode = "double" if double else gemm_rounding(node)
     else:
-        mode = RUY
+        mode = "double" if node.reference else gemm_rounding(node)
     _requant_params(node, x, w, b, out, units, mode, conv_per_tensor=not per_channel)
     return _eval_fc
 
@@ -451,7 +461,7 @@ def prepare_softmax(node):
         real = min(beta * float(x.scale) * (1 << (31 - 5)), (1 << 31) - 1.0)
         node.q_mult, node.q_shift = fx.quantize_multiplier(real)
         node.q_diff_min = -fx.calculate_input_radius(5, node.q_shift)
-        if SOFTMAX_INT8 == "reference":
+        if SOFTMAX_INT8 == "reference" or node.reference:
             return _eval_softmax8
         # exp(-scale * beta * d) for d = max - x in 0..255, in float32.
         d = np.arange(256, dtype=np.float32)

@@ -75,7 +75,8 @@ def prepare_depthwise_conv(node):
     mode = {np.dtype(np.int16): "mbqm64", np.dtype(np.int8): "gemmlowp", np.dtype(np.uint8): "gemmlowp"}[x.dtype]
     _requant_params(node, x, w, b, out, cout, mode, conv_per_tensor=x.dtype == np.uint8)
     # The optimized int8 kernel rounds channels [0, cout - cout % 8) with NEON.
-    node.q_simd = np.arange(cout) < (cout - cout % 8) if x.dtype == np.int8 else None
+    # The reference kernel rounds every channel with gemmlowp.
+    node.q_simd = np.arange(cout) < (cout - cout % 8) if x.dtype == np.int8 and not node.reference else None
     return _eval_depthwise
 
 
@@ -148,7 +149,8 @@ def prepare_mean(node):
     info = np.iinfo(out.dtype)
     node.q_range = (int(info.min), int(info.max))
     node.q_x_zp, node.q_out_zp = x.zero_point, out.zero_point
-    spatial = (x.dtype != np.int16 and node.options.get("keep_dims") and len(x.shape) == 4
+    # The optimized kernel's spatial case (LiteRT's reference kernel has none).
+    spatial = (not node.reference and x.dtype != np.int16 and node.options.get("keep_dims") and len(x.shape) == 4
                and sorted(node.axes) == [1, 2] and x.size > 0)
     if spatial:
         sx, so = _f32(x.scale), _f32(out.scale)

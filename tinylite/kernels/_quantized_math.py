@@ -163,7 +163,7 @@ def prepare_log_softmax(node):
     if float(_f32(out.scale)) != 16.0 / 256 or out.zero_point != zp:
         node.fail(f"{x.dtype.name} LOG_SOFTMAX needs output scale 16/256 and zero point {zp} (TFLite's fixed "
                   f"grid for [-16, 0]); got scale {float(out.scale)} and zero point {out.zero_point}")
-    if LOG_SOFTMAX_INT8 == "optimized" or x.dtype != _INT8:
+    if (LOG_SOFTMAX_INT8 == "optimized" and not node.reference) or x.dtype != _INT8:
         from ._quantized import _expf
 
         sx = _f32(x.scale)
