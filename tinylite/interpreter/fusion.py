@@ -11,7 +11,7 @@ experimental_preserve_all_tensors the interpreter runs no rewrite.
 - `fuse_conv_max_pool`: a CONV_2D followed by a MAX_POOL_2D whose windows
   tile its output (stride = filter, no padding) becomes one step that
   computes only the convolution outputs the pool reads, ordered so the pool
-  is a running maximum over contiguous blocks (see conv_2d._FastBuffers).
+  is a running maximum over contiguous blocks (see optimized/conv_2d.py).
 - `bias_rows`: the input of a one-row FULLY_CONNECTED with a constant
   bias lives in a buffer with one more element, a constant 1, so the bias
   rides in the product as an extra weight row (fully_connected binds it).
@@ -59,11 +59,11 @@ def bias_rows(plans, aliases: dict[int, int], keep: set[int], produced: set[int]
     """{tensor: [FULLY_CONNECTED nodes]} for `bias_rows`: one-row float layers
     with a constant bias, whose input (after aliases) is computed by a step
     and may live outside the arena (not in `keep`)."""
-    from ..kernels import fully_connected
+    from ..kernels.optimized import fully_connected
 
     rows: dict[int, list] = {}
     for node, fn, _, dynamic in plans:
-        if dynamic or fn is not fully_connected.eval_float or node.wt is None or not node.has_input(2):
+        if dynamic or fn is not fully_connected.eval_float_fast or node.wt is None or not node.has_input(2):
             continue
         x, bias = node.inputs[0], node.inputs[2]
         if bias.data is None or x.dtype != np.float32 or int(np.prod(x.shape)) != node.depth:
@@ -114,14 +114,14 @@ def keep_fused_inputs_alive(plans, producers: dict, last_use: dict, aliases: dic
 
 
 def fuse_conv_max_pool(steps, graph_outputs: set[int]) -> list:
-    from ..kernels import _winograd, conv_2d, max_pool_2d
+    from ..kernels.optimized import _winograd, conv_2d, max_pool_2d
 
     readers = _readers(steps)
     producer = {node.outputs[0].index: k for k, (_, node, _, _) in enumerate(steps) if node.outputs}
     fused: dict[int, tuple] = {}      # conv step -> replacement
     dropped: set[int] = set()         # pool steps folded into their conv
     for k, (fn, pool, _, outs) in enumerate(steps):
-        if fn is not max_pool_2d.eval_float:
+        if fn is not max_pool_2d.eval_float_fast:
             continue
         g = pool.geometry
         src = pool.inputs[0].index
@@ -161,14 +161,14 @@ def _commutes_with_max(prelu_node, pool_node) -> bool:
 
 
 def pool_before_prelu(steps, graph_outputs: set[int]) -> list:
-    from ..kernels import max_pool_2d, prelu
+    from ..kernels.optimized import max_pool_2d, prelu
 
     readers = _readers(steps)
     position = {node.outputs[0].index: k for k, (_, node, _, _) in enumerate(steps) if node.outputs}
     moved: dict[int, list] = {}       # pool step -> [pool, prelu] steps
     dropped: set[int] = set()
     for k, (fn, pool, _, outs) in enumerate(steps):
-        src = pool.inputs[0].index if fn is max_pool_2d.eval_float else None
+        src = pool.inputs[0].index if fn is max_pool_2d.eval_float_fast else None
         if src is None or readers.get(src) != 1 or src in graph_outputs or src not in position:
             continue
         p = position[src]
@@ -186,16 +186,18 @@ def pool_before_prelu(steps, graph_outputs: set[int]) -> list:
 
 
 def move_activations(steps, graph_outputs: set[int]) -> None:
-    from ..kernels import conv_2d, depthwise_conv_2d, max_pool_2d
+    from ..kernels import conv_2d, depthwise_conv_2d
+    from ..kernels.optimized import conv_2d as conv_2d_fast
+    from ..kernels.optimized import max_pool_2d
 
-    convs = (conv_2d.eval_float, conv_2d.eval_float_fast, depthwise_conv_2d.eval_float)
+    convs = (conv_2d.eval_float, conv_2d_fast.eval_float_fast, depthwise_conv_2d.eval_float)
     readers = _readers(steps)
     producer = {}
     for fn, node, _, _ in steps:
         for s in node.outputs:
             producer[s.index] = (fn, node)
     for fn, node, _, _ in steps:
-        if fn is not max_pool_2d.eval_float or node.act is not None:
+        if fn is not max_pool_2d.eval_float_fast or node.act is not None:
             continue
         src = node.inputs[0].index
         if readers.get(src) != 1 or src in graph_outputs or src not in producer:

@@ -72,12 +72,14 @@ def blas() -> Blas:
 
 
 def _splittable():
-    from ..kernels import average_pool_2d, conv_2d, depthwise_conv_2d, fully_connected, max_pool_2d, prelu
+    from ..kernels import average_pool_2d, conv_2d, depthwise_conv_2d, fully_connected, max_pool_2d
+    from ..kernels.optimized import average_pool_2d as fast_average_pool, conv_2d as fast_conv
+    from ..kernels.optimized import fully_connected as fast_fc, max_pool_2d as fast_max_pool, prelu as fast_prelu
 
-    return {conv_2d.eval_float_fast, conv_2d.eval_float_max_pooled, conv_2d.eval_float_winograd_pooled,
-            conv_2d.eval_float,
-            depthwise_conv_2d.eval_float, max_pool_2d.eval_float, average_pool_2d.eval_float,
-            fully_connected.eval_float, prelu.eval_float_fast}
+    return {fast_conv.eval_float_fast, fast_conv.eval_float_max_pooled, fast_conv.eval_float_winograd_pooled,
+            conv_2d.eval_float, depthwise_conv_2d.eval_float, max_pool_2d.eval_float, fast_max_pool.eval_float_fast,
+            average_pool_2d.eval_float, fast_average_pool.eval_float_fast, fully_connected.eval_float,
+            fast_fc.eval_float_fast, fast_prelu.eval_float_fast}
 
 
 def _worth_splitting(node, ins, outs) -> bool:

@@ -1,9 +1,10 @@
 """AVERAGE_POOL_2D: window mean over the elements inside the input (SAME
-padding is not counted, as in TFLite)."""
+padding is not counted, as in TFLite).  The optimized kernel (tap views kept
+across invokes) is kernels/optimized/average_pool_2d.py."""
 import numpy as np
 
 from ._base import activation_name
-from ._pool import pool_geometry, tap_views, valid_counts, window_slices
+from ._pool import pool_geometry, valid_counts, window_slices
 from ._base import float_activation
 
 
@@ -22,18 +23,6 @@ def prepare(node):
 
 
 def eval_float(node, inputs, outputs):
-    """Fast path: tap views cached across invokes (see _pool.TapViews)."""
-    out = outputs[0]
-    views = tap_views(node, inputs[0], 0.0)
-    np.copyto(out, views[0])
-    for view in views[1:]:
-        out += view
-    out /= node.count
-    if node.act is not None:
-        node.act(out)
-
-
-def eval_reference(node, inputs, outputs):
     out = outputs[0]
     out[...] = 0
     for view in window_slices(inputs[0], node.geometry, 0.0):

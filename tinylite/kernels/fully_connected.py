@@ -1,13 +1,13 @@
 """FULLY_CONNECTED: y = x @ W.T + b, W is [units, depth].
 
 The input is flattened to rows of `depth` (TFLite's rule); `keep_num_dims`
-keeps the input's leading dimensions instead of collapsing them.
+keeps the input's leading dimensions instead of collapsing them.  The
+optimized float kernel (operands kept across invokes, the bias in the
+product) is kernels/optimized/fully_connected.py.
 """
-from functools import partial
-
 import numpy as np
 
-from ._base import activation_calls, activation_name, binds, float_activation
+from ._base import activation_name, float_activation
 
 
 def prepare(node):
@@ -41,48 +41,10 @@ def prepare(node):
 
 
 def eval_float(node, inputs, outputs):
-    x, out = inputs[0], outputs[0]
-    # The 2-D views of the input and output, and the bias repeated per row,
-    # made once per pair of arrays: at batch 1 a reshape or a broadcast costs
-    # a tenth of the product itself (np.dot, too, costs less than np.matmul).
-    views = node.__dict__.get("views")
-    if views is None or views[0] is not x or views[1] is not out:
-        views = node.views = (x, out) + _operands(node, x, out, inputs[1], inputs[2] if len(inputs) > 2 else None)
-    _, _, x2, wt, res, bias = views
-    if x2.flags.c_contiguous and wt.flags.c_contiguous:
-        np.dot(x2, wt, out=res)
-    else:
-        np.matmul(x2, wt, out=res)
-    if bias is not None:
-        np.add(res, bias, out=res)
+    x, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
+    res = outputs[0].reshape(-1, w.shape[0])
+    np.matmul(x.reshape(-1, node.depth), w.T if node.wt is None else node.wt, out=res)
+    if b is not None:
+        res += b
     if node.act is not None:
-        node.act(out)
-
-
-def _operands(node, x, out, w, b):
-    """(input rows, weights [depth, units], output rows, bias to add or None).
-    When the interpreter placed a one-row input in a buffer ending in a 1
-    (`bias_row`, see interpreter.fusion), the bias rides in the product as
-    the weights' last row."""
-    res = out.reshape(-1, w.shape[0])
-    row = node.__dict__.get("bias_row")
-    if row is not None and np.may_share_memory(x, row):    # constant weights and bias
-        wb = node.__dict__.get("wt_bias")
-        if wb is None:
-            wb = node.wt_bias = np.ascontiguousarray(np.concatenate([node.wt, b.reshape(1, -1)]))
-        return row, wb, res, None
-    if b is not None and node.inputs[2].data is not None:
-        b = np.ascontiguousarray(np.broadcast_to(b, res.shape))
-    return x.reshape(-1, node.depth), (w.T if node.wt is None else node.wt), res, b
-
-
-@binds(eval_float)
-def _bind_float(node, inputs, outputs):
-    x, out = inputs[0], outputs[0]
-    if node.wt is None or not (x.flags.c_contiguous and out.flags.c_contiguous):
-        return None
-    x2, wt, res, bias = _operands(node, x, out, inputs[1], inputs[2] if len(inputs) > 2 else None)
-    calls = [partial(np.dot, x2, wt, res)]
-    if bias is not None:
-        calls.append(partial(np.add, res, bias, out=res))
-    return calls + activation_calls(node.act, out)
+        node.act(outputs[0])

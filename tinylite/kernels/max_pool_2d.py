@@ -1,8 +1,12 @@
-"""MAX_POOL_2D: window maximum; SAME padding never wins the max."""
+"""MAX_POOL_2D: window maximum; SAME padding never wins the max.
+
+The reference takes the maximum over the window's taps; the optimized
+kernel (rows then columns, buffers kept) is kernels/optimized/max_pool_2d.py.
+"""
 import numpy as np
 
-from ._base import activation_calls, activation_name, binds, float_activation
-from ._pool import SeparableMax, pool_geometry, separable_max, window_slices
+from ._base import activation_name, float_activation
+from ._pool import pool_geometry, window_slices
 
 
 def prepare(node):
@@ -18,15 +22,6 @@ def prepare(node):
 
 
 def eval_float(node, inputs, outputs):
-    """Fast path: rows then columns, buffers cached across invokes (see _pool.SeparableMax)."""
-    out = outputs[0]
-    if out.size:
-        separable_max(node, inputs[0], out)
-    if node.act is not None:
-        node.act(out)
-
-
-def eval_reference(node, inputs, outputs):
     out = outputs[0]
     first = True
     for view in window_slices(inputs[0], node.geometry, -np.inf):
@@ -37,13 +32,3 @@ def eval_reference(node, inputs, outputs):
             np.maximum(out, view, out=out)
     if node.act is not None:
         node.act(out)
-
-
-@binds(eval_float)
-def _bind_float(node, inputs, outputs):
-    x, out = inputs[0], outputs[0]
-    calls = []
-    if out.size:
-        node.sepmax = SeparableMax(x, node.geometry)
-        calls = node.sepmax.calls(x, out)
-    return calls + activation_calls(node.act, out)

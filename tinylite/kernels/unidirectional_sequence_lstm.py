@@ -4,7 +4,8 @@ output and cell states kept in variable tensors across invokes.
 
 Float, hybrid (int8 weights, float activations) and integer (int8
 activations, int16 cell state) as TFLite's lstm_eval defines them; see
-_recurrent.py.
+_recurrent.py.  The optimized kernel for the plain float cell is
+kernels/optimized/unidirectional_sequence_lstm.py.
 """
 import numpy as np
 
@@ -29,21 +30,7 @@ def prepare(node):
     node.time_major = time_major
     node.outputs[0].shape = tuple(x.shape[:2]) + (cell.n_output,)
     node.expect_dtype(node.outputs[0], np.float32)
-    if _recurrent.FastLstmSequence.applies(cell):
-        node.sequence = None
-        return eval_float_fast
     return eval_float
-
-
-def eval_float_fast(node, inputs, outputs):
-    """The plain LSTM (no peepholes, projection, layer norm or CIFG, TANH):
-    see _recurrent.FastLstmSequence."""
-    seq = node.sequence
-    arrays = (inputs[0], outputs[0], inputs[18], inputs[19])
-    if seq is None or any(a is not b for a, b in zip(seq.arrays, arrays)):
-        seq = node.sequence = _recurrent.FastLstmSequence(node.cell, inputs[0], outputs[0], inputs[18], inputs[19],
-                                                          node.time_major)
-    seq.run()
 
 
 def eval_float(node, inputs, outputs):

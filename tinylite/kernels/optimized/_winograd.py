@@ -22,7 +22,7 @@ reference; tests compare the two.
 """
 import numpy as np
 
-from ._pool import PaddedInput
+from .._pool import PaddedInput
 
 _BT = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
                 [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], np.float64)

@@ -1,0 +1,164 @@
+"""Every optimized kernel (kernels/optimized) against the reference kernel of
+its op, and both against LiteRT's matching op resolver: tinylite's default
+mode against LiteRT's BUILTIN_WITHOUT_DEFAULT_DELEGATES, BUILTIN_REF against
+BUILTIN_REF.  Integer outputs bit-exact, float within 1e-5 relative.
+
+The last test fails when a registered optimized kernel has no case here:
+register a kernel, add its cases to CASES."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+import tinylite
+from tinylite.kernels import optimized
+from tinylite.testing import single_op_model
+
+from oracle import litert_interpreter, run
+
+SELECTED: set[str] = set()          # names of the optimized kernels the cases ran
+
+
+@pytest.fixture(autouse=True)
+def record_selected(monkeypatch):
+    for op, kernels in list(optimized._REGISTRY.items()):
+        wrapped = []
+        for k in kernels:
+            def prepare(node, ref, _k=k):
+                fn = _k.prepare(node, ref)
+                if fn is not None:
+                    SELECTED.add(_k.name)
+                return fn
+            wrapped.append(dataclasses.replace(k, prepare=prepare))
+        monkeypatch.setitem(optimized._REGISTRY, op, wrapped)
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+def _f32(rng, *shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def conv_case(seed, cin, padding, stride, act):
+    rng = _rng(seed)
+    w, b = _f32(rng, 5, 3, 2, cin), _f32(rng, 5)
+    content = single_op_model("CONV_2D", [("x", [2, 9, 7, cin]), dict(name="w", data=w), dict(name="b", data=b)],
+                              [("y", [1])], options=dict(padding=padding, stride_h=stride, stride_w=stride,
+                                                         fused_activation_function=act))
+    return content, [_f32(rng, 2, 9, 7, cin)]
+
+
+def pool_case(seed, op, padding, filt, stride):
+    rng = _rng(seed)
+    content = single_op_model(op, [("x", [2, 11, 8, 4])], [("y", [1])],
+                              options=dict(padding=padding, filter_height=filt[0], filter_width=filt[1],
+                                           stride_h=stride, stride_w=stride, fused_activation_function="RELU"))
+    return content, [_f32(rng, 2, 11, 8, 4)]
+
+
+def prelu_case(seed, low, high, shape):
+    rng = _rng(seed)
+    alpha = rng.uniform(low, high, shape).astype(np.float32)
+    content = single_op_model("PRELU", [("x", [2, 4, 3, 5]), dict(name="alpha", data=alpha)], [("y", [1])])
+    return content, [_f32(rng, 2, 4, 3, 5, scale=3)]
+
+
+def softmax_case(seed, shape, beta):
+    rng = _rng(seed)
+    content = single_op_model("SOFTMAX", [("x", list(shape))], [("y", list(shape))], options=dict(beta=beta))
+    return content, [_f32(rng, *shape, scale=4)]
+
+
+def fc_case(seed, batch, units, depth, act):
+    rng = _rng(seed)
+    content = single_op_model("FULLY_CONNECTED", [("x", [batch, depth]), dict(name="w", data=_f32(rng, units, depth)),
+                                                  dict(name="b", data=_f32(rng, units))],
+                              [("y", [batch, units])], options=dict(fused_activation_function=act))
+    return content, [_f32(rng, batch, depth)]
+
+
+def add_broadcast_case(seed, dtype, x_shape, y_shape, act):
+    """A quantized ADD whose second input broadcasts along the innermost dimensions."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    mid = (int(info.min) + int(info.max) + 1) // 2
+
+    def q():
+        return (float(rng.uniform(0.005, 0.1)), int(rng.integers(mid - 40, mid + 40)))
+    y = rng.integers(info.min, info.max, y_shape, endpoint=True).astype(dtype)
+    content = single_op_model("ADD", [dict(name="x", shape=list(x_shape), dtype=dtype, quantization=q()),
+                                      dict(name="y", shape=list(y_shape), dtype=dtype, quantization=q(), data=y)],
+                              [dict(name="z", shape=list(x_shape), dtype=dtype, quantization=q())],
+                              options=dict(fused_activation_function=act))
+    return content, [rng.integers(info.min, info.max, x_shape, endpoint=True).astype(dtype)]
+
+
+def lstm_case(seed, time_major):
+    from test_sequence_ops import uni_lstm_model
+
+    content, shape = uni_lstm_model(n_batch=2, n_time=6, n_input=5, n_cell=8, time_major=time_major)
+    return content, [_f32(_rng(seed), *shape)]
+
+
+CASES = {
+    **{f"conv-{cin}-{p}-{s}-{a}": (conv_case, (cin, p, s, a)) for cin, p, s, a in
+       [(1, "SAME", 1, "RELU6"), (3, "VALID", 2, "NONE"), (6, "SAME", 1, "RELU")]},
+    **{f"{op}-{p}-{f}-{s}": (pool_case, (op, p, f, s)) for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D")
+       for p, f, s in [("SAME", (3, 3), 2), ("VALID", (2, 2), 2), ("SAME", (1, 3), 1)]},
+    **{f"prelu-{lo}-{hi}-{len(sh)}": (prelu_case, (lo, hi, sh)) for lo, hi, sh in
+       [(0.01, 1.0, (5,)), (1.0, 3.0, (1, 1, 5)), (0.1, 0.9, (4, 3, 5))]},
+    **{f"softmax-{sh}-{b}": (softmax_case, (sh, b)) for sh, b in [((1, 10), 1.0), ((3, 7), 0.5), ((2, 2, 6), 1.0)]},
+    **{f"fc-{n}-{a}": (fc_case, (n, 6, 9, a)) for n, a in [(1, "RELU"), (4, "NONE")]},
+    **{f"add-{np.dtype(d).name}-{xs}-{ys}-{a}": (add_broadcast_case, (d, xs, ys, a)) for d, xs, ys, a in
+       [(np.int8, (1, 1, 1, 160), (), "RELU6"), (np.int8, (2, 3, 4, 5), (2, 1, 1, 1), "NONE"),
+        (np.uint8, (1, 13), (1, 1), "RELU"), (np.int8, (3, 21), (3, 1), "NONE"),
+        (np.uint8, (2, 4, 8), (1,), "RELU6")]},
+    **{f"lstm-{tm}": (lstm_case, (tm,)) for tm in (False, True)},
+}
+
+
+def _compare(got, want, what):
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert g.shape == w.shape and g.dtype == w.dtype, f"{what} output {k}: {g.dtype}{g.shape} vs {w.dtype}{w.shape}"
+        if w.dtype.kind == "f":
+            err = float(np.max(np.abs(g - w), initial=0))
+            assert err <= 1e-5 * float(np.max(np.abs(w), initial=0)) + 1e-6, f"{what} output {k}: max error {err}"
+        else:
+            diff = np.abs(g.astype(np.int64) - w.astype(np.int64))
+            assert not diff.any(), f"{what} output {k}: {np.mean(diff > 0):.3%} differ, up to {diff.max()} LSB"
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("case", list(CASES))
+def test_optimized_kernel_matches_reference_and_litert(case, seed):
+    make, args = CASES[case]
+    content, feeds = make(seed, *args)
+    ours = {mode: run(tinylite.Interpreter(model_content=content, experimental_op_resolver_type=resolver), feeds)
+            for mode, resolver in (("ref", tinylite.OpResolverType.BUILTIN_REF),
+                                   ("builtin", tinylite.OpResolverType.BUILTIN))}
+    for mode in ("ref", "builtin"):
+        _compare(ours[mode], run(litert_interpreter(content, mode), feeds), f"{mode} vs LiteRT {mode}")
+    if all(w.dtype.kind == "f" for w in ours["ref"]):
+        _compare(ours["builtin"], ours["ref"], "optimized vs reference")
+
+
+def test_every_optimized_kernel_has_a_case():
+    for case in CASES:
+        make, args = CASES[case]
+        content, feeds = make(0, *args)
+        run(tinylite.Interpreter(model_content=content), feeds)
+    missing = {k.name for k in optimized.all_kernels()} - SELECTED
+    assert not missing, f"optimized kernels without a case in CASES: {sorted(missing)}"
+
+
+def test_reference_resolver_runs_no_optimized_kernel_and_no_rewrite():
+    content, feeds = conv_case(0, 3, "SAME", 1, "RELU")
+    ip = tinylite.Interpreter(model_content=content, experimental_op_resolver_type=tinylite.OpResolverType.BUILTIN_REF)
+    run(ip, feeds)
+    from tinylite.kernels import conv_2d
+
+    (fn, _, _, _), = ip._runner(0).steps
+    assert fn is conv_2d.eval_float
+    assert all(len(group) == 1 for group in ip._runner(0).tape.groups)    # no bound calls
