@@ -257,3 +257,12 @@ def normalize_axis(axis, rank, node=None):
             node.fail(f"axis {axis} is out of range for rank {rank}")
         raise ValueError(f"axis {axis} is out of range for rank {rank}")
     return a
+
+
+# --- resource variables (ASSIGN_VARIABLE, READ_VARIABLE) ---
+
+def handle_of(node, array):
+    handle = array.reshape(-1)[0] if array.size else None
+    if not isinstance(handle, tuple):
+        node.fail("input 0 is not a resource handle made by VAR_HANDLE")
+    return handle

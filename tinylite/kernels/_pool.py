@@ -1,5 +1,4 @@
 """Window geometry shared by the 2-D pooling kernels."""
-
 import numpy as np
 
 from ._base import conv_padding, padding_name

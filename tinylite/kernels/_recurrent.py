@@ -21,6 +21,7 @@ import numpy as np
 
 from ..flatbuffer.schema import ACTIVATION_NAMES
 
+
 GATES = ("i", "f", "c", "o")
 
 # Positions of one direction's tensors in the op's inputs.
@@ -235,7 +236,7 @@ class LstmCell:
     # -- hybrid (float activations, int8 weights) --
 
     def _prepare_hybrid(self):
-        from ._quantized import _is_quantized
+        from ._quantization import _is_quantized
 
         sp = self.specs
         node = self.node
@@ -243,7 +244,7 @@ class LstmCell:
 
         def quant(s):
             if s.dtype != np.int8 or not _is_quantized(s):
-                from ._quantized import _unsupported
+                from ._quantization import _unsupported
 
                 _unsupported(node, f"hybrid LSTM needs int8 weights with a scale; {s.name!r} is {s.dtype.name}")
             scales = np.asarray(s.quantization.scale, np.float32).reshape(-1)
@@ -269,7 +270,7 @@ class LstmCell:
         self.proj_b = None if self.proj_bias is None else f32(self.proj_bias)
 
     def _quantize_rows(self, rows):
-        from ._quantized import _asymmetric_quantize_rows, _symmetric_quantize_rows
+        from ._quantization import _asymmetric_quantize_rows, _symmetric_quantize_rows
 
         return (_asymmetric_quantize_rows if self.asym else _symmetric_quantize_rows)(rows)
 
@@ -324,7 +325,7 @@ class RnnCell:
         self.bias = np.asarray(bs.data, np.float32)
         self.hybrid = ws.dtype != np.float32
         if self.hybrid:
-            from ._quantized import _is_quantized, _unsupported
+            from ._quantization import _is_quantized, _unsupported
 
             for s in (ws, rs):
                 if s.dtype != np.int8 or not _is_quantized(s):
@@ -339,7 +340,7 @@ class RnnCell:
             self.r_t = np.ascontiguousarray(np.asarray(rs.data, np.float32).T)
 
     def _hybrid(self, rows, q):
-        from ._quantized import _asymmetric_quantize_rows, _symmetric_quantize_rows
+        from ._quantization import _asymmetric_quantize_rows, _symmetric_quantize_rows
 
         if not rows.any():
             return 0
@@ -360,42 +361,3 @@ class RnnCell:
         return out
 
 
-def prepare_integer_lstm(node):
-    """Integer LSTM (int8 activations and weights, int16 cell state) for UNIDIRECTIONAL_SEQUENCE_LSTM
-    and LSTM: validates, sets the output shape and returns the eval function (see _integer_lstm.py)."""
-    from ._integer_lstm import IntegerLstmCell
-    from ._quantized import _unsupported
-
-    x = node.inputs[0]
-    if x.dtype != np.int8:
-        _unsupported(node, f"the input is {x.dtype.name}; LSTMs run on float32 (float or hybrid) or int8 "
-                           "(integer) inputs, as in LiteRT")
-    sequence = node.op_name == "UNIDIRECTIONAL_SEQUENCE_LSTM"
-    time_major = bool(node.options.get("time_major", False)) if sequence else True
-    n_batch = (x.shape[1] if time_major else x.shape[0]) if sequence else x.shape[0]
-    # LiteRT runs batch-major sequences one batch row at a time, which shows in the peephole quirk.
-    cell = IntegerLstmCell(node, x.shape[-1], per_row_peephole=sequence and not time_major)
-    cell.check_states(n_batch)
-    out = node.outputs[-1]
-    node.expect_dtype(out, np.int8)
-    out.shape = tuple(x.shape[:-1]) + (cell.n_output,)
-    if not sequence:
-        for s in node.outputs[:-1]:
-            s.shape = tuple(s.shape) if s.shape is not None else (0,)
-    node.cell = cell
-    node.time_major = time_major
-    return _eval_integer_lstm
-
-
-def _eval_integer_lstm(node, inputs, outputs):
-    cell = node.cell
-    x = inputs[0]
-    xs = x[None] if x.ndim == 2 else time_major_view(x, node.time_major)
-    out = outputs[-1]
-    ys = out[None] if out.ndim == 2 else time_major_view(out, node.time_major)
-    n_batch = xs.shape[1]
-    h = inputs[18].reshape(n_batch, cell.n_output)
-    c = inputs[19].reshape(n_batch, cell.n_cell)
-    pre = cell.gate_inputs(xs)
-    for t in range(xs.shape[0]):
-        ys[t] = cell.step({k: v[t] for k, v in pre.items()}, h, c)

@@ -2,15 +2,14 @@
 negative integer wraps to itself)."""
 import numpy as np
 
+from ._quantization import prepare_quantized
 from ._unary import is_quantized, same_shape
 
 
 def prepare(node):
     x = same_shape(node)
     if x.dtype == np.int8 or x.dtype == np.int16 and is_quantized(x):
-        from . import _quantized
-
-        return _quantized.prepare_abs(node)
+        return prepare_quantized(node)
     node.expect_dtype(x, np.float32, np.int32, np.int16)
     return eval_abs
 

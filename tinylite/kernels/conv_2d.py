@@ -9,7 +9,10 @@ kernels/optimized/conv_2d.py.
 """
 import numpy as np
 
-from ._base import conv_output_size, conv_padding, fused_float_activation, padding_name
+from ._base import conv_output_size, fused_float_activation, padding_name
+from ._quantization import (_asymmetric_quantize_rows, _float_clamp, _is_quantized, _requant_params, _requantize,
+                            _require, _scales, _store, _symmetric_quantize_rows, _unsupported, gemm_rounding)
+from ._window import geometry, im2col
 
 
 def prepare(node):
@@ -38,20 +41,7 @@ def prepare(node):
         node.act = fused_float_activation(node)
         node.wmat = filter_matrix(w.data, node.groups) if w.data is not None else None
         return eval_float
-    from . import _quantized
-
-    return _quantized.prepare_conv(node)
-
-
-
-def geometry(h, w, kh, kw, sh, sw, dh, dw, oh, ow, pad):
-    """Padding and strides of a 2-D window op, as a dict kernels share."""
-    if pad == "SAME":
-        pt, pb = conv_padding(h, kh, sh, dh, oh)
-        pl, pr = conv_padding(w, kw, sw, dw, ow)
-    else:
-        pt = pb = pl = pr = 0
-    return dict(kh=kh, kw=kw, sh=sh, sw=sw, dh=dh, dw=dw, oh=oh, ow=ow, pad=(pt, pb, pl, pr))
+    return prepare_quantized(node)
 
 
 def filter_matrix(filt, groups):
@@ -59,30 +49,6 @@ def filter_matrix(filt, groups):
     cout, kh, kw, cg = filt.shape
     f = filt.reshape(groups, cout // groups, kh * kw * cg)
     return np.ascontiguousarray(f.transpose(0, 2, 1))
-
-
-def pad_input(x, g, value=0):
-    pt, pb, pl, pr = g["pad"]
-    if not (pt or pb or pl or pr):
-        return x
-    return np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=value)
-
-
-def patches(xp, g):
-    """[n, oh, ow, kh, kw, c] strided view of the windows of a padded input."""
-    n, _, _, c = xp.shape
-    s = xp.strides
-    return np.lib.stride_tricks.as_strided(
-        xp, (n, g["oh"], g["ow"], g["kh"], g["kw"], c),
-        (s[0], s[1] * g["sh"], s[2] * g["sw"], s[1] * g["dh"], s[2] * g["dw"], s[3]), writeable=False)
-
-
-def im2col(x, g, pad_value=0):
-    xp = pad_input(x, g, pad_value)
-    n, c = x.shape[0], x.shape[3]
-    if g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1:
-        return xp.reshape(n * g["oh"] * g["ow"], c)
-    return patches(xp, g).reshape(n * g["oh"] * g["ow"], g["kh"] * g["kw"] * c)
 
 
 def eval_float(node, inputs, outputs):
@@ -106,3 +72,97 @@ def eval_float(node, inputs, outputs):
         res += b
     if node.act is not None:
         node.act(out)
+
+
+# --- quantized ---
+
+def prepare_quantized(node):
+    x, w, out = node.inputs[0], node.inputs[1], node.outputs[0]
+    b = node.inputs[2] if node.has_input(2) else None
+    if x.dtype == np.float32:
+        if w.dtype != np.int8 or not _is_quantized(w):
+            _unsupported(node, "hybrid convolution needs int8 weights with a scale")
+        return _prepare_hybrid_conv(node, w, b)
+    _require(node, x, w, out)
+    if x.dtype == np.int16:
+        if w.dtype != np.int8:
+            _unsupported(node, "16x8 convolution needs int8 weights")
+    elif w.dtype != (np.int8 if x.dtype == np.int8 else np.uint8):
+        _unsupported(node, f"weights of type {w.dtype.name} with {x.dtype.name} activations")
+    cout = w.shape[0]
+    node.q_x_zp = x.zero_point if x.dtype != np.int16 else 0
+    # Only uint8 filters carry a zero point; int8 filters are symmetric.
+    node.q_wzp = w.zero_point if x.dtype == np.uint8 else 0
+    if w.data is not None:
+        node.q_wmat = filter_matrix(w.data.astype(np.float64) - node.q_wzp, node.groups)
+    if x.dtype == np.int16:
+        # TFLite accumulates 16x8 in int64 unless the model asks for an int32 bias.
+        int32_acc = b is not None and b.dtype == np.int32 and node.options.get("quantized_bias_type") == 2
+        mode = gemm_rounding(node) if int32_acc else "mbqm64"
+    else:
+        # LiteRT runs grouped convolutions on its reference kernel.  Its optimized uint8
+        # kernel goes through ruy as int8 does (ruy flips uint8 operands to int8 and
+        # adjusts the zero points), so it rounds as ruy: 1 LSB from the reference on ties.
+        mode = "gemmlowp" if node.groups != 1 else gemm_rounding(node)
+    _requant_params(node, x, w, b, out, cout, mode, conv_per_tensor=x.dtype == np.uint8)
+    return _eval_conv
+
+
+def _conv_products(node, xc, wmat):
+    """[n*oh*ow, cout] exact integer sums of products (float64) of a centered input."""
+    cols = im2col(xc, node.geometry, 0.0)
+    if node.groups == 1:
+        return cols @ wmat[0]
+    g = node.groups
+    cg = xc.shape[-1] // g
+    k = node.geometry["kh"] * node.geometry["kw"]
+    grouped = cols.reshape(-1, k, g, cg)
+    return np.concatenate([grouped[:, :, i, :].reshape(-1, k * cg) @ wmat[i] for i in range(g)], axis=1)
+
+
+def _weights(node, w, zp=0):
+    wm = getattr(node, "q_wmat", None)
+    return wm if wm is not None else filter_matrix(w.astype(np.float64) - zp, node.groups)
+
+
+def _eval_conv(node, inputs, outputs):
+    x, w = inputs[0], inputs[1]
+    xc = x.astype(np.float64) - node.q_x_zp
+    acc = np.rint(_conv_products(node, xc, _weights(node, w, node.q_wzp))).astype(np.int64)
+    _store(outputs[0], _requantize(node, acc), node.q_lo, node.q_hi)
+
+
+def _prepare_hybrid_conv(node, w, b):
+    ws = _scales(w)
+    node.q_per_channel = (len(ws) > 1 and np.any(ws != ws[0])) or node.groups != 1
+    node.q_wscale = np.broadcast_to(ws, (w.shape[0],)).astype(np.float32)
+    if w.data is not None:
+        node.q_wmat = filter_matrix(w.data.astype(np.float64), node.groups)
+    node.q_bias = None if b is None else b.data
+    node.q_clamp = _float_clamp(node)
+    return _eval_hybrid_conv
+
+
+def _eval_hybrid_conv(node, inputs, outputs):
+    x, w = inputs[0], inputs[1]
+    b = inputs[2] if len(inputs) > 2 else None
+    n = x.shape[0]
+    rows = x.reshape(n, -1)
+    if node.q_per_channel:
+        q, sf, off = _asymmetric_quantize_rows(rows)
+    else:
+        q, sf, off = _symmetric_quantize_rows(rows)
+        sf = (sf * node.q_wscale[0]).astype(np.float32)
+    xc = (q - off[:, None]).reshape(x.shape)
+    acc = np.rint(_conv_products(node, xc, _weights(node, w))).astype(np.float32)
+    out = outputs[0]
+    res = acc.reshape(n, -1, out.shape[-1])
+    if node.q_per_channel:
+        res *= (node.q_wscale[None, :] * sf[:, None])[:, None, :]
+    else:
+        res *= sf[:, None, None]
+    if b is not None:
+        res += b
+    if node.q_clamp is not None:
+        np.clip(res, *node.q_clamp, out=res)
+    out[...] = res.reshape(out.shape)

@@ -2,7 +2,7 @@
 truncation toward zero; a zero divisor is an error, as in TFLite."""
 import numpy as np
 
-from ._unary import prepare_arithmetic
+from ._binary import prepare_arithmetic
 
 
 def prepare(node):

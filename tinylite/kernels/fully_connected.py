@@ -8,6 +8,8 @@ product) is kernels/optimized/fully_connected.py.
 import numpy as np
 
 from ._base import activation_name, float_activation
+from ._quantization import (_asymmetric_quantize_rows, _float_clamp, _is_quantized, _requant_params, _requantize,
+                            _require, _scales, _store, _symmetric_quantize_rows, _unsupported, gemm_rounding)
 
 
 def prepare(node):
@@ -35,9 +37,7 @@ def prepare(node):
         node.wt = np.ascontiguousarray(w.data.T) if w.data is not None else None
         node.act = float_activation(activation_name(node))
         return eval_float
-    from . import _quantized
-
-    return _quantized.prepare_fully_connected(node)
+    return prepare_quantized(node)
 
 
 def eval_float(node, inputs, outputs):
@@ -48,3 +48,83 @@ def eval_float(node, inputs, outputs):
         res += b
     if node.act is not None:
         node.act(outputs[0])
+
+
+# --- quantized ---
+
+def prepare_quantized(node):
+    x, w, out = node.inputs[0], node.inputs[1], node.outputs[0]
+    b = node.inputs[2] if node.has_input(2) else None
+    units = w.shape[0]
+    if node.options.get("weights_format", 0) != 0:
+        _unsupported(node, "shuffled weights")
+    if x.dtype == np.float32:
+        if w.dtype != np.int8 or not _is_quantized(w):
+            _unsupported(node, "hybrid fully-connected needs int8 weights with a scale")
+        ws = _scales(w)
+        node.q_per_channel = len(ws) > 1
+        node.q_wscale = ws
+        if w.data is not None:
+            node.q_wt = np.ascontiguousarray(w.data.astype(np.float64).T)
+            node.q_row_sums = w.data.astype(np.int64).sum(axis=1)
+        node.q_asym = bool(node.options.get("asymmetric_quantize_inputs"))
+        node.q_clamp = _float_clamp(node)
+        return _eval_hybrid_fc
+    _require(node, x, w, out)
+    if x.dtype == np.int16 and w.dtype != np.int8:
+        _unsupported(node, f"16-bit activations with {w.dtype.name} weights")
+    if x.dtype != np.int16 and w.dtype != x.dtype:
+        _unsupported(node, f"{x.dtype.name} activations with {w.dtype.name} weights")
+    if out.dtype != x.dtype:
+        _unsupported(node, f"{x.dtype.name} input with {out.dtype.name} output")
+    per_channel = len(_scales(w)) > 1
+    node.q_x_zp = x.zero_point
+    node.q_wzp = 0 if per_channel else w.zero_point
+    if w.data is not None:
+        node.q_wt = np.ascontiguousarray((w.data.astype(np.float64) - node.q_wzp).T)
+    if x.dtype == np.int16:
+        # LiteRT runs 16x8 with an int64 bias (or non-zero zero points) on its reference
+        # kernel, which requantizes in double precision; otherwise on ruy.
+        double = ((b is not None and b.dtype == np.int64) or node.options.get("quantized_bias_type") == 4
+                  or x.zero_point != 0 or out.zero_point != 0)
+        mode = "double" if double else gemm_rounding(node)
+    else:
+        mode = "double" if node.reference else gemm_rounding(node)
+    _requant_params(node, x, w, b, out, units, mode, conv_per_tensor=not per_channel)
+    return _eval_fc
+
+
+def _eval_fc(node, inputs, outputs):
+    x, w = inputs[0], inputs[1]
+    wt = getattr(node, "q_wt", None)
+    if wt is None:
+        wt = (w.astype(np.float64) - node.q_wzp).T
+    xc = x.reshape(-1, node.depth).astype(np.float64) - node.q_x_zp
+    acc = np.rint(xc @ wt).astype(np.int64)
+    _store(outputs[0], _requantize(node, acc), node.q_lo, node.q_hi)
+
+
+def _eval_hybrid_fc(node, inputs, outputs):
+    x, w = inputs[0], inputs[1]
+    b = inputs[2] if len(inputs) > 2 else None
+    wt = getattr(node, "q_wt", None)
+    if wt is None:
+        wt = w.astype(np.float64).T
+        row_sums = w.astype(np.int64).sum(axis=1)
+    else:
+        row_sums = node.q_row_sums
+    rows = x.reshape(-1, node.depth)
+    q, sf, off = (_asymmetric_quantize_rows if node.q_asym else _symmetric_quantize_rows)(rows)
+    acc = np.rint(q.astype(np.float64) @ wt).astype(np.int64)
+    if node.q_asym:
+        acc -= row_sums[None, :] * off[:, None]
+    if node.q_per_channel:
+        scale = (sf[:, None] * node.q_wscale[None, :]).astype(np.float32)
+    else:
+        scale = (sf * node.q_wscale[0]).astype(np.float32)[:, None]
+    res = acc.astype(np.float32) * scale
+    if b is not None:
+        res += b
+    if node.q_clamp is not None:
+        np.clip(res, *node.q_clamp, out=res)
+    outputs[0].reshape(res.shape)[...] = res

@@ -7,15 +7,14 @@ import numpy as np
 
 from ._base import activation_name, float_activation
 from ._pool import pool_geometry, window_slices
+from ._quantization import _require, _store, activation_range
 
 
 def prepare(node):
     x = node.inputs[0]
     node.geometry = pool_geometry(node)
     if x.dtype in (np.int8, np.uint8, np.int16):
-        from . import _quantized
-
-        return _quantized.prepare_max_pool_2d(node)
+        return prepare_quantized(node)
     node.expect_dtype(x, np.float32)
     node.act = float_activation(activation_name(node))
     return eval_float
@@ -32,3 +31,21 @@ def eval_float(node, inputs, outputs):
             np.maximum(out, view, out=out)
     if node.act is not None:
         node.act(out)
+
+
+# --- quantized ---
+
+def prepare_quantized(node):
+    x, out = node.inputs[0], node.outputs[0]
+    _require(node, x, out)
+    node.geometry = pool_geometry(node)
+    node.q_lo, node.q_hi = activation_range(node, out)
+    return _eval_max_pool
+
+
+def _eval_max_pool(node, inputs, outputs):
+    out = outputs[0]
+    res = None
+    for view in window_slices(inputs[0], node.geometry, np.iinfo(out.dtype).min):
+        res = view.copy() if res is None else np.maximum(res, view, out=res)
+    _store(out, res, node.q_lo, node.q_hi)

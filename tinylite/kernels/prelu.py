@@ -3,7 +3,10 @@ keeps x's shape, as TFLite requires).  The optimized kernel for constant
 alphas (one multiply and a max or min) is kernels/optimized/prelu.py."""
 import numpy as np
 
+from . import _fixedpoint as fx
 from ._base import broadcast_shape
+from ._quantization import _f32, _require, _store
+
 
 ZERO = np.float32(0)
 
@@ -17,9 +20,7 @@ def prepare(node):
     if x.dtype == np.float32:
         node.expect_dtype(alpha, np.float32)
         return eval_float
-    from . import _quantized
-
-    return _quantized.prepare_prelu(node)
+    return prepare_quantized(node)
 
 
 def eval_float(node, inputs, outputs):
@@ -30,3 +31,28 @@ def eval_float(node, inputs, outputs):
     np.minimum(x, ZERO, out=out)
     out *= alpha
     out += np.maximum(x, ZERO)
+
+
+# --- quantized ---
+
+def prepare_quantized(node):
+    x, alpha, out = node.inputs[0], node.inputs[1], node.outputs[0]
+    _require(node, x, alpha, out)
+    if out.shape != x.shape:
+        node.fail(f"alpha of shape {list(alpha.shape)} does not broadcast to the input's {list(x.shape)}")
+    # The real multipliers are computed in float32, as TFLite does.
+    node.q_m1 = fx.quantize_multiplier(float(_f32(x.scale) / _f32(out.scale)))
+    node.q_m2 = fx.quantize_multiplier(float(_f32(x.scale) * _f32(alpha.scale) / _f32(out.scale)))
+    node.q_x_zp, node.q_a_zp, node.q_out_zp = x.zero_point, alpha.zero_point, out.zero_point
+    return _eval_prelu
+
+
+def _eval_prelu(node, inputs, outputs):
+    out = outputs[0]
+    xv = inputs[0].astype(np.int64) - node.q_x_zp
+    av = inputs[1].astype(np.int64) - node.q_a_zp
+    pos = fx.multiply_by_quantized_multiplier(xv, *node.q_m1)
+    neg = fx.multiply_by_quantized_multiplier(xv * av, *node.q_m2)
+    res = np.where(xv >= 0, pos, neg) + node.q_out_zp
+    info = np.iinfo(out.dtype)
+    _store(out, np.broadcast_to(res, out.shape).copy(), info.min, info.max)

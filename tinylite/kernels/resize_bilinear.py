@@ -3,6 +3,7 @@ with TFLite's float32 source coordinates (`align_corners`, `half_pixel_centers`)
 and its four-corner weights."""
 import numpy as np
 
+from ._quantization import prepare_quantized
 from ._window import resize_scale, resize_size
 
 
@@ -15,9 +16,7 @@ def prepare(node):
     n, h, w, c = x.shape
     node.outputs[0].shape = (n, oh, ow, c)
     if x.dtype != np.float32:
-        from . import _quantized
-
-        return _quantized.prepare_resize_bilinear(node)
+        return prepare_quantized(node)
     y0, y1, fy = source_coords(h, oh, align, half)
     x0, x1, fx = source_coords(w, ow, align, half)
     node.rows = (y0, y1)

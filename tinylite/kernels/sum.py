@@ -2,15 +2,14 @@
 integer sums wrap around on overflow, as in TFLite."""
 import numpy as np
 
+from ._quantization import prepare_quantized
 from ._window import is_quantized_type, prepare_reduction
 
 
 def prepare(node):
     x = node.inputs[0]
     if is_quantized_type(x):
-        from . import _quantized
-
-        return _quantized.prepare_sum(node)
+        return prepare_quantized(node)
     node.expect_dtype(x, np.float32, np.int32, np.int64)
     prepare_reduction(node)
     return eval_sum

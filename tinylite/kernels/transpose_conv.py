@@ -8,6 +8,7 @@ CONV_2D from the output back to the input would use.
 import numpy as np
 
 from ._base import conv_padding, fused_float_activation, padding_name
+from ._quantization import prepare_quantized
 from ._window import window_out_size
 
 
@@ -44,9 +45,7 @@ def prepare(node):
             node.wmat = weight_matrix(w.data)
         node.act = fused_float_activation(node)
         return eval_float
-    from . import _quantized
-
-    return _quantized.prepare_transpose_conv(node)
+    return prepare_quantized(node)
 
 
 def weight_matrix(w):

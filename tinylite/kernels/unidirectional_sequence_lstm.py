@@ -9,7 +9,8 @@ kernels/optimized/unidirectional_sequence_lstm.py.
 """
 import numpy as np
 
-from . import _recurrent
+from . import _integer_lstm, _recurrent
+
 
 FOLDABLE = False
 
@@ -23,7 +24,7 @@ def prepare(node):
     time_major = bool(node.options.get("time_major", False))
     n_time, n_batch = (x.shape[0], x.shape[1]) if time_major else (x.shape[1], x.shape[0])
     if x.dtype != np.float32:
-        return _recurrent.prepare_integer_lstm(node)
+        return _integer_lstm.prepare_integer_lstm(node)
     cell = _recurrent.LstmCell(node, _recurrent.UNI_LSTM, x.shape[2])
     cell.check_states(n_batch)
     node.cell = cell

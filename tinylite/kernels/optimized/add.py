@@ -21,10 +21,9 @@ keep the reference kernel.
 """
 import numpy as np
 
-from .. import _fixedpoint as fx
-from .. import _quantized  # noqa: F401  (loads _quantized_elementwise without an import cycle)
-from .. import _quantized_elementwise as reference
 from . import register
+from .. import _binary as reference
+from .. import _fixedpoint as fx
 
 
 def fivefold(shape0, shape1):

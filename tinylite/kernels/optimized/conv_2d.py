@@ -17,10 +17,12 @@ from functools import partial
 
 import numpy as np
 
+from . import _winograd, register
 from .. import conv_2d as reference
 from .._base import activation_calls, binds
 from .._pool import PaddedInput
-from . import _winograd, register
+from .._window import patches
+
 
 # Below this many input channels the fast path builds the im2col matrix transposed.
 TRANSPOSED_MAX_CIN = 4
@@ -68,7 +70,7 @@ class _FastBuffers:
         n, c = x.shape[0], x.shape[3]
         self.pad = PaddedInput(x, g, 0)
         kh, kw = g["kh"], g["kw"]
-        p = reference.patches(self.pad.padded, g)                  # [n, oh, ow, kh, kw, c]
+        p = patches(self.pad.padded, g)                  # [n, oh, ow, kh, kw, c]
         if pool is None:
             grid = (n, g["oh"], g["ow"])
         else:
