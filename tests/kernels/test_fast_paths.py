@@ -213,9 +213,9 @@ def test_conv_max_pool_fusion_matches_litert(case):
     # SAME pooling of an 11-wide conv output pads, which the fused step does not do.
     expect = fused and not (pool_padding == "SAME" and hw[1] % 2)
     assert (fns == [fast_conv.eval_float_max_pooled]) == expect, fns
-    if expect:      # the im2col matrix's copies: the offsets first where they are few (see conv_2d._FastBuffers)
+    if expect:      # the im2col matrix's copies: the offsets first where they are few (see optimized/conv_2d._FastBuffers)
         (_, node, _, _), = ip._runner(0).steps
-        assert len(node.fast.copies) == (2 if cin <= fast_conv.TRANSPOSED_MAX_CIN and model_args[2] == 1 else 1)
+        assert len(node.cache["fast"].copies) == (2 if cin <= fast_conv.TRANSPOSED_MAX_CIN and model_args[2] == 1 else 1)
     for _ in range(2):
         x = rng.standard_normal((2, 12, 11, cin)).astype(np.float32)
         assert_same_outputs(content, [x])
@@ -388,3 +388,33 @@ def test_bound_elementwise_and_reduction_calls_are_the_kernels_calls():
     np.testing.assert_array_equal(bound, ip.get_tensor(ip.get_output_details()[0]["index"]))
     names = [name for _, name, _ in runner.invoke_profiled(per_call=True)]
     assert {"add.reduce", "divide", "negative", "tanh", "GELU kernel"} <= set(names), names
+
+
+@pytest.mark.parametrize("threads", [None, 2])
+@pytest.mark.parametrize("model", ["fashion_cnn", "mnist_cnn", "rnet", "mlp5"])
+def test_plan_rewrites_write_no_prepared_node(corpus, model, threads, monkeypatch):
+    """After prepare, only a node's own kernel writes on it: rewrites (fusion,
+    bias rows, moved activations) and batch splits work on derived nodes
+    (Node.derived), so every prepared node keeps exactly what its prepare set."""
+    from tinylite.interpreter.subgraph import SubgraphRunner
+
+    prepared = {}
+    original = SubgraphRunner._prepare
+
+    def record(self, kernel, node):
+        fn = original(self, kernel, node)
+        prepared[id(node)] = (node, dict(node.__dict__))
+        return fn
+    monkeypatch.setattr(SubgraphRunner, "_prepare", record)
+    ip = tinylite.Interpreter(model_path=str(corpus / model / "tf_float.tflite"), num_threads=threads)
+    shape = ip.get_input_details()[0]["shape"]
+    ip.resize_tensor_input(0, [8] + list(shape[1:]))
+    ip.allocate_tensors()
+    ip.set_tensor(0, np.ones([8] + list(shape[1:]), np.float32))
+    ip.invoke()
+    assert prepared
+    for node, attributes in prepared.values():
+        now = {k: v for k, v in node.__dict__.items() if k != "cache"}
+        before = {k: v for k, v in attributes.items() if k != "cache"}
+        assert now.keys() == before.keys(), (node.op_name, set(now) ^ set(before))
+        assert all(now[k] is before[k] for k in now), node.op_name

@@ -12,6 +12,10 @@ experimental_preserve_all_tensors the interpreter runs no rewrite.
   tile its output (stride = filter, no padding) becomes one step that
   computes only the convolution outputs the pool reads, ordered so the pool
   is a running maximum over contiguous blocks (see optimized/conv_2d.py).
+
+No rewrite writes on a prepared node: a rewritten step gets a node its
+kernel derives (Node.derived, optimized/conv_2d.fuse_max_pool,
+optimized/prelu.on_pooled).
 - `bias_rows`: the input of a one-row FULLY_CONNECTED with a constant
   bias lives in a buffer with one more element, a constant 1, so the bias
   rides in the product as an extra weight row (fully_connected binds it).
@@ -74,28 +78,6 @@ def bias_rows(plans, aliases: dict[int, int], keep: set[int], produced: set[int]
     return rows
 
 
-def _combine(first, second):
-    if first is None:
-        return second
-    if second is None:
-        return first
-
-    def both(x):
-        first(x)
-        second(x)
-    return both
-
-
-def _split_floor(act):
-    """(lower bound, what is left to apply) of an activation: a RELU's floor
-    rides in the pool's maximum as its initial value."""
-    from ..kernels._base import Clamp
-
-    if isinstance(act, Clamp) and act.lo is not None:
-        return act.lo, (Clamp(None, act.hi) if act.hi is not None else None)
-    return -np.inf, act
-
-
 def keep_fused_inputs_alive(plans, producers: dict, last_use: dict, aliases: dict) -> None:
     """Extend, for the arena plan, the life of the inputs of a convolution or
     PRELU to the step of the max pool reading it: once rewritten
@@ -114,7 +96,10 @@ def keep_fused_inputs_alive(plans, producers: dict, last_use: dict, aliases: dic
 
 
 def fuse_conv_max_pool(steps, graph_outputs: set[int]) -> list:
-    from ..kernels.optimized import _winograd, conv_2d, max_pool_2d
+    """The steps, with each optimized CONV_2D whose only reader is a max pool
+    tiling its output (stride = filter, no padding) replaced by the conv
+    kernel's fused step (optimized/conv_2d.py's fuse_max_pool)."""
+    from ..kernels.optimized import conv_2d, max_pool_2d
 
     readers = _readers(steps)
     producer = {node.outputs[0].index: k for k, (_, node, _, _) in enumerate(steps) if node.outputs}
@@ -133,20 +118,9 @@ def fuse_conv_max_pool(steps, graph_outputs: set[int]) -> list:
         conv_fn, conv, conv_ins, _ = steps[c]
         if conv_fn is not conv_2d.eval_float_fast or c in fused:
             continue
-        conv.pool = (g["fh"], g["fw"], g["oh"], g["ow"])
-        conv.label = f"{conv.op_name}+{pool.op_name}"     # how profiles name the fused step
-        conv.fast = None
+        fused_fn, fused_node = conv_2d.fuse_max_pool(conv, pool)
+        fused[c] = (fused_fn, fused_node, conv_ins, outs)
         dropped.add(k)
-        if _winograd.applies(conv, conv.pool):
-            filt, bias = conv.inputs[1].data, conv.inputs[2].data if conv.has_input(2) else None
-            conv.winograd_filter = _winograd.transformed_filter(filt)
-            conv.winograd_bias = bias
-            conv.winograd_plan = None
-            conv.act = _combine(conv.act, pool.act)
-            fused[c] = (conv_2d.eval_float_winograd_pooled, conv, conv_ins, outs)
-            continue
-        conv.pool_floor, conv.pool_act = _split_floor(_combine(conv.act, pool.act))
-        fused[c] = (conv_2d.eval_float_max_pooled, conv, conv_ins, outs)
     return [fused.get(k, step) for k, step in enumerate(steps) if k not in dropped]
 
 
@@ -175,8 +149,8 @@ def pool_before_prelu(steps, graph_outputs: set[int]) -> list:
         prelu_fn, act, act_ins, _ = steps[p]
         if prelu_fn is not prelu.eval_float_fast or not _commutes_with_max(act, pool):
             continue
-        prelu.reshape_alpha(act, outs[0].shape)
-        moved[k] = [(fn, pool, [act_ins[0]], outs), (prelu_fn, act, [outs[0], act_ins[1]], outs)]
+        moved[k] = [(fn, pool, [act_ins[0]], outs), (prelu_fn, prelu.on_pooled(act, outs[0].shape), [outs[0], act_ins[1]],
+                                                      outs)]
         dropped.add(p)
     result = []
     for k, step in enumerate(steps):
@@ -185,7 +159,9 @@ def pool_before_prelu(steps, graph_outputs: set[int]) -> list:
     return result
 
 
-def move_activations(steps, graph_outputs: set[int]) -> None:
+def move_activations(steps, graph_outputs: set[int]) -> list:
+    """The steps, with the fused clamp of a convolution whose only reader is
+    a max pool moved onto the pool (both get derived nodes)."""
     from ..kernels import conv_2d, depthwise_conv_2d
     from ..kernels.optimized import conv_2d as conv_2d_fast
     from ..kernels.optimized import max_pool_2d
@@ -193,15 +169,19 @@ def move_activations(steps, graph_outputs: set[int]) -> None:
     convs = (conv_2d.eval_float, conv_2d_fast.eval_float_fast, depthwise_conv_2d.eval_float)
     readers = _readers(steps)
     producer = {}
-    for fn, node, _, _ in steps:
+    for k, (fn, node, _, _) in enumerate(steps):
         for s in node.outputs:
-            producer[s.index] = (fn, node)
-    for fn, node, _, _ in steps:
+            producer[s.index] = k
+    steps = list(steps)
+    for k, (fn, node, ins, outs) in enumerate(steps):
         if fn is not max_pool_2d.eval_float_fast or node.act is not None:
             continue
         src = node.inputs[0].index
         if readers.get(src) != 1 or src in graph_outputs or src not in producer:
             continue
-        conv_fn, conv = producer[src]
+        c = producer[src]
+        conv_fn, conv, conv_ins, conv_outs = steps[c]
         if conv_fn in convs and getattr(conv, "act", None) is not None:
-            node.act, conv.act = conv.act, None
+            steps[k] = (fn, node.derived(act=conv.act), ins, outs)
+            steps[c] = (conv_fn, conv.derived(act=None), conv_ins, conv_outs)
+    return steps

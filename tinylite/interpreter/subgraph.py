@@ -40,6 +40,19 @@ def _is_reference(resolver_type) -> bool:
     return getattr(resolver_type, "name", resolver_type) == "BUILTIN_REF"
 
 
+class _Plan:
+    """What the stages of SubgraphRunner.allocate hand on to each other."""
+
+    def __init__(self):
+        self.specs: dict[int, TensorSpec] = {}
+        self.plans: list = []                       # (node, eval_fn or None, kernel, dynamic)
+        self.folded: dict[int, np.ndarray] = {}     # tensor -> value computed at prepare
+        self.dynamic_tensors: set[int] = set()      # shapes known only at invoke
+        self.aliases: dict[int, int] = {}           # tensor -> the tensor it is a view of
+        self.bias_rows: dict[int, list] = {}        # tensor -> FULLY_CONNECTED nodes reading it with a 1 after
+        self.allocations: list = []
+
+
 class SubgraphRunner:
     def __init__(self, model: Model, index: int, preserve_all_tensors: bool = False, interpreter=None):
         self.model = model
@@ -77,9 +90,26 @@ class SubgraphRunner:
         return TensorSpec(i, t.name, self.shapes[i], self.dtypes[i], t.quantization, data, t.is_variable)
 
     def allocate(self) -> None:
-        model, sg = self.model, self.subgraph
+        """Plan the subgraph for its current input shapes: a pipeline of named
+        stages, each a method below."""
         self.ready = False
-        specs: dict[int, TensorSpec] = {}
+        plan = _Plan()
+        self._prepare_nodes(plan)       # prepare each op (and fold the constant ones)
+        self._rewrite_plan(plan)        # reshapes as views, one-row biases in the product
+        self._plan_memory(plan)         # the arena
+        self._bind(plan)                # arrays for every tensor, (eval, node, inputs, outputs) steps
+        self._rewrite_steps(plan)       # fused steps, in-place activations, batch splits
+        self.tape = Tape(self.steps, self._failed, bind=not self.reference)
+        self.ready = True
+
+    # -- stage 1: prepare --
+
+    def _prepare_nodes(self, plan) -> None:
+        """Each op's node and eval function (kernels' prepare, then the optimized
+        kernel that applies); constant ops run at once (_fold), dynamic ones are
+        left for invoke."""
+        model, sg = self.model, self.subgraph
+        specs = plan.specs
 
         def spec(i):
             if i < 0:
@@ -93,10 +123,6 @@ class SubgraphRunner:
                 self.variables[i] = self._initial_variable(i)
         for i in self.variables:
             spec(i).data = None     # variables change at run time
-
-        folded: dict[int, np.ndarray] = {}
-        dynamic_tensors: set[int] = set()
-        plans = []  # (node, eval_fn or None, kernel, dynamic)
         self.nodes = []
         for oi, op in enumerate(sg.operators):
             op_name = model.op_name(op)
@@ -110,7 +136,7 @@ class SubgraphRunner:
                 kernel = kernel_for(op_name)
             except UnsupportedOpError as e:
                 raise UnsupportedOpError(f"Node number {oi} ({op_name}): {e}") from None
-            is_dynamic = any(s is not None and s.index in dynamic_tensors for s in node.inputs)
+            is_dynamic = any(s is not None and s.index in plan.dynamic_tensors for s in node.inputs)
             fn = None
             if not is_dynamic:
                 try:
@@ -124,33 +150,15 @@ class SubgraphRunner:
             if is_dynamic:
                 for s in node.outputs:
                     s.shape = None
-                    dynamic_tensors.add(s.index)
-                plans.append((node, None, kernel, True))
+                    plan.dynamic_tensors.add(s.index)
+                plan.plans.append((node, None, kernel, True))
                 continue
             for s in node.outputs:
                 if s.shape is None:
                     raise PrepareError(f"Node number {oi} ({op_name}): prepare left output {s.index} without a shape")
                 s.shape = tuple(int(d) for d in s.shape)
-            value_free = getattr(kernel, "VALUE_FREE_INPUTS", ())
-            # An op writing a variable tensor (the FILL that zeroes a stateless LSTM's
-            # state) must run on every invoke, however constant its inputs.
-            foldable = getattr(kernel, "FOLDABLE", True) and not any(s.is_variable for s in node.outputs) and all(
-                s is None or s.data is not None or k in value_free for k, s in enumerate(node.inputs))
-            if foldable:
-                ins = [None if s is None else (s.data if s.data is not None else np.empty(s.shape, s.dtype))
-                       for s in node.inputs]
-                outs = [np.empty(s.shape, s.dtype) for s in node.outputs]
-                try:
-                    fn(node, ins, outs)
-                except Exception as e:  # noqa: BLE001
-                    raise PrepareError(f"Node number {oi} ({op_name}) failed to prepare: {_describe(e)}") from None
-                for s, o in zip(node.outputs, outs):
-                    o.setflags(write=False)
-                    s.data = o
-                    folded[s.index] = o
-                continue
-            plans.append((node, fn, kernel, False))
-
+            if not self._fold(plan, node, fn, kernel):
+                plan.plans.append((node, fn, kernel, False))
         # Shapes and dtypes as prepared.
         for i, s in specs.items():
             self.shapes[i] = s.shape
@@ -160,14 +168,52 @@ class SubgraphRunner:
             shape = self.shapes[i]
             if shape is not None and self.variables[i].shape != tuple(shape):
                 self.variables[i] = np.zeros(shape, self.dtypes[i])
-        # Reshapes of intermediates become views of their input: no step, no memory.
-        aliases = {}
-        if self.rewrite:
-            keep = (set(sg.inputs) | set(sg.outputs) | set(folded) | set(self.constants) | set(self.variables)
-                    | dynamic_tensors)
-            aliases = fusion.alias_reshapes(plans, keep)
-            plans = [p for p in plans if not p[0].outputs or p[0].outputs[0].index not in aliases]
-        # Memory plan for everything computed at invoke time with a known shape.
+
+    def _fold(self, plan, node, fn, kernel) -> bool:
+        """Run a node whose inputs are all constant now, its outputs becoming
+        constants; False when it must run at invoke."""
+        value_free = getattr(kernel, "VALUE_FREE_INPUTS", ())
+        # An op writing a variable tensor (the FILL that zeroes a stateless LSTM's
+        # state) must run on every invoke, however constant its inputs.
+        foldable = getattr(kernel, "FOLDABLE", True) and not any(s.is_variable for s in node.outputs) and all(
+            s is None or s.data is not None or k in value_free for k, s in enumerate(node.inputs))
+        if not foldable:
+            return False
+        ins = [None if s is None else (s.data if s.data is not None else np.empty(s.shape, s.dtype))
+               for s in node.inputs]
+        outs = [np.empty(s.shape, s.dtype) for s in node.outputs]
+        try:
+            fn(node, ins, outs)
+        except Exception as e:  # noqa: BLE001
+            raise PrepareError(f"Node number {node.index} ({node.op_name}) failed to prepare: {_describe(e)}") from None
+        for s, o in zip(node.outputs, outs):
+            o.setflags(write=False)
+            s.data = o
+            plan.folded[s.index] = o
+        return True
+
+    # -- stage 2: plan-level rewrites --
+
+    def _rewrite_plan(self, plan) -> None:
+        """Reshapes of intermediates become views of their input (no step, no
+        memory), and one-row FULLY_CONNECTED inputs get a bias row (see fusion.py).
+        None under preserve_all_tensors or the reference resolver."""
+        if not self.rewrite:
+            return
+        sg = self.subgraph
+        keep = (set(sg.inputs) | set(sg.outputs) | set(plan.folded) | set(self.constants) | set(self.variables)
+                | plan.dynamic_tensors)
+        plan.aliases = fusion.alias_reshapes(plan.plans, keep)
+        plan.plans = [p for p in plan.plans if not p[0].outputs or p[0].outputs[0].index not in plan.aliases]
+        produced = {s.index for node, _, _, _ in plan.plans for s in node.outputs}
+        plan.bias_rows = fusion.bias_rows(plan.plans, plan.aliases, keep, produced)
+
+    # -- stage 3: memory --
+
+    def _plan_memory(self, plan) -> None:
+        """Offsets in one arena for every tensor computed at invoke with a known shape."""
+        sg = self.subgraph
+        plans, aliases = plan.plans, plan.aliases
         producers = {}
         for step, (node, _, _, _) in enumerate(plans):
             for s in node.outputs:
@@ -179,11 +225,11 @@ class SubgraphRunner:
                     last_use[aliases.get(s.index, s.index)] = step
         if self.rewrite:
             fusion.keep_fused_inputs_alive(plans, producers, last_use, aliases)
-        bias_rows = {} if not self.rewrite else fusion.bias_rows(plans, aliases, keep, set(producers))
         end = len(plans)
         allocations = []
         for i in set(producers) | set(sg.inputs):
-            if i in folded or i in self.constants or i in self.variables or i in dynamic_tensors or i in bias_rows:
+            if (i in plan.folded or i in self.constants or i in self.variables or i in plan.dynamic_tensors
+                    or i in plan.bias_rows):
                 continue
             shape = self.shapes[i]
             size = int(np.prod(shape)) * self.dtypes[i].itemsize if shape is not None else 0
@@ -199,51 +245,64 @@ class SubgraphRunner:
                 f"the model needs {self.arena_bytes / 2**30:.1f} GiB of activations, more than this machine can "
                 f"allocate (largest: tensor {biggest.tensor} {sg.tensors[biggest.tensor].name!r} of shape "
                 f"{list(self.shapes[biggest.tensor])}). Check the input shapes given to resize_tensor_input.") from None
-        arrays: list[np.ndarray | None] = [None] * len(sg.tensors)
+        plan.allocations = allocations
+
+    # -- stage 4: bind --
+
+    def _bind(self, plan) -> None:
+        """The array of every tensor (constants, folded values, variables, arena
+        views, bias rows, aliases) and the (eval, node, inputs, outputs) steps."""
+        arrays: list[np.ndarray | None] = [None] * len(self.subgraph.tensors)
         for i, data in self.constants.items():
             arrays[i] = data
-        for i, data in folded.items():
+        for i, data in plan.folded.items():
             arrays[i] = data
         for i, data in self.variables.items():
             arrays[i] = data
-        for a in allocations:
+        for a in plan.allocations:
             dtype = self.dtypes[a.tensor]
             if dtype.hasobject:
                 # RESOURCE/STRING handles are Python objects, which cannot live in a byte arena.
                 arrays[a.tensor] = np.empty(self.shapes[a.tensor], dtype)
                 continue
             arrays[a.tensor] = np.ndarray(self.shapes[a.tensor], dtype, self.arena, a.offset)
-        for i, nodes in bias_rows.items():
+        with_row = {}
+        for i, nodes in plan.bias_rows.items():
             size = int(np.prod(self.shapes[i]))
             row = np.ones((1, size + 1), self.dtypes[i])
             arrays[i] = row[0, :size].reshape(self.shapes[i])
             for node in nodes:
-                node.bias_row = row
-        for i, src in aliases.items():
+                with_row[id(node)] = node.derived(bias_row=row)
+        for i, src in plan.aliases.items():
             arrays[i] = arrays[src].reshape(self.shapes[i])
         self.arrays = arrays
-        self.folded = folded
-        self.dynamic_tensors = dynamic_tensors
+        self.folded = plan.folded
+        self.dynamic_tensors = plan.dynamic_tensors
         self.steps = []
-        for node, fn, kernel, dynamic in plans:
+        for node, fn, kernel, dynamic in plan.plans:
             if dynamic:
                 self.steps.append((self._run_dynamic, node, kernel, None))
             else:
+                node = with_row.get(id(node), node)
                 ins = [None if s is None else arrays[s.index] for s in node.inputs]
                 outs = [arrays[s.index] for s in node.outputs]
                 self.steps.append((fn, node, ins, outs))
+
+    # -- stage 5: step rewrites and threads --
+
+    def _rewrite_steps(self, plan) -> None:
+        """Conv + max pool fused, PRELU after its pool, clamps moved onto pools
+        (see fusion.py), then the heavy batch steps split across threads."""
         if self.rewrite:
-            graph_outputs = set(sg.outputs)
+            graph_outputs = set(self.subgraph.outputs)
             self.steps = fusion.fuse_conv_max_pool(self.steps, graph_outputs)
             self.steps = fusion.pool_before_prelu(self.steps, graph_outputs)
-            fusion.move_activations(self.steps, graph_outputs)
+            self.steps = fusion.move_activations(self.steps, graph_outputs)
         threads = self.blas_threads = self.num_threads
         if threads is not None and threads > 1 and not self.reference:
             self.steps = split_batches(self.steps, threads, self.interpreter._executor())
             if any(isinstance(fn, BatchSplit) for fn, _, _, _ in self.steps):
                 self.blas_threads = 1
-        self.tape = Tape(self.steps, self._failed, bind=not self.reference)
-        self.ready = True
 
     def _prepare(self, kernel, node):
         """The eval function of a node: its kernel's reference prepare, then, unless

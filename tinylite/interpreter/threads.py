@@ -20,8 +20,6 @@ thread):
 """
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from .tape import bind_step, quiet_context, run_quietly
@@ -33,11 +31,6 @@ from .tape import bind_step, quiet_context, run_quietly
 MIN_SPLIT_MACS = 1 << 21          # convolutions
 MIN_SPLIT_FC_MACS = 1 << 23       # fully connected layers
 MIN_SPLIT_ELEMENTS = 1 << 18      # pools (output x window) and PRELU (input)
-
-# Per-node caches a kernel keys on the arrays it was given; a slice's node
-# copy must build its own.
-_CACHES = ("fast", "views", "sepmax", "taps", "winograd_plan", "tmp")
-
 
 class Blas:
     """numpy's BLAS thread count, set only when it changes."""
@@ -106,11 +99,9 @@ class BatchSplit:
         edges = np.linspace(0, n, parts + 1).round().astype(int)
         self.parts = []
         for a, b in zip(edges[:-1], edges[1:]):
-            part = copy.copy(node)
-            for name in _CACHES:
-                if name in part.__dict__:
-                    setattr(part, name, None)
-            self.parts.append((part, [ins[0][a:b]] + list(ins[1:]), [outs[0][a:b]]))
+            # Each slice's step gets a node of its own: the same op data, its own
+            # per-array caches (Node.derived).
+            self.parts.append((node.derived(), [ins[0][a:b]] + list(ins[1:]), [outs[0][a:b]]))
         self.bound = [bind_step(fn, *p) for p in self.parts]
         # The calling thread runs the first slice in the invoke's context;
         # each worker's slice needs its own (a context runs in one thread).

@@ -2,6 +2,7 @@
 helpers many kernels share (fused activations, padding, broadcasting)."""
 from __future__ import annotations
 
+import copy
 from functools import partial
 
 import numpy as np
@@ -67,6 +68,18 @@ class Node:
         # True under OpResolverType.BUILTIN_REF: integer kernels then follow LiteRT's reference
         # arithmetic where its optimized kernels round differently (see kernels/optimized).
         self.reference = reference
+        # Buffers and views an eval function builds for the arrays it was given (per step):
+        # empty in every node `derived` makes, so a copy never shares them.
+        self.cache: dict = {}
+
+    def derived(self, **changes):
+        """A copy of this prepared node for another step (a plan rewrite, a slice
+        of the batch): the same op data, with `changes`, and an empty `cache`.
+        Rewrites make such copies instead of writing on the prepared node."""
+        node = copy.copy(self)
+        node.__dict__.update(changes)
+        node.cache = {}
+        return node
 
     def value(self, i):
         """The value of input i at prepare time; DynamicShape if it is only known at invoke."""

@@ -43,7 +43,7 @@ class TapViews(PaddedInput):
 
 def tap_views(node, x, pad_value):
     """Current tap views for input `x` (cached per node and input array)."""
-    cached = getattr(node, "taps", None)
+    cached = node.cache.get("taps")
     if cached is None or cached.x is not x:
-        cached = node.taps = TapViews(x, node.geometry, pad_value)
+        cached = node.cache["taps"] = TapViews(x, node.geometry, pad_value)
     return cached.refresh(x)

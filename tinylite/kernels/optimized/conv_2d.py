@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _winograd, register
 from .. import conv_2d as reference
-from .._base import activation_calls, binds
+from .._base import Clamp, activation_calls, binds
 from .._pool import PaddedInput
 from .._window import patches
 
@@ -44,7 +44,6 @@ def prepare_fast(node, reference_fn):
     cout = node.inputs[1].shape[0]
     b = np.zeros(cout, np.float32) if bias is None else bias.data
     node.wmat_bias = np.ascontiguousarray(np.concatenate([node.wmat[0], b[None, :]], axis=0))
-    node.fast = None
     return eval_float_fast
 
 
@@ -129,9 +128,9 @@ def _offsets_first(xp, g, pool, view):
 def _multiply(node, x, out, pool=None):
     """Refresh the im2col matrix from `x` and multiply it by the filter (and
     bias): the buffers' product, returned as they are for the caller's epilogue."""
-    fb = node.fast
+    fb = node.cache.get("fast")
     if fb is None or fb.x is not x or fb.out is not out:
-        fb = node.fast = _FastBuffers(x, out, node.geometry, pool)
+        fb = node.cache["fast"] = _FastBuffers(x, out, node.geometry, pool)
     fb.pad.refresh(x)
     for dst, src in fb.copies:
         np.copyto(dst, src)
@@ -148,8 +147,8 @@ def eval_float_fast(node, inputs, outputs):
 
 def eval_float_max_pooled(node, inputs, outputs):
     """The fast path followed by a max pool whose windows neither overlap nor
-    pad; `outputs[0]` is the pool's output.  The interpreter's fusion pass
-    sets `node.pool` = (fh, fw, ph, pw), and splits the activations into
+    pad; `outputs[0]` is the pool's output.  `node` is the one fuse_max_pool
+    made: `node.pool` = (fh, fw, ph, pw), and the activations split into
     `node.pool_floor` (a lower bound) and `node.pool_act` (the rest)."""
     out = outputs[0]
     fb = _multiply(node, inputs[0], out, node.pool)
@@ -161,7 +160,7 @@ def eval_float_max_pooled(node, inputs, outputs):
 
 def _bound_multiply(node, x, out, pool=None):
     """_multiply's calls for these arrays, and the buffers they use."""
-    fb = node.fast = _FastBuffers(x, out, node.geometry, pool)
+    fb = node.cache["fast"] = _FastBuffers(x, out, node.geometry, pool)
     calls = [] if fb.pad.interior is None else [partial(np.copyto, fb.pad.interior, x)]
     return fb, calls + [partial(np.copyto, dst, src) for dst, src in fb.copies] + [
         partial(_dot, fb.cols, node.wmat_bias, fb.res)]
@@ -184,3 +183,42 @@ def _bind_max_pooled(node, inputs, outputs):
 def eval_float_winograd_pooled(node, inputs, outputs):
     """The fused conv + 2x2 max pool by Winograd F(4x4, 3x3), for batches (see _winograd)."""
     _winograd.run(node, inputs[0], outputs[0])
+
+
+def fuse_max_pool(conv, pool):
+    """(eval function, node) of one step computing this convolution followed by
+    the max pool `pool` (non-overlapping, unpadded windows): Winograd's where
+    it applies (batches of 3x3 stride-1 convolutions under a 2x2 pool), else
+    eval_float_max_pooled.  `conv` itself is left as prepared."""
+    g = pool.geometry
+    node = conv.derived(pool=(g["fh"], g["fw"], g["oh"], g["ow"]),
+                        label=f"{conv.op_name}+{pool.op_name}")    # how profiles name the fused step
+    act = _combine(conv.act, pool.act)
+    if _winograd.applies(node, node.pool):
+        filt, bias = conv.inputs[1].data, conv.inputs[2].data if conv.has_input(2) else None
+        node.winograd_filter = _winograd.transformed_filter(filt)
+        node.winograd_bias = bias
+        node.act = act
+        return eval_float_winograd_pooled, node
+    node.pool_floor, node.pool_act = _split_floor(act)
+    return eval_float_max_pooled, node
+
+
+def _combine(first, second):
+    if first is None:
+        return second
+    if second is None:
+        return first
+
+    def both(x):
+        first(x)
+        second(x)
+    return both
+
+
+def _split_floor(act):
+    """(lower bound, what is left to apply) of an activation: a RELU's floor
+    rides in the pool's maximum as its initial value."""
+    if isinstance(act, Clamp) and act.lo is not None:
+        return act.lo, (Clamp(None, act.hi) if act.hi is not None else None)
+    return -np.inf, act

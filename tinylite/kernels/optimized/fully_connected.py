@@ -23,9 +23,9 @@ def eval_float_fast(node, inputs, outputs):
     # The 2-D views of the input and output, and the bias repeated per row,
     # made once per pair of arrays: at batch 1 a reshape or a broadcast costs
     # a tenth of the product itself (np.dot, too, costs less than np.matmul).
-    views = node.__dict__.get("views")
+    views = node.cache.get("views")
     if views is None or views[0] is not x or views[1] is not out:
-        views = node.views = (x, out) + _operands(node, x, out, inputs[1], inputs[2] if len(inputs) > 2 else None)
+        views = node.cache["views"] = (x, out) + _operands(node, x, out, inputs[1], inputs[2] if len(inputs) > 2 else None)
     _, _, x2, wt, res, bias = views
     if x2.flags.c_contiguous and wt.flags.c_contiguous:
         np.dot(x2, wt, out=res)

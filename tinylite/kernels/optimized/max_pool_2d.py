@@ -29,8 +29,8 @@ def _bind_fast(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
     calls = []
     if out.size:
-        node.sepmax = SeparableMax(x, node.geometry)
-        calls = node.sepmax.calls(x, out)
+        sepmax = node.cache["sepmax"] = SeparableMax(x, node.geometry)
+        calls = sepmax.calls(x, out)
     return calls + activation_calls(node.act, out)
 
 
@@ -74,7 +74,7 @@ class SeparableMax:
 
 def separable_max(node, x, out):
     """Write the window maximum of `x` into `out` (buffers cached per node and input array)."""
-    cached = getattr(node, "sepmax", None)
+    cached = node.cache.get("sepmax")
     if cached is None or cached.x is not x:
-        cached = node.sepmax = SeparableMax(x, node.geometry)
+        cached = node.cache["sepmax"] = SeparableMax(x, node.geometry)
     cached.run(x, out)

@@ -29,6 +29,14 @@ def prepare_fast(node, reference_fn):
     return eval_float_fast
 
 
+def on_pooled(node, shape):
+    """This PRELU's node for running after a max pool, in place on its output
+    of `shape` (interpreter.fusion.pool_before_prelu); `node` is left as prepared."""
+    node = node.derived()
+    reshape_alpha(node, shape)
+    return node
+
+
 def reshape_alpha(node, shape):
     """Lay alpha out over one sample of `shape`, so the multiply runs along
     whole rows instead of broadcasting a short channel vector (and a slice
@@ -38,7 +46,6 @@ def reshape_alpha(node, shape):
         a = a[0]
     per_sample = tuple(shape[1:]) if len(a.shape) < len(shape) else tuple(shape)
     node.alpha_full = np.ascontiguousarray(np.broadcast_to(a, per_sample), np.float32)
-    node.tmp = None
 
 
 def eval_float_fast(node, inputs, outputs):
@@ -53,10 +60,10 @@ def _scratch(node, x, out):
     """Where alpha*x goes: the output, or a buffer of its own when the output
     is the input (in place, as pool_before_prelu runs it)."""
     if np.may_share_memory(x, out):
-        if node.tmp is None or node.tmp.shape != x.shape:
-            node.tmp = np.empty_like(x)
-        return node.tmp
-    node.tmp = None
+        tmp = node.cache.get("tmp")
+        if tmp is None or tmp.shape != x.shape:
+            tmp = node.cache["tmp"] = np.empty_like(x)
+        return tmp
     return out
 
 

@@ -24,15 +24,14 @@ _INF = float("inf")
 
 @register("SOFTMAX", dtypes=(np.float32,), when=lambda node, ref: ref is reference.eval_float)
 def prepare_fast(node, reference_fn):
-    node.row = None     # views and buffers, made on first use
     return eval_float_fast
 
 
 def eval_float_fast(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
-    v = node.row
+    v = node.cache.get("row")
     if v is None or v[0] is not x or v[1] is not out:
-        v = node.row = _views(x, out)
+        v = node.cache["row"] = _views(x, out)
     _, _, xv, ov, row, axis, keep = v
     if axis == 0 and _unshifted(xv, ov, row, node.beta):
         return
@@ -75,7 +74,7 @@ def _bind_float(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
     if not (x.flags.c_contiguous and out.flags.c_contiguous):
         return None
-    _, _, xv, ov, row, axis, keep = node.row = _views(x, out)
+    _, _, xv, ov, row, axis, keep = node.cache["row"] = _views(x, out)
     beta = node.beta
     shifted = partial(_shifted, xv, ov, row, axis, keep, beta)
     if axis != 0:

@@ -11,15 +11,14 @@ from . import register
 @register("UNIDIRECTIONAL_SEQUENCE_LSTM", dtypes=(np.float32,),
           when=lambda node, ref: ref is reference.eval_float and FastLstmSequence.applies(node.cell))
 def prepare_fast(node, reference_fn):
-    node.sequence = None
     return eval_float_fast
 
 
 def eval_float_fast(node, inputs, outputs):
-    seq = node.sequence
+    seq = node.cache.get("sequence")
     arrays = (inputs[0], outputs[0], inputs[18], inputs[19])
     if seq is None or any(a is not b for a, b in zip(seq.arrays, arrays)):
-        seq = node.sequence = FastLstmSequence(node.cell, inputs[0], outputs[0], inputs[18], inputs[19],
+        seq = node.cache["sequence"] = FastLstmSequence(node.cell, inputs[0], outputs[0], inputs[18], inputs[19],
                                                node.time_major)
     seq.run()
 
