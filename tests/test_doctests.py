@@ -6,9 +6,10 @@ import pytest
 
 MODULES = ["tinylite.interpreter.interpreter", "tinylite.testing", "tinylite.tools.inspect",
            "tinylite.flatbuffer.reader", "tinylite.converter.api", "tinylite.tools.metadata",
-           "tinylite.interpreter.tensor_values"]
+           "tinylite.interpreter.tensor_values", "tinylite.interpreter.custom_ops", "tinylite.flatbuffer.strings"]
 RUNNABLE = {"tinylite.interpreter.interpreter", "tinylite.testing", "tinylite.tools.inspect",
-            "tinylite.tools.metadata", "tinylite.interpreter.tensor_values"}
+            "tinylite.tools.metadata", "tinylite.interpreter.tensor_values", "tinylite.interpreter.custom_ops",
+            "tinylite.flatbuffer.strings"}
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -16,6 +16,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "Interpreter": ("tinylite.interpreter", "Interpreter"),
     "SignatureRunner": ("tinylite.interpreter", "SignatureRunner"),
+    "InterpreterWithCustomOps": ("tinylite.interpreter", "InterpreterWithCustomOps"),
+    "load_delegate": ("tinylite.interpreter", "load_delegate"),
     "OpResolverType": ("tinylite.interpreter", "OpResolverType"),
     "InvalidModelError": ("tinylite.errors", "InvalidModelError"),
     "UnsupportedOpError": ("tinylite.errors", "UnsupportedOpError"),

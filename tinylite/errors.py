@@ -13,3 +13,11 @@ class UnsupportedOpError(ValueError):
 
 class ConverterError(Exception):
     """A model could not be converted; the message names the layer and the option."""
+
+
+class DelegateLoadError(ValueError, OSError):
+    """A delegate library cannot be loaded: tinylite runs no native delegates.
+
+    A ValueError as LiteRT's ``load_delegate`` raises when a delegate fails, and an
+    OSError as it raises when the library is missing, so either ``except`` falls
+    back to the CPU as it does with LiteRT."""

@@ -165,7 +165,9 @@ class Model:
 
         type_name = TENSOR_TYPE_NAMES.get(tensor.type)
         if type_name == "STRING":
-            return raw
+            from .flatbuffer.strings import decode
+
+            return decode(raw, tensor.shape, tensor.name)
         dtype = np.dtype(numpy_dtype(tensor.type))
         shape = tuple(int(d) for d in tensor.shape)
         count = int(np.prod(shape)) if shape else 1
@@ -213,6 +215,10 @@ class Model:
         else:
             if isinstance(data, (bytes, bytearray)):
                 arr = np.frombuffer(bytes(data), dtype=np.uint8)
+            elif np.asarray(data).dtype.kind in "OSU":
+                from .flatbuffer.strings import encode
+
+                arr = encode(data)      # a STRING constant, in TFLite's packed string format
             else:
                 arr = np.ascontiguousarray(data).reshape(-1).view(np.uint8)
             self.buffers.append(Buffer(data=arr))

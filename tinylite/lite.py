@@ -15,7 +15,7 @@ from .converter.api import (  # noqa: F401
 )
 from .converter.quantize.debugger import QuantizationDebugger, QuantizationDebugOptions  # noqa: F401
 from .errors import ConverterError  # noqa: F401
-from .interpreter import Interpreter, OpResolverType  # noqa: F401
+from .interpreter import Interpreter, InterpreterWithCustomOps, OpResolverType, load_delegate  # noqa: F401
 
 __all__ = ["TFLiteConverter", "Interpreter", "OpResolverType", "Optimize", "OpsSet", "TargetSpec",
            "RepresentativeDataset", "ConverterError", "QuantizationDebugger", "QuantizationDebugOptions",
@@ -25,3 +25,5 @@ __all__ = ["TFLiteConverter", "Interpreter", "OpResolverType", "Optimize", "OpsS
 class experimental:  # noqa: N801 - mirrors the tf.lite.experimental namespace
     QuantizationDebugger = QuantizationDebugger
     QuantizationDebugOptions = QuantizationDebugOptions
+    OpResolverType = OpResolverType
+    load_delegate = staticmethod(load_delegate)

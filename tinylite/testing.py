@@ -188,3 +188,94 @@ def run_on_arrays(ip, xs, per_sample=False):
         ip.invoke()
         outs.append([ip.get_tensor(d["index"]) for d in ip.get_output_details()])
     return [np.concatenate([o[k] for o in outs]) for k in range(len(outs[0]))], ip.get_output_details()
+
+
+# Ops whose input at a position is an index into another input's dimension:
+# op -> [(index input, indexed input, axis option or fixed axis)].
+_INDEX_INPUTS = {
+    "GATHER": [(1, 0, "axis")],
+    "EMBEDDING_LOOKUP": [(0, 1, 0)],
+    "GATHER_ND": [(1, 0, None)],
+}
+# Ops that pass their first input's values through unchanged in meaning.
+_PASS_THROUGH = {"RESHAPE", "CAST", "SQUEEZE", "EXPAND_DIMS", "IDENTITY", "TRANSPOSE"}
+
+
+def index_bounds(content: bytes) -> dict:
+    """Exclusive upper bounds of the model inputs that are used as indices
+    (GATHER's indices, EMBEDDING_LOOKUP's ids, GATHER_ND's, also through
+    reshapes and casts), read from the shapes of the tensors they index:
+    {input tensor index: bound}.  Random test inputs drawn below these are valid.
+
+    >>> content = single_op_model("GATHER", [dict(name="p", data=np.ones((7, 3), np.float32)),
+    ...                                      ("i", [4], np.int32)], [("y", [4, 3])], options=dict(axis=0))
+    >>> index_bounds(content)
+    {1: 7}
+    """
+    from .flatbuffer.reader import parse
+
+    model = parse(content)
+    sg = model.subgraphs[0]
+    producers = {}
+    for op in sg.operators:
+        for o in op.outputs:
+            producers[o] = op
+    bounds = {}
+
+    def source_input(t):
+        seen = set()
+        while t not in sg.inputs and t in producers and t not in seen:
+            seen.add(t)
+            op = producers[t]
+            if model.op_name(op) not in _PASS_THROUGH or not len(op.inputs):
+                return None
+            t = op.inputs[0]
+        return t if t in sg.inputs else None
+
+    for op in sg.operators:
+        for pos, indexed, axis in _INDEX_INPUTS.get(model.op_name(op), []):
+            if pos >= len(op.inputs) or indexed >= len(op.inputs) or min(op.inputs[pos], op.inputs[indexed]) < 0:
+                continue
+            src = source_input(op.inputs[pos])
+            if src is None:
+                continue
+            shape = [int(d) for d in sg.tensors[op.inputs[indexed]].shape]
+            if not shape:
+                continue
+            if axis is None:
+                bound = min(shape)
+            elif isinstance(axis, str):
+                a = int((op.builtin_options or {}).get(axis, 0))
+                bound = shape[a % len(shape)]
+            else:
+                bound = shape[axis]
+            bounds[src] = min(bound, bounds.get(src, bound))
+    return bounds
+
+
+def random_inputs(content: bytes, seed: int = 0) -> list:
+    """Seeded random values for every input of a model, in input order:
+    float inputs standard normal, integer inputs over their type's full range
+    except index-like ones (see `index_bounds`), drawn in [0, bound); bools 50/50."""
+    from .flatbuffer.reader import parse
+    from .flatbuffer.schema import numpy_dtype
+
+    model = parse(content)
+    sg = model.subgraphs[0]
+    bounds = index_bounds(content)
+    rng = np.random.default_rng(seed)
+    feeds = []
+    for i in sg.inputs:
+        t = sg.tensors[i]
+        shape = [int(d) for d in t.shape]
+        dtype = np.dtype(numpy_dtype(t.type))
+        if dtype == np.bool_:
+            feeds.append(rng.random(shape) < 0.5)
+        elif dtype.kind == "f":
+            feeds.append(rng.standard_normal(shape).astype(dtype))
+        elif i in bounds:
+            feeds.append(rng.integers(0, max(bounds[i], 1), shape).astype(dtype))
+        else:
+            info = np.iinfo(dtype)
+            feeds.append(rng.integers(info.min, info.max, shape, endpoint=True, dtype=dtype))
+    return feeds

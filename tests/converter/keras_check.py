@@ -1,16 +1,13 @@
 """Run a converted model in LiteRT and in tinylite and compare both with Keras.
 
-Importing this module picks Keras's backend (before Keras is first imported):
-numpy when its dependency jax (the numpy backend's convolutions) is installed,
-else torch.  Either runs Keras's own inference code, which is what the converted
-files must reproduce.  Test modules import it before keras."""
+Importing this module picks Keras's backend before Keras is first imported:
+numpy, the oracle's (support.keras_oracle checks it; another backend fails in CI).
+Test modules import it before keras."""
 from __future__ import annotations
 
-import importlib.util
 import os
 
-if "KERAS_BACKEND" not in os.environ:
-    os.environ["KERAS_BACKEND"] = "numpy" if importlib.util.find_spec("jax") else "torch"
+os.environ.setdefault("KERAS_BACKEND", "numpy")
 
 import numpy as np
 

@@ -10,6 +10,7 @@ import pytest
 
 from keras_check import close  # noqa: I001  (sets KERAS_BACKEND before keras loads)
 from oracle import run_litert
+from support import keras_oracle
 
 import tinylite
 from tinylite.errors import ConverterError
@@ -140,15 +141,19 @@ def test_saved_model_not_yet(tmp_path):
 
 # -- errors --------------------------------------------------------------------------------------
 
-keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
+
+@pytest.fixture(name="keras")
+def keras_fixture():
+    return keras_oracle()
 
 
 def _convert(model):
     return tinylite.TFLiteConverter.from_keras_model(model).convert()
 
 
-def test_unsupported_layer_names_layer_and_class(tmp_path):
+def test_unsupported_layer_names_layer_and_class(tmp_path, keras):
     model = keras.Sequential([keras.Input((5, 3)), keras.layers.GroupNormalization(groups=3, name="my_gn")])
     with pytest.raises(ConverterError,
                        match=r"layer 'my_gn' \(GroupNormalization\).*not supported.*Supported layers: .*Dense"):
@@ -158,7 +163,7 @@ def test_unsupported_layer_names_layer_and_class(tmp_path):
         tinylite.TFLiteConverter.from_keras_model_file(str(tmp_path / "m.keras")).convert()
 
 
-def test_unsupported_option_names_it():
+def test_unsupported_option_names_it(keras):
     model = keras.Sequential([keras.Input((5,)), keras.layers.ReLU(threshold=0.5, name="thr")])
     with pytest.raises(ConverterError, match=r"'thr' \(ReLU\): option threshold=0.5 .*only threshold=0"):
         _convert(model)
@@ -167,7 +172,7 @@ def test_unsupported_option_names_it():
         _convert(model)
 
 
-def test_lambda_layer_is_explained():
+def test_lambda_layer_is_explained(keras):
     model = keras.Sequential([keras.Input((5,)), keras.layers.Lambda(lambda t: t * 2, name="double")])
     with pytest.raises(ConverterError, match=r"'double' \(Lambda\): a Lambda layer holds arbitrary Python code.*"
                                              r"keras\.ops"):
@@ -200,7 +205,7 @@ def test_missing_file():
         tinylite.TFLiteConverter.from_keras_model_file("/nonexistent/model.h5").convert()
 
 
-def test_weights_only_h5(tmp_path):
+def test_weights_only_h5(tmp_path, keras):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.save_weights(tmp_path / "w.weights.h5")
     with pytest.raises(ConverterError, match="weights-only"):

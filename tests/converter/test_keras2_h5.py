@@ -4,6 +4,8 @@ under the outer layer's group.  The file is written here with h5py exactly as
 Keras 2 lays it out, and the expected answer is computed with numpy."""
 import json
 
+import h5py
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,6 @@ from keras_check import check_both
 
 import tinylite
 
-h5py = pytest.importorskip("h5py")
 RNG = np.random.default_rng(3)
 
 

@@ -8,7 +8,9 @@ import pytest
 from keras_check import check_both, close, missing_kernels  # noqa: I001  (sets KERAS_BACKEND before keras loads)
 from oracle import litert_interpreter
 
-keras = pytest.importorskip("keras")
+from support import keras_oracle  # noqa: E402
+
+keras = keras_oracle()
 layers = keras.layers
 
 import tinylite  # noqa: E402

@@ -124,6 +124,13 @@ def cast_model() -> bytes:
                            [dict(name="f", shape=[1, 4], shape_signature=[-1, 4])], signature=False)
 
 
+def strings_model() -> bytes:
+    """GATHER on a STRING vector: DT_STRING in and out."""
+    return single_op_model("GATHER", [dict(name="p", shape=[4], dtype=np.bytes_),
+                                      dict(name="i", shape=[2], dtype=np.int32)],
+                           [dict(name="o", shape=[2], dtype=np.bytes_)])
+
+
 def put(root: Path, name: str, version: int, content: bytes) -> None:
     d = root / name / str(version)
     d.mkdir(parents=True, exist_ok=True)
@@ -133,7 +140,7 @@ def put(root: Path, name: str, version: int, content: bytes) -> None:
 
 
 MODELS = {"fc": fc_model, "fixed": fixed_batch_model, "add": add_model, "addq": add_int8_model,
-          "unpack": unpack_model, "cast": cast_model, "swap": fc_model}
+          "unpack": unpack_model, "cast": cast_model, "swap": fc_model, "strings": strings_model}
 CORPUS_MODELS = {"mlp5_float": "mlp5/tf_float.tflite", "mlp5_int8": "mlp5/tf_int8.tflite",
                  "mlp5_int8io": "mlp5/tf_int8io.tflite"}
 

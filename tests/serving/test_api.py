@@ -113,6 +113,17 @@ def test_corpus_int8_models(server, corpus):
     np.testing.assert_array_equal(np.asarray(r.json()["predictions"]).reshape(litert.shape), litert)
 
 
+def test_string_tensors_in_and_out(server):
+    r = server.get("/v1/models/strings/metadata")
+    sig = r.json()["metadata"]["signature_def"]["signature_def"]["serving_default"]
+    assert sig["inputs"]["p"]["dtype"] == sig["outputs"]["o"]["dtype"] == "DT_STRING"
+    r = server.post("/v1/models/strings:predict", {"inputs": {"p": ["a", "bb", "\u00e9", "d"], "i": [2, 0]}})
+    assert r.status_code == 200 and r.json() == {"outputs": ["\u00e9", "a"]}
+    # Bytes that are not UTF-8 travel as {"b64": ...} both ways, as in TF Serving.
+    r = server.post("/v1/models/strings:predict", {"inputs": {"p": [{"b64": "AP8="}, "bb", "c", "d"], "i": [0, 1]}})
+    assert r.status_code == 200 and r.json() == {"outputs": [{"b64": "AP8="}, "bb"]}
+
+
 def test_multi_output_row_is_list_of_objects_columnar_is_object(server):
     x = rng.standard_normal((3, 2, 3)).astype(np.float32)
     want = interpret(unpack_model(), x=x)

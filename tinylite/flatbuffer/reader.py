@@ -144,7 +144,7 @@ class _Reader:
             quantized_dimension=q.QuantizedDimension(),
             details_type=q.DetailsType(),
         )
-        if p.details_type:
+        if p.details_type == 1:
             from tflite.CustomQuantization import CustomQuantization
 
             t = q.Details()
@@ -152,7 +152,35 @@ class _Reader:
             cq.Init(t.Bytes, t.Pos)
             custom = self._ints(cq, "Custom", np.uint8)
             p.details = None if custom is None else custom.tobytes()
+        elif p.details_type in (2, 3):
+            p.details = self.index_quantization(q.Details(), p.details_type)
         return p
+
+    def index_quantization(self, t, kind) -> dict:
+        """BlockwiseQuantization (2) or MultiAxisQuantization (3): tables the generated
+        bindings predate, read field by field (scales, zero_points, block_size
+        [, quantized_dimensions])."""
+        import flatbuffers
+        from flatbuffers.number_types import Int32Flags
+
+        tab = flatbuffers.table.Table(t.Bytes, t.Pos)
+
+        def field(slot, default):
+            o = tab.Offset(4 + 2 * slot)
+            return tab.Get(Int32Flags, o + tab.Pos) if o else default
+
+        d = {"scales": field(0, -1), "zero_points": field(1, -1), "block_size": field(2, 0)}
+        if kind == 3:
+            o = tab.Offset(10)
+            if o:
+                n = tab.VectorLen(o)
+                if n * 4 > len(self.data):
+                    raise InvalidModelError(f"vector quantized_dimensions claims {n} elements, more "
+                                            "than the file can hold")
+                d["quantized_dimensions"] = tab.GetVectorAsNumpy(Int32Flags, o).astype(np.int32)
+            else:
+                d["quantized_dimensions"] = np.zeros(0, np.int32)
+        return d
 
     def sparsity(self, s) -> dict | None:
         if s is None:

@@ -116,8 +116,11 @@ def numpy_dtype(tensor_type: int) -> type:
 
 def tensor_type(dtype) -> int:
     """The schema ``TensorType`` code of a numpy dtype."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "OSU":
+        return TENSOR_TYPES["STRING"]   # bytes/str arrays; RESOURCE and VARIANT are never inferred
     try:
-        return _TYPE_BY_NUMPY[np.dtype(dtype)]
+        return _TYPE_BY_NUMPY[dtype]
     except KeyError:
         raise ValueError(f"no TFLite tensor type for numpy dtype {np.dtype(dtype)}") from None
 

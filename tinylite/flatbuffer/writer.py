@@ -151,7 +151,9 @@ class _Writer:
             if v is not None:
                 vecs[name] = self._ints(v, dtype)
         details = None
-        if q.details_type and q.details is not None:
+        if q.details_type in (2, 3) and isinstance(q.details, dict):
+            details = self.index_quantization(q.details, q.details_type)
+        elif q.details_type and q.details is not None:
             C = _fb("CustomQuantization")
 
             custom = self._ints(np.frombuffer(q.details, np.uint8), np.uint8)
@@ -172,6 +174,21 @@ class _Writer:
             Q.QuantizationParametersAddDetails(b, details)
         Q.QuantizationParametersAddQuantizedDimension(b, q.quantized_dimension)
         return Q.QuantizationParametersEnd(b)
+
+    def index_quantization(self, d, kind):
+        """BlockwiseQuantization / MultiAxisQuantization, built field by field (the generated
+        bindings predate them)."""
+        b = self.b
+        dims = None
+        if kind == 3:
+            dims = self._ints(np.asarray(d.get("quantized_dimensions", []), np.int32), np.int32)
+        b.StartObject(4 if kind == 3 else 3)
+        b.PrependInt32Slot(0, int(d["scales"]), 0)
+        b.PrependInt32Slot(1, int(d.get("zero_points", -1)), 0)
+        b.PrependInt32Slot(2, int(d.get("block_size", 0)), 0)
+        if dims is not None:
+            b.PrependUOffsetTRelativeSlot(3, dims, 0)
+        return b.EndObject()
 
     def sparsity(self, s):
         D = _fb("DimensionMetadata")

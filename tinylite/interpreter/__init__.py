@@ -1,2 +1,8 @@
 """FlatBuffer model -> execution plan -> kernels."""
-from .interpreter import Interpreter, OpResolverType, SignatureRunner  # noqa: F401
+from .interpreter import (  # noqa: F401
+    Interpreter,
+    InterpreterWithCustomOps,
+    OpResolverType,
+    SignatureRunner,
+    load_delegate,
+)

@@ -16,12 +16,19 @@ from __future__ import annotations
 
 import enum
 import os
+import weakref
+from collections.abc import Mapping
 
 import numpy as np
 
+from ..errors import DelegateLoadError, InvalidModelError
+from ..flatbuffer import strings
 from ..flatbuffer.reader import parse, read_model
-from ..flatbuffer.schema import TENSOR_TYPE_NAMES, numpy_dtype
+from ..flatbuffer.schema import TENSOR_TYPE_NAMES, TENSOR_TYPES, numpy_dtype
+from .custom_ops import OpResolver, resolve_registerer
 from .subgraph import SubgraphRunner
+
+_STRING = TENSOR_TYPES["STRING"]
 
 
 class OpResolverType(enum.Enum):
@@ -34,6 +41,51 @@ class OpResolverType(enum.Enum):
     BUILTIN = 1
     BUILTIN_REF = 2
     BUILTIN_WITHOUT_DEFAULT_DELEGATES = 3
+
+
+def _op_resolver_type(value) -> OpResolverType:
+    if isinstance(value, OpResolverType):
+        return value
+    # The same enum from tf.lite / ai_edge_litert: code written for them passes theirs.
+    if isinstance(value, enum.Enum) and value.name in OpResolverType.__members__:
+        return OpResolverType[value.name]
+    raise ValueError(f"Unrecognized passed in op resolver type: {value}. Pass a tinylite.OpResolverType: "
+                     f"{', '.join(OpResolverType.__members__)}.")
+
+
+def _details_dtype(tensor_type: int):
+    """The dtype get_*_details report: np.bytes_ for STRING (held as an object array), as LiteRT does."""
+    return np.bytes_ if tensor_type == _STRING else numpy_dtype(tensor_type)
+
+
+def load_delegate(library, options=None):
+    """LiteRT's ``load_delegate``: always raises, since tinylite runs no native delegates.
+
+    The error is a ValueError (and an OSError), so code that falls back to the CPU
+    when a delegate cannot be loaded keeps working:
+
+    >>> try:
+    ...     delegates = [load_delegate("libedgetpu.so.1")]
+    ... except ValueError:
+    ...     delegates = []
+    >>> delegates
+    []
+    """
+    raise DelegateLoadError(
+        f"Failed to load delegate from {library}\ntinylite runs no native delegates (TfLiteDelegate libraries "
+        "such as the Edge TPU, GPU, Hexagon or XNNPACK delegates): every op runs on the CPU with numpy. Create "
+        "the Interpreter without experimental_delegates.")
+
+
+class _View:
+    """What a numpy array from `tensor(i)()` and every view of it hold on to: while
+    one is alive, the interpreter refuses to reallocate or run (as LiteRT does)."""
+
+    __slots__ = ("__array_interface__", "_array", "__weakref__")
+
+    def __init__(self, array: np.ndarray):
+        self._array = array
+        self.__array_interface__ = array.__array_interface__
 
 
 _TYPE_NAMES_FOR_ERRORS = {np.dtype(np.float64): "FLOAT64"}
@@ -52,40 +104,71 @@ class Interpreter:
     """Runs a .tflite model.
 
     Args mirror `tf.lite.Interpreter`: exactly one of `model_path` /
-    `model_content`; delegates and the `experimental_*` options are accepted
-    (tinylite runs in numpy; `experimental_preserve_all_tensors` keeps every
-    intermediate readable with `get_tensor`).  `num_threads` sets numpy's
-    BLAS threads during invoke (a process-wide setting, left as the last
-    invoke set it) and splits the heavy steps of a batch across that many
-    threads; without it numpy's defaults apply (see interpreter/threads.py).
+    `model_content`; the `experimental_*` options are accepted
+    (`experimental_preserve_all_tensors` keeps every intermediate readable with
+    `get_tensor`).  `num_threads` sets numpy's BLAS threads during invoke (a
+    process-wide setting, left as the last invoke set it) and splits the heavy
+    steps of a batch across that many threads; without it numpy's defaults
+    apply (see interpreter/threads.py).
+
+    tinylite runs no native delegates: a non-empty `experimental_delegates` is
+    a ValueError (and `load_delegate` always raises, as LiteRT's does for a
+    library it cannot load).
+
+    `custom_ops={"Name": prepare}` runs the model's custom op `Name` with a
+    Python kernel; see `tinylite.interpreter.custom_ops`, and
+    `InterpreterWithCustomOps` for LiteRT's registerer form.
     """
 
     def __init__(self, model_path=None, model_content=None, experimental_delegates=None, num_threads=None,
                  experimental_op_resolver_type=OpResolverType.AUTO, experimental_preserve_all_tensors=False,
-                 **experimental_options):
+                 *, custom_ops=None, **experimental_options):
         unknown = [k for k in experimental_options if not k.startswith("experimental_")]
         if unknown:
             raise TypeError(f"Interpreter() got an unexpected keyword argument {unknown[0]!r}")
+        self._op_resolver_type = _op_resolver_type(experimental_op_resolver_type)
         if num_threads is not None:
             if not isinstance(num_threads, int):
                 raise ValueError("type of num_threads should be int")
             if num_threads < 1:
                 raise ValueError("num_threads should >= 1")
-        if model_path is not None and model_content is None:
-            path = os.fspath(model_path)
-            if not os.path.isfile(path):
-                raise ValueError(f"Could not open '{path}': no such file.")
-            self._model = read_model(path)
-        elif model_content is not None and model_path is None:
-            self._model = parse(model_content)
-        elif model_path is None and model_content is None:
-            raise ValueError("`model_path` or `model_content` must be specified.")
-        else:
-            raise ValueError("Can't both provide `model_path` and `model_content`")
+        if experimental_delegates:
+            raise ValueError(
+                f"tinylite runs no native delegates, so experimental_delegates={experimental_delegates!r:.200} "
+                "cannot be applied: every op runs on the CPU with numpy. Create the Interpreter without "
+                "experimental_delegates.")
+        self._op_resolver = OpResolver()
+        for registerer in getattr(self, "_custom_op_registerers", None) or []:
+            resolve_registerer(registerer)(self._op_resolver)
+        if custom_ops is not None:
+            if not isinstance(custom_ops, Mapping):
+                raise ValueError(f"custom_ops must map custom op names to kernels (prepare functions), got "
+                                 f"{type(custom_ops).__name__}")
+            for name, kernel in custom_ops.items():
+                self._op_resolver.add_custom(name, kernel)
+        try:
+            if model_path is not None and model_content is None:
+                path = os.fspath(model_path)
+                if not os.path.isfile(path):
+                    raise ValueError(f"Could not open '{path}': no such file.")
+                self._model = read_model(path)
+            elif model_content is not None and model_path is None:
+                self._model = parse(model_content)
+            elif model_path is None and model_content is None:
+                raise ValueError("`model_path` or `model_content` must be specified.")
+            else:
+                raise ValueError("Can't both provide `model_path` and `model_content`")
+        except InvalidModelError as e:
+            # LiteRT's words first (code matches on them), then what exactly is wrong.
+            if str(e).startswith(_NOT_A_FLATBUFFER):
+                raise
+            raise InvalidModelError(f"{_NOT_A_FLATBUFFER}: {e}") from None
+        # Weak references to the holders behind the arrays tensor(i)() returned; each
+        # removes itself when its last array dies.  A plain set: invoke checks it every call.
+        self._views: set = set()
         self._num_threads = num_threads
         self._workers = None
         self._preserve = bool(experimental_preserve_all_tensors)
-        self._op_resolver_type = experimental_op_resolver_type
         self._runners: dict[int, SubgraphRunner] = {}
         # State shared by all subgraphs: resource variables (VAR_HANDLE / ASSIGN_VARIABLE /
         # READ_VARIABLE) and which CALL_ONCE ops have run.  reset_all_variables leaves it, as TFLite does.
@@ -118,10 +201,26 @@ class Interpreter:
 
     def allocate_tensors(self) -> None:
         """Prepare every op, plan memory; call again after `resize_tensor_input`."""
+        if self._views:
+            self._ensure_safe()
         self._runner(0).allocate()
 
     def invoke(self) -> None:
+        if self._views:
+            self._ensure_safe()
         self._runner(0).invoke()
+
+    def _safe_to_run(self) -> bool:
+        """True when no numpy array from `tensor(i)()` (or a view of one) is alive."""
+        return not self._views
+
+    def _ensure_safe(self) -> None:
+        if self._views:
+            raise RuntimeError(
+                f"There is at least 1 reference to internal data in the interpreter in the form of a numpy array "
+                f"or slice ({len(self._views)} alive). Be sure to only hold the function returned from tensor() "
+                "if you are using raw data access: delete the arrays it returned (or copy them) before "
+                "allocate_tensors(), invoke() or resize_tensor_input().")
 
     def reset_all_variables(self) -> None:
         for r in self._runners.values():
@@ -132,7 +231,9 @@ class Interpreter:
     def _check_index(self, tensor_index, subgraph_index=0):
         n = len(self._model.subgraphs[subgraph_index].tensors)
         if not isinstance(tensor_index, (int, np.integer)) or not 0 <= int(tensor_index) < n:
-            raise ValueError(f"Invalid tensor index {tensor_index} exceeds max tensor index {n - 1}")
+            # LiteRT's words: the "max" it names is the number of tensors.
+            raise ValueError(f"Invalid tensor index {tensor_index} exceeds max tensor index {n} (subgraph "
+                             f"{subgraph_index} has {n} tensors, indices 0 to {n - 1})")
         return int(tensor_index)
 
     def _get_tensor_details(self, tensor_index, subgraph_index=0) -> dict:
@@ -162,7 +263,7 @@ class Interpreter:
             "index": i,
             "shape": shape,
             "shape_signature": signature,
-            "dtype": numpy_dtype(t.type),
+            "dtype": _details_dtype(t.type),
             "quantization": quantization,
             "quantization_parameters": {
                 "scales": scales,
@@ -186,19 +287,26 @@ class Interpreter:
         return [self._get_tensor_details(i, subgraph_index)
                 for i in range(len(self._model.subgraphs[subgraph_index].tensors))]
 
-    def _get_ops_details(self) -> list[dict]:
+    def _get_op_details(self, op_index) -> dict:
+        """One operator of subgraph 0: index, op_name (a custom op's custom code), inputs and
+        outputs (tensor indices, -1 for an omitted optional input), operand_types, result_types."""
         sg = self._model.subgraphs[0]
-        out = []
-        for i, op in enumerate(sg.operators):
-            out.append({
-                "index": i,
-                "op_name": self._model.op_name(op),
-                "inputs": np.array(op.inputs, np.int32),
-                "outputs": np.array(op.outputs, np.int32),
-                "operand_types": [numpy_dtype(sg.tensors[t].type) for t in op.inputs if t != -1],
-                "result_types": [numpy_dtype(sg.tensors[t].type) for t in op.outputs if t != -1],
-            })
-        return out
+        n = len(sg.operators)
+        if isinstance(op_index, bool) or not isinstance(op_index, (int, np.integer)) or not 0 <= op_index < n:
+            raise ValueError(f"Invalid node index {op_index}: subgraph 0 has {n} nodes (indices 0 to {n - 1})")
+        op = sg.operators[int(op_index)]
+        return {
+            "index": int(op_index),
+            "op_name": self._model.op_name(op),
+            "inputs": np.array(op.inputs, np.int32),
+            "outputs": np.array(op.outputs, np.int32),
+            "operand_types": [_details_dtype(sg.tensors[t].type) for t in op.inputs if t != -1],
+            "result_types": [_details_dtype(sg.tensors[t].type) for t in op.outputs if t != -1],
+        }
+
+    def _get_ops_details(self) -> list[dict]:
+        """`_get_op_details` of every operator of subgraph 0, in execution order."""
+        return [self._get_op_details(i) for i in range(len(self._model.subgraphs[0].operators))]
 
     # -- data --
 
@@ -211,6 +319,11 @@ class Interpreter:
             raise ValueError("Cannot set tensor: Tensor is unallocated. Try calling allocate_tensors() first")
         value = np.asarray(value)
         t = runner.subgraph.tensors[i]
+        if t.type == _STRING and value.dtype.kind in "OSU":
+            try:
+                value = strings.from_numpy(value)
+            except ValueError as e:
+                raise ValueError(f"Cannot set tensor: {e} (input {i}, name: {t.name})") from None
         if value.dtype != target.dtype:
             raise ValueError(
                 f"Cannot set tensor: Got value of type {_type_name(value.dtype)} but expected type "
@@ -236,13 +349,28 @@ class Interpreter:
         return np.array(arr)
 
     def tensor(self, tensor_index):
-        """A function returning a numpy view of the tensor's current buffer (no copy)."""
+        """A function returning a numpy view of the tensor's current buffer (no copy).
+
+        While such an array (or any view of it) is alive, `allocate_tensors`,
+        `invoke` and `resize_tensor_input` raise RuntimeError, as LiteRT's do:
+        hold the function, not the array.
+        """
         i = self._check_index(tensor_index)
         runner = self._runner(0)
-        return lambda: runner.arrays[i]
+        views = self._views
+
+        def view():
+            array = runner.arrays[i]
+            if array is None:
+                return None
+            holder = _View(array)
+            views.add(weakref.ref(holder, views.discard))
+            return np.asarray(holder)
+        return view
 
     def resize_tensor_input(self, input_index, tensor_size, strict=False, subgraph_index=0) -> None:
         """Change an input's shape; call `allocate_tensors()` before the next invoke."""
+        self._ensure_safe()
         runner = self._runner(subgraph_index)
         i = self._check_index(input_index, subgraph_index)
         sg = runner.subgraph
@@ -303,6 +431,26 @@ class Interpreter:
     def arena_bytes(self) -> int:
         """Bytes of the activation arena planned by the last `allocate_tensors`."""
         return sum(r.arena_bytes for r in self._runners.values())
+
+
+class InterpreterWithCustomOps(Interpreter):
+    """LiteRT's `InterpreterWithCustomOps`: an Interpreter whose custom ops come from registerers.
+
+    Each of `custom_op_registerers` is a callable, or a name resolving to one (a
+    Python import path "package.module.function", or a name given to
+    `tinylite.interpreter.custom_ops.register_registerer`); it is called with the
+    interpreter's `OpResolver` and registers kernels with
+    `resolver.add_custom(name, prepare)`.  An unknown name is LiteRT's
+    ValueError ("Looking up symbol ... failed").  Other keyword arguments are
+    the Interpreter's.  See `tinylite.interpreter.custom_ops` for an example.
+    """
+
+    def __init__(self, custom_op_registerers=None, **kwargs):
+        self._custom_op_registerers = list(custom_op_registerers or [])
+        super().__init__(**kwargs)
+
+
+_NOT_A_FLATBUFFER = "The model is not a valid Flatbuffer buffer"
 
 
 class SignatureRunner:

@@ -14,11 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UnsupportedOpError
-from ..flatbuffer.schema import TENSOR_TYPE_NAMES, numpy_dtype
+from ..flatbuffer.schema import OP_NAMES, TENSOR_TYPE_NAMES, numpy_dtype
 from ..graph import Model
 from ..kernels import kernel_for, optimized
+from ..kernels.custom import kernel_for_custom
 from ..kernels._base import DynamicShape, Node, TensorSpec
 from . import fusion, planner
+from .custom_ops import unresolved as unresolved_custom_op
 from .tape import Tape, call_name, quiet_context, run_quietly
 from .threads import BatchSplit, blas, split_batches
 
@@ -132,10 +134,7 @@ class SubgraphRunner:
                         op.custom_options, runner=self,
                         intermediates=[spec(i) for i in (op.intermediates or [])], reference=self.reference)
             self.nodes.append(node)
-            try:
-                kernel = kernel_for(op_name)
-            except UnsupportedOpError as e:
-                raise UnsupportedOpError(f"Node number {oi} ({op_name}): {e}") from None
+            kernel = self._kernel(oi, op, op_name)
             is_dynamic = any(s is not None and s.index in plan.dynamic_tensors for s in node.inputs)
             fn = None
             if not is_dynamic:
@@ -263,7 +262,9 @@ class SubgraphRunner:
             dtype = self.dtypes[a.tensor]
             if dtype.hasobject:
                 # RESOURCE/STRING handles are Python objects, which cannot live in a byte arena.
-                arrays[a.tensor] = np.empty(self.shapes[a.tensor], dtype)
+                # A string tensor not written yet reads as empty strings (LiteRT: no strings at all).
+                arrays[a.tensor] = np.full(self.shapes[a.tensor], b"" if self.type_name(a.tensor) == "STRING"
+                                           else None, dtype)
                 continue
             arrays[a.tensor] = np.ndarray(self.shapes[a.tensor], dtype, self.arena, a.offset)
         with_row = {}
@@ -309,6 +310,26 @@ class SubgraphRunner:
         the reference resolver was asked for, the optimized kernel that applies."""
         fn = kernel.prepare(node)
         return fn if self.reference else optimized.select(node, fn)
+
+    def _kernel(self, oi: int, op, op_name: str):
+        """The kernel of an operator: for a custom op, the user's registration first
+        (see custom_ops), then the ones tinylite bundles; for a builtin, its module."""
+        code = self.model.operator_codes[op.opcode_index]
+        if code.custom_code is not None and OP_NAMES.get(code.builtin_code) == "CUSTOM":
+            resolver = getattr(self.interpreter, "_op_resolver", None)
+            kernel = resolver.find_custom(op_name) if resolver is not None else None
+            if kernel is None:
+                kernel = kernel_for_custom(op_name)
+            if kernel is None:
+                sg = self.subgraph
+                types = ", ".join(f"{TENSOR_TYPE_NAMES.get(sg.tensors[i].type, '?')}{list(self.shapes[i] or ())}"
+                                  if i >= 0 else "(none)" for i in op.inputs) or "(none)"
+                raise unresolved_custom_op(op_name, oi, types)
+            return kernel
+        try:
+            return kernel_for(op_name)
+        except UnsupportedOpError as e:
+            raise UnsupportedOpError(f"Node number {oi} ({op_name}): {e}") from None
 
     def _initial_variable(self, i: int) -> np.ndarray:
         t = self.subgraph.tensors[i]

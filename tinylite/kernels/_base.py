@@ -88,6 +88,16 @@ class Node:
             raise DynamicShape(f"{self.op_name} input {i} is not constant")
         return spec.data
 
+    @property
+    def exact_products(self):
+        """True in an interpreter whose float matrix products must not depend on the BLAS
+        kernel (calibration: see `exact_matmul`).  Kernels then take their plain path."""
+        return bool(getattr(getattr(self.runner, "interpreter", None), "_exact_products", False))
+
+    def matmul(self):
+        """The float matrix product this node calls: np.matmul, or `exact_matmul`."""
+        return exact_matmul if self.exact_products else np.matmul
+
     def has_input(self, i):
         return i < len(self.inputs) and self.inputs[i] is not None
 
@@ -103,6 +113,24 @@ class Node:
             raise UnsupportedOpError(
                 f"{self.op_name} (node {self.index}): tensor {spec.name!r} has type {spec.dtype.name}; "
                 f"tinylite runs this op on {names}")
+
+
+def exact_matmul(a, b, out=None):
+    """a @ b for float32 operands whose result does not depend on the BLAS kernel.
+
+    A float32 GEMM's last bits depend on how the BLAS kernel the CPU selects
+    orders and fuses its sums (OpenBLAS's Haswell and SkylakeX kernels differ),
+    and calibration turns such bits into different scales.  Products of float32
+    values are exact in float64 and a float64 sum of them is ~2^29 times closer
+    to the true value than float32's spacing, so rounding the float64 product
+    once to float32 gives the correctly rounded result whatever the kernel
+    (except when the true value lies within float64 noise of a float32 rounding
+    boundary, which is rare enough not to reach a calibrated range)."""
+    r = np.matmul(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    if out is None:
+        return r.astype(np.float32)
+    out[...] = r
+    return out
 
 
 # --- fused activations ---

@@ -8,17 +8,20 @@ fixed-point multiplier, so inputs with different scales compare on one grid
 import numpy as np
 
 from . import _fixedpoint as fx
+from . import _layout
 from ._base import broadcast_shape
 
 _TYPES = (np.float32, np.float16, np.int8, np.uint8, np.int16, np.int32, np.int64, np.bool_)
 _LEFT_SHIFT = 8
 
 
-def prepare_compare(node, ufunc):
+def prepare_compare(node, ufunc, strings=False):
+    """`strings`: the op compares STRING tensors too (LiteRT's EQUAL and NOT_EQUAL do)."""
     x, y = node.inputs[0], node.inputs[1]
     if x.dtype != y.dtype:
         node.fail(f"input types differ: {x.dtype.name} and {y.dtype.name}")
-    node.expect_dtype(x, *_TYPES)
+    node.expect_dtype(x, *_TYPES, *((np.object_,) if strings else ()))
+    _layout.check_strings(node, [x, y])
     node.expect_dtype(node.outputs[0], np.bool_)
     node.outputs[0].shape = broadcast_shape(x.shape, y.shape, node)
     node.ufunc = ufunc

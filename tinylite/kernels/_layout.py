@@ -7,6 +7,18 @@ from ._base import activation_name, float_activation, normalize_axis
 
 # Types a pure data-movement kernel copies as they are.
 MOVABLE = (np.float32, np.int32, np.int64, np.bool_, np.int8, np.uint8, np.int16)
+# ... and with STRING tensors (object arrays of bytes), for the kernels LiteRT runs on strings.
+WITH_STRINGS = MOVABLE + (np.object_,)
+
+
+def check_strings(node, specs):
+    """Object arrays are STRING tensors here: refuse RESOURCE / VARIANT handles, which share the dtype."""
+    runner = node.runner
+    for s in specs:
+        if s is not None and s.dtype == np.object_ and runner is not None:
+            kind = runner.type_name(s.index)
+            if kind != "STRING":
+                node.fail(f"tensor {s.name!r} is a {kind} tensor; this op takes STRING but no {kind} tensors")
 
 
 def is_quantized(spec):
@@ -42,6 +54,7 @@ def movable(node, inputs, outputs=None, dtypes=MOVABLE):
     for s in specs[1:]:
         if s.dtype != specs[0].dtype:
             node.fail(f"tensor {s.name!r} has type {s.dtype.name}, expected {specs[0].dtype.name}")
+    check_strings(node, specs)
     return same_quantization(specs)
 
 

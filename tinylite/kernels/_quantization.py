@@ -148,10 +148,13 @@ def _symmetric_quantize_rows(rows):
 
 def _asymmetric_quantize_rows(rows):
     """TFLite's AsymmetricQuantizeFloats per row: (int8 values, float32 scales, zero points)."""
-    rmin = np.minimum(rows.min(axis=1), 0).astype(np.float64)
-    rmax = np.maximum(rows.max(axis=1), 0).astype(np.float64)
+    rmin32 = np.minimum(rows.min(axis=1), 0).astype(np.float32)
+    rmax32 = np.maximum(rows.max(axis=1), 0).astype(np.float32)
+    rmin, rmax = rmin32.astype(np.float64), rmax32.astype(np.float64)
     same = rmin == rmax
-    scale = np.where(same, 1.0, (rmax - rmin) / 255.0)
+    # LiteRT's x86 build runs the NEON version (NEON_2_SSE), whose range rmax - rmin is a float32
+    # difference (the portable one subtracts in double): they differ in the last bit of the scale.
+    scale = np.where(same, 1.0, (rmax32 - rmin32).astype(np.float64) / 255.0)
     zp_min = -128.0 - rmin / scale
     zp_max = 127.0 - rmax / scale
     err_min = 128.0 + np.abs(rmin / scale)

@@ -179,10 +179,11 @@ class LstmCell:
         self.proj_b = None if self.proj_bias is None else f32(self.proj_bias)
 
     def _gate_inputs_float(self, x, h, aux):
-        acc = x @ self.wx_t
+        matmul = self.node.matmul()
+        acc = matmul(x, self.wx_t)
         if aux is not None and self.aux_t is not None:
-            acc += aux @ self.aux_t
-        acc += h @ self.wh_t
+            acc += matmul(aux, self.aux_t)
+        acc += matmul(h, self.wh_t)
         return dict(zip(self.gates, np.split(acc, len(self.gates), axis=1)))
 
     def step(self, x, h, c, aux=None):
@@ -226,7 +227,7 @@ class LstmCell:
         if self.hybrid:
             out = self._hybrid_matmul(hidden, self.q_proj)
         else:
-            out = hidden @ self.proj_t
+            out = self.node.matmul()(hidden, self.proj_t)
         if self.proj_b is not None:
             out = out + self.proj_b
         if self.proj_clip > 0:
@@ -354,7 +355,8 @@ class RnnCell:
         if self.hybrid:
             out = self.bias + self._hybrid(x, self.q[0]) + self._hybrid(h, self.q[1])
         else:
-            out = x @ self.w_t + h @ self.r_t + self.bias
+            matmul = self.node.matmul()
+            out = matmul(x, self.w_t) + matmul(h, self.r_t) + self.bias
         act = apply_activation(self.activation, out)
         out = out if act is None else act
         h[...] = out

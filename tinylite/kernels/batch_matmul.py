@@ -34,7 +34,7 @@ def eval_float(node, inputs, outputs):
     rhs = getattr(node, "rhs", None)
     if rhs is None:
         rhs = np.swapaxes(y, -1, -2) if adj_y else y
-    np.matmul(lhs, rhs, out=outputs[0])
+    node.matmul()(lhs, rhs, out=outputs[0])
 
 
 # --- quantized ---

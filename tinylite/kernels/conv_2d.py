@@ -58,8 +58,9 @@ def eval_float(node, inputs, outputs):
     cols = im2col(x, node.geometry)
     cout = out.shape[-1]
     res = out.reshape(-1, cout)
+    matmul = node.matmul()
     if node.groups == 1:
-        np.matmul(cols, wmat[0], out=res)
+        matmul(cols, wmat[0], out=res)
     else:
         g = node.groups
         cg = x.shape[-1] // g
@@ -67,7 +68,7 @@ def eval_float(node, inputs, outputs):
         grouped = cols.reshape(-1, k, g, cg)
         og = cout // g
         for i in range(g):
-            res[:, i * og:(i + 1) * og] = grouped[:, :, i, :].reshape(-1, k * cg) @ wmat[i]
+            res[:, i * og:(i + 1) * og] = matmul(grouped[:, :, i, :].reshape(-1, k * cg), wmat[i])
     if b is not None:
         res += b
     if node.act is not None:

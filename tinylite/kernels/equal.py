@@ -5,4 +5,4 @@ from ._compare import prepare_compare
 
 
 def prepare(node):
-    return prepare_compare(node, np.equal)
+    return prepare_compare(node, np.equal, strings=True)

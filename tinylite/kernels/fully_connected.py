@@ -1,7 +1,15 @@
 """FULLY_CONNECTED: y = x @ W.T + b, W is [units, depth].
 
 The input is flattened to rows of `depth` (TFLite's rule); `keep_num_dims`
-keeps the input's leading dimensions instead of collapsing them.  The
+keeps the input's leading dimensions instead of collapsing them.
+
+Blockwise-quantized weights (the schema's BlockwiseQuantization details: INT4
+weights, one float16 scale per block of `block_size` inputs per unit, in a
+tensor the details name) run as LiteRT's EvalBlockwise4Bit: each input row
+quantized asymmetrically to int8, exact integer sums per block, then in
+float32 and in this order: out += sum * scale per block, out -= zero_point *
+sum(scale * sum of the block's weights), out *= the row's scale, out += bias.
+The fused activation is not applied (LiteRT's kernel ignores it).  The
 optimized float kernel (operands kept across invokes, the bias in the
 product) is kernels/optimized/fully_connected.py.
 """
@@ -37,13 +45,16 @@ def prepare(node):
         node.wt = np.ascontiguousarray(w.data.T) if w.data is not None else None
         node.act = float_activation(activation_name(node))
         return eval_float
+    q = w.quantization
+    if q is not None and q.details_type == 2:
+        return _prepare_blockwise(node, x, w)
     return prepare_quantized(node)
 
 
 def eval_float(node, inputs, outputs):
     x, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
     res = outputs[0].reshape(-1, w.shape[0])
-    np.matmul(x.reshape(-1, node.depth), w.T if node.wt is None else node.wt, out=res)
+    node.matmul()(x.reshape(-1, node.depth), w.T if node.wt is None else node.wt, out=res)
     if b is not None:
         res += b
     if node.act is not None:
@@ -128,3 +139,67 @@ def _eval_hybrid_fc(node, inputs, outputs):
     if node.q_clamp is not None:
         np.clip(res, *node.q_clamp, out=res)
     outputs[0].reshape(res.shape)[...] = res
+
+
+# --- blockwise-quantized INT4 weights ---
+
+def _prepare_blockwise(node, x, w):
+    from ..flatbuffer.schema import TENSOR_TYPE_NAMES
+
+    details = w.quantization.details
+    runner = node.runner
+    tensors = runner.subgraph.tensors
+    if TENSOR_TYPE_NAMES.get(tensors[w.index].type) != "INT4":
+        node.fail(f"blockwise quantization is implemented for INT4 weights (as LiteRT), got "
+                  f"{TENSOR_TYPE_NAMES.get(tensors[w.index].type)}")
+    if x.dtype != np.float32 or node.outputs[0].dtype != np.float32:
+        node.fail(f"blockwise INT4 weights need float32 input and output, got {x.dtype.name}")
+    if w.data is None:
+        node.fail("blockwise INT4 weights must be constant")
+    units, depth = w.shape
+    block = int(details.get("block_size", 0))
+    if block <= 0 or depth % block:
+        node.fail(f"block_size {block} does not divide the weights' depth {depth}")
+    si = int(details.get("scales", -1))
+    if not 0 <= si < len(tensors):
+        node.fail(f"blockwise scales name tensor {si}, which does not exist")
+    scales = runner.model.buffer_array(tensors[si])
+    if scales is None or scales.size != units * (depth // block):
+        node.fail(f"blockwise scales (tensor {si}) must be a constant of {units} x {depth // block} values")
+    zi = int(details.get("zero_points", -1))
+    if zi >= 0:
+        zps = runner.model.buffer_array(tensors[zi]) if zi < len(tensors) else None
+        if zps is None or np.any(zps != 0):
+            from ..errors import UnsupportedOpError
+
+            raise UnsupportedOpError(f"{node.op_name} (node {node.index}): blockwise weights with nonzero "
+                                     "zero points are not supported (LiteRT's kernel assumes 0 too)")
+    node.block = block
+    blocks = depth // block
+    node.block_scales = scales.astype(np.float32).reshape(units, blocks)
+    wq = w.data.astype(np.float64).reshape(units, blocks, block)
+    node.block_weights = wq
+    ksum = wq.sum(axis=2).astype(np.float32)
+    kfsum = np.zeros(units, np.float32)
+    for bi in range(blocks):
+        kfsum = (kfsum + node.block_scales[:, bi] * ksum[:, bi]).astype(np.float32)
+    node.kfsum = kfsum
+    return eval_blockwise
+
+
+def eval_blockwise(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    b = inputs[2] if len(inputs) > 2 else None
+    units, blocks, block = node.block_weights.shape
+    rows = x.reshape(-1, blocks * block)
+    q, sf, zp = _asymmetric_quantize_rows(rows)
+    qb = q.astype(np.float64).reshape(len(rows), blocks, block)
+    acc = np.zeros((len(rows), units), np.float32)
+    for bi in range(blocks):
+        sums = (qb[:, bi, :] @ node.block_weights[:, bi, :].T).astype(np.float32)   # exact integers
+        acc = (acc + sums * node.block_scales[None, :, bi]).astype(np.float32)
+    acc = (acc - zp.astype(np.float32)[:, None] * node.kfsum[None, :]).astype(np.float32)
+    acc = (acc * sf[:, None]).astype(np.float32)
+    if b is not None:
+        acc = (acc + b).astype(np.float32)
+    out[...] = acc.reshape(out.shape)

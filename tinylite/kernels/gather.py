@@ -24,8 +24,10 @@ def prepare(node):
     # Views of both inputs as [batch, outer, axis, inner] and [batch, coords].
     node.x_view = (_size(x.shape[:batch]), _size(x.shape[batch:axis]), x.shape[axis], _size(x.shape[axis + 1:]))
     node.i_view = (node.x_view[0], _size(idx.shape[batch:]))
-    if not _layout.movable(node, [x]):
+    if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS):
         return _layout.quantized_fallback(node)
+    if x.dtype == np.object_ and rank != 1:
+        node.fail(f"a STRING input must be 1-D, got shape {list(x.shape)} (LiteRT gathers 1-D strings only)")
     return eval_gather
 
 

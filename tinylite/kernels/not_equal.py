@@ -5,4 +5,4 @@ from ._compare import prepare_compare
 
 
 def prepare(node):
-    return prepare_compare(node, np.not_equal)
+    return prepare_compare(node, np.not_equal, strings=True)

@@ -1,9 +1,19 @@
 """RESIZE_BILINEAR of an NHWC tensor to the (height, width) of the size input,
 with TFLite's float32 source coordinates (`align_corners`, `half_pixel_centers`)
-and its four-corner weights."""
+and its four-corner weights.
+
+Quantized tensors keep the input's quantization (nothing is requantized):
+- uint8 follows LiteRT's default kernel: float32 corner weights, the four
+  products summed in the order (y0,x0), (y0,x1), (y1,x0), (y1,x1), plus 0.5,
+  truncated.  (Its 8x upscaling shortcut computes the same values in 8.8 fixed
+  point: every weight is then a multiple of 1/256, so the float sums are exact
+  too.)  LiteRT's reference resolver sums in another order and may differ by
+  one on ties.
+- int8 and int16 use LiteRT's integer kernel (both resolvers): source positions
+  in 1/1024 units, products in int64, rounded half away from zero at 2**20.
+"""
 import numpy as np
 
-from ._quantization import prepare_quantized
 from ._window import resize_scale, resize_size
 
 
@@ -15,8 +25,13 @@ def prepare(node):
         node.fail("half_pixel_centers and align_corners cannot both be true")
     n, h, w, c = x.shape
     node.outputs[0].shape = (n, oh, ow, c)
+    if x.dtype != node.outputs[0].dtype:
+        node.fail(f"output type {node.outputs[0].dtype.name} differs from input type {x.dtype.name}")
+    node.expect_dtype(x, np.float32, np.uint8, np.int8, np.int16)
+    if x.dtype == np.uint8:
+        return _prepare_uint8(node, h, w, oh, ow, align, half)
     if x.dtype != np.float32:
-        return prepare_quantized(node)
+        return _prepare_integer(node, h, w, oh, ow, align, half)
     y0, y1, fy = source_coords(h, oh, align, half)
     x0, x1, fx = source_coords(w, ow, align, half)
     node.rows = (y0, y1)
@@ -50,3 +65,67 @@ def eval_float(node, inputs, outputs):
             else:
                 np.multiply(rows[:, :, c], next(weights), out=tmp)
                 out += tmp
+
+
+def _prepare_uint8(node, h, w, oh, ow, align, half):
+    y0, y1, fy = source_coords(h, oh, align, half)
+    x0, x1, fx = source_coords(w, ow, align, half)
+    node.rows, node.cols = (y0, y1), (x0, x1)
+    one = np.float32(1)
+    # float32 products, as LiteRT's scale[4] array holds them.
+    node.weights = [(wy[:, None] * wx[None, :])[:, :, None]
+                    for wy in (one - fy, fy) for wx in (one - fx, fx)]
+    return eval_uint8
+
+
+def eval_uint8(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    acc = None
+    weights = iter(node.weights)
+    for r in node.rows:
+        rows = x[:, r].astype(np.float32)
+        for c in node.cols:
+            term = rows[:, :, c] * next(weights)
+            acc = term if acc is None else acc + term
+    acc += np.float32(0.5)
+    out[...] = acc.astype(np.uint8)     # truncation; the sum lies in [0.5, 255.5]
+
+
+def _integer_coords(in_size, out_size, align, half):
+    """Source position in 1/1024 units and the lower/upper source index, as LiteRT's
+    ComputeInterpolationValuesInteger gives them (C division truncates toward zero)."""
+    if align and out_size > 1:
+        scale = ((1 << 10) * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    else:
+        scale = ((1 << 10) * in_size + out_size // 2) // out_size
+    v = np.arange(out_size, dtype=np.int64)
+    pos = v * scale + scale // 2 - (1 << 9) if half else v * scale
+    lower = np.maximum(np.trunc(pos / 1024).astype(np.int64), 0)
+    upper = np.minimum(np.trunc((pos + 1023) / 1024).astype(np.int64), in_size - 1)
+    return pos, lower, upper
+
+
+def _prepare_integer(node, h, w, oh, ow, align, half):
+    py, y0, y1 = _integer_coords(h, oh, align, half)
+    px, x0, x1 = _integer_coords(w, ow, align, half)
+    dy, dx = py - 1024 * y0, px - 1024 * x0
+    node.rows, node.cols = (y0, y1), (x0, x1)
+    node.weights = [(wy[:, None] * wx[None, :])[:, :, None]
+                    for wy in (1024 - dy, dy) for wx in (1024 - dx, dx)]
+    return eval_integer
+
+
+def eval_integer(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    acc = None
+    weights = iter(node.weights)
+    for r in node.rows:
+        rows = x[:, r].astype(np.int64)
+        for c in node.cols:
+            term = rows[:, :, c] * next(weights)
+            acc = term if acc is None else acc + term
+    # (acc + round) / 2**20 with C's truncating division: half away from zero.
+    half = np.where(acc > 0, 1 << 19, -(1 << 19))
+    q = acc + half
+    res = np.where(q >= 0, q >> 20, -((-q) >> 20))
+    out[...] = res.astype(out.dtype)

@@ -18,7 +18,7 @@ def prepare(node):
         index.append(slice(b, e))
     node.index = tuple(index)
     node.outputs[0].shape = tuple(s.stop - s.start for s in index)
-    if not _layout.movable(node, [x]):
+    if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS):   # strings too, as in LiteRT
         return _layout.quantized_fallback(node)
     return eval_slice
 

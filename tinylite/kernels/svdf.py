@@ -81,7 +81,7 @@ def _finish_float(node, out, acc):
 
 
 def eval_float(node, inputs, outputs):
-    s = _push(node, inputs[4], inputs[0] @ node.wf_t)
+    s = _push(node, inputs[4], node.matmul()(inputs[0], node.wf_t))
     _finish_float(node, outputs[0], _time_and_reduce(node, s, node.wt))
 
 

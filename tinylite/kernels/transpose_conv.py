@@ -4,11 +4,29 @@ output_shape (int32 [4]), weights [cout, kh, kw, cin], input, optional bias.
 Each input pixel scatters input @ weights into a kh x kw patch of the output,
 at (y * stride - pad_top, x * stride - pad_left); the padding is the one a
 CONV_2D from the output back to the input would use.
+
+Quantized: uint8 (per-tensor weights with a zero point), int8 (per-channel
+symmetric weights, int32 bias) and int16 activations with int8 weights (16x8,
+int32 or int64 bias).  Sums of (input - zero point) * weight are exact; the
+requantization is the one of the LiteRT kernel that runs the case by default:
+- int8, and 16x8 with an int32 bias and zero points 0: LiteRT's optimized
+  kernel quantizes channels in blocks of 8 with NEON intrinsics (SSE on x86):
+  a doubling high multiply, then a right shift, both rounding half up;
+  the channels left over (count % 8) take gemmlowp's MultiplyByQuantizedMultiplier.
+  (Under OpResolverType.BUILTIN_REF gemmlowp rounds every channel, as
+  LiteRT's reference resolver does.)
+- uint8: the optimized kernel requantizes the flat output in blocks of 16
+  with a rounding high multiply and rounding shift (both ties up, as
+  fx.multiply_by_quantized_multiplier_ruy); the last total % 16 values take
+  gemmlowp's MultiplyByQuantizedMultiplier (ties away from zero).
+- 16x8 with an int64 bias: the int64 MultiplyByQuantizedMultiplier (16-bit
+  multiplier, one rounding), no output offset (int16 zero points are 0).
 """
 import numpy as np
 
+from . import _fixedpoint as fx
 from ._base import conv_padding, fused_float_activation, padding_name
-from ._quantization import prepare_quantized
+from ._quantization import _requant_params
 from ._window import window_out_size
 
 
@@ -65,7 +83,7 @@ def eval_float(node, inputs, outputs):
     wmat = getattr(node, "wmat", None)
     if wmat is None:
         wmat = weight_matrix(w)
-    cols = (x.reshape(-1, cin) @ wmat).reshape(n, h, wd, kh, kw, cout)
+    cols = node.matmul()(x.reshape(-1, cin), wmat).reshape(n, h, wd, kh, kw, cout)
     # Scatter into an output grid that starts pad_top/pad_left before the real one.
     full = np.zeros((n, max((h - 1) * sh + kh, pt + H), max((wd - 1) * sw + kw, pl + W), cout), np.float32)
     for i in range(kh):
@@ -76,3 +94,119 @@ def eval_float(node, inputs, outputs):
         out += b
     if node.act is not None:
         node.act(out)
+
+
+# --- quantized ---
+
+def prepare_quantized(node):
+    w, x, out = node.inputs[1], node.inputs[2], node.outputs[0]
+    b = node.inputs[3] if node.has_input(3) else None
+    if x.dtype == np.float32:
+        from ..errors import UnsupportedOpError
+
+        raise UnsupportedOpError(f"{node.op_name} (node {node.index}): float32 input with {w.dtype.name} "
+                                 "weights (hybrid) is not supported by tinylite; LiteRT runs it")
+    node.expect_dtype(x, np.float32, np.uint8, np.int8, np.int16)
+    if x.dtype != out.dtype:
+        node.fail(f"output type {out.dtype.name} differs from input type {x.dtype.name}")
+    want_w = np.uint8 if x.dtype == np.uint8 else np.int8
+    if w.dtype != want_w:
+        node.fail(f"{x.dtype.name} input needs {np.dtype(want_w).name} weights, got {w.dtype.name}")
+    for spec in (x, w, out):
+        if spec.quantization is None or not spec.quantization.is_quantized:
+            node.fail(f"tensor {spec.name!r} of type {spec.dtype.name} has no quantization parameters")
+    cout = w.shape[0]
+    if x.dtype == np.int16:
+        if x.zero_point or out.zero_point:
+            node.fail("16x8 TRANSPOSE_CONV needs input and output zero points 0")
+        if b is not None and b.dtype not in (np.int32, np.int64):
+            node.fail(f"16x8 bias must be int32 or int64, got {b.dtype.name}")
+    elif b is not None and b.dtype != np.int32:
+        node.fail(f"bias must be int32 for {x.dtype.name} input, got {b.dtype.name}")
+    if b is not None and b.data is None:
+        node.fail("the quantized bias must be a constant")
+    node.x_zp = x.zero_point
+    node.w_zp = w.zero_point if x.dtype == np.uint8 else 0
+    _requant_params(node, x, w, b, out, cout, "gemmlowp", conv_per_tensor=x.dtype == np.uint8)
+    if x.dtype == np.int16:
+        # LiteRT takes the int32 path only when the options name an int32 bias.
+        node.mode = "blocked" if node.options.get("quantized_bias_type") == 2 else "mbqm64"
+        if node.mode == "mbqm64" and b is not None and b.dtype != np.int64:
+            node.fail("a 16x8 int32 bias needs quantized_bias_type INT32 in the options "
+                      "(LiteRT reads the bias as int64 otherwise)")
+    elif x.dtype == np.int8:
+        node.mode = "blocked"
+    else:
+        node.mode = "flat16"
+    if w.data is not None:
+        node.wmat = weight_matrix(w.data.astype(np.float64) - node.w_zp)
+    return eval_quantized
+
+
+def _scatter(node, x, wmat, out_shape, dtype):
+    """The transposed convolution's sums for a centered input (exact in float64)."""
+    kh, kw, cout = node.kernel
+    n, h, wd, cin = x.shape
+    _, H, W, _ = out_shape
+    sh, sw = node.strides
+    pt, pl = node.pad_top, node.pad_left
+    cols = (x.reshape(-1, cin) @ wmat).reshape(n, h, wd, kh, kw, cout)
+    full = np.zeros((n, max((h - 1) * sh + kh, pt + H), max((wd - 1) * sw + kw, pl + W), cout), dtype)
+    for i in range(kh):
+        for j in range(kw):
+            full[:, i:i + (h - 1) * sh + 1:sh, j:j + (wd - 1) * sw + 1:sw] += cols[:, :, :, i, j]
+    return full[:, pt:pt + H, pl:pl + W]
+
+
+def _requantize_blocked(acc, mult, shift):
+    """LiteRT's optimized Quantize: channels in blocks of 8 through NEON intrinsics
+    (NEON_2_SSE on x86): the accumulator shifted left by max(shift + 1, 0), a doubling
+    high multiply, then a rounding right shift by max(-shift, 1).  Both round ties up
+    in LiteRT's x86 build (measured against it: its emulated high multiply rounds);
+    the remaining channels take gemmlowp's rounding (ties away from zero)."""
+    channels = acc.shape[-1]
+    blocked = channels - channels % 8
+    res = np.empty_like(acc)
+    if blocked:
+        a = acc[..., :blocked]
+        m = mult[:blocked].astype(np.int64)
+        sft = shift[:blocked].astype(np.int64)
+        right = np.minimum(sft, -1)
+        left = sft - right
+        a = fx.wrap32(a << left)
+        high = np.where((a == fx.INT32_MIN) & (m == fx.INT32_MIN), fx.INT32_MAX, (a * m + (1 << 30)) >> 31)
+        r = -right
+        res[..., :blocked] = (high + (np.int64(1) << (r - 1))) >> r
+    if blocked < channels:
+        res[..., blocked:] = fx.multiply_by_quantized_multiplier(
+            acc[..., blocked:], mult[blocked:], shift[blocked:])
+    return res
+
+
+def eval_quantized(node, inputs, outputs):
+    w, x, out = inputs[1], inputs[2], outputs[0]
+    wmat = getattr(node, "wmat", None)
+    if wmat is None:
+        wmat = weight_matrix(w.astype(np.float64) - node.w_zp)
+    node.kernel = (w.shape[1], w.shape[2], w.shape[0])
+    acc = np.rint(_scatter(node, x.astype(np.float64) - node.x_zp, wmat, out.shape, np.float64)).astype(np.int64)
+    if node.q_bias is not None:
+        acc += node.q_bias
+    if node.mode == "mbqm64":
+        res = fx.multiply_by_quantized_multiplier_64(acc, node.q_mult, node.q_shift)
+    else:
+        acc = fx.wrap32(acc)
+        if node.mode == "blocked" and not node.reference:
+            res = _requantize_blocked(acc, node.q_mult, node.q_shift)
+        elif node.mode == "flat16" and not node.reference:
+            flat = acc.reshape(-1)
+            split = flat.size - flat.size % 16
+            res = np.concatenate([
+                fx.multiply_by_quantized_multiplier_ruy(flat[:split], node.q_mult[0], node.q_shift[0]),
+                fx.multiply_by_quantized_multiplier(flat[split:], node.q_mult[0], node.q_shift[0])])
+            res = res.reshape(acc.shape)
+        else:
+            res = fx.multiply_by_quantized_multiplier(acc, node.q_mult, node.q_shift)
+        res = res + node.q_out_zp
+    np.clip(res, node.q_lo, node.q_hi, out=res)
+    out[...] = res

@@ -35,6 +35,8 @@ def _spec(interp, key: str, details: dict, subgraph_index: int) -> TensorSpec:
     index = int(details["index"])
     tensor = interp.model.subgraphs[subgraph_index].tensors[index]
     dtype = np.dtype(details["dtype"])
+    if dtype.kind == "S":
+        dtype = np.dtype(object)    # STRING tensors: details say np.bytes_, values are object arrays of bytes
     scales = details["quantization_parameters"]["scales"]
     zero_points = details["quantization_parameters"]["zero_points"]
     scale = zp = None

@@ -114,6 +114,8 @@ def run_model(model_path: str, inputs: list[str], metadata: dict | None = None) 
         if x.dtype != want:
             if want.kind == "f" and x.dtype.kind in "fiu":
                 x = x.astype(want)
+            elif want.kind == "S" and x.dtype.kind in "OSU":
+                pass        # a STRING input: set_tensor takes bytes, str and object arrays
             else:
                 raise ValueError(f"input {d['name']!r}: got {x.dtype} data, the model takes {want.name}")
         if x.ndim == len(d["shape"]) - 1:

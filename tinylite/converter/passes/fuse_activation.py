@@ -1,5 +1,11 @@
-"""Fuse RELU, RELU6 and RELU_N1_TO_1 into the operator before them when that op
-has a fused_activation_function option (as TensorFlow's converter does)."""
+"""Fuse RELU, RELU6 and RELU_N1_TO_1 into the operator before them when that op's
+LiteRT kernel applies a fused activation (as TensorFlow's converter does).
+
+The schema gives more ops a fused_activation_function option than LiteRT's kernels
+honour: CONCATENATION's and L2_NORMALIZATION's prepare reject anything but NONE,
+so a file fused there fails to load.  _FUSES_INTO lists only ops whose kernels
+(float path) apply the activation; tests/converter/test_fuse_activation.py loads
+each fusion in LiteRT."""
 from __future__ import annotations
 
 from ...flatbuffer.schema import ACTIVATIONS
@@ -7,7 +13,7 @@ from ._graph import NONE, consumers, op_name
 
 _ACTIVATIONS = {"RELU": ACTIVATIONS["RELU"], "RELU6": ACTIVATIONS["RELU6"], "RELU_N1_TO_1": ACTIVATIONS["RELU_N1_TO_1"]}
 _FUSES_INTO = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "DIV",
-               "CONCATENATION", "MAX_POOL_2D", "AVERAGE_POOL_2D", "L2_NORMALIZATION"}
+               "MAX_POOL_2D", "AVERAGE_POOL_2D"}
 
 
 def run(model) -> None:

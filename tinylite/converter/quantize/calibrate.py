@@ -106,6 +106,9 @@ def run_batches(content: bytes, samples, tensors=None):
     from ...interpreter import Interpreter
 
     ip = Interpreter(model_content=content, experimental_preserve_all_tensors=True)
+    # Float products rounded once from float64 (kernels._base.exact_matmul): the BLAS
+    # kernel the CPU picks must not move a calibrated range, nor the scales made from it.
+    ip._exact_products = True
     details = ip.get_input_details()
     for feeds in batches(samples):
         for d, x in zip(details, feeds):
@@ -155,6 +158,7 @@ def calibrate(model, samples, means: dict | None = None) -> dict[int, tuple[floa
                 acc = sums.setdefault(i, [0.0, 0])
                 acc[0] = acc[0] + rows.sum(axis=0)
                 acc[1] += rows.shape[0]
+        v = None    # a live view of the arena would make the next batch's allocate_tensors refuse to run
     ranges.update(cells)
     if means is not None:
         means.update({i: s / max(n, 1) for i, (s, n) in sums.items()})

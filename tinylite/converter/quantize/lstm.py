@@ -29,6 +29,8 @@ import math
 
 import numpy as np
 
+from ...kernels._base import exact_matmul
+
 NAME = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 INPUT_WEIGHTS = (1, 2, 3, 4)          # input_to_{input, forget, cell, output}
 RECURRENT_WEIGHTS = (5, 6, 7, 8)
@@ -102,7 +104,9 @@ def cell_range(model, op, x) -> tuple[float, float] | None:
         xt = x[:, t]
 
         def gate(k):
-            return xt @ w[INPUT_WEIGHTS[k]].T + h @ w[RECURRENT_WEIGHTS[k]].T + w[BIASES[k]]
+            # Products rounded once from float64: the range must not depend on the BLAS kernel.
+            return (exact_matmul(xt, w[INPUT_WEIGHTS[k]].T) + exact_matmul(h, w[RECURRENT_WEIGHTS[k]].T)
+                    + w[BIASES[k]])
 
         fg = sigmoid(gate(1))
         ig = 1.0 - fg if 1 not in w else sigmoid(gate(0))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from ...errors import ConverterError
 from .spec import LayerSpec, ModelSpec, Ref
 
@@ -18,7 +20,26 @@ def snake_case(name: str) -> str:
 
 def _strip_wrapper(cfg: dict) -> dict:
     return {"class_name": cfg.get("class_name"), "config": cfg.get("config") or {},
-            "name": cfg.get("name"), "inbound_nodes": cfg.get("inbound_nodes")}
+            "name": cfg.get("name"), "inbound_nodes": cfg.get("inbound_nodes"), "module": cfg.get("module")}
+
+
+def is_op_node(entry: dict) -> bool:
+    """A Keras 3 functional config records `x + 3.0`, `x[:, 1:]` and other keras.ops
+    calls on symbolic tensors as graph nodes of their op class (`Add`, `GetItem`, ...),
+    which may share a layer's class name (keras.ops.add and keras.layers.Add are both
+    "Add", with different calls).  A .keras config says so in its module.  An .h5 config
+    has no module, but its nodes are in Keras 3's form (dicts of args and kwargs; Keras
+    2 recorded no op nodes) and an op's config never has the "trainable" key every
+    layer's has."""
+    module = entry.get("module") or ""
+    if module.startswith(("keras.src.ops", "keras.ops")):
+        return True
+    if module or entry.get("class_name") in MODEL_CLASSES or entry.get("class_name") == "InputLayer":
+        return False
+    cfg = entry.get("config") or {}
+    nodes = entry.get("inbound_nodes") or []
+    return bool(nodes) and all(isinstance(n, dict) for n in nodes) and isinstance(cfg, dict) \
+        and "trainable" not in cfg
 
 
 def model_from_config(top: dict, weights, keras_version: str = "3", path=(), keras_path="") -> ModelSpec:
@@ -43,8 +64,11 @@ def model_from_config(top: dict, weights, keras_version: str = "3", path=(), ker
     for entry in cfg["layers"]:
         e = _strip_wrapper(entry)
         lname = e["name"] or e["config"].get("name")
-        kpath = f"{keras_path}layers/{_attr_name(e['class_name'], used)}"
-        layer = _layer(e["class_name"], lname, e["config"], weights, keras_version, path, kpath)
+        if is_op_node(e):
+            layer = LayerSpec("op:" + str(e["class_name"]), lname, e["config"])
+        else:
+            kpath = f"{keras_path}layers/{_attr_name(e['class_name'], used)}"
+            layer = _layer(e["class_name"], lname, e["config"], weights, keras_version, path, kpath)
         layer.calls = [_parse_node(n) for n in (e["inbound_nodes"] or [])]
         spec.layers.append(layer)
     spec.inputs = _refs(cfg["input_layers"])
@@ -131,10 +155,21 @@ def _parse_node(node):
 
 
 def _tensors(obj):
+    """Call arguments as serialized -> Refs for tensors, numpy arrays for constant tensors,
+    slices and Ellipsis for x[...] keys; everything else as is."""
     if isinstance(obj, dict):
-        if obj.get("class_name") == "__keras_tensor__":
+        kind = obj.get("class_name")
+        if kind == "__keras_tensor__":
             h = obj["config"]["keras_history"]
             return Ref((h[0], int(h[1]), int(h[2])))
+        if kind in ("__tensor__", "__numpy__") and isinstance(obj.get("config"), dict):
+            c = obj["config"]
+            return np.asarray(c.get("value"), dtype=str(c.get("dtype") or "float32"))
+        if kind == "__slice__" and isinstance(obj.get("config"), dict):
+            c = obj["config"]
+            return slice(c.get("start"), c.get("stop"), c.get("step"))
+        if kind == "__ellipsis__":
+            return Ellipsis
         return {k: _tensors(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_tensors(v) for v in obj]

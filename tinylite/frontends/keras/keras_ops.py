@@ -9,7 +9,7 @@ import numpy as np
 
 from ...errors import ConverterError
 from . import layers as L
-from .ops import binary, bshape, expand_dims, f32, reduce, reshape, squeeze, transpose, unary
+from .ops import binary, bshape, conv_out, expand_dims, f32, i32, reduce, reshape, squeeze, transpose, unary
 
 OP_LOWERINGS: dict = {}
 
@@ -22,12 +22,39 @@ def op(*names):
     return register
 
 
-def _operand(ctx, v, name):
-    if hasattr(v, "index"):
+def _is_tensor(v) -> bool:
+    return hasattr(v, "index")
+
+
+def _operand(ctx, v, name, like=None):
+    """A tensor operand: Values pass through; Python numbers and arrays become constants
+    of `like`'s dtype (Keras computes `float32_tensor + 3` in float32)."""
+    if _is_tensor(v):
         return v
-    if isinstance(v, (int, float, np.number, np.ndarray, list)):
-        return f32(ctx, np.asarray(v, np.float32), name)
-    raise ConverterError(f"{name}: unsupported operand {v!r}")
+    if isinstance(v, (bool, int, float, np.number, np.ndarray, list, tuple)):
+        arr = np.asarray(v)
+        dtype = np.float32
+        if like is not None and (like.dtype.kind == "f" or arr.dtype.kind in "iub"):
+            dtype = like.dtype
+        if arr.dtype.kind == "b" and (like is None or like.dtype.kind == "b"):
+            dtype = np.bool_
+        return ctx.b.const(arr.astype(dtype), name)
+    raise ConverterError(f"{name}: unsupported operand {v!r} (a tensor, a number or an array)")
+
+
+_TYPE_NAMES = {np.dtype(np.float32): "FLOAT32", np.dtype(np.int32): "INT32", np.dtype(np.int64): "INT64",
+               np.dtype(np.bool_): "BOOL", np.dtype(np.uint8): "UINT8", np.dtype(np.int8): "INT8",
+               np.dtype(np.int16): "INT16"}
+
+
+def cast(ctx, x, dtype, name):
+    dtype = np.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    if x.dtype not in _TYPE_NAMES or dtype not in _TYPE_NAMES:
+        raise ConverterError(f"{name}: casting {x.dtype} to {dtype} is not supported")
+    return ctx.b.op("CAST", [x], x.shape, name, {"in_data_type": _TYPE_NAMES[x.dtype],
+                                                 "out_data_type": _TYPE_NAMES[dtype]}, out_dtypes=dtype)
 
 
 def _kind(layer) -> str:
@@ -36,49 +63,132 @@ def _kind(layer) -> str:
 
 
 def lower_op(ctx, layer, args, kwargs, kind=None):
-    kind = kind or layer.class_name[3:]
+    kind = kind or _kind(layer)
     if kind not in OP_LOWERINGS:
         L.load_lazy_lowerings()           # (sequence.py adds the mask ops)
     fn = OP_LOWERINGS.get(kind)
     if fn is None:
+        hint = _HINTS.get(kind, "use the Keras layer that does the same (keras.layers.*), or rewrite it with "
+                                "the supported ops")
         raise ConverterError(
-            f"keras.ops call {layer.name!r} ({kind}) is not supported in a traced model. Supported ops: "
+            f"keras.ops call {layer.name!r} ({kind}) is not supported: {hint}. Supported keras.ops calls: "
             f"{', '.join(sorted(OP_LOWERINGS))}.")
     return fn(ctx, layer, list(args), dict(kwargs or {}))
 
 
-_BINARY = {"Add": "ADD", "Subtract": "SUB", "Multiply": "MUL", "Divide": "DIV", "TrueDivide": "DIV",
-           "Maximum": "MAXIMUM", "Minimum": "MINIMUM"}
+# What to use instead of keras.ops calls that TFLite builtins cannot express (or that
+# have no kernel here); lower_op names the hint in its error.
+_HINTS = {
+    "Floor": "TFLite's FLOOR has no kernel in tinylite yet; keep rounding outside the model",
+    "Ceil": "keep rounding outside the model",
+    "Round": "keep rounding outside the model",
+    "FloorDivide": "divide with `/` (keras.ops.divide) instead",
+    "Mod": "no TFLite builtin tinylite runs computes it; compute it outside the model",
+    "Erf": "use keras.layers.Activation('gelu') where erf is part of a GELU",
+    "Einsum": "use keras.layers.EinsumDense, or keras.ops.matmul with transposes",
+    "Conv1d": "use keras.layers.Conv1D",
+    "ConvTranspose": "use keras.layers.Conv2DTranspose",
+    "SeparableConv": "use keras.layers.SeparableConv2D",
+    "BatchNormalization": "use keras.layers.BatchNormalization",
+    "Argsort": "no TFLite builtin sorts; use keras.ops.top_k outside the model",
+    "Sort": "no TFLite builtin sorts",
+}
 
 
-def _binary(kind):
+def _promote(ctx, a, b, name):
+    """Make two tensor operands one dtype (int with float: the int becomes float32)."""
+    if a.dtype == b.dtype:
+        return a, b
+    if a.dtype.kind == "f" and b.dtype.kind != "f":
+        return a, cast(ctx, b, a.dtype, name + "/y/Cast")
+    if b.dtype.kind == "f" and a.dtype.kind != "f":
+        return cast(ctx, a, b.dtype, name + "/x/Cast"), b
+    raise ConverterError(f"{name}: operands of dtypes {a.dtype} and {b.dtype} are not supported together")
+
+
+def binary_operands(ctx, a, b, name, float_only=False):
+    """Two operands of a keras.ops binary call (either may be a Python constant of any
+    shape) as tensors of one dtype."""
+    if not _is_tensor(a) and not _is_tensor(b):
+        a = _operand(ctx, a, name + "/x")
+    like = a if _is_tensor(a) else b
+    if float_only and like.dtype.kind != "f":
+        like = cast(ctx, like, np.float32, name + "/Cast")
+        a, b = (like, b) if _is_tensor(a) else (a, like)
+    const_is_float = lambda v: not _is_tensor(v) and np.asarray(v).dtype.kind == "f"  # noqa: E731
+    if like.dtype.kind != "f" and (const_is_float(a) or const_is_float(b)):
+        like = cast(ctx, like, np.float32, name + "/Cast")
+        a, b = (like, b) if _is_tensor(a) else (a, like)
+    a = _operand(ctx, a, name + "/x", like)
+    b = _operand(ctx, b, name + "/y", like)
+    return _promote(ctx, a, b, name)
+
+
+_COMMUTATIVE = {"ADD", "MUL", "MAXIMUM", "MINIMUM", "EQUAL", "NOT_EQUAL"}
+_COMPARISONS = {"Greater": "GREATER", "GreaterEqual": "GREATER_EQUAL", "Less": "LESS",
+                "LessEqual": "LESS_EQUAL", "Equal": "EQUAL"}
+
+
+def _binary(kind, float_only=False, out_dtype=None):
     def fn(ctx, layer, args, kwargs):
-        a, b = args[0], args[1]
+        if len(args) != 2:
+            raise ConverterError(f"keras.ops call {layer.name!r} ({_kind(layer)}) takes two operands, got {len(args)}")
         n = layer.name
-        if not hasattr(a, "index"):                      # scalar (op) tensor
-            a = _operand(ctx, a, n + "/x")
-            return ctx.b.op(kind, [a, b], bshape(a.shape, b.shape), n)
-        return binary(ctx, kind, a, _operand(ctx, b, n + "/y"), n)
+        a, b = binary_operands(ctx, args[0], args[1], n, float_only)
+        if kind in _COMMUTATIVE and a.const is not None and b.const is None:
+            a, b = b, a                  # tensor first, constant second (as TensorFlow emits them)
+        return ctx.b.op(kind, [a, b], bshape(a.shape, b.shape), n,
+                        out_dtypes=out_dtype or a.dtype)
     return fn
 
 
-for _k, _v in _BINARY.items():
+for _k, _v in {"Add": "ADD", "Subtract": "SUB", "Multiply": "MUL", "Maximum": "MAXIMUM",
+               "Minimum": "MINIMUM"}.items():
     OP_LOWERINGS[_k] = _binary(_v)
+for _k in ("Divide", "TrueDivide"):
+    OP_LOWERINGS[_k] = _binary("DIV", float_only=True)
+for _k, _v in _COMPARISONS.items():
+    OP_LOWERINGS[_k] = _binary(_v, out_dtype=np.bool_)
+
+
+@op("Power")
+def _power(ctx, layer, args, kwargs):
+    x, e = args[0], args[1]
+    n = layer.name
+    if _is_tensor(x) and not _is_tensor(e) and np.asarray(e).size == 1:
+        v = float(np.asarray(e).reshape(()))
+        if v == 1.0:
+            return x
+        if v == 2.0:
+            return unary(ctx, "SQUARE", x, n)
+        if v == 0.5 and x.dtype.kind == "f":
+            return unary(ctx, "SQRT", x, n)
+        if v == -0.5 and x.dtype.kind == "f":
+            return unary(ctx, "RSQRT", x, n)
+    a, b = binary_operands(ctx, x, e, n, float_only=True)
+    return ctx.b.op("POW", [a, b], bshape(a.shape, b.shape), n)
+
 
 _UNARY = {"Relu": "RELU", "Relu6": "RELU6", "Sigmoid": "LOGISTIC", "Tanh": "TANH", "Exp": "EXP", "Log": "LOG",
-          "Sqrt": "SQRT", "Rsqrt": "RSQRT", "Negative": "NEG", "Abs": "ABS", "Square": "SQUARE",
-          "HardSilu": "HARD_SWISH", "Elu": None}
+          "Sqrt": "SQRT", "Rsqrt": "RSQRT", "Negative": "NEG", "Abs": "ABS", "Absolute": "ABS",
+          "Square": "SQUARE", "HardSilu": "HARD_SWISH", "HardSwish": "HARD_SWISH", "LogicalNot": "LOGICAL_NOT"}
+_FLOAT_UNARY = {"LOGISTIC", "TANH", "EXP", "LOG", "SQRT", "RSQRT", "HARD_SWISH"}
 
 
 def _unary(kind):
     def fn(ctx, layer, args, kwargs):
-        return unary(ctx, kind, args[0], layer.name)
+        x = args[0]
+        if not _is_tensor(x):
+            x = _operand(ctx, x, layer.name + "/x")
+        if kind in _FLOAT_UNARY and x.dtype.kind != "f":
+            x = cast(ctx, x, np.float32, layer.name + "/Cast")
+        out_dtype = np.bool_ if kind == "LOGICAL_NOT" else x.dtype
+        return ctx.b.op(kind, [x], x.shape, layer.name, out_dtypes=out_dtype)
     return fn
 
 
 for _k, _v in _UNARY.items():
-    if _v:
-        OP_LOWERINGS[_k] = _unary(_v)
+    OP_LOWERINGS[_k] = _unary(_v)
 
 
 @op("Elu")
@@ -114,18 +224,84 @@ def _log_softmax(ctx, layer, args, kwargs):
                            lambda v: unary(ctx, "LOG_SOFTMAX", v, layer.name))
 
 
+@op("Reciprocal")
+def _reciprocal(ctx, layer, args, kwargs):
+    return OP_LOWERINGS["TrueDivide"](ctx, layer, [1.0, args[0]], kwargs)
+
+
+@op("Log1p")
+def _log1p(ctx, layer, args, kwargs):
+    x = args[0]
+    return unary(ctx, "LOG", binary(ctx, "ADD", x, 1.0, layer.name + "/add"), layer.name)
+
+
+@op("Expm1")
+def _expm1(ctx, layer, args, kwargs):
+    x = args[0]
+    return binary(ctx, "SUB", unary(ctx, "EXP", x, layer.name + "/exp"), 1.0, layer.name)
+
+
+@op("Cast")
+def _cast(ctx, layer, args, kwargs):
+    dtype = layer.config.get("dtype", "float32")
+    if isinstance(dtype, dict):
+        dtype = (dtype.get("config") or {}).get("name", "float32")
+    try:
+        target = np.dtype(str(dtype))
+    except TypeError:
+        raise ConverterError(f"keras.ops.cast {layer.name!r}: dtype {dtype!r} is not supported") from None
+    if target.kind == "f":
+        target = np.dtype(np.float32)
+    return cast(ctx, _operand(ctx, args[0], layer.name + "/x"), target, layer.name)
+
+
+@op("Where")
+def _where(ctx, layer, args, kwargs):
+    args = list(args) + [kwargs.get("x1"), kwargs.get("x2")][len(args) - 1:]
+    if len(args) < 3 or args[1] is None or args[2] is None:
+        raise ConverterError(f"keras.ops.where {layer.name!r}: the one-argument form (indices of nonzero "
+                             "elements) has a data-dependent shape; give where(condition, x1, x2)")
+    cond, x1, x2 = args[:3]
+    n = layer.name
+    cond = _operand(ctx, cond, n + "/condition")
+    if cond.dtype != np.bool_:
+        cond = ctx.b.op("NOT_EQUAL", [cond, ctx.b.const(np.zeros((), cond.dtype), n + "/zero")], cond.shape,
+                        n + "/NotEqual", out_dtypes=np.bool_)
+    a, b = binary_operands(ctx, x1, x2, n)
+    shape = bshape(cond.shape, bshape(a.shape, b.shape))
+    return ctx.b.op("SELECT_V2", [cond, a, b], shape, n, out_dtypes=a.dtype)
+
+
 @op("Reshape")
 def _reshape(ctx, layer, args, kwargs):
     x = args[0]
-    target = [int(d) for d in layer.config["newshape"]]
-    if x.shape[0] is None and target and target[0] == -1 and all(d is not None for d in x.shape[1:]):
+    target = [int(d) if d is not None else -1 for d in layer.config["newshape"]]
+    if target.count(-1) > 1:
+        raise ConverterError(f"keras.ops.reshape {layer.name!r}: new shape {target} has more than one -1")
+    known = x.shape[1:] if x.shape[0] is None else x.shape
+    if any(d is None for d in known):
+        raise ConverterError(f"keras.ops.reshape {layer.name!r}: input shape {x.shape} has unknown dimensions "
+                             "besides the batch; give the model static shapes")
+    total = int(np.prod(known))
+    if x.shape[0] is None:
+        if not target or target[0] != -1:
+            raise ConverterError(f"keras.ops.reshape {layer.name!r}: new shape {target} must keep the batch "
+                                 "first as -1 (the batch size is known only at run time)")
         rest = target[1:]
-        total = int(np.prod(x.shape[1:]))
         if -1 in rest:
-            rest[rest.index(-1)] = total // int(np.prod([d for d in rest if d != -1]))
-        return reshape(ctx, x, (None,) + tuple(rest), layer.name)
-    raise ConverterError(f"keras.ops.reshape {layer.name!r}: new shape {target} must start with -1 (the batch) "
-                         "with the other dimensions static")
+            raise ConverterError(f"keras.ops.reshape {layer.name!r}: new shape {target} has -1 besides the batch")
+        if int(np.prod(rest)) == 0 or total % int(np.prod(rest)):
+            raise ConverterError(f"keras.ops.reshape {layer.name!r}: new shape {target} does not fit {x.shape}")
+        shape = (None,) + tuple(rest) if int(np.prod(rest)) == total else None
+        if shape is None:
+            raise ConverterError(f"keras.ops.reshape {layer.name!r}: new shape {target} moves elements across "
+                                 f"the batch of {x.shape}; keep the batch dimension")
+        return reshape(ctx, x, shape, layer.name)
+    if -1 in target:
+        target[target.index(-1)] = total // max(1, int(np.prod([d for d in target if d != -1])))
+    if int(np.prod(target)) != total:
+        raise ConverterError(f"keras.ops.reshape {layer.name!r}: new shape {target} does not fit {x.shape}")
+    return reshape(ctx, x, tuple(target), layer.name)
 
 
 @op("Transpose")
@@ -136,22 +312,60 @@ def _transpose(ctx, layer, args, kwargs):
     return transpose(ctx, x, perm, layer.name)
 
 
-@op("Mean", "Max", "Sum", "Min")
+def _axes(x, axis):
+    return list(range(x.rank)) if axis is None else ([int(axis)] if isinstance(axis, int) else [int(a) for a in axis])
+
+
+@op("Mean", "Max", "Sum", "Min", "Prod", "All")
 def _reduce(ctx, layer, args, kwargs):
     x = args[0]
-    axis = layer.config.get("axis")
-    axes = list(range(x.rank)) if axis is None else ([axis] if isinstance(axis, int) else list(axis))
-    kind = {"Mean": "MEAN", "Max": "REDUCE_MAX", "Sum": "SUM", "Min": "REDUCE_MIN"}[_kind(layer)]
-    return reduce(ctx, kind, x, axes, bool(layer.config.get("keepdims", False)), layer.name)
+    axes = _axes(x, layer.config.get("axis"))
+    keep = bool(layer.config.get("keepdims", False))
+    kind = _kind(layer)
+    if kind == "Min":
+        # min(x) = -max(-x): LiteRT has REDUCE_MIN, but a negated REDUCE_MAX is exact
+        # and runs on every interpreter this converter targets.
+        neg = unary(ctx, "NEG", x, layer.name + "/neg")
+        return unary(ctx, "NEG", reduce(ctx, "REDUCE_MAX", neg, axes, keep, layer.name + "/max"), layer.name)
+    if kind == "All":
+        if x.dtype != np.bool_:
+            x = ctx.b.op("NOT_EQUAL", [x, ctx.b.const(np.zeros((), x.dtype), layer.name + "/zero")], x.shape,
+                         layer.name + "/NotEqual", out_dtypes=np.bool_)
+        return reduce(ctx, "REDUCE_ALL", x, axes, keep, layer.name)
+    if kind == "Prod":
+        raise ConverterError(f"keras.ops.prod {layer.name!r} is not supported (REDUCE_PROD has no kernel in "
+                             "tinylite); multiply the slices with keras.ops.multiply instead")
+    op_kind = {"Mean": "MEAN", "Max": "REDUCE_MAX", "Sum": "SUM"}[kind]
+    return reduce(ctx, op_kind, x, axes, keep, layer.name)
+
+
+def _concat_shape(xs, axis):
+    shape = list(xs[0].shape)
+    shape[axis] = sum(v.shape[axis] for v in xs) if all(v.shape[axis] is not None for v in xs) else None
+    for i in range(len(shape)):
+        if i != axis and shape[i] is None:
+            shape[i] = next((v.shape[i] for v in xs if v.shape[i] is not None), None)
+    return tuple(shape)
+
+
+def _tensors_of(ctx, items, name):
+    like = next((v for v in items if _is_tensor(v)), None)
+    return [_operand(ctx, v, f"{name}/values_{k}", like) for k, v in enumerate(items)]
 
 
 @op("Concatenate")
 def _concatenate(ctx, layer, args, kwargs):
-    xs = args[0]
+    xs = _tensors_of(ctx, args[0], layer.name)
     axis = int(layer.config.get("axis", 0)) % xs[0].rank
-    shape = list(xs[0].shape)
-    shape[axis] = sum(v.shape[axis] for v in xs) if all(v.shape[axis] is not None for v in xs) else None
-    return ctx.b.op("CONCATENATION", xs, tuple(shape), layer.name, {"axis": axis})
+    return ctx.b.op("CONCATENATION", xs, _concat_shape(xs, axis), layer.name, {"axis": axis})
+
+
+@op("Stack")
+def _stack(ctx, layer, args, kwargs):
+    xs = _tensors_of(ctx, args[0], layer.name)
+    axis = int(layer.config.get("axis", 0)) % (xs[0].rank + 1)
+    shape = xs[0].shape[:axis] + (len(xs),) + xs[0].shape[axis:]
+    return ctx.b.op("PACK", xs, shape, layer.name, {"values_count": len(xs), "axis": axis})
 
 
 @op("Matmul")
@@ -162,31 +376,307 @@ def _matmul(ctx, layer, args, kwargs):
         if w.ndim == 2:
             return ctx.b.op("FULLY_CONNECTED", [x, f32(ctx, w.T, layer.name + "/weights"), None],
                             x.shape[:-1] + (w.shape[1],), layer.name, {"keep_num_dims": x.rank > 2})
+        y = _operand(ctx, w, layer.name + "/y")
     if x.rank < 2 or y.rank < 2:
         raise ConverterError(f"keras.ops.matmul {layer.name!r}: rank-1 operands are not supported")
-    batch = x.shape[:-2] if len(x.shape) >= len(y.shape) else y.shape[:-2]
+    batch = bshape(x.shape[:-2], y.shape[:-2])
     return ctx.b.op("BATCH_MATMUL", [x, y], tuple(batch) + (x.shape[-2], y.shape[-1]), layer.name,
                     {"adj_x": False, "adj_y": False})
 
 
 @op("ExpandDims")
 def _expand(ctx, layer, args, kwargs):
-    return expand_dims(ctx, args[0], int(layer.config["axis"]), layer.name)
+    x = args[0]
+    axis = layer.config["axis"]
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    for k, a in enumerate(sorted(int(a) % (x.rank + len(axes)) for a in axes)):
+        x = expand_dims(ctx, x, a, layer.name if k == len(axes) - 1 else f"{layer.name}/{k}")
+    return x
 
 
 @op("Squeeze")
 def _squeeze(ctx, layer, args, kwargs):
     x = args[0]
     axis = layer.config.get("axis")
-    if axis is None or isinstance(axis, (list, tuple)):
-        raise ConverterError(f"keras.ops.squeeze {layer.name!r}: give one axis")
-    return squeeze(ctx, x, int(axis) % x.rank, layer.name)
+    axes = [i for i, d in enumerate(x.shape) if d == 1] if axis is None else \
+        [int(a) % x.rank for a in ([axis] if isinstance(axis, int) else axis)]
+    for a in axes:
+        if x.shape[a] != 1:
+            raise ConverterError(f"keras.ops.squeeze {layer.name!r}: axis {a} of {x.shape} is not 1")
+    shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
+    if sum(d is None for d in shape) <= 1:
+        return reshape(ctx, x, shape, layer.name)
+    return ctx.b.op("SQUEEZE", [x], shape, layer.name, {"squeeze_dims": np.array(axes, np.int32)})
 
 
 @op("Clip")
 def _clip(ctx, layer, args, kwargs):
     x = args[0]
-    lo, hi = float(layer.config["x_min"]), float(layer.config["x_max"])
-    if lo == 0 and hi == 6:
+    lo, hi = layer.config.get("x_min"), layer.config.get("x_max")
+    if lo is not None and hi is not None and float(lo) == 0 and float(hi) == 6 and x.dtype.kind == "f":
         return unary(ctx, "RELU6", x, layer.name)
-    return binary(ctx, "MAXIMUM", binary(ctx, "MINIMUM", x, hi, layer.name + "/min"), lo, layer.name)
+    if lo is not None and hi is not None and float(lo) == -1 and float(hi) == 1 and x.dtype.kind == "f":
+        return unary(ctx, "RELU_N1_TO_1", x, layer.name)
+    y = x
+    if hi is not None:
+        y = OP_LOWERINGS["Minimum"](ctx, _Named(layer.name + "/min" if lo is not None else layer.name), [y, hi], {})
+    if lo is not None:
+        y = OP_LOWERINGS["Maximum"](ctx, _Named(layer.name), [y, lo], {})
+    return y
+
+
+class _Named:
+    """A stand-in layer for reusing an op lowering under another name."""
+
+    def __init__(self, name, class_name="op", config=None):
+        self.name, self.class_name, self.config = name, class_name, config or {}
+
+
+@op("Tile")
+def _tile(ctx, layer, args, kwargs):
+    x = args[0]
+    reps = layer.config["repeats"]
+    reps = [int(reps)] if isinstance(reps, int) else [int(r) for r in reps]
+    while len(reps) < x.rank:
+        reps.insert(0, 1)
+    if len(reps) > x.rank:
+        raise ConverterError(f"keras.ops.tile {layer.name!r}: {len(reps)} repeats for a rank-{x.rank} input; "
+                             "expand its dimensions first")
+    shape = tuple(None if d is None else d * r for d, r in zip(x.shape, reps))
+    return ctx.b.op("TILE", [x, i32(ctx, reps, layer.name + "/multiples")], shape, layer.name)
+
+
+@op("Pad")
+def _pad(ctx, layer, args, kwargs):
+    x = args[0]
+    mode = str(layer.config.get("mode", "constant")).lower()
+    pads = [list(p) for p in layer.config["pad_width"]]
+    if len(pads) == 1:
+        pads = pads * x.rank
+    if len(pads) != x.rank:
+        raise ConverterError(f"keras.ops.pad {layer.name!r}: pad_width {pads} does not fit rank {x.rank}")
+    table = np.array([(int(p[0]), int(p[-1])) for p in pads], np.int32)
+    shape = tuple(None if d is None else d + int(a) + int(b) for d, (a, b) in zip(x.shape, table))
+    n = layer.name
+    if mode in ("reflect", "symmetric"):
+        return ctx.b.op("MIRROR_PAD", [x, i32(ctx, table, n + "/paddings")], shape, n,
+                        {"mode": mode.upper()})
+    if mode != "constant":
+        raise ConverterError(f"keras.ops.pad {layer.name!r}: mode {mode!r} is not supported (constant, reflect, "
+                             "symmetric)")
+    value = kwargs.get("constant_values", args[1] if len(args) > 1 else None)
+    if value is None or (not _is_tensor(value) and float(np.asarray(value)) == 0):
+        return ctx.b.op("PAD", [x, i32(ctx, table, n + "/paddings")], shape, n)
+    value = _operand(ctx, np.asarray(value).reshape(()) if not _is_tensor(value) else value, n + "/constant", x)
+    return ctx.b.op("PADV2", [x, i32(ctx, table, n + "/paddings"), value], shape, n)
+
+
+@op("Flip")
+def _flip(ctx, layer, args, kwargs):
+    x = args[0]
+    axes = [a % x.rank for a in _axes(x, layer.config.get("axis"))]
+    return ctx.b.op("REVERSE_V2", [x, i32(ctx, axes, layer.name + "/axis")], x.shape, layer.name)
+
+
+@op("Split")
+def _split(ctx, layer, args, kwargs):
+    x = args[0]
+    axis = int(layer.config.get("axis", 0)) % x.rank
+    size = x.shape[axis]
+    sections = layer.config["indices_or_sections"]
+    if size is None:
+        raise ConverterError(f"keras.ops.split {layer.name!r}: axis {axis} of {x.shape} is known only at run time")
+    if isinstance(sections, int):
+        if size % sections:
+            raise ConverterError(f"keras.ops.split {layer.name!r}: {size} does not split into {sections} equal parts")
+        sizes = [size // sections] * sections
+    else:
+        bounds = [0] + [int(i) for i in sections] + [size]
+        sizes = [b - a for a, b in zip(bounds, bounds[1:])]
+    shapes = [x.shape[:axis] + (s,) + x.shape[axis + 1:] for s in sizes]
+    n = layer.name
+    if len(set(sizes)) == 1:
+        return ctx.b.op("SPLIT", [i32(ctx, axis, n + "/axis"), x], shapes, n, {"num_splits": len(sizes)},
+                        out_dtypes=x.dtype)
+    return ctx.b.op("SPLIT_V", [x, i32(ctx, sizes, n + "/size_splits"), i32(ctx, axis, n + "/axis")], shapes, n,
+                    {"num_splits": len(sizes)}, out_dtypes=x.dtype)
+
+
+# -- indexing: x[...] -------------------------------------------------------------------------
+
+def _key_items(key):
+    return list(key) if isinstance(key, (list, tuple)) else [key]
+
+
+@op("GetItem")
+def _get_item(ctx, layer, args, kwargs):
+    """x[key] with ints, slices, None and Ellipsis: one STRIDED_SLICE (then a RESHAPE for
+    new axes).  The ellipsis is expanded here, where the rank is known."""
+    x, key = args[0], args[1]
+    n = layer.name
+    items = _key_items(key)
+    for it in items:
+        if _is_tensor(it) or isinstance(it, (list, np.ndarray)):
+            raise ConverterError(f"{n}: indexing with a tensor or an index list (x[indices]) is not supported; "
+                                 "use keras.ops.take(x, indices, axis) with constant indices")
+        if not (it is None or it is Ellipsis or isinstance(it, (int, np.integer, slice))):
+            raise ConverterError(f"{n}: index {it!r} is not supported (ints, slices, None, ...)")
+    consumed = sum(1 for it in items if it is not None and it is not Ellipsis)
+    if consumed > x.rank:
+        raise ConverterError(f"{n}: {consumed} indices for a rank-{x.rank} tensor")
+    if Ellipsis in items:
+        k = items.index(Ellipsis)
+        items = items[:k] + [slice(None)] * (x.rank - consumed) + items[k + 1:]
+    else:
+        items = items + [slice(None)] * (x.rank - consumed)
+    begin, end, strides = [], [], []
+    begin_mask = end_mask = shrink = 0
+    out_shape, new_axes = [], []
+    dim = 0
+    for it in items:
+        if it is None:
+            new_axes.append(len(out_shape))
+            out_shape.append(1)
+            continue
+        size = x.shape[dim]
+        if isinstance(it, slice):
+            step = 1 if it.step is None else int(it.step)
+            if step == 0:
+                raise ConverterError(f"{n}: slice step 0")
+            begin.append(0 if it.start is None else int(it.start))
+            end.append(0 if it.stop is None else int(it.stop))
+            strides.append(step)
+            begin_mask |= (it.start is None) << dim
+            end_mask |= (it.stop is None) << dim
+            out_shape.append(None if size is None else len(range(*it.indices(size))))
+        else:
+            i = int(it)
+            if size is not None and not -size <= i < size:
+                raise ConverterError(f"{n}: index {i} is out of range for axis {dim} of size {size}")
+            begin.append(i)
+            end.append(i + 1 if i != -1 else 0)
+            end_mask |= (i == -1) << dim
+            strides.append(1)
+            shrink |= 1 << dim
+        dim += 1
+    kept = [d for d in out_shape]
+    sliced_shape = tuple(d for k, d in enumerate(kept) if k not in new_axes)
+    y = ctx.b.op("STRIDED_SLICE", [x, i32(ctx, begin, n + "/begin"), i32(ctx, end, n + "/end"),
+                                   i32(ctx, strides, n + "/strides")], sliced_shape,
+                 n if not new_axes else n + "/strided_slice",
+                 {"begin_mask": begin_mask, "end_mask": end_mask, "shrink_axis_mask": shrink})
+    if not new_axes:
+        return y
+    for k, a in enumerate(new_axes):
+        y = expand_dims(ctx, y, a, n if k == len(new_axes) - 1 else f"{n}/new_axis_{k}")
+    return y
+
+
+@op("Take")
+def _take(ctx, layer, args, kwargs):
+    x, indices = args[0], args[1]
+    axis = layer.config.get("axis")
+    if axis is None:
+        raise ConverterError(f"keras.ops.take {layer.name!r}: give an axis (taking from the flattened tensor "
+                             "is not supported)")
+    axis = int(axis) % x.rank
+    if not _is_tensor(indices):
+        indices = ctx.b.const(np.asarray(indices, np.int32), layer.name + "/indices")
+    elif indices.dtype not in (np.int32, np.int64):
+        indices = cast(ctx, indices, np.int32, layer.name + "/indices/Cast")
+    shape = x.shape[:axis] + indices.shape + x.shape[axis + 1:]
+    return ctx.b.op("GATHER", [x, indices], shape, layer.name, {"axis": axis, "batch_dims": 0},
+                    out_dtypes=x.dtype)
+
+
+# -- keras.ops.nn: pooling and convolutions ----------------------------------------------------
+
+def _spatial(v, k, name):
+    if v is None:
+        return None
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * k
+    v = tuple(int(a) for a in v)
+    if len(v) != k:
+        raise ConverterError(f"{name}: {v} has {len(v)} entries for {k} spatial dimensions")
+    return v
+
+
+def _nn_checks(ctx, layer, x):
+    fmt = layer.config.get("data_format")
+    if fmt not in (None, "channels_last"):
+        raise ConverterError(f"keras.ops call {layer.name!r} ({_kind(layer)}): data_format={fmt!r} is not "
+                             "supported; TFLite is NHWC, use data_format='channels_last'")
+    if x.rank not in (3, 4):
+        raise ConverterError(f"keras.ops call {layer.name!r} ({_kind(layer)}): a rank-{x.rank} input is not "
+                             "supported (1-D or 2-D, channels last); use keras.layers.Conv3D/MaxPooling3D")
+    padding = str(layer.config.get("padding", "valid")).lower()
+    if padding not in ("valid", "same"):
+        raise ConverterError(f"keras.ops call {layer.name!r}: padding={padding!r} is not supported (valid, same)")
+    return padding
+
+
+@op("MaxPool", "AveragePool")
+def _pool(ctx, layer, args, kwargs):
+    x = args[0]
+    n = layer.name
+    padding = _nn_checks(ctx, layer, x)
+    k = x.rank - 2
+    pool = _spatial(layer.config["pool_size"], k, n)
+    strides = _spatial(layer.config.get("strides"), k, n) or pool
+    if k == 1:
+        x = expand_dims(ctx, x, 1, n + "/ExpandDims")
+        pool, strides = (1,) + pool, (1,) + strides
+    op_name = "MAX_POOL_2D" if _kind(layer) == "MaxPool" else "AVERAGE_POOL_2D"
+    out_shape = (x.shape[0], conv_out(x.shape[1], pool[0], strides[0], 1, padding),
+                 conv_out(x.shape[2], pool[1], strides[1], 1, padding), x.shape[3])
+    y = ctx.b.op(op_name, [x], out_shape, n if k == 2 else n + "/pool",
+                 {"padding": padding.upper(), "stride_h": strides[0], "stride_w": strides[1],
+                  "filter_height": pool[0], "filter_width": pool[1]})
+    return squeeze(ctx, y, 1, n) if k == 1 else y
+
+
+def _const_kernel(layer, kernel):
+    if _is_tensor(kernel):
+        if kernel.const is None:
+            raise ConverterError(f"keras.ops call {layer.name!r} ({_kind(layer)}): the kernel is computed by the "
+                                 "model; TFLite convolutions need constant weights. Use keras.layers.Conv2D / "
+                                 "DepthwiseConv2D, or a weight created with add_weight")
+        kernel = kernel.const
+    return np.asarray(kernel, np.float32)
+
+
+@op("Conv", "DepthwiseConv")
+def _conv(ctx, layer, args, kwargs):
+    x = args[0]
+    kernel = _const_kernel(layer, args[1] if len(args) > 1 else kwargs.get("kernel"))
+    n = layer.name
+    padding = _nn_checks(ctx, layer, x)
+    k = x.rank - 2
+    strides = _spatial(layer.config.get("strides", 1), k, n)
+    dilation = _spatial(layer.config.get("dilation_rate", 1), k, n)
+    if kernel.ndim != k + 2:
+        raise ConverterError(f"{n}: kernel of shape {kernel.shape} for a rank-{x.rank} input")
+    if k == 1:
+        x = expand_dims(ctx, x, 1, n + "/ExpandDims")
+        kernel = kernel[None]
+        strides, dilation = (1,) + strides, (1,) + dilation
+    kh, kw, cin, cout = kernel.shape
+    out_hw = (conv_out(x.shape[1], kh, strides[0], dilation[0], padding),
+              conv_out(x.shape[2], kw, strides[1], dilation[1], padding))
+    options = {"padding": padding.upper(), "stride_h": strides[0], "stride_w": strides[1],
+               "dilation_h_factor": dilation[0], "dilation_w_factor": dilation[1]}
+    name = n if k == 2 else n + "/conv"
+    if _kind(layer) == "Conv":
+        if x.shape[3] is not None and x.shape[3] != cin:
+            raise ConverterError(f"{n}: grouped convolutions (input channels {x.shape[3]}, kernel {kernel.shape}) "
+                                 "are not supported by keras.ops.conv here; use keras.layers.Conv2D(groups=...)")
+        w = np.ascontiguousarray(kernel.transpose(3, 0, 1, 2))          # HWIO -> OHWI
+        y = ctx.b.op("CONV_2D", [x, f32(ctx, w, n + "/filter"), f32(ctx, np.zeros(cout, np.float32), n + "/bias")],
+                     (x.shape[0],) + out_hw + (cout,), name, options)
+    else:
+        w = np.ascontiguousarray(kernel.reshape(1, kh, kw, cin * cout))  # HW,C,M -> 1,HW,C*M
+        y = ctx.b.op("DEPTHWISE_CONV_2D", [x, f32(ctx, w, n + "/filter"),
+                                           f32(ctx, np.zeros(cin * cout, np.float32), n + "/bias")],
+                     (x.shape[0],) + out_hw + (cin * cout,), name, dict(options, depth_multiplier=cout))
+    return squeeze(ctx, y, 1, n) if k == 1 else y

@@ -31,6 +31,8 @@ LOWERINGS: dict = {}
 IDENTITY_LAYERS = {
     "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
     "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Identity",
+    # keras.applications.convnext's drop-path (KerasHub's DropPath alike): training only
+    "StochasticDepth", "DropPath",
 }
 
 # Lowerings that take the call's keyword arguments (masks, initial states, flags):
@@ -859,3 +861,26 @@ def _dot(ctx, layer, inputs):
 def _input(ctx, layer, inputs):
     return inputs[0]
 
+
+
+# -- helper layers that keras.applications defines ----------------------------------------------
+
+@lowering("CustomScaleLayer")
+def _custom_scale(ctx, layer, inputs):
+    """keras.applications.inception_resnet_v2: inputs[0] + inputs[1] * scale."""
+    if len(inputs) != 2:
+        fail(layer, f"takes [shortcut, residual], got {len(inputs)} inputs")
+    x, r = inputs
+    n = layer.name
+    scaled = binary(ctx, "MUL", r, float(layer.config["scale"]), n + "/mul")
+    return binary(ctx, "ADD", x, scaled, n + "/add")
+
+
+@lowering("LayerScale")
+def _layer_scale(ctx, layer, inputs):
+    """keras.applications.convnext (and KerasHub's): x * gamma, one factor per channel."""
+    x = inputs[0]
+    gamma = layer.weight(("gamma", "variable"), 0).astype(np.float32)
+    if gamma.ndim != 1 or (x.shape[-1] is not None and gamma.shape[0] not in (1, x.shape[-1])):
+        fail(layer, f"scale of shape {gamma.shape} does not fit input {x.shape}")
+    return binary(ctx, "MUL", x, f32(ctx, gamma, layer.name + "/gamma"), layer.name + "/mul")

@@ -13,7 +13,13 @@ import functools
 import importlib
 
 # custom_code -> module in this package
-BUNDLED: dict[str, str] = {}
+BUNDLED: dict[str, str] = {
+    "TFLite_Detection_PostProcess": "detection_postprocess",
+    # MediaPipe's ops, which LiteRT runs through XNNPACK.
+    "Convolution2DTransposeBias": "convolution_2d_transpose_bias",
+    "MaxPoolingWithArgmax2D": "max_pooling_with_argmax_2d",
+    "MaxUnpooling2D": "max_unpooling_2d",
+}
 
 
 @functools.lru_cache(maxsize=None)

@@ -100,7 +100,11 @@ def kernels_for(op_name: str) -> list[OptimizedKernel]:
 
 def select(node, reference_fn):
     """The eval function to run for a prepared node in an optimized mode: the
-    first registered optimized kernel that applies, else `reference_fn`."""
+    first registered optimized kernel that applies, else `reference_fn`.  An
+    interpreter asking for exact float products (calibration: Node.exact_products)
+    runs the reference kernels, whose products do not depend on the BLAS kernel."""
+    if node.exact_products:
+        return reference_fn
     for kernel in kernels_for(node.op_name):
         if kernel.applies(node, reference_fn):
             fn = kernel.prepare(node, reference_fn)

@@ -1,0 +1,165 @@
+"""Operator nodes in functional Keras models: arithmetic on symbolic tensors with
+Python constants of any shape on either side (`x + 3.0`, `2.0 - x`, `c / x`), negation,
+slicing (`x[:, 1:]`) and keras.ops calls between layers.  Keras records each as a node
+of the op's class (`Add`, `GetItem`, ...) which may share a layer's class name; every
+case is converted from the .keras file, the .h5 file and the live model, and run in
+LiteRT and in tinylite against Keras's own answer."""
+import numpy as np
+import pytest
+
+from keras_check import check_both  # noqa: I001  (sets KERAS_BACKEND before keras loads)
+from support import need
+
+try:
+    import keras
+except ImportError:  # pragma: no cover - depends on the machine
+    keras = None
+
+import tinylite  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore:__array__ implementation:DeprecationWarning")
+
+C5 = np.array([0.5, -1.0, 2.0, 0.25, 3.0], np.float32)          # broadcasts along the last axis
+C45 = np.linspace(-2, 2, 20, dtype=np.float32).reshape(1, 4, 5)  # a full non-batch constant
+C41 = np.array([[1.0], [2.0], [-1.0], [0.5]], np.float32)        # broadcasts along the last axis
+C2145 = np.linspace(0.5, 1.5, 40, dtype=np.float32).reshape(2, 1, 4, 5)   # raises the rank
+
+
+def _ops():
+    o, L = keras.ops, keras.layers
+    return {
+        # x + c, c + x, x - c, c - x, x * c, x / c, c / x with scalars and arrays (a numpy
+        # array on the left takes over `+`, so those go through keras.ops, as Keras records them)
+        "add_scalar": lambda x: x + 3.0,
+        "add_scalar_left": lambda x: 3.0 + x,
+        "add_vector": lambda x: x + C5,
+        "add_vector_left": lambda x: o.add(C5, x),
+        "add_full": lambda x: x + C45,
+        "add_column": lambda x: o.add(C41, x),
+        "add_higher_rank": lambda x: x + C2145,
+        "sub_scalar": lambda x: x - 1.5,
+        "sub_scalar_left": lambda x: 2.0 - x,
+        "sub_vector_left": lambda x: o.subtract(C5, x),
+        "sub_full": lambda x: x - C45,
+        "mul_scalar": lambda x: x * (1.0 / 6.0),
+        "mul_scalar_left": lambda x: 0.5 * x,
+        "mul_vector": lambda x: x * C5,
+        "mul_column_left": lambda x: o.multiply(C41, x),
+        "div_scalar": lambda x: x / 4.0,
+        "div_vector": lambda x: x / C5,
+        "div_scalar_left": lambda x: 1.0 / (x * x + 1.0),
+        "div_vector_left": lambda x: o.true_divide(C5, x * x + 0.5),
+        "neg": lambda x: -x,
+        "pow2": lambda x: x ** 2,
+        "pow3": lambda x: x ** 3,
+        "abs": lambda x: abs(x),
+        "tensor_tensor": lambda x: x * x - x / (x * x + 1.0),
+        # MobileNetV3's hard sigmoid, the silent wrong answer of issue 18
+        "hard_sigmoid": lambda x: L.ReLU(6.0)(x + 3.0) * (1.0 / 6.0),
+        "hard_swish": lambda x: x * (L.ReLU(6.0)(x + 3.0) * (1.0 / 6.0)),
+        # x[...]
+        "slice_from": lambda x: x[:, 1:],
+        "slice_step": lambda x: x[..., ::2],
+        "slice_range": lambda x: x[:, 1:3, 1:-1],
+        "slice_reverse": lambda x: x[:, ::-1],
+        "index": lambda x: x[:, 0],
+        "index_last": lambda x: x[:, -1],
+        "index_both": lambda x: x[:, 2, 3],
+        "new_axis": lambda x: x[:, None],
+        "ellipsis_index": lambda x: x[..., 1],
+        "new_axis_mid": lambda x: x[:, 1:, None, :2],
+        # keras.ops calls
+        "mean": lambda x: o.mean(x, axis=1),
+        "sum_keepdims": lambda x: o.sum(x, axis=-1, keepdims=True),
+        "max": lambda x: o.max(x, axis=(1, 2)),
+        "min": lambda x: o.min(x, axis=1),
+        "maximum_const": lambda x: o.maximum(x, 0.5),
+        "minimum_const_left": lambda x: o.minimum(C5, x),
+        "where": lambda x: o.where(x > 0, x, 0.1 * x),
+        "where_const": lambda x: o.where(o.less(x, C5), 1.0, x),
+        "greater_cast": lambda x: o.cast(o.greater_equal(x, 0.0), "float32") * x,
+        "sqrt_abs": lambda x: o.sqrt(o.abs(x) + 0.1),
+        "exp_log": lambda x: o.log(o.exp(x) + 1.0),
+        "square": lambda x: o.square(x),
+        "reciprocal": lambda x: o.reciprocal(x * x + 1.0),
+        "clip": lambda x: o.clip(x, -0.5, 0.75),
+        "clip_relu6": lambda x: o.clip(x * 4.0, 0.0, 6.0),
+        "reshape": lambda x: o.reshape(x, (-1, 20)),
+        "reshape_3d": lambda x: o.reshape(x, (-1, 2, 10)),
+        "transpose": lambda x: o.transpose(x, (0, 2, 1)),
+        "expand_squeeze": lambda x: o.squeeze(o.expand_dims(x, 2), axis=2) + o.expand_dims(x, -1)[..., 0],
+        "concatenate_const": lambda x: o.concatenate([x, x * 2.0, x - C45], axis=1),
+        "stack": lambda x: o.stack([x, -x], axis=1),
+        "tile": lambda x: o.tile(x, (1, 2, 1)),
+        "pad": lambda x: o.pad(x, ((0, 0), (1, 2), (0, 1))),
+        "flip": lambda x: o.flip(x, axis=2),
+        "split": lambda x: o.split(x, 2, axis=1)[1] * 2.0,
+        "take": lambda x: o.take(x, np.array([3, 0, 3]), axis=2),
+        "matmul_const": lambda x: o.matmul(x, np.linspace(-1, 1, 15, dtype=np.float32).reshape(5, 3)),
+        "matmul_tensor": lambda x: o.matmul(x, o.transpose(x, (0, 2, 1))),
+        "activations": lambda x: o.relu(x) + o.sigmoid(x) + o.tanh(x) + o.relu6(x * 3.0) + o.silu(x),
+        "softmax": lambda x: o.softmax(x * 2.0, axis=-1),
+        "dense_then_op": lambda x: L.Dense(3)(x) * C5[:3] + 1.0,
+    }
+
+
+@pytest.fixture(scope="module")
+def cases():
+    need(keras is not None, "keras is not installed (pip install '.[test]')")
+    return _ops()
+
+
+def _model(fn):
+    keras.utils.set_random_seed(0)
+    x = keras.Input((4, 5), name="x")
+    return keras.Model(x, fn(x))
+
+
+CASE_NAMES = sorted([
+    "add_scalar", "add_scalar_left", "add_vector", "add_vector_left", "add_full", "add_column", "add_higher_rank",
+    "sub_scalar", "sub_scalar_left", "sub_vector_left", "sub_full", "mul_scalar", "mul_scalar_left", "mul_vector",
+    "mul_column_left", "div_scalar", "div_vector", "div_scalar_left", "div_vector_left", "neg", "pow2", "pow3",
+    "abs", "tensor_tensor", "hard_sigmoid", "hard_swish", "slice_from", "slice_step", "slice_range",
+    "slice_reverse", "index", "index_last", "index_both", "new_axis", "ellipsis_index", "new_axis_mid", "mean",
+    "sum_keepdims", "max", "min", "maximum_const", "minimum_const_left", "where", "where_const", "greater_cast",
+    "sqrt_abs", "exp_log", "square", "reciprocal", "clip", "clip_relu6", "reshape", "reshape_3d", "transpose",
+    "expand_squeeze", "concatenate_const", "stack", "tile", "pad", "flip", "split", "take", "matmul_const",
+    "matmul_tensor", "activations", "softmax", "dense_then_op"])
+
+
+def test_case_list_is_complete(cases):
+    assert sorted(cases) == CASE_NAMES
+
+
+@pytest.mark.parametrize("source", ["keras", "h5", "live"])
+@pytest.mark.parametrize("case", CASE_NAMES)
+def test_op_node(cases, case, source, tmp_path):
+    model = _model(cases[case])
+    x = np.random.default_rng(1).standard_normal((3, 4, 5)).astype(np.float32)
+    ref = keras.ops.convert_to_numpy(model(x))
+    if source == "live":
+        converter = tinylite.TFLiteConverter.from_keras_model(model)
+    else:
+        path = tmp_path / f"m.{source}"
+        model.save(path)
+        converter = tinylite.TFLiteConverter.from_keras_model_file(str(path))
+    check_both(converter.convert(), [x], [ref])
+
+
+def test_unsupported_op_names_the_node_and_a_fix(cases, tmp_path):
+    x = keras.Input((4, 5))
+    model = keras.Model(x, keras.ops.floor(x))
+    model.save(tmp_path / "m.keras")
+    with pytest.raises(tinylite.ConverterError, match=r"floor.*\(Floor\) is not supported: .*outside the model"):
+        tinylite.TFLiteConverter.from_keras_model_file(str(tmp_path / "m.keras")).convert()
+
+
+def test_tensor_index_is_refused_clearly(cases):
+    x = keras.Input((4, 5))
+    idx = keras.Input((2,), dtype="int32")
+    model = keras.Model([x, idx], keras.ops.take(x, idx, axis=1))
+    # (take with a tensor of indices is GATHER, which is supported)
+    feeds = [np.random.default_rng(2).standard_normal((3, 4, 5)).astype(np.float32),
+             np.array([[0, 3], [1, 1], [2, 0]], np.int32)]
+    ref = keras.ops.convert_to_numpy(model(feeds))
+    check_both(tinylite.TFLiteConverter.from_keras_model(model).convert(), feeds, [ref])

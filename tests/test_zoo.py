@@ -1,0 +1,122 @@
+"""Every .tflite file in the shared zoo (../shared/zoo: real files published by
+other projects) runs in tinylite and agrees with LiteRT on seeded random
+inputs (tinylite.testing.random_inputs: integer inputs over their full range,
+index-like inputs within the bounds of what they index):
+- integer outputs bit-exact with LiteRT's BUILTIN_WITHOUT_DEFAULT_DELEGATES
+  resolver (its default resolver, i.e. XNNPACK, for files whose custom ops
+  LiteRT runs only there);
+- float outputs within 1e-4 of the largest magnitude of LiteRT's output.
+Files LiteRT rejects must still run in tinylite and give finite outputs of
+the declared shapes.  Rows of TFLite_Detection_PostProcess outputs past the
+detection count are not compared: LiteRT leaves them unwritten."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from support import CORPUS, need
+from tinylite.flatbuffer.reader import parse
+from tinylite.testing import random_inputs
+
+ZOO = Path(os.environ.get("TINYLITE_ZOO", CORPUS.parent / "zoo"))
+FILES = sorted(p.stem for p in ZOO.glob("*.tflite")) if ZOO.is_dir() else ["(zoo missing)"]
+RTOL = 1e-4
+# Dynamic-range (hybrid) models quantize each image's activations on the fly,
+# so a last-bit difference in an earlier float op can move a quantization
+# step; see docs/hybrid_drift.md for where and how much (measured: 0 for most
+# inputs, up to 3.1% of the output's largest magnitude).
+HYBRID_RTOL = 0.05
+
+
+def is_hybrid(content):
+    """Whether any op takes float32 activations with int8/int4 weights."""
+    model = parse(content)
+    for sg in model.subgraphs:
+        for op in sg.operators:
+            types = [sg.tensors[i].type if i >= 0 else None for i in op.inputs]
+            if len(types) > 1 and types[0] == 0 and types[1] in (9, 17) \
+                    and model.op_name(op) in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+                return True
+    return False
+
+
+def litert(content):
+    from ai_edge_litert import interpreter as lite
+
+    for kind in (lite.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES, lite.OpResolverType.AUTO):
+        try:
+            ip = lite.Interpreter(model_content=content, experimental_op_resolver_type=kind)
+            ip.allocate_tensors()
+            return ip
+        except (RuntimeError, ValueError) as e:
+            if "unresolved custom op" not in str(e):
+                return None         # LiteRT rejects the file
+    return None
+
+
+def run(ip, feeds):
+    for d, x in zip(ip.get_input_details(), feeds):
+        ip.set_tensor(d["index"], x)
+    ip.invoke()
+    return [ip.get_tensor(d["index"]) for d in ip.get_output_details()]
+
+
+def detection_rows(content):
+    """{output position: (count output position, rows per detection)} for outputs of
+    TFLite_Detection_PostProcess (fast NMS fills max_classes_per_detection rows per box)."""
+    from flatbuffers import flexbuffers
+
+    model = parse(content)
+    sg = model.subgraphs[0]
+    found = {}
+    for op in sg.operators:
+        code = model.operator_codes[op.opcode_index]
+        if code.custom_code != "TFLite_Detection_PostProcess":
+            continue
+        opts = flexbuffers.Loads(bytes(op.custom_options))
+        per = 1 if opts.get("use_regular_nms") else int(opts.get("max_classes_per_detection", 1))
+        count = list(sg.outputs).index(op.outputs[3])
+        for o in op.outputs[:3]:
+            if o in sg.outputs:
+                found[list(sg.outputs).index(o)] = (count, per)
+    return found
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_zoo_file_matches_litert(name):
+    need(ZOO.is_dir(), f"model zoo not found at {ZOO} (set TINYLITE_ZOO)")
+    import tinylite
+
+    try:
+        import ai_edge_litert  # noqa: F401
+    except ImportError:
+        need(False, "ai-edge-litert is not installed (pip install '.[test]')")
+    content = (ZOO / f"{name}.tflite").read_bytes()
+    feeds = random_inputs(content, seed=0)
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    got = run(ip, feeds)
+    ref = litert(content)
+    if ref is None:
+        # LiteRT rejects it; tinylite still runs it.
+        for g, d in zip(got, ip.get_output_details()):
+            assert tuple(g.shape) == tuple(d["shape"])
+            assert g.dtype.kind != "f" or np.all(np.isfinite(g))
+        return
+    want = run(ref, feeds)
+    rows = detection_rows(content)
+    assert len(got) == len(want)
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert g.shape == w.shape and g.dtype == w.dtype, f"output {k}: {g.shape} {g.dtype} vs {w.shape} {w.dtype}"
+        if k in rows:
+            count, per = rows[k]
+            n = int(want[count].reshape(-1)[0]) * per
+            g, w = g[:, :n], w[:, :n]
+        if w.dtype.kind == "f":
+            scale = float(np.max(np.abs(w))) if w.size else 0.0
+            err = float(np.max(np.abs(g.astype(np.float64) - w))) if w.size else 0.0
+            bound = HYBRID_RTOL if is_hybrid(content) else RTOL
+            assert err <= bound * scale, f"output {k}: max error {err:.3g} > {bound} x {scale:.3g}"
+        else:
+            np.testing.assert_array_equal(g, w, err_msg=f"output {k}")

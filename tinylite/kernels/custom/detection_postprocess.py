@@ -1,0 +1,246 @@
+"""TFLite_Detection_PostProcess: SSD box decoding and non-max suppression, as
+LiteRT's bundled custom op does it.
+
+Inputs: box encodings [1, boxes, >=4] (y, x, h, w relative to the anchor),
+class scores [1, boxes, classes (+1 background)], anchors [boxes, 4]
+(y, x, h, w); float32, or uint8 (box encodings and anchors dequantized with
+their own parameters, scores too).  Outputs (float32): boxes [1, N, 4]
+(ymin, xmin, ymax, xmax), classes [1, N], scores [1, N], count [1], with
+N = max_detections * max_classes_per_detection.
+
+Options (FlexBuffer map): max_detections, max_classes_per_detection,
+detections_per_class (default 100), use_regular_nms (default false),
+nms_score_threshold, nms_iou_threshold, num_classes, y_scale, x_scale,
+h_scale, w_scale.
+
+- Decoding computes in double and rounds to float32, as LiteRT does.
+- Fast NMS (the default): each box keeps its top max_classes_per_detection
+  classes (LiteRT's partial sort: its order among equal scores is reproduced
+  by running the same heap algorithm), one NMS over the boxes' best scores.
+  Rows past the selected boxes are zero here; LiteRT leaves them unwritten.
+- Regular NMS: one NMS per class (at most min(detections_per_class,
+  max_detections) boxes each), merged by score (stable, earlier classes first
+  on ties), the first max_detections kept; unused rows are zero.
+- Each NMS keeps scores >= nms_score_threshold, sorts them stably by
+  decreasing score and drops boxes whose float32 IoU with a kept one exceeds
+  nms_iou_threshold.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._options import flexbuffer_map
+
+F32 = np.float32
+
+
+def prepare(node):
+    opts = flexbuffer_map(node)
+    missing = [k for k in ("max_detections", "max_classes_per_detection", "nms_score_threshold",
+                           "nms_iou_threshold", "num_classes", "y_scale", "x_scale", "h_scale", "w_scale")
+               if k not in opts]
+    if missing:
+        node.fail(f"custom options lack {', '.join(missing)}")
+    node.max_detections = int(opts["max_detections"])
+    node.max_classes = int(opts["max_classes_per_detection"])
+    node.per_class = int(opts.get("detections_per_class", 100))
+    node.regular = bool(opts.get("use_regular_nms", False))
+    node.score_threshold = F32(opts["nms_score_threshold"])
+    node.iou_threshold = F32(opts["nms_iou_threshold"])
+    node.num_classes = int(opts["num_classes"])
+    node.scales = [float(F32(opts[k])) for k in ("y_scale", "x_scale", "h_scale", "w_scale")]
+    if len(node.inputs) != 3 or len(node.outputs) != 4:
+        node.fail(f"expects 3 inputs and 4 outputs, got {len(node.inputs)} and {len(node.outputs)}")
+    boxes, scores, anchors = node.inputs
+    if len(boxes.shape) != 3 or len(scores.shape) != 3 or len(anchors.shape) != 2:
+        node.fail(f"expects box encodings [1, boxes, 4], scores [1, boxes, classes] and anchors [boxes, 4], "
+                  f"got shapes {list(boxes.shape)}, {list(scores.shape)} and {list(anchors.shape)}")
+    if boxes.shape[0] != 1 or scores.shape[0] != 1:
+        node.fail(f"supports batch 1 only (as LiteRT), got {boxes.shape[0]}")
+    if boxes.shape[2] < 4 or anchors.shape[1] < 4:
+        node.fail(f"box encodings and anchors need at least 4 values per box, got {boxes.shape[2]} and {anchors.shape[1]}")
+    n = boxes.shape[1]
+    if scores.shape[1] != n or anchors.shape[0] < n:
+        node.fail(f"{n} boxes, but scores have {scores.shape[1]} rows and anchors {anchors.shape[0]}")
+    with_bg = scores.shape[2]
+    if not 0 <= with_bg - node.num_classes <= 1:
+        node.fail(f"scores have {with_bg} classes for num_classes {node.num_classes} (at most one background class)")
+    for spec in (boxes, scores, anchors):
+        node.expect_dtype(spec, np.float32, np.uint8)
+    if boxes.dtype == np.float32 and anchors.dtype != np.float32:
+        node.fail(f"float box encodings need float anchors, got {anchors.dtype.name}")
+    if not (0 < node.iou_threshold <= 1):
+        node.fail(f"nms_iou_threshold must be in (0, 1], got {node.iou_threshold}")
+    if node.regular and min(node.per_class, node.max_detections) <= 0:
+        node.fail("detections_per_class and max_detections must be positive for regular NMS")
+    if not node.regular and node.max_classes <= 0:
+        node.fail(f"max_classes_per_detection must be positive, got {node.max_classes}")
+    if node.max_detections < 0:
+        node.fail(f"max_detections must not be negative, got {node.max_detections}")
+    count = node.max_detections * node.max_classes
+    for spec, shape in zip(node.outputs, [(1, count, 4), (1, count), (1, count), (1,)]):
+        if spec.dtype != np.float32:
+            node.fail(f"output {spec.name!r} must be float32, got {spec.dtype.name}")
+        spec.shape = shape
+    return eval_detection_postprocess
+
+
+def _dequantize(spec, values):
+    # (float(x) - zero_point) * scale in float32, as LiteRT's Dequantizer.
+    return ((values.astype(F32) - F32(spec.zero_point)) * F32(spec.scale)).astype(F32)
+
+
+def decode(node, boxes, anchors):
+    """[boxes, 4] float32 corners (ymin, xmin, ymax, xmax)."""
+    b, a = node.inputs[0], node.inputs[2]
+    n = boxes.shape[1]
+    enc = boxes[0, :, :4]
+    anc = anchors[:n, :4]
+    if b.dtype == np.uint8:
+        enc, anc = _dequantize(b, enc), _dequantize(a, anc)
+    e, an = enc.astype(np.float64), anc.astype(np.float64)
+    sy, sx, sh, sw = node.scales
+    yc = (e[:, 0] / sy * an[:, 2] + an[:, 0]).astype(F32)
+    xc = (e[:, 1] / sx * an[:, 3] + an[:, 1]).astype(F32)
+    hh = (0.5 * np.exp(e[:, 2] / sh) * an[:, 2]).astype(F32)
+    hw = (0.5 * np.exp(e[:, 3] / sw) * an[:, 3]).astype(F32)
+    return np.stack([yc - hh, xc - hw, yc + hh, xc + hw], axis=1).astype(F32)
+
+
+def _iou(boxes, i, js):
+    """float32 IoU of box i with boxes js, as LiteRT computes it (0 for empty boxes)."""
+    bi, bj = boxes[i], boxes[js]
+    area_i = (bi[2] - bi[0]) * (bi[3] - bi[1])
+    area_j = (bj[:, 2] - bj[:, 0]) * (bj[:, 3] - bj[:, 1])
+    h = np.maximum(np.minimum(bi[2], bj[:, 2]) - np.maximum(bi[0], bj[:, 0]), F32(0))
+    w = np.maximum(np.minimum(bi[3], bj[:, 3]) - np.maximum(bi[1], bj[:, 1]), F32(0))
+    inter = h * w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou = inter / (area_i + area_j - inter)
+    return np.where((area_i <= 0) | (area_j <= 0), F32(0), iou)
+
+
+def nms(node, boxes, scores, max_out):
+    """Indices of the boxes one NMS keeps, best first."""
+    keep = np.flatnonzero(scores >= node.score_threshold)
+    order = keep[np.argsort(-scores[keep], kind="stable")]
+    selected = []
+    active = np.ones(len(order), bool)
+    for i in range(len(order)):
+        if len(selected) >= min(len(order), max_out) or not active[i:].any():
+            break
+        if not active[i]:
+            continue
+        selected.append(order[i])
+        active[i] = False
+        rest = np.flatnonzero(active[i + 1:]) + i + 1
+        if len(rest):
+            active[rest[_iou(boxes, order[i], order[rest]) > node.iou_threshold]] = False
+    return selected
+
+
+def _partial_sort_desc(values, k):
+    """The first k indices of libstdc++'s std::partial_sort of 0..n-1 by decreasing
+    value (its heap select + heap sort), which orders equal values its own way."""
+    idx = list(range(len(values)))
+    v = values.tolist()
+
+    def comp(a, b):
+        return v[a] > v[b]
+
+    def push(first_hole, top, value, arr):
+        hole = first_hole
+        parent = (hole - 1) // 2
+        while hole > top and comp(arr[parent], value):
+            arr[hole] = arr[parent]
+            hole = parent
+            parent = (hole - 1) // 2
+        arr[hole] = value
+
+    def adjust(arr, hole, length, value):
+        top = hole
+        child = hole
+        while child < (length - 1) // 2:
+            child = 2 * (child + 1)
+            if comp(arr[child], arr[child - 1]):
+                child -= 1
+            arr[hole] = arr[child]
+            hole = child
+        if length % 2 == 0 and child == (length - 2) // 2:
+            child = 2 * (child + 1)
+            arr[hole] = arr[child - 1]
+            hole = child - 1
+        push(hole, top, value, arr)
+
+    heap = idx[:k]
+    if k >= 2:
+        parent = (k - 2) // 2
+        while True:
+            adjust(heap, parent, k, heap[parent])
+            if parent == 0:
+                break
+            parent -= 1
+    for i in idx[k:]:
+        if comp(i, heap[0]):
+            value = i
+            adjust(heap, 0, k, value)
+    last = k
+    while last > 1:
+        last -= 1
+        value = heap[last]
+        heap[last] = heap[0]
+        adjust(heap, 0, last, value)
+    return heap
+
+
+def _top_classes(row, k):
+    if k == 1:
+        return [int(np.argmax(row))]          # LiteRT's ArgMaxVector: first of equal maxima
+    top = np.argsort(-row, kind="stable")[:k]
+    # Only ties at or across the cut make the heap order matter.
+    kth = row[top[-1]]
+    if len(np.unique(row[top])) == k and np.count_nonzero(row == kth) == 1:
+        return [int(t) for t in top]
+    return _partial_sort_desc(row, k)
+
+
+def eval_detection_postprocess(node, inputs, outputs):
+    box_enc, class_scores, anchors = inputs
+    out_boxes, out_classes, out_scores, out_count = outputs
+    decoded = decode(node, box_enc, anchors)
+    if np.any(decoded[:, 0] > decoded[:, 2]) or np.any(decoded[:, 1] > decoded[:, 3]):
+        raise ValueError(f"{node.op_name} (node {node.index}): a decoded box has ymin > ymax or xmin > xmax "
+                         "(negative scales or NaN encodings); LiteRT fails this invoke too")
+    scores = class_scores[0]
+    if node.inputs[1].dtype == np.uint8:
+        scores = _dequantize(node.inputs[1], scores)
+    offset = scores.shape[1] - node.num_classes
+    scores = scores[:, offset:]
+    for out in outputs:
+        out.fill(0)
+    if node.regular:
+        per_class = min(node.per_class, node.max_detections)
+        found = []            # (score, box, class), kept sorted by score, stable
+        for c in range(node.num_classes):
+            col = scores[:, c]
+            sel = nms(node, decoded, col, per_class)
+            new = [(float(col[i]), int(i), c) for i in sel]
+            merged = sorted(found + new, key=lambda t: -t[0])   # stable: earlier classes first
+            found = merged[:node.max_detections]
+        for k, (score, box, c) in enumerate(found):
+            out_boxes[0, k] = decoded[box]
+            out_classes[0, k] = c
+            out_scores[0, k] = score
+        out_count[0] = len(found)
+        return
+    k = min(node.max_classes, node.num_classes)
+    top = [_top_classes(row, k) for row in scores] if k > 1 else np.argmax(scores, axis=1)[:, None]
+    best = scores[np.arange(len(scores)), [t[0] for t in top]]
+    selected = nms(node, decoded, best, node.max_detections)
+    for n, box in enumerate(selected):
+        for col in range(k):
+            slot = node.max_classes * n + col
+            out_boxes[0, slot] = decoded[box]
+            out_classes[0, slot] = top[box][col]
+            out_scores[0, slot] = scores[box, top[box][col]]
+    out_count[0] = len(selected)

@@ -1,0 +1,16 @@
+"""RANK: the number of dimensions of the input, as an int32 scalar."""
+import numpy as np
+
+VALUE_FREE_INPUTS = (0,)
+
+
+def prepare(node):
+    out = node.outputs[0]
+    node.expect_dtype(out, np.int32)
+    out.shape = ()
+    node.rank = len(node.inputs[0].shape)
+    return eval_rank
+
+
+def eval_rank(node, inputs, outputs):
+    outputs[0][...] = len(inputs[0].shape)
