@@ -15,6 +15,8 @@ product) is kernels/optimized/fully_connected.py.
 """
 import numpy as np
 
+from ..errors import UnsupportedOpError
+
 from ._base import activation_name, float_activation
 from ._quantization import (_asymmetric_quantize_rows, _float_clamp, _is_quantized, _requant_params, _requantize,
                             _require, _scales, _store, _symmetric_quantize_rows, _unsupported, gemm_rounding)
@@ -146,6 +148,12 @@ def _eval_hybrid_fc(node, inputs, outputs):
 def _prepare_blockwise(node, x, w):
     from ..flatbuffer.schema import TENSOR_TYPE_NAMES
 
+    if node.reference:
+        # LiteRT's reference resolver has no blockwise kernel: its FULLY_CONNECTED
+        # reads these weights as per-channel hybrid ones, values tinylite does not copy.
+        raise UnsupportedOpError(f"{node.op_name} (node {node.index}): blockwise INT4 weights run on LiteRT's "
+                                 "optimized kernel only; use the default op resolver, not BUILTIN_REF")
+
     details = w.quantization.details
     runner = node.runner
     tensors = runner.subgraph.tensors
@@ -170,8 +178,6 @@ def _prepare_blockwise(node, x, w):
     if zi >= 0:
         zps = runner.model.buffer_array(tensors[zi]) if zi < len(tensors) else None
         if zps is None or np.any(zps != 0):
-            from ..errors import UnsupportedOpError
-
             raise UnsupportedOpError(f"{node.op_name} (node {node.index}): blockwise weights with nonzero "
                                      "zero points are not supported (LiteRT's kernel assumes 0 too)")
     node.block = block
