@@ -42,9 +42,9 @@ def _kind(model) -> str:
             consts = [i for i in op.inputs if i >= 0 and i not in live]
             live_types = {np.dtype(numpy_dtype(sg.tensors[i].type)) for i in live}
             const_types = {np.dtype(numpy_dtype(sg.tensors[i].type)) for i in consts}
+            # Float activations meeting integer weights (constant, or made by DENSIFY): hybrid.
             if name not in ("QUANTIZE", "DEQUANTIZE") and np.dtype(np.float32) in live_types and (
-                    const_types & {np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int4)
-                                   if hasattr(np, "int4") else np.dtype(np.int8)}):
+                    (const_types | live_types) & {np.dtype(np.int8), np.dtype(np.uint8)}):
                 return "hybrid"
             if live_types & set(INTEGER) and name not in ("QUANTIZE", "DEQUANTIZE"):
                 quantized = True
