@@ -7,7 +7,7 @@ import sys
 
 EXAMPLES = {
     "demo": "tinylite demo -o demo_out",
-    "convert": "tinylite convert model.h5 -o model.tflite",
+    "convert": "tinylite convert model.h5 -o model.tflite   (or a SavedModel folder, or a frozen graph.pb)",
     "run": "tinylite run model.tflite --input x.npy --labels labels.txt --top-k 5",
     "bench": "tinylite bench model.tflite --runs 100 --batch 8 --op-profile --compare-litert",
     "inspect": "tinylite inspect model.tflite --json",
@@ -114,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     p = add("demo", "convert, quantize and evaluate the built-in digits model (no arguments, no network)", _demo)
     p.add_argument("-o", "--output", default="tinylite_demo", help="output folder (default: tinylite_demo)")
 
-    p = add("convert", "convert a Keras .h5/.keras model to .tflite", _convert)
+    p = add("convert", "convert a Keras .h5/.keras model, a SavedModel folder or a frozen GraphDef .pb to .tflite", _convert)
     try:
         from .tflite_convert import add_convert_arguments
 

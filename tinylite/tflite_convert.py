@@ -2,9 +2,10 @@
 
     tflite_convert --keras_model_file=./mnist_cnn.h5 --output_file=./mnist_cnn.tflite
 
-Accepts TensorFlow's flags.  Keras .h5/.keras files are converted; SavedModel
-folders and frozen graphs raise a clear "not supported yet" error (never
-silently ignored).  The TF1 quantization flags work: --post_training_quantize
+Accepts TensorFlow's flags.  Keras .h5/.keras files (--keras_model_file), SavedModel
+folders (--saved_model_dir, with --saved_model_signature_key / --saved_model_tag_set)
+and frozen TF1 graphs (--graph_def_file with --input_arrays, --output_arrays and
+optionally --input_shapes) are converted, all without TensorFlow.  The TF1 quantization flags work: --post_training_quantize
 (dynamic range), --quantize_to_float16, --inference_type=INT8 (full integer;
 calibrated with --calibration, inputs from --mean_values/--std_dev_values when
 given).  `tinylite convert` takes the same flags (`add_arguments` +
@@ -36,25 +37,29 @@ def add_arguments(parser: argparse.ArgumentParser, output_required: bool = True)
                              ("" if output_required else " (default: the model's path with .tflite)"))
     src = parser.add_mutually_exclusive_group()
     src.add_argument("--keras_model_file", help="full path of a Keras .h5 or .keras model file")
-    src.add_argument("--saved_model_dir", help="full path of a SavedModel folder (not supported yet)")
-    src.add_argument("--graph_def_file", help="a frozen GraphDef (TF1; not supported)")
+    src.add_argument("--saved_model_dir", help="full path of a SavedModel folder (saved_model.pb + variables/)")
+    src.add_argument("--graph_def_file", help="full path of a frozen GraphDef .pb file (TF1; with --input_arrays "
+                                               "and --output_arrays)")
     parser.add_argument("--enable_v1_converter", action="store_true",
                         help="use the TF1 converter flags (accepted; the conversion is the same)")
     parser.add_argument("--experimental_new_converter", type=_bool, nargs="?", const=True, default=None,
                         help="accepted for compatibility (tinylite has one converter)")
     parser.add_argument("--experimental_new_quantizer", type=_bool, nargs="?", const=True, default=None,
                         help="accepted for compatibility")
-    parser.add_argument("--saved_model_tag_set", help="SavedModel tags (with --saved_model_dir)")
-    parser.add_argument("--saved_model_signature_key", help="SavedModel signature (with --saved_model_dir)")
+    parser.add_argument("--saved_model_tag_set", help="comma-separated MetaGraphDef tags (with --saved_model_dir; "
+                                                       "default serve)")
+    parser.add_argument("--saved_model_signature_key", help="the signature to convert (with --saved_model_dir; "
+                                                             "default serving_default)")
     v1 = parser.add_argument_group("TF1 converter flags (with --enable_v1_converter)")
     v1.add_argument("--output_format", choices=["TFLITE", "GRAPHVIZ_DOT"], default=None)
     v1.add_argument("--inference_type", choices=["FLOAT", "QUANTIZED_UINT8", "INT8"], default=None,
                     help="INT8: full integer quantization (needs --calibration); QUANTIZED_UINT8 is not supported")
     v1.add_argument("--inference_input_type", choices=["FLOAT", "QUANTIZED_UINT8", "INT8"], default=None,
                     help="type of the model's inputs with --inference_type=INT8 (default: INT8)")
-    v1.add_argument("--input_arrays", help="input names (not supported yet for Keras models)")
-    v1.add_argument("--input_shapes", help="input shapes (not supported yet for Keras models)")
-    v1.add_argument("--output_arrays", help="output names (not supported yet for Keras models)")
+    v1.add_argument("--input_arrays", help="comma-separated input node names (with --graph_def_file)")
+    v1.add_argument("--input_shapes", help="input shapes, colon-separated per input, e.g. 1,224,224,3:1,10 (with "
+                                           "--graph_def_file)")
+    v1.add_argument("--output_arrays", help="comma-separated output node names (with --graph_def_file)")
     v1.add_argument("--mean_values", help="comma-separated input means: real = (q - mean) / std_dev")
     v1.add_argument("--std_dev_values", help="comma-separated input standard deviations")
     v1.add_argument("--default_ranges_min", type=float, help="dummy quantization ranges (not supported)")
@@ -84,7 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser, output_required: bool = True)
 
 def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
     """`tinylite convert MODEL [-o OUT]`: a positional model file, plus every tflite_convert flag."""
-    parser.add_argument("model", nargs="?", help="Keras .h5 or .keras file (same as --keras_model_file)")
+    parser.add_argument("model", nargs="?", help="Keras .h5 or .keras file, SavedModel folder, or frozen GraphDef "
+                                                "model.pb (same as --keras_model_file / --saved_model_dir / "
+                                                "--graph_def_file)")
     add_arguments(parser, output_required=False)
     q = parser.add_argument_group("quantization (tinylite)")
     q.add_argument("--quantize", choices=QUANTIZE_MODES, default=None,
@@ -103,30 +110,53 @@ class _UsageError(Exception):
 
 
 def _check(args) -> None:
+    import os
+
     model = getattr(args, "model", None)
     if model:
-        if args.keras_model_file and args.keras_model_file != model:
-            raise _UsageError(f"two models given: {model!r} and --keras_model_file={args.keras_model_file!r}")
-        args.keras_model_file = model
-    if not args.output_file and args.keras_model_file:
-        import os
-
-        args.output_file = os.path.splitext(args.keras_model_file)[0] + ".tflite"
-    if args.saved_model_dir:
-        raise _UsageError(f"--saved_model_dir: SavedModel import is not supported yet ({args.saved_model_dir}). "
-                          "Save the model as Keras (model.save('model.keras')) and use --keras_model_file.")
+        given = args.keras_model_file or args.saved_model_dir or args.graph_def_file
+        if given and given != model:
+            raise _UsageError(f"two models given: {model!r} and {given!r}")
+        if os.path.isdir(model):
+            args.saved_model_dir = model
+        elif model.endswith((".pb", ".pbtxt")):
+            args.graph_def_file = model
+        else:
+            args.keras_model_file = model
+    source = args.keras_model_file or args.saved_model_dir or args.graph_def_file
+    if not source:
+        raise _UsageError("one of --keras_model_file, --saved_model_dir or --graph_def_file is required.")
+    if not args.output_file:
+        args.output_file = os.path.splitext(os.path.normpath(source))[0] + ".tflite"
+    if not args.saved_model_dir and (args.saved_model_signature_key or args.saved_model_tag_set):
+        raise _UsageError("--saved_model_signature_key and --saved_model_tag_set go with --saved_model_dir.")
     if args.graph_def_file:
-        raise _UsageError("--graph_def_file: frozen TF1 graphs are not supported; convert the Keras model "
-                          "with --keras_model_file.")
-    if not args.keras_model_file:
-        raise _UsageError("one of --keras_model_file or --saved_model_dir is required.")
-    for flag in ("input_arrays", "input_shapes", "output_arrays", "custom_opdefs", "dump_graphviz_dir",
-                 "conversion_summary_dir", "experimental_select_user_tf_ops"):
+        if not args.input_arrays or not args.output_arrays:
+            raise _UsageError("--graph_def_file needs --input_arrays and --output_arrays (the names of the graph's "
+                              "input placeholders and output nodes).")
+    elif args.input_arrays or args.output_arrays or args.input_shapes:
+        raise _UsageError("--input_arrays, --output_arrays and --input_shapes go with --graph_def_file; a Keras "
+                          "model or SavedModel converts its own inputs and outputs.")
+    for flag in ("custom_opdefs", "dump_graphviz_dir", "conversion_summary_dir", "experimental_select_user_tf_ops"):
         if getattr(args, flag, None):
-            raise _UsageError(f"--{flag} is not supported yet; the Keras model's own inputs and outputs are "
-                              "converted.")
+            raise _UsageError(f"--{flag} is not supported.")
     if args.output_format == "GRAPHVIZ_DOT" or args.dump_graphviz_video:
         raise _UsageError("GraphViz output is not supported; only TFLITE.")
+
+
+def _input_shapes(arrays, text):
+    if not text:
+        return None
+    shapes = []
+    for part in str(text).split(":"):
+        try:
+            shapes.append([int(d) for d in part.split(",") if d.strip() != ""])
+        except ValueError:
+            raise _UsageError(f"--input_shapes={text!r}: expected comma-separated integers per input, inputs "
+                              "separated by ':' (e.g. 1,224,224,3:1,10)") from None
+    if len(shapes) != len(arrays):
+        raise _UsageError(f"--input_shapes gives {len(shapes)} shapes for {len(arrays)} --input_arrays")
+    return dict(zip(arrays, shapes))
 
 
 def load_calibration(path: str, limit: int | None = None) -> list:
@@ -173,7 +203,19 @@ def make_converter(args):
 
     from .converter.api import Optimize, OpsSet, TFLiteConverter
 
-    conv = TFLiteConverter.from_keras_model_file(args.keras_model_file)
+    if args.saved_model_dir:
+        key = args.saved_model_signature_key
+        tags = [t.strip() for t in args.saved_model_tag_set.split(",")] if args.saved_model_tag_set else None
+        conv = TFLiteConverter.from_saved_model(args.saved_model_dir, None if key is None else [key], tags)
+    elif args.graph_def_file:
+        from .converter.api import TFLiteConverterV1
+
+        ins = [a.strip() for a in args.input_arrays.split(",") if a.strip()]
+        outs = [a.strip() for a in args.output_arrays.split(",") if a.strip()]
+        conv = TFLiteConverterV1.from_frozen_graph(args.graph_def_file, ins, outs,
+                                                   _input_shapes(ins, args.input_shapes))
+    else:
+        conv = TFLiteConverter.from_keras_model_file(args.keras_model_file)
     calibration = getattr(args, "calibration", None)
     if calibration:
         samples = load_calibration(calibration, getattr(args, "calibration_samples", None))
@@ -268,7 +310,8 @@ def convert_command(args) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="tflite_convert",
-        description="Convert a Keras model (.h5 or .keras) to a TensorFlow Lite FlatBuffer, without TensorFlow.",
+        description="Convert a Keras model (.h5 or .keras), a SavedModel or a frozen GraphDef to a TensorFlow Lite "
+                    "FlatBuffer, without TensorFlow.",
         epilog="example: tflite_convert --keras_model_file=./mnist_cnn.h5 --output_file=./mnist_cnn.tflite")
     add_arguments(parser)
     args = parser.parse_args(argv)

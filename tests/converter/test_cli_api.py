@@ -61,7 +61,7 @@ def test_module_command_keras_zip(tmp_path, corpus):
     (["--inference_type=QUANTIZED_UINT8"], "QUANTIZED_UINT8"),
     (["--post_training_quantize", "--target_ops=TFLITE_BUILTINS_INT8"], "representative_dataset"),
     (["--default_ranges_min=0", "--default_ranges_max=6"], "--default_ranges_min/max"),
-    (["--input_shapes=1,28,28,1"], "--input_shapes is not supported yet"),
+    (["--input_shapes=1,28,28,1"], "--input_shapes go with --graph_def_file"),
 ])
 def test_cli_refuses_what_it_cannot_do(tmp_path, corpus, flags, message):
     out = tmp_path / "out.tflite"
@@ -74,7 +74,7 @@ def test_cli_refuses_what_it_cannot_do(tmp_path, corpus, flags, message):
 
 def test_cli_saved_model_and_missing_file(tmp_path):
     r = _cli(["--saved_model_dir", str(tmp_path), "--output_file", "x.tflite"], tmp_path, script=False)
-    assert r.returncode == 1 and "SavedModel import is not supported yet" in r.stderr
+    assert r.returncode == 1 and "has no saved_model.pb" in r.stderr
     r = _cli(["--keras_model_file", "nope.h5", "--output_file", "x.tflite"], tmp_path, script=False)
     assert r.returncode == 1 and "does not exist" in r.stderr
     r = _cli(["--keras_model_file", "nope.h5"], tmp_path, script=False)
@@ -134,9 +134,9 @@ def test_float_settings_are_accepted(corpus):
     assert converter.convert()[4:8] == b"TFL3"
 
 
-def test_saved_model_not_yet(tmp_path):
-    with pytest.raises(ConverterError, match="SavedModel import is not supported yet"):
-        tinylite.TFLiteConverter.from_saved_model(str(tmp_path))
+def test_saved_model_dir_without_a_saved_model(tmp_path):
+    with pytest.raises(ConverterError, match="has no saved_model.pb"):
+        tinylite.TFLiteConverter.from_saved_model(str(tmp_path)).convert()
 
 
 # -- errors --------------------------------------------------------------------------------------

@@ -95,6 +95,43 @@ def add_broadcast_case(seed, dtype, x_shape, y_shape, act):
     return content, [rng.integers(info.min, info.max, x_shape, endpoint=True).astype(dtype)]
 
 
+def quantized_window_case(seed, op, dtype, kernel):
+    """An int8/uint8 CONV_2D or DEPTHWISE_CONV_2D with random quantization (the integer GEMM kernels)."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    cin = 3
+    cout = 4 if op == "CONV_2D" else cin
+    wshape = (cout, kernel, kernel, cin) if op == "CONV_2D" else (1, kernel, kernel, cout)
+    w = rng.integers(-127 if dtype == np.int8 else 0, 128 if dtype == np.int8 else 256, wshape).astype(dtype)
+    xs, xzp = float(rng.uniform(0.01, 0.05)), int(rng.integers(-20, 20)) + (128 if dtype == np.uint8 else 0)
+    ws = np.float32(0.005)
+    wq = (np.full(cout, ws), np.zeros(cout, np.int64), 0 if op == "CONV_2D" else 3) if dtype == np.int8 else (ws, 128)
+    b = rng.integers(-3000, 3000, cout).astype(np.int32)
+    bscale = np.full(cout, np.float32(xs) * ws, np.float32)
+    options = dict(padding="SAME", stride_h=1, stride_w=1, fused_activation_function="RELU")
+    if op == "DEPTHWISE_CONV_2D":
+        options["depth_multiplier"] = 1
+    content = single_op_model(op, [dict(name="x", shape=[1, 7, 6, cin], dtype=dtype, quantization=(xs, xzp)),
+                                   dict(name="w", data=w, quantization=wq),
+                                   dict(name="b", data=b, quantization=(bscale, np.zeros(cout, np.int64), 0))],
+                              [dict(name="y", shape=[1], dtype=dtype, quantization=(xs * 4, xzp))], options=options)
+    return content, [rng.integers(info.min, info.max, (1, 7, 6, cin), endpoint=True).astype(dtype)]
+
+
+def quantized_binary_case(seed, op, dtype):
+    """An 8-bit ADD/SUB/MUL of two same-shape inputs (the pair-table kernels)."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    mid = (int(info.min) + int(info.max) + 1) // 2
+
+    def q(scale=1.0):
+        return (float(rng.uniform(0.01, 0.05)) * scale, int(rng.integers(mid - 20, mid + 20)))
+    content = single_op_model(op, [dict(name="x", shape=[2, 9], dtype=dtype, quantization=q()),
+                                   dict(name="y", shape=[2, 9], dtype=dtype, quantization=q())],
+                              [dict(name="z", shape=[2, 9], dtype=dtype, quantization=q(4 if op == "MUL" else 1.5))])
+    return content, [rng.integers(info.min, info.max, (2, 9), endpoint=True).astype(dtype) for _ in range(2)]
+
+
 def lstm_case(seed, time_major):
     from test_sequence_ops import uni_lstm_model
 
@@ -116,6 +153,10 @@ CASES = {
         (np.uint8, (1, 13), (1, 1), "RELU"), (np.int8, (3, 21), (3, 1), "NONE"),
         (np.uint8, (2, 4, 8), (1,), "RELU6")]},
     **{f"lstm-{tm}": (lstm_case, (tm,)) for tm in (False, True)},
+    **{f"{op}-{np.dtype(d).name}-{k}": (quantized_window_case, (op, d, k)) for op in ("CONV_2D", "DEPTHWISE_CONV_2D")
+       for d in (np.int8, np.uint8) for k in (1, 3)},
+    **{f"{op}-{np.dtype(d).name}": (quantized_binary_case, (op, d)) for op in ("ADD", "SUB", "MUL")
+       for d in (np.int8, np.uint8)},
 }
 
 

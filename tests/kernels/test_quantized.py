@@ -110,6 +110,24 @@ def test_conv_2d_int8_reference():
     assert_same_outputs(content, [x], resolver="ref")
 
 
+@pytest.mark.parametrize("padding,stride,kernel", [("SAME", (1, 1), (3, 3)), ("VALID", (1, 1), (1, 1)),
+                                                   ("SAME", (2, 2), (3, 3))])
+@pytest.mark.parametrize("ratio", [2.0 ** -3, 2.0 ** -9])
+def test_conv_2d_uint8(padding, stride, kernel, ratio):
+    # LiteRT's optimized uint8 convolution also requantizes through ruy (ties rounded up, not away
+    # from zero); a multiplier with a small right shift makes ties frequent.
+    x = qdata((1, 24, 24, 5), np.uint8)
+    w = rng.integers(0, 256, (8,) + kernel + (5,)).astype(np.uint8)
+    xs, ws = 0.02, 0.004
+    b = rng.integers(-3000, 3000, 8).astype(np.int32)
+    content = single_op_model(
+        "CONV_2D", [qdesc("x", x.shape, np.uint8, xs, zp(np.uint8)), dict(name="w", data=w, quantization=(ws, 131)),
+                    dict(name="b", data=b, quantization=(np.float32(xs) * np.float32(ws), 0))],
+        [qdesc("y", [1], np.uint8, xs * ws / ratio * 1.37, zp(np.uint8))],
+        options=dict(padding=padding, stride_h=stride[0], stride_w=stride[1], fused_activation_function="NONE"))
+    assert_same_outputs(content, [x])
+
+
 def test_conv_2d_int8_groups():
     x = qdata((1, 6, 6, 4), np.int8)
     w = weights((6, 3, 3, 2))

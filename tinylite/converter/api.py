@@ -102,6 +102,25 @@ def _config(settings: dict):
     return cfg
 
 
+def _for_signature(settings: dict, model) -> dict:
+    """Quantization settings for one signature of a multi-signature model: its samples from
+    a representative dataset of (signature_key, dict) pairs (others are skipped)."""
+    dataset = settings.get("dataset")
+    if dataset is None:
+        return settings
+    key = model.signature_defs[0].signature_key
+    gen = dataset.input_gen if hasattr(dataset, "input_gen") else dataset
+
+    def samples():
+        for s in gen():
+            if isinstance(s, (list, tuple)) and len(s) == 2 and isinstance(s[0], str) and isinstance(s[1], dict):
+                if s[0] == key:
+                    yield s
+            else:
+                yield s
+    return dict(settings, dataset=samples)
+
+
 class TFLiteConverter:
     """Converts a Keras model to a .tflite FlatBuffer (`tf.lite.TFLiteConverter`)."""
 
@@ -124,6 +143,7 @@ class TFLiteConverter:
         # tinylite: layers (Keras names) and op types (e.g. "SOFTMAX") kept in float when quantizing.
         self.denylisted_layers: list[str] = []
         self.denylisted_ops: list[str] = []
+        self._build = None
 
     # -- constructors --
 
@@ -143,15 +163,47 @@ class TFLiteConverter:
 
     @classmethod
     def from_saved_model(cls, saved_model_dir, signature_keys=None, tags=None):
-        raise ConverterError(
-            f"SavedModel import is not supported yet ({saved_model_dir!r}). Convert the Keras model instead: "
-            "TFLiteConverter.from_keras_model(model), or save it with model.save('model.keras') and use "
-            "from_keras_model_file.")
+        """From a SavedModel directory (tf.saved_model.save, Keras model.export), read without
+        TensorFlow.  signature_keys: the signatures to convert (default serving_default); tags:
+        the MetaGraphDef's tag set (default {"serve"}).
+
+        >>> converter = TFLiteConverter.from_saved_model("saved_model_dir")   # doctest: +SKIP
+        >>> tflite_bytes = converter.convert()                                # doctest: +SKIP
+        """
+        saved_model_dir = os.fspath(saved_model_dir)
+        keys = None if signature_keys is None else list(signature_keys)
+        tag_list = None if tags is None else sorted(set(tags))
+
+        def build():
+            from ..frontends.tf import convert_saved_model
+
+            return convert_saved_model(saved_model_dir, keys, tag_list, merge=False)
+        conv = cls(saved_model_dir, _origin=saved_model_dir)
+        conv._build = build
+        return conv
 
     @classmethod
     def from_concrete_functions(cls, funcs, trackable_obj=None):
-        raise ConverterError("from_concrete_functions needs TensorFlow graphs, which tinylite does not read. "
-                             "Convert the Keras model with TFLiteConverter.from_keras_model(model).")
+        """From tf.function concrete functions: needs the caller's TensorFlow to trace them; each
+        function's GraphDef (with its captured variables' values) is converted by tinylite."""
+        funcs = list(funcs) if isinstance(funcs, (list, tuple)) else [funcs]
+        if not funcs:
+            raise ConverterError("from_concrete_functions: no functions given.")
+        for f in funcs:
+            if not hasattr(f, "graph") or not hasattr(f.graph, "as_graph_def"):
+                raise ConverterError(
+                    f"from_concrete_functions: {type(f).__name__} is not a TensorFlow ConcreteFunction "
+                    "(tf.function(...).get_concrete_function()). TensorFlow is needed to trace a function; "
+                    "without it, save the model (tf.saved_model.save / model.export) and use "
+                    "TFLiteConverter.from_saved_model(dir).")
+
+        def build():
+            from ..frontends.tf.concrete import convert_concrete_functions
+
+            return convert_concrete_functions(funcs)
+        conv = cls(funcs, _origin="concrete functions")
+        conv._build = build
+        return conv
 
     # -- conversion --
 
@@ -250,6 +302,8 @@ class TFLiteConverter:
         self._quant_settings()
 
     def _float_model(self):
+        if self._build is not None:
+            return self._build()
         from ..frontends.keras import convert
 
         return convert(self._source)
@@ -258,11 +312,19 @@ class TFLiteConverter:
         """The converted model as a tinylite.graph.Model (before serialization)."""
         settings = self._quant_settings()
         model = self._float_model()
-        if settings["mode"] == "none":
-            return model
-        from .quantize import quantize_model
+        parts = model if isinstance(model, list) else [model]
+        if settings["mode"] != "none":
+            from .quantize import quantize_model
 
-        return quantize_model(model, _config(settings))
+            if len(parts) == 1:
+                parts = [quantize_model(parts[0], _config(settings))]
+            else:
+                parts = [quantize_model(m, _config(_for_signature(settings, m))) for m in parts]
+        if len(parts) == 1:
+            return parts[0]
+        from ..frontends.tf.merge import merge_models
+
+        return merge_models(parts)
 
     def convert(self) -> bytes:
         """The .tflite FlatBuffer bytes."""
@@ -326,6 +388,37 @@ class TFLiteConverterV1(TFLiteConverter):
             raise ConverterError(f"inference_type={itype} is not supported; use FLOAT or INT8 (with a "
                                  "representative_dataset).")
         return super()._quant_settings()
+
+    @classmethod
+    def from_saved_model(cls, saved_model_dir, input_arrays=None, input_shapes=None, output_arrays=None,
+                         tag_set=None, signature_key=None):
+        """TF1 spelling: one signature (signature_key, default serving_default) of a SavedModel."""
+        if input_arrays or output_arrays or input_shapes:
+            raise ConverterError("from_saved_model: input_arrays/output_arrays/input_shapes are not supported; "
+                                 "the signature's inputs and outputs are converted (choose it with signature_key).")
+        return super().from_saved_model(saved_model_dir, None if signature_key is None else [signature_key],
+                                        tag_set)
+
+    @classmethod
+    def from_frozen_graph(cls, graph_def_file, input_arrays, output_arrays, input_shapes=None):
+        """From a frozen GraphDef .pb file (TF1), read without TensorFlow.  input_shapes: {name: shape}
+        for inputs whose placeholder shape is not fully known (an unknown batch becomes 1, as in
+        TensorFlow's TF1 converter).
+
+        >>> converter = TFLiteConverter.from_frozen_graph("frozen.pb", ["input"], ["output"])  # doctest: +SKIP
+        """
+        graph_def_file = os.fspath(graph_def_file)
+        ins = [str(a) for a in (input_arrays or [])]
+        outs = [str(a) for a in (output_arrays or [])]
+        shapes = dict(input_shapes or {})
+
+        def build():
+            from ..frontends.tf import convert_frozen_graph
+
+            return convert_frozen_graph(graph_def_file, ins, outs, shapes)
+        conv = cls(graph_def_file, _origin=graph_def_file)
+        conv._build = build
+        return conv
 
     def convert(self) -> bytes:
         fmt = self.output_format

@@ -108,8 +108,10 @@ class Interpreter:
     (`experimental_preserve_all_tensors` keeps every intermediate readable with
     `get_tensor`).  `num_threads` sets numpy's BLAS threads during invoke (a
     process-wide setting, left as the last invoke set it) and splits the heavy
-    steps of a batch across that many threads; without it numpy's defaults
-    apply (see interpreter/threads.py).
+    steps of a batch across that many threads; unset, an invoke runs on one
+    thread (BLAS included), which is never much slower than more threads at
+    batch 1 and keeps a busy machine's spinning BLAS threads out of the way
+    (see interpreter/threads.py).
 
     tinylite runs no native delegates: a non-empty `experimental_delegates` is
     a ValueError (and `load_delegate` always raises, as LiteRT's does for a

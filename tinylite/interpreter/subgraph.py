@@ -299,7 +299,10 @@ class SubgraphRunner:
             self.steps = fusion.fuse_conv_max_pool(self.steps, graph_outputs)
             self.steps = fusion.pool_before_prelu(self.steps, graph_outputs)
             self.steps = fusion.move_activations(self.steps, graph_outputs)
-        threads = self.blas_threads = self.num_threads
+        threads = self.num_threads
+        # Unset, BLAS runs one thread during invoke (see threads.py: its spinning threads made small models
+        # 25x slower on a busy machine).
+        self.blas_threads = 1 if threads is None else threads
         if threads is not None and threads > 1 and not self.reference:
             self.steps = split_batches(self.steps, threads, self.interpreter._executor())
             if any(isinstance(fn, BatchSplit) for fn, _, _, _ in self.steps):

@@ -8,6 +8,7 @@ C++ would keep in an int32 are wrapped to int32 where TFLite could wrap.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -44,8 +45,18 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
 
 def quantize_multipliers(reals):
     """Per-channel quantize_multiplier: (int64 multipliers, int64 shifts)."""
-    pairs = [quantize_multiplier(float(r)) for r in np.atleast_1d(reals)]
-    return np.array([p[0] for p in pairs], np.int64), np.array([p[1] for p in pairs], np.int64)
+    # Vectorized quantize_multiplier (a per-channel Python loop cost 2 us a channel at load).
+    reals = np.atleast_1d(np.asarray(reals, np.float64))
+    q, shift = np.frexp(reals)
+    shift = shift.astype(np.int64)
+    q_fixed = round_half_away(q * float(1 << 31)).astype(np.int64)
+    carry = q_fixed == (1 << 31)
+    q_fixed[carry] //= 2
+    shift[carry] += 1
+    zero = (reals == 0.0) | (shift < -31)
+    q_fixed[zero] = 0
+    shift[zero] = 0
+    return q_fixed, shift
 
 
 def _trunc_div_pow2(x, bits):
@@ -57,10 +68,12 @@ def saturating_rounding_doubling_high_mul(a, b):
     """gemmlowp's SaturatingRoundingDoublingHighMul for int32 values."""
     a = np.asarray(a, np.int64)
     b = np.asarray(b, np.int64)
-    ab = a * b
-    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
-    res = _trunc_div_pow2(ab + nudge, 31)
-    return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, res)
+    # gemmlowp nudges negative products by 1 - 2**30 and truncates toward zero: both signs then round
+    # half up, floor((ab + 2**30) / 2**31), one shift.
+    res = (a * b + (1 << 30)) >> 31
+    if np.any(a == INT32_MIN) and np.any(b == INT32_MIN):
+        res = np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, res)
+    return res
 
 
 def rounding_divide_by_pot(x, exponent):
@@ -93,9 +106,21 @@ def multiply_by_quantized_multiplier(x, multiplier, shift):
     """
     x = np.asarray(x, np.int64)
     shift = np.asarray(shift, np.int64)
-    left = np.maximum(shift, 0)
+    multiplier = np.asarray(multiplier, np.int64)
+    # Callers hand int64 sums: C++ holds them in an int32 (wrapped).
+    x = wrap32(x << np.maximum(shift, 0))
     right = np.maximum(-shift, 0)
-    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(wrap32(x << left), multiplier), right)
+    if np.any(multiplier == INT32_MIN) or np.any(right > 31):      # outside the int64 headroom below
+        return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, multiplier), right)
+    # The two roundings as one floor (see kernels/optimized/_requantize.py): the high multiply rounds
+    # half up, floor((ab + 2**30) / 2**31); the shift adds 2**(r-1), less one where that high part is
+    # negative (ties away from zero); floor(floor(a / 2**31) / 2**r) = floor(a / 2**(31 + r)).  Five
+    # passes instead of some fifteen.
+    t = x * multiplier + (1 << 30)
+    nudge = np.where(right > 0, np.int64(1) << np.maximum(right + 30, 0), 0)
+    if np.any(right > 0):
+        t = t + nudge - np.where((t < 0) & (right > 0), np.int64(1) << 31, 0)
+    return t >> (31 + right)
 
 
 def vqrdmulh(a, b):
@@ -395,6 +420,21 @@ def logistic16(a, integer_bits: int):
     return np.where(a == 0, 1 << 14, np.where(positive, if_positive, if_negative))
 
 
+@functools.lru_cache(maxsize=None)
+def _table16(func, integer_bits: int):
+    return func(np.arange(-32768, 32768, dtype=np.int64), integer_bits)
+
+
+def logistic16_lut(a, integer_bits: int):
+    """logistic16 of int16 values (any int array within int16) by a 65536-entry table of it."""
+    return _table16(logistic16, integer_bits)[np.asarray(a) + 32768]
+
+
+def tanh16_lut(a, integer_bits: int):
+    """tanh16 of int16 values by a 65536-entry table of it."""
+    return _table16(tanh16, integer_bits)[np.asarray(a) + 32768]
+
+
 def tanh16(a, integer_bits: int):
     """gemmlowp::tanh on int16 raw values: F<integer_bits> in, F0 (Q0.15) out."""
     a = np.asarray(a, np.int64)
@@ -406,10 +446,50 @@ def tanh16(a, integer_bits: int):
     return np.where(a == 0, 0, np.where(negative, wrap16(-t), t))
 
 
+def _inv_sqrt_scalar(x: int) -> tuple[int, int]:
+    """inv_sqrt_quantized_multiplier_exp of one value in Python integers (the same operations; a
+    batch-1 layer norm makes a few of these per step, where numpy's per-call cost dominated)."""
+    def srdhm(a, b):
+        return INT32_MAX if a == b == INT32_MIN else (a * b + (1 << 30)) >> 31
+
+    def srmpot(v, e):          # saturating_rounding_multiply_by_pot, e > 0
+        t = (1 << (31 - e)) - 1
+        return INT32_MAX if v > t else INT32_MIN if v < -t else v << e
+
+    def w32(v):
+        return ((v + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+    if x <= 1:
+        return INT32_MAX, 0
+    shift = 11
+    while x >= (1 << 29):
+        x //= 4
+        shift += 1
+    pairs = (32 - x.bit_length() - 1) // 2 - 1
+    shift -= pairs
+    x <<= 2 * pairs
+    fixed = x >> 1
+    half = (fixed >> 1) + ((fixed & 1) > (0 + (fixed < 0)))
+    half_three = (1 << 28) + (1 << 27)
+    r = 1 << 28
+    for _ in range(5):
+        r3 = srmpot(srdhm(srdhm(r, r), r), 6)
+        r = srmpot(w32(srdhm(half_three, r) - srdhm(half, r3)), 3)
+    r = srdhm(r, 1518500250)
+    if shift < 0:
+        r, shift = w32(r << -shift), 0
+    return r, shift
+
+
 def inv_sqrt_quantized_multiplier_exp(x, reverse_shift: int):
     """TFLite's GetInvSqrtQuantizedMultiplierExp, vectorized: (multiplier, shift) with
     1/sqrt(x) ~ multiplier * 2**(shift - 31) (reverse_shift -1 turns TFLite's right shift into a left one)."""
-    x = np.asarray(x, np.int64).copy()
+    x = np.asarray(x, np.int64)
+    if x.size <= 8:
+        pairs = [_inv_sqrt_scalar(int(v)) for v in x.reshape(-1)]
+        return (np.array([p[0] for p in pairs], np.int64).reshape(x.shape),
+                np.array([p[1] * reverse_shift for p in pairs], np.int64).reshape(x.shape))
+    x = x.copy()
     small = x <= 1
     x = np.where(small, 2, x)
     shift = np.full(x.shape, 11, np.int64)

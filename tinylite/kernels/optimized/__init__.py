@@ -40,17 +40,40 @@ register it::
   every registered kernel against the reference of its op.
 
 A kernel registered earlier wins; register the most specific first.
+
+Shared machinery of the integer kernels: _requantize (LiteRT's fixed-point
+requantization computed exactly in float64), and integer sums computed
+exactly in float32/float64 BLAS and elementwise passes (exact while every
+partial sum stays below 2**24 or 2**53; each kernel checks the bound from its
+constant weights at prepare); _pair_table (8-bit binary ops as one lookup in
+the table of the reference kernel's results over every input pair).
 """
 from __future__ import annotations
 
 import importlib
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 _HERE = os.path.dirname(__file__)
+
+# False: select() keeps every reference kernel (see reference_kernels).
+ENABLED = True
+
+
+@contextmanager
+def reference_kernels():
+    """Prepare models with the reference kernels only, in the default resolver mode
+    (tests compare the two on random shapes and parameters)."""
+    global ENABLED
+    saved, ENABLED = ENABLED, False
+    try:
+        yield
+    finally:
+        ENABLED = saved
 
 
 @dataclass(frozen=True)
@@ -103,7 +126,7 @@ def select(node, reference_fn):
     first registered optimized kernel that applies, else `reference_fn`.  An
     interpreter asking for exact float products (calibration: Node.exact_products)
     runs the reference kernels, whose products do not depend on the BLAS kernel."""
-    if node.exact_products:
+    if node.exact_products or not ENABLED:
         return reference_fn
     for kernel in kernels_for(node.op_name):
         if kernel.applies(node, reference_fn):

@@ -21,7 +21,7 @@ keep the reference kernel.
 """
 import numpy as np
 
-from . import register
+from . import _pair_table, register
 from .. import _binary as reference
 from .. import _fixedpoint as fx
 
@@ -83,3 +83,9 @@ def eval_scalar_broadcast(node, inputs, outputs):
     res = np.clip(fx.wrap16(fx.wrap16(scaled) + node.q_out_zp), info.min, info.max)
     res = np.clip(np.broadcast_to(res, out.shape), node.q_lo, node.q_hi)
     np.copyto(out, res, where=node.q_neon, casting="unsafe")
+
+
+@register("ADD", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_add_sub)
+def prepare_pair_table(node, reference_fn):
+    """Any other 8-bit ADD: one lookup in the table of the reference's results (_pair_table)."""
+    return _pair_table.plan(node, reference_fn)

@@ -1,0 +1,184 @@
+"""Make the small SavedModel fixtures in tests/data/saved_models/ (dev-time only).
+
+Needs TensorFlow, which tinylite never depends on: run it in a separate venv, e.g.
+
+    python -m venv /tmp/tfvenv && /tmp/tfvenv/bin/pip install tensorflow
+    KERAS_BACKEND=tensorflow /tmp/tfvenv/bin/python scripts/make_tf_fixtures.py [name ...]
+
+Each model is exported the way users do it (Keras 3 `model.export(dir)`, or
+`tf.saved_model.save` for a tf.Module), and `io.npz` beside it holds the inputs
+(`in_<signature input name>`) and what TensorFlow's own
+`loaded.signatures["serving_default"]` returned (`out_<output key>`); Keras models
+are also saved as `model.keras` (to compare with the Keras frontend).  Models are
+kept tiny (a few KB of weights) so the fixtures stay small.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "saved_models"
+
+
+def mobilenet_like():
+    x = keras.Input((16, 16, 3), name="image")
+    y = layers.Conv2D(8, 3, strides=2, padding="same", use_bias=False)(x)
+    y = layers.BatchNormalization()(y)
+    y = layers.ReLU(6.0)(y)
+    y = layers.DepthwiseConv2D(3, padding="same", use_bias=False)(y)
+    y = layers.BatchNormalization()(y)
+    y = layers.ReLU(6.0)(y)
+    y = layers.Conv2D(12, 1, use_bias=False)(y)
+    y = layers.BatchNormalization()(y)
+    y = layers.GlobalAveragePooling2D()(y)
+    y = layers.Dense(5, activation="softmax")(y)
+    return keras.Model(x, y)
+
+
+def attention():
+    x = keras.Input((6, 8), name="tokens")
+    a = layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x)
+    y = layers.LayerNormalization()(layers.Add()([x, a]))
+    f = layers.Dense(16, activation="gelu")(y)
+    f = layers.Dense(8)(f)
+    y = layers.LayerNormalization()(layers.Add()([y, f]))
+    y = layers.GlobalAveragePooling1D()(y)
+    return keras.Model(x, layers.Dense(3)(y))
+
+
+def two_inputs():
+    a = keras.Input((10,), name="features")
+    b = keras.Input((4, 4, 2), name="patch")
+    pa = layers.Dense(8, activation="relu")(a)
+    pb = layers.Flatten()(layers.Conv2D(4, 2, activation="tanh")(b))
+    y = layers.Concatenate()([pa, pb])
+    return keras.Model([a, b], [layers.Dense(3, name="score")(y), layers.Dense(1, activation="sigmoid", name="p")(y)])
+
+
+def unet():
+    x = keras.Input((16, 16, 1), name="image")
+    c1 = layers.Conv2D(4, 3, padding="same", activation="relu")(x)
+    p1 = layers.MaxPooling2D()(c1)
+    c2 = layers.Conv2D(8, 3, padding="same", activation="relu")(p1)
+    p2 = layers.MaxPooling2D()(c2)
+    m = layers.Conv2D(8, 3, padding="same", activation="relu")(p2)
+    u2 = layers.Conv2DTranspose(8, 2, strides=2, padding="same")(m)
+    c3 = layers.Conv2D(8, 3, padding="same", activation="relu")(layers.Concatenate()([u2, c2]))
+    u1 = layers.UpSampling2D()(c3)
+    c4 = layers.Conv2D(4, 3, padding="same", activation="relu")(layers.Concatenate()([u1, c1]))
+    return keras.Model(x, layers.Conv2D(1, 1, activation="sigmoid")(c4))
+
+
+def text_cnn():
+    x = keras.Input((12,), dtype="int32", name="ids")
+    e = layers.Embedding(50, 8)(x)
+    c = layers.Conv1D(6, 3, activation="relu")(e)
+    g = layers.GlobalMaxPooling1D()(c)
+    return keras.Model(x, layers.Dense(2, activation="softmax")(g))
+
+
+def lstm():
+    x = keras.Input((5, 4), name="seq")
+    y = layers.LSTM(6)(x)
+    return keras.Model(x, layers.Dense(2)(y))
+
+
+def lstm_seq():
+    x = keras.Input((4, 3), name="seq")
+    y = layers.LSTM(5, return_sequences=True)(x)
+    return keras.Model(x, layers.Dense(2)(y))
+
+
+def lstm_varlen():
+    x = keras.Input((None, 3), name="seq")
+    y = layers.LSTM(4)(x)
+    return keras.Model(x, layers.Dense(2)(y))
+
+
+def gru():
+    x = keras.Input((5, 4), name="seq")
+    y = layers.GRU(6, return_sequences=True)(x)
+    return keras.Model(x, layers.Dense(2)(y))
+
+
+class Module(tf.Module):
+    """tf.nn code with einsum, depthwise conv, resize and pad (no Keras)."""
+
+    def __init__(self):
+        rng = np.random.default_rng(1)
+        self.w = tf.Variable(rng.normal(size=(3, 3, 2, 2)).astype(np.float32))
+        self.m = tf.Variable(rng.normal(size=(8, 3)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 6, 6, 2], tf.float32, name="x")])
+    def __call__(self, x):
+        y = tf.nn.depthwise_conv2d(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT"), self.w,
+                                   [1, 1, 1, 1], "VALID")
+        y = tf.image.resize(y, [4, 4], method="bilinear")
+        y = tf.reshape(y, [-1, 8, 8])
+        z = tf.einsum("bij,jk->bik", y, self.m)
+        return {"z": tf.nn.leaky_relu(z, 0.1), "mean": tf.reduce_mean(z, axis=[1, 2])}
+
+
+def sample(spec, rng, n=4):
+    shape = [n] + [6 if d is None else int(d) for d in spec.shape[1:]]
+    if spec.dtype.is_integer:
+        return rng.integers(0, 50, size=shape).astype(spec.dtype.as_numpy_dtype)
+    return rng.normal(size=shape).astype(np.float32)
+
+
+def save(name, obj, is_keras=True):
+    d = OUT / name
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    sm = d / "saved_model"
+    if is_keras:
+        obj.export(str(sm), verbose=False)
+        obj.save(str(d / "model.keras"))      # the same model for the Keras frontend
+    else:
+        tf.saved_model.save(obj, str(sm), signatures={"serving_default": obj.__call__})
+    (sm / "fingerprint.pb").unlink(missing_ok=True)
+    loaded = tf.saved_model.load(str(sm))
+    fn = loaded.signatures["serving_default"]
+    rng = np.random.default_rng(0)
+    specs = fn.structured_input_signature[1]
+    feeds = {k: sample(s, rng) for k, s in sorted(specs.items())}
+    outs = fn(**{k: tf.constant(v) for k, v in feeds.items()})
+    arrays = {f"in_{k}": v for k, v in feeds.items()}
+    arrays.update({f"out_{k}": np.asarray(v) for k, v in sorted(outs.items())})
+    np.savez_compressed(d / "io.npz", **arrays)
+    size = sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+    print(f"{name}: {size / 1024:.1f} KiB, inputs {list(feeds)}, outputs {sorted(outs)}")
+
+
+def main(argv=None):
+    """Make every fixture, or those named on the command line."""
+    only = set(sys.argv[1:] if argv is None else argv)
+    keras.utils.set_random_seed(0)
+    for fn in (mobilenet_like, attention, two_inputs, unet, text_cnn, lstm, lstm_seq, lstm_varlen, gru):
+        if only and fn.__name__ not in only:
+            continue
+        model = fn()
+        # Non-trivial BatchNormalization statistics.
+        for layer in model.layers:
+            if isinstance(layer, layers.BatchNormalization):
+                n = layer.moving_mean.shape[0]
+                layer.moving_mean.assign(np.linspace(-0.5, 0.5, n).astype(np.float32))
+                layer.moving_variance.assign(np.linspace(0.5, 2.0, n).astype(np.float32))
+        save(fn.__name__, model)
+    if not only or "tf_module" in only:
+        save("tf_module", Module(), is_keras=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
