@@ -42,7 +42,7 @@ def plan(node):
     gemmlowp = True if node.q_simd is None else ~node.q_simd
     if cin == 1:
         # Each output channel is a plain convolution of the one input channel.
-        from .conv_2d import GemmConv
+        from ._gemm import GemmConv
 
         return GemmConv.plan(node, node.q_taps.reshape(kh * kw, m), gemmlowp)
     taps = node.q_taps.reshape(kh, kw, cin * m)                     # exact integers
