@@ -55,11 +55,11 @@ def run_once(cmd, model_file, out_file, env=None):
     return wall, peak_kib / 1024
 
 
-def _floor(env, cmd) -> float:
-    """Best of 5 runs of a bare Python doing only `cmd`'s imports."""
+def _floor(env, cmd, repeat=5) -> float:
+    """Best of `repeat` runs of a bare Python doing only `cmd`'s imports."""
     subprocess.run(cmd, check=True, env=env)
     best = float("inf")
-    for _ in range(5):
+    for _ in range(repeat):
         start = time.perf_counter()
         subprocess.run(cmd, check=True, env=env)
         best = min(best, time.perf_counter() - start)
@@ -87,8 +87,9 @@ def main(argv=None) -> int:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = cache.name
         print("bytecode cached in a temporary PYTHONPYCACHEPREFIX (as an installed package has it)")
-    floor = _floor(env, [sys.executable, "-c", "import numpy, tinylite.frontends.tf.savedmodel"])
-    print(f"reader floor (`python -c 'import numpy, tinylite.frontends.tf.savedmodel'`): {floor:.3f} s")
+    floor_cmd = [sys.executable, "-c", "import numpy, tinylite.frontends.tf.savedmodel"]
+    print("vs floor: best conversion / best `python -c 'import numpy, tinylite.frontends.tf.savedmodel'` "
+          "(the modules the SavedModel reader needs), run in turns")
     print(f"{'model':<12} {'file':<11} {'best s':>7} {'median s':>9} {'peak MiB':>9} {'out bytes':>10} {'TF bytes':>10}"
           f"  {'vs floor':>8}  TensorFlow")
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,7 +100,12 @@ def main(argv=None) -> int:
                     continue
                 out = Path(tmp) / f"{name}.tflite"
                 run_once(cmd, src, out, env)          # warm the OS file cache (and bytecode)
-                runs = [run_once(cmd, src, out, env) for _ in range(args.repeat)]
+                runs, floors = [], []
+                for _ in range(args.repeat):
+                    # Conversion and floor take turns, so a busy spell of the machine slows both.
+                    runs.append(run_once(cmd, src, out, env))
+                    if fmt == "saved_model":
+                        floors.append(_floor(env, floor_cmd, repeat=1))
                 times = [t for t, _ in runs]
                 peak = max(m for _, m in runs)
                 tf = corpus / name / ("tf_saved_model.tflite" if fmt == "saved_model" else "tf_float.tflite")
@@ -107,7 +113,7 @@ def main(argv=None) -> int:
                 extra = ""
                 if fmt == "saved_model":
                     ref = TF_SAVED_MODEL.get(name)
-                    extra = f"  {min(times) / floor:>7.2f}x" + (f"  {ref[0]} s / {ref[1]} MiB" if ref else "")
+                    extra = f"  {min(times) / min(floors):>7.2f}x" + (f"  {ref[0]} s / {ref[1]} MiB" if ref else "")
                 print(f"{name:<12} {fmt:<11} {min(times):>7.3f} {statistics.median(times):>9.3f} {peak:>9.1f} "
                       f"{out.stat().st_size:>10} {tf_size:>10}{extra}")
     print(f"(for scale: `python -c 'import numpy, h5py'` alone takes "

@@ -129,6 +129,52 @@ class Module(tf.Module):
         return {"z": tf.nn.leaky_relu(z, 0.1), "mean": tf.reduce_mean(z, axis=[1, 2])}
 
 
+class OpZoo(tf.Module):
+    """Many of the TensorFlow ops the frontend maps, in one small graph (tf.nn / tf.math code)."""
+
+    def __init__(self):
+        rng = np.random.default_rng(2)
+        self.k = tf.Variable(rng.normal(size=(3, 3, 4, 6)).astype(np.float32) * 0.3)
+        self.kt = tf.Variable(rng.normal(size=(2, 2, 6, 3)).astype(np.float32) * 0.3)
+        self.d = tf.Variable(rng.normal(size=(3, 3, 3, 1)).astype(np.float32) * 0.3)
+        self.m = tf.Variable(rng.normal(size=(6, 5)).astype(np.float32) * 0.3)
+        self.scale = tf.Variable(np.linspace(0.5, 1.5, 6).astype(np.float32))
+        self.offset = tf.Variable(np.linspace(-0.2, 0.2, 6).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 4], tf.float32, name="image"),
+                                  tf.TensorSpec([None, 6], tf.float32, name="vec")])
+    def __call__(self, image, vec):
+        c = tf.nn.conv2d(image, self.k, 1, [[0, 0], [1, 1], [2, 0], [0, 0]])          # explicit padding
+        c, _, _ = tf.compat.v1.nn.fused_batch_norm(c, self.scale, self.offset, mean=tf.zeros(6),
+                                                    variance=tf.ones(6), is_training=False)
+        c = tf.nn.relu6(c)
+        up = tf.nn.conv2d_transpose(c[:, :, :, :3], self.kt, [tf.shape(c)[0], 16, 16, 6], 2)
+        s2d = tf.nn.space_to_depth(image, 2)
+        d2s = tf.nn.depth_to_space(s2d, 2)
+        dw = tf.nn.depthwise_conv2d(tf.pad(d2s[:, :, :, :3], [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=0.5),
+                                    self.d, [1, 1, 1, 1], "VALID")
+        pooled = tf.nn.avg_pool2d(tf.nn.elu(dw), 2, 2, "SAME")
+        rs = tf.image.resize(pooled, [6, 6], method="nearest")
+        a, b = tf.split(c, 2, axis=3)
+        sv = tf.split(c, [1, 5], axis=3)[1]
+        feats = tf.concat([tf.reduce_mean(a, [1, 2]), tf.reduce_max(b, [1, 2]), tf.reduce_min(sv, [1, 2]),
+                           tf.reduce_sum(rs, [1, 2]), tf.reduce_mean(up, [1, 2])], axis=1)
+        v = tf.math.add_n([vec, tf.nn.selu(vec), tf.nn.softplus(vec)])
+        v = tf.clip_by_value(v, -2.0, 3.0)
+        w = tf.where(vec > 0.1, tf.sqrt(tf.abs(vec)) + tf.math.rsqrt(tf.abs(vec) + 1.0),
+                     tf.exp(vec) * tf.math.log(tf.abs(vec) + 2.0))
+        w = tf.math.squared_difference(w, tf.reverse(vec, [1])) + tf.math.cumsum(vec, axis=1)
+        u = tf.unstack(tf.reshape(vec, [-1, 2, 3]), axis=1)
+        stacked = tf.stack([u[1], u[0]], axis=2)
+        g = tf.gather(tf.reshape(stacked, [-1, 6]), [5, 0, 3], axis=1)
+        bm = tf.linalg.matmul(tf.expand_dims(v, 2), tf.expand_dims(w, 1))                 # runtime x runtime
+        sl = tf.slice(bm, [0, 1, 1], [-1, 4, 3])
+        out = tf.nn.log_softmax(tf.matmul(tf.nn.leaky_relu(v + w, 0.3), self.m))
+        return {"feats": feats, "vec": tf.concat([out, g, tf.reshape(sl, [-1, 12])], axis=1),
+                "prob": tf.nn.softmax(tf.squeeze(tf.reduce_prod(tf.reshape(tf.sigmoid(w), [-1, 3, 2]), axis=2,
+                                                                 keepdims=True), axis=2))}
+
+
 def sample(spec, rng, n=4):
     shape = [n] + [6 if d is None else int(d) for d in spec.shape[1:]]
     if spec.dtype.is_integer:
@@ -177,6 +223,8 @@ def main(argv=None):
         save(fn.__name__, model)
     if not only or "tf_module" in only:
         save("tf_module", Module(), is_keras=False)
+    if not only or "op_zoo" in only:
+        save("op_zoo", OpZoo(), is_keras=False)
     return 0
 
 

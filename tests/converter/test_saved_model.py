@@ -285,7 +285,7 @@ def test_tinylite_convert_dir_and_pb(corpus, tmp_path):
 # -- scripts/make_tf_fixtures.py with TensorFlow at fixture time) ------------------------------
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "saved_models")
-FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "gru", "tf_module"]
+FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "gru", "tf_module", "op_zoo"]
 
 
 @pytest.mark.parametrize("name", FIXTURE_MODELS)

@@ -525,13 +525,13 @@ def _unwrapped_indices(low, scope, node, size):
     return low.get(scope, i_ref)
 
 
-def _pad_common(low, scope, node, kind, x, p, extra=None, options=None):
+def _pad_common(low, scope, node, kind, x, p, extra=None, options=None, name=None):
     pads = _const(low, scope, node, p, "paddings").astype(np.int64)
     if _is_const(x) and kind == "PAD":
         return np.pad(x, pads)
     shp = tuple(None if d is None else d + int(a) + int(b) for d, (a, b) in zip(_shape(x), pads))
     ins = [x, pads.astype(np.int32)] + ([] if extra is None else [extra])
-    return _emit(low, kind, ins, shp, node["name"], options)
+    return _emit(low, kind, ins, shp, name or node["name"], options, out_dtype=_tflite_dtype(_dtype(x)))
 
 
 @op("Pad")
@@ -982,8 +982,10 @@ def _pair(node, key, default):
     return int(v[1]), int(v[2])
 
 
-def _padding(low, scope, node):
+def _padding(low, scope, node, explicit_ok=False):
     p = str(_attr(node, "padding", "VALID")).upper()
+    if p == "EXPLICIT" and explicit_ok:
+        return p
     if p not in ("SAME", "VALID"):
         low.fail(scope, node, f"padding={p} is not supported (SAME or VALID)")
     if str(_attr(node, "data_format", "NHWC")) not in ("NHWC",):
@@ -995,15 +997,22 @@ def _padding(low, scope, node):
 def _conv2d(low, scope, node):
     x, w = _ins(low, scope, node)
     w = _const(low, scope, node, w, "the filter")
-    pad = _padding(low, scope, node)
+    pad = _padding(low, scope, node, explicit_ok=True)
     sh, sw = _pair(node, "strides", [1, 1, 1, 1])
     dh, dw = _pair(node, "dilations", [1, 1, 1, 1])
     kh, kw, cin, cout = w.shape
     x = low.v(x, node["name"] + "/input")
+    if pad == "EXPLICIT":
+        # TensorFlow's explicit paddings: a PAD, then a VALID convolution.
+        ex = [int(v) for v in (_attr(node, "explicit_paddings") or [])]
+        if len(ex) != 8:
+            low.fail(scope, node, f"explicit_paddings {ex} should hold 8 values")
+        x = _pad_common(low, scope, node, "PAD", x, np.array(ex, np.int64).reshape(4, 2), name=node["name"] + "/pad")
+        pad = "VALID"
     if x.shape[-1] is not None and x.shape[-1] != cin:
         if x.shape[-1] % cin:
             low.fail(scope, node, f"input channels {x.shape[-1]} do not match the filter's {cin}")
-    filt = np.ascontiguousarray(np.transpose(w, (3, 0, 1, 2))).astype(np.float32)
+    filt = np.ascontiguousarray(np.transpose(w, (3, 0, 1, 2))).astype(np.float32, copy=False)
     name = node["name"]
     out = (x.shape[0], conv_out(x.shape[1], kh, sh, dh, pad.lower()), conv_out(x.shape[2], kw, sw, dw, pad.lower()),
            cout)
@@ -1024,7 +1033,7 @@ def _depthwise(low, scope, node):
     kh, kw, cin, mult = w.shape
     x = low.v(x, node["name"] + "/input")
     name = node["name"]
-    filt = np.ascontiguousarray(w.reshape(1, kh, kw, cin * mult)).astype(np.float32)
+    filt = np.ascontiguousarray(w.reshape(1, kh, kw, cin * mult)).astype(np.float32, copy=False)
     out = (x.shape[0], conv_out(x.shape[1], kh, sh, dh, pad.lower()), conv_out(x.shape[2], kw, sw, dw, pad.lower()),
            cin * mult)
     y = low.b.op("DEPTHWISE_CONV_2D", [x, low.b.const(filt, name),
@@ -1047,7 +1056,7 @@ def _conv_transpose(low, scope, node):
     kh, kw, cout, cin = w.shape
     out, _ = _partial_of(sizes)
     name = node["name"]
-    filt = np.ascontiguousarray(np.transpose(w, (2, 0, 1, 3))).astype(np.float32)
+    filt = np.ascontiguousarray(np.transpose(w, (2, 0, 1, 3))).astype(np.float32, copy=False)
     if isinstance(sizes, np.ndarray):
         sizes = sizes.astype(np.int32)
     y = low.b.op("TRANSPOSE_CONV", [low.v(sizes, name + "/output_shape"), low.b.const(filt, name),
@@ -1061,7 +1070,8 @@ def _fully_connected(low, node, x, kernel, keep_num_dims):
     """x @ kernel (kernel [in, units]) as FULLY_CONNECTED, like a Keras Dense."""
     name = node["name"]
     units = kernel.shape[1]
-    w = low.b.const(np.ascontiguousarray(kernel.T).astype(np.float32), name)
+    # The builder copies a transposed kernel to C order in cache-friendly strips.
+    w = low.b.const(kernel.astype(np.float32, copy=False).T, name)
     out = tuple(x.shape[:-1]) + (units,)
     y = low.b.op("FULLY_CONNECTED", [x, w, None], out, name, {"keep_num_dims": bool(keep_num_dims)})
     low.biasable[y.index] = (low.b.sg.operators[-1], name, 2)
@@ -1306,6 +1316,70 @@ def _erf(low, scope, node):
 def _gelu(low, scope, node):
     (x,) = _ins(low, scope, node)
     return _emit(low, "GELU", [x], _shape(x), node["name"], {"approximate": bool(_attr(node, "approximate", False))})
+
+
+@op("AddN")
+def _add_n(low, scope, node):
+    ins = _ins(low, scope, node)
+    if all(_is_const(v) for v in ins):
+        return np.sum(np.stack(ins), axis=0).astype(ins[0].dtype)
+    if len(ins) == 1:
+        return ins[0]
+    live = next(v for v in ins if not _is_const(v))
+    shp = _shape(ins[0])
+    for v in ins[1:]:
+        shp = bshape(shp, _shape(v))
+    return _emit(low, "ADD_N", [v.astype(_dtype(live)) if _is_const(v) else v for v in ins], shp, node["name"],
+                 out_dtype=_tflite_dtype(_dtype(live)))
+
+
+@op("ClipByValue")
+def _clip(low, scope, node):
+    x, lo, hi = _ins(low, scope, node)
+    if _is_const(x) and _is_const(lo) and _is_const(hi):
+        return np.clip(x, lo, hi)
+    name = node["name"]
+    if _is_zero(lo) and _is_const(hi) and hi.size == 1 and float(hi) == 6.0:
+        return _emit(low, "RELU6", [x], _shape(x), name)
+    y = _emit(low, "MINIMUM", [x, hi.astype(_dtype(x)) if _is_const(hi) else hi], bshape(_shape(x), _shape(hi)),
+              name + "/min")
+    return _emit(low, "MAXIMUM", [y, lo.astype(_dtype(x)) if _is_const(lo) else lo], bshape(_shape(y), _shape(lo)),
+                 name)
+
+
+@op("ReverseV2")
+def _reverse(low, scope, node):
+    x, a = _ins(low, scope, node)
+    axes = [int(v) for v in _const(low, scope, node, a, "axis").reshape(-1)]
+    if _is_const(x):
+        return np.flip(x, axes).copy()
+    r = len(_shape(x))
+    return _emit(low, "REVERSE_V2", [x, np.array([v % r for v in axes], np.int32)], _shape(x), node["name"])
+
+
+@op("Cumsum")
+def _cumsum(low, scope, node):
+    x, a = _ins(low, scope, node)
+    axis = int(_const(low, scope, node, a, "axis"))
+    excl, rev = bool(_attr(node, "exclusive", False)), bool(_attr(node, "reverse", False))
+    if _is_const(x) and not excl and not rev:
+        return np.cumsum(x, axis).astype(x.dtype)
+    return _emit(low, "CUMSUM", [x, np.array(axis, np.int32)], _shape(x), node["name"],
+                 {"exclusive": excl, "reverse": rev})
+
+
+@op("SpaceToDepth", "DepthToSpace")
+def _space_depth(low, scope, node):
+    (x,) = _ins(low, scope, node)
+    if str(_attr(node, "data_format", "NHWC")) != "NHWC":
+        low.fail(scope, node, "data_format must be NHWC")
+    bs = int(_attr(node, "block_size", 2))
+    n, h, w, c = _shape(x)
+    if node["op"] == "SpaceToDepth":
+        out = (n, None if h is None else h // bs, None if w is None else w // bs, c * bs * bs)
+        return _emit(low, "SPACE_TO_DEPTH", [x], out, node["name"], {"block_size": bs})
+    out = (n, None if h is None else h * bs, None if w is None else w * bs, c // (bs * bs))
+    return _emit(low, "DEPTH_TO_SPACE", [x], out, node["name"], {"block_size": bs})
 
 
 # -- control flow and TensorLists (Keras RNN loops) ---------------------------------------------

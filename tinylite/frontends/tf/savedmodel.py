@@ -27,9 +27,41 @@ class TFGraph:
     def __init__(self, graph: dict, origin: str):
         self.origin = origin
         self.nodes = {n["name"]: n for n in graph.get("node", [])}
-        self.functions = {f["signature"]["name"]: f for f in graph.get("library", {}).get("function", [])}
+        self.functions = _Functions(graph.get("library", {}).get("function", []), origin)
         self.variables: dict = {}          # VarHandleOp node name / shared_name -> ndarray
         self.bound_inputs: dict = {}       # function name -> [ndarray] for its captured trailing args
+
+
+class _Functions:
+    """The function library by name, each FunctionDef decoded when first asked for."""
+
+    def __init__(self, views, origin):
+        self._raw = {}
+        for v in views:
+            name = wire.decode(v, wire.FUNCTION_NAME).get("signature", {}).get("name")
+            if name:
+                self._raw[name] = v
+        self._done: dict = {}
+        self.origin = origin
+
+    def get(self, name, default=None):
+        f = self._done.get(name)
+        if f is None:
+            raw = self._raw.get(name)
+            if raw is None:
+                return default
+            try:
+                f = self._done[name] = wire.decode(raw, wire.FUNCTION)
+            except wire.WireError as e:
+                raise ConverterError(f"{self.origin}: function {name!r} is corrupt ({e}); the file is damaged, "
+                                     "save the model again.") from None
+        return f
+
+    def __contains__(self, name):
+        return name in self._raw
+
+    def __len__(self):
+        return len(self._raw)
 
 
 def _read(path, what):

@@ -216,7 +216,10 @@ ARG_DEF = {1: ("name", "string"), 3: ("type", "enum"), 4: ("type_attr", "string"
 OP_DEF = {1: ("name", "string"), 2: ("input_arg[]", ARG_DEF), 3: ("output_arg[]", ARG_DEF)}
 FUNCTION = {1: ("signature", OP_DEF), 3: ("node_def[]", NODE), 4: ("ret", ("map", "string", "string")),
             5: ("attr", ("map", "string", ATTR_VALUE))}
-LIBRARY = {1: ("function[]", FUNCTION)}
+# Functions stay undecoded until the lowering calls one: a SavedModel also holds its
+# save/restore functions and a wrapper per signature, which a conversion never reads.
+LIBRARY = {1: ("function[]", "view")}
+FUNCTION_NAME = {1: ("signature", {1: ("name", "string")})}
 GRAPH = {1: ("node[]", NODE), 2: ("library", LIBRARY)}
 
 TENSOR_INFO = {1: ("name", "string"), 2: ("dtype", "enum"), 3: ("tensor_shape", TENSOR_SHAPE)}
