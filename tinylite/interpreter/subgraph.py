@@ -156,6 +156,7 @@ class SubgraphRunner:
             ("planning memory", self._plan_memory),                # the arena
             ("placing tensors in the arena", self._bind),          # arrays for every tensor, the steps
             ("rewriting the plan's steps", self._rewrite_steps),   # fused steps, in-place activations, batch splits
+            ("binding the plan's steps", self._compile),           # the tape invoke runs
         )
         for stage, run in stages:
             self._stage = stage
@@ -171,7 +172,6 @@ class SubgraphRunner:
                 raise PrepareError(f"allocate_tensors failed while {stage}: {_describe(e)}. The model's "
                                    "tensors do not fit together; the file is corrupt or was written by a broken "
                                    "tool.") from None
-        self.tape = Tape(self.steps, self._failed, bind=not self.reference)
         self.ready = True
 
     # -- stage 1: prepare --
@@ -405,6 +405,12 @@ class SubgraphRunner:
             self.steps = split_batches(self.steps, threads, self.interpreter._executor())
             if any(isinstance(fn, BatchSplit) for fn, _, _, _ in self.steps):
                 self.blas_threads = 1
+
+    # -- stage 6: compile --
+
+    def _compile(self, plan) -> None:
+        """The steps as the tape invoke runs (bound calls, except under the reference resolver)."""
+        self.tape = Tape(self.steps, self._failed, bind=not self.reference)
 
     def _prepare(self, kernel, node):
         """The eval function of a node: its kernel's reference prepare, then, unless

@@ -344,6 +344,7 @@ INPUT_TYPES = {
         ('int16', 'int8', 'int64'),
         ('int8', 'int8', '-'),
         ('int8', 'int8', 'int32'),
+        ('uint8', 'uint8', 'int32'),
     ],
     'GATHER': [
         ('bool', 'int32'),
