@@ -46,3 +46,6 @@ def keras_oracle():
     need(keras.backend.backend() == "numpy",
          f"keras was already imported with the {keras.backend.backend()!r} backend, not numpy")
     return keras
+
+
+ZOO = Path(os.environ.get("TINYLITE_ZOO", CORPUS.parent / "zoo"))

@@ -92,7 +92,7 @@ def test_plans_ignore_floating_point_errors_under_errstate_too():
 def test_split_in_place_prelu_after_a_pool_matches_one_thread():
     # pool_before_prelu runs the PRELU in place on the pool's output; split, each
     # slice's input and output are distinct views of the same memory.
-    from tinylite.kernels import prelu
+    from tinylite.kernels.optimized import prelu as fast_prelu
     from tinylite.testing import chain_model
 
     alpha = np.linspace(0.1, 0.9, 16, dtype=np.float32).reshape(1, 1, 16)
@@ -106,7 +106,7 @@ def test_split_in_place_prelu_after_a_pool_matches_one_thread():
     ip, split = _run(content, x, 2)
     steps = ip._runner(0).steps
     assert [node.op_name for _, node, _, _ in steps] == ["ADD", "MAX_POOL_2D", "PRELU"]
-    assert isinstance(steps[2][0], BatchSplit) and steps[2][0].fn is prelu.eval_float_fast
+    assert isinstance(steps[2][0], BatchSplit) and steps[2][0].fn is fast_prelu.eval_float_fast
     _, whole = _run(content, x, 1)
     for s_outs, w_outs in zip(split, whole):
         np.testing.assert_array_equal(s_outs[0], w_outs[0])

@@ -5,6 +5,10 @@ import pytest
 
 import tinylite
 from tinylite.kernels import average_pool_2d, conv_2d, max_pool_2d, prelu
+from tinylite.kernels.optimized import average_pool_2d as fast_average_pool
+from tinylite.kernels.optimized import conv_2d as fast_conv
+from tinylite.kernels.optimized import max_pool_2d as fast_max_pool
+from tinylite.kernels.optimized import prelu as fast_prelu
 from tinylite.testing import chain_model, single_op_model
 
 rng = np.random.default_rng(7)
@@ -31,7 +35,7 @@ def test_conv_fast_equals_reference(cin, padding, stride, dilation):
                                                          dilation_h_factor=dilation, dilation_w_factor=dilation,
                                                          fused_activation_function="RELU6"))
     ip, fn, node, ins, outs = prepared(content, x)
-    assert fn is conv_2d.eval_float_fast
+    assert fn is fast_conv.eval_float_fast
     for _ in range(3):
         x = rng.standard_normal(x.shape).astype(np.float32)
         ip.set_tensor(0, x)
@@ -41,23 +45,24 @@ def test_conv_fast_equals_reference(cin, padding, stride, dilation):
         np.testing.assert_allclose(fast, outs[0], rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("module,op", [(max_pool_2d, "MAX_POOL_2D"), (average_pool_2d, "AVERAGE_POOL_2D")])
+@pytest.mark.parametrize("module,fast,op", [(max_pool_2d, fast_max_pool, "MAX_POOL_2D"),
+                                            (average_pool_2d, fast_average_pool, "AVERAGE_POOL_2D")])
 @pytest.mark.parametrize("padding,filt,stride", [("SAME", (3, 3), 2), ("VALID", (2, 2), 2), ("SAME", (2, 2), 1),
                                                  ("VALID", (3, 3), 1), ("SAME", (1, 3), 2), ("VALID", (3, 1), 1),
                                                  ("VALID", (1, 1), 2)])
-def test_pool_fast_equals_reference(module, op, padding, filt, stride):
+def test_pool_fast_equals_reference(module, fast, op, padding, filt, stride):
     x = rng.standard_normal((2, 11, 8, 4)).astype(np.float32)
     content = single_op_model(op, [("x", [1, 11, 8, 4])], [("y", [1])],
                               options=dict(padding=padding, filter_height=filt[0], filter_width=filt[1],
                                            stride_h=stride, stride_w=stride, fused_activation_function="RELU"))
     ip, fn, node, ins, outs = prepared(content, x)
-    assert fn is module.eval_float
+    assert fn is fast.eval_float_fast
     for _ in range(3):
         x = rng.standard_normal(x.shape).astype(np.float32)
         ip.set_tensor(0, x)
         ip.invoke()
         fast = outs[0].copy()
-        module.eval_reference(node, ins, outs)
+        module.eval_float(node, ins, outs)
         np.testing.assert_array_equal(fast, outs[0])
 
 
@@ -69,7 +74,7 @@ def test_prelu_fast_equals_reference(alpha_range, alpha_shape):
     alpha.flat[0] = alpha_range[0] if alpha_range[0] == 1 else 1.0     # the boundary value 1
     content = single_op_model("PRELU", [("x", [1, 4, 3, 5]), dict(name="alpha", data=alpha)], [("y", [1])])
     ip, fn, node, ins, outs = prepared(content, x)
-    assert fn is prelu.eval_float_fast
+    assert fn is fast_prelu.eval_float_fast
     for _ in range(2):
         x = rng.standard_normal(x.shape).astype(np.float32)
         x.flat[:3] = [np.inf, -np.inf, 0.0]
@@ -80,7 +85,7 @@ def test_prelu_fast_equals_reference(alpha_range, alpha_shape):
         np.testing.assert_array_equal(fast, outs[0])
         # In place (the output buffer is the input), as a fused plan could run it.
         inplace = x.copy()
-        prelu.eval_float_fast(node, [inplace, ins[1]], [inplace])
+        fast_prelu.eval_float_fast(node, [inplace, ins[1]], [inplace])
         np.testing.assert_array_equal(inplace, fast)
 
 
@@ -227,10 +232,10 @@ def test_conv_max_pool_fusion_matches_litert(case):
     cin, pool_padding, hw = model_args[0], model_args[5], (12, 11)
     # SAME pooling of an 11-wide conv output pads, which the fused step does not do.
     expect = fused and not (pool_padding == "SAME" and hw[1] % 2)
-    assert (fns == [conv_2d.eval_float_max_pooled]) == expect, fns
-    if expect:      # the im2col matrix's copies: the offsets first where they are few (see conv_2d._FastBuffers)
+    assert (fns == [fast_conv.eval_float_max_pooled]) == expect, fns
+    if expect:      # the im2col matrix's copies: the offsets first where they are few (see optimized/conv_2d._FastBuffers)
         (_, node, _, _), = ip._runner(0).steps
-        assert len(node.fast.copies) == (2 if cin <= conv_2d.TRANSPOSED_MAX_CIN and model_args[2] == 1 else 1)
+        assert len(node.cache["fast"].copies) == (2 if cin <= fast_conv.TRANSPOSED_MAX_CIN and model_args[2] == 1 else 1)
     for _ in range(2):
         x = rng.standard_normal((2, 12, 11, cin)).astype(np.float32)
         assert_same_outputs(content, [x])
@@ -284,7 +289,7 @@ def test_winograd_conv_pool_matches_reference_and_litert(batch, cin, padding, hw
                                              stride_w=2, fused_activation_function=pool_act))])
     ip = tinylite.Interpreter(model_content=content)
     ip.allocate_tensors()
-    assert [fn for fn, _, _, _ in ip._runner(0).steps] == [conv_2d.eval_float_winograd_pooled]
+    assert [fn for fn, _, _, _ in ip._runner(0).steps] == [fast_conv.eval_float_winograd_pooled]
     plain = tinylite.Interpreter(model_content=content, experimental_preserve_all_tensors=True)
     plain.allocate_tensors()
     for _ in range(2):
@@ -403,3 +408,33 @@ def test_bound_elementwise_and_reduction_calls_are_the_kernels_calls():
     np.testing.assert_array_equal(bound, ip.get_tensor(ip.get_output_details()[0]["index"]))
     names = [name for _, name, _ in runner.invoke_profiled(per_call=True)]
     assert {"add.reduce", "divide", "negative", "tanh", "GELU kernel"} <= set(names), names
+
+
+@pytest.mark.parametrize("threads", [None, 2])
+@pytest.mark.parametrize("model", ["fashion_cnn", "mnist_cnn", "rnet", "mlp5"])
+def test_plan_rewrites_write_no_prepared_node(corpus, model, threads, monkeypatch):
+    """After prepare, only a node's own kernel writes on it: rewrites (fusion,
+    bias rows, moved activations) and batch splits work on derived nodes
+    (Node.derived), so every prepared node keeps exactly what its prepare set."""
+    from tinylite.interpreter.subgraph import SubgraphRunner
+
+    prepared = {}
+    original = SubgraphRunner._prepare
+
+    def record(self, kernel, node):
+        fn = original(self, kernel, node)
+        prepared[id(node)] = (node, dict(node.__dict__))
+        return fn
+    monkeypatch.setattr(SubgraphRunner, "_prepare", record)
+    ip = tinylite.Interpreter(model_path=str(corpus / model / "tf_float.tflite"), num_threads=threads)
+    shape = ip.get_input_details()[0]["shape"]
+    ip.resize_tensor_input(0, [8] + list(shape[1:]))
+    ip.allocate_tensors()
+    ip.set_tensor(0, np.ones([8] + list(shape[1:]), np.float32))
+    ip.invoke()
+    assert prepared
+    for node, attributes in prepared.values():
+        now = {k: v for k, v in node.__dict__.items() if k != "cache"}
+        before = {k: v for k, v in attributes.items() if k != "cache"}
+        assert now.keys() == before.keys(), (node.op_name, set(now) ^ set(before))
+        assert all(now[k] is before[k] for k in now), node.op_name

@@ -1,9 +1,12 @@
-"""Optimized kernels (tinylite/kernels/optimized) against the reference
-kernels of the same ops, bit-exact, on random shapes, geometries and
-quantization parameters (including multipliers with large right shifts,
-uint8 filter zero points, float64 accumulation past 2**24 and gemmlowp
-channel tails).  The LiteRT differential tests of each op run the optimized
-kernels too (they are the default)."""
+"""Every optimized kernel (kernels/optimized) against the reference kernel of
+its op, and both against LiteRT's matching op resolver: tinylite's default
+mode against LiteRT's BUILTIN_WITHOUT_DEFAULT_DELEGATES, BUILTIN_REF against
+BUILTIN_REF.  Integer outputs bit-exact, float within 1e-5 relative.
+
+The last test fails when a registered optimized kernel has no case here:
+register a kernel, add its cases to CASES."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -11,208 +14,237 @@ import tinylite
 from tinylite.kernels import optimized
 from tinylite.testing import single_op_model
 
-INFO = {np.int8: np.iinfo(np.int8), np.uint8: np.iinfo(np.uint8)}
+from oracle import litert_interpreter, run
+
+SELECTED: set[str] = set()          # names of the optimized kernels the cases ran
 
 
-def run(content, xs, reference):
-    def go():
-        ip = tinylite.Interpreter(model_content=content)
-        ip.allocate_tensors()
-        for d, x in zip(ip.get_input_details(), xs):
-            ip.set_tensor(d["index"], x)
-        ip.invoke()
-        ip.invoke()          # buffers reused across invokes give the same answer
-        kernels = [s[0].__module__ for s in ip._runner(0).steps]
-        return [ip.get_tensor(d["index"]).copy() for d in ip.get_output_details()], kernels
-
-    if reference:
-        with optimized.reference_kernels():
-            return go()
-    return go()
+@pytest.fixture(autouse=True)
+def record_selected(monkeypatch):
+    for op, kernels in list(optimized._REGISTRY.items()):
+        wrapped = []
+        for k in kernels:
+            def prepare(node, ref, _k=k):
+                fn = _k.prepare(node, ref)
+                if fn is not None:
+                    SELECTED.add(_k.name)
+                return fn
+            wrapped.append(dataclasses.replace(k, prepare=prepare))
+        monkeypatch.setitem(optimized._REGISTRY, op, wrapped)
 
 
-def assert_optimized_matches(content, xs):
-    fast, kernels = run(content, xs, False)
-    assert any(k.startswith("tinylite.kernels.optimized") for k in kernels), f"no optimized kernel ran: {kernels}"
-    ref, ref_kernels = run(content, xs, True)
-    assert not any(k.startswith("tinylite.kernels.optimized") for k in ref_kernels)
-    for a, b in zip(fast, ref):
-        assert a.dtype == b.dtype and a.shape == b.shape
-        np.testing.assert_array_equal(a, b)
+def _rng(seed):
+    return np.random.default_rng(seed)
 
 
-def qdesc(name, shape, dtype, scale, zero_point):
-    return dict(name=name, shape=list(shape), dtype=dtype, quantization=(float(scale), int(zero_point)))
+def _f32(rng, *shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
 
 
-def case_params(rng, dtype):
-    zp = int(rng.integers(-30, 31)) + (128 if dtype == np.uint8 else 0)
-    return float(rng.uniform(0.005, 0.05)), zp
-
-
-def random_geometry(rng):
-    k = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-    # inputs of at least 7 pixels a side: no empty output even VALID with dilation 2
-    return dict(padding=str(rng.choice(["SAME", "VALID"])), stride_h=int(rng.integers(1, 3)),
-                stride_w=int(rng.integers(1, 3)), dilation_h_factor=int(rng.integers(1, 3)),
-                dilation_w_factor=int(rng.integers(1, 3)),
-                fused_activation_function=str(rng.choice(["NONE", "RELU", "RELU6"]))), k
-
-
-def out_scale(rng, xs, ws, depth):
-    # From tiny multipliers (right shifts past 20) to ones that saturate often.
-    return xs * float(np.mean(ws)) * np.sqrt(depth) * float(10.0 ** rng.uniform(0.5, 5))
-
-
-@pytest.mark.parametrize("seed", range(24))
-def test_conv_2d(seed):
-    rng = np.random.default_rng(seed)
-    dtype = np.int8 if seed % 3 else np.uint8
-    options, (kh, kw) = random_geometry(rng)
-    if seed % 4 == 0:                                    # the pointwise layout
-        kh = kw = 1
-        options.update(stride_h=1, stride_w=1, padding="VALID")
-    n, h, w, cin, cout = 1 + seed % 2, int(rng.integers(7, 12)), int(rng.integers(7, 12)), \
-        int(rng.integers(1, 20)), int(rng.integers(1, 20))
-    if seed == 5:
-        cin, kh, kw = 2600, 1, 1                         # sums past 2**24: float64 products
-    i = INFO[dtype]
-    x = rng.integers(i.min, i.max + 1, (n, h, w, cin)).astype(dtype)
-    wdata = rng.integers(-127 if dtype == np.int8 else 0, 128 if dtype == np.int8 else 256,
-                         (cout, kh, kw, cin)).astype(dtype)
-    xs, xzp = case_params(rng, dtype)
-    per_channel = dtype == np.int8 and seed % 2 == 0
-    ws = rng.uniform(0.002, 0.01, cout if per_channel else 1).astype(np.float32)
-    wq = (ws, np.zeros(len(ws), np.int64), 0) if dtype == np.int8 else (ws, int(rng.integers(100, 156)))
-    b = rng.integers(-30000, 30000, cout).astype(np.int32)
-    osc = out_scale(rng, xs, ws, kh * kw * cin)
-    if seed % 4 == 1 and per_channel:
-        # A dead channel as real models have them: a multiplier of 2**-27 (right shift 26: the zero
-        # point goes in after the shift) and a bias near 2**30.
-        ws[0], b[0] = osc * 2.0**-27 / xs, (1 << 30) - 64
-    bscale = (np.float32(xs) * ws).astype(np.float32)
-    content = single_op_model(
-        "CONV_2D", [qdesc("x", x.shape, dtype, xs, xzp), dict(name="w", data=wdata, quantization=wq),
-                    dict(name="b", data=b, quantization=(bscale, np.zeros(len(bscale), np.int64), 0))],
-        [qdesc("y", [1], dtype, osc, case_params(rng, dtype)[1])], options=options)
-    assert_optimized_matches(content, [x])
-
-
-@pytest.mark.parametrize("seed", range(24))
-def test_depthwise_conv_2d(seed):
-    rng = np.random.default_rng(100 + seed)
-    dtype = np.int8 if seed % 3 else np.uint8
-    options, (kh, kw) = random_geometry(rng)
-    cin = 1 if seed % 5 == 0 else int(rng.integers(1, 24))
-    m = int(rng.choice([1, 1, 2, 3])) if cin > 1 else int(rng.integers(1, 40))
-    cout = cin * m
-    n, h, w = 1 + seed % 2, int(rng.integers(7, 14)), int(rng.integers(7, 14))
-    i = INFO[dtype]
-    x = rng.integers(i.min, i.max + 1, (n, h, w, cin)).astype(dtype)
-    wdata = rng.integers(-127 if dtype == np.int8 else 0, 128 if dtype == np.int8 else 256,
-                         (1, kh, kw, cout)).astype(dtype)
-    xs, xzp = case_params(rng, dtype)
-    ws = rng.uniform(0.002, 0.01, cout if dtype == np.int8 else 1).astype(np.float32)
-    wq = (ws, np.zeros(len(ws), np.int64), 3) if dtype == np.int8 else (ws, int(rng.integers(100, 156)))
-    b = rng.integers(-30000, 30000, cout).astype(np.int32)
-    osc = out_scale(rng, xs, ws, kh * kw)
-    if seed % 4 == 1 and dtype == np.int8:
-        ws[0], b[0] = osc * 2.0**-27 / xs, (1 << 30) - 64    # a dead channel (see test_conv_2d)
-    bscale = (np.float32(xs) * ws).astype(np.float32)
-    options["depth_multiplier"] = m
-    content = single_op_model(
-        "DEPTHWISE_CONV_2D", [qdesc("x", x.shape, dtype, xs, xzp), dict(name="w", data=wdata, quantization=wq),
-                              dict(name="b", data=b, quantization=(bscale, np.zeros(len(bscale), np.int64), 0))],
-        [qdesc("y", [1], dtype, osc, case_params(rng, dtype)[1])], options=options)
-    assert_optimized_matches(content, [x])
-
-
-@pytest.mark.parametrize("seed", range(12))
-def test_binary_8bit(seed):
-    rng = np.random.default_rng(200 + seed)
-    op = ["ADD", "SUB", "MUL"][seed % 3]
-    dtype = np.int8 if seed % 4 else np.uint8
-    shapes = [((2, 5, 6, 3), (2, 5, 6, 3)), ((1, 4, 4, 8), (1, 1, 1, 8)), ((1, 7, 3), ()), ((3, 1, 4), (1, 5, 1))]
-    xshape, yshape = shapes[seed % 4]
-    out_shape = np.broadcast_shapes(xshape, yshape)
-    i = INFO[dtype]
-    xs = [rng.integers(i.min, i.max + 1, s).astype(dtype) for s in (xshape, yshape)]
-    (sx, zx), (sy, zy), (so, zo) = (case_params(rng, dtype) for _ in range(3))
-    so *= 4 if op == "MUL" else 1.5
-    act = str(rng.choice(["NONE", "RELU", "RELU6"]))
-    content = single_op_model(op, [qdesc("x", xshape, dtype, sx, zx), qdesc("y", yshape, dtype, sy, zy)],
-                              [qdesc("z", out_shape, dtype, so, zo)], options=dict(fused_activation_function=act))
-    assert_optimized_matches(content, xs)
-
-
-@pytest.mark.parametrize("seed", range(16))
-def test_depthwise_conv_2d_float(seed):
-    # Float sums run in einsum's order: equal to the reference within float32 rounding.
-    rng = np.random.default_rng(300 + seed)
-    options, (kh, kw) = random_geometry(rng)
-    options["stride_w"] = 1 + seed % 3                         # phases of the width stride: 1, 2, 3
-    cin = int(rng.integers(1, 24))
-    m = int(rng.choice([1, 1, 2])) if seed % 4 else 1
-    options["depth_multiplier"] = m
-    n, h, w = 1 + seed % 2, int(rng.integers(7, 14)), int(rng.integers(7, 14))
-    x = rng.standard_normal((n, h, w, cin)).astype(np.float32)
-    wdata = rng.standard_normal((1, kh, kw, cin * m)).astype(np.float32)
-    inputs = [("x", x.shape), dict(name="w", data=wdata)]
-    if seed % 3:
-        inputs.append(dict(name="b", data=rng.standard_normal(cin * m).astype(np.float32)))
-    content = single_op_model("DEPTHWISE_CONV_2D", inputs, [("y", [1])], options=options)
-    fast, kernels = run(content, [x], False)
-    assert any(k.startswith("tinylite.kernels.optimized") for k in kernels)
-    ref, _ = run(content, [x], True)
-    np.testing.assert_allclose(fast[0], ref[0], rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("padding,stride,act,batch", [("SAME", 1, "RELU", 1), ("VALID", 2, "NONE", 2),
-                                                      ("SAME", 2, "RELU6", 1)])
-def test_conv_2d_float_large_im2col(monkeypatch, padding, stride, act, batch):
-    # An im2col matrix above optimized.conv_2d.MAX_IM2COL_BYTES runs in chunks of rows (the limits
-    # lowered here so that small inputs take several chunks).
-    from oracle import assert_same_outputs
-    from tinylite.kernels.optimized import conv_2d
-
-    monkeypatch.setattr(conv_2d, "MAX_IM2COL_BYTES", 1 << 16)
-    monkeypatch.setattr(conv_2d, "CHUNK_BYTES", 1 << 14)
-    rng = np.random.default_rng(7)
-    x = rng.standard_normal((batch, 30, 28, 8)).astype(np.float32)
-    w = rng.standard_normal((6, 5, 5, 8)).astype(np.float32)
-    b = rng.standard_normal(6).astype(np.float32)
-    content = single_op_model("CONV_2D", [("x", x.shape), dict(name="w", data=w), dict(name="b", data=b)],
+def conv_case(seed, cin, padding, stride, act):
+    rng = _rng(seed)
+    w, b = _f32(rng, 5, 3, 2, cin), _f32(rng, 5)
+    content = single_op_model("CONV_2D", [("x", [2, 9, 7, cin]), dict(name="w", data=w), dict(name="b", data=b)],
                               [("y", [1])], options=dict(padding=padding, stride_h=stride, stride_w=stride,
                                                          fused_activation_function=act))
-    fast, kernels = run(content, [x], False)
-    assert "tinylite.kernels.optimized.conv_2d" in kernels
-    ref, _ = run(content, [x], True)
-    np.testing.assert_allclose(fast[0], ref[0], rtol=1e-5, atol=1e-5)
-    assert_same_outputs(content, [x])
+    return content, [_f32(rng, 2, 9, 7, cin)]
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_fully_connected(seed):
-    rng = np.random.default_rng(400 + seed)
-    dtype = np.int8 if seed % 3 else np.uint8
-    rows, depth, units = [(1, 16, 10), (3, 40, 7), (5, 9, 64), (2, 300, 33)][seed % 4]
-    i = INFO[dtype]
-    x = rng.integers(i.min, i.max + 1, (rows, depth)).astype(dtype)
-    wdata = rng.integers(-127 if dtype == np.int8 else 0, 128 if dtype == np.int8 else 256,
-                         (units, depth)).astype(dtype)
-    xs, xzp = case_params(rng, dtype)
-    per_channel = dtype == np.int8 and seed % 2 == 0
+def pool_case(seed, op, padding, filt, stride):
+    rng = _rng(seed)
+    content = single_op_model(op, [("x", [2, 11, 8, 4])], [("y", [1])],
+                              options=dict(padding=padding, filter_height=filt[0], filter_width=filt[1],
+                                           stride_h=stride, stride_w=stride, fused_activation_function="RELU"))
+    return content, [_f32(rng, 2, 11, 8, 4)]
+
+
+def prelu_case(seed, low, high, shape):
+    rng = _rng(seed)
+    alpha = rng.uniform(low, high, shape).astype(np.float32)
+    content = single_op_model("PRELU", [("x", [2, 4, 3, 5]), dict(name="alpha", data=alpha)], [("y", [1])])
+    return content, [_f32(rng, 2, 4, 3, 5, scale=3)]
+
+
+def softmax_case(seed, shape, beta):
+    rng = _rng(seed)
+    content = single_op_model("SOFTMAX", [("x", list(shape))], [("y", list(shape))], options=dict(beta=beta))
+    return content, [_f32(rng, *shape, scale=4)]
+
+
+def fc_case(seed, batch, units, depth, act):
+    rng = _rng(seed)
+    content = single_op_model("FULLY_CONNECTED", [("x", [batch, depth]), dict(name="w", data=_f32(rng, units, depth)),
+                                                  dict(name="b", data=_f32(rng, units))],
+                              [("y", [batch, units])], options=dict(fused_activation_function=act))
+    return content, [_f32(rng, batch, depth)]
+
+
+def add_broadcast_case(seed, dtype, x_shape, y_shape, act):
+    """A quantized ADD whose second input broadcasts along the innermost dimensions."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    mid = (int(info.min) + int(info.max) + 1) // 2
+
+    def q():
+        return (float(rng.uniform(0.005, 0.1)), int(rng.integers(mid - 40, mid + 40)))
+    y = rng.integers(info.min, info.max, y_shape, endpoint=True).astype(dtype)
+    content = single_op_model("ADD", [dict(name="x", shape=list(x_shape), dtype=dtype, quantization=q()),
+                                      dict(name="y", shape=list(y_shape), dtype=dtype, quantization=q(), data=y)],
+                              [dict(name="z", shape=list(x_shape), dtype=dtype, quantization=q())],
+                              options=dict(fused_activation_function=act))
+    return content, [rng.integers(info.min, info.max, x_shape, endpoint=True).astype(dtype)]
+
+
+def quantized_window_case(seed, op, dtype, kernel):
+    """An int8/uint8 CONV_2D or DEPTHWISE_CONV_2D with random quantization (the integer GEMM kernels)."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    cin = 3
+    cout = 4 if op == "CONV_2D" else cin
+    wshape = (cout, kernel, kernel, cin) if op == "CONV_2D" else (1, kernel, kernel, cout)
+    w = rng.integers(-127 if dtype == np.int8 else 0, 128 if dtype == np.int8 else 256, wshape).astype(dtype)
+    xs, xzp = float(rng.uniform(0.01, 0.05)), int(rng.integers(-20, 20)) + (128 if dtype == np.uint8 else 0)
+    ws = np.float32(0.005)
+    wq = (np.full(cout, ws), np.zeros(cout, np.int64), 0 if op == "CONV_2D" else 3) if dtype == np.int8 else (ws, 128)
+    b = rng.integers(-3000, 3000, cout).astype(np.int32)
+    bscale = np.full(cout, np.float32(xs) * ws, np.float32)
+    options = dict(padding="SAME", stride_h=1, stride_w=1, fused_activation_function="RELU")
+    if op == "DEPTHWISE_CONV_2D":
+        options["depth_multiplier"] = 1
+    content = single_op_model(op, [dict(name="x", shape=[1, 7, 6, cin], dtype=dtype, quantization=(xs, xzp)),
+                                   dict(name="w", data=w, quantization=wq),
+                                   dict(name="b", data=b, quantization=(bscale, np.zeros(cout, np.int64), 0))],
+                              [dict(name="y", shape=[1], dtype=dtype, quantization=(xs * 4, xzp))], options=options)
+    return content, [rng.integers(info.min, info.max, (1, 7, 6, cin), endpoint=True).astype(dtype)]
+
+
+def quantized_binary_case(seed, op, dtype):
+    """An 8-bit ADD/SUB/MUL of two same-shape inputs (the pair-table kernels)."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    mid = (int(info.min) + int(info.max) + 1) // 2
+
+    def q(scale=1.0):
+        return (float(rng.uniform(0.01, 0.05)) * scale, int(rng.integers(mid - 20, mid + 20)))
+    content = single_op_model(op, [dict(name="x", shape=[2, 9], dtype=dtype, quantization=q()),
+                                   dict(name="y", shape=[2, 9], dtype=dtype, quantization=q())],
+                              [dict(name="z", shape=[2, 9], dtype=dtype, quantization=q(4 if op == "MUL" else 1.5))])
+    return content, [rng.integers(info.min, info.max, (2, 9), endpoint=True).astype(dtype) for _ in range(2)]
+
+
+def depthwise_float_case(seed, stride_w, multiplier):
+    """A float DEPTHWISE_CONV_2D (the einsum kernel, its input split by column phase for stride_w > 1)."""
+    rng = _rng(seed)
+    cin = 5
+    options = dict(padding="SAME", stride_h=1, stride_w=stride_w, depth_multiplier=multiplier,
+                   fused_activation_function="RELU6")
+    content = single_op_model("DEPTHWISE_CONV_2D", [("x", [2, 9, 11, cin]), dict(name="w", data=_f32(rng, 1, 3, 3, cin * multiplier)),
+                                                    dict(name="b", data=_f32(rng, cin * multiplier))],
+                              [("y", [1])], options=options)
+    return content, [_f32(rng, 2, 9, 11, cin, scale=3)]
+
+
+def conv_large_im2col_case(seed):
+    """A float CONV_2D whose im2col matrix passes optimized.conv_2d.MAX_IM2COL_BYTES (run in chunks)."""
+    rng = _rng(seed)
+    w, b = _f32(rng, 4, 3, 3, 32, scale=0.2), _f32(rng, 4)
+    content = single_op_model("CONV_2D", [("x", [1, 256, 256, 32]), dict(name="w", data=w), dict(name="b", data=b)],
+                              [("y", [1])], options=dict(padding="SAME", stride_h=1, stride_w=1,
+                                                         fused_activation_function="RELU"))
+    return content, [_f32(rng, 1, 256, 256, 32)]
+
+
+def quantized_fc_case(seed, dtype, batch, per_channel):
+    """An int8/uint8 FULLY_CONNECTED with constant weights (the integer GEMM kernel)."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    depth, units = 24, 10
+    w = rng.integers(-127 if dtype == np.int8 else 0, 128 if dtype == np.int8 else 256, (units, depth)).astype(dtype)
+    xs, xzp = float(rng.uniform(0.01, 0.05)), int(rng.integers(-20, 20)) + (128 if dtype == np.uint8 else 0)
     ws = rng.uniform(0.002, 0.01, units if per_channel else 1).astype(np.float32)
-    wq = (ws, np.zeros(len(ws), np.int64), 0) if dtype == np.int8 else (ws, int(rng.integers(100, 156)))
-    osc = out_scale(rng, xs, ws, depth)
-    b = rng.integers(-30000, 30000, units).astype(np.int32)
-    if per_channel and seed % 4 == 0:
-        ws[0], b[0] = osc * 2.0**-27 / xs, (1 << 30) - 64    # a dead unit (see test_conv_2d)
+    wq = (ws, np.zeros(len(ws), np.int64), 0) if dtype == np.int8 else (float(ws[0]), int(rng.integers(100, 156)))
+    b = rng.integers(-3000, 3000, units).astype(np.int32)
     bscale = (np.float32(xs) * ws).astype(np.float32)
-    act = str(rng.choice(["NONE", "RELU", "RELU6"]))
-    content = single_op_model(
-        "FULLY_CONNECTED", [qdesc("x", x.shape, dtype, xs, xzp), dict(name="w", data=wdata, quantization=wq),
-                            dict(name="b", data=b, quantization=(bscale, np.zeros(len(bscale), np.int64), 0))],
-        [qdesc("y", [rows, units], dtype, osc, case_params(rng, dtype)[1])],
-        options=dict(fused_activation_function=act))
-    assert_optimized_matches(content, [x])
+    content = single_op_model("FULLY_CONNECTED", [dict(name="x", shape=[batch, depth], dtype=dtype, quantization=(xs, xzp)),
+                                                  dict(name="w", data=w, quantization=wq),
+                                                  dict(name="b", data=b, quantization=(bscale, np.zeros(len(bscale), np.int64), 0))],
+                              [dict(name="y", shape=[batch, units], dtype=dtype, quantization=(xs * 6, xzp))],
+                              options=dict(fused_activation_function="RELU"))
+    return content, [rng.integers(info.min, info.max, (batch, depth), endpoint=True).astype(dtype)]
+
+
+def lstm_case(seed, time_major):
+    from test_sequence_ops import uni_lstm_model
+
+    content, shape = uni_lstm_model(n_batch=2, n_time=6, n_input=5, n_cell=8, time_major=time_major)
+    return content, [_f32(_rng(seed), *shape)]
+
+
+CASES = {
+    **{f"conv-{cin}-{p}-{s}-{a}": (conv_case, (cin, p, s, a)) for cin, p, s, a in
+       [(1, "SAME", 1, "RELU6"), (3, "VALID", 2, "NONE"), (6, "SAME", 1, "RELU")]},
+    **{f"{op}-{p}-{f}-{s}": (pool_case, (op, p, f, s)) for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D")
+       for p, f, s in [("SAME", (3, 3), 2), ("VALID", (2, 2), 2), ("SAME", (1, 3), 1)]},
+    **{f"prelu-{lo}-{hi}-{len(sh)}": (prelu_case, (lo, hi, sh)) for lo, hi, sh in
+       [(0.01, 1.0, (5,)), (1.0, 3.0, (1, 1, 5)), (0.1, 0.9, (4, 3, 5))]},
+    **{f"softmax-{sh}-{b}": (softmax_case, (sh, b)) for sh, b in [((1, 10), 1.0), ((3, 7), 0.5), ((2, 2, 6), 1.0)]},
+    **{f"fc-{n}-{a}": (fc_case, (n, 6, 9, a)) for n, a in [(1, "RELU"), (4, "NONE")]},
+    **{f"add-{np.dtype(d).name}-{xs}-{ys}-{a}": (add_broadcast_case, (d, xs, ys, a)) for d, xs, ys, a in
+       [(np.int8, (1, 1, 1, 160), (), "RELU6"), (np.int8, (2, 3, 4, 5), (2, 1, 1, 1), "NONE"),
+        (np.uint8, (1, 13), (1, 1), "RELU"), (np.int8, (3, 21), (3, 1), "NONE"),
+        (np.uint8, (2, 4, 8), (1,), "RELU6")]},
+    **{f"lstm-{tm}": (lstm_case, (tm,)) for tm in (False, True)},
+    **{f"{op}-{np.dtype(d).name}-{k}": (quantized_window_case, (op, d, k)) for op in ("CONV_2D", "DEPTHWISE_CONV_2D")
+       for d in (np.int8, np.uint8) for k in (1, 3)},
+    **{f"{op}-{np.dtype(d).name}": (quantized_binary_case, (op, d)) for op in ("ADD", "SUB", "MUL")
+       for d in (np.int8, np.uint8)},
+    **{f"depthwise-float-{s}-{m}": (depthwise_float_case, (s, m)) for s, m in [(1, 1), (2, 1), (3, 1), (1, 2)]},
+    "conv-large-im2col": (conv_large_im2col_case, ()),
+    **{f"fc-{np.dtype(d).name}-{n}-{pc}": (quantized_fc_case, (d, n, pc)) for d, n, pc in
+       [(np.int8, 1, True), (np.int8, 3, False), (np.uint8, 2, False)]},
+}
+
+
+def _compare(got, want, what):
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert g.shape == w.shape and g.dtype == w.dtype, f"{what} output {k}: {g.dtype}{g.shape} vs {w.dtype}{w.shape}"
+        if w.dtype.kind == "f":
+            err = float(np.max(np.abs(g - w), initial=0))
+            assert err <= 1e-5 * float(np.max(np.abs(w), initial=0)) + 1e-6, f"{what} output {k}: max error {err}"
+        else:
+            diff = np.abs(g.astype(np.int64) - w.astype(np.int64))
+            assert not diff.any(), f"{what} output {k}: {np.mean(diff > 0):.3%} differ, up to {diff.max()} LSB"
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("case", list(CASES))
+def test_optimized_kernel_matches_reference_and_litert(case, seed):
+    make, args = CASES[case]
+    content, feeds = make(seed, *args)
+    ours = {mode: run(tinylite.Interpreter(model_content=content, experimental_op_resolver_type=resolver), feeds)
+            for mode, resolver in (("ref", tinylite.OpResolverType.BUILTIN_REF),
+                                   ("builtin", tinylite.OpResolverType.BUILTIN))}
+    for mode in ("ref", "builtin"):
+        _compare(ours[mode], run(litert_interpreter(content, mode), feeds), f"{mode} vs LiteRT {mode}")
+    if all(w.dtype.kind == "f" for w in ours["ref"]):
+        _compare(ours["builtin"], ours["ref"], "optimized vs reference")
+
+
+def test_every_optimized_kernel_has_a_case():
+    for case in CASES:
+        make, args = CASES[case]
+        content, feeds = make(0, *args)
+        run(tinylite.Interpreter(model_content=content), feeds)
+    missing = {k.name for k in optimized.all_kernels()} - SELECTED
+    assert not missing, f"optimized kernels without a case in CASES: {sorted(missing)}"
+
+
+def test_reference_resolver_runs_no_optimized_kernel_and_no_rewrite():
+    content, feeds = conv_case(0, 3, "SAME", 1, "RELU")
+    ip = tinylite.Interpreter(model_content=content, experimental_op_resolver_type=tinylite.OpResolverType.BUILTIN_REF)
+    run(ip, feeds)
+    from tinylite.kernels import conv_2d
+
+    (fn, _, _, _), = ip._runner(0).steps
+    assert fn is conv_2d.eval_float
+    assert all(len(group) == 1 for group in ip._runner(0).tape.groups)    # no bound calls

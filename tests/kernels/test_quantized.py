@@ -2,12 +2,11 @@
 and zero points, per-tensor and per-channel.  Integer outputs must match exactly
 (max_lsb=0).  Where LiteRT's optimized kernel and its reference kernel differ,
 the test names the resolver whose semantics tinylite follows (see the
-docstring of tinylite/kernels/_quantized.py)."""
+docstring of tinylite/kernels/_quantization.py)."""
 import numpy as np
 import pytest
 
 from oracle import assert_same_outputs
-from tinylite.kernels import _quantized
 from tinylite.testing import single_op_model
 
 rng = np.random.default_rng(7)
@@ -103,9 +102,8 @@ def test_conv_2d_int8(per_channel, padding, stride, dilation, act):
     assert_same_outputs(content, [x])
 
 
-def test_conv_2d_int8_reference(monkeypatch):
+def test_conv_2d_int8_reference():
     # The reference kernel requantizes with gemmlowp's double rounding.
-    monkeypatch.setattr(_quantized, "RUY", "gemmlowp")
     x = qdata((2, 9, 8, 3), np.int8)
     w = weights((6, 3, 3, 3))
     content = conv_model(x.shape, np.int8, w, True, "RELU")
@@ -255,8 +253,7 @@ def test_softmax_int8(beta, scale):
 
 @pytest.mark.parametrize("beta", [1.0, 0.7])
 @pytest.mark.parametrize("scale", [0.05, 0.3])
-def test_softmax_int8_reference(monkeypatch, beta, scale):
-    monkeypatch.setattr(_quantized, "SOFTMAX_INT8", "reference")
+def test_softmax_int8_reference(beta, scale):
     x = qdata((5, 3, 17), np.int8)
     content = single_op_model("SOFTMAX", [qdesc("x", x.shape, np.int8, scale, zp(np.int8))],
                               [qdesc("y", x.shape, np.int8, 1 / 256, -128)], options=dict(beta=beta))

@@ -2,7 +2,7 @@
 LEAKY_RELU, HARD_SWISH, CONCATENATION, DEPTHWISE_CONV_2D, MEAN, BATCH_MATMUL),
 with random scales and zero points, per-tensor and per-channel.  Integer
 outputs must match exactly (max_lsb=0); the resolver is LiteRT's default one
-unless a test says otherwise (see tinylite/kernels/_quantized*.py)."""
+unless a test says otherwise (see tinylite/kernels/_quantization.py)."""
 import numpy as np
 import pytest
 

@@ -1,13 +1,11 @@
 """Quantized RSQRT, SQRT, LOG_SOFTMAX and SQUARED_DIFFERENCE against LiteRT, with
 random scales and zero points.  Integer outputs must match exactly (max_lsb=0);
 the resolver is LiteRT's default one except for the fixed-point LOG_SOFTMAX
-that only LiteRT's reference resolver runs (see tinylite/kernels/_quantized_math.py)."""
+that only LiteRT's reference resolver runs (see tinylite/kernels/_quantization.py and each op module)."""
 import numpy as np
 import pytest
 
 from oracle import assert_same_outputs, run_litert, run_tinylite
-from tinylite.kernels import _quantized  # noqa: F401  (loads _quantized_math through its re-export)
-from tinylite.kernels import _quantized_math
 from tinylite.testing import single_op_model
 
 rng = np.random.default_rng(31)
@@ -124,22 +122,20 @@ def test_log_softmax(dtype, shape):
 
 
 @pytest.mark.parametrize("shape", LOG_SOFTMAX_SHAPES)
-def test_log_softmax_int8_reference(monkeypatch, shape):
-    monkeypatch.setattr(_quantized_math, "LOG_SOFTMAX_INT8", "reference")
+def test_log_softmax_int8_reference(shape):
     for in_scale in (log_uniform(1e-3, 0.02), log_uniform(0.02, 0.3), log_uniform(0.3, 8.0)):
         x = log_softmax_rows(np.int8, shape)
         content = log_softmax_model(np.int8, shape, in_scale, int(rng.integers(-128, 128)))
         assert_same_outputs(content, [x], resolver="ref")
 
 
-def test_log_softmax_int8_kernels_differ(monkeypatch):
+def test_log_softmax_int8_kernels_differ():
     """A row on which LiteRT's two kernels disagree (the fixed-point one sends differences
     near its cut-off to -128, the float one to -127): tinylite follows each in its mode."""
     x = np.array([[-4, 47, -5, 57, -112, 16, 70, 61, 122, 28, -81, 56, -86, -33, 74, -1, 52, 92, -57]], np.int8)
     content = log_softmax_model(np.int8, x.shape, 0.12587623298168182, 0)
     assert not np.array_equal(run_litert(content, [x]), run_litert(content, [x], "ref"))
-    assert_same_outputs(content, [x])
-    monkeypatch.setattr(_quantized_math, "LOG_SOFTMAX_INT8", "reference")
+    assert_same_outputs(content, [x], resolver="builtin")
     assert_same_outputs(content, [x], resolver="ref")
 
 

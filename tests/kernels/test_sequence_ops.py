@@ -122,6 +122,7 @@ def test_uni_lstm_plain_cell_fast_path(time_major, n_batch):
     the states, the reference path's within rounding, and the others keep
     the reference path."""
     from tinylite.kernels import unidirectional_sequence_lstm as lstm
+    from tinylite.kernels.optimized import unidirectional_sequence_lstm as fast_lstm
 
     content, shape = uni_lstm_model(n_batch=n_batch, n_time=7, n_input=5, n_cell=8, time_major=time_major)
     feeds = [[rng.standard_normal(shape).astype(np.float32)] for _ in range(3)]
@@ -129,7 +130,7 @@ def test_uni_lstm_plain_cell_fast_path(time_major, n_batch):
     ip = tinylite.Interpreter(model_content=content)
     ip.allocate_tensors()
     (fn, node, ins, outs), = ip._runner(0).steps
-    assert fn is lstm.eval_float_fast
+    assert fn is fast_lstm.eval_float_fast
     for (x,) in feeds:
         ip.set_tensor(0, x)
         state = [ins[18].copy(), ins[19].copy()]

@@ -572,7 +572,7 @@ def test_shape(out_type):
 ])
 def test_requantizing_delegates_to_quantized_kernels(monkeypatch, op, inputs, options):
     import tinylite
-    from tinylite.kernels import _quantized
+    from tinylite.kernels import kernel_for
 
     calls = []
 
@@ -580,7 +580,7 @@ def test_requantizing_delegates_to_quantized_kernels(monkeypatch, op, inputs, op
         calls.append(node.op_name)
         raise tinylite.errors.UnsupportedOpError("delegated")
 
-    monkeypatch.setattr(_quantized, "prepare_" + op.lower(), fake, raising=False)
+    monkeypatch.setattr(kernel_for(op), "prepare_quantized", fake, raising=False)
     content = single_op_model(op, inputs((0.5, -2)), [out(np.int8, Q)], options=options)
     with pytest.raises(ValueError, match="delegated"):
         tinylite.Interpreter(model_content=content).allocate_tensors()

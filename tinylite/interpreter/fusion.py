@@ -11,7 +11,11 @@ experimental_preserve_all_tensors the interpreter runs no rewrite.
 - `fuse_conv_max_pool`: a CONV_2D followed by a MAX_POOL_2D whose windows
   tile its output (stride = filter, no padding) becomes one step that
   computes only the convolution outputs the pool reads, ordered so the pool
-  is a running maximum over contiguous blocks (see conv_2d._FastBuffers).
+  is a running maximum over contiguous blocks (see optimized/conv_2d.py).
+
+No rewrite writes on a prepared node: a rewritten step gets a node its
+kernel derives (Node.derived, optimized/conv_2d.fuse_max_pool,
+optimized/prelu.on_pooled).
 - `bias_rows`: the input of a one-row FULLY_CONNECTED with a constant
   bias lives in a buffer with one more element, a constant 1, so the bias
   rides in the product as an extra weight row (fully_connected binds it).
@@ -59,11 +63,11 @@ def bias_rows(plans, aliases: dict[int, int], keep: set[int], produced: set[int]
     """{tensor: [FULLY_CONNECTED nodes]} for `bias_rows`: one-row float layers
     with a constant bias, whose input (after aliases) is computed by a step
     and may live outside the arena (not in `keep`)."""
-    from ..kernels import fully_connected
+    from ..kernels.optimized import fully_connected
 
     rows: dict[int, list] = {}
     for node, fn, _, dynamic in plans:
-        if dynamic or fn is not fully_connected.eval_float or node.wt is None or not node.has_input(2):
+        if dynamic or fn is not fully_connected.eval_float_fast or node.wt is None or not node.has_input(2):
             continue
         x, bias = node.inputs[0], node.inputs[2]
         if bias.data is None or x.dtype != np.float32 or int(np.prod(x.shape)) != node.depth:
@@ -72,28 +76,6 @@ def bias_rows(plans, aliases: dict[int, int], keep: set[int], produced: set[int]
         if root in produced and root not in keep:
             rows.setdefault(root, []).append(node)
     return rows
-
-
-def _combine(first, second):
-    if first is None:
-        return second
-    if second is None:
-        return first
-
-    def both(x):
-        first(x)
-        second(x)
-    return both
-
-
-def _split_floor(act):
-    """(lower bound, what is left to apply) of an activation: a RELU's floor
-    rides in the pool's maximum as its initial value."""
-    from ..kernels._base import Clamp
-
-    if isinstance(act, Clamp) and act.lo is not None:
-        return act.lo, (Clamp(None, act.hi) if act.hi is not None else None)
-    return -np.inf, act
 
 
 def keep_fused_inputs_alive(plans, producers: dict, last_use: dict, aliases: dict) -> None:
@@ -114,14 +96,17 @@ def keep_fused_inputs_alive(plans, producers: dict, last_use: dict, aliases: dic
 
 
 def fuse_conv_max_pool(steps, graph_outputs: set[int]) -> list:
-    from ..kernels import _winograd, conv_2d, max_pool_2d
+    """The steps, with each optimized CONV_2D whose only reader is a max pool
+    tiling its output (stride = filter, no padding) replaced by the conv
+    kernel's fused step (optimized/conv_2d.py's fuse_max_pool)."""
+    from ..kernels.optimized import conv_2d, max_pool_2d
 
     readers = _readers(steps)
     producer = {node.outputs[0].index: k for k, (_, node, _, _) in enumerate(steps) if node.outputs}
     fused: dict[int, tuple] = {}      # conv step -> replacement
     dropped: set[int] = set()         # pool steps folded into their conv
     for k, (fn, pool, _, outs) in enumerate(steps):
-        if fn is not max_pool_2d.eval_float:
+        if fn is not max_pool_2d.eval_float_fast:
             continue
         g = pool.geometry
         src = pool.inputs[0].index
@@ -133,20 +118,9 @@ def fuse_conv_max_pool(steps, graph_outputs: set[int]) -> list:
         conv_fn, conv, conv_ins, _ = steps[c]
         if conv_fn is not conv_2d.eval_float_fast or c in fused:
             continue
-        conv.pool = (g["fh"], g["fw"], g["oh"], g["ow"])
-        conv.label = f"{conv.op_name}+{pool.op_name}"     # how profiles name the fused step
-        conv.fast = None
+        fused_fn, fused_node = conv_2d.fuse_max_pool(conv, pool)
+        fused[c] = (fused_fn, fused_node, conv_ins, outs)
         dropped.add(k)
-        if _winograd.applies(conv, conv.pool):
-            filt, bias = conv.inputs[1].data, conv.inputs[2].data if conv.has_input(2) else None
-            conv.winograd_filter = _winograd.transformed_filter(filt)
-            conv.winograd_bias = bias
-            conv.winograd_plan = None
-            conv.act = _combine(conv.act, pool.act)
-            fused[c] = (conv_2d.eval_float_winograd_pooled, conv, conv_ins, outs)
-            continue
-        conv.pool_floor, conv.pool_act = _split_floor(_combine(conv.act, pool.act))
-        fused[c] = (conv_2d.eval_float_max_pooled, conv, conv_ins, outs)
     return [fused.get(k, step) for k, step in enumerate(steps) if k not in dropped]
 
 
@@ -161,22 +135,22 @@ def _commutes_with_max(prelu_node, pool_node) -> bool:
 
 
 def pool_before_prelu(steps, graph_outputs: set[int]) -> list:
-    from ..kernels import max_pool_2d, prelu
+    from ..kernels.optimized import max_pool_2d, prelu
 
     readers = _readers(steps)
     position = {node.outputs[0].index: k for k, (_, node, _, _) in enumerate(steps) if node.outputs}
     moved: dict[int, list] = {}       # pool step -> [pool, prelu] steps
     dropped: set[int] = set()
     for k, (fn, pool, _, outs) in enumerate(steps):
-        src = pool.inputs[0].index if fn is max_pool_2d.eval_float else None
+        src = pool.inputs[0].index if fn is max_pool_2d.eval_float_fast else None
         if src is None or readers.get(src) != 1 or src in graph_outputs or src not in position:
             continue
         p = position[src]
         prelu_fn, act, act_ins, _ = steps[p]
         if prelu_fn is not prelu.eval_float_fast or not _commutes_with_max(act, pool):
             continue
-        prelu.reshape_alpha(act, outs[0].shape)
-        moved[k] = [(fn, pool, [act_ins[0]], outs), (prelu_fn, act, [outs[0], act_ins[1]], outs)]
+        moved[k] = [(fn, pool, [act_ins[0]], outs), (prelu_fn, prelu.on_pooled(act, outs[0].shape), [outs[0], act_ins[1]],
+                                                      outs)]
         dropped.add(p)
     result = []
     for k, step in enumerate(steps):
@@ -185,21 +159,29 @@ def pool_before_prelu(steps, graph_outputs: set[int]) -> list:
     return result
 
 
-def move_activations(steps, graph_outputs: set[int]) -> None:
-    from ..kernels import conv_2d, depthwise_conv_2d, max_pool_2d
+def move_activations(steps, graph_outputs: set[int]) -> list:
+    """The steps, with the fused clamp of a convolution whose only reader is
+    a max pool moved onto the pool (both get derived nodes)."""
+    from ..kernels import conv_2d, depthwise_conv_2d
+    from ..kernels.optimized import conv_2d as conv_2d_fast
+    from ..kernels.optimized import max_pool_2d
 
-    convs = (conv_2d.eval_float, conv_2d.eval_float_fast, depthwise_conv_2d.eval_float)
+    convs = (conv_2d.eval_float, conv_2d_fast.eval_float_fast, depthwise_conv_2d.eval_float)
     readers = _readers(steps)
     producer = {}
-    for fn, node, _, _ in steps:
+    for k, (fn, node, _, _) in enumerate(steps):
         for s in node.outputs:
-            producer[s.index] = (fn, node)
-    for fn, node, _, _ in steps:
-        if fn is not max_pool_2d.eval_float or node.act is not None:
+            producer[s.index] = k
+    steps = list(steps)
+    for k, (fn, node, ins, outs) in enumerate(steps):
+        if fn is not max_pool_2d.eval_float_fast or node.act is not None:
             continue
         src = node.inputs[0].index
         if readers.get(src) != 1 or src in graph_outputs or src not in producer:
             continue
-        conv_fn, conv = producer[src]
+        c = producer[src]
+        conv_fn, conv, conv_ins, conv_outs = steps[c]
         if conv_fn in convs and getattr(conv, "act", None) is not None:
-            node.act, conv.act = conv.act, None
+            steps[k] = (fn, node.derived(act=conv.act), ins, outs)
+            steps[c] = (conv_fn, conv.derived(act=None), conv_ins, conv_outs)
+    return steps

@@ -34,7 +34,10 @@ _STRING = TENSOR_TYPES["STRING"]
 
 
 class OpResolverType(enum.Enum):
-    """Which kernels run, as LiteRT's op resolvers choose them."""
+    """Which kernels run, as in LiteRT: BUILTIN_REF runs the reference kernels
+    (kernels/<op>.py) with no plan rewrites, bit-exact with LiteRT's
+    BUILTIN_REF on integer models; the others run the optimized kernels
+    (kernels/optimized), bit-exact with LiteRT's BUILTIN_WITHOUT_DEFAULT_DELEGATES."""
 
     AUTO = 0
     BUILTIN = 1

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import InvokeError, PrepareError, TinyliteError, UnsupportedOpError
 from ..flatbuffer.schema import OP_NAMES, TENSOR_TYPE_NAMES, numpy_dtype
 from ..graph import Model
-from ..kernels import kernel_for, unsupported_detail
+from ..kernels import kernel_for, optimized, unsupported_detail
 from ..kernels.custom import kernel_for_custom
 from ..kernels._base import DynamicShape, Node, TensorSpec
 from . import fusion, memory, planner
@@ -74,6 +74,25 @@ def _nbytes(spec: TensorSpec) -> int:
     return count * spec.dtype.itemsize
 
 
+def _is_reference(resolver_type) -> bool:
+    """Whether an op resolver type (tinylite's or LiteRT's enum, or its name) asks for
+    the reference kernels."""
+    return getattr(resolver_type, "name", resolver_type) == "BUILTIN_REF"
+
+
+class _Plan:
+    """What the stages of SubgraphRunner.allocate hand on to each other."""
+
+    def __init__(self):
+        self.specs: dict[int, TensorSpec] = {}
+        self.plans: list = []                       # (node, eval_fn or None, kernel, dynamic)
+        self.folded: dict[int, np.ndarray] = {}     # tensor -> value computed at prepare
+        self.dynamic_tensors: set[int] = set()      # shapes known only at invoke
+        self.aliases: dict[int, int] = {}           # tensor -> the tensor it is a view of
+        self.bias_rows: dict[int, list] = {}        # tensor -> FULLY_CONNECTED nodes reading it with a 1 after
+        self.allocations: list = []
+
+
 class SubgraphRunner:
     def __init__(self, model: Model, index: int, preserve_all_tensors: bool = False, interpreter=None):
         self.model = model
@@ -104,6 +123,9 @@ class SubgraphRunner:
         self.quiet = quiet_context()     # where the plan runs: numpy ignores FP errors there
         self._validated = False
         self._stage = ""                 # what allocate is doing, for its error messages
+        # OpResolverType.BUILTIN_REF: reference kernels only, no plan rewrites, no bound calls.
+        self.reference = _is_reference(getattr(interpreter, "_op_resolver_type", None))
+        self.rewrite = not (preserve_all_tensors or self.reference)
 
     # -- planning --
 
@@ -113,9 +135,10 @@ class SubgraphRunner:
         return TensorSpec(i, t.name, self.shapes[i], self.dtypes[i], t.quantization, data, t.is_variable)
 
     def allocate(self) -> None:
-        """Validate the graph (once), then prepare, fold and plan it.  Whatever
-        fails comes out as a tinylite error naming the stage (and the node,
-        where one op is at fault), never as a raw exception from inside."""
+        """Validate the graph (once), then plan the subgraph for its current input
+        shapes as a pipeline of named stages (each a method below).  Whatever fails
+        comes out as a tinylite error naming the stage (and the node, where one op
+        is at fault), never as a raw exception from inside."""
         self.ready = False
         if not self._validated:
             validate_subgraph(self.model, self.index)
@@ -126,23 +149,39 @@ class SubgraphRunner:
                 raise PrepareError(
                     f"input tensor {i} ({self.subgraph.tensors[i].name!r}) has shape {list(shape)}, with a "
                     f"dimension of unknown size; give it a size first: resize_tensor_input({i}, [...])")
-        self._stage = "preparing the ops"
-        try:
-            self._allocate()
-        except TinyliteError:
-            raise
-        except MemoryError:
-            raise PrepareError(f"allocate_tensors ran out of memory while {self._stage}: a tensor shape in the "
-                               "model is implausibly large. Check the model's shapes and the ones given to "
-                               "resize_tensor_input.") from None
-        except Exception as e:  # noqa: BLE001 - a bad model must never surface as a raw exception
-            raise PrepareError(f"allocate_tensors failed while {self._stage}: {_describe(e)}. The model's "
-                               "tensors do not fit together; the file is corrupt or was written by a broken "
-                               "tool.") from None
+        plan = _Plan()
+        stages = (
+            ("preparing the ops", self._prepare_nodes),            # prepare each op (and fold the constant ones)
+            ("rewriting the plan", self._rewrite_plan),            # reshapes as views, one-row biases in the product
+            ("planning memory", self._plan_memory),                # the arena
+            ("placing tensors in the arena", self._bind),          # arrays for every tensor, the steps
+            ("rewriting the plan's steps", self._rewrite_steps),   # fused steps, in-place activations, batch splits
+            ("binding the plan's steps", self._compile),           # the tape invoke runs
+        )
+        for stage, run in stages:
+            self._stage = stage
+            try:
+                run(plan)
+            except TinyliteError:
+                raise
+            except MemoryError:
+                raise PrepareError(f"allocate_tensors ran out of memory while {stage}: a tensor shape in the "
+                                   "model is implausibly large. Check the model's shapes and the ones given to "
+                                   "resize_tensor_input.") from None
+            except Exception as e:  # noqa: BLE001 - a bad model must never surface as a raw exception
+                raise PrepareError(f"allocate_tensors failed while {stage}: {_describe(e)}. The model's "
+                                   "tensors do not fit together; the file is corrupt or was written by a broken "
+                                   "tool.") from None
+        self.ready = True
 
-    def _allocate(self) -> None:
+    # -- stage 1: prepare --
+
+    def _prepare_nodes(self, plan) -> None:
+        """Each op's node and eval function (kernels' prepare, then the optimized
+        kernel that applies); constant ops run at once (_fold), dynamic ones are
+        left for invoke."""
         model, sg = self.model, self.subgraph
-        specs: dict[int, TensorSpec] = {}
+        specs = plan.specs
 
         def spec(i):
             if i < 0:
@@ -156,10 +195,6 @@ class SubgraphRunner:
                 self.variables[i] = self._initial_variable(i)
         for i in self.variables:
             spec(i).data = None     # variables change at run time
-
-        folded: dict[int, np.ndarray] = {}
-        dynamic_tensors: set[int] = set()
-        plans = []  # (node, eval_fn or None, kernel, dynamic)
         self.nodes = []
         for oi, op in enumerate(sg.operators):
             op_name = model.op_name(op)
@@ -167,14 +202,14 @@ class SubgraphRunner:
             node = Node(oi, op_name, op.builtin_options if op.builtin_options is not None else op.builtin_options_2,
                         [spec(i) for i in op.inputs], [spec(i) for i in op.outputs], code.version,
                         op.custom_options, runner=self,
-                        intermediates=[spec(i) for i in (op.intermediates or [])])
+                        intermediates=[spec(i) for i in (op.intermediates or [])], reference=self.reference)
             self.nodes.append(node)
             kernel = self._kernel(oi, op, op_name, node)
-            is_dynamic = any(s is not None and s.index in dynamic_tensors for s in node.inputs)
+            is_dynamic = any(s is not None and s.index in plan.dynamic_tensors for s in node.inputs)
             fn = None
             if not is_dynamic:
                 try:
-                    fn = kernel.prepare(node)
+                    fn = self._prepare(kernel, node)
                 except DynamicShape:
                     is_dynamic = True
                 except UnsupportedOpError as e:
@@ -186,8 +221,8 @@ class SubgraphRunner:
             if is_dynamic:
                 for s in node.outputs:
                     s.shape = None
-                    dynamic_tensors.add(s.index)
-                plans.append((node, None, kernel, True))
+                    plan.dynamic_tensors.add(s.index)
+                plan.plans.append((node, None, kernel, True))
                 continue
             _check_object_outputs(node)
             for s in node.outputs:
@@ -200,32 +235,8 @@ class SubgraphRunner:
                         f"{list(s.shape)}, which has a negative dimension, from inputs of shapes "
                         f"{[None if x is None else list(x.shape) for x in node.inputs]}. The op's options or "
                         "constant inputs do not fit its input shapes.")
-            value_free = getattr(kernel, "VALUE_FREE_INPUTS", ())
-            # An op writing a variable tensor (the FILL that zeroes a stateless LSTM's
-            # state) must run on every invoke, however constant its inputs.
-            foldable = getattr(kernel, "FOLDABLE", True) and not any(s.is_variable for s in node.outputs) and all(
-                s is None or s.data is not None or k in value_free for k, s in enumerate(node.inputs))
-            if foldable:
-                memory.check(sum(_nbytes(s) for s in node.outputs) + sum(b for b, _ in node.scratch),
-                             f"Node number {oi} ({op_name}), computed at prepare time,")
-                # A value-free input (SHAPE's) needs a shape, not memory: one zero, broadcast.
-                ins = [None if s is None else (s.data if s.data is not None else
-                                               np.broadcast_to(np.zeros((), s.dtype), s.shape))
-                       for s in node.inputs]
-                outs = [np.empty(s.shape, s.dtype) for s in node.outputs]
-                try:
-                    fn(node, ins, outs)
-                except Exception as e:  # noqa: BLE001
-                    raise PrepareError(
-                        f"Node number {oi} ({op_name}) failed to prepare: {_describe(e, node)}") from None
-                for s, o in zip(node.outputs, outs):
-                    o.setflags(write=False)
-                    s.data = o
-                    folded[s.index] = o
-                continue
-            plans.append((node, fn, kernel, False))
-
-        self._stage = "planning memory"
+            if not self._fold(plan, node, fn, kernel):
+                plan.plans.append((node, fn, kernel, False))
         # Shapes and dtypes as prepared.
         for i, s in specs.items():
             self.shapes[i] = s.shape
@@ -237,14 +248,57 @@ class SubgraphRunner:
                 memory.check(_nbytes(TensorSpec(i, "", shape, self.dtypes[i])),
                              f"Variable tensor {i} of shape {list(shape)}")
                 self.variables[i] = np.zeros(shape, self.dtypes[i])
-        # Reshapes of intermediates become views of their input: no step, no memory.
-        aliases = {}
-        if not self.preserve_all_tensors:
-            keep = (set(sg.inputs) | set(sg.outputs) | set(folded) | set(self.constants) | set(self.variables)
-                    | dynamic_tensors)
-            aliases = fusion.alias_reshapes(plans, keep)
-            plans = [p for p in plans if not p[0].outputs or p[0].outputs[0].index not in aliases]
-        # Memory plan for everything computed at invoke time with a known shape.
+
+    def _fold(self, plan, node, fn, kernel) -> bool:
+        """Run a node whose inputs are all constant now, its outputs becoming
+        constants; False when it must run at invoke."""
+        value_free = getattr(kernel, "VALUE_FREE_INPUTS", ())
+        # An op writing a variable tensor (the FILL that zeroes a stateless LSTM's
+        # state) must run on every invoke, however constant its inputs.
+        foldable = getattr(kernel, "FOLDABLE", True) and not any(s.is_variable for s in node.outputs) and all(
+            s is None or s.data is not None or k in value_free for k, s in enumerate(node.inputs))
+        if not foldable:
+            return False
+        memory.check(sum(_nbytes(s) for s in node.outputs) + sum(b for b, _ in node.scratch),
+                     f"Node number {node.index} ({node.op_name}), computed at prepare time,")
+        # A value-free input (SHAPE's) needs a shape, not memory: one zero, broadcast.
+        ins = [None if s is None else (s.data if s.data is not None else
+                                       np.broadcast_to(np.zeros((), s.dtype), s.shape))
+               for s in node.inputs]
+        outs = [np.empty(s.shape, s.dtype) for s in node.outputs]
+        try:
+            fn(node, ins, outs)
+        except Exception as e:  # noqa: BLE001
+            raise PrepareError(
+                f"Node number {node.index} ({node.op_name}) failed to prepare: {_describe(e, node)}") from None
+        for s, o in zip(node.outputs, outs):
+            o.setflags(write=False)
+            s.data = o
+            plan.folded[s.index] = o
+        return True
+
+    # -- stage 2: plan-level rewrites --
+
+    def _rewrite_plan(self, plan) -> None:
+        """Reshapes of intermediates become views of their input (no step, no
+        memory), and one-row FULLY_CONNECTED inputs get a bias row (see fusion.py).
+        None under preserve_all_tensors or the reference resolver."""
+        if not self.rewrite:
+            return
+        sg = self.subgraph
+        keep = (set(sg.inputs) | set(sg.outputs) | set(plan.folded) | set(self.constants) | set(self.variables)
+                | plan.dynamic_tensors)
+        plan.aliases = fusion.alias_reshapes(plan.plans, keep)
+        plan.plans = [p for p in plan.plans if not p[0].outputs or p[0].outputs[0].index not in plan.aliases]
+        produced = {s.index for node, _, _, _ in plan.plans for s in node.outputs}
+        plan.bias_rows = fusion.bias_rows(plan.plans, plan.aliases, keep, produced)
+
+    # -- stage 3: memory --
+
+    def _plan_memory(self, plan) -> None:
+        """Offsets in one arena for every tensor computed at invoke with a known shape."""
+        sg = self.subgraph
+        plans, aliases = plan.plans, plan.aliases
         producers = {}
         for step, (node, _, _, _) in enumerate(plans):
             for s in node.outputs:
@@ -254,13 +308,13 @@ class SubgraphRunner:
             for s in node.inputs:
                 if s is not None:
                     last_use[aliases.get(s.index, s.index)] = step
-        if not self.preserve_all_tensors:
+        if self.rewrite:
             fusion.keep_fused_inputs_alive(plans, producers, last_use, aliases)
-        bias_rows = {} if self.preserve_all_tensors else fusion.bias_rows(plans, aliases, keep, set(producers))
         end = len(plans)
         allocations = []
         for i in set(producers) | set(sg.inputs):
-            if i in folded or i in self.constants or i in self.variables or i in dynamic_tensors or i in bias_rows:
+            if (i in plan.folded or i in self.constants or i in self.variables or i in plan.dynamic_tensors
+                    or i in plan.bias_rows):
                 continue
             shape = self.shapes[i]
             size = int(np.prod(shape)) * self.dtypes[i].itemsize if shape is not None else 0
@@ -285,15 +339,21 @@ class SubgraphRunner:
                 f"the model needs {self.arena_bytes / 2**30:.1f} GiB of activations, more than this machine can "
                 f"allocate (largest: tensor {biggest.tensor} {sg.tensors[biggest.tensor].name!r} of shape "
                 f"{list(self.shapes[biggest.tensor])}). Check the input shapes given to resize_tensor_input.") from None
-        self._stage = "placing tensors in the arena"
-        arrays: list[np.ndarray | None] = [None] * len(sg.tensors)
+        plan.allocations = allocations
+
+    # -- stage 4: bind --
+
+    def _bind(self, plan) -> None:
+        """The array of every tensor (constants, folded values, variables, arena
+        views, bias rows, aliases) and the (eval, node, inputs, outputs) steps."""
+        arrays: list[np.ndarray | None] = [None] * len(self.subgraph.tensors)
         for i, data in self.constants.items():
             arrays[i] = data
-        for i, data in folded.items():
+        for i, data in plan.folded.items():
             arrays[i] = data
         for i, data in self.variables.items():
             arrays[i] = data
-        for a in allocations:
+        for a in plan.allocations:
             dtype = self.dtypes[a.tensor]
             if dtype.hasobject:
                 # RESOURCE/STRING handles are Python objects, which cannot live in a byte arena.
@@ -302,44 +362,61 @@ class SubgraphRunner:
                                            else None, dtype)
                 continue
             arrays[a.tensor] = np.ndarray(self.shapes[a.tensor], dtype, self.arena, a.offset)
-        for i, nodes in bias_rows.items():
+        with_row = {}
+        for i, nodes in plan.bias_rows.items():
             size = int(np.prod(self.shapes[i]))
             row = np.ones((1, size + 1), self.dtypes[i])
             arrays[i] = row[0, :size].reshape(self.shapes[i])
             for node in nodes:
-                node.bias_row = row
-        for i, src in aliases.items():
+                with_row[id(node)] = node.derived(bias_row=row)
+        for i, src in plan.aliases.items():
             arrays[i] = arrays[src].reshape(self.shapes[i])
-        for i in sg.outputs:
-            if arrays[i] is None and self.shapes[i] is not None and i not in dynamic_tensors:
+        for i in self.subgraph.outputs:
+            if arrays[i] is None and self.shapes[i] is not None and i not in plan.dynamic_tensors:
                 arrays[i] = np.zeros(self.shapes[i], self.dtypes[i])   # written by nothing: empty (validated)
         self.arrays = arrays
-        self.folded = folded
-        self.dynamic_tensors = dynamic_tensors
-        self._stage = "binding the plan's steps"
+        self.folded = plan.folded
+        self.dynamic_tensors = plan.dynamic_tensors
         self.steps = []
-        for node, fn, kernel, dynamic in plans:
+        for node, fn, kernel, dynamic in plan.plans:
             if dynamic:
                 self.steps.append((self._run_dynamic, node, kernel, None))
             else:
+                node = with_row.get(id(node), node)
                 ins = [None if s is None else arrays[s.index] for s in node.inputs]
                 outs = [arrays[s.index] for s in node.outputs]
                 self.steps.append((fn, node, ins, outs))
-        if not self.preserve_all_tensors:
-            graph_outputs = set(sg.outputs)
+
+    # -- stage 5: step rewrites and threads --
+
+    def _rewrite_steps(self, plan) -> None:
+        """Conv + max pool fused, PRELU after its pool, clamps moved onto pools
+        (see fusion.py), then the heavy batch steps split across threads."""
+        if self.rewrite:
+            graph_outputs = set(self.subgraph.outputs)
             self.steps = fusion.fuse_conv_max_pool(self.steps, graph_outputs)
             self.steps = fusion.pool_before_prelu(self.steps, graph_outputs)
-            fusion.move_activations(self.steps, graph_outputs)
+            self.steps = fusion.move_activations(self.steps, graph_outputs)
         threads = self.num_threads
         # Unset, BLAS runs one thread during invoke (see threads.py: its spinning threads made small models
         # 25x slower on a busy machine).
         self.blas_threads = 1 if threads is None else threads
-        if threads is not None and threads > 1:
+        if threads is not None and threads > 1 and not self.reference:
             self.steps = split_batches(self.steps, threads, self.interpreter._executor())
             if any(isinstance(fn, BatchSplit) for fn, _, _, _ in self.steps):
                 self.blas_threads = 1
-        self.tape = Tape(self.steps, self._failed)
-        self.ready = True
+
+    # -- stage 6: compile --
+
+    def _compile(self, plan) -> None:
+        """The steps as the tape invoke runs (bound calls, except under the reference resolver)."""
+        self.tape = Tape(self.steps, self._failed, bind=not self.reference)
+
+    def _prepare(self, kernel, node):
+        """The eval function of a node: its kernel's reference prepare, then, unless
+        the reference resolver was asked for, the optimized kernel that applies."""
+        fn = kernel.prepare(node)
+        return fn if self.reference else optimized.select(node, fn)
 
     def _kernel(self, oi: int, op, op_name: str, node=None):
         """The kernel of an operator: for a custom op, the user's registration first
@@ -392,7 +469,7 @@ class SubgraphRunner:
                 s.shape = a.shape
         node.scratch = []
         try:
-            fn = kernel.prepare(node)
+            fn = self._prepare(kernel, node)
         except Exception as e:  # noqa: BLE001
             raise PrepareError(f"Node number {node.index} ({node.op_name}) failed to prepare: "
                                f"{_describe(e, node)}") from None

@@ -20,9 +20,10 @@ import numpy as np
 from ..kernels._base import Node
 
 
-def bind_step(fn, node, ins, outs) -> list:
-    """One step as a list of zero-argument calls."""
-    binder = getattr(fn, "bind", None)
+def bind_step(fn, node, ins, outs, bind=True) -> list:
+    """One step as a list of zero-argument calls (with bind=False, one call of
+    its kernel, as the reference resolver runs them)."""
+    binder = getattr(fn, "bind", None) if bind else None
     calls = binder(node, ins, outs) if binder is not None else None
     return calls if calls is not None else [partial(fn, node, ins, outs)]
 
@@ -52,8 +53,8 @@ class Tape:
     to `on_error(step, exception)` with the index of the step that raised it;
     `groups[k]` are the calls of step k (for profiles)."""
 
-    def __init__(self, steps, on_error):
-        self.groups = [bind_step(*step) for step in steps]
+    def __init__(self, steps, on_error, bind=True):
+        self.groups = [bind_step(*step, bind=bind) for step in steps]
         self.calls = [c for group in self.groups for c in group]
         self.owner = [k for k, group in enumerate(self.groups) for _ in group]
         if len(self.calls) > MAX_COMPILED_CALLS:

@@ -24,8 +24,6 @@ more with `num_threads=N`, which uses two levers:
 """
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from .tape import bind_step, quiet_context, run_quietly
@@ -37,11 +35,6 @@ from .tape import bind_step, quiet_context, run_quietly
 MIN_SPLIT_MACS = 1 << 21          # convolutions
 MIN_SPLIT_FC_MACS = 1 << 23       # fully connected layers
 MIN_SPLIT_ELEMENTS = 1 << 18      # pools (output x window) and PRELU (input)
-
-# Per-node caches a kernel keys on the arrays it was given; a slice's node
-# copy must build its own.
-_CACHES = ("fast", "views", "sepmax", "taps", "winograd_plan", "tmp", "opt_fdw_bufs", "opt_fconv_bufs")
-
 
 class Blas:
     """numpy's BLAS thread count, set only when it changes."""
@@ -76,13 +69,16 @@ def blas() -> Blas:
 
 
 def _splittable():
-    from ..kernels import average_pool_2d, conv_2d, depthwise_conv_2d, fully_connected, max_pool_2d, prelu
-    from ..kernels.optimized import conv_2d as optimized_conv, depthwise_conv_2d as optimized_depthwise
+    from ..kernels import average_pool_2d, conv_2d, depthwise_conv_2d, fully_connected, max_pool_2d
+    from ..kernels.optimized import average_pool_2d as fast_average_pool, conv_2d as fast_conv
+    from ..kernels.optimized import depthwise_conv_2d as fast_depthwise
+    from ..kernels.optimized import fully_connected as fast_fc, max_pool_2d as fast_max_pool, prelu as fast_prelu
 
-    return {conv_2d.eval_float_fast, conv_2d.eval_float_max_pooled, conv_2d.eval_float_winograd_pooled,
-            conv_2d.eval_float, optimized_conv.eval_float,
-            depthwise_conv_2d.eval_float, optimized_depthwise.eval_float, max_pool_2d.eval_float,
-            average_pool_2d.eval_float, fully_connected.eval_float, prelu.eval_float_fast}
+    return {fast_conv.eval_float_fast, fast_conv.eval_float_max_pooled, fast_conv.eval_float_winograd_pooled,
+            fast_conv.eval_float_chunked, conv_2d.eval_float, depthwise_conv_2d.eval_float,
+            fast_depthwise.eval_float, max_pool_2d.eval_float, fast_max_pool.eval_float_fast,
+            average_pool_2d.eval_float, fast_average_pool.eval_float_fast, fully_connected.eval_float,
+            fast_fc.eval_float_fast, fast_prelu.eval_float_fast}
 
 
 def _worth_splitting(node, ins, outs) -> bool:
@@ -109,11 +105,9 @@ class BatchSplit:
         edges = np.linspace(0, n, parts + 1).round().astype(int)
         self.parts = []
         for a, b in zip(edges[:-1], edges[1:]):
-            part = copy.copy(node)
-            for name in _CACHES:
-                if name in part.__dict__:
-                    setattr(part, name, None)
-            self.parts.append((part, [ins[0][a:b]] + list(ins[1:]), [outs[0][a:b]]))
+            # Each slice's step gets a node of its own: the same op data, its own
+            # per-array caches (Node.derived).
+            self.parts.append((node.derived(), [ins[0][a:b]] + list(ins[1:]), [outs[0][a:b]]))
         self.bound = [bind_step(fn, *p) for p in self.parts]
         # The calling thread runs the first slice in the invoke's context;
         # each worker's slice needs its own (a context runs in one thread).

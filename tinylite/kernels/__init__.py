@@ -1,11 +1,17 @@
 """Builtin op kernels: one module per op, named as the op in the TFLite schema
 in lower case (``CONV_2D`` -> ``conv_2d.py``).
 
-Every kernel module defines ``prepare(node) -> eval_fn``.  ``prepare`` runs in
-``allocate_tensors``: it validates inputs, sets each output's ``shape``,
-precomputes what it can (onto ``node``) and returns the eval function for the
-dtypes at hand.  ``eval_fn(node, inputs, outputs)`` runs in ``invoke``: plain
-numpy that writes into the preallocated ``outputs`` arrays.
+These are the reference kernels.  Every kernel module defines
+``prepare(node) -> eval_fn``.  ``prepare`` runs in ``allocate_tensors``: it
+validates inputs, sets each output's ``shape``, precomputes what it can (onto
+``node``) and returns the eval function for the dtypes at hand; the integer
+types go through the module's ``prepare_quantized(node)``, which follows
+LiteRT's reference arithmetic where ``node.reference`` is set
+(OpResolverType.BUILTIN_REF) and its optimized arithmetic otherwise.
+``eval_fn(node, inputs, outputs)`` runs in ``invoke``: plain numpy that writes
+into the preallocated ``outputs`` arrays; buffers it keeps for the arrays it
+was given go in ``node.cache``.  Faster versions live in ``optimized/`` (see
+its docstring); the interpreter picks one per node after ``prepare``.
 
 Optional module attributes:
 - ``VALUE_FREE_INPUTS``: input positions whose values eval never reads (only

@@ -2,6 +2,7 @@
 helpers many kernels share (fused activations, padding, broadcasting)."""
 from __future__ import annotations
 
+import copy
 from functools import partial
 
 import numpy as np
@@ -81,7 +82,7 @@ class Node:
     """One operator being prepared or run."""
 
     def __init__(self, index, op_name, options, inputs, outputs, version=1, custom_options=None,
-                 runner=None, intermediates=None):
+                 runner=None, intermediates=None, reference=False):
         self._index = index
         self.op_name = op_name
         self.options = options or {}
@@ -91,7 +92,22 @@ class Node:
         self.custom_options = custom_options
         self.runner = runner                # the SubgraphRunner (control flow ops call subgraphs)
         self.intermediates = intermediates or []
+        # True under OpResolverType.BUILTIN_REF: integer kernels then follow LiteRT's reference
+        # arithmetic where its optimized kernels round differently (see kernels/optimized).
+        self.reference = reference
+        # Buffers and views an eval function builds for the arrays it was given (per step):
+        # empty in every node `derived` makes, so a copy never shares them.
+        self.cache: dict = {}
         self.scratch: list[tuple[int, str]] = []    # (bytes, what) of the buffers eval allocates
+
+    def derived(self, **changes):
+        """A copy of this prepared node for another step (a plan rewrite, a slice
+        of the batch): the same op data, with `changes`, and an empty `cache`.
+        Rewrites make such copies instead of writing on the prepared node."""
+        node = copy.copy(self)
+        node.__dict__.update(changes)
+        node.cache = {}
+        return node
 
     def reserve(self, shape, dtype, what: str) -> None:
         """Declare a scratch buffer eval will allocate (a padded copy of an
@@ -324,3 +340,12 @@ def normalize_axis(axis, rank, node=None):
             node.fail(f"axis {axis} is out of range for rank {rank}")
         raise ValueError(f"axis {axis} is out of range for rank {rank}")
     return a
+
+
+# --- resource variables (ASSIGN_VARIABLE, READ_VARIABLE) ---
+
+def handle_of(node, array):
+    handle = array.reshape(-1)[0] if array.size else None
+    if not isinstance(handle, tuple):
+        node.fail("input 0 is not a resource handle made by VAR_HANDLE")
+    return handle

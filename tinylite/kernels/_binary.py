@@ -1,10 +1,17 @@
-"""Elementwise binary ops with numpy broadcasting and a fused activation
-(ADD, SUB, MUL, DIV, MAXIMUM, ...): each op module names its ufunc."""
+"""Helpers of the elementwise binary kernels (ADD, SUB, MUL, DIV, MAXIMUM,
+MINIMUM, ...): numpy broadcasting with the op's ufunc and TFLite's clamp of
+a fused activation, MAXIMUM/MINIMUM's NaN rule, and the quantized
+arithmetic LiteRT's ADD and SUB share (rescaling both inputs to a common
+2**-20 / 2**-15 grid with per-input multipliers)."""
 from functools import partial
 
 import numpy as np
 
-from ._base import activation_calls, binds, broadcast_shape, fused_float_activation
+from . import _fixedpoint as fx
+from ._base import activation_calls, activation_name, binds, broadcast_shape, Clamp, fused_float_activation
+from ._quantization import (_all_values, _f32, _info, _INT8_TYPES, _require, _unsupported, activation_range,
+                            prepare_quantized)
+
 
 FLOAT_AND_INT = (np.float32, np.int32, np.int64)
 
@@ -16,17 +23,13 @@ def prepare_binary(node, ufunc, dtypes=FLOAT_AND_INT):
     node.outputs[0].shape = broadcast_shape(x.shape, y.shape, node)
     if x.dtype.kind == "f" or x.dtype.kind in "iub" and np.dtype(x.dtype) in [np.dtype(d) for d in dtypes]:
         if x.dtype.kind in "iu" and x.quantization is not None and x.quantization.is_quantized:
-            from . import _quantized
-
-            return _quantized.prepare_binary(node)
+            return prepare_quantized(node)
         node.expect_dtype(x, *dtypes)
         node.ufunc = ufunc
         # The clamping activations mean the same on integers; TANH/SIGN_BIT are no-ops in TFLite.
         node.act = fused_float_activation(node)
         return eval_binary
-    from . import _quantized
-
-    return _quantized.prepare_binary(node)
+    return prepare_quantized(node)
 
 
 def eval_binary(node, inputs, outputs):
@@ -40,3 +43,146 @@ def eval_binary(node, inputs, outputs):
 def _bind_binary(node, inputs, outputs):
     out = outputs[0]
     return [partial(node.ufunc, inputs[0], inputs[1], out=out)] + activation_calls(node.act, out)
+
+
+def quantized_operands(node):
+    """(x, y, out) of a quantized binary op, checked; sets the clamp of its fused activation."""
+    x, y, out = node.inputs[0], node.inputs[1], node.outputs[0]
+    _require(node, x, y, out)
+    if not (x.dtype == y.dtype == out.dtype):
+        _unsupported(node, f"inputs {x.dtype.name}/{y.dtype.name} with a {out.dtype.name} output")
+    node.q_lo, node.q_hi = activation_range(node, out)
+    return x, y, out
+
+
+def prepare_add_sub(node):
+    """The quantized ADD and SUB (LiteRT's add.cc / sub.cc share this arithmetic)."""
+    x, y, out = quantized_operands(node)
+    node.q_sign = 1 if node.op_name == "ADD" else -1
+    if x.dtype == np.int16:
+        if x.zero_point or y.zero_point or out.zero_point:
+            node.fail("int16 inputs and output need zero points of 0")
+        logs = [fx.checked_log2(s.scale) for s in (x, y, out)]
+        if node.options.get("pot_scale_int16", True) and all(p for _, p in logs):
+            return _prepare_pot16(node, x, y, [l for l, _ in logs])
+    # Both inputs move to a grid 2**left_shift finer than twice the larger input scale.
+    left_shift = 15 if x.dtype == np.int16 else 20
+    twice_max = float(_f32(2 * max(_f32(x.scale), _f32(y.scale))))
+    real_out = twice_max / float(_f32((1 << left_shift) * _f32(out.scale)))
+    if real_out > 1:
+        _unsupported(node, "an output scale this much finer than the input scales")
+    node.q_in = []
+    for s in (x, y):
+        mult, shift = fx.quantize_multiplier(float(s.scale) / twice_max)
+        node.q_in.append((s.zero_point, left_shift, mult, shift))
+    node.q_out_mult, node.q_out_shift = fx.quantize_multiplier(real_out)
+    node.q_out_zp = out.zero_point
+    if x.dtype in _INT8_TYPES:
+        # 256 possible values per input: rescale each once.
+        node.q_tables = [_rescale(_all_values(x.dtype), p) for p in node.q_in]
+        node.q_offset = -int(_info(x.dtype).min)
+    else:
+        node.q_tables = None
+    return _eval_add_sub
+
+
+def _rescale(q, params):
+    zp, left_shift, mult, shift = params
+    return fx.multiply_by_quantized_multiplier_smaller_than_one((q.astype(np.int64) - zp) << left_shift, mult, shift)
+
+
+def _eval_add_sub(node, inputs, outputs):
+    if node.q_tables is not None:
+        a = node.q_tables[0][inputs[0].astype(np.int64) + node.q_offset]
+        b = node.q_tables[1][inputs[1].astype(np.int64) + node.q_offset]
+    else:
+        a = _rescale(inputs[0], node.q_in[0])
+        b = _rescale(inputs[1], node.q_in[1])
+    raw = a + b if node.q_sign > 0 else a - b
+    res = fx.multiply_by_quantized_multiplier_smaller_than_one(raw, node.q_out_mult, node.q_out_shift) + node.q_out_zp
+    out = outputs[0]
+    out[...] = np.clip(np.broadcast_to(res, out.shape), node.q_lo, node.q_hi)
+
+
+def _prepare_pot16(node, x, y, logs):
+    """TFLite's int16 path for power-of-two scales: one input is shifted right onto the other's grid."""
+    s1, s2 = logs[0] - logs[2], logs[1] - logs[2]
+    if not (s1 == 0 or s2 == 0) or s1 > 0 or s2 > 0:
+        node.fail("power-of-two int16 scales: one input must share the output scale, the other be finer")
+    if node.q_sign > 0 and tuple(x.shape) != tuple(y.shape):
+        # TFLite's POT ADD walks both inputs elementwise; it has no broadcasting form.
+        _unsupported(node, "broadcasting with power-of-two int16 scales")
+    node.q_shifts = (-s1, -s2)
+    return _eval_pot16
+
+
+def _eval_pot16(node, inputs, outputs):
+    a = fx.rounding_divide_by_pot(inputs[0].astype(np.int64), node.q_shifts[0])
+    b = fx.rounding_divide_by_pot(inputs[1].astype(np.int64), node.q_shifts[1])
+    res = a + b if node.q_sign > 0 else a - b
+    out = outputs[0]
+    out[...] = np.clip(np.broadcast_to(res, out.shape), node.q_lo, node.q_hi)
+
+
+def _arithmetic_range(node, dtype):
+    """(min, max) as TFLite's CalculateActivationRange gives them, cast to dtype
+    as C++ does (-1 wraps for unsigned types); None when nothing is clamped.
+
+    Without a clamping activation the range is the type's own, which for floats
+    still turns +-inf into +-max (LiteRT's ADD/SUB/MUL/DIV never return inf).
+    """
+    dtype = np.dtype(dtype)
+    info = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype)
+    lo, hi = {"RELU": (0, info.max), "RELU6": (0, 6), "RELU_N1_TO_1": (-1, 1)}.get(
+        activation_name(node), (info.min, info.max))
+    if dtype.kind != "f" and (lo, hi) == (info.min, info.max):
+        return None
+    return np.array(lo).astype(dtype)[()], np.array(hi).astype(dtype)[()]
+
+
+def prepare_arithmetic(node, ufunc, dtypes):
+    """prepare_binary, with the fused activation clamping exactly as TFLite's does."""
+    fn = prepare_binary(node, ufunc, dtypes)
+    if fn is eval_binary:
+        bounds = _arithmetic_range(node, node.inputs[0].dtype)
+        if bounds is None:
+            node.act = None
+        elif node.inputs[0].dtype.kind == "f":
+            node.act = Clamp(*bounds)   # SIMD max/min against bound arrays: 3x np.clip's speed
+        else:
+            node.act = _clamp(*bounds)
+    return fn
+
+
+def _clamp(lo, hi):
+    # np.clip is min(max(x, lo), hi) like TFLite's, also when lo > hi (uint32
+    # RELU_N1_TO_1, whose -1 wraps): every value becomes hi.
+    return lambda x: np.clip(x, lo, hi, out=x)
+
+
+EXTREMUM_TYPES = (np.float32, np.float16, np.int8, np.uint8, np.int16, np.int32, np.int64)
+
+
+def prepare_extremum(node, ufunc):
+    """np.maximum / np.minimum with TFLite's NaN rule: its `x > y ? x : y`
+    yields y where x is NaN (numpy would give NaN) and NaN where y is.
+
+    Integer types compare raw values, quantized or not, as TFLite does.
+    """
+    x, y = node.inputs[0], node.inputs[1]
+    if x.dtype != y.dtype:
+        node.fail(f"input types differ: {x.dtype.name} and {y.dtype.name}")
+    node.outputs[0].shape = broadcast_shape(x.shape, y.shape, node)
+    node.expect_dtype(x, *EXTREMUM_TYPES)
+    node.ufunc = ufunc
+    return eval_extremum
+
+
+def eval_extremum(node, inputs, outputs):
+    x, y = inputs
+    out = outputs[0]
+    node.ufunc(x, y, out=out)
+    if x.dtype.kind == "f":
+        nan = np.isnan(x)
+        if nan.any():
+            np.copyto(out, y, where=nan)

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 
@@ -125,6 +126,15 @@ def multiply_by_quantized_multiplier(x, multiplier, shift):
     if np.any(right > 0):
         t = t + nudge - np.where((t < 0) & (right > 0), np.int64(1) << 31, 0)
     return t >> (31 + right)
+
+
+def vqrdmulh(a, b):
+    """NEON's vqrdmulh (and NEON_2_SSE's emulation on x86): the doubled high half of
+    a * b with ties rounded up, saturating only for INT32_MIN * INT32_MIN
+    (gemmlowp's scalar version rounds ties away from zero)."""
+    a = np.asarray(a, np.int64)
+    b = np.asarray(b, np.int64)
+    return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, (a * b + (1 << 30)) >> 31)
 
 
 def multiply_by_quantized_multiplier_ruy(x, multiplier, shift):
@@ -509,3 +519,119 @@ def inv_sqrt_quantized_multiplier_exp(x, reverse_shift: int):
     r = np.where(small, INT32_MAX, r)
     shift = np.where(small, 0, shift)
     return r, shift * reverse_shift
+
+
+def expf32(v):
+    # Evaluated in float64 and rounded once: the correctly rounded float32 result, as the
+    # C library's expf/tanhf give in all but rare cases (numpy's float32 SIMD ones may not).
+    return np.exp(v.astype(np.float64)).astype(np.float32)
+
+
+def tanhf32(v):
+    return np.tanh(v.astype(np.float64)).astype(np.float32)
+
+
+def sigmoidf32(v):
+    return np.float32(1) / (np.float32(1) + expf32(-v.astype(np.float32)))
+
+
+def multiply_by_quantized_multiplier_smaller_than_one(x, mult, shift):
+    """MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0)."""
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(wrap32(x), mult), -shift)
+
+
+def checked_log2(scale):
+    """TFLite's CheckedLog2: (rounded log2, whether the scale is a power of two)."""
+    log2 = float(np.log(np.float32(scale)) * (np.float32(1) / np.log(np.float32(2))))
+    rounded = float(round_half_away(log2))
+    return int(rounded), abs(log2 - rounded) < 1e-3
+
+
+def srdhm16(a, b):
+    """gemmlowp SaturatingRoundingDoublingHighMul on int16 values."""
+    ab = a * b
+    nudge = np.where(ab >= 0, 1 << 14, 1 - (1 << 14))
+    res = _trunc_div_pow2(ab + nudge, 15)
+    return np.where((a == -32768) & (b == -32768), 32767, res)
+
+
+def downscale_multiplier16(m):
+    """DownScaleInt32ToInt16Multiplier."""
+    return 32767 if m >= (1 << 31) - 1 - (1 << 15) else (m + (1 << 15)) >> 16
+
+
+def multiply_by_quantized_multiplier_neon(acc, mult, shift):
+    """NEON's vshl / vqrdmulh / vrshl requantization: ties rounded up in both steps."""
+    shift = np.asarray(shift, np.int64)
+    left = np.maximum(shift, 0)
+    right = np.maximum(-shift, 0)
+    x = wrap32(np.asarray(acc, np.int64) << left)
+    mult = np.asarray(mult, np.int64)
+    high = np.where((x == INT32_MIN) & (mult == INT32_MIN), INT32_MAX, (x * mult + (1 << 30)) >> 31)
+    nudge = np.where(right > 0, np.int64(1) << np.maximum(right - 1, 0), 0)
+    return (high + nudge) >> right      # vrshl rounds in wider precision: no overflow
+
+
+_LOG_2 = 1488522236
+
+
+_SQRT_SQRT_HALF = 1805811301
+
+
+_SQRT_HALF = 1518500250
+
+
+_ONE_QUARTER = 536870912
+
+
+_ALPHA_N, _ALPHA_D, _ALPHA_I, _ALPHA_F = 117049297, 127690142, 1057819769, 638450708
+
+
+def _mul(a, b):
+    return saturating_rounding_doubling_high_mul(a, b)
+
+
+def _sat_shift_left(x, exponent):
+    """SaturatingRoundingMultiplyByPOTParam for exponents >= 0 (elementwise arrays)."""
+    x = np.asarray(x, np.int64)
+    exponent = np.asarray(exponent, np.int64)
+    threshold = (np.int64(1) << (31 - exponent)) - 1
+    res = wrap32(x << exponent)
+    res = np.where(x > threshold, INT32_MAX, res)
+    res = np.where(x < -threshold, INT32_MIN, res)
+    return np.where(exponent == 0, x, res)
+
+
+def _sat32(x):
+    return np.clip(x, INT32_MIN, INT32_MAX)
+
+
+def log_x_for_x_ge_1(x, input_bits: int, output_bits: int):
+    """TFLite's log_x_for_x_greater_than_or_equal_to_1: x raw in Q<input_bits>, log(x) raw in
+    Q<output_bits>.  The input is normalized to [sqrt(1/2), sqrt(2)) * 2**k (two candidate
+    normalizations, the better one kept), and log of the mantissa is a rational approximation."""
+    acc_bits = output_bits + 1
+    shifted_quarter = int(rounding_divide_by_pot(np.int64(_ONE_QUARTER), acc_bits))
+    z_a = np.asarray(x, np.int64)
+    hp1_a = count_leading_zeros32(z_a)
+    r_a_tmp = _sat_shift_left(z_a, hp1_a - 1)
+    r_a = _sat_shift_left(_mul(r_a_tmp, _SQRT_HALF), 1)
+    pow_a = _sat32(_sat_shift_left(input_bits - hp1_a, 31 - acc_bits) + shifted_quarter)
+    z_b = _mul(z_a, _SQRT_HALF)
+    head_b = count_leading_zeros32(z_b) - 1
+    r_b = _sat_shift_left(z_a, head_b)
+    pow_b = _sat32(_sat_shift_left(input_bits - head_b, 31 - acc_bits) - shifted_quarter)
+    r = np.minimum(r_a, r_b)
+    z_pow_2_adj = np.maximum(pow_a, pow_b)
+
+    p = _rounding_half_sum(r, _SQRT_SQRT_HALF)
+    q = wrap32(r - _SQRT_SQRT_HALF)
+    q = wrap32(q + q)
+    common_sq = _mul(q, q)
+    num = wrap32(_mul(q, r) + _mul(_mul(q, common_sq), _ALPHA_N))
+    inner = wrap32(wrap32(_ALPHA_I + q) + _mul(_ALPHA_D, common_sq))
+    denom_minus_one = wrap32(_mul(p, inner) + _mul(_ALPHA_F, q))
+    recip_denom = one_over_one_plus_x_for_x_in_0_1(denom_minus_one)
+    num_scaled = rounding_divide_by_pot(num, acc_bits)
+    total = wrap32(_mul(z_pow_2_adj, _LOG_2) + _mul(num_scaled, recip_denom))
+    return saturating_rounding_multiply_by_pot(total, acc_bits - output_bits)

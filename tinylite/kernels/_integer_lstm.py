@@ -33,7 +33,8 @@ import math
 import numpy as np
 
 from . import _fixedpoint as fx
-from ._recurrent import GATES, UNI_LSTM
+from ._recurrent import GATES, time_major_view, UNI_LSTM
+
 
 _INPUTS = dict(zip(GATES, UNI_LSTM["wx"]))
 _RECURRENT = dict(zip(GATES, UNI_LSTM["wh"]))
@@ -62,7 +63,7 @@ class IntegerLstmCell:
     """The 8x8->16 integer LSTM of one UNIDIRECTIONAL_SEQUENCE_LSTM / LSTM node."""
 
     def __init__(self, node, n_input, per_row_peephole):
-        from ._quantized import _is_quantized, _unsupported
+        from ._quantization import _is_quantized, _unsupported
 
         self.node = node
         opt = lambda i: node.inputs[i] if node.has_input(i) else None   # noqa: E731
@@ -420,3 +421,50 @@ class _FastCell:
 def _rdbp(x, exponent):
     """gemmlowp's RoundingDivideByPOT (ties away from zero) for a fixed exponent >= 1."""
     return (x + ((1 << (exponent - 1)) - (x < 0))) >> exponent
+
+
+def prepare_integer_lstm(node):
+    """Integer LSTM (int8 activations and weights, int16 cell state) for UNIDIRECTIONAL_SEQUENCE_LSTM
+    and LSTM: validates, sets the output shape and returns the eval function (see _integer_lstm.py)."""
+    from ._quantization import _unsupported
+
+    x = node.inputs[0]
+    if x.dtype != np.int8:
+        _unsupported(node, f"the input is {x.dtype.name}; LSTMs run on float32 (float or hybrid) or int8 "
+                           "(integer) inputs, as in LiteRT")
+    sequence = node.op_name == "UNIDIRECTIONAL_SEQUENCE_LSTM"
+    time_major = bool(node.options.get("time_major", False)) if sequence else True
+    n_batch = (x.shape[1] if time_major else x.shape[0]) if sequence else x.shape[0]
+    # LiteRT runs batch-major sequences one batch row at a time, which shows in the peephole quirk.
+    cell = IntegerLstmCell(node, x.shape[-1], per_row_peephole=sequence and not time_major)
+    cell.check_states(n_batch)
+    out = node.outputs[-1]
+    node.expect_dtype(out, np.int8)
+    out.shape = tuple(x.shape[:-1]) + (cell.n_output,)
+    if not sequence:
+        for s in node.outputs[:-1]:
+            s.shape = tuple(s.shape) if s.shape is not None else (0,)
+    node.cell = cell
+    node.time_major = time_major
+    return _eval_integer_lstm
+
+
+def _eval_integer_lstm(node, inputs, outputs):
+    cell = node.cell
+    x = inputs[0]
+    xs = x[None] if x.ndim == 2 else time_major_view(x, node.time_major)
+    out = outputs[-1]
+    ys = out[None] if out.ndim == 2 else time_major_view(out, node.time_major)
+    n_batch = xs.shape[1]
+    h = inputs[18].reshape(n_batch, cell.n_output)
+    c = inputs[19].reshape(n_batch, cell.n_cell)
+    fast = cell.fast
+    if fast is not None and fast.ok and not node.reference:
+        # _FastCell: the same values with all gates per call (not yet a registered optimized kernel).
+        pre = fast.gate_inputs(xs)
+        for t in range(xs.shape[0]):
+            ys[t] = fast.step(pre[t], h, c)
+        return
+    pre = cell.gate_inputs(xs)
+    for t in range(xs.shape[0]):
+        ys[t] = cell.step({k: v[t] for k, v in pre.items()}, h, c)

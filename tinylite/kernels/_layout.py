@@ -4,6 +4,7 @@ import numpy as np
 
 from ._base import activation_name, float_activation, normalize_axis
 
+
 # Types a pure data-movement kernel copies as they are.
 MOVABLE = (np.float32, np.float16, np.int32, np.int64, np.bool_, np.int8, np.uint8, np.int16)
 # ... and with STRING tensors (object arrays of bytes), for the kernels LiteRT runs on strings.
@@ -58,9 +59,9 @@ def movable(node, inputs, outputs=None, dtypes=MOVABLE):
 
 
 def quantized_fallback(node):
-    from . import _quantized
+    from ._quantization import prepare_quantized
 
-    return getattr(_quantized, "prepare_" + node.op_name.lower())(node)
+    return prepare_quantized(node)
 
 
 def ints(node, i):
@@ -168,3 +169,12 @@ def eval_arg(node, inputs, outputs):
         outputs[0][...] = np.argmax(x == extreme, axis=axis)
     else:
         outputs[0][...] = (np.argmax if node.largest else np.argmin)(x, axis=axis)
+
+
+def eval_split(node, inputs, outputs):
+    x = inputs[node.source]
+    lead = (slice(None),) * node.axis
+    start = 0
+    for out, n in zip(outputs, node.sizes):
+        np.copyto(out, x[lead + (slice(start, start + n),)])
+        start += n

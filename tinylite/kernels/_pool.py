@@ -1,6 +1,4 @@
 """Window geometry shared by the 2-D pooling kernels."""
-from functools import partial
-
 import numpy as np
 
 from ._base import conv_padding, padding_name
@@ -77,77 +75,6 @@ class PaddedInput:
     def refresh(self, x):
         if self.interior is not None:
             np.copyto(self.interior, x)
-
-
-class TapViews(PaddedInput):
-    """The tap slices of `window_slices`, built once per input array.
-
-    The views into the padded buffer (or into the input itself, without
-    padding) stay valid as long as the input array does, so they are cached
-    on the node.
-    """
-
-    def __init__(self, x, g, pad_value):
-        super().__init__(x, g, pad_value)
-        self.views = list(window_slices(self.padded, dict(g, pad=(0, 0, 0, 0)), pad_value))
-
-    def refresh(self, x):
-        super().refresh(x)
-        return self.views
-
-
-class SeparableMax:
-    """Window maximum as a maximum over the window's rows, then over its columns
-    (exact: max is associative).  A 2x2 window is then two vectorized passes
-    instead of four, a 3x3 one six instead of nine, and the first pass runs
-    along whole input rows.  Buffers and views are built once per input array.
-    """
-
-    def __init__(self, x, g):
-        self.pad = PaddedInput(x, g, -np.inf)
-        self.x = x
-        xp = self.pad.padded
-        n, _, wp, c = xp.shape
-        oh, ow, sh, sw = g["oh"], g["ow"], g["sh"], g["sw"]
-        rows, cols = (oh - 1) * sh + 1 if oh else 0, (ow - 1) * sw + 1 if ow else 0
-        self.row_taps = [xp[:, i:i + rows:sh] for i in range(g["fh"])]
-        self.rowmax = self.row_taps[0] if g["fh"] == 1 else np.empty((n, oh, wp, c), x.dtype)
-        self.col_taps = [self.rowmax[:, :, j:j + cols:sw] for j in range(g["fw"])]
-
-    def run(self, x, out):
-        cached = self.__dict__.get("bound")
-        if cached is None or cached[0] is not out:
-            cached = self.bound = (out, self.calls(x, out))
-        for call in cached[1]:
-            call()
-
-    def calls(self, x, out) -> list:
-        """run(x, out) as zero-argument calls (see kernels._base.binds)."""
-        calls = [] if self.pad.interior is None else [partial(np.copyto, self.pad.interior, x)]
-        for taps, acc in ((self.row_taps, self.rowmax), (self.col_taps, out)):
-            if len(taps) == 1:
-                if taps[0] is not acc:
-                    calls.append(partial(np.copyto, acc, taps[0]))
-                continue
-            calls.append(partial(np.maximum, taps[0], taps[1], out=acc))
-            calls += [partial(np.maximum, acc, t, out=acc) for t in taps[2:]]
-        return calls
-
-
-def separable_max(node, x, out):
-    """Write the window maximum of `x` into `out` (buffers cached per node and input array)."""
-    cached = getattr(node, "sepmax", None)
-    if cached is None or cached.x is not x:
-        cached = node.sepmax = SeparableMax(x, node.geometry)
-    cached.run(x, out)
-
-
-def tap_views(node, x, pad_value):
-    """Current tap views for input `x` (cached per node and input array)."""
-    cached = getattr(node, "taps", None)
-    if cached is None or cached.x is not x:
-        cached = node.taps = TapViews(x, node.geometry, pad_value)
-    return cached.refresh(x)
 
 
 def valid_counts(h, w, g):

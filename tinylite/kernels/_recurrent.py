@@ -21,6 +21,7 @@ import numpy as np
 
 from ..flatbuffer.schema import ACTIVATION_NAMES
 
+
 GATES = ("i", "f", "c", "o")
 
 # Positions of one direction's tensors in the op's inputs.
@@ -236,7 +237,7 @@ class LstmCell:
     # -- hybrid (float activations, int8 weights) --
 
     def _prepare_hybrid(self):
-        from ._quantized import _is_quantized
+        from ._quantization import _is_quantized
 
         sp = self.specs
         node = self.node
@@ -244,7 +245,7 @@ class LstmCell:
 
         def quant(s):
             if s.dtype != np.int8 or not _is_quantized(s):
-                from ._quantized import _unsupported
+                from ._quantization import _unsupported
 
                 _unsupported(node, f"hybrid LSTM needs int8 weights with a scale; {s.name!r} is {s.dtype.name}")
             scales = np.asarray(s.quantization.scale, np.float32).reshape(-1)
@@ -270,7 +271,7 @@ class LstmCell:
         self.proj_b = None if self.proj_bias is None else f32(self.proj_bias)
 
     def _quantize_rows(self, rows):
-        from ._quantized import _asymmetric_quantize_rows, _symmetric_quantize_rows
+        from ._quantization import _asymmetric_quantize_rows, _symmetric_quantize_rows
 
         return (_asymmetric_quantize_rows if self.asym else _symmetric_quantize_rows)(rows)
 
@@ -292,68 +293,6 @@ class LstmCell:
             for k in self.gates:
                 pre[k] += self._hybrid_matmul(rows, weights[k], quantized)
         return pre
-
-
-class FastLstmSequence:
-    """A float LSTM over a whole sequence without per-step allocations, for
-    the plain cell (what Keras's LSTM converts to: TANH, no peepholes,
-    projection, layer norm, CIFG or clipping).
-
-    The input side of every step is one matrix product for the whole
-    sequence, bias included; each step is then the recurrent product and
-    a dozen in-place ufunc calls on buffers made once per set of arrays,
-    with the gates laid out (i, f, o, g) so that one sigmoid covers three
-    of them.  The same arithmetic as LstmCell.step except where the bias
-    is added (x W + b, then + h R), which moves results by rounding only;
-    tests compare the two.
-    """
-
-    @staticmethod
-    def applies(cell) -> bool:
-        return (not (cell.hybrid or cell.cifg or cell.peephole or cell.layer_norm) and cell.proj is None
-                and cell.specs["aux"] is None and not cell.cell_clip
-                and ACTIVATION_NAMES.get(cell.activation, "NONE") == "TANH")
-
-    def __init__(self, cell, x, out, h_state, c_state, time_major):
-        n = cell.n_cell
-        order = [0, 1, 3, 2]                        # (i, f, c, o) -> (i, f, o, g)
-        cols = np.concatenate([np.arange(k * n, (k + 1) * n) for k in order])
-        self.wx = np.ascontiguousarray(cell.wx_t[:, cols])
-        self.wh = np.ascontiguousarray(cell.wh_t[:, cols])
-        self.bias = np.concatenate([cell.bias[k] for k in ("i", "f", "o", "c")])
-        n_batch = x.shape[1] if time_major else x.shape[0]
-        self.arrays = (x, out, h_state, c_state)      # what the views below are views of
-        self.rows = x.reshape(-1, x.shape[2])
-        self.inputs = np.empty((self.rows.shape[0], 4 * n), np.float32)
-        self.steps = time_major_view(self.inputs.reshape(x.shape[:2] + (4 * n,)), time_major)
-        self.outputs = time_major_view(out, time_major)
-        self.h = h_state.reshape(n_batch, n)
-        self.c = c_state.reshape(n_batch, n)
-        self.acc = np.empty((n_batch, 4 * n), np.float32)
-        self.sig, self.g = self.acc[:, :3 * n], self.acc[:, 3 * n:]
-        self.i, self.f, self.o = (self.acc[:, k * n:(k + 1) * n] for k in range(3))
-        self.tmp = np.empty((n_batch, n), np.float32)
-
-    def run(self):
-        np.dot(self.rows, self.wx, out=self.inputs)
-        np.add(self.inputs, self.bias, out=self.inputs)
-        one = np.float32(1)
-        acc, sig, g, i, f, o, h, c, tmp, wh = (self.acc, self.sig, self.g, self.i, self.f, self.o, self.h, self.c,
-                                               self.tmp, self.wh)
-        for step, out in zip(self.steps, self.outputs):
-            np.dot(h, wh, out=acc)
-            np.add(acc, step, out=acc)
-            np.negative(sig, out=sig)           # sigmoid = 1 / (1 + exp(-x)), as sigmoid() computes it
-            np.exp(sig, out=sig)
-            np.add(sig, one, out=sig)
-            np.divide(one, sig, out=sig)
-            np.tanh(g, out=g)
-            np.multiply(f, c, out=c)            # c = f * c + i * g
-            np.multiply(i, g, out=g)
-            np.add(c, g, out=c)
-            np.tanh(c, out=tmp)                 # h = o * tanh(c)
-            np.multiply(o, tmp, out=h)
-            np.copyto(out, h)
 
 
 def time_major_view(x, time_major):
@@ -387,7 +326,7 @@ class RnnCell:
         self.bias = np.asarray(bs.data, np.float32)
         self.hybrid = ws.dtype != np.float32
         if self.hybrid:
-            from ._quantized import _is_quantized, _unsupported
+            from ._quantization import _is_quantized, _unsupported
 
             for s in (ws, rs):
                 if s.dtype != np.int8 or not _is_quantized(s):
@@ -402,7 +341,7 @@ class RnnCell:
             self.r_t = np.ascontiguousarray(np.asarray(rs.data, np.float32).T)
 
     def _hybrid(self, rows, q):
-        from ._quantized import _asymmetric_quantize_rows, _symmetric_quantize_rows
+        from ._quantization import _asymmetric_quantize_rows, _symmetric_quantize_rows
 
         if not rows.any():
             return 0
@@ -422,50 +361,3 @@ class RnnCell:
         out = out if act is None else act
         h[...] = out
         return out
-
-
-def prepare_integer_lstm(node):
-    """Integer LSTM (int8 activations and weights, int16 cell state) for UNIDIRECTIONAL_SEQUENCE_LSTM
-    and LSTM: validates, sets the output shape and returns the eval function (see _integer_lstm.py)."""
-    from ._integer_lstm import IntegerLstmCell
-    from ._quantized import _unsupported
-
-    x = node.inputs[0]
-    if x.dtype != np.int8:
-        _unsupported(node, f"the input is {x.dtype.name}; LSTMs run on float32 (float or hybrid) or int8 "
-                           "(integer) inputs, as in LiteRT")
-    sequence = node.op_name == "UNIDIRECTIONAL_SEQUENCE_LSTM"
-    time_major = bool(node.options.get("time_major", False)) if sequence else True
-    n_batch = (x.shape[1] if time_major else x.shape[0]) if sequence else x.shape[0]
-    # LiteRT runs batch-major sequences one batch row at a time, which shows in the peephole quirk.
-    cell = IntegerLstmCell(node, x.shape[-1], per_row_peephole=sequence and not time_major)
-    cell.check_states(n_batch)
-    out = node.outputs[-1]
-    node.expect_dtype(out, np.int8)
-    out.shape = tuple(x.shape[:-1]) + (cell.n_output,)
-    if not sequence:
-        for s in node.outputs[:-1]:
-            s.shape = tuple(s.shape) if s.shape is not None else (0,)
-    node.cell = cell
-    node.time_major = time_major
-    return _eval_integer_lstm
-
-
-def _eval_integer_lstm(node, inputs, outputs):
-    cell = node.cell
-    x = inputs[0]
-    xs = x[None] if x.ndim == 2 else time_major_view(x, node.time_major)
-    out = outputs[-1]
-    ys = out[None] if out.ndim == 2 else time_major_view(out, node.time_major)
-    n_batch = xs.shape[1]
-    h = inputs[18].reshape(n_batch, cell.n_output)
-    c = inputs[19].reshape(n_batch, cell.n_cell)
-    fast = cell.fast
-    if fast is not None and fast.ok:
-        pre = fast.gate_inputs(xs)
-        for t in range(xs.shape[0]):
-            ys[t] = fast.step(pre[t], h, c)
-        return
-    pre = cell.gate_inputs(xs)
-    for t in range(xs.shape[0]):
-        ys[t] = cell.step({k: v[t] for k, v in pre.items()}, h, c)

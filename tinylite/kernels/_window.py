@@ -1,6 +1,9 @@
 """Helpers of the window, resize and reduction kernels: TFLite's output-size
-rule (with its failure cases), reduction axes, resize coordinates."""
+rule (with its failure cases), the padding, strides and im2col of the
+convolutions, reduction axes, resize coordinates."""
 import numpy as np
+
+from ._base import conv_padding
 
 
 def window_out_size(padding, size, filter_size, stride, dilation=1):
@@ -77,3 +80,46 @@ def resize_size(node, minimum=1):
     if min(oh, ow) < minimum:
         node.fail(f"output size must be at least {minimum}, got {[oh, ow]}")
     return oh, ow
+
+
+def geometry(h, w, kh, kw, sh, sw, dh, dw, oh, ow, pad):
+    """Padding and strides of a 2-D window op, as a dict kernels share."""
+    if pad == "SAME":
+        pt, pb = conv_padding(h, kh, sh, dh, oh)
+        pl, pr = conv_padding(w, kw, sw, dw, ow)
+    else:
+        pt = pb = pl = pr = 0
+    return dict(kh=kh, kw=kw, sh=sh, sw=sw, dh=dh, dw=dw, oh=oh, ow=ow, pad=(pt, pb, pl, pr))
+
+
+def pad_input(x, g, value=0):
+    pt, pb, pl, pr = g["pad"]
+    if not (pt or pb or pl or pr):
+        return x
+    return np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=value)
+
+
+def patches(xp, g):
+    """[n, oh, ow, kh, kw, c] strided view of the windows of a padded input."""
+    n, _, _, c = xp.shape
+    s = xp.strides
+    return np.lib.stride_tricks.as_strided(
+        xp, (n, g["oh"], g["ow"], g["kh"], g["kw"], c),
+        (s[0], s[1] * g["sh"], s[2] * g["sw"], s[1] * g["dh"], s[2] * g["dw"], s[3]), writeable=False)
+
+
+def im2col(x, g, pad_value=0):
+    xp = pad_input(x, g, pad_value)
+    n, c = x.shape[0], x.shape[3]
+    if g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1:
+        return xp.reshape(n * g["oh"] * g["ow"], c)
+    return patches(xp, g).reshape(n * g["oh"] * g["ow"], g["kh"] * g["kw"] * c)
+
+
+def reserve_padded(node, x, g):
+    """Count the padded copy of the input a window op makes (a dilation of 2**30
+    in the file would make it terabytes) in the model's memory check."""
+    pt, pb, pl, pr = g["pad"]
+    if pt or pb or pl or pr:
+        n, h, w, c = x.shape
+        node.reserve((n, h + pt + pb, w + pl + pr, c), x.dtype, "padded input")

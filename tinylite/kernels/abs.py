@@ -12,7 +12,7 @@ from ._unary import is_quantized, same_shape
 def prepare(node):
     x = same_shape(node)
     if x.dtype == np.int8 or x.dtype == np.int16 and is_quantized(x):
-        return _prepare_quantized(node, x, node.outputs[0])
+        return prepare_quantized(node)
     node.expect_dtype(x, np.float32, np.int32, np.int16)
     return eval_abs
 
@@ -21,7 +21,8 @@ def eval_abs(node, inputs, outputs):
     np.abs(inputs[0], out=outputs[0])
 
 
-def _prepare_quantized(node, x, out):
+def prepare_quantized(node):
+    x, out = node.inputs[0], node.outputs[0]
     if not is_quantized(x) or not is_quantized(out):
         node.fail(f"quantized {x.dtype.name} ABS needs input and output quantization parameters")
     if x.dtype == np.int16 and (x.zero_point or out.zero_point):

@@ -2,6 +2,9 @@
 handle is input 0."""
 import numpy as np
 
+from ._base import handle_of
+
+
 FOLDABLE = False
 
 
@@ -9,13 +12,6 @@ def prepare(node):
     if node.runner.interpreter is None:
         node.fail("resource variables need the Interpreter that owns the subgraphs")
     return eval_assign
-
-
-def handle_of(node, array):
-    handle = array.reshape(-1)[0] if array.size else None
-    if not isinstance(handle, tuple):
-        node.fail("input 0 is not a resource handle made by VAR_HANDLE")
-    return handle
 
 
 def eval_assign(node, inputs, outputs):

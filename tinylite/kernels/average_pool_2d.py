@@ -1,19 +1,18 @@
 """AVERAGE_POOL_2D: window mean over the elements inside the input (SAME
-padding is not counted, as in TFLite)."""
+padding is not counted, as in TFLite).  The optimized kernel (tap views kept
+across invokes) is kernels/optimized/average_pool_2d.py."""
 import numpy as np
 
-from ._base import activation_name
-from ._pool import pool_geometry, tap_views, valid_counts, window_slices
-from ._base import float_activation
+from ._base import activation_name, float_activation
+from ._pool import pool_geometry, valid_counts, window_slices
+from ._quantization import _require, _store, activation_range
 
 
 def prepare(node):
     x = node.inputs[0]
     node.geometry = g = pool_geometry(node)
     if x.dtype in (np.int8, np.uint8, np.int16):
-        from . import _quantized
-
-        return _quantized.prepare_average_pool_2d(node)
+        return prepare_quantized(node)
     node.expect_dtype(x, np.float32)
     # TFLite divides the window sum by the count (not multiplying by a reciprocal).
     node.count = valid_counts(x.shape[1], x.shape[2], g).astype(np.float32)[None, :, :, None]
@@ -22,18 +21,6 @@ def prepare(node):
 
 
 def eval_float(node, inputs, outputs):
-    """Fast path: tap views cached across invokes (see _pool.TapViews)."""
-    out = outputs[0]
-    views = tap_views(node, inputs[0], 0.0)
-    np.copyto(out, views[0])
-    for view in views[1:]:
-        out += view
-    out /= node.count
-    if node.act is not None:
-        node.act(out)
-
-
-def eval_reference(node, inputs, outputs):
     out = outputs[0]
     out[...] = 0
     for view in window_slices(inputs[0], node.geometry, 0.0):
@@ -41,3 +28,26 @@ def eval_reference(node, inputs, outputs):
     out /= node.count
     if node.act is not None:
         node.act(out)
+
+
+# --- quantized ---
+
+def prepare_quantized(node):
+    x, out = node.inputs[0], node.outputs[0]
+    _require(node, x, out)
+    node.geometry = g = pool_geometry(node)
+    node.q_count = valid_counts(x.shape[1], x.shape[2], g).astype(np.int64)[None, :, :, None]
+    node.q_lo, node.q_hi = activation_range(node, out)
+    return _eval_average_pool
+
+
+def _eval_average_pool(node, inputs, outputs):
+    out = outputs[0]
+    acc = np.zeros(out.shape, np.int64)
+    for view in window_slices(inputs[0], node.geometry, 0):
+        acc += view
+    n = node.q_count
+    # C division truncates toward zero; the +-n/2 makes it round half away from zero.
+    num = np.where(acc > 0, acc + n // 2, acc - n // 2)
+    res = np.sign(num) * (np.abs(num) // n)
+    _store(out, res, node.q_lo, node.q_hi)

@@ -2,7 +2,10 @@
 `adj_x`/`adj_y` transpose the last two dimensions of x/y first."""
 import numpy as np
 
+from . import _fixedpoint as fx
 from ._base import broadcast_shape
+from ._quantization import (_asymmetric_quantize_rows, _f32, _is_quantized, _require, _scales,
+                            _symmetric_quantize_rows, _unsupported)
 
 
 def prepare(node):
@@ -21,9 +24,7 @@ def prepare(node):
         if y.data is not None:
             node.rhs = np.ascontiguousarray(np.swapaxes(y.data, -1, -2)) if adj_y else y.data
         return eval_float
-    from . import _quantized
-
-    return _quantized.prepare_batch_matmul(node)
+    return prepare_quantized(node)
 
 
 def eval_float(node, inputs, outputs):
@@ -34,3 +35,83 @@ def eval_float(node, inputs, outputs):
     if rhs is None:
         rhs = np.swapaxes(y, -1, -2) if adj_y else y
     node.matmul()(lhs, rhs, out=outputs[0])
+
+
+# --- quantized ---
+
+def prepare_quantized(node):
+    x, y, out = node.inputs[0], node.inputs[1], node.outputs[0]
+    adj_x, adj_y = node.adj
+    if x.dtype == np.float32:
+        if y.dtype != np.int8 or not _is_quantized(y):
+            _unsupported(node, "hybrid BATCH_MATMUL needs an int8 right-hand side with a scale")
+        ys = _scales(y)
+        cols = y.shape[-2] if adj_y else y.shape[-1]
+        if len(ys) > 1 and len(ys) != cols:
+            _unsupported(node, f"{len(ys)} scales for {cols} output columns")
+        node.q_yscale = ys
+        node.q_asym = bool(node.options.get("asymmetric_quantize_inputs"))
+        return _eval_hybrid_bmm
+    _require(node, x, y)
+    if out.dtype == np.int32 and x.dtype == y.dtype == np.int8:
+        node.q_mode = "int32"
+        return _eval_bmm
+    _require(node, out)
+    if x.dtype == np.int8 and (y.dtype != np.int8 or out.dtype != np.int8):
+        _unsupported(node, f"int8 x {y.dtype.name} -> {out.dtype.name}")
+    if x.dtype == np.int16 and (y.dtype not in (np.int8, np.int16) or out.dtype != np.int16):
+        _unsupported(node, f"int16 x {y.dtype.name} -> {out.dtype.name}")
+    if x.dtype == np.uint8:
+        _unsupported(node, "uint8 inputs")
+    if x.dtype == np.int16 and (x.zero_point or y.zero_point or out.zero_point):
+        node.fail("int16 inputs and output need zero points of 0")
+    if len(_scales(y)) > 1 and np.any(_scales(y) != _scales(y)[0]):
+        _unsupported(node, "per-channel scales")
+    # GetQuantizedConvolutionMultipler: the scale product in float32.
+    real = float(_f32(x.scale) * _f32(y.scale)) / float(out.scale)
+    node.q_mult, node.q_shift = fx.quantize_multiplier(real)
+    node.q_zps = (x.zero_point, y.zero_point, out.zero_point)
+    node.q_mode = "mbqm64" if x.dtype == np.int16 else "gemmlowp"
+    info = np.iinfo(out.dtype)
+    node.q_range = (int(info.min), int(info.max))
+    return _eval_bmm
+
+
+def _operands(node, x, y):
+    adj_x, adj_y = node.adj
+    return (np.swapaxes(x, -1, -2) if adj_x else x), (np.swapaxes(y, -1, -2) if adj_y else y)
+
+
+def _eval_bmm(node, inputs, outputs):
+    lhs, rhs = _operands(node, inputs[0], inputs[1])
+    out = outputs[0]
+    if node.q_mode == "int32":
+        # TFLite's int8 x int8 -> int32 kernel ignores the zero points.
+        out[...] = fx.wrap32(np.rint(np.matmul(lhs.astype(np.float64), rhs.astype(np.float64))).astype(np.int64))
+        return
+    zx, zy, zo = node.q_zps
+    acc = np.rint(np.matmul(lhs.astype(np.float64) - zx, rhs.astype(np.float64) - zy)).astype(np.int64)
+    if node.q_mode == "mbqm64":
+        res = fx.multiply_by_quantized_multiplier_64(acc, node.q_mult, node.q_shift)
+    else:
+        res = fx.multiply_by_quantized_multiplier(fx.wrap32(acc), node.q_mult, node.q_shift)
+    out[...] = np.clip(res + zo, *node.q_range)
+
+
+def _eval_hybrid_bmm(node, inputs, outputs):
+    lhs, rhs = _operands(node, inputs[0], inputs[1])
+    out = outputs[0]
+    depth = lhs.shape[-1]
+    rows = lhs.reshape(-1, depth)
+    q, sf, off = (_asymmetric_quantize_rows if node.q_asym else _symmetric_quantize_rows)(rows)
+    if len(node.q_yscale) == 1:
+        sf = (sf * node.q_yscale[0]).astype(np.float32)
+    q = q.reshape(lhs.shape)
+    w = rhs.astype(np.float64)
+    acc = np.rint(np.matmul(q.astype(np.float64), w)).astype(np.int64)
+    if node.q_asym:
+        acc = acc - w.sum(axis=-2, keepdims=True).astype(np.int64) * off.reshape(lhs.shape[:-1] + (1,))
+    scale = sf.reshape(lhs.shape[:-1] + (1,))
+    if len(node.q_yscale) > 1:
+        scale = (scale * node.q_yscale).astype(np.float32)
+    out[...] = acc.astype(np.float32) * scale

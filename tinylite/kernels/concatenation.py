@@ -2,8 +2,10 @@
 activation."""
 import numpy as np
 
+from . import _fixedpoint as fx
 from . import _layout
 from ._base import normalize_axis
+from ._quantization import _f32, _info, _require, activation_range
 
 
 def prepare(node):
@@ -42,3 +44,45 @@ def eval_concatenation(node, inputs, outputs):
         np.concatenate(inputs, axis=node.axis, out=out)
     if node.act is not None:
         node.act(out)
+
+
+# --- quantized ---
+
+def prepare_quantized(node):
+    """Inputs on other grids than the output's are requantized, as TFLite's uint8 kernel does:
+    round(q * (s_in / s_out) - zp_in * (s_in / s_out)) + zp_out in float32.  LiteRT rejects int8
+    inputs on other grids and copies int16 inputs unscaled (zero points must be 0); tinylite
+    follows it for int16 and requantizes int8 like uint8."""
+    out = node.outputs[0]
+    specs = [s for s in node.inputs] + [out]
+    _require(node, *specs)
+    if out.dtype == np.int16 and any(s.zero_point for s in specs):
+        node.fail("int16 inputs and output need zero points of 0")
+    node.q_lo, node.q_hi = activation_range(node, out)
+    inv = _f32(1) / _f32(out.scale)
+    node.q_rescale = []
+    for s in node.inputs:
+        if out.dtype == np.int16 or (_f32(s.scale) == _f32(out.scale) and s.zero_point == out.zero_point):
+            node.q_rescale.append(None)
+        else:
+            scale = _f32(_f32(s.scale) * inv)
+            node.q_rescale.append((scale, _f32(-s.zero_point * scale)))
+    node.q_out_zp = out.zero_point
+    return _eval_concatenation
+
+
+def _eval_concatenation(node, inputs, outputs):
+    out = outputs[0]
+    parts = []
+    for x, r in zip(inputs, node.q_rescale):
+        if r is None:
+            parts.append(x.astype(np.int64))
+        else:
+            v = x.astype(np.float32) * r[0] + r[1]
+            parts.append(fx.round_half_away(v).astype(np.int64) + node.q_out_zp)
+    if out.ndim == 1 and inputs[0].ndim == 0:
+        res = np.array([p[()] for p in parts])
+    else:
+        res = np.concatenate(parts, axis=node.axis)
+    info = _info(out.dtype)
+    out[...] = np.clip(res, max(info.min, node.q_lo), min(info.max, node.q_hi))

@@ -1,33 +1,18 @@
 """CONV_2D: 2-D convolution, NHWC input, OHWI filter ([out, kh, kw, in/groups]).
 
-Reference path (`eval_float`): im2col (a strided view of the padded input,
+Reference (`eval_float`): im2col (a strided view of the padded input,
 copied into a [rows, kh*kw*cin] matrix) times the pre-transposed filter, one
 BLAS call per group.  Groups are inferred from the filter's input depth, as
-TFLite does.
-
-Fast path (`eval_float_fast`, constant filter and bias, one group): the padded
-input buffer, the im2col matrix and the strided views between them are built
-once per input array and reused on every invoke, and the bias rides in the
-matrix product as an extra all-ones column, so an invoke is a copy, a copy,
-one matmul and the activation.  With few input channels the matrix is kept
-transposed ([kh*kw*cin + 1, rows]): the im2col copy then runs along output
-columns instead of over runs of `cin` elements (2x faster for cin = 1), and
-BLAS takes the transposed operand as is.
+TFLite does.  The optimized kernels (buffers kept across invokes, the bias
+in the product, fused with a following max pool, Winograd) are in
+kernels/optimized/conv_2d.py.
 """
-from functools import partial
-
 import numpy as np
 
-from . import _winograd
-from ._pool import PaddedInput
-from ._base import activation_calls, binds, conv_output_size, conv_padding, fused_float_activation, padding_name
-
-# Below this many input channels the fast path builds the im2col matrix transposed.
-TRANSPOSED_MAX_CIN = 4
-
-_max_reduce = np.maximum.reduce
-# np.dot reaches BLAS with less overhead than np.matmul (0.5 us a call).
-_dot = np.dot
+from ._base import conv_output_size, fused_float_activation, padding_name
+from ._quantization import (_asymmetric_quantize_rows, _float_clamp, _is_quantized, _requant_params, _requantize,
+                            _require, _scales, _store, _symmetric_quantize_rows, _unsupported, gemm_rounding)
+from ._window import geometry, im2col, reserve_padded
 
 
 def prepare(node):
@@ -60,39 +45,9 @@ def prepare(node):
         if bias is not None and bias.size != cout:
             node.fail(f"bias {bias.name!r} has {bias.size} values ({list(bias.shape)}) for {cout} output channels; "
                       "it needs one per channel")
-        if w.data is not None:
-            node.wmat = filter_matrix(w.data, node.groups)
-            if node.groups == 1 and (bias is None or bias.data is not None) and not node.exact_products:
-                b = np.zeros(cout, np.float32) if bias is None else bias.data
-                node.wmat_bias = np.ascontiguousarray(np.concatenate([node.wmat[0], b[None, :]], axis=0))
-                node.fast = None
-                from .optimized import conv_2d as optimized
-
-                return optimized.plan_float(node) or eval_float_fast
+        node.wmat = filter_matrix(w.data, node.groups) if w.data is not None else None
         return eval_float
-    from . import _quantized
-
-    return _quantized.prepare_conv(node)
-
-
-
-def geometry(h, w, kh, kw, sh, sw, dh, dw, oh, ow, pad):
-    """Padding and strides of a 2-D window op, as a dict kernels share."""
-    if pad == "SAME":
-        pt, pb = conv_padding(h, kh, sh, dh, oh)
-        pl, pr = conv_padding(w, kw, sw, dw, ow)
-    else:
-        pt = pb = pl = pr = 0
-    return dict(kh=kh, kw=kw, sh=sh, sw=sw, dh=dh, dw=dw, oh=oh, ow=ow, pad=(pt, pb, pl, pr))
-
-
-def reserve_padded(node, x, g):
-    """Count the padded copy of the input a window op makes (a dilation of 2**30
-    in the file would make it terabytes) in the model's memory check."""
-    pt, pb, pl, pr = g["pad"]
-    if pt or pb or pl or pr:
-        n, h, w, c = x.shape
-        node.reserve((n, h + pt + pb, w + pl + pr, c), x.dtype, "padded input")
+    return prepare_quantized(node)
 
 
 def filter_matrix(filt, groups):
@@ -100,30 +55,6 @@ def filter_matrix(filt, groups):
     cout, kh, kw, cg = filt.shape
     f = filt.reshape(groups, cout // groups, kh * kw * cg)
     return np.ascontiguousarray(f.transpose(0, 2, 1))
-
-
-def pad_input(x, g, value=0):
-    pt, pb, pl, pr = g["pad"]
-    if not (pt or pb or pl or pr):
-        return x
-    return np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=value)
-
-
-def patches(xp, g):
-    """[n, oh, ow, kh, kw, c] strided view of the windows of a padded input."""
-    n, _, _, c = xp.shape
-    s = xp.strides
-    return np.lib.stride_tricks.as_strided(
-        xp, (n, g["oh"], g["ow"], g["kh"], g["kw"], c),
-        (s[0], s[1] * g["sh"], s[2] * g["sw"], s[1] * g["dh"], s[2] * g["dw"], s[3]), writeable=False)
-
-
-def im2col(x, g, pad_value=0):
-    xp = pad_input(x, g, pad_value)
-    n, c = x.shape[0], x.shape[3]
-    if g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1:
-        return xp.reshape(n * g["oh"] * g["ow"], c)
-    return patches(xp, g).reshape(n * g["oh"] * g["ow"], g["kh"] * g["kw"] * c)
 
 
 def eval_float(node, inputs, outputs):
@@ -150,139 +81,102 @@ def eval_float(node, inputs, outputs):
         node.act(out)
 
 
-class _FastBuffers:
-    """Buffers and views for one (input array, output array) pair.
+# --- quantized ---
 
-    With `pool` = (fh, fw, ph, pw), a following non-overlapping max pool,
-    the im2col rows are ordered by pool phase, (a, b, n, py, px) for conv
-    output (py*fh + a, px*fw + b), and only the conv outputs the pool reads
-    are computed.  The product is then fh*fw contiguous [n*ph*pw, cout]
-    blocks and the pool is a running maximum over them.
-
-    `copies` fill the im2col matrix: one strided copy, or, for the pooled
-    layout with few channels, two.  That copy's runs are then a pool row's
-    worth of input pixels, every other one; the first of the two copies
-    gathers each distinct (row, column) offset of a pool window's receptive
-    field once (16 for a 3x3 conv under a 2x2 pool, against 36 (tap,
-    phase) pairs) and the second spreads them over the taps with runs of a
-    whole image (measured: 4.3 -> 3.4 us at batch 1, 116 -> 79 at 32).
-    """
-
-    def __init__(self, x, out, g, pool=None):
-        n, c = x.shape[0], x.shape[3]
-        self.pad = PaddedInput(x, g, 0)
-        kh, kw = g["kh"], g["kw"]
-        p = patches(self.pad.padded, g)                  # [n, oh, ow, kh, kw, c]
-        if pool is None:
-            grid = (n, g["oh"], g["ow"])
-        else:
-            fh, fw, ph, pw = pool
-            s = p.strides
-            p = np.lib.stride_tricks.as_strided(
-                p, (fh, fw, n, ph, pw, kh, kw, c),
-                (s[1], s[2], s[0], s[1] * fh, s[2] * fw, s[3], s[4], s[5]), writeable=False)
-            grid = (fh, fw, n, ph, pw)
-        rows, k = int(np.prod(grid)), kh * kw * c
-        lead = len(grid)
-        if c <= TRANSPOSED_MAX_CIN:
-            cols_t = np.empty((k + 1, rows), x.dtype)
-            cols_t[k] = 1            # the bias row
-            self.cols = cols_t.T
-            view = cols_t[:k].reshape((kh, kw, c) + grid)
-            self.copies = [(view, p.transpose(tuple(range(lead, lead + 3)) + tuple(range(lead))))]
-            if pool is not None:
-                self.copies = _offsets_first(self.pad.padded, g, pool, view) or self.copies
-        else:
-            self.cols = np.empty((rows, k + 1), x.dtype)
-            self.cols[:, k] = 1      # the bias column
-            self.copies = [(self.cols[:, :k].reshape(grid + (kh, kw, c)), p)]
-        cout = out.shape[-1]
-        if pool is None:
-            self.res = out.reshape(rows, cout)
-        else:
-            self.res = np.empty((rows, cout), x.dtype)
-            self.phases = self.res.reshape(pool[0] * pool[1], -1, cout)
-            self.pooled = out.reshape(-1, cout)
-        self.x, self.out = x, out
+def prepare_quantized(node):
+    x, w, out = node.inputs[0], node.inputs[1], node.outputs[0]
+    b = node.inputs[2] if node.has_input(2) else None
+    if x.dtype == np.float32:
+        if w.dtype != np.int8 or not _is_quantized(w):
+            _unsupported(node, "hybrid convolution needs int8 weights with a scale")
+        return _prepare_hybrid_conv(node, w, b)
+    _require(node, x, w, out)
+    if x.dtype == np.int16:
+        if w.dtype != np.int8:
+            _unsupported(node, "16x8 convolution needs int8 weights")
+    elif w.dtype != (np.int8 if x.dtype == np.int8 else np.uint8):
+        _unsupported(node, f"weights of type {w.dtype.name} with {x.dtype.name} activations")
+    cout = w.shape[0]
+    node.q_x_zp = x.zero_point if x.dtype != np.int16 else 0
+    # Only uint8 filters carry a zero point; int8 filters are symmetric.
+    node.q_wzp = w.zero_point if x.dtype == np.uint8 else 0
+    # The float64 product matrix is built at the first invoke (see _weights): where an
+    # optimized kernel runs instead, loading never pays for a float64 copy of the weights.
+    if x.dtype == np.int16:
+        # TFLite accumulates 16x8 in int64 unless the model asks for an int32 bias.
+        int32_acc = b is not None and b.dtype == np.int32 and node.options.get("quantized_bias_type") == 2
+        mode = gemm_rounding(node) if int32_acc else "mbqm64"
+    else:
+        # LiteRT runs grouped convolutions on its reference kernel.  Its optimized uint8
+        # kernel goes through ruy as int8 does (ruy flips uint8 operands to int8 and
+        # adjusts the zero points), so it rounds as ruy: 1 LSB from the reference on ties.
+        mode = "gemmlowp" if node.groups != 1 else gemm_rounding(node)
+    _requant_params(node, x, w, b, out, cout, mode, conv_per_tensor=x.dtype == np.uint8)
+    return _eval_conv
 
 
-def _offsets_first(xp, g, pool, view):
-    """The two copies of _FastBuffers' docstring into `view` ([kh, kw, c, fh,
-    fw, n, ph, pw], the transposed im2col matrix), or None where the offsets
-    are not much fewer than the (tap, phase) pairs."""
-    kh, kw, sh, sw, dh, dw = (g[k] for k in ("kh", "kw", "sh", "sw", "dh", "dw"))
-    fh, fw, ph, pw = pool
-    rows, cols = (fh - 1) * sh + (kh - 1) * dh + 1, (fw - 1) * sw + (kw - 1) * dw + 1
-    if 2 * rows * cols > kh * kw * fh * fw:
-        return None
-    n, c = xp.shape[0], xp.shape[3]
-    s = xp.strides
-    # offsets[r, q, c, n, py, px] = xp[n, py*fh*sh + r, px*fw*sw + q, c]
-    src = np.lib.stride_tricks.as_strided(xp, (rows, cols, c, n, ph, pw),
-                                          (s[1], s[2], s[3], s[0], s[1] * fh * sh, s[2] * fw * sw), writeable=False)
-    offsets = np.empty(src.shape, xp.dtype)
-    e = offsets.strides
-    # view[i, j, c, a, b, ...] = offsets[a*sh + i*dh, b*sw + j*dw, c, ...]
-    spread = np.lib.stride_tricks.as_strided(offsets, view.shape, (e[0] * dh, e[1] * dw, e[2], e[0] * sh, e[1] * sw)
-                                             + e[3:], writeable=False)
-    return [(offsets, src), (view, spread)]
+def _conv_products(node, xc, wmat):
+    """[n*oh*ow, cout] exact integer sums of products (float64) of a centered input."""
+    cols = im2col(xc, node.geometry, 0.0)
+    if node.groups == 1:
+        return cols @ wmat[0]
+    g = node.groups
+    cg = xc.shape[-1] // g
+    k = node.geometry["kh"] * node.geometry["kw"]
+    grouped = cols.reshape(-1, k, g, cg)
+    return np.concatenate([grouped[:, :, i, :].reshape(-1, k * cg) @ wmat[i] for i in range(g)], axis=1)
 
 
-def _multiply(node, x, out, pool=None):
-    """Refresh the im2col matrix from `x` and multiply it by the filter (and
-    bias): the buffers' product, returned as they are for the caller's epilogue."""
-    fb = node.fast
-    if fb is None or fb.x is not x or fb.out is not out:
-        fb = node.fast = _FastBuffers(x, out, node.geometry, pool)
-    fb.pad.refresh(x)
-    for dst, src in fb.copies:
-        np.copyto(dst, src)
-    _dot(fb.cols, node.wmat_bias, out=fb.res)
-    return fb
+def _weights(node, w, zp=0):
+    wm = getattr(node, "q_wmat", None)
+    if wm is not None:
+        return wm
+    if node.inputs[1].data is None:
+        return filter_matrix(w.astype(np.float64) - zp, node.groups)
+    wm = node.cache.get("q_wmat")
+    if wm is None:
+        wm = node.cache["q_wmat"] = filter_matrix(w.astype(np.float64) - zp, node.groups)
+    return wm
 
 
-def eval_float_fast(node, inputs, outputs):
+def _eval_conv(node, inputs, outputs):
+    x, w = inputs[0], inputs[1]
+    xc = x.astype(np.float64) - node.q_x_zp
+    acc = np.rint(_conv_products(node, xc, _weights(node, w, node.q_wzp))).astype(np.int64)
+    _store(outputs[0], _requantize(node, acc), node.q_lo, node.q_hi)
+
+
+def _prepare_hybrid_conv(node, w, b):
+    ws = _scales(w)
+    node.q_per_channel = (len(ws) > 1 and np.any(ws != ws[0])) or node.groups != 1
+    node.q_wscale = np.broadcast_to(ws, (w.shape[0],)).astype(np.float32)
+    if w.data is not None:
+        node.q_wmat = filter_matrix(w.data.astype(np.float64), node.groups)
+    node.q_bias = None if b is None else b.data
+    node.q_clamp = _float_clamp(node)
+    return _eval_hybrid_conv
+
+
+def _eval_hybrid_conv(node, inputs, outputs):
+    x, w = inputs[0], inputs[1]
+    b = inputs[2] if len(inputs) > 2 else None
+    n = x.shape[0]
+    rows = x.reshape(n, -1)
+    if node.q_per_channel:
+        q, sf, off = _asymmetric_quantize_rows(rows)
+    else:
+        q, sf, off = _symmetric_quantize_rows(rows)
+        sf = (sf * node.q_wscale[0]).astype(np.float32)
+    xc = (q - off[:, None]).reshape(x.shape)
+    acc = np.rint(_conv_products(node, xc, _weights(node, w))).astype(np.float32)
     out = outputs[0]
-    _multiply(node, inputs[0], out)
-    if node.act is not None:
-        node.act(out)
-
-
-def eval_float_max_pooled(node, inputs, outputs):
-    """The fast path followed by a max pool whose windows neither overlap nor
-    pad; `outputs[0]` is the pool's output.  The interpreter's fusion pass
-    sets `node.pool` = (fh, fw, ph, pw), and splits the activations into
-    `node.pool_floor` (a lower bound) and `node.pool_act` (the rest)."""
-    out = outputs[0]
-    fb = _multiply(node, inputs[0], out, node.pool)
-    # The pool, and the clamp's lower bound with it: max(lo, max(window)).
-    _max_reduce(fb.phases, 0, None, fb.pooled, False, node.pool_floor)
-    if node.pool_act is not None:
-        node.pool_act(out)
-
-
-def _bound_multiply(node, x, out, pool=None):
-    """_multiply's calls for these arrays, and the buffers they use."""
-    fb = node.fast = _FastBuffers(x, out, node.geometry, pool)
-    calls = [] if fb.pad.interior is None else [partial(np.copyto, fb.pad.interior, x)]
-    return fb, calls + [partial(np.copyto, dst, src) for dst, src in fb.copies] + [
-        partial(_dot, fb.cols, node.wmat_bias, fb.res)]
-
-
-@binds(eval_float_fast)
-def _bind_fast(node, inputs, outputs):
-    _, calls = _bound_multiply(node, inputs[0], outputs[0])
-    return calls + activation_calls(node.act, outputs[0])
-
-
-@binds(eval_float_max_pooled)
-def _bind_max_pooled(node, inputs, outputs):
-    out = outputs[0]
-    fb, calls = _bound_multiply(node, inputs[0], out, node.pool)
-    pool = partial(_max_reduce, fb.phases, 0, None, fb.pooled, False, node.pool_floor)
-    return calls + [pool] + activation_calls(node.pool_act, out)
-
-
-def eval_float_winograd_pooled(node, inputs, outputs):
-    """The fused conv + 2x2 max pool by Winograd F(4x4, 3x3), for batches (see _winograd)."""
-    _winograd.run(node, inputs[0], outputs[0])
+    res = acc.reshape(n, -1, out.shape[-1])
+    if node.q_per_channel:
+        res *= (node.q_wscale[None, :] * sf[:, None])[:, None, :]
+    else:
+        res *= sf[:, None, None]
+    if b is not None:
+        res += b
+    if node.q_clamp is not None:
+        np.clip(res, *node.q_clamp, out=res)
+    out[...] = res.reshape(out.shape)

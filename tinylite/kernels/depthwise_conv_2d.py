@@ -6,10 +6,11 @@ view of the padded input (no per-pixel loops).
 """
 import numpy as np
 
-from ._base import activation_name, padding_name
-from ._window import window_out_size
-from ._base import float_activation
-from .conv_2d import geometry, pad_input, patches, reserve_padded
+from . import _fixedpoint as fx
+from ._base import activation_name, float_activation, padding_name
+from ._quantization import (_asymmetric_quantize_rows, _float_clamp, _is_quantized, _requant_params, _require,
+                            _scales, _unsupported)
+from ._window import geometry, pad_input, patches, reserve_padded, window_out_size
 
 
 def prepare(node):
@@ -42,12 +43,8 @@ def prepare(node):
         if w.data is not None:
             node.taps = filter_taps(w.data, cin)
         node.act = float_activation(activation_name(node))
-        from .optimized import depthwise_conv_2d as optimized
-
-        return optimized.plan_float(node) or eval_float
-    from . import _quantized
-
-    return _quantized.prepare_depthwise_conv(node)
+        return eval_float
+    return prepare_quantized(node)
 
 
 def filter_taps(filt, cin):
@@ -78,3 +75,88 @@ def eval_float(node, inputs, outputs):
         out += b
     if node.act is not None:
         node.act(out)
+
+
+# --- quantized ---
+
+def prepare_quantized(node):
+    x, w, out = node.inputs[0], node.inputs[1], node.outputs[0]
+    b = node.inputs[2] if node.has_input(2) else None
+    cin, cout = x.shape[3], w.shape[3]
+    if x.dtype == np.float32:
+        if w.dtype != np.int8 or not _is_quantized(w):
+            _unsupported(node, "hybrid depthwise convolution needs int8 weights with scales")
+        ws = _scales(w)
+        if len(ws) != cout:
+            # TFLite's hybrid kernel reads one scale per output channel.
+            _unsupported(node, "hybrid depthwise convolution needs one weight scale per output channel")
+        node.q_wscale = ws
+        node.q_taps = None if w.data is None else filter_taps(w.data.astype(np.float64), cin)
+        node.q_bias = None if b is None else b.data
+        node.q_clamp = _float_clamp(node)
+        return _eval_hybrid_depthwise
+    _require(node, x, w, out)
+    if x.dtype == np.int16 or x.dtype == np.int8:
+        if w.dtype != np.int8:
+            _unsupported(node, f"{w.dtype.name} weights with {x.dtype.name} activations")
+    elif w.dtype != np.uint8:
+        _unsupported(node, f"{w.dtype.name} weights with uint8 activations")
+    if x.dtype == np.int16 and (x.zero_point or out.zero_point):
+        node.fail("int16 input and output need zero points of 0")
+    node.q_x_zp = x.zero_point
+    node.q_wzp = w.zero_point if x.dtype == np.uint8 else 0
+    node.q_taps = None if w.data is None else filter_taps(w.data.astype(np.float64) - node.q_wzp, cin)
+    mode = {np.dtype(np.int16): "mbqm64", np.dtype(np.int8): "gemmlowp", np.dtype(np.uint8): "gemmlowp"}[x.dtype]
+    _requant_params(node, x, w, b, out, cout, mode, conv_per_tensor=x.dtype == np.uint8)
+    # The optimized int8 kernel rounds channels [0, cout - cout % 8) with NEON.
+    # The reference kernel rounds every channel with gemmlowp.
+    node.q_simd = np.arange(cout) < (cout - cout % 8) if x.dtype == np.int8 and not node.reference else None
+    return _eval_depthwise
+
+
+def _depthwise_sums(node, xc, taps):
+    """[n, oh, ow, cout] exact sums of products of a centered input (float64)."""
+    g = node.geometry
+    windows = patches(pad_input(xc, g), g)          # [n, oh, ow, kh, kw, cin]
+    n = xc.shape[0]
+    acc = np.zeros((n, g["oh"], g["ow"]) + taps.shape[2:])
+    for i in range(g["kh"]):
+        for j in range(g["kw"]):
+            acc += windows[:, :, :, i, j, :, None] * taps[i, j]
+    return acc.reshape(n, g["oh"], g["ow"], -1)
+
+
+def _eval_depthwise(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    taps = node.q_taps if node.q_taps is not None else filter_taps(inputs[1].astype(np.float64) - node.q_wzp,
+                                                                    x.shape[3])
+    acc = np.rint(_depthwise_sums(node, x.astype(np.float64) - node.q_x_zp, taps)).astype(np.int64)
+    acc = acc.reshape(-1, out.shape[-1])
+    if node.q_bias is not None:
+        acc = acc + node.q_bias
+    if node.q_mode == "mbqm64":
+        res = fx.multiply_by_quantized_multiplier_64(acc, node.q_mult, node.q_shift)
+    else:
+        acc = fx.wrap32(acc)
+        res = fx.multiply_by_quantized_multiplier(acc, node.q_mult, node.q_shift)
+        if node.q_simd is not None and node.q_simd.any():
+            res = np.where(node.q_simd, fx.multiply_by_quantized_multiplier_neon(acc, node.q_mult, node.q_shift), res)
+    res = np.clip(res + node.q_out_zp, node.q_lo, node.q_hi)
+    out[...] = res.reshape(out.shape)
+
+
+def _eval_hybrid_depthwise(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    taps = node.q_taps if node.q_taps is not None else filter_taps(inputs[1].astype(np.float64), x.shape[3])
+    n = x.shape[0]
+    # Each image is quantized asymmetrically as a whole (AsymmetricQuantizeFloats).
+    q, sf, off = _asymmetric_quantize_rows(x.reshape(n, -1))
+    xc = (q - off[:, None]).reshape(x.shape)
+    acc = np.rint(_depthwise_sums(node, xc, taps)).astype(np.float32)
+    scale = (node.q_wscale[None, :] * sf[:, None]).astype(np.float32)      # float32 product, as TFLite
+    res = acc * scale[:, None, None, :]
+    if node.q_bias is not None:
+        res += node.q_bias
+    if node.q_clamp is not None:
+        np.clip(res, *node.q_clamp, out=res)
+    out[...] = res

@@ -19,7 +19,8 @@ def prepare(node):
     node.scale = np.asarray(q.scale, np.float64).reshape(shape)
     node.zero_point = np.asarray(q.zero_point if q.zero_point is not None else 0, np.int64).reshape(
         shape if q.per_channel else [1] * len(x.shape))
-    if q.per_channel or x.dtype == np.int32:
+    # LiteRT's reference kernel computes every element as the optimized one's scalar tail.
+    if q.per_channel or x.dtype == np.int32 or node.reference:
         return eval_affine
     node.scale32 = np.float32(q.scale[0])
     node.offset32 = np.float32(-int(node.zero_point.reshape(-1)[0]) * float(q.scale[0]))

@@ -9,20 +9,20 @@ import numpy as np
 
 from . import _fixedpoint as fx
 from ._base import broadcast_shape
-from ._unary import is_quantized, prepare_arithmetic
+from ._binary import prepare_arithmetic
+from ._quantization import activation_range
+from ._unary import is_quantized
 
 
 def prepare(node):
     x = node.inputs[0]
     if x.dtype in (np.uint8, np.int8, np.int16) and is_quantized(x):
-        return _prepare_quantized(node)
+        return prepare_quantized(node)
     divide = divide_int if node.inputs[0].dtype == np.int32 else divide_float
     return prepare_arithmetic(node, divide, (np.float32, np.int32))
 
 
-def _prepare_quantized(node):
-    from ._quantized import activation_range
-
+def prepare_quantized(node):
     x, y, out = node.inputs[0], node.inputs[1], node.outputs[0]
     if not (x.dtype == y.dtype == out.dtype) or not (is_quantized(y) and is_quantized(out)):
         node.fail(f"quantized DIV needs inputs and output of one quantized type, got {x.dtype.name}, "

@@ -9,13 +9,17 @@ tensor the details name) run as LiteRT's EvalBlockwise4Bit: each input row
 quantized asymmetrically to int8, exact integer sums per block, then in
 float32 and in this order: out += sum * scale per block, out -= zero_point *
 sum(scale * sum of the block's weights), out *= the row's scale, out += bias.
-The fused activation is not applied (LiteRT's kernel ignores it).
+The fused activation is not applied (LiteRT's kernel ignores it).  The
+optimized float kernel (operands kept across invokes, the bias in the
+product) is kernels/optimized/fully_connected.py.
 """
-from functools import partial
-
 import numpy as np
 
-from ._base import activation_calls, activation_name, binds, float_activation
+from ..errors import UnsupportedOpError
+
+from ._base import activation_name, float_activation
+from ._quantization import (_asymmetric_quantize_rows, _float_clamp, _is_quantized, _requant_params, _requantize,
+                            _require, _scales, _store, _symmetric_quantize_rows, _unsupported, gemm_rounding)
 
 
 def prepare(node):
@@ -46,65 +50,109 @@ def prepare(node):
     q = w.quantization
     if q is not None and q.details_type == 2:
         return _prepare_blockwise(node, x, w)
-    from . import _quantized
-
-    return _quantized.prepare_fully_connected(node)
+    return prepare_quantized(node)
 
 
 def eval_float(node, inputs, outputs):
-    x, out = inputs[0], outputs[0]
-    # The 2-D views of the input and output, and the bias repeated per row,
-    # made once per pair of arrays: at batch 1 a reshape or a broadcast costs
-    # a tenth of the product itself (np.dot, too, costs less than np.matmul).
-    views = node.__dict__.get("views")
-    if views is None or views[0] is not x or views[1] is not out:
-        views = node.views = (x, out) + _operands(node, x, out, inputs[1], inputs[2] if len(inputs) > 2 else None)
-    _, _, x2, wt, res, bias = views
-    if node.exact_products:
-        node.matmul()(x2, wt, out=res)
-    elif x2.flags.c_contiguous and wt.flags.c_contiguous:
-        np.dot(x2, wt, out=res)
-    else:
-        np.matmul(x2, wt, out=res)
-    if bias is not None:
-        np.add(res, bias, out=res)
+    x, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
+    res = outputs[0].reshape(-1, w.shape[0])
+    node.matmul()(x.reshape(-1, node.depth), w.T if node.wt is None else node.wt, out=res)
+    if b is not None:
+        res += b
     if node.act is not None:
-        node.act(out)
+        node.act(outputs[0])
 
 
-def _operands(node, x, out, w, b):
-    """(input rows, weights [depth, units], output rows, bias to add or None).
-    When the interpreter placed a one-row input in a buffer ending in a 1
-    (`bias_row`, see interpreter.fusion), the bias rides in the product as
-    the weights' last row."""
-    res = out.reshape(-1, w.shape[0])
-    row = node.__dict__.get("bias_row")
-    if row is not None and np.may_share_memory(x, row):    # constant weights and bias
-        wb = node.__dict__.get("wt_bias")
-        if wb is None:
-            wb = node.wt_bias = np.ascontiguousarray(np.concatenate([node.wt, b.reshape(1, -1)]))
-        return row, wb, res, None
-    if b is not None and node.inputs[2].data is not None:
-        b = np.ascontiguousarray(np.broadcast_to(b, res.shape))
-    return x.reshape(-1, node.depth), (w.T if node.wt is None else node.wt), res, b
+# --- quantized ---
+
+def prepare_quantized(node):
+    x, w, out = node.inputs[0], node.inputs[1], node.outputs[0]
+    b = node.inputs[2] if node.has_input(2) else None
+    units = w.shape[0]
+    if node.options.get("weights_format", 0) != 0:
+        _unsupported(node, "shuffled weights")
+    if x.dtype == np.float32:
+        if w.dtype != np.int8 or not _is_quantized(w):
+            _unsupported(node, "hybrid fully-connected needs int8 weights with a scale")
+        ws = _scales(w)
+        node.q_per_channel = len(ws) > 1
+        node.q_wscale = ws
+        if w.data is not None:
+            node.q_wt = np.ascontiguousarray(w.data.astype(np.float64).T)
+            node.q_row_sums = w.data.astype(np.int64).sum(axis=1)
+        node.q_asym = bool(node.options.get("asymmetric_quantize_inputs"))
+        node.q_clamp = _float_clamp(node)
+        return _eval_hybrid_fc
+    _require(node, x, w, out)
+    if x.dtype == np.int16 and w.dtype != np.int8:
+        _unsupported(node, f"16-bit activations with {w.dtype.name} weights")
+    if x.dtype != np.int16 and w.dtype != x.dtype:
+        _unsupported(node, f"{x.dtype.name} activations with {w.dtype.name} weights")
+    if out.dtype != x.dtype:
+        _unsupported(node, f"{x.dtype.name} input with {out.dtype.name} output")
+    per_channel = len(_scales(w)) > 1
+    node.q_x_zp = x.zero_point
+    node.q_wzp = 0 if per_channel else w.zero_point
+    if w.data is not None:
+        node.q_wt = np.ascontiguousarray((w.data.astype(np.float64) - node.q_wzp).T)
+    if x.dtype == np.int16:
+        # LiteRT runs 16x8 with an int64 bias (or non-zero zero points) on its reference
+        # kernel, which requantizes in double precision; otherwise on ruy.
+        double = ((b is not None and b.dtype == np.int64) or node.options.get("quantized_bias_type") == 4
+                  or x.zero_point != 0 or out.zero_point != 0)
+        mode = "double" if double else gemm_rounding(node)
+    else:
+        mode = "double" if node.reference else gemm_rounding(node)
+    _requant_params(node, x, w, b, out, units, mode, conv_per_tensor=not per_channel)
+    return _eval_fc
 
 
-@binds(eval_float)
-def _bind_float(node, inputs, outputs):
-    x, out = inputs[0], outputs[0]
-    if node.wt is None or node.exact_products or not (x.flags.c_contiguous and out.flags.c_contiguous):
-        return None
-    x2, wt, res, bias = _operands(node, x, out, inputs[1], inputs[2] if len(inputs) > 2 else None)
-    calls = [partial(np.dot, x2, wt, res)]
-    if bias is not None:
-        calls.append(partial(np.add, res, bias, out=res))
-    return calls + activation_calls(node.act, out)
+def _eval_fc(node, inputs, outputs):
+    x, w = inputs[0], inputs[1]
+    wt = getattr(node, "q_wt", None)
+    if wt is None:
+        wt = (w.astype(np.float64) - node.q_wzp).T
+    xc = x.reshape(-1, node.depth).astype(np.float64) - node.q_x_zp
+    acc = np.rint(xc @ wt).astype(np.int64)
+    _store(outputs[0], _requantize(node, acc), node.q_lo, node.q_hi)
+
+
+def _eval_hybrid_fc(node, inputs, outputs):
+    x, w = inputs[0], inputs[1]
+    b = inputs[2] if len(inputs) > 2 else None
+    wt = getattr(node, "q_wt", None)
+    if wt is None:
+        wt = w.astype(np.float64).T
+        row_sums = w.astype(np.int64).sum(axis=1)
+    else:
+        row_sums = node.q_row_sums
+    rows = x.reshape(-1, node.depth)
+    q, sf, off = (_asymmetric_quantize_rows if node.q_asym else _symmetric_quantize_rows)(rows)
+    acc = np.rint(q.astype(np.float64) @ wt).astype(np.int64)
+    if node.q_asym:
+        acc -= row_sums[None, :] * off[:, None]
+    if node.q_per_channel:
+        scale = (sf[:, None] * node.q_wscale[None, :]).astype(np.float32)
+    else:
+        scale = (sf * node.q_wscale[0]).astype(np.float32)[:, None]
+    res = acc.astype(np.float32) * scale
+    if b is not None:
+        res += b
+    if node.q_clamp is not None:
+        np.clip(res, *node.q_clamp, out=res)
+    outputs[0].reshape(res.shape)[...] = res
 
 
 # --- blockwise-quantized INT4 weights ---
 
 def _prepare_blockwise(node, x, w):
     from ..flatbuffer.schema import TENSOR_TYPE_NAMES
+
+    if node.reference:
+        # LiteRT's reference resolver has no blockwise kernel: its FULLY_CONNECTED
+        # reads these weights as per-channel hybrid ones, values tinylite does not copy.
+        raise UnsupportedOpError(f"{node.op_name} (node {node.index}): blockwise INT4 weights run on LiteRT's "
+                                 "optimized kernel only; use the default op resolver, not BUILTIN_REF")
 
     details = w.quantization.details
     runner = node.runner
@@ -130,8 +178,6 @@ def _prepare_blockwise(node, x, w):
     if zi >= 0:
         zps = runner.model.buffer_array(tensors[zi]) if zi < len(tensors) else None
         if zps is None or np.any(zps != 0):
-            from ..errors import UnsupportedOpError
-
             raise UnsupportedOpError(f"{node.op_name} (node {node.index}): blockwise weights with nonzero "
                                      "zero points are not supported (LiteRT's kernel assumes 0 too)")
     node.block = block
@@ -148,8 +194,6 @@ def _prepare_blockwise(node, x, w):
 
 
 def eval_blockwise(node, inputs, outputs):
-    from ._quantized import _asymmetric_quantize_rows
-
     x, out = inputs[0], outputs[0]
     b = inputs[2] if len(inputs) > 2 else None
     units, blocks, block = node.block_weights.shape

@@ -1,7 +1,10 @@
 """HARD_SWISH: x * relu6(x + 3) / 6, rounded as LiteRT's optimized kernel does."""
 import numpy as np
 
+from . import _fixedpoint as fx
+from ._quantization import _f32, _info, _INT8_TYPES, _lut_or_direct, _require, _unsupported
 from ._unary import prepare_float_unary
+
 
 ONE_SIXTH = np.float32(1.0) / np.float32(6.0)
 
@@ -21,3 +24,42 @@ def eval_float(node, inputs, outputs):
     out[:n] *= x[:n] * ONE_SIXTH
     out[n:] *= x[n:]
     out[n:] *= ONE_SIXTH
+
+
+# --- quantized ---
+
+def prepare_quantized(node):
+    x, out = node.inputs[0], node.outputs[0]
+    _require(node, x, out)
+    if x.dtype not in _INT8_TYPES:
+        _unsupported(node)
+    hires = _f32(_f32(1.0 / 128.0) * _f32(x.scale))
+    om, oe = fx.quantize_multiplier(float(hires / _f32(out.scale)))
+    rm, re_ = fx.quantize_multiplier(float(hires / _f32(3.0 / 32768.0)))
+    if oe > 0:
+        node.fail("HARD_SWISH needs an output scale no finer than the input scale / 128")
+    node.q_hs = (fx.downscale_multiplier16(om), oe, fx.downscale_multiplier16(rm), re_)
+    node.q_x_zp, node.q_out_zp = x.zero_point, out.zero_point
+    return _lut_or_direct(node, x, _hard_swish)
+
+
+def _hard_swish(node, q):
+    """TFLite's fixed-point hard-swish: x * relu6(x + 3) / 6 with x on a 2**7 finer grid."""
+    om, oe, rm, re_ = node.q_hs
+    hires = (q - node.q_x_zp) * 128
+    preshift = fx.srdhm16(hires, om)
+    reluish = hires
+    if re_ > 0:
+        reluish = fx.saturate16(reluish * (1 << (re_ - 1)))
+    reluish = fx.srdhm16(reluish, rm)
+    if re_ > 0:
+        reluish = fx.saturate16(reluish * 2)
+    if re_ < 0:
+        reluish = fx.rounding_divide_by_pot(reluish, -re_)
+    # relu6(x + 3) / 6 as a fraction in [0, 1] (Q0.15): (r + 1) / 2.
+    reluish = (reluish + (1 << 15)) >> 1
+    ab = reluish * preshift
+    prod = np.where((reluish == -32768) & (preshift == -32768), 32767, fx._trunc_div_pow2(ab, 15))
+    res = fx.rounding_divide_by_pot(prod, -oe) + node.q_out_zp
+    info = _info(node.outputs[0].dtype)
+    return np.clip(res, info.min, info.max)

@@ -1,6 +1,7 @@
 """LOCAL_RESPONSE_NORMALIZATION: x / (bias + alpha * sum of x^2 over the
 channels within `radius`)^beta, along the last dimension of a 4-D float32
-input (alpha is not divided by the window size, as in TensorFlow)."""
+input (alpha is not divided by the window size, as in TensorFlow).  Under
+BUILTIN_REF the window follows LiteRT's reference kernel (see eval_lrn)."""
 import numpy as np
 
 
@@ -24,6 +25,12 @@ def eval_lrn(node, inputs, outputs):
     # Window sums along channels from a cumulative sum with a zero in front.
     csum = np.concatenate([np.zeros(x.shape[:-1] + (1,), np.float64), np.cumsum(sq, axis=-1, dtype=np.float64)], -1)
     lo = np.maximum(np.arange(c) - node.radius, 0)
-    hi = np.minimum(np.arange(c) + node.radius, c - 1) + 1
+    if node.reference:
+        # LiteRT's reference kernel (BUILTIN_REF) ends the window before c + radius: it sums
+        # channels c - radius .. c + radius - 1, so radius 0 sums nothing.  Its optimized
+        # kernel, the default, includes c + radius as TensorFlow does.
+        hi = np.minimum(np.arange(c) + node.radius, c)
+    else:
+        hi = np.minimum(np.arange(c) + node.radius, c - 1) + 1
     acc = (csum[..., hi] - csum[..., lo]).astype(np.float32)
     outputs[0][...] = x * np.power(node.bias + node.alpha * acc, -node.beta)

@@ -15,9 +15,7 @@ def prepare(node):
     node.outputs[0].shape = x.shape
     if x.dtype == np.float32:
         return eval_float
-    from . import _quantized
-
-    return _quantized.prepare_logistic(node)
+    return prepare_quantized(node)
 
 
 def eval_float(node, inputs, outputs):
@@ -36,3 +34,9 @@ def _bind_float(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
     return [partial(np.negative, x, out=out), partial(np.exp, out, out=out), partial(np.add, out, 1, out=out),
             partial(np.reciprocal, out, out=out)]
+
+
+def prepare_quantized(node):
+    from ._activations import prepare_sigmoid_like
+
+    return prepare_sigmoid_like(node, tanh=False)

@@ -2,7 +2,8 @@
 output and cell states kept in variable tensors; see _recurrent.py."""
 import numpy as np
 
-from . import _recurrent
+from . import _integer_lstm, _recurrent
+
 
 FOLDABLE = False
 
@@ -19,7 +20,7 @@ def prepare(node):
     if len(x.shape) != 2:
         node.fail(f"input must be 2-D [batch, input], got shape {list(x.shape)}")
     if x.dtype != np.float32:
-        return _recurrent.prepare_integer_lstm(node)
+        return _integer_lstm.prepare_integer_lstm(node)
     cell = _recurrent.LstmCell(node, _recurrent.UNI_LSTM, x.shape[1])
     cell.check_states(x.shape[0])
     node.cell = cell

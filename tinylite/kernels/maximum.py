@@ -1,7 +1,7 @@
 """MAXIMUM: elementwise max with broadcasting (x > y ? x : y)."""
 import numpy as np
 
-from ._unary import prepare_extremum
+from ._binary import prepare_extremum
 
 
 def prepare(node):

@@ -8,16 +8,16 @@ from functools import partial
 
 import numpy as np
 
+from . import _fixedpoint as fx
 from ._base import binds
+from ._quantization import _f32, _require, _unsupported
 from ._window import is_quantized_type, prepare_reduction
 
 
 def prepare(node):
     x = node.inputs[0]
     if is_quantized_type(x):
-        from . import _quantized
-
-        return _quantized.prepare_mean(node)
+        return prepare_quantized(node)
     node.expect_dtype(x, np.float32, np.int32, np.int64)
     prepare_reduction(node)
     return eval_float if x.dtype == np.float32 else eval_int
@@ -53,3 +53,61 @@ def eval_int(node, inputs, outputs):
     total = np.sum(x, axis=node.axes, dtype=np.int64, keepdims=True)
     quotient = np.abs(total) // node.count * np.sign(total)
     out.reshape(node.kept_shape)[...] = quotient.astype(out.dtype)
+
+
+# --- quantized ---
+
+def prepare_quantized(node):
+    x, out = node.inputs[0], node.outputs[0]
+    _require(node, x, out)
+    if x.dtype != out.dtype:
+        _unsupported(node, f"{x.dtype.name} input with a {out.dtype.name} output")
+    if x.dtype == np.int16 and (x.zero_point or out.zero_point):
+        node.fail("int16 input and output need zero points of 0")
+    prepare_reduction(node)
+    info = np.iinfo(out.dtype)
+    node.q_range = (int(info.min), int(info.max))
+    node.q_x_zp, node.q_out_zp = x.zero_point, out.zero_point
+    # The optimized kernel's spatial case (LiteRT's reference kernel has none).
+    spatial = (not node.reference and x.dtype != np.int16 and node.options.get("keep_dims") and len(x.shape) == 4
+               and sorted(node.axes) == [1, 2] and x.size > 0)
+    if spatial:
+        sx, so = _f32(x.scale), _f32(out.scale)
+        count = _f32(x.shape[1] * x.shape[2])
+        real = float(sx / (count * so))
+        node.q_mult, node.q_shift = fx.quantize_multiplier(real)
+        temp = _f32(_f32(x.zero_point) * sx / so)
+        temp = temp + _f32(0.5) if temp > 0 else temp - _f32(0.5)
+        node.q_bias = out.zero_point - int(temp)       # C's cast truncates toward zero
+        depth = x.shape[3]
+        node.q_simd = np.arange(depth) < depth - depth % 16
+        return _eval_mean_spatial
+    mult, shift = fx.quantize_multiplier(float(x.scale) / float(out.scale))
+    n = node.count
+    if n > 0:
+        # The reference kernel divides the multiplier by the element count, in integers.
+        s = min(n.bit_length() - 1, 32, 31 + shift)
+        mult = int(np.int64(mult) << s) // n if s >= 0 else int(np.int64(mult) >> -s) // n
+        shift -= s
+    node.q_mult, node.q_shift = mult, shift
+    return _eval_mean
+
+
+def _eval_mean_spatial(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    acc = x.astype(np.int64).sum(axis=(1, 2))                    # [n, depth]
+    res = fx.multiply_by_quantized_multiplier(acc, node.q_mult, node.q_shift)
+    if node.q_simd.any():
+        res = np.where(node.q_simd, fx.multiply_by_quantized_multiplier_neon(acc, node.q_mult, node.q_shift), res)
+    out[...] = np.clip(res + node.q_bias, *node.q_range).reshape(out.shape)
+
+
+def _eval_mean(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    if x.size == 0 or node.count == 0:
+        out[...] = 0
+        return
+    total = np.sum(x, axis=node.axes, dtype=np.int64, keepdims=True)
+    shifted = fx.wrap32(total - node.q_x_zp * node.count)
+    res = fx.multiply_by_quantized_multiplier(shifted, node.q_mult, node.q_shift) + node.q_out_zp
+    out.reshape(node.kept_shape)[...] = np.clip(res, *node.q_range)

@@ -1,7 +1,10 @@
 """MUL: x * y with broadcasting and a fused activation."""
 import numpy as np
 
-from ._unary import prepare_arithmetic
+from . import _fixedpoint as fx
+from ._binary import prepare_arithmetic, quantized_operands
+from ._quantization import _f32
+
 
 # int16 here is TFLite's unquantized int16 MUL (wrapping); quantized int16 goes elsewhere.
 DTYPES = (np.float32, np.float16, np.int32, np.int64, np.int16, np.uint32)
@@ -9,3 +12,24 @@ DTYPES = (np.float32, np.float16, np.int32, np.int64, np.int16, np.uint32)
 
 def prepare(node):
     return prepare_arithmetic(node, np.multiply, DTYPES)
+
+
+# --- quantized ---
+
+def prepare_quantized(node):
+    x, y, out = quantized_operands(node)
+    if x.dtype == np.int16 and (x.zero_point or y.zero_point or out.zero_point):
+        node.fail("int16 inputs and output need zero points of 0")
+    # The scale product is taken in float32, as in TFLite's Prepare.
+    real = float(_f32(_f32(x.scale) * _f32(y.scale)) / _f32(out.scale))
+    node.q_mult, node.q_shift = fx.quantize_multiplier(real)
+    node.q_zps = (x.zero_point, y.zero_point, out.zero_point)
+    return _eval_mul
+
+
+def _eval_mul(node, inputs, outputs):
+    zx, zy, zo = node.q_zps
+    prod = (inputs[0].astype(np.int64) - zx) * (inputs[1].astype(np.int64) - zy)
+    res = fx.multiply_by_quantized_multiplier(prod, node.q_mult, node.q_shift) + zo
+    out = outputs[0]
+    out[...] = np.clip(np.broadcast_to(res, out.shape), node.q_lo, node.q_hi)

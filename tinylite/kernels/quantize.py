@@ -6,6 +6,8 @@ elements through SIMD code that rounds differently from the scalar loop
 finishing the tail: quantize multiplies by a float32 reciprocal and rounds
 ties to even there, requantize rounds ties up (ruy/NEON style).  tinylite
 reproduces that split, so it matches LiteRT's default kernels bit for bit.
+Under the reference op resolver every element takes the scalar formula, as
+LiteRT's reference kernels do (``node.simd_block`` = 0).
 """
 import numpy as np
 
@@ -17,6 +19,7 @@ _OUT_TYPES = (np.int8, np.uint8, np.int16)
 def prepare(node):
     x, out = node.inputs[0], node.outputs[0]
     node.outputs[0].shape = x.shape
+    node.simd_block = 0 if node.reference else (8 if x.dtype == np.float32 else 16)
     q = out.quantization
     if q is None or not q.is_quantized:
         node.fail(f"output {out.name!r} has no quantization parameters")
@@ -52,7 +55,7 @@ def eval_quantize(node, inputs, outputs):
     out = outputs[0]
     info = np.iinfo(out.dtype)
     x = inputs[0].reshape(-1)
-    simd = len(x) // 8 * 8
+    simd = len(x) // 8 * 8 if node.simd_block else 0
     q = np.empty(len(x), np.float64)
     q[:simd] = np.rint(x[:simd] * node.inv_scale)     # SIMD blocks: float32 product, ties to even
     q[simd:] = fx.round_half_away(x[simd:].astype(np.float64) / node.scale.reshape(-1)[0])
@@ -64,7 +67,7 @@ def eval_requantize(node, inputs, outputs):
     out = outputs[0]
     info = np.iinfo(out.dtype)
     v = inputs[0].reshape(-1).astype(np.int64) - node.in_zp
-    simd = len(v) // 16 * 16
+    simd = len(v) // 16 * 16 if node.simd_block else 0
     res = np.concatenate([fx.multiply_by_quantized_multiplier_ruy(v[:simd], node.mult, node.shift),
                           fx.multiply_by_quantized_multiplier(v[simd:], node.mult, node.shift)]) + node.out_zp
     out.reshape(-1)[...] = np.clip(res, info.min, info.max)

@@ -3,7 +3,8 @@ input 0; its shape is whatever was last assigned, so the op is prepared at
 invoke time."""
 import numpy as np
 
-from .assign_variable import handle_of
+from ._base import handle_of
+
 
 FOLDABLE = False
 

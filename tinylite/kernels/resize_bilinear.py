@@ -7,8 +7,9 @@ Quantized tensors keep the input's quantization (nothing is requantized):
   products summed in the order (y0,x0), (y0,x1), (y1,x0), (y1,x1), plus 0.5,
   truncated.  (Its 8x upscaling shortcut computes the same values in 8.8 fixed
   point: every weight is then a multiple of 1/256, so the float sums are exact
-  too.)  LiteRT's reference resolver sums in another order and may differ by
-  one on ties.
+  too.)  LiteRT's reference resolver (OpResolverType.BUILTIN_REF) multiplies
+  each corner by its y weight then its x weight and sums in another order
+  (eval_uint8_reference): one apart on ties.
 - int8 and int16 use LiteRT's integer kernel (both resolvers): source positions
   in 1/1024 units, products in int64, rounded half away from zero at 2**20.
 """
@@ -75,6 +76,9 @@ def _prepare_uint8(node, h, w, oh, ow, align, half):
     # float32 products, as LiteRT's scale[4] array holds them.
     node.weights = [(wy[:, None] * wx[None, :])[:, :, None]
                     for wy in (one - fy, fy) for wx in (one - fx, fx)]
+    if node.reference:
+        node.factors = (one - fy, fy), (one - fx, fx)
+        return eval_uint8_reference
     return eval_uint8
 
 
@@ -89,6 +93,20 @@ def eval_uint8(node, inputs, outputs):
             acc = term if acc is None else acc + term
     acc += np.float32(0.5)
     out[...] = acc.astype(np.uint8)     # truncation; the sum lies in [0.5, 255.5]
+
+
+def eval_uint8_reference(node, inputs, outputs):
+    """LiteRT's reference kernel: each corner's value times its y weight, then its
+    x weight, in float32, summed in the order (y0,x0), (y1,x0), (y0,x1), (y1,x1)."""
+    x, out = inputs[0], outputs[0]
+    (wy0, wy1), (wx0, wx1) = node.factors
+    acc = None
+    for c, wx in zip(node.cols, (wx0, wx1)):
+        for r, wy in zip(node.rows, (wy0, wy1)):
+            term = x[:, r][:, :, c].astype(np.float32) * wy[None, :, None, None] * wx[None, None, :, None]
+            acc = term if acc is None else acc + term
+    acc += np.float32(0.5)
+    out[...] = acc.astype(np.uint8)
 
 
 def _integer_coords(in_size, out_size, align, half):

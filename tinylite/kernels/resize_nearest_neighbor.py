@@ -15,8 +15,10 @@ def prepare(node):
     align, half = bool(node.options.get("align_corners")), bool(node.options.get("half_pixel_centers"))
     n, h, w, c = x.shape
     node.outputs[0].shape = (n, oh, ow, c)
-    # TFLite's optimized 8-bit kernel computes plain (no align/half-pixel) indices in 16.16 fixed point.
-    fixed = x.dtype.itemsize == 1 and not align and not half
+    # LiteRT's optimized 8-bit kernel computes plain (no align/half-pixel) indices in 16.16 fixed
+    # point; its reference kernel, as every other type, in float32 (sizes such as 26 -> 22 pick
+    # different source pixels).
+    fixed = not node.reference and x.dtype.itemsize == 1 and not align and not half
     node.rows = source_index(h, oh, align, half, fixed)
     node.cols = source_index(w, ow, align, half, fixed)
     return eval_copy

@@ -1,19 +1,11 @@
-"""SOFTMAX over the last axis, with `beta`: exp(beta * (x - max)) / sum."""
-from functools import partial
+"""SOFTMAX over the last axis, with `beta`: exp(beta * (x - max)) / sum.
 
+The optimized kernel (kept views, one row without the shift) is
+kernels/optimized/softmax.py."""
 import numpy as np
 
-from ._base import binds
-
-_max = np.maximum.reduce
-_sum = np.add.reduce
-
-# One row (a classifier's output at batch 1) skips the shift by its max when
-# the unshifted exponentials sum into [2**-20, inf): then none overflowed,
-# and any that underflowed is below 2**-100 of the total, under float32's
-# resolution.  The shift is two of the five numpy calls of such a softmax.
-_UNSHIFTED_MIN_SUM = 2.0 ** -20
-_INF = float("inf")
+from . import _fixedpoint as fx
+from ._quantization import _require, _store, _unsupported
 
 
 def prepare(node):
@@ -25,67 +17,94 @@ def prepare(node):
     node.outputs[0].shape = x.shape
     if x.dtype == np.float32:
         node.beta = np.float32(node.options.get("beta", 1.0))
-        node.row = None     # views and buffers, made on first use (see eval_float)
         return eval_float
-    from . import _quantized
-
-    return _quantized.prepare_softmax(node)
+    return prepare_quantized(node)
 
 
 def eval_float(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
-    v = node.row
-    if v is None or v[0] is not x or v[1] is not out:
-        v = node.row = _views(x, out)
-    _, _, xv, ov, row, axis, keep = v
-    if axis == 0 and _unshifted(xv, ov, row, node.beta):
-        return
-    _shifted(xv, ov, row, axis, keep, node.beta)
+    np.subtract(x, np.max(x, axis=-1, keepdims=True), out=out)
+    if node.beta != 1:
+        out *= node.beta
+    np.exp(out, out=out)
+    out /= np.sum(out, axis=-1, keepdims=True)
 
 
-def _views(x, out):
-    """Kept views and a buffer for the row max and sum.  One row runs on 1-D
-    views with a 0-d buffer: numpy's broadcasting loops cost twice its plain
-    ones there."""
-    if x.size == x.shape[-1]:
-        return (x, out, x.reshape(-1), out.reshape(-1), np.empty((), np.float32), 0, False)
-    return (x, out, x, out, np.empty(x.shape[:-1] + (1,), np.float32), -1, True)
+# --- quantized ---
+
+def prepare_quantized(node):
+    x, out = node.inputs[0], node.outputs[0]
+    _require(node, x, out)
+    beta = float(np.float32(node.options.get("beta", 1.0)))
+    if x.dtype in (np.int8, np.uint8):
+        if out.dtype not in (np.int8, np.uint8, np.int16):
+            _unsupported(node, f"{out.dtype.name} output")
+        # PreprocessSoftmaxScaling with 5 integer bits for the scaled differences.
+        real = min(beta * float(x.scale) * (1 << (31 - 5)), (1 << 31) - 1.0)
+        node.q_mult, node.q_shift = fx.quantize_multiplier(real)
+        node.q_diff_min = -fx.calculate_input_radius(5, node.q_shift)
+        if node.reference:
+            return _eval_softmax8
+        # exp(-scale * beta * d) for d = max - x in 0..255, in float32.
+        d = np.arange(256, dtype=np.float32)
+        node.q_table = fx.expf32((-np.float32(x.scale) * np.float32(beta)) * d)
+        node.q_out_scale, node.q_out_zp = np.float32(out.scale), out.zero_point
+        return _eval_softmax8_table
+    if out.dtype != np.int16:
+        _unsupported(node, f"{x.dtype.name} input with {out.dtype.name} output")
+    if x.zero_point != 0 or out.zero_point != 0:
+        node.fail("int16 softmax needs zero points of 0")
+    rng = 65535
+    node.q_exp_lut = fx.lut_int16(np.exp, 10.0 / rng, 32767, 2.0 / rng, 0)
+    node.q_recip_lut = fx.lut_int16(lambda v: 1.0 / (1.0 + v), 1.0 / rng, -32768, 2.0 / rng, 0)
+    node.q_mult, node.q_shift = fx.quantize_multiplier(float(x.scale) * beta / (10.0 / 65535.0))
+    return _eval_softmax16
 
 
-def _unshifted(xv, ov, row, beta, exp=np.exp, multiply=np.multiply, divide=np.divide) -> bool:
-    """exp(beta * x) / sum for one row, if its sum allows (else False, `ov` scratch)."""
-    exp(xv if beta == 1 else multiply(xv, beta, out=ov), out=ov)
-    _sum(ov, 0, None, row, False)
-    if _UNSHIFTED_MIN_SUM <= row.item() < _INF:
-        divide(ov, row, out=ov)
-        return True
-    return False
+def _eval_softmax8(node, inputs, outputs):
+    x = inputs[0].astype(np.int64)
+    out = outputs[0]
+    diff = x - x.max(axis=-1, keepdims=True)
+    live = diff >= node.q_diff_min
+    # MultiplyByQuantizedMultiplierGreaterThanOne: the shift is a left shift.
+    scaled = fx.saturating_rounding_doubling_high_mul(fx.wrap32(np.where(live, diff, 0) << node.q_shift), node.q_mult)
+    exps = fx.exp_on_negative_values(scaled, 5)
+    sum_of_exps = fx.wrap32(np.where(live, fx.rounding_divide_by_pot(exps, 12), 0).sum(axis=-1, keepdims=True))
+    recip, bits_over_unit = fx.get_reciprocal(sum_of_exps, 12)
+    info = np.iinfo(out.dtype)
+    exponent = bits_over_unit + 31 - 8 * out.dtype.itemsize
+    unsat = fx.rounding_divide_by_pot(fx.saturating_rounding_doubling_high_mul(recip, exps), exponent)
+    res = np.where(live, unsat + (-32768 if out.dtype == np.int16 else -128 if out.dtype == np.int8 else 0),
+                   info.min)
+    _store(out, res, info.min, info.max)
 
 
-def _shifted(xv, ov, row, axis, keep, beta):
-    # The ufunc reductions straight, into the kept buffer: x.max()/sum() cost a
-    # Python wrapper and an allocation each, a good part of a small softmax.
-    _max(xv, axis, None, row, keep)
-    np.subtract(xv, row, out=ov)
-    if beta != 1:
-        ov *= beta
-    np.exp(ov, out=ov)
-    _sum(ov, axis, None, row, keep)
-    np.divide(ov, row, out=ov)
+def _eval_softmax8_table(node, inputs, outputs):
+    out = outputs[0]
+    x = inputs[0].astype(np.int64)
+    e = node.q_table[x.max(axis=-1, keepdims=True) - x]
+    # The C++ loop sums in float32, in order; cumulative sums keep that order.
+    total = np.cumsum(e, axis=-1, dtype=np.float32)[..., -1:]
+    inv = np.float32(1) / (total * node.q_out_scale)
+    prob = e * inv
+    if out.dtype == np.uint8:
+        q = np.floor(prob + np.float32(0.5))       # LiteRT truncates prob + 0.5 for uint8
+    else:
+        q = fx.round_half_away(prob) + node.q_out_zp
+    info = np.iinfo(out.dtype)
+    _store(out, q.astype(np.int64), info.min, info.max)
 
 
-@binds(eval_float)
-def _bind_float(node, inputs, outputs):
-    x, out = inputs[0], outputs[0]
-    if not (x.flags.c_contiguous and out.flags.c_contiguous):
-        return None
-    _, _, xv, ov, row, axis, keep = node.row = _views(x, out)
-    beta = node.beta
-    shifted = partial(_shifted, xv, ov, row, axis, keep, beta)
-    if axis != 0:
-        return [shifted]
-
-    def one_row(unshifted=_unshifted):
-        if not unshifted(xv, ov, row, beta):
-            shifted()
-    return [one_row]
+def _eval_softmax16(node, inputs, outputs):
+    x = inputs[0].astype(np.int64)
+    diff = x - x.max(axis=-1, keepdims=True)
+    scaled = fx.multiply_by_quantized_multiplier(diff, node.q_mult, node.q_shift)
+    exps = fx.lut_lookup_int16(np.clip(scaled + 32767, -32768, 32767), node.q_exp_lut)
+    total = exps.sum(axis=-1, keepdims=True)
+    headroom_plus_one = fx.count_leading_zeros32(total)
+    shifted = ((total << (headroom_plus_one - 1)) + (1 << 13)) >> 14
+    sym = np.clip(shifted - ((1 << 15) + (1 << 16)), -32768, 32767)
+    recip = fx.lut_lookup_int16(sym, node.q_recip_lut)
+    right_shift = 31 - headroom_plus_one
+    res = (exps * recip + (np.int64(1) << (right_shift - 1))) >> right_shift
+    _store(outputs[0], res, 0, 32767)

@@ -1,6 +1,6 @@
 """SPLIT: cut input 1 into `num_splits` equal parts along the axis in input 0."""
 from . import _layout
-from .split_v import eval_split
+from ._layout import eval_split
 
 
 def prepare(node):

@@ -1,6 +1,7 @@
 """SQRT, elementwise: NaN for negative inputs."""
 import numpy as np
 
+from ._quantization import _check_unary, _f32, _INT16, _INT8, _require_non_negative
 from ._unary import prepare_float_unary
 
 
@@ -11,3 +12,23 @@ def prepare(node):
 def eval_float(node, inputs, outputs):
     with np.errstate(invalid="ignore"):
         np.sqrt(inputs[0], out=outputs[0])
+
+
+# --- quantized ---
+
+def prepare_quantized(node):
+    x, out = _check_unary(node, (_INT8, _INT16))
+    node.q_x_zp, node.q_out_zp = x.zero_point, out.zero_point
+    node.q_scales = _f32(x.scale), _f32(out.scale)
+    return _eval_sqrt
+
+
+def _eval_sqrt(node, inputs, outputs):
+    q = inputs[0].astype(np.int64)
+    _require_non_negative(node, q, node.q_x_zp, "SQRT")
+    sx, so = node.q_scales
+    root = np.sqrt(sx * (q - node.q_x_zp).astype(np.float32))
+    # TFLite truncates toward zero here (a C cast), it does not round.
+    res = np.trunc(root / so).astype(np.int64) + node.q_out_zp
+    info = np.iinfo(outputs[0].dtype)
+    outputs[0][...] = np.clip(res, info.min, info.max)

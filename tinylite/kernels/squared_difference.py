@@ -1,7 +1,9 @@
 """SQUARED_DIFFERENCE: (x - y)^2 with broadcasting; float32 or (wrapping) int32."""
 import numpy as np
 
+from . import _fixedpoint as fx
 from ._base import broadcast_shape
+from ._quantization import _f32, _INT8, _require, _unsupported
 from ._unary import QUANTIZED_TYPES
 
 
@@ -11,9 +13,7 @@ def prepare(node):
         node.fail(f"input types differ: {x.dtype.name} and {y.dtype.name}")
     node.outputs[0].shape = broadcast_shape(x.shape, y.shape, node)
     if x.dtype in [np.dtype(t) for t in QUANTIZED_TYPES]:
-        from . import _quantized
-
-        return _quantized.prepare_squared_difference(node)
+        return prepare_quantized(node)
     node.expect_dtype(x, np.float32, np.int32)
     return eval_squared_difference
 
@@ -22,3 +22,37 @@ def eval_squared_difference(node, inputs, outputs):
     out = outputs[0]
     np.subtract(inputs[0], inputs[1], out=out)
     np.multiply(out, out, out=out)
+
+
+# --- quantized ---
+
+_SQDIFF_SHIFT = 7       # TFLite's headroom: inputs move to a grid 2**7 finer than twice the larger scale
+
+
+def prepare_quantized(node):
+    x, y, out = node.inputs[0], node.inputs[1], node.outputs[0]
+    _require(node, x, y, out)
+    if not (x.dtype == y.dtype == out.dtype == _INT8):
+        _unsupported(node, "only int8 inputs and output have a quantized kernel in TFLite")
+    twice_max = float(2 * max(_f32(x.scale), _f32(y.scale)))
+    node.q_tables = []
+    values = np.arange(-128, 128, dtype=np.int64)
+    for s in (x, y):
+        mult, shift = fx.quantize_multiplier(float(s.scale) / twice_max)
+        # 256 possible values per input: rescale each once.
+        node.q_tables.append(fx.multiply_by_quantized_multiplier_smaller_than_one((values - s.zero_point) << _SQDIFF_SHIFT, mult, shift))
+    real_out = twice_max * twice_max / float(_f32((1 << 2 * _SQDIFF_SHIFT) * _f32(out.scale)))
+    node.q_out_mult, node.q_out_shift = fx.quantize_multiplier(real_out)
+    if node.q_out_shift > 0:
+        _unsupported(node, "an output scale finer than (2 * the larger input scale)**2 / 2**14")
+    node.q_out_zp = out.zero_point
+    return _eval_squared_difference
+
+
+def _eval_squared_difference(node, inputs, outputs):
+    a = node.q_tables[0][inputs[0].astype(np.intp) + 128]
+    b = node.q_tables[1][inputs[1].astype(np.intp) + 128]
+    d = a - b
+    res = fx.multiply_by_quantized_multiplier_smaller_than_one(d * d, node.q_out_mult, node.q_out_shift) + node.q_out_zp
+    out = outputs[0]
+    out[...] = np.clip(np.broadcast_to(res, out.shape), -128, 127)

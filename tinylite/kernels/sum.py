@@ -13,7 +13,7 @@ from ._window import is_quantized_type, prepare_reduction
 def prepare(node):
     x = node.inputs[0]
     if is_quantized_type(x):
-        return _prepare_quantized(node, x, node.outputs[0])
+        return prepare_quantized(node)
     node.expect_dtype(x, np.float32, np.int32, np.int64)
     prepare_reduction(node)
     return eval_sum
@@ -24,7 +24,8 @@ def eval_sum(node, inputs, outputs):
     np.sum(inputs[0], axis=node.axes, dtype=out.dtype, keepdims=True, out=out.reshape(node.kept_shape))
 
 
-def _prepare_quantized(node, x, out):
+def prepare_quantized(node):
+    x, out = node.inputs[0], node.outputs[0]
     if x.quantization is None or not x.quantization.is_quantized or out.dtype != x.dtype:
         node.fail(f"quantized SUM needs input and output of one quantized type, got {x.dtype.name} and "
                   f"{out.dtype.name}")

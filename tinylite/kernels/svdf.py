@@ -12,6 +12,7 @@ import numpy as np
 from . import _fixedpoint as fx
 from ._recurrent import apply_activation
 
+
 FOLDABLE = False
 
 
@@ -85,7 +86,7 @@ def eval_float(node, inputs, outputs):
 
 
 def _prepare_hybrid(node, wf, wt):
-    from ._quantized import _is_quantized, _unsupported
+    from ._quantization import _is_quantized, _unsupported
 
     if wf.dtype != np.int8 or not _is_quantized(wf):
         _unsupported(node, "hybrid SVDF needs int8 feature weights with a scale")
@@ -104,7 +105,7 @@ def _prepare_hybrid(node, wf, wt):
 
 
 def eval_hybrid(node, inputs, outputs):
-    from ._quantized import _asymmetric_quantize_rows, _symmetric_quantize_rows
+    from ._quantization import _asymmetric_quantize_rows, _symmetric_quantize_rows
 
     x = inputs[0]
     column = np.zeros((x.shape[0], node.dims[1]), np.float32)
@@ -119,7 +120,7 @@ def eval_hybrid(node, inputs, outputs):
 
 
 def _prepare_integer(node, x, wf, wt, bias, state):
-    from ._quantized import _require, _unsupported
+    from ._quantization import _require, _unsupported
 
     out = node.outputs[0]
     if x.dtype != np.int8 or wf.dtype != np.int8 or wt.dtype != np.int16 or state.dtype != np.int16 \

@@ -15,9 +15,7 @@ def prepare(node):
     node.outputs[0].shape = x.shape
     if x.dtype == np.float32:
         return eval_float
-    from . import _quantized
-
-    return _quantized.prepare_tanh(node)
+    return prepare_quantized(node)
 
 
 def eval_float(node, inputs, outputs):
@@ -27,3 +25,9 @@ def eval_float(node, inputs, outputs):
 @binds(eval_float)
 def _bind_float(node, inputs, outputs):
     return [partial(np.tanh, inputs[0], out=outputs[0])]
+
+
+def prepare_quantized(node):
+    from ._activations import prepare_sigmoid_like
+
+    return prepare_sigmoid_like(node, tanh=True)

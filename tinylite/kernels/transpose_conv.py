@@ -13,8 +13,8 @@ requantization is the one of the LiteRT kernel that runs the case by default:
   kernel quantizes channels in blocks of 8 with NEON intrinsics (SSE on x86):
   a doubling high multiply, then a right shift, both rounding half up;
   the channels left over (count % 8) take gemmlowp's MultiplyByQuantizedMultiplier.
-  (``REQUANT = "reference"`` uses gemmlowp for every channel, as LiteRT's
-  reference resolver does.)
+  (Under OpResolverType.BUILTIN_REF gemmlowp rounds every channel, as
+  LiteRT's reference resolver does.)
 - uint8: the optimized kernel requantizes the flat output in blocks of 16
   with a rounding high multiply and rounding shift (both ties up, as
   fx.multiply_by_quantized_multiplier_ruy); the last total % 16 values take
@@ -26,9 +26,7 @@ import numpy as np
 
 from . import _fixedpoint as fx
 from ._base import conv_padding, fused_float_activation, padding_name
-
-# "optimized" (LiteRT's default kernel) or "reference" (its reference resolver).
-REQUANT = "optimized"
+from ._quantization import _requant_params
 from ._window import window_out_size
 
 
@@ -65,7 +63,7 @@ def prepare(node):
             node.wmat = weight_matrix(w.data)
         node.act = fused_float_activation(node)
         return eval_float
-    return _prepare_quantized(node, x, w, node.inputs[3] if node.has_input(3) else None, node.outputs[0])
+    return prepare_quantized(node)
 
 
 def weight_matrix(w):
@@ -100,9 +98,9 @@ def eval_float(node, inputs, outputs):
 
 # --- quantized ---
 
-def _prepare_quantized(node, x, w, b, out):
-    from . import _quantized as q
-
+def prepare_quantized(node):
+    w, x, out = node.inputs[1], node.inputs[2], node.outputs[0]
+    b = node.inputs[3] if node.has_input(3) else None
     if x.dtype == np.float32:
         from ..errors import UnsupportedOpError
 
@@ -129,7 +127,7 @@ def _prepare_quantized(node, x, w, b, out):
         node.fail("the quantized bias must be a constant")
     node.x_zp = x.zero_point
     node.w_zp = w.zero_point if x.dtype == np.uint8 else 0
-    q._requant_params(node, x, w, b, out, cout, "gemmlowp", conv_per_tensor=x.dtype == np.uint8)
+    _requant_params(node, x, w, b, out, cout, "gemmlowp", conv_per_tensor=x.dtype == np.uint8)
     if x.dtype == np.int16:
         # LiteRT takes the int32 path only when the options name an int32 bias.
         node.mode = "blocked" if node.options.get("quantized_bias_type") == 2 else "mbqm64"
@@ -198,9 +196,9 @@ def eval_quantized(node, inputs, outputs):
         res = fx.multiply_by_quantized_multiplier_64(acc, node.q_mult, node.q_shift)
     else:
         acc = fx.wrap32(acc)
-        if node.mode == "blocked" and REQUANT == "optimized":
+        if node.mode == "blocked" and not node.reference:
             res = _requantize_blocked(acc, node.q_mult, node.q_shift)
-        elif node.mode == "flat16" and REQUANT == "optimized":
+        elif node.mode == "flat16" and not node.reference:
             flat = acc.reshape(-1)
             split = flat.size - flat.size % 16
             res = np.concatenate([

@@ -4,11 +4,13 @@ output and cell states kept in variable tensors across invokes.
 
 Float, hybrid (int8 weights, float activations) and integer (int8
 activations, int16 cell state) as TFLite's lstm_eval defines them; see
-_recurrent.py.
+_recurrent.py.  The optimized kernel for the plain float cell is
+kernels/optimized/unidirectional_sequence_lstm.py.
 """
 import numpy as np
 
-from . import _recurrent
+from . import _integer_lstm, _recurrent
+
 
 FOLDABLE = False
 
@@ -22,28 +24,14 @@ def prepare(node):
     time_major = bool(node.options.get("time_major", False))
     n_time, n_batch = (x.shape[0], x.shape[1]) if time_major else (x.shape[1], x.shape[0])
     if x.dtype != np.float32:
-        return _recurrent.prepare_integer_lstm(node)
+        return _integer_lstm.prepare_integer_lstm(node)
     cell = _recurrent.LstmCell(node, _recurrent.UNI_LSTM, x.shape[2])
     cell.check_states(n_batch)
     node.cell = cell
     node.time_major = time_major
     node.outputs[0].shape = tuple(x.shape[:2]) + (cell.n_output,)
     node.expect_dtype(node.outputs[0], np.float32)
-    if _recurrent.FastLstmSequence.applies(cell) and not node.exact_products:
-        node.sequence = None
-        return eval_float_fast
     return eval_float
-
-
-def eval_float_fast(node, inputs, outputs):
-    """The plain LSTM (no peepholes, projection, layer norm or CIFG, TANH):
-    see _recurrent.FastLstmSequence."""
-    seq = node.sequence
-    arrays = (inputs[0], outputs[0], inputs[18], inputs[19])
-    if seq is None or any(a is not b for a, b in zip(seq.arrays, arrays)):
-        seq = node.sequence = _recurrent.FastLstmSequence(node.cell, inputs[0], outputs[0], inputs[18], inputs[19],
-                                                          node.time_major)
-    seq.run()
 
 
 def eval_float(node, inputs, outputs):

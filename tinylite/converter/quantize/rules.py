@@ -2,7 +2,8 @@
 outputs have fixed parameters, which ops keep their input's scale.
 
 The table lists the ops tinylite's interpreter runs with integer activations
-(tinylite/kernels/_quantized*.py and the type-generic data-movement kernels).
+(the ``prepare_quantized`` paths of tinylite/kernels/<op>.py and the type-generic
+data-movement kernels).
 An op that is not listed, or that the interpreter still refuses once
 quantized (full_integer.py checks by preparing the model), stays in float
 with DEQUANTIZE/QUANTIZE around it, or is an error in strict mode.

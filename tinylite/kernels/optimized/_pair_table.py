@@ -45,14 +45,14 @@ class _Buffers:
 
 
 def eval_table(node, inputs, outputs):
-    fb = getattr(node, "opt_table_bufs", None)
+    fb = node.cache.get("opt_table_bufs")
     if fb is None or fb.x is not inputs[0] or fb.y is not inputs[1] or fb.out is not outputs[0]:
-        fb = node.opt_table_bufs = _Buffers(node, inputs[0], inputs[1], outputs[0])
+        fb = node.cache["opt_table_bufs"] = _Buffers(node, inputs[0], inputs[1], outputs[0])
     for call in fb.calls:
         call()
 
 
 @binds(eval_table)
 def _bind(node, inputs, outputs):
-    node.opt_table_bufs = _Buffers(node, inputs[0], inputs[1], outputs[0])
-    return list(node.opt_table_bufs.calls)
+    node.cache["opt_table_bufs"] = _Buffers(node, inputs[0], inputs[1], outputs[0])
+    return list(node.cache["opt_table_bufs"].calls)

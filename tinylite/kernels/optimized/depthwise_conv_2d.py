@@ -20,8 +20,20 @@ from functools import partial
 
 import numpy as np
 
+from .. import depthwise_conv_2d as reference
 from .._base import binds
+from . import register
 from ._requantize import Requantizer, acc_dtype, chunk_rows, padded_buffer
+
+
+@register("DEPTHWISE_CONV_2D", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_depthwise)
+def prepare_int(node, reference_fn):
+    return plan(node)
+
+
+@register("DEPTHWISE_CONV_2D", dtypes=(np.float32,), when=lambda node, ref: ref is reference.eval_float)
+def prepare_float(node, reference_fn):
+    return plan_float(node)
 
 
 def plan(node):
@@ -40,7 +52,7 @@ def plan(node):
     gemmlowp = True if node.q_simd is None else ~node.q_simd
     if cin == 1:
         # Each output channel is a plain convolution of the one input channel.
-        from .conv_2d import GemmConv
+        from ._gemm import GemmConv
 
         return GemmConv.plan(node, node.q_taps.reshape(kh * kw, m), 0, gemmlowp)
     taps = node.q_taps.reshape(kh, kw, cin * m)                     # exact integers
@@ -89,17 +101,17 @@ class _Buffers:
 
 
 def eval_int(node, inputs, outputs):
-    fb = getattr(node, "opt_dw_bufs", None)
+    fb = node.cache.get("opt_dw_bufs")
     if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
-        fb = node.opt_dw_bufs = _Buffers(node, inputs[0], outputs[0])
+        fb = node.cache["opt_dw_bufs"] = _Buffers(node, inputs[0], outputs[0])
     for call in fb.calls:
         call()
 
 
 @binds(eval_int)
 def _bind(node, inputs, outputs):
-    node.opt_dw_bufs = _Buffers(node, inputs[0], outputs[0])
-    return list(node.opt_dw_bufs.calls)
+    node.cache["opt_dw_bufs"] = _Buffers(node, inputs[0], outputs[0])
+    return list(node.cache["opt_dw_bufs"].calls)
 
 
 # --- float32 ---
@@ -146,17 +158,17 @@ class _FloatBuffers:
 
 
 def eval_float(node, inputs, outputs):
-    fb = getattr(node, "opt_fdw_bufs", None)
+    fb = node.cache.get("opt_fdw_bufs")
     if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
-        fb = node.opt_fdw_bufs = _FloatBuffers(node, inputs[0], outputs[0])
+        fb = node.cache["opt_fdw_bufs"] = _FloatBuffers(node, inputs[0], outputs[0])
     for call in fb.calls:
         call()
 
 
 @binds(eval_float)
 def _bind_float(node, inputs, outputs):
-    node.opt_fdw_bufs = _FloatBuffers(node, inputs[0], outputs[0])
-    return list(node.opt_fdw_bufs.calls)
+    node.cache["opt_fdw_bufs"] = _FloatBuffers(node, inputs[0], outputs[0])
+    return list(node.cache["opt_fdw_bufs"].calls)
 
 
 class _Windows:

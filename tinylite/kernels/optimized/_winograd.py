@@ -22,7 +22,7 @@ reference; tests compare the two.
 """
 import numpy as np
 
-from ._pool import PaddedInput
+from .._pool import PaddedInput
 
 _BT = np.array([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
                 [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]], np.float64)
@@ -91,9 +91,9 @@ class Plan:
 def run(node, x, out):
     """Write the pooled, biased, activated output (`node.act` is the conv's
     activation combined with the pool's)."""
-    plan = node.winograd_plan
+    plan = node.cache.get("winograd")
     if plan is None or plan.x is not x or plan.out is not out:
-        plan = node.winograd_plan = Plan(x, out, node.geometry, node.pool)
+        plan = node.cache["winograd"] = Plan(x, out, node.geometry, node.pool)
     plan.pad.refresh(x)
     th, tw, cout = plan.th, plan.tw, plan.cout
     bt, at = INPUT_TRANSFORM, OUTPUT_TRANSFORM

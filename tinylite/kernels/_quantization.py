@@ -1,0 +1,301 @@
+"""What the quantized paths of the kernels share: quantization parameters,
+requantization, the fused activation as integer bounds, row quantization of
+the hybrid kernels, per-value lookup tables, and ``prepare_quantized``,
+which finds an op's quantized path (``prepare_quantized`` in kernels/<op>.py).
+No op's logic lives here; the fixed-point arithmetic is _fixedpoint.py.
+
+Semantics are LiteRT's integer kernels: QuantizeMultiplier, gemmlowp's
+double-rounding MultiplyByQuantizedMultiplier (the 16-bit-multiplier variant
+for int64 accumulators), activation clamping in the quantized domain, padding
+that contributes nothing (input zero point).  Integer GEMMs run as float64
+BLAS products, which are exact (every partial sum stays far below 2**53).
+
+Which LiteRT kernel is followed.  LiteRT's optimized kernels (its default
+resolver) and its reference kernels (BUILTIN_REF) do not always agree;
+tinylite follows the optimized ones by default and the reference ones under
+OpResolverType.BUILTIN_REF (``node.reference``), bit for bit, as measured on
+the shared corpus and zoo (tests/test_resolvers.py) and tests/kernels.  The
+differences:
+- GEMM requantization (CONV_2D int8 and uint8, FULLY_CONNECTED int8/uint8,
+  16x8 with int32 accumulators): the optimized kernels go through ruy,
+  whose x86 kernels round ties *up* in the high multiply and the final
+  shift (fx.multiply_by_quantized_multiplier_ruy; ruy runs uint8 as int8
+  with adjusted zero points); the reference ones use gemmlowp's double
+  rounding (ties away from zero), and the reference int8/uint8
+  FULLY_CONNECTED requantizes in double precision.  Grouped convolutions run
+  on LiteRT's reference kernel in both modes; 16x8 CONV_2D with int64
+  accumulators uses the int64 MultiplyByQuantizedMultiplier in both.
+- DEPTHWISE_CONV_2D int8 (optimized) requantizes output channels in blocks
+  of 8 with NEON_2_SSE intrinsics (ties up) and the rest with gemmlowp.
+- MEAN int8/uint8 over the two spatial axes with keep_dims (optimized): a
+  float32 multiplier, the zero point in a rounded float bias, channels in
+  blocks of 16 rounded upward.  The reference divides the multiplier by the
+  count in integers.
+- SOFTMAX and LOG_SOFTMAX int8 (optimized): a float32 exp table; the
+  reference works in gemmlowp fixed point.
+- QUANTIZE/DEQUANTIZE (optimized): SIMD blocks round differently from the
+  scalar tail (see quantize.py); the reference is scalar throughout.
+- RESIZE_NEAREST_NEIGHBOR 8-bit (optimized): a 16.16 fixed-point index.
+- ADD 8-bit with a scalar-like broadcast (optimized): see optimized/add.py.
+Other notes:
+- TANH/LOGISTIC int16 follow the reference (interpolated sigmoid table);
+  for power-of-two input scales LiteRT's default kernel uses gemmlowp's
+  fixed-point functions instead and may differ by an LSB.  TANH/LOGISTIC
+  int8 build TFLite's 256-entry table with correctly rounded float32
+  exp/tanh; the C library may differ in a last ulp (never seen).
+- For 8-bit ADD/SUB/MUL without broadcasting and the 8-bit activations,
+  every input pair was compared exhaustively against LiteRT with random
+  parameters and no difference showed: the scalar formulas throughout.
+- Hybrid kernels quantize each batch row (FULLY_CONNECTED) or image
+  (CONV_2D, DEPTHWISE_CONV_2D) as TFLite does; float results may differ in
+  the last bits from LiteRT's SIMD accumulation order.  LiteRT's SIMD hybrid
+  kernels assume symmetric int8 weights (-128 never occurs); with a -128
+  weight they give different results, tinylite the exact product.
+- The SIMD/ruy rounding above is a property of LiteRT's x86 build and can
+  differ by one LSB on ARM.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _fixedpoint as fx
+from ..errors import UnsupportedOpError
+from ._base import activation_name
+
+
+QUANTIZED = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
+
+
+def gemm_rounding(node):
+    """How a GEMM's int32 accumulators are requantized: LiteRT's optimized kernels
+    hand them to ruy (ties rounded up in the high multiply and the shift), its
+    reference kernels use gemmlowp's MultiplyByQuantizedMultiplier (ties away
+    from zero); the two differ by one LSB on ties."""
+    return "gemmlowp" if node.reference else "ruy"
+
+
+def _unsupported(node, detail=""):
+    types = ", ".join(s.dtype.name for s in node.inputs if s is not None)
+    raise UnsupportedOpError(
+        f"{node.op_name} (node {node.index}) with input types ({types}) is not supported by tinylite"
+        + (f": {detail}" if detail else ""))
+
+
+def _is_quantized(spec):
+    return spec is not None and spec.quantization is not None and spec.quantization.is_quantized
+
+
+def _require(node, *specs):
+    for s in specs:
+        if s.dtype not in QUANTIZED:
+            _unsupported(node, f"tensor {s.name!r} has type {s.dtype.name}")
+        if not _is_quantized(s):
+            node.fail(f"tensor {s.name!r} of type {s.dtype.name} has no quantization parameters")
+
+
+def _scales(spec):
+    return np.asarray(spec.quantization.scale, np.float32).reshape(-1)
+
+
+def _zero_points(spec):
+    zp = spec.quantization.zero_point
+    return np.zeros(1, np.int64) if zp is None or not len(zp) else np.asarray(zp, np.int64).reshape(-1)
+
+
+def _f32(x):
+    return np.float32(x)
+
+
+def activation_range(node, out):
+    """TFLite's CalculateActivationRangeQuantized: the fused activation as integer bounds."""
+    info = np.iinfo(out.dtype)
+    name = activation_name(node)
+    scale, zp = _f32(out.scale), out.zero_point
+
+    def q(f):
+        return zp + int(fx.round_half_away(_f32(f) / scale))
+
+    if name == "RELU":
+        return max(info.min, q(0.0)), info.max
+    if name == "RELU6":
+        return max(info.min, q(0.0)), min(info.max, q(6.0))
+    if name == "RELU_N1_TO_1":
+        return max(info.min, q(-1.0)), min(info.max, q(1.0))
+    return info.min, info.max
+
+
+def _store(out, values, lo, hi):
+    np.clip(values, lo, hi, out=values)
+    out[...] = values.reshape(out.shape)
+
+
+def _float_clamp(node):
+    name = activation_name(node)
+    return {"RELU": (0.0, np.inf), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}.get(name)
+
+
+def _symmetric_quantize_rows(rows):
+    """TFLite's SymmetricQuantizeFloats per row: (int8 values, float32 scaling factors)."""
+    rng = np.maximum(np.abs(rows.min(axis=1)), np.abs(rows.max(axis=1))).astype(np.float32)
+    zero = rng == 0
+    safe = np.where(zero, np.float32(1), rng)
+    sf = np.where(zero, np.float32(1), safe / np.float32(127)).astype(np.float32)
+    inv = (np.float32(127) / safe).astype(np.float32)
+    q = np.clip(fx.round_half_away(rows * inv[:, None]), -127, 127)
+    q[zero] = 0
+    return q, sf, np.zeros(len(rows), np.int64)
+
+
+def _asymmetric_quantize_rows(rows):
+    """TFLite's AsymmetricQuantizeFloats per row: (int8 values, float32 scales, zero points)."""
+    rmin32 = np.minimum(rows.min(axis=1), 0).astype(np.float32)
+    rmax32 = np.maximum(rows.max(axis=1), 0).astype(np.float32)
+    rmin, rmax = rmin32.astype(np.float64), rmax32.astype(np.float64)
+    same = rmin == rmax
+    # LiteRT's x86 build runs the NEON version (NEON_2_SSE), whose range rmax - rmin is a float32
+    # difference (the portable one subtracts in double): they differ in the last bit of the scale.
+    scale = np.where(same, 1.0, (rmax32 - rmin32).astype(np.float64) / 255.0)
+    zp_min = -128.0 - rmin / scale
+    zp_max = 127.0 - rmax / scale
+    err_min = 128.0 + np.abs(rmin / scale)
+    err_max = 127.0 + np.abs(rmax / scale)
+    zp = np.where(err_min < err_max, zp_min, zp_max)
+    nudged = np.where(zp <= -128, -128, np.where(zp >= 127, 127, fx.round_half_away(zp))).astype(np.int64)
+    sf = scale.astype(np.float32)
+    inv = (np.float32(1) / sf).astype(np.float32)
+    q = np.clip(fx.round_half_away(nudged.astype(np.float32)[:, None] + rows * inv[:, None]), -128, 127)
+    q[same] = 0
+    nudged[same] = 0
+    sf[same] = 1
+    return q, sf, nudged
+
+
+def _requant_params(node, x, w, b, out, channels, mode, conv_per_tensor=False):
+    """Output multipliers (per channel), zero point, activation range and the requantization mode
+    ("gemmlowp", "ruy", "double"; int16 activations with int64 accumulators use "mbqm64")."""
+    ws = _scales(w)
+    if len(ws) not in (1, channels):
+        node.fail(f"weights have {len(ws)} scales for {channels} output channels")
+    if conv_per_tensor:
+        # GetQuantizedConvolutionMultipler: the scale product is taken in float32.
+        real = np.array([float(_f32(x.scale) * ws[0]) / float(out.scale)])
+    else:
+        real = float(x.scale) * ws.astype(np.float64) / float(out.scale)
+    node.q_real = np.broadcast_to(real, (channels,)).copy()
+    mult, shift = fx.quantize_multipliers(node.q_real)
+    node.q_mult, node.q_shift = mult, shift
+    node.q_out_zp = out.zero_point
+    node.q_lo, node.q_hi = activation_range(node, out)
+    node.q_bias = None
+    if b is not None:
+        if b.size != channels:
+            node.fail(f"bias {b.name!r} has {b.size} values ({list(b.shape)}) for {channels} output channels; "
+                      "it needs one per channel")
+        if b.data is None:
+            _unsupported(node, "a non-constant quantized bias")
+        node.q_bias = b.data.astype(np.int64).reshape(-1)
+    node.q_mode = mode
+
+
+def _requantize(node, acc):
+    """int64 accumulators [rows, channels] (bias added here) -> clamped output integers."""
+    if node.q_bias is not None:
+        acc = acc + node.q_bias
+    if node.q_mode == "gemmlowp":
+        res = fx.multiply_by_quantized_multiplier(fx.wrap32(acc), node.q_mult, node.q_shift)
+    elif node.q_mode == "ruy":
+        res = fx.multiply_by_quantized_multiplier_ruy(fx.wrap32(acc), node.q_mult, node.q_shift)
+    elif node.q_mode == "mbqm64":
+        res = fx.multiply_by_quantized_multiplier_64(acc, node.q_mult, node.q_shift)
+    else:
+        res = fx.round_half_away(acc.astype(np.float64) * node.q_real).astype(np.int64)
+    return res + node.q_out_zp
+
+
+_INT8_TYPES = (np.dtype(np.int8), np.dtype(np.uint8))
+
+
+def _info(dtype):
+    return np.iinfo(dtype)
+
+
+def _all_values(dtype):
+    """Every value of an 8-bit type, for per-value tables (index: q - min)."""
+    i = _info(dtype)
+    return np.arange(i.min, i.max + 1, dtype=np.int64)
+
+
+def _lut_or_direct(node, x, fn):
+    """An eval applying fn(node, int64 values): through a 256-entry table for 8-bit types."""
+    node.q_fn = fn
+    if x.dtype in _INT8_TYPES:
+        node.q_lut = fn(node, _all_values(x.dtype)).astype(x.dtype)
+        node.q_offset = -int(_info(x.dtype).min)
+        return _eval_lut
+    return _eval_direct
+
+
+def _eval_lut(node, inputs, outputs):
+    np.take(node.q_lut, inputs[0].astype(np.intp) + node.q_offset, out=outputs[0])
+
+
+def _eval_direct(node, inputs, outputs):
+    outputs[0][...] = node.q_fn(node, inputs[0].astype(np.int64))
+
+
+def _prepare_lut(node, fn):
+    """TFLite's LUTPopulate for a float32 function: a 256-entry table for 8-bit types, the
+    interpolated 513-entry one (float32 samples) for int16."""
+    x, out = node.inputs[0], node.outputs[0]
+    _require(node, x, out)
+    if x.dtype in _INT8_TYPES:
+        node.q_lut = fx.lut_int8(fn, x.scale, x.zero_point, out.scale, out.zero_point, x.dtype)
+        node.q_offset = -int(_info(x.dtype).min)
+        return _eval_lut
+    if x.zero_point or out.zero_point:
+        node.fail("int16 input and output need zero points of 0")
+
+    def fn32(v):
+        return fn(np.asarray(v, np.float32).reshape(-1)).astype(np.float32)
+
+    node.q_lut16 = fx.lut_int16(fn32, _f32(x.scale), 0, _f32(out.scale), 0, float_type=np.float32)
+    return _eval_lut16
+
+
+def _eval_lut16(node, inputs, outputs):
+    outputs[0][...] = fx.lut_lookup_int16(inputs[0], node.q_lut16)
+
+
+_INT8 = np.dtype(np.int8)
+
+
+_INT16 = np.dtype(np.int16)
+
+
+def _check_unary(node, dtypes):
+    x, out = node.inputs[0], node.outputs[0]
+    _require(node, x, out)
+    if x.dtype not in dtypes:
+        _unsupported(node)
+    if x.dtype != out.dtype:
+        node.fail(f"input type {x.dtype.name} differs from output type {out.dtype.name}")
+    if x.dtype == _INT16 and (x.zero_point or out.zero_point):
+        node.fail("int16 input and output need zero points of 0")
+    return x, out
+
+
+def _require_non_negative(node, q, zero_point, what):
+    if np.any(q < zero_point):
+        node.fail(f"{what} is only defined for non-negative inputs; got a quantized value "
+                  f"{int(q.min())} below the zero point {zero_point}")
+
+
+def prepare_quantized(node):
+    """The quantized path of the node's op: ``prepare_quantized(node)`` of its
+    kernel module (kernels/<op>.py), or an UnsupportedOpError naming the types."""
+    from . import kernel_for
+
+    fn = getattr(kernel_for(node.op_name), "prepare_quantized", None)
+    if fn is None or fn is prepare_quantized:
+        _unsupported(node)
+    return fn(node)

@@ -1,0 +1,138 @@
+"""CONV_2D, int8 and uint8 (one group): im2col and one float BLAS product per
+chunk of output rows, exact (see _requantize), then the requantization of
+that chunk while it is in cache.
+
+The input is copied once per invoke, cast to float, into a buffer whose border
+holds the input zero point (so padding contributes zero after centering) and,
+for a 1x1 stride-1 convolution, whose extra last channel holds 1: the bias rides
+in the product as one more weight row, folded with the centering:
+sum((x - zp) * w) + bias = sum(x * w) + (bias - zp * sum(w)).
+Other geometries copy the windows into an im2col matrix with a ones column.
+
+`GemmConv` also serves DEPTHWISE_CONV_2D with one input channel (a depth
+multiplier as large as 128 is then a product with kh*kw rows).
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from .._base import binds
+from .._window import patches
+from ._requantize import Requantizer, acc_dtype, chunk_rows, padded_buffer
+
+TILE_ELEMENTS = 512
+
+
+def plan(node):
+    """The optimized eval for this prepared node, or None (the reference kernel runs)."""
+    from . import ENABLED
+
+    x, w = node.inputs[0], node.inputs[1]
+    if not ENABLED or x.dtype not in (np.int8, np.uint8) or node.groups != 1 or w.data is None:
+        return None
+    if node.q_mode not in ("ruy", "gemmlowp"):
+        return None
+    cout = w.shape[0]
+    return GemmConv.plan(node, w.data.reshape(cout, -1).T, node.q_wzp, node.q_mode == "gemmlowp")
+
+
+class GemmConv:
+    """The constants of one integer convolution as a product: `wmat` [K, cout]
+    integer weights (minus `wzp`), K ordered (kh, kw, cin) like the windows."""
+
+    @staticmethod
+    def plan(node, wmat, wzp, gemmlowp):
+        if not Requantizer.applies(node.q_shift):
+            return None
+        b = node.inputs[2] if node.has_input(2) else None
+        if b is not None and b.data is None:
+            return None
+        k, cout = wmat.shape
+        # Integer sums first (exact, and cheap at load: no float64 copy of the weights).
+        centered = wmat.astype(np.int32) - int(wzp)
+        bias = np.zeros(cout, np.int64) if node.q_bias is None else node.q_bias.astype(np.int64)
+        folded = bias - int(node.q_x_zp) * centered.sum(axis=0, dtype=np.int64)
+        xmax = 128 if node.inputs[0].dtype == np.int8 else 255
+        bound = (xmax * np.abs(centered).sum(axis=0, dtype=np.int64) + np.abs(folded)).astype(np.float64)
+        dtype = acc_dtype(bound)
+        if dtype is None:
+            return None
+        matrix = np.empty((k + 1, cout), dtype)
+        matrix[:k] = centered
+        matrix[k] = folded
+        node.opt_conv = dict(wmat=matrix, dtype=dtype, gemmlowp=gemmlowp, bound=float(bound.max()))
+        return eval_int
+
+
+class _Buffers:
+    def __init__(self, node, x, out):
+        p = node.opt_conv
+        g = node.geometry
+        dtype = p["dtype"]
+        n, h, wd, cin = x.shape
+        _, oh, ow, cout = out.shape
+        pt, pb, pl, pr = g["pad"]
+        rows = n * oh * ow
+        calls = []
+        self.x, self.out, self.calls = x, out, []
+        if out.size == 0:
+            return
+        pointwise = g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"])
+        if pointwise:
+            xp = np.empty((n, h, wd, cin + 1), dtype)
+            xp[..., cin] = 1
+            calls.append(partial(np.copyto, xp[..., :cin], x, casting="unsafe"))
+            cols = xp.reshape(rows, cin + 1)
+        else:
+            k = g["kh"] * g["kw"] * cin
+            cols = np.empty((rows, k + 1), dtype)
+            cols[:, k] = 1
+            if any(g["pad"]):
+                xp = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.q_x_zp, dtype)
+                calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
+            else:
+                xp = x
+            view = patches(xp, g)
+            calls.append(partial(np.copyto, cols[:, :k].reshape(view.shape), view, casting="unsafe"))
+        # The requantization sees `tile` output rows as one row of tile * cout values (see Requantizer).
+        tile = min(rows, -(-TILE_ELEMENTS // cout))
+        step = min(rows, max(chunk_rows(cout), 16))
+        step = max(tile, step - step % tile)
+        acc = np.empty((step, cout), dtype)
+        t = np.empty(step * cout, np.int64)
+        mask = np.empty(step * cout, bool)
+        args = (node.q_mult, node.q_shift, p["gemmlowp"], node.q_out_zp, node.q_lo, node.q_hi, p["bound"])
+        rq, rq1 = Requantizer(*args, tile=tile), Requantizer(*args)
+        res = out.reshape(rows, cout)
+        for r0 in range(0, rows, step):
+            r1 = min(rows, r0 + step)
+            k = r1 - r0
+            a = acc[:k]
+            calls.append(partial(np.dot, cols[r0:r1], p["wmat"], out=a))
+            main = k - k % tile
+            if main:
+                shape = (main // tile, tile * cout)
+                calls += rq.calls(a[:main].reshape(shape), t[:main * cout].reshape(shape),
+                                  res[r0:r0 + main].reshape(shape), mask[:main * cout].reshape(shape))
+            if main < k:
+                shape = (k - main, cout)
+                calls += rq1.calls(a[main:], t[:(k - main) * cout].reshape(shape), res[r0 + main:r1],
+                                   mask[:(k - main) * cout].reshape(shape))
+        self.calls = calls
+        self.x, self.out = x, out
+
+
+def eval_int(node, inputs, outputs):
+    fb = node.cache.get("opt_conv_bufs")
+    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
+        fb = node.cache["opt_conv_bufs"] = _Buffers(node, inputs[0], outputs[0])
+    for call in fb.calls:
+        call()
+
+
+@binds(eval_int)
+def _bind(node, inputs, outputs):
+    node.cache["opt_conv_bufs"] = _Buffers(node, inputs[0], outputs[0])
+    return list(node.cache["opt_conv_bufs"].calls)

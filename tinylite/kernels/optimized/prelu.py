@@ -1,0 +1,74 @@
+"""Optimized PRELU (float32, constant finite alphas all in (0, 1] or all >= 1):
+max(x, alpha*x) or min(x, alpha*x), two vectorized passes; exactly the
+reference's values (alpha = 0 would turn +inf into NaN, so it is left out)."""
+from functools import partial
+
+import numpy as np
+
+from .. import prelu as reference
+from .._base import binds
+from . import register
+
+
+def _pick(alpha):
+    """np.maximum where every alpha is in (0, 1], np.minimum where every one is >= 1, else None."""
+    if alpha is None or not alpha.size or not np.all(np.isfinite(alpha)):
+        return None
+    if np.all((alpha > 0) & (alpha <= 1)):
+        return np.maximum
+    if np.all(alpha >= 1):
+        return np.minimum
+    return None
+
+
+@register("PRELU", dtypes=(np.float32,),
+          when=lambda node, ref: ref is reference.eval_float and _pick(node.inputs[1].data) is not None)
+def prepare_fast(node, reference_fn):
+    node.pick = _pick(node.inputs[1].data)
+    reshape_alpha(node, node.inputs[0].shape)
+    return eval_float_fast
+
+
+def on_pooled(node, shape):
+    """This PRELU's node for running after a max pool, in place on its output
+    of `shape` (interpreter.fusion.pool_before_prelu); `node` is left as prepared."""
+    node = node.derived()
+    reshape_alpha(node, shape)
+    return node
+
+
+def reshape_alpha(node, shape):
+    """Lay alpha out over one sample of `shape`, so the multiply runs along
+    whole rows instead of broadcasting a short channel vector (and a slice
+    of the batch takes it as it is)."""
+    a = node.inputs[1].data
+    if len(a.shape) == len(shape) and a.shape[0] == 1:
+        a = a[0]
+    per_sample = tuple(shape[1:]) if len(a.shape) < len(shape) else tuple(shape)
+    node.alpha_full = np.ascontiguousarray(np.broadcast_to(a, per_sample), np.float32)
+
+
+def eval_float_fast(node, inputs, outputs):
+    """Constant alpha all in (0, 1] (or all >= 1): two vectorized passes."""
+    x, out = inputs[0], outputs[0]
+    dst = _scratch(node, x, out)
+    np.multiply(x, node.alpha_full, out=dst)
+    node.pick(x, dst, out=out)
+
+
+def _scratch(node, x, out):
+    """Where alpha*x goes: the output, or a buffer of its own when the output
+    is the input (in place, as pool_before_prelu runs it)."""
+    if np.may_share_memory(x, out):
+        tmp = node.cache.get("tmp")
+        if tmp is None or tmp.shape != x.shape:
+            tmp = node.cache["tmp"] = np.empty_like(x)
+        return tmp
+    return out
+
+
+@binds(eval_float_fast)
+def _bind_fast(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    dst = _scratch(node, x, out)
+    return [partial(np.multiply, x, node.alpha_full, out=dst), partial(node.pick, x, dst, out=out)]

@@ -1,0 +1,86 @@
+"""Optimized SOFTMAX (float32): views and the row buffer kept across
+invokes, the reductions as ufunc calls into that buffer, and one row
+skipping the shift by its max when its sum allows (within float32
+rounding of the reference's values)."""
+from functools import partial
+
+import numpy as np
+
+from .. import softmax as reference
+from .._base import binds
+from . import register
+
+_max = np.maximum.reduce
+_sum = np.add.reduce
+
+# One row (a classifier's output at batch 1) skips the shift by its max when
+# the unshifted exponentials sum into [2**-20, inf): then none overflowed,
+# and any that underflowed is below 2**-100 of the total, under float32's
+# resolution.  The shift is two of the five numpy calls of such a softmax.
+_UNSHIFTED_MIN_SUM = 2.0 ** -20
+_INF = float("inf")
+
+
+
+@register("SOFTMAX", dtypes=(np.float32,), when=lambda node, ref: ref is reference.eval_float)
+def prepare_fast(node, reference_fn):
+    return eval_float_fast
+
+
+def eval_float_fast(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    v = node.cache.get("row")
+    if v is None or v[0] is not x or v[1] is not out:
+        v = node.cache["row"] = _views(x, out)
+    _, _, xv, ov, row, axis, keep = v
+    if axis == 0 and _unshifted(xv, ov, row, node.beta):
+        return
+    _shifted(xv, ov, row, axis, keep, node.beta)
+
+
+def _views(x, out):
+    """Kept views and a buffer for the row max and sum.  One row runs on 1-D
+    views with a 0-d buffer: numpy's broadcasting loops cost twice its plain
+    ones there."""
+    if x.size == x.shape[-1]:
+        return (x, out, x.reshape(-1), out.reshape(-1), np.empty((), np.float32), 0, False)
+    return (x, out, x, out, np.empty(x.shape[:-1] + (1,), np.float32), -1, True)
+
+
+def _unshifted(xv, ov, row, beta, exp=np.exp, multiply=np.multiply, divide=np.divide) -> bool:
+    """exp(beta * x) / sum for one row, if its sum allows (else False, `ov` scratch)."""
+    exp(xv if beta == 1 else multiply(xv, beta, out=ov), out=ov)
+    _sum(ov, 0, None, row, False)
+    if _UNSHIFTED_MIN_SUM <= row.item() < _INF:
+        divide(ov, row, out=ov)
+        return True
+    return False
+
+
+def _shifted(xv, ov, row, axis, keep, beta):
+    # The ufunc reductions straight, into the kept buffer: x.max()/sum() cost a
+    # Python wrapper and an allocation each, a good part of a small softmax.
+    _max(xv, axis, None, row, keep)
+    np.subtract(xv, row, out=ov)
+    if beta != 1:
+        ov *= beta
+    np.exp(ov, out=ov)
+    _sum(ov, axis, None, row, keep)
+    np.divide(ov, row, out=ov)
+
+
+@binds(eval_float_fast)
+def _bind_float(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    if not (x.flags.c_contiguous and out.flags.c_contiguous):
+        return None
+    _, _, xv, ov, row, axis, keep = node.cache["row"] = _views(x, out)
+    beta = node.beta
+    shifted = partial(_shifted, xv, ov, row, axis, keep, beta)
+    if axis != 0:
+        return [shifted]
+
+    def one_row(unshifted=_unshifted):
+        if not unshifted(xv, ov, row, beta):
+            shifted()
+    return [one_row]

@@ -1,0 +1,11 @@
+"""Optimized SUB (8-bit): one lookup in the table of the reference kernel's
+results over every input pair (_pair_table): bit-exact by construction."""
+import numpy as np
+
+from .. import _binary as reference
+from . import _pair_table, register
+
+
+@register("SUB", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_add_sub)
+def prepare_pair_table(node, reference_fn):
+    return _pair_table.plan(node, reference_fn)
