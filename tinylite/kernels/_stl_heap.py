@@ -28,6 +28,24 @@ def _adjust(heap, hole, length, value, less):
     _push(heap, hole, top, value, less)
 
 
+def partial_sort(items, k, less):
+    """The first k of `items` as libstdc++'s std::partial_sort(first, first + k, last, less)
+    leaves them: its heap select, then its heap sort (equal keys in its own order)."""
+    heap = list(items[:k])
+    if k <= 0:
+        return heap
+    for parent in range((k - 2) // 2, -1, -1):          # std::make_heap
+        _adjust(heap, parent, k, heap[parent], less)
+    for x in items[k:]:
+        if less(x, heap[0]):
+            _adjust(heap, 0, k, x, less)
+    for last in range(k - 1, 0, -1):                     # std::sort_heap
+        value = heap[last]
+        heap[last] = heap[0]
+        _adjust(heap, 0, last, value, less)
+    return heap
+
+
 class PriorityQueue:
     """std::priority_queue with comparator `less(a, b)` (the top is a maximum)."""
 

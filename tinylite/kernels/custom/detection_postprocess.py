@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._stl_heap import partial_sort
 from ._options import flexbuffer_map
 
 F32 = np.float32
@@ -141,56 +142,9 @@ def nms(node, boxes, scores, max_out):
 
 def _partial_sort_desc(values, k):
     """The first k indices of libstdc++'s std::partial_sort of 0..n-1 by decreasing
-    value (its heap select + heap sort), which orders equal values its own way."""
-    idx = list(range(len(values)))
+    value, which orders equal values its own way."""
     v = values.tolist()
-
-    def comp(a, b):
-        return v[a] > v[b]
-
-    def push(first_hole, top, value, arr):
-        hole = first_hole
-        parent = (hole - 1) // 2
-        while hole > top and comp(arr[parent], value):
-            arr[hole] = arr[parent]
-            hole = parent
-            parent = (hole - 1) // 2
-        arr[hole] = value
-
-    def adjust(arr, hole, length, value):
-        top = hole
-        child = hole
-        while child < (length - 1) // 2:
-            child = 2 * (child + 1)
-            if comp(arr[child], arr[child - 1]):
-                child -= 1
-            arr[hole] = arr[child]
-            hole = child
-        if length % 2 == 0 and child == (length - 2) // 2:
-            child = 2 * (child + 1)
-            arr[hole] = arr[child - 1]
-            hole = child - 1
-        push(hole, top, value, arr)
-
-    heap = idx[:k]
-    if k >= 2:
-        parent = (k - 2) // 2
-        while True:
-            adjust(heap, parent, k, heap[parent])
-            if parent == 0:
-                break
-            parent -= 1
-    for i in idx[k:]:
-        if comp(i, heap[0]):
-            value = i
-            adjust(heap, 0, k, value)
-    last = k
-    while last > 1:
-        last -= 1
-        value = heap[last]
-        heap[last] = heap[0]
-        adjust(heap, 0, last, value)
-    return heap
+    return partial_sort(list(range(len(v))), k, lambda a, b: v[a] > v[b])
 
 
 def _top_classes(row, k):
