@@ -18,9 +18,9 @@ from functools import partial
 
 import numpy as np
 
-from .._base import binds
 from .._window import patches
 from ._requantize import Requantizer, acc_dtype, chunk_rows, padded_buffer
+from ._cached import cached_calls
 
 TILE_ELEMENTS = 512
 
@@ -124,15 +124,4 @@ class _Buffers:
         self.x, self.out = x, out
 
 
-def eval_int(node, inputs, outputs):
-    fb = node.cache.get("opt_conv_bufs")
-    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
-        fb = node.cache["opt_conv_bufs"] = _Buffers(node, inputs[0], outputs[0])
-    for call in fb.calls:
-        call()
-
-
-@binds(eval_int)
-def _bind(node, inputs, outputs):
-    node.cache["opt_conv_bufs"] = _Buffers(node, inputs[0], outputs[0])
-    return list(node.cache["opt_conv_bufs"].calls)
+eval_int = cached_calls("opt_conv_bufs", _Buffers, "eval_int")

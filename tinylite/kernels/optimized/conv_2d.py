@@ -22,6 +22,7 @@ from .. import conv_2d as reference
 from .._base import Clamp, activation_calls, binds
 from .._pool import PaddedInput
 from .._window import patches
+from ._cached import cached_calls
 
 
 # Below this many input channels the fast path builds the im2col matrix transposed.
@@ -112,18 +113,7 @@ class _ChunkBuffers:
         self.calls = calls
 
 
-def eval_float_chunked(node, inputs, outputs):
-    fb = node.cache.get("chunks")
-    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
-        fb = node.cache["chunks"] = _ChunkBuffers(node, inputs[0], outputs[0])
-    for call in fb.calls:
-        call()
-
-
-@binds(eval_float_chunked)
-def _bind_chunked(node, inputs, outputs):
-    node.cache["chunks"] = _ChunkBuffers(node, inputs[0], outputs[0])
-    return list(node.cache["chunks"].calls)
+eval_float_chunked = cached_calls("chunks", _ChunkBuffers, "eval_float_chunked")
 
 
 # --- float32, the whole im2col matrix ---

@@ -21,9 +21,9 @@ from functools import partial
 import numpy as np
 
 from .. import depthwise_conv_2d as reference
-from .._base import binds
 from . import register
 from ._requantize import Requantizer, acc_dtype, chunk_rows, padded_buffer
+from ._cached import cached_calls
 
 
 @register("DEPTHWISE_CONV_2D", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_depthwise)
@@ -40,7 +40,7 @@ def plan(node):
     """The optimized eval for this prepared node, or None (the reference kernel runs)."""
     from . import ENABLED
 
-    x, w, out = node.inputs[0], node.inputs[1], node.outputs[0]
+    x = node.inputs[0]
     if not ENABLED or x.dtype not in (np.int8, np.uint8) or getattr(node, "q_taps", None) is None:
         return None
     b = node.inputs[2] if node.has_input(2) else None
@@ -100,18 +100,7 @@ class _Buffers:
         self.x, self.out = x, out
 
 
-def eval_int(node, inputs, outputs):
-    fb = node.cache.get("opt_dw_bufs")
-    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
-        fb = node.cache["opt_dw_bufs"] = _Buffers(node, inputs[0], outputs[0])
-    for call in fb.calls:
-        call()
-
-
-@binds(eval_int)
-def _bind(node, inputs, outputs):
-    node.cache["opt_dw_bufs"] = _Buffers(node, inputs[0], outputs[0])
-    return list(node.cache["opt_dw_bufs"].calls)
+eval_int = cached_calls("opt_dw_bufs", _Buffers, "eval_int")
 
 
 # --- float32 ---
@@ -157,18 +146,7 @@ class _FloatBuffers:
         self.calls = calls
 
 
-def eval_float(node, inputs, outputs):
-    fb = node.cache.get("opt_fdw_bufs")
-    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
-        fb = node.cache["opt_fdw_bufs"] = _FloatBuffers(node, inputs[0], outputs[0])
-    for call in fb.calls:
-        call()
-
-
-@binds(eval_float)
-def _bind_float(node, inputs, outputs):
-    node.cache["opt_fdw_bufs"] = _FloatBuffers(node, inputs[0], outputs[0])
-    return list(node.cache["opt_fdw_bufs"].calls)
+eval_float = cached_calls("opt_fdw_bufs", _FloatBuffers, "eval_float")
 
 
 class _Windows:

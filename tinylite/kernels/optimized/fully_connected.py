@@ -22,6 +22,7 @@ from .._base import activation_calls, binds
 from . import register
 from ._gemm import TILE_ELEMENTS, GemmConv
 from ._requantize import Requantizer
+from ._cached import cached_calls
 
 
 @register("FULLY_CONNECTED", dtypes=(np.float32,), when=lambda node, ref: ref is reference.eval_float)
@@ -115,15 +116,4 @@ class _Buffers:
         self.calls += rq.calls(acc.reshape(shape), t, out.reshape(shape), mask)
 
 
-def eval_int(node, inputs, outputs):
-    fb = node.cache.get("opt_fc_bufs")
-    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
-        fb = node.cache["opt_fc_bufs"] = _Buffers(node, inputs[0], outputs[0])
-    for call in fb.calls:
-        call()
-
-
-@binds(eval_int)
-def _bind(node, inputs, outputs):
-    node.cache["opt_fc_bufs"] = _Buffers(node, inputs[0], outputs[0])
-    return list(node.cache["opt_fc_bufs"].calls)
+eval_int = cached_calls("opt_fc_bufs", _Buffers, "eval_int")
