@@ -74,7 +74,7 @@ def _relative_error(got, want) -> float:
 def _import_keras():
     try:
         import keras
-    except ImportError as e:
+    except ImportError:
         raise ConverterError(
             "verification runs the source model in Keras, which is not installed: pip install keras with a "
             "backend (jax, torch or tensorflow), or convert without --verify / experimental_verify.") from None

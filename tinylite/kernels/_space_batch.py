@@ -15,7 +15,7 @@ def prepare_common(node, pairs_name):
     if x.dtype != out.dtype:
         node.fail(f"output type {out.dtype.name} differs from input type {x.dtype.name}")
     if x.dtype in (np.int8, np.uint8, np.int16):
-        qi, qo = x.quantization, out.quantization
+        qi = x.quantization
         if (qi is not None and qi.is_quantized) and (x.scale != out.scale or x.zero_point != out.zero_point):
             node.fail(f"input and output quantization differ (scale {x.scale} vs {out.scale}, "
                       f"zero point {x.zero_point} vs {out.zero_point}); they must be equal")

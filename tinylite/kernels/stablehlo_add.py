@@ -1,7 +1,7 @@
 """STABLEHLO_ADD: a + b, elementwise; see _stablehlo.py."""
 import numpy as np
 
-from ._stablehlo import NUMERIC, prepare_elementwise, std_max, std_min  # noqa: F401
+from ._stablehlo import NUMERIC, prepare_elementwise
 
 
 def prepare(node):

@@ -1,7 +1,5 @@
 """STABLEHLO_MAXIMUM: std::max(a, b), elementwise; see _stablehlo.py."""
-import numpy as np
-
-from ._stablehlo import NUMERIC, prepare_elementwise, std_max, std_min  # noqa: F401
+from ._stablehlo import NUMERIC, prepare_elementwise, std_max
 
 
 def prepare(node):
