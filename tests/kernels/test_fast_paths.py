@@ -115,7 +115,7 @@ def test_plan_rewrites_keep_corpus_outputs(corpus, model, batch):
         ip.allocate_tensors()
         steps = ip._runner(0).steps
         step_ops[preserve] = [node.op_name for _, node, _, _ in steps]
-        bias_rows[preserve] = sum("bias_row" in node.__dict__ for _, node, _, _ in steps)
+        bias_rows[preserve] = sum(getattr(node.data, "bias_row", None) is not None for _, node, _, _ in steps)
         x = np.random.default_rng(1).standard_normal([batch] + list(shape[1:])).astype(np.float32)
         outs = []
         for _ in range(2):      # cached buffers must follow new input values
@@ -319,7 +319,7 @@ def test_one_row_fully_connected_takes_its_bias_in_the_product():
     ip.allocate_tensors()
     first, second = (node for _, node, _, _ in ip._runner(0).steps)
     # The graph input keeps its own memory; the hidden layer lives in [h, 1].
-    assert "bias_row" not in first.__dict__ and second.bias_row.shape == (1, 6) and second.bias_row[0, -1] == 1
+    assert first.data.bias_row is None and second.data.bias_row.shape == (1, 6) and second.data.bias_row[0, -1] == 1
     for _ in range(3):
         x = rng.standard_normal((1, 6)).astype(np.float32)
         assert_same_outputs(content, [x])
@@ -410,6 +410,16 @@ def test_bound_elementwise_and_reduction_calls_are_the_kernels_calls():
     assert {"add.reduce", "divide", "negative", "tanh", "GELU kernel"} <= set(names), names
 
 
+def _attributes(node):
+    """A node's attributes and the fields of its op data."""
+    from tinylite.kernels._base import Node
+
+    attributes = {k: getattr(node, k) for k in Node.__slots__}
+    if node.data is not None:
+        attributes.update({"data." + k: v for k, v in vars(node.data).items()})
+    return attributes
+
+
 @pytest.mark.parametrize("threads", [None, 2])
 @pytest.mark.parametrize("model", ["fashion_cnn", "mnist_cnn", "rnet", "mlp5"])
 def test_plan_rewrites_write_no_prepared_node(corpus, model, threads, monkeypatch):
@@ -423,7 +433,7 @@ def test_plan_rewrites_write_no_prepared_node(corpus, model, threads, monkeypatc
 
     def record(self, kernel, node):
         fn = original(self, kernel, node)
-        prepared[id(node)] = (node, dict(node.__dict__))
+        prepared[id(node)] = (node, _attributes(node))
         return fn
     monkeypatch.setattr(SubgraphRunner, "_prepare", record)
     ip = tinylite.Interpreter(model_path=str(corpus / model / "tf_float.tflite"), num_threads=threads)
@@ -434,7 +444,7 @@ def test_plan_rewrites_write_no_prepared_node(corpus, model, threads, monkeypatc
     ip.invoke()
     assert prepared
     for node, attributes in prepared.values():
-        now = {k: v for k, v in node.__dict__.items() if k != "cache"}
+        now = {k: v for k, v in _attributes(node).items() if k != "cache"}
         before = {k: v for k, v in attributes.items() if k != "cache"}
         assert now.keys() == before.keys(), (node.op_name, set(now) ^ set(before))
         assert all(now[k] is before[k] for k in now), node.op_name

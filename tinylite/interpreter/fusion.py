@@ -67,10 +67,10 @@ def bias_rows(plans, aliases: dict[int, int], keep: set[int], produced: set[int]
 
     rows: dict[int, list] = {}
     for node, fn, _, dynamic in plans:
-        if dynamic or fn is not fully_connected.eval_float_fast or node.wt is None or not node.has_input(2):
+        if dynamic or fn is not fully_connected.eval_float_fast or node.data.wt is None or not node.has_input(2):
             continue
         x, bias = node.inputs[0], node.inputs[2]
-        if bias.data is None or x.dtype != np.float32 or int(np.prod(x.shape)) != node.depth:
+        if bias.data is None or x.dtype != np.float32 or int(np.prod(x.shape)) != node.data.depth:
             continue
         root = aliases.get(x.index, x.index)
         if root in produced and root not in keep:
@@ -108,7 +108,7 @@ def fuse_conv_max_pool(steps, graph_outputs: set[int]) -> list:
     for k, (fn, pool, _, outs) in enumerate(steps):
         if fn is not max_pool_2d.eval_float_fast:
             continue
-        g = pool.geometry
+        g = pool.data.geometry
         src = pool.inputs[0].index
         if (g["fh"], g["fw"]) != (g["sh"], g["sw"]) or any(g["pad"]) or not outs[0].size:
             continue
@@ -127,7 +127,7 @@ def fuse_conv_max_pool(steps, graph_outputs: set[int]) -> list:
 def _commutes_with_max(prelu_node, pool_node) -> bool:
     alpha = prelu_node.inputs[1].data
     x = prelu_node.inputs[0]
-    if alpha is None or pool_node.act is not None or len(x.shape) != 4 or not alpha.size:
+    if alpha is None or pool_node.data.act is not None or len(x.shape) != 4 or not alpha.size:
         return False
     # alpha must not vary over height and width: after the pool, positions move.
     spatial = alpha.shape[-3:-1] if len(alpha.shape) >= 3 else ()
@@ -174,14 +174,14 @@ def move_activations(steps, graph_outputs: set[int]) -> list:
             producer[s.index] = k
     steps = list(steps)
     for k, (fn, node, ins, outs) in enumerate(steps):
-        if fn is not max_pool_2d.eval_float_fast or node.act is not None:
+        if fn is not max_pool_2d.eval_float_fast or node.data.act is not None:
             continue
         src = node.inputs[0].index
         if readers.get(src) != 1 or src in graph_outputs or src not in producer:
             continue
         c = producer[src]
         conv_fn, conv, conv_ins, conv_outs = steps[c]
-        if conv_fn in convs and getattr(conv, "act", None) is not None:
-            steps[k] = (fn, node.derived(act=conv.act), ins, outs)
+        if conv_fn in convs and getattr(conv.data, "act", None) is not None:
+            steps[k] = (fn, node.derived(act=conv.data.act), ins, outs)
             steps[c] = (conv_fn, conv.derived(act=None), conv_ins, conv_outs)
     return steps

@@ -415,8 +415,12 @@ class SubgraphRunner:
     def _prepare(self, kernel, node):
         """The eval function of a node: its kernel's reference prepare, then, unless
         the reference resolver was asked for, the optimized kernel that applies."""
+        node.unseal()
         fn = kernel.prepare(node)
-        return fn if self.reference else optimized.select(node, fn)
+        if not self.reference:
+            fn = optimized.select(node, fn)
+        node.seal()
+        return fn
 
     def _kernel(self, oi: int, op, op_name: str, node=None):
         """The kernel of an operator: for a custom op, the user's registration first
@@ -467,7 +471,6 @@ class SubgraphRunner:
                 a = arrays[s.index]
                 s.data = a
                 s.shape = a.shape
-        node.scratch = []
         try:
             fn = self._prepare(kernel, node)
         except Exception as e:  # noqa: BLE001
@@ -554,7 +557,7 @@ class SubgraphRunner:
         def timed():
             times = []
             for (_, node, _, _), calls in zip(self.steps, self.tape.groups):
-                label = getattr(node, "label", node.op_name)
+                label = getattr(node.data, "label", None) or node.op_name
                 t = clock()
                 for call in calls:
                     call()

@@ -84,10 +84,10 @@ def _splittable():
 def _worth_splitting(node, ins, outs) -> bool:
     op = node.op_name
     if op == "FULLY_CONNECTED":
-        return outs[0].size * node.depth >= MIN_SPLIT_FC_MACS
+        return outs[0].size * node.data.depth >= MIN_SPLIT_FC_MACS
     if op == "PRELU":
         return ins[0].size >= MIN_SPLIT_ELEMENTS
-    g = node.geometry
+    g = node.data.geometry
     taps = g.get("kh", g.get("fh")) * g.get("kw", g.get("fw"))
     if op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         # A conv fused with its pool computes its own (pre-pool) output.

@@ -5,10 +5,19 @@ activations.cc shares them: TANH and LOGISTIC (TFLite's 256-entry table for
 import numpy as np
 
 from . import _fixedpoint as fx
-from ._quantization import _f32, _info, _lut_or_direct, _require, _unsupported
+from ._quantization import QuantData, _f32, _info, _lut_or_direct, _require, _unsupported
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class ActivationData(QuantData):
+    """What prepare computes for eval."""
+
+    q_x_zp: int = None
 
 
 def prepare_sigmoid_like(node, tanh):
+    d = node.draft(ActivationData)
     x, out = node.inputs[0], node.outputs[0]
     _require(node, x, out)
     if x.dtype != out.dtype:
@@ -16,9 +25,9 @@ def prepare_sigmoid_like(node, tanh):
     if x.dtype != np.int16:
         if not tanh and abs(out.scale - 1.0 / 256) > 0:
             node.fail("int8/uint8 LOGISTIC needs an output scale of 1/256")
-        node.q_lut = fx.lut_int8(fx.tanhf32 if tanh else fx.sigmoidf32, x.scale, x.zero_point, out.scale,
+        d.q_lut = fx.lut_int8(fx.tanhf32 if tanh else fx.sigmoidf32, x.scale, x.zero_point, out.scale,
                                  out.zero_point, x.dtype)
-        node.q_offset = -int(np.iinfo(x.dtype).min)
+        d.q_offset = -int(np.iinfo(x.dtype).min)
         return _eval_lut8
     if x.zero_point != 0 or out.zero_point != 0:
         node.fail("int16 TANH/LOGISTIC need zero points of 0")
@@ -29,14 +38,14 @@ def prepare_sigmoid_like(node, tanh):
     shift = 12 + int(rounded)
     pot = abs(log2 - rounded) < 1e-3 and (shift in (0, 1) if tanh else shift == 0)
     if pot:
-        node.q_mult, node.q_shift = 3 << shift, 0
+        d.q_mult, d.q_shift = 3 << shift, 0
     else:
         multiplier = float(x.scale) * 4096.0 * 3.0
         shift = 0
         while multiplier <= 32767.0 / 2.0 and shift <= 30:
             shift += 1
             multiplier *= 2.0
-        node.q_mult, node.q_shift = int(multiplier), shift
+        d.q_mult, d.q_shift = int(multiplier), shift
     out_log2 = float(np.log(np.float32(out.scale)) * (np.float32(1) / np.log(np.float32(2))))
     if abs(out_log2 + 15) >= 1e-3:
         node.fail("int16 TANH/LOGISTIC need an output scale of 2**-15")
@@ -44,7 +53,7 @@ def prepare_sigmoid_like(node, tanh):
 
 
 def _eval_lut8(node, inputs, outputs):
-    outputs[0][...] = node.q_lut[inputs[0].astype(np.int64) + node.q_offset]
+    outputs[0][...] = node.data.q_lut[inputs[0].astype(np.int64) + node.data.q_offset]
 
 
 def _sigmoid_table_interp(x, mult, shift, frac_bits):
@@ -61,20 +70,21 @@ def _sigmoid_table_interp(x, mult, shift, frac_bits):
 
 
 def _eval_tanh16(node, inputs, outputs):
-    v, uh, res = _sigmoid_table_interp(inputs[0], node.q_mult, node.q_shift, 8)
+    v, uh, res = _sigmoid_table_interp(inputs[0], node.data.q_mult, node.data.q_shift, 8)
     res = np.where(uh >= 255, 0xFFFF << 8, res)
     res = np.where(v >= 0, res - (1 << 23) + (1 << 7), -res + (1 << 23) + (1 << 7) - 1)
     outputs[0][...] = (res >> 8).astype(np.int16)
 
 
 def _eval_logistic16(node, inputs, outputs):
-    v, uh, res = _sigmoid_table_interp(inputs[0], node.q_mult, node.q_shift, 9)
+    v, uh, res = _sigmoid_table_interp(inputs[0], node.data.q_mult, node.data.q_shift, 9)
     res = np.where(uh >= 255, 0x7FFF << 10, res)
     res = np.where(v >= 0, res + (1 << 9), (1 << 25) - res + (1 << 9) - 1)
     outputs[0][...] = ((res & 0xFFFFFFFF) >> 10).astype(np.int16)
 
 
 def _prepare_relu_x(node, act_min, act_max, dtypes):
+    od = node.draft(ActivationData)
     x, out = node.inputs[0], node.outputs[0]
     _require(node, x, out)
     if x.dtype not in [np.dtype(d) for d in dtypes]:
@@ -83,13 +93,13 @@ def _prepare_relu_x(node, act_min, act_max, dtypes):
         node.fail("int16 input and output need zero points of 0")
     info = _info(out.dtype)
     so, zo = _f32(out.scale), out.zero_point
-    node.q_lo = max(info.min, zo + int(fx.round_half_away(_f32(act_min) / so)))
-    node.q_hi = info.max if act_max is None else min(info.max, zo + int(fx.round_half_away(_f32(act_max) / so)))
-    node.q_mult, node.q_shift = fx.quantize_multiplier(float(_f32(x.scale) / so))
-    node.q_x_zp, node.q_out_zp = x.zero_point, zo
+    od.q_lo = max(info.min, zo + int(fx.round_half_away(_f32(act_min) / so)))
+    od.q_hi = info.max if act_max is None else min(info.max, zo + int(fx.round_half_away(_f32(act_max) / so)))
+    od.q_mult, od.q_shift = fx.quantize_multiplier(float(_f32(x.scale) / so))
+    od.q_x_zp, od.q_out_zp = x.zero_point, zo
     return _lut_or_direct(node, x, _relu_x)
 
 
 def _relu_x(node, q):
-    res = fx.multiply_by_quantized_multiplier(q - node.q_x_zp, node.q_mult, node.q_shift) + node.q_out_zp
-    return np.clip(res, node.q_lo, node.q_hi)
+    res = fx.multiply_by_quantized_multiplier(q - node.data.q_x_zp, node.data.q_mult, node.data.q_shift) + node.data.q_out_zp
+    return np.clip(res, node.data.q_lo, node.data.q_hi)

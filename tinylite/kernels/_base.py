@@ -2,7 +2,7 @@
 helpers many kernels share (fused activations, padding, broadcasting)."""
 from __future__ import annotations
 
-import copy
+from dataclasses import MISSING, dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -78,11 +78,91 @@ class Operands(list):
                 "of the op.") from None
 
 
+def op_data(cls):
+    """Class decorator: `cls` becomes a kernel's op data, a frozen dataclass
+    whose typed fields (keyword-only, each with a default) are what the
+    kernel's prepare precomputed, as TFLite Micro's per-op OpData structs.
+
+    Each kernel module declares its own (``@op_data class OpData``); an
+    optimized kernel's op data subclasses its op's reference one, and an op
+    whose prepare uses a shared helper that fills fields (kernels/_quantization,
+    _activations, ...) subclasses that helper's class."""
+    return dataclass(frozen=True, kw_only=True)(cls)
+
+
+@op_data
+class OpDataBase:
+    """Base of every kernel's op data (see `op_data`)."""
+
+
+class Draft:
+    """The op data of a node being prepared, filled field by field (TFLite
+    Micro's Prepare fills its OpData so), then frozen once prepare is done.
+
+    A write to a field no requested class declares is an error at once, so a
+    typo or a stray attribute cannot become silent state.  Reading a field
+    not written yet gives its default."""
+
+    __slots__ = ("classes", "values")
+
+    def __init__(self, cls):
+        object.__setattr__(self, "classes", [cls])
+        object.__setattr__(self, "values", {})
+
+    def want(self, cls) -> None:
+        if cls not in self.classes:
+            self.classes.append(cls)
+
+    def _field(self, name):
+        for cls in self.classes:
+            f = cls.__dataclass_fields__.get(name)
+            if f is not None:
+                return f
+        return None
+
+    def __setattr__(self, name, value):
+        if self._field(name) is None:
+            raise AttributeError(
+                f"op data {' / '.join(c.__module__ + '.' + c.__qualname__ for c in self.classes)} declares no "
+                f"field {name!r}: declare it (with its type) in the kernel's OpData class")
+        self.values[name] = value
+
+    def __getattr__(self, name):
+        values = object.__getattribute__(self, "values")
+        if name in values:
+            return values[name]
+        f = self._field(name)
+        if f is None:
+            raise AttributeError(f"op data declares no field {name!r}")
+        return f.default_factory() if f.default is MISSING else f.default
+
+    def freeze(self):
+        """The op data: the requested class that derives from all the others, with the values written."""
+        for cls in self.classes:
+            if all(issubclass(cls, c) for c in self.classes):
+                return cls(**self.values)
+        names = ", ".join(c.__module__ + "." + c.__qualname__ for c in self.classes)
+        raise TypeError(f"op data classes {names} were requested for one node, but none derives from all the "
+                        "others: the op's OpData must subclass each helper's")
+
+
 class Node:
-    """One operator being prepared or run."""
+    """One operator being prepared or run.
+
+    What prepare precomputes lives in one op-data object, ``node.data``
+    (see `op_data`): prepare fills it with ``d = node.draft(OpData)``, and
+    once the interpreter has prepared the node (reference kernel, then the
+    optimized kernel that applies) it is frozen and the node takes no new
+    attribute: only ``cache`` (per-array buffers) and ``scratch`` change.
+    """
+
+    __slots__ = ("_index", "op_name", "options", "inputs", "outputs", "version", "custom_options", "runner",
+                 "intermediates", "reference", "cache", "scratch", "data", "_sealed")
+    _WRITABLE = frozenset(("cache", "scratch"))
 
     def __init__(self, index, op_name, options, inputs, outputs, version=1, custom_options=None,
                  runner=None, intermediates=None, reference=False):
+        object.__setattr__(self, "_sealed", False)
         self._index = index
         self.op_name = op_name
         self.options = options or {}
@@ -99,14 +179,53 @@ class Node:
         # empty in every node `derived` makes, so a copy never shares them.
         self.cache: dict = {}
         self.scratch: list[tuple[int, str]] = []    # (bytes, what) of the buffers eval allocates
+        self.data = None                    # the op data (a Draft while prepare runs)
+
+    def __setattr__(self, name, value):
+        if name not in Node.__slots__:
+            raise AttributeError(
+                f"{self.op_name} (node {self._index}): a kernel may not set {name!r} on its node; put what "
+                "prepare computes in the kernel's op data (d = node.draft(OpData); d.field = ...) and "
+                "per-array buffers in node.cache")
+        if self._sealed and name not in Node._WRITABLE:
+            raise AttributeError(f"{self.op_name} (node {self._index}) is prepared: its {name!r} no longer "
+                                 "changes (make a copy with node.derived(...))")
+        object.__setattr__(self, name, value)
+
+    def draft(self, cls):
+        """The op data being filled by this node's prepare, declared by `cls`
+        (made on first use; a helper's class and the op's share one draft)."""
+        d = self.data
+        if not isinstance(d, Draft):
+            d = Draft(cls)
+            self.data = d
+        else:
+            d.want(cls)
+        return d
+
+    def unseal(self) -> None:
+        """Start (again) to prepare: empty op data, attributes writable (a dynamic step's re-prepare)."""
+        object.__setattr__(self, "_sealed", False)
+        self.data = None
+        self.scratch = []
+
+    def seal(self) -> None:
+        """Prepare is done: freeze the op data, refuse further attribute writes."""
+        if isinstance(self.data, Draft):
+            self.data = self.data.freeze()
+        object.__setattr__(self, "_sealed", True)
 
     def derived(self, **changes):
         """A copy of this prepared node for another step (a plan rewrite, a slice
-        of the batch): the same op data, with `changes`, and an empty `cache`.
-        Rewrites make such copies instead of writing on the prepared node."""
-        node = copy.copy(self)
-        node.__dict__.update(changes)
-        node.cache = {}
+        of the batch): the same op data with the fields in `changes` replaced,
+        and an empty `cache`.  Rewrites make such copies instead of writing on
+        the prepared node."""
+        node = Node.__new__(Node)
+        for name in Node.__slots__:
+            object.__setattr__(node, name, getattr(self, name))
+        if changes:
+            object.__setattr__(node, "data", replace(self.data, **changes))
+        object.__setattr__(node, "cache", {})
         return node
 
     def reserve(self, shape, dtype, what: str) -> None:

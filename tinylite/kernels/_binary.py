@@ -3,20 +3,43 @@ MINIMUM, ...): numpy broadcasting with the op's ufunc and TFLite's clamp of
 a fused activation, MAXIMUM/MINIMUM's NaN rule, and the quantized
 arithmetic LiteRT's ADD and SUB share (rescaling both inputs to a common
 2**-20 / 2**-15 grid with per-input multipliers)."""
+from __future__ import annotations
+
+from typing import Callable
+
 from functools import partial
 
 import numpy as np
 
 from . import _fixedpoint as fx
-from ._base import activation_calls, activation_name, binds, broadcast_shape, Clamp, fused_float_activation
+from ._base import activation_calls, activation_name, binds, broadcast_shape, Clamp, fused_float_activation, op_data, OpDataBase
 from ._quantization import (_all_values, _f32, _info, _INT8_TYPES, _require, _unsupported, activation_range,
                             prepare_quantized)
+
+
+@op_data
+class BinaryData(OpDataBase):
+    """What prepare computes for eval."""
+
+    q_lo: int = None
+    q_hi: int = None
+    q_sign: int = None
+    q_in: list = None
+    q_out_mult: int = None
+    q_out_shift: int = None
+    q_out_zp: int = None
+    q_shifts: tuple = None
+    ufunc: Callable = None
+    act: Callable | None = None
+    q_tables: list | None = None
+    q_offset: int = None
 
 
 FLOAT_AND_INT = (np.float32, np.int32, np.int64)
 
 
 def prepare_binary(node, ufunc, dtypes=FLOAT_AND_INT):
+    od = node.draft(BinaryData)
     x, y = node.inputs[0], node.inputs[1]
     if x.dtype != y.dtype:
         node.fail(f"input types differ: {x.dtype.name} and {y.dtype.name}")
@@ -25,40 +48,42 @@ def prepare_binary(node, ufunc, dtypes=FLOAT_AND_INT):
         if x.dtype.kind in "iu" and x.quantization is not None and x.quantization.is_quantized:
             return prepare_quantized(node)
         node.expect_dtype(x, *dtypes)
-        node.ufunc = ufunc
+        od.ufunc = ufunc
         # The clamping activations mean the same on integers; TANH/SIGN_BIT are no-ops in TFLite.
-        node.act = fused_float_activation(node)
+        od.act = fused_float_activation(node)
         return eval_binary
     return prepare_quantized(node)
 
 
 def eval_binary(node, inputs, outputs):
     out = outputs[0]
-    node.ufunc(inputs[0], inputs[1], out=out)
-    if node.act is not None:
-        node.act(out)
+    node.data.ufunc(inputs[0], inputs[1], out=out)
+    if node.data.act is not None:
+        node.data.act(out)
 
 
 @binds(eval_binary)
 def _bind_binary(node, inputs, outputs):
     out = outputs[0]
-    return [partial(node.ufunc, inputs[0], inputs[1], out=out)] + activation_calls(node.act, out)
+    return [partial(node.data.ufunc, inputs[0], inputs[1], out=out)] + activation_calls(node.data.act, out)
 
 
 def quantized_operands(node):
     """(x, y, out) of a quantized binary op, checked; sets the clamp of its fused activation."""
+    d = node.draft(BinaryData)
     x, y, out = node.inputs[0], node.inputs[1], node.outputs[0]
     _require(node, x, y, out)
     if not (x.dtype == y.dtype == out.dtype):
         _unsupported(node, f"inputs {x.dtype.name}/{y.dtype.name} with a {out.dtype.name} output")
-    node.q_lo, node.q_hi = activation_range(node, out)
+    d.q_lo, d.q_hi = activation_range(node, out)
     return x, y, out
 
 
 def prepare_add_sub(node):
     """The quantized ADD and SUB (LiteRT's add.cc / sub.cc share this arithmetic)."""
+    d = node.draft(BinaryData)
     x, y, out = quantized_operands(node)
-    node.q_sign = 1 if node.op_name == "ADD" else -1
+    d.q_sign = 1 if node.op_name == "ADD" else -1
     if x.dtype == np.int16:
         if x.zero_point or y.zero_point or out.zero_point:
             node.fail("int16 inputs and output need zero points of 0")
@@ -71,18 +96,18 @@ def prepare_add_sub(node):
     real_out = twice_max / float(_f32((1 << left_shift) * _f32(out.scale)))
     if real_out > 1:
         _unsupported(node, "an output scale this much finer than the input scales")
-    node.q_in = []
+    d.q_in = []
     for s in (x, y):
         mult, shift = fx.quantize_multiplier(float(s.scale) / twice_max)
-        node.q_in.append((s.zero_point, left_shift, mult, shift))
-    node.q_out_mult, node.q_out_shift = fx.quantize_multiplier(real_out)
-    node.q_out_zp = out.zero_point
+        d.q_in.append((s.zero_point, left_shift, mult, shift))
+    d.q_out_mult, d.q_out_shift = fx.quantize_multiplier(real_out)
+    d.q_out_zp = out.zero_point
     if x.dtype in _INT8_TYPES:
         # 256 possible values per input: rescale each once.
-        node.q_tables = [_rescale(_all_values(x.dtype), p) for p in node.q_in]
-        node.q_offset = -int(_info(x.dtype).min)
+        d.q_tables = [_rescale(_all_values(x.dtype), p) for p in d.q_in]
+        d.q_offset = -int(_info(x.dtype).min)
     else:
-        node.q_tables = None
+        d.q_tables = None
     return _eval_add_sub
 
 
@@ -92,36 +117,37 @@ def _rescale(q, params):
 
 
 def _eval_add_sub(node, inputs, outputs):
-    if node.q_tables is not None:
-        a = node.q_tables[0][inputs[0].astype(np.int64) + node.q_offset]
-        b = node.q_tables[1][inputs[1].astype(np.int64) + node.q_offset]
+    if node.data.q_tables is not None:
+        a = node.data.q_tables[0][inputs[0].astype(np.int64) + node.data.q_offset]
+        b = node.data.q_tables[1][inputs[1].astype(np.int64) + node.data.q_offset]
     else:
-        a = _rescale(inputs[0], node.q_in[0])
-        b = _rescale(inputs[1], node.q_in[1])
-    raw = a + b if node.q_sign > 0 else a - b
-    res = fx.multiply_by_quantized_multiplier_smaller_than_one(raw, node.q_out_mult, node.q_out_shift) + node.q_out_zp
+        a = _rescale(inputs[0], node.data.q_in[0])
+        b = _rescale(inputs[1], node.data.q_in[1])
+    raw = a + b if node.data.q_sign > 0 else a - b
+    res = fx.multiply_by_quantized_multiplier_smaller_than_one(raw, node.data.q_out_mult, node.data.q_out_shift) + node.data.q_out_zp
     out = outputs[0]
-    out[...] = np.clip(np.broadcast_to(res, out.shape), node.q_lo, node.q_hi)
+    out[...] = np.clip(np.broadcast_to(res, out.shape), node.data.q_lo, node.data.q_hi)
 
 
 def _prepare_pot16(node, x, y, logs):
     """TFLite's int16 path for power-of-two scales: one input is shifted right onto the other's grid."""
+    d = node.draft(BinaryData)
     s1, s2 = logs[0] - logs[2], logs[1] - logs[2]
     if not (s1 == 0 or s2 == 0) or s1 > 0 or s2 > 0:
         node.fail("power-of-two int16 scales: one input must share the output scale, the other be finer")
-    if node.q_sign > 0 and tuple(x.shape) != tuple(y.shape):
+    if d.q_sign > 0 and tuple(x.shape) != tuple(y.shape):
         # TFLite's POT ADD walks both inputs elementwise; it has no broadcasting form.
         _unsupported(node, "broadcasting with power-of-two int16 scales")
-    node.q_shifts = (-s1, -s2)
+    d.q_shifts = (-s1, -s2)
     return _eval_pot16
 
 
 def _eval_pot16(node, inputs, outputs):
-    a = fx.rounding_divide_by_pot(inputs[0].astype(np.int64), node.q_shifts[0])
-    b = fx.rounding_divide_by_pot(inputs[1].astype(np.int64), node.q_shifts[1])
-    res = a + b if node.q_sign > 0 else a - b
+    a = fx.rounding_divide_by_pot(inputs[0].astype(np.int64), node.data.q_shifts[0])
+    b = fx.rounding_divide_by_pot(inputs[1].astype(np.int64), node.data.q_shifts[1])
+    res = a + b if node.data.q_sign > 0 else a - b
     out = outputs[0]
-    out[...] = np.clip(np.broadcast_to(res, out.shape), node.q_lo, node.q_hi)
+    out[...] = np.clip(np.broadcast_to(res, out.shape), node.data.q_lo, node.data.q_hi)
 
 
 def _arithmetic_range(node, dtype):
@@ -142,15 +168,16 @@ def _arithmetic_range(node, dtype):
 
 def prepare_arithmetic(node, ufunc, dtypes):
     """prepare_binary, with the fused activation clamping exactly as TFLite's does."""
+    d = node.draft(BinaryData)
     fn = prepare_binary(node, ufunc, dtypes)
     if fn is eval_binary:
         bounds = _arithmetic_range(node, node.inputs[0].dtype)
         if bounds is None:
-            node.act = None
+            d.act = None
         elif node.inputs[0].dtype.kind == "f":
-            node.act = Clamp(*bounds)   # SIMD max/min against bound arrays: 3x np.clip's speed
+            d.act = Clamp(*bounds)   # SIMD max/min against bound arrays: 3x np.clip's speed
         else:
-            node.act = _clamp(*bounds)
+            d.act = _clamp(*bounds)
     return fn
 
 
@@ -169,19 +196,20 @@ def prepare_extremum(node, ufunc):
 
     Integer types compare raw values, quantized or not, as TFLite does.
     """
+    d = node.draft(BinaryData)
     x, y = node.inputs[0], node.inputs[1]
     if x.dtype != y.dtype:
         node.fail(f"input types differ: {x.dtype.name} and {y.dtype.name}")
     node.outputs[0].shape = broadcast_shape(x.shape, y.shape, node)
     node.expect_dtype(x, *EXTREMUM_TYPES)
-    node.ufunc = ufunc
+    d.ufunc = ufunc
     return eval_extremum
 
 
 def eval_extremum(node, inputs, outputs):
     x, y = inputs
     out = outputs[0]
-    node.ufunc(x, y, out=out)
+    node.data.ufunc(x, y, out=out)
     if x.dtype.kind == "f":
         nan = np.isnan(x)
         if nan.any():

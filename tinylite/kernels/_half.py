@@ -1,6 +1,8 @@
 """float16 variants of float kernels: LiteRT's half kernels compute each
 element in float32 and round the result to half, so the float32 kernel runs on
 widened copies and its output is rounded."""
+from functools import partial
+
 import numpy as np
 
 F16 = np.dtype(np.float16)
@@ -17,14 +19,13 @@ def prepare_via_float32(node, prepare_float32):
     finally:
         for s in specs:
             s.dtype = F16
-    node.half_eval = fn
-    return eval_half
+    return partial(eval_half, fn)
 
 
-def eval_half(node, inputs, outputs):
+def eval_half(float32_eval, node, inputs, outputs):
     ins = [a.astype(np.float32) if a is not None and a.dtype == F16 else a for a in inputs]
     outs = [np.empty(o.shape, np.float32) if o.dtype == F16 else o for o in outputs]
-    node.half_eval(node, ins, outs)
+    float32_eval(node, ins, outs)
     for o, t in zip(outputs, outs):
         if o is not t:
             o[...] = t

@@ -33,7 +33,16 @@ import math
 import numpy as np
 
 from . import _fixedpoint as fx
-from ._recurrent import GATES, time_major_view, UNI_LSTM
+from ._recurrent import GATES, LstmCell, time_major_view, UNI_LSTM
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class IntegerLstmData(OpDataBase):
+    """What prepare computes for eval."""
+
+    cell: IntegerLstmCell | LstmCell = None
+    time_major: bool = None
 
 
 _INPUTS = dict(zip(GATES, UNI_LSTM["wx"]))
@@ -426,6 +435,7 @@ def _rdbp(x, exponent):
 def prepare_integer_lstm(node):
     """Integer LSTM (int8 activations and weights, int16 cell state) for UNIDIRECTIONAL_SEQUENCE_LSTM
     and LSTM: validates, sets the output shape and returns the eval function (see _integer_lstm.py)."""
+    d = node.draft(IntegerLstmData)
     from ._quantization import _unsupported
 
     x = node.inputs[0]
@@ -444,17 +454,17 @@ def prepare_integer_lstm(node):
     if not sequence:
         for s in node.outputs[:-1]:
             s.shape = tuple(s.shape) if s.shape is not None else (0,)
-    node.cell = cell
-    node.time_major = time_major
+    d.cell = cell
+    d.time_major = time_major
     return _eval_integer_lstm
 
 
 def _eval_integer_lstm(node, inputs, outputs):
-    cell = node.cell
+    cell = node.data.cell
     x = inputs[0]
-    xs = x[None] if x.ndim == 2 else time_major_view(x, node.time_major)
+    xs = x[None] if x.ndim == 2 else time_major_view(x, node.data.time_major)
     out = outputs[-1]
-    ys = out[None] if out.ndim == 2 else time_major_view(out, node.time_major)
+    ys = out[None] if out.ndim == 2 else time_major_view(out, node.data.time_major)
     n_batch = xs.shape[1]
     h = inputs[18].reshape(n_batch, cell.n_output)
     c = inputs[19].reshape(n_batch, cell.n_cell)

@@ -1,8 +1,20 @@
 """Helpers of the shape and data-movement kernels (squeeze, transpose, pad, ...):
 which dtypes they move, reading small integer inputs, shared prepare code."""
+from __future__ import annotations
+
 import numpy as np
 
-from ._base import activation_name, float_activation, normalize_axis
+from ._base import activation_name, float_activation, normalize_axis, op_data, OpDataBase
+
+
+@op_data
+class LayoutData(OpDataBase):
+    """What prepare computes for eval."""
+
+    interior: tuple = None
+    pad_value: np.bool_ | np.generic | np.float32 | None = None
+    axis: int = None
+    largest: bool = None
 
 
 # Types a pure data-movement kernel copies as they are.
@@ -113,10 +125,11 @@ def paddings(node, i, rank):
 def prepare_pad(node):
     """PAD and PADV2: constant padding; the value is input 2 when given, else zero
     (the zero point for a quantized tensor)."""
+    od = node.draft(LayoutData)
     x, out = node.inputs[0], node.outputs[0]
     pairs = paddings(node, 1, len(x.shape))
     out.shape = tuple(d + b + a for d, (b, a) in zip(x.shape, pairs))
-    node.interior = tuple(slice(b, b + d) for d, (b, _) in zip(x.shape, pairs))
+    od.interior = tuple(slice(b, b + d) for d, (b, _) in zip(x.shape, pairs))
     value = node.inputs[2] if node.has_input(2) else None
     if value is not None:
         if value.dtype != x.dtype:
@@ -126,14 +139,14 @@ def prepare_pad(node):
     # The padding value is written as stored, so like the input it must be on the output's grid.
     if not movable(node, [x, value], [out]):
         return quantized_fallback(node)
-    node.pad_value = None if value is not None else out.dtype.type(out.zero_point if is_quantized(out) else 0)
+    od.pad_value = None if value is not None else out.dtype.type(out.zero_point if is_quantized(out) else 0)
     return eval_pad
 
 
 def eval_pad(node, inputs, outputs):
     out = outputs[0]
-    out[...] = node.pad_value if node.pad_value is not None else inputs[2].reshape(-1)[0]
-    out[node.interior] = inputs[0]
+    out[...] = node.data.pad_value if node.data.pad_value is not None else inputs[2].reshape(-1)[0]
+    out[node.data.interior] = inputs[0]
 
 
 # --- ARG_MAX and ARG_MIN ---
@@ -143,13 +156,14 @@ _INDEX_TYPES = {2: np.int32, 4: np.int64}   # schema TensorType codes
 
 def prepare_arg(node, largest):
     """ARG_MAX/ARG_MIN: index of the first extreme value along the axis input."""
+    d = node.draft(LayoutData)
     x, out = node.inputs[0], node.outputs[0]
     if len(x.shape) < 1:
         node.fail("input must have at least one dimension")
-    node.axis = scalar_axis(node, 1, len(x.shape))
-    if x.shape[node.axis] == 0:
+    d.axis = scalar_axis(node, 1, len(x.shape))
+    if x.shape[d.axis] == 0:
         node.fail("cannot take the index of an extreme value over an empty axis")
-    out.shape = x.shape[:node.axis] + x.shape[node.axis + 1:]
+    out.shape = x.shape[:d.axis] + x.shape[d.axis + 1:]
     wanted = _INDEX_TYPES.get(node.options.get("output_type", 2))
     if wanted is None:
         node.fail(f"output_type must be INT32 or INT64, got type code {node.options.get('output_type')}")
@@ -157,24 +171,24 @@ def prepare_arg(node, largest):
         node.fail(f"output tensor has type {out.dtype.name} but output_type says {np.dtype(wanted).name}")
     # Quantized inputs compare as their stored integers (scale > 0 keeps the order), as in TFLite.
     node.expect_dtype(x, np.float32, np.float16, np.int32, np.int64, np.int8, np.uint8, np.int16, np.bool_)
-    node.largest = largest
+    d.largest = largest
     return eval_arg
 
 
 def eval_arg(node, inputs, outputs):
-    x, axis = inputs[0], node.axis
+    x, axis = inputs[0], node.data.axis
     if x.dtype.kind == "f":
         # NaN never wins and any number replaces a NaN; an all-NaN row gives 0.
-        extreme = (np.fmax if node.largest else np.fmin).reduce(x, axis=axis, keepdims=True)
+        extreme = (np.fmax if node.data.largest else np.fmin).reduce(x, axis=axis, keepdims=True)
         outputs[0][...] = np.argmax(x == extreme, axis=axis)
     else:
-        outputs[0][...] = (np.argmax if node.largest else np.argmin)(x, axis=axis)
+        outputs[0][...] = (np.argmax if node.data.largest else np.argmin)(x, axis=axis)
 
 
 def eval_split(node, inputs, outputs):
-    x = inputs[node.source]
-    lead = (slice(None),) * node.axis
+    x = inputs[node.data.source]
+    lead = (slice(None),) * node.data.axis
     start = 0
-    for out, n in zip(outputs, node.sizes):
+    for out, n in zip(outputs, node.data.sizes):
         np.copyto(out, x[lead + (slice(start, start + n),)])
         start += n

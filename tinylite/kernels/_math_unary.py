@@ -1,18 +1,31 @@
 """What the float elementwise math ops without a quantized kernel share
 (FLOOR, CEIL, ROUND, SIN, COS, SIGN): same-shape output of the input's type,
 computed by one numpy ufunc."""
+from __future__ import annotations
+
+from typing import Callable
+
 import numpy as np
 
 from ._unary import same_shape
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class UnaryData(OpDataBase):
+    """What prepare computes for eval."""
+
+    ufunc: Callable = None
 
 
 def prepare_ufunc(node, ufunc, dtypes):
+    d = node.draft(UnaryData)
     x = same_shape(node)
     node.expect_dtype(x, *dtypes)
-    node.ufunc = ufunc
+    d.ufunc = ufunc
     return eval_ufunc
 
 
 def eval_ufunc(node, inputs, outputs):
     with np.errstate(invalid="ignore"):
-        node.ufunc(inputs[0], out=outputs[0])
+        node.data.ufunc(inputs[0], out=outputs[0])

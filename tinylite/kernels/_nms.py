@@ -4,6 +4,14 @@ among equal scores), float32 IoU of corner boxes given in either order."""
 import numpy as np
 
 from ._stl_heap import PriorityQueue
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class NmsData(OpDataBase):
+    """What prepare computes for eval."""
+
+    soft: bool = None
 
 F32 = np.float32
 
@@ -23,6 +31,7 @@ def iou(boxes, i, j):
 
 
 def prepare_nms(node, soft):
+    d = node.draft(NmsData)
     boxes, scores, max_out, iou_t, score_t = node.inputs[:5]
     node.expect_dtype(boxes, np.float32)
     node.expect_dtype(scores, np.float32)
@@ -40,7 +49,7 @@ def prepare_nms(node, soft):
         node.outputs[2].shape = ()
     else:
         node.outputs[1].shape = ()
-    node.soft = soft
+    d.soft = soft
     return eval_nms
 
 
@@ -49,7 +58,7 @@ def eval_nms(node, inputs, outputs):
     max_out = int(inputs[2].reshape(-1)[0])
     iou_t = F32(inputs[3].reshape(-1)[0])
     score_t = F32(inputs[4].reshape(-1)[0])
-    sigma = F32(inputs[5].reshape(-1)[0]) if node.soft else F32(0)
+    sigma = F32(inputs[5].reshape(-1)[0]) if node.data.soft else F32(0)
     if sigma < 0:
         raise ValueError(f"{node.op_name} (node {node.index}): soft_nms_sigma must not be negative, got {sigma}")
     queue = PriorityQueue(lambda a, b: a[1] < b[1])
@@ -83,7 +92,7 @@ def eval_nms(node, inputs, outputs):
     indices = outputs[0]
     indices.fill(0)
     indices[:len(selected)] = selected
-    if node.soft:
+    if node.data.soft:
         outputs[1].fill(0)
         outputs[1][:len(selected)] = selected_scores
         outputs[2][...] = len(selected)

@@ -56,11 +56,31 @@ Other notes:
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from . import _fixedpoint as fx
 from ..errors import UnsupportedOpError
-from ._base import activation_name
+from ._base import activation_name, op_data, OpDataBase
+
+
+@op_data
+class QuantData(OpDataBase):
+    """What prepare computes for eval."""
+
+    q_real: np.ndarray = None
+    q_mult: int | np.ndarray = None
+    q_shift: int | np.ndarray = None
+    q_out_zp: int = None
+    q_lo: int = None
+    q_hi: int = None
+    q_bias: np.ndarray | None = None
+    q_mode: str = None
+    q_fn: Callable = None
+    q_lut16: np.ndarray = None
+    q_lut: np.ndarray = None
+    q_offset: int = None
 
 
 QUANTIZED = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
@@ -173,6 +193,7 @@ def _asymmetric_quantize_rows(rows):
 def _requant_params(node, x, w, b, out, channels, mode, conv_per_tensor=False):
     """Output multipliers (per channel), zero point, activation range and the requantization mode
     ("gemmlowp", "ruy", "double"; int16 activations with int64 accumulators use "mbqm64")."""
+    d = node.draft(QuantData)
     ws = _scales(w)
     if len(ws) not in (1, channels):
         node.fail(f"weights have {len(ws)} scales for {channels} output channels")
@@ -181,35 +202,35 @@ def _requant_params(node, x, w, b, out, channels, mode, conv_per_tensor=False):
         real = np.array([float(_f32(x.scale) * ws[0]) / float(out.scale)])
     else:
         real = float(x.scale) * ws.astype(np.float64) / float(out.scale)
-    node.q_real = np.broadcast_to(real, (channels,)).copy()
-    mult, shift = fx.quantize_multipliers(node.q_real)
-    node.q_mult, node.q_shift = mult, shift
-    node.q_out_zp = out.zero_point
-    node.q_lo, node.q_hi = activation_range(node, out)
-    node.q_bias = None
+    d.q_real = np.broadcast_to(real, (channels,)).copy()
+    mult, shift = fx.quantize_multipliers(d.q_real)
+    d.q_mult, d.q_shift = mult, shift
+    d.q_out_zp = out.zero_point
+    d.q_lo, d.q_hi = activation_range(node, out)
+    d.q_bias = None
     if b is not None:
         if b.size != channels:
             node.fail(f"bias {b.name!r} has {b.size} values ({list(b.shape)}) for {channels} output channels; "
                       "it needs one per channel")
         if b.data is None:
             _unsupported(node, "a non-constant quantized bias")
-        node.q_bias = b.data.astype(np.int64).reshape(-1)
-    node.q_mode = mode
+        d.q_bias = b.data.astype(np.int64).reshape(-1)
+    d.q_mode = mode
 
 
 def _requantize(node, acc):
     """int64 accumulators [rows, channels] (bias added here) -> clamped output integers."""
-    if node.q_bias is not None:
-        acc = acc + node.q_bias
-    if node.q_mode == "gemmlowp":
-        res = fx.multiply_by_quantized_multiplier(fx.wrap32(acc), node.q_mult, node.q_shift)
-    elif node.q_mode == "ruy":
-        res = fx.multiply_by_quantized_multiplier_ruy(fx.wrap32(acc), node.q_mult, node.q_shift)
-    elif node.q_mode == "mbqm64":
-        res = fx.multiply_by_quantized_multiplier_64(acc, node.q_mult, node.q_shift)
+    if node.data.q_bias is not None:
+        acc = acc + node.data.q_bias
+    if node.data.q_mode == "gemmlowp":
+        res = fx.multiply_by_quantized_multiplier(fx.wrap32(acc), node.data.q_mult, node.data.q_shift)
+    elif node.data.q_mode == "ruy":
+        res = fx.multiply_by_quantized_multiplier_ruy(fx.wrap32(acc), node.data.q_mult, node.data.q_shift)
+    elif node.data.q_mode == "mbqm64":
+        res = fx.multiply_by_quantized_multiplier_64(acc, node.data.q_mult, node.data.q_shift)
     else:
-        res = fx.round_half_away(acc.astype(np.float64) * node.q_real).astype(np.int64)
-    return res + node.q_out_zp
+        res = fx.round_half_away(acc.astype(np.float64) * node.data.q_real).astype(np.int64)
+    return res + node.data.q_out_zp
 
 
 _INT8_TYPES = (np.dtype(np.int8), np.dtype(np.uint8))
@@ -227,30 +248,32 @@ def _all_values(dtype):
 
 def _lut_or_direct(node, x, fn):
     """An eval applying fn(node, int64 values): through a 256-entry table for 8-bit types."""
-    node.q_fn = fn
+    d = node.draft(QuantData)
+    d.q_fn = fn
     if x.dtype in _INT8_TYPES:
-        node.q_lut = fn(node, _all_values(x.dtype)).astype(x.dtype)
-        node.q_offset = -int(_info(x.dtype).min)
+        d.q_lut = fn(node, _all_values(x.dtype)).astype(x.dtype)
+        d.q_offset = -int(_info(x.dtype).min)
         return _eval_lut
     return _eval_direct
 
 
 def _eval_lut(node, inputs, outputs):
-    np.take(node.q_lut, inputs[0].astype(np.intp) + node.q_offset, out=outputs[0])
+    np.take(node.data.q_lut, inputs[0].astype(np.intp) + node.data.q_offset, out=outputs[0])
 
 
 def _eval_direct(node, inputs, outputs):
-    outputs[0][...] = node.q_fn(node, inputs[0].astype(np.int64))
+    outputs[0][...] = node.data.q_fn(node, inputs[0].astype(np.int64))
 
 
 def _prepare_lut(node, fn):
     """TFLite's LUTPopulate for a float32 function: a 256-entry table for 8-bit types, the
     interpolated 513-entry one (float32 samples) for int16."""
+    d = node.draft(QuantData)
     x, out = node.inputs[0], node.outputs[0]
     _require(node, x, out)
     if x.dtype in _INT8_TYPES:
-        node.q_lut = fx.lut_int8(fn, x.scale, x.zero_point, out.scale, out.zero_point, x.dtype)
-        node.q_offset = -int(_info(x.dtype).min)
+        d.q_lut = fx.lut_int8(fn, x.scale, x.zero_point, out.scale, out.zero_point, x.dtype)
+        d.q_offset = -int(_info(x.dtype).min)
         return _eval_lut
     if x.zero_point or out.zero_point:
         node.fail("int16 input and output need zero points of 0")
@@ -258,12 +281,12 @@ def _prepare_lut(node, fn):
     def fn32(v):
         return fn(np.asarray(v, np.float32).reshape(-1)).astype(np.float32)
 
-    node.q_lut16 = fx.lut_int16(fn32, _f32(x.scale), 0, _f32(out.scale), 0, float_type=np.float32)
+    d.q_lut16 = fx.lut_int16(fn32, _f32(x.scale), 0, _f32(out.scale), 0, float_type=np.float32)
     return _eval_lut16
 
 
 def _eval_lut16(node, inputs, outputs):
-    outputs[0][...] = fx.lut_lookup_int16(inputs[0], node.q_lut16)
+    outputs[0][...] = fx.lut_lookup_int16(inputs[0], node.data.q_lut16)
 
 
 _INT8 = np.dtype(np.int8)

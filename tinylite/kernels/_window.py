@@ -3,7 +3,16 @@ rule (with its failure cases), the padding, strides and im2col of the
 convolutions, reduction axes, resize coordinates."""
 import numpy as np
 
-from ._base import conv_padding
+from ._base import conv_padding, op_data, OpDataBase
+
+
+@op_data
+class WindowData(OpDataBase):
+    """What prepare computes for eval."""
+
+    axes: tuple = None
+    kept_shape: tuple = None
+    count: int = None
 
 
 def window_out_size(padding, size, filter_size, stride, dilation=1):
@@ -32,6 +41,7 @@ def prepare_reduction(node):
     ``node.kept_shape`` (the output shape with reduced axes kept as 1), which
     eval reduces into with ``keepdims=True``.
     """
+    od = node.draft(WindowData)
     x, axis = node.inputs[0], node.inputs[1]
     node.expect_dtype(axis, np.int32)
     rank = len(x.shape)
@@ -46,11 +56,11 @@ def prepare_reduction(node):
             node.fail(f"axis {a} is out of range for an input of rank {rank}")
         if r not in axes:
             axes.append(r)
-    node.axes = tuple(axes)
-    node.kept_shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
-    node.count = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
+    od.axes = tuple(axes)
+    od.kept_shape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+    od.count = int(np.prod([x.shape[i] for i in axes], dtype=np.int64))
     if node.options.get("keep_dims"):
-        node.outputs[0].shape = node.kept_shape
+        node.outputs[0].shape = od.kept_shape
     else:
         node.outputs[0].shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
 

@@ -7,6 +7,17 @@ import numpy as np
 
 from . import _fixedpoint as fx
 from ._unary import is_quantized, same_shape
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    rescale: bool = None
+    q_mult: int = None
+    q_shift: int = None
+    zps: tuple = None
 
 
 def prepare(node):
@@ -22,23 +33,24 @@ def eval_abs(node, inputs, outputs):
 
 
 def prepare_quantized(node):
+    d = node.draft(OpData)
     x, out = node.inputs[0], node.outputs[0]
     if not is_quantized(x) or not is_quantized(out):
         node.fail(f"quantized {x.dtype.name} ABS needs input and output quantization parameters")
     if x.dtype == np.int16 and (x.zero_point or out.zero_point):
         node.fail("int16 input and output need zero points of 0")
     xs, os_ = np.float32(x.scale), np.float32(out.scale)
-    node.rescale = bool(xs != os_)
-    node.q_mult, node.q_shift = fx.quantize_multiplier(float(np.float32(xs / os_)))
-    node.zps = (x.zero_point, out.zero_point)
+    d.rescale = bool(xs != os_)
+    d.q_mult, d.q_shift = fx.quantize_multiplier(float(np.float32(xs / os_)))
+    d.zps = (x.zero_point, out.zero_point)
     return eval_quantized
 
 
 def eval_quantized(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
-    in_zp, out_zp = node.zps
+    in_zp, out_zp = node.data.zps
     v = np.abs(x.astype(np.int64) - in_zp)
-    if node.rescale:
-        v = fx.multiply_by_quantized_multiplier(v, node.q_mult, node.q_shift)
+    if node.data.rescale:
+        v = fx.multiply_by_quantized_multiplier(v, node.data.q_mult, node.data.q_shift)
     info = np.iinfo(out.dtype)
     out[...] = np.clip(v + out_zp, info.min, info.max)

@@ -1,53 +1,71 @@
 """AVERAGE_POOL_2D: window mean over the elements inside the input (SAME
 padding is not counted, as in TFLite).  The optimized kernel (tap views kept
 across invokes) is kernels/optimized/average_pool_2d.py."""
+from __future__ import annotations
+
+from typing import Callable
+
 import numpy as np
 
-from ._base import activation_name, float_activation
+from ._base import activation_name, float_activation, op_data, OpDataBase
 from ._pool import pool_geometry, valid_counts, window_slices
 from ._quantization import _require, _store, activation_range
 
 
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    geometry: dict = None
+    count: np.ndarray = None
+    act: Callable | None = None
+    q_count: np.ndarray = None
+    q_lo: int = None
+    q_hi: int = None
+
+
 def prepare(node):
+    d = node.draft(OpData)
     x = node.inputs[0]
-    node.geometry = g = pool_geometry(node)
+    d.geometry = g = pool_geometry(node)
     if x.dtype in (np.int8, np.uint8, np.int16):
         return prepare_quantized(node)
     node.expect_dtype(x, np.float32)
     # TFLite divides the window sum by the count (not multiplying by a reciprocal).
-    node.count = valid_counts(x.shape[1], x.shape[2], g).astype(np.float32)[None, :, :, None]
-    node.act = float_activation(activation_name(node))
+    d.count = valid_counts(x.shape[1], x.shape[2], g).astype(np.float32)[None, :, :, None]
+    d.act = float_activation(activation_name(node))
     return eval_float
 
 
 def eval_float(node, inputs, outputs):
     out = outputs[0]
     out[...] = 0
-    for view in window_slices(inputs[0], node.geometry, 0.0):
+    for view in window_slices(inputs[0], node.data.geometry, 0.0):
         out += view
-    out /= node.count
-    if node.act is not None:
-        node.act(out)
+    out /= node.data.count
+    if node.data.act is not None:
+        node.data.act(out)
 
 
 # --- quantized ---
 
 def prepare_quantized(node):
+    d = node.draft(OpData)
     x, out = node.inputs[0], node.outputs[0]
     _require(node, x, out)
-    node.geometry = g = pool_geometry(node)
-    node.q_count = valid_counts(x.shape[1], x.shape[2], g).astype(np.int64)[None, :, :, None]
-    node.q_lo, node.q_hi = activation_range(node, out)
+    d.geometry = g = pool_geometry(node)
+    d.q_count = valid_counts(x.shape[1], x.shape[2], g).astype(np.int64)[None, :, :, None]
+    d.q_lo, d.q_hi = activation_range(node, out)
     return _eval_average_pool
 
 
 def _eval_average_pool(node, inputs, outputs):
     out = outputs[0]
     acc = np.zeros(out.shape, np.int64)
-    for view in window_slices(inputs[0], node.geometry, 0):
+    for view in window_slices(inputs[0], node.data.geometry, 0):
         acc += view
-    n = node.q_count
+    n = node.data.q_count
     # C division truncates toward zero; the +-n/2 makes it round half away from zero.
     num = np.where(acc > 0, acc + n // 2, acc - n // 2)
     res = np.sign(num) * (np.abs(num) // n)
-    _store(out, res, node.q_lo, node.q_hi)
+    _store(out, res, node.data.q_lo, node.data.q_hi)

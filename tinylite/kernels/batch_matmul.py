@@ -3,12 +3,28 @@
 import numpy as np
 
 from . import _fixedpoint as fx
-from ._base import broadcast_shape
+from ._base import broadcast_shape, op_data, OpDataBase
 from ._quantization import (_asymmetric_quantize_rows, _f32, _is_quantized, _require, _scales,
                             _symmetric_quantize_rows, _unsupported)
 
 
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    adj: tuple = None
+    q_mult: int = None
+    q_shift: int = None
+    q_zps: tuple = None
+    q_mode: str = None
+    q_range: tuple = None
+    q_yscale: np.ndarray = None
+    q_asym: bool = None
+    rhs: np.ndarray = None
+
+
 def prepare(node):
+    d = node.draft(OpData)
     x, y = node.inputs[0], node.inputs[1]
     if not (2 <= len(x.shape) <= 5 and 2 <= len(y.shape) <= 5):
         node.fail(f"inputs must have rank 2 to 5, got shapes {list(x.shape)} and {list(y.shape)}")
@@ -19,19 +35,19 @@ def prepare(node):
         node.fail(f"inner dimensions differ: {depth_x} and {depth_y} "
                   f"(shapes {list(x.shape)}, {list(y.shape)}, adj_x={adj_x}, adj_y={adj_y})")
     node.outputs[0].shape = broadcast_shape(x.shape[:-2], y.shape[:-2], node) + (rows, cols)
-    node.adj = (adj_x, adj_y)
+    d.adj = (adj_x, adj_y)
     if x.dtype == np.float32 and y.dtype == np.float32:
         if y.data is not None:
-            node.rhs = np.ascontiguousarray(np.swapaxes(y.data, -1, -2)) if adj_y else y.data
+            d.rhs = np.ascontiguousarray(np.swapaxes(y.data, -1, -2)) if adj_y else y.data
         return eval_float
     return prepare_quantized(node)
 
 
 def eval_float(node, inputs, outputs):
     x, y = inputs[0], inputs[1]
-    adj_x, adj_y = node.adj
+    adj_x, adj_y = node.data.adj
     lhs = np.swapaxes(x, -1, -2) if adj_x else x
-    rhs = getattr(node, "rhs", None)
+    rhs = getattr(node.data, "rhs", None)
     if rhs is None:
         rhs = np.swapaxes(y, -1, -2) if adj_y else y
     node.matmul()(lhs, rhs, out=outputs[0])
@@ -40,8 +56,9 @@ def eval_float(node, inputs, outputs):
 # --- quantized ---
 
 def prepare_quantized(node):
+    d = node.draft(OpData)
     x, y, out = node.inputs[0], node.inputs[1], node.outputs[0]
-    adj_x, adj_y = node.adj
+    adj_x, adj_y = d.adj
     if x.dtype == np.float32:
         if y.dtype != np.int8 or not _is_quantized(y):
             _unsupported(node, "hybrid BATCH_MATMUL needs an int8 right-hand side with a scale")
@@ -49,12 +66,12 @@ def prepare_quantized(node):
         cols = y.shape[-2] if adj_y else y.shape[-1]
         if len(ys) > 1 and len(ys) != cols:
             _unsupported(node, f"{len(ys)} scales for {cols} output columns")
-        node.q_yscale = ys
-        node.q_asym = bool(node.options.get("asymmetric_quantize_inputs"))
+        d.q_yscale = ys
+        d.q_asym = bool(node.options.get("asymmetric_quantize_inputs"))
         return _eval_hybrid_bmm
     _require(node, x, y)
     if out.dtype == np.int32 and x.dtype == y.dtype == np.int8:
-        node.q_mode = "int32"
+        d.q_mode = "int32"
         return _eval_bmm
     _require(node, out)
     if x.dtype == np.int8 and (y.dtype != np.int8 or out.dtype != np.int8):
@@ -69,33 +86,33 @@ def prepare_quantized(node):
         _unsupported(node, "per-channel scales")
     # GetQuantizedConvolutionMultipler: the scale product in float32.
     real = float(_f32(x.scale) * _f32(y.scale)) / float(out.scale)
-    node.q_mult, node.q_shift = fx.quantize_multiplier(real)
-    node.q_zps = (x.zero_point, y.zero_point, out.zero_point)
-    node.q_mode = "mbqm64" if x.dtype == np.int16 else "gemmlowp"
+    d.q_mult, d.q_shift = fx.quantize_multiplier(real)
+    d.q_zps = (x.zero_point, y.zero_point, out.zero_point)
+    d.q_mode = "mbqm64" if x.dtype == np.int16 else "gemmlowp"
     info = np.iinfo(out.dtype)
-    node.q_range = (int(info.min), int(info.max))
+    d.q_range = (int(info.min), int(info.max))
     return _eval_bmm
 
 
 def _operands(node, x, y):
-    adj_x, adj_y = node.adj
+    adj_x, adj_y = node.data.adj
     return (np.swapaxes(x, -1, -2) if adj_x else x), (np.swapaxes(y, -1, -2) if adj_y else y)
 
 
 def _eval_bmm(node, inputs, outputs):
     lhs, rhs = _operands(node, inputs[0], inputs[1])
     out = outputs[0]
-    if node.q_mode == "int32":
+    if node.data.q_mode == "int32":
         # TFLite's int8 x int8 -> int32 kernel ignores the zero points.
         out[...] = fx.wrap32(np.rint(np.matmul(lhs.astype(np.float64), rhs.astype(np.float64))).astype(np.int64))
         return
-    zx, zy, zo = node.q_zps
+    zx, zy, zo = node.data.q_zps
     acc = np.rint(np.matmul(lhs.astype(np.float64) - zx, rhs.astype(np.float64) - zy)).astype(np.int64)
-    if node.q_mode == "mbqm64":
-        res = fx.multiply_by_quantized_multiplier_64(acc, node.q_mult, node.q_shift)
+    if node.data.q_mode == "mbqm64":
+        res = fx.multiply_by_quantized_multiplier_64(acc, node.data.q_mult, node.data.q_shift)
     else:
-        res = fx.multiply_by_quantized_multiplier(fx.wrap32(acc), node.q_mult, node.q_shift)
-    out[...] = np.clip(res + zo, *node.q_range)
+        res = fx.multiply_by_quantized_multiplier(fx.wrap32(acc), node.data.q_mult, node.data.q_shift)
+    out[...] = np.clip(res + zo, *node.data.q_range)
 
 
 def _eval_hybrid_bmm(node, inputs, outputs):
@@ -103,15 +120,15 @@ def _eval_hybrid_bmm(node, inputs, outputs):
     out = outputs[0]
     depth = lhs.shape[-1]
     rows = lhs.reshape(-1, depth)
-    q, sf, off = (_asymmetric_quantize_rows if node.q_asym else _symmetric_quantize_rows)(rows)
-    if len(node.q_yscale) == 1:
-        sf = (sf * node.q_yscale[0]).astype(np.float32)
+    q, sf, off = (_asymmetric_quantize_rows if node.data.q_asym else _symmetric_quantize_rows)(rows)
+    if len(node.data.q_yscale) == 1:
+        sf = (sf * node.data.q_yscale[0]).astype(np.float32)
     q = q.reshape(lhs.shape)
     w = rhs.astype(np.float64)
     acc = np.rint(np.matmul(q.astype(np.float64), w)).astype(np.int64)
-    if node.q_asym:
+    if node.data.q_asym:
         acc = acc - w.sum(axis=-2, keepdims=True).astype(np.int64) * off.reshape(lhs.shape[:-1] + (1,))
     scale = sf.reshape(lhs.shape[:-1] + (1,))
-    if len(node.q_yscale) > 1:
-        scale = (scale * node.q_yscale).astype(np.float32)
+    if len(node.data.q_yscale) > 1:
+        scale = (scale * node.data.q_yscale).astype(np.float32)
     out[...] = acc.astype(np.float32) * scale

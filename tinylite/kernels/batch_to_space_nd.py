@@ -4,9 +4,19 @@ spatial dimensions (H, and W for 4-D inputs), then `crops` trims them."""
 import numpy as np
 
 from ._space_batch import as_4d, prepare_common
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    block: list = None
+    crops: list = None
 
 
 def prepare(node):
+    od = node.draft(OpData)
     x = node.inputs[0]
     block, crops = prepare_common(node, "crops")
     if any(p < 0 for pair in crops for p in pair):
@@ -22,15 +32,15 @@ def prepare(node):
         out_shape.append(size)
     out_shape.append(x.shape[-1])
     node.outputs[0].shape = tuple(out_shape)
-    node.block = block + [1] * (2 - len(block))
-    node.crops = crops + [[0, 0]] * (2 - len(crops))
+    od.block = block + [1] * (2 - len(block))
+    od.crops = crops + [[0, 0]] * (2 - len(crops))
     return eval_batch_to_space_nd
 
 
 def eval_batch_to_space_nd(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
     n, h, w, c = as_4d(x.shape)
-    (bh, bw), ((ct, _), (cl, _)) = node.block, node.crops
+    (bh, bw), ((ct, _), (cl, _)) = node.data.block, node.data.crops
     on = n // (bh * bw)
     full = x.reshape(bh, bw, on, h, w, c).transpose(2, 3, 0, 4, 1, 5).reshape(on, h * bh, w * bw, c)
     _, oh, ow, _ = as_4d(out.shape)

@@ -9,11 +9,24 @@ aux_input instead of the input.
 import numpy as np
 
 from . import _recurrent
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    cells: tuple = None
+    merge: bool = None
+    bw_reads_aux: bool = None
+    aux_into_cells: bool = None
+    walk_time_major: bool = None
 
 FOLDABLE = False
 
 
 def prepare(node):
+    d = node.draft(OpData)
     if len(node.inputs) != 48:
         node.fail(f"expected 48 inputs, got {len(node.inputs)}")
     x = node.inputs[0]
@@ -32,12 +45,12 @@ def prepare(node):
     bw = _recurrent.LstmCell(node, _recurrent.BIDI_BW, bw_in.shape[2], aux if fw_uses_aux else None)
     fw.check_states(n_batch)
     bw.check_states(n_batch)
-    node.cells = (fw, bw)
-    node.merge = merge
-    node.bw_reads_aux = aux is not None and not fw_uses_aux
-    node.aux_into_cells = aux is not None and fw_uses_aux
+    d.cells = (fw, bw)
+    d.merge = merge
+    d.bw_reads_aux = aux is not None and not fw_uses_aux
+    d.aux_into_cells = aux is not None and fw_uses_aux
     # TFLite's hybrid kernel walks the sequence as time-major whatever time_major says.
-    node.walk_time_major = time_major or fw.hybrid
+    d.walk_time_major = time_major or fw.hybrid
     lead = tuple(x.shape[:2])
     if merge:
         if len(node.outputs) != 1:
@@ -52,12 +65,12 @@ def prepare(node):
 
 
 def eval_bidi(node, inputs, outputs):
-    fw, bw = node.cells
-    tm = node.walk_time_major
+    fw, bw = node.data.cells
+    tm = node.data.walk_time_major
     x = _recurrent.time_major_view(inputs[0], tm)
     aux = None if inputs[39] is None else _recurrent.time_major_view(inputs[39], tm)
     out_fw = _recurrent.time_major_view(outputs[0], tm)
-    if node.merge:
+    if node.data.merge:
         out_bw = out_fw[..., fw.n_output:]
         out_fw = out_fw[..., :fw.n_output]
     else:
@@ -65,8 +78,8 @@ def eval_bidi(node, inputs, outputs):
     n_batch = x.shape[1]
     states = [(inputs[p].reshape(n_batch, cell.n_output), inputs[q].reshape(n_batch, cell.n_cell))
               for cell, (p, q) in ((fw, (35, 36)), (bw, (37, 38)))]
-    cell_aux = aux if node.aux_into_cells else None
-    bw_x = aux if node.bw_reads_aux else x
+    cell_aux = aux if node.data.aux_into_cells else None
+    bw_x = aux if node.data.bw_reads_aux else x
     (h, c), (hb, cb) = states
     for t in range(x.shape[0]):
         out_fw[t] = fw.step(x[t], h, c, None if cell_aux is None else cell_aux[t])

@@ -1,9 +1,26 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._base import OpDataBase, op_data
+
+if TYPE_CHECKING:
+    from ..interpreter.subgraph import SubgraphRunner
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    init: SubgraphRunner = None
+    key: tuple = None
 """CALL_ONCE: run the init subgraph (no inputs, no outputs) on the first invoke
 only, typically to assign resource variables their initial values."""
 FOLDABLE = False
 
 
 def prepare(node):
+    d = node.draft(OpData)
     ip = node.runner.interpreter
     if ip is None:
         node.fail("CALL_ONCE needs the Interpreter that owns the subgraphs")
@@ -13,14 +30,14 @@ def prepare(node):
     sub = ip._runner(k)
     if sub.subgraph.inputs or sub.subgraph.outputs:
         node.fail(f"the init subgraph {k} must have no inputs and no outputs")
-    node.init = sub
-    node.key = ("call_once", node.runner.index, node.index)
+    d.init = sub
+    d.key = ("call_once", node.runner.index, node.index)
     return eval_call_once
 
 
 def eval_call_once(node, inputs, outputs):
     resources = node.runner.interpreter._resources
-    if resources.get(node.key):
+    if resources.get(node.data.key):
         return
-    node.init.run([])
-    resources[node.key] = True
+    node.data.init.run([])
+    resources[node.data.key] = True

@@ -1,14 +1,31 @@
 """CONCATENATION: join any number of tensors along `axis`, then apply the fused
 activation."""
+from __future__ import annotations
+
+from typing import Callable
+
 import numpy as np
 
 from . import _fixedpoint as fx
 from . import _layout
-from ._base import normalize_axis
+from ._base import normalize_axis, op_data, OpDataBase
 from ._quantization import _f32, _info, _require, activation_range
 
 
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    act: Callable | None = None
+    q_lo: int = None
+    q_hi: int = None
+    q_rescale: list = None
+    q_out_zp: int = None
+    axis: int = None
+
+
 def prepare(node):
+    d = node.draft(OpData)
     first, out = node.inputs[0], node.outputs[0]
     rank = len(first.shape)
     for s in node.inputs[1:]:
@@ -18,20 +35,20 @@ def prepare(node):
         # TFLite joins scalars only when they are constants (into a vector).
         if any(s.data is None for s in node.inputs):
             node.fail("concatenating scalars needs every input to be a constant")
-        node.axis = 0
+        d.axis = 0
         out.shape = (len(node.inputs),)
     else:
-        node.axis = normalize_axis(node.options.get("axis", 0), rank, node)
+        d.axis = normalize_axis(node.options.get("axis", 0), rank, node)
         for s in node.inputs[1:]:
-            if any(a != b for k, (a, b) in enumerate(zip(first.shape, s.shape)) if k != node.axis):
-                node.fail(f"shapes {list(first.shape)} and {list(s.shape)} differ outside axis {node.axis}")
-        out.shape = tuple(sum(s.shape[node.axis] for s in node.inputs) if k == node.axis else n
+            if any(a != b for k, (a, b) in enumerate(zip(first.shape, s.shape)) if k != d.axis):
+                node.fail(f"shapes {list(first.shape)} and {list(s.shape)} differ outside axis {d.axis}")
+        out.shape = tuple(sum(s.shape[d.axis] for s in node.inputs) if k == d.axis else n
                           for k, n in enumerate(first.shape))
     if not _layout.movable(node, node.inputs):
         return _layout.quantized_fallback(node)
     # TFLite rejects a fused activation here; tinylite applies it as the schema means.
-    node.act = _layout.clamp_activation(node, first.dtype)
-    if node.act is not None and _layout.is_quantized(first):
+    d.act = _layout.clamp_activation(node, first.dtype)
+    if d.act is not None and _layout.is_quantized(first):
         return _layout.quantized_fallback(node)
     return eval_concatenation
 
@@ -41,9 +58,9 @@ def eval_concatenation(node, inputs, outputs):
     if out.ndim == 1 and inputs[0].ndim == 0:
         out[...] = inputs
     else:
-        np.concatenate(inputs, axis=node.axis, out=out)
-    if node.act is not None:
-        node.act(out)
+        np.concatenate(inputs, axis=node.data.axis, out=out)
+    if node.data.act is not None:
+        node.data.act(out)
 
 
 # --- quantized ---
@@ -53,36 +70,37 @@ def prepare_quantized(node):
     round(q * (s_in / s_out) - zp_in * (s_in / s_out)) + zp_out in float32.  LiteRT rejects int8
     inputs on other grids and copies int16 inputs unscaled (zero points must be 0); tinylite
     follows it for int16 and requantizes int8 like uint8."""
+    d = node.draft(OpData)
     out = node.outputs[0]
     specs = [s for s in node.inputs] + [out]
     _require(node, *specs)
     if out.dtype == np.int16 and any(s.zero_point for s in specs):
         node.fail("int16 inputs and output need zero points of 0")
-    node.q_lo, node.q_hi = activation_range(node, out)
+    d.q_lo, d.q_hi = activation_range(node, out)
     inv = _f32(1) / _f32(out.scale)
-    node.q_rescale = []
+    d.q_rescale = []
     for s in node.inputs:
         if out.dtype == np.int16 or (_f32(s.scale) == _f32(out.scale) and s.zero_point == out.zero_point):
-            node.q_rescale.append(None)
+            d.q_rescale.append(None)
         else:
             scale = _f32(_f32(s.scale) * inv)
-            node.q_rescale.append((scale, _f32(-s.zero_point * scale)))
-    node.q_out_zp = out.zero_point
+            d.q_rescale.append((scale, _f32(-s.zero_point * scale)))
+    d.q_out_zp = out.zero_point
     return _eval_concatenation
 
 
 def _eval_concatenation(node, inputs, outputs):
     out = outputs[0]
     parts = []
-    for x, r in zip(inputs, node.q_rescale):
+    for x, r in zip(inputs, node.data.q_rescale):
         if r is None:
             parts.append(x.astype(np.int64))
         else:
             v = x.astype(np.float32) * r[0] + r[1]
-            parts.append(fx.round_half_away(v).astype(np.int64) + node.q_out_zp)
+            parts.append(fx.round_half_away(v).astype(np.int64) + node.data.q_out_zp)
     if out.ndim == 1 and inputs[0].ndim == 0:
         res = np.array([p[()] for p in parts])
     else:
-        res = np.concatenate(parts, axis=node.axis)
+        res = np.concatenate(parts, axis=node.data.axis)
     info = _info(out.dtype)
-    out[...] = np.clip(res, max(info.min, node.q_lo), min(info.max, node.q_hi))
+    out[...] = np.clip(res, max(info.min, node.data.q_lo), min(info.max, node.data.q_hi))

@@ -7,15 +7,37 @@ TFLite does.  The optimized kernels (buffers kept across invokes, the bias
 in the product, fused with a following max pool, Winograd) are in
 kernels/optimized/conv_2d.py.
 """
+from __future__ import annotations
+
+from typing import Callable
+
 import numpy as np
 
-from ._base import conv_output_size, fused_float_activation, padding_name
+from ._base import conv_output_size, fused_float_activation, op_data, padding_name
 from ._quantization import (_asymmetric_quantize_rows, _float_clamp, _is_quantized, _requant_params, _requantize,
                             _require, _scales, _store, _symmetric_quantize_rows, _unsupported, gemm_rounding)
 from ._window import geometry, im2col, reserve_padded
+from ._quantization import QuantData
+
+
+@op_data
+class OpData(QuantData):
+    """What prepare computes for eval."""
+
+    geometry: dict = None
+    groups: int = None
+    q_x_zp: int = None
+    q_wzp: int = None
+    q_per_channel: bool = None
+    q_wscale: np.ndarray = None
+    q_clamp: tuple | None = None
+    act: Callable | None = None
+    wmat: np.ndarray = None
+    q_wmat: np.ndarray = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x, w = node.inputs[0], node.inputs[1]
     if len(x.shape) != 4 or len(w.shape) != 4:
         node.fail(f"expects a 4-D input and filter, got {list(x.shape)} and {list(w.shape)}")
@@ -32,20 +54,20 @@ def prepare(node):
     oh = conv_output_size(h, kh, sh, dh, pad)
     ow = conv_output_size(wd, kw, sw, dw, pad)
     node.outputs[0].shape = (n, oh, ow, cout)
-    node.geometry = geometry(h, wd, kh, kw, sh, sw, dh, dw, oh, ow, pad)
-    reserve_padded(node, x, node.geometry)
+    d.geometry = geometry(h, wd, kh, kw, sh, sw, dh, dw, oh, ow, pad)
+    reserve_padded(node, x, d.geometry)
     node.reserve((n * oh * ow, kh * kw * cg + 1), x.dtype if x.dtype == np.float32 else np.float64, "im2col matrix")
-    node.groups = cin // cg
-    if cout % node.groups:
-        node.fail(f"{cout} output channels cannot be split into {node.groups} groups")
+    d.groups = cin // cg
+    if cout % d.groups:
+        node.fail(f"{cout} output channels cannot be split into {d.groups} groups")
     if x.dtype == np.float32 and w.dtype != np.int8:   # int8 weights: the hybrid path
         node.expect_dtype(w, np.float32)
-        node.act = fused_float_activation(node)
+        d.act = fused_float_activation(node)
         bias = node.inputs[2] if node.has_input(2) else None
         if bias is not None and bias.size != cout:
             node.fail(f"bias {bias.name!r} has {bias.size} values ({list(bias.shape)}) for {cout} output channels; "
                       "it needs one per channel")
-        node.wmat = filter_matrix(w.data, node.groups) if w.data is not None else None
+        d.wmat = filter_matrix(w.data, d.groups) if w.data is not None else None
         return eval_float
     return prepare_quantized(node)
 
@@ -60,30 +82,31 @@ def filter_matrix(filt, groups):
 def eval_float(node, inputs, outputs):
     x, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
     out = outputs[0]
-    wmat = node.wmat if getattr(node, "wmat", None) is not None else filter_matrix(w, node.groups)
-    cols = im2col(x, node.geometry)
+    wmat = node.data.wmat if getattr(node.data, "wmat", None) is not None else filter_matrix(w, node.data.groups)
+    cols = im2col(x, node.data.geometry)
     cout = out.shape[-1]
     res = out.reshape(-1, cout)
     matmul = node.matmul()
-    if node.groups == 1:
+    if node.data.groups == 1:
         matmul(cols, wmat[0], out=res)
     else:
-        g = node.groups
+        g = node.data.groups
         cg = x.shape[-1] // g
-        k = node.geometry["kh"] * node.geometry["kw"]
+        k = node.data.geometry["kh"] * node.data.geometry["kw"]
         grouped = cols.reshape(-1, k, g, cg)
         og = cout // g
         for i in range(g):
             res[:, i * og:(i + 1) * og] = matmul(grouped[:, :, i, :].reshape(-1, k * cg), wmat[i])
     if b is not None:
         res += b
-    if node.act is not None:
-        node.act(out)
+    if node.data.act is not None:
+        node.data.act(out)
 
 
 # --- quantized ---
 
 def prepare_quantized(node):
+    d = node.draft(OpData)
     x, w, out = node.inputs[0], node.inputs[1], node.outputs[0]
     b = node.inputs[2] if node.has_input(2) else None
     if x.dtype == np.float32:
@@ -97,9 +120,9 @@ def prepare_quantized(node):
     elif w.dtype != (np.int8 if x.dtype == np.int8 else np.uint8):
         _unsupported(node, f"weights of type {w.dtype.name} with {x.dtype.name} activations")
     cout = w.shape[0]
-    node.q_x_zp = x.zero_point if x.dtype != np.int16 else 0
+    d.q_x_zp = x.zero_point if x.dtype != np.int16 else 0
     # Only uint8 filters carry a zero point; int8 filters are symmetric.
-    node.q_wzp = w.zero_point if x.dtype == np.uint8 else 0
+    d.q_wzp = w.zero_point if x.dtype == np.uint8 else 0
     # The float64 product matrix is built at the first invoke (see _weights): where an
     # optimized kernel runs instead, loading never pays for a float64 copy of the weights.
     if x.dtype == np.int16:
@@ -110,50 +133,51 @@ def prepare_quantized(node):
         # LiteRT runs grouped convolutions on its reference kernel.  Its optimized uint8
         # kernel goes through ruy as int8 does (ruy flips uint8 operands to int8 and
         # adjusts the zero points), so it rounds as ruy: 1 LSB from the reference on ties.
-        mode = "gemmlowp" if node.groups != 1 else gemm_rounding(node)
+        mode = "gemmlowp" if d.groups != 1 else gemm_rounding(node)
     _requant_params(node, x, w, b, out, cout, mode, conv_per_tensor=x.dtype == np.uint8)
     return _eval_conv
 
 
 def _conv_products(node, xc, wmat):
     """[n*oh*ow, cout] exact integer sums of products (float64) of a centered input."""
-    cols = im2col(xc, node.geometry, 0.0)
-    if node.groups == 1:
+    cols = im2col(xc, node.data.geometry, 0.0)
+    if node.data.groups == 1:
         return cols @ wmat[0]
-    g = node.groups
+    g = node.data.groups
     cg = xc.shape[-1] // g
-    k = node.geometry["kh"] * node.geometry["kw"]
+    k = node.data.geometry["kh"] * node.data.geometry["kw"]
     grouped = cols.reshape(-1, k, g, cg)
     return np.concatenate([grouped[:, :, i, :].reshape(-1, k * cg) @ wmat[i] for i in range(g)], axis=1)
 
 
 def _weights(node, w, zp=0):
-    wm = getattr(node, "q_wmat", None)
+    wm = getattr(node.data, "q_wmat", None)
     if wm is not None:
         return wm
     if node.inputs[1].data is None:
-        return filter_matrix(w.astype(np.float64) - zp, node.groups)
+        return filter_matrix(w.astype(np.float64) - zp, node.data.groups)
     wm = node.cache.get("q_wmat")
     if wm is None:
-        wm = node.cache["q_wmat"] = filter_matrix(w.astype(np.float64) - zp, node.groups)
+        wm = node.cache["q_wmat"] = filter_matrix(w.astype(np.float64) - zp, node.data.groups)
     return wm
 
 
 def _eval_conv(node, inputs, outputs):
     x, w = inputs[0], inputs[1]
-    xc = x.astype(np.float64) - node.q_x_zp
-    acc = np.rint(_conv_products(node, xc, _weights(node, w, node.q_wzp))).astype(np.int64)
-    _store(outputs[0], _requantize(node, acc), node.q_lo, node.q_hi)
+    xc = x.astype(np.float64) - node.data.q_x_zp
+    acc = np.rint(_conv_products(node, xc, _weights(node, w, node.data.q_wzp))).astype(np.int64)
+    _store(outputs[0], _requantize(node, acc), node.data.q_lo, node.data.q_hi)
 
 
 def _prepare_hybrid_conv(node, w, b):
+    d = node.draft(OpData)
     ws = _scales(w)
-    node.q_per_channel = (len(ws) > 1 and np.any(ws != ws[0])) or node.groups != 1
-    node.q_wscale = np.broadcast_to(ws, (w.shape[0],)).astype(np.float32)
+    d.q_per_channel = (len(ws) > 1 and np.any(ws != ws[0])) or d.groups != 1
+    d.q_wscale = np.broadcast_to(ws, (w.shape[0],)).astype(np.float32)
     if w.data is not None:
-        node.q_wmat = filter_matrix(w.data.astype(np.float64), node.groups)
-    node.q_bias = None if b is None else b.data
-    node.q_clamp = _float_clamp(node)
+        d.q_wmat = filter_matrix(w.data.astype(np.float64), d.groups)
+    d.q_bias = None if b is None else b.data
+    d.q_clamp = _float_clamp(node)
     return _eval_hybrid_conv
 
 
@@ -162,21 +186,21 @@ def _eval_hybrid_conv(node, inputs, outputs):
     b = inputs[2] if len(inputs) > 2 else None
     n = x.shape[0]
     rows = x.reshape(n, -1)
-    if node.q_per_channel:
+    if node.data.q_per_channel:
         q, sf, off = _asymmetric_quantize_rows(rows)
     else:
         q, sf, off = _symmetric_quantize_rows(rows)
-        sf = (sf * node.q_wscale[0]).astype(np.float32)
+        sf = (sf * node.data.q_wscale[0]).astype(np.float32)
     xc = (q - off[:, None]).reshape(x.shape)
     acc = np.rint(_conv_products(node, xc, _weights(node, w))).astype(np.float32)
     out = outputs[0]
     res = acc.reshape(n, -1, out.shape[-1])
-    if node.q_per_channel:
-        res *= (node.q_wscale[None, :] * sf[:, None])[:, None, :]
+    if node.data.q_per_channel:
+        res *= (node.data.q_wscale[None, :] * sf[:, None])[:, None, :]
     else:
         res *= sf[:, None, None]
     if b is not None:
         res += b
-    if node.q_clamp is not None:
-        np.clip(res, *node.q_clamp, out=res)
+    if node.data.q_clamp is not None:
+        np.clip(res, *node.data.q_clamp, out=res)
     out[...] = res.reshape(out.shape)

@@ -2,12 +2,25 @@
 [kd, kh, kw, cin, cout] (cin may divide the input depth: grouped), optional
 bias, strides, dilations, SAME/VALID padding (extra padding after, as
 TFLite), then the fused activation."""
+from __future__ import annotations
+
+from typing import Callable
+
 import numpy as np
 
-from ._base import activation_name, conv_output_size, conv_padding, float_activation, padding_name
+from ._base import activation_name, conv_output_size, conv_padding, float_activation, op_data, OpDataBase, padding_name
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    conv: tuple = None
+    act: Callable | None = None
 
 
 def prepare(node):
+    od = node.draft(OpData)
     x, w = node.inputs[0], node.inputs[1]
     if len(x.shape) != 5 or len(w.shape) != 5:
         node.fail(f"expects a 5-D input and filter, got {list(x.shape)} and {list(w.shape)}")
@@ -32,8 +45,8 @@ def prepare(node):
         outs.append(osz)
         pads.append(conv_padding(size, k, s, dl, osz) if pad == "SAME" else (0, 0))
     node.outputs[0].shape = (n, *outs, cout)
-    node.conv = (strides, dil, outs, pads)
-    node.act = float_activation(activation_name(node))
+    od.conv = (strides, dil, outs, pads)
+    od.act = float_activation(activation_name(node))
     return eval_conv_3d
 
 
@@ -41,7 +54,7 @@ def eval_conv_3d(node, inputs, outputs):
     x, w = inputs[0], inputs[1]
     b = inputs[2] if len(inputs) > 2 else None
     out = outputs[0]
-    strides, dil, outs, pads = node.conv
+    strides, dil, outs, pads = node.data.conv
     kd, kh, kw, cin, cout = w.shape
     xp = np.pad(x, ((0, 0), *[(lo, hi) for lo, hi in pads], (0, 0)))
     acc = np.zeros((x.shape[0], *outs, cout), np.float32)
@@ -56,5 +69,5 @@ def eval_conv_3d(node, inputs, outputs):
     if b is not None:
         acc += b
     out[...] = acc
-    if node.act is not None:
-        node.act(out)
+    if node.data.act is not None:
+        node.data.act(out)

@@ -5,10 +5,19 @@ at (d, y, x) * stride - padding, where the padding is the one a CONV_3D from
 output_shape back to the input's size would use."""
 import numpy as np
 
-from ._base import activation_name, conv_output_size, conv_padding, float_activation, padding_name
+from ._base import activation_name, conv_output_size, conv_padding, float_activation, op_data, OpDataBase, padding_name
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    geom: tuple = None
+    act: None = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     shape_in, w, x = node.inputs[0], node.inputs[1], node.inputs[2]
     for spec in (w, x, node.outputs[0]):
         node.expect_dtype(spec, np.float32)
@@ -33,8 +42,8 @@ def prepare(node):
                       f"the input's {list(x.shape[1:4])}")
         pads.append(conv_padding(size, k, s, dl, got)[0])
     node.outputs[0].shape = out_shape
-    node.geom = (strides, dil, pads)
-    node.act = float_activation(activation_name(node))
+    d.geom = (strides, dil, pads)
+    d.act = float_activation(activation_name(node))
     return eval_conv_3d_transpose
 
 
@@ -42,7 +51,7 @@ def eval_conv_3d_transpose(node, inputs, outputs):
     w, x = inputs[1], inputs[2]
     b = inputs[3] if len(inputs) > 3 else None
     out = outputs[0]
-    (sd, sh, sw), (dd, dh, dw), (pd, ph, pw) = node.geom
+    (sd, sh, sw), (dd, dh, dw), (pd, ph, pw) = node.data.geom
     kd, kh, kw, cout, cin = w.shape
     n, D, H, W, _ = x.shape
     _, OD, OH, OW, _ = out.shape
@@ -58,5 +67,5 @@ def eval_conv_3d_transpose(node, inputs, outputs):
     out[...] = full[:, pd:pd + OD, ph:ph + OH, pw:pw + OW]
     if b is not None:
         out += b
-    if node.act is not None:
-        node.act(out)
+    if node.data.act is not None:
+        node.data.act(out)

@@ -3,13 +3,22 @@ blocks, TFLite's DCR order: channel = (block row * block_size + block column) * 
 import numpy as np
 
 from . import _layout
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    block: int = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x = node.inputs[0]
     if len(x.shape) != 4:
         node.fail(f"expects a 4-D NHWC input, got {list(x.shape)}")
-    b = node.block = node.options.get("block_size", 0)
+    b = d.block = node.options.get("block_size", 0)
     n, h, w, c = x.shape
     if b <= 0 or c % (b * b):
         node.fail(f"block_size {b} must be positive and its square must divide the depth {c}")
@@ -20,7 +29,7 @@ def prepare(node):
 
 
 def eval_depth_to_space(node, inputs, outputs):
-    x, b = inputs[0], node.block
+    x, b = inputs[0], node.data.block
     n, h, w, c = x.shape
     blocks = x.reshape(n, h, w, b, b, c // (b * b)).transpose(0, 1, 3, 2, 4, 5)
     np.copyto(outputs[0], blocks.reshape(outputs[0].shape))

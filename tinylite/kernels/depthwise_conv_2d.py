@@ -4,16 +4,38 @@ filter [1, kh, kw, cin * m], output channel c * m + k reads input channel c.
 Float path: one vectorized multiply-accumulate per filter tap over a strided
 view of the padded input (no per-pixel loops).
 """
+from __future__ import annotations
+
+from typing import Callable
+
 import numpy as np
 
 from . import _fixedpoint as fx
-from ._base import activation_name, float_activation, padding_name
+from ._base import activation_name, float_activation, op_data, padding_name
 from ._quantization import (_asymmetric_quantize_rows, _float_clamp, _is_quantized, _requant_params, _require,
                             _scales, _unsupported)
 from ._window import geometry, pad_input, patches, reserve_padded, window_out_size
+from ._quantization import QuantData
+
+
+@op_data
+class OpData(QuantData):
+    """What prepare computes for eval."""
+
+    multiplier: int = None
+    geometry: dict = None
+    q_x_zp: int = None
+    q_wzp: int = None
+    q_taps: np.ndarray = None
+    q_simd: np.ndarray | None = None
+    act: Callable | None = None
+    q_wscale: np.ndarray = None
+    q_clamp: tuple | None = None
+    taps: np.ndarray = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x, w = node.inputs[0], node.inputs[1]
     if len(x.shape) != 4 or len(w.shape) != 4:
         node.fail(f"expects a 4-D input and filter, got {list(x.shape)} and {list(w.shape)}")
@@ -24,7 +46,7 @@ def prepare(node):
     if cin <= 0 or cout % cin:
         node.fail(f"filter channels {cout} are not a multiple of the input channels {cin}")
     # TFLite derives the multiplier from the shapes; it never reads the depth_multiplier option.
-    node.multiplier = cout // cin
+    d.multiplier = cout // cin
     o = node.options
     sh, sw = o.get("stride_h", 1), o.get("stride_w", 1)
     dh, dw = o.get("dilation_h_factor", 1), o.get("dilation_w_factor", 1)
@@ -35,14 +57,14 @@ def prepare(node):
         node.fail(f"invalid window: input {h}x{wd}, filter {kh}x{kw}, strides {sh}x{sw}, "
                   f"dilations {dh}x{dw}, padding {pad}")
     node.outputs[0].shape = (n, oh, ow, cout)
-    node.geometry = geometry(h, wd, kh, kw, sh, sw, dh, dw, oh, ow, pad)
-    reserve_padded(node, x, node.geometry)
+    d.geometry = geometry(h, wd, kh, kw, sh, sw, dh, dw, oh, ow, pad)
+    reserve_padded(node, x, d.geometry)
     if node.has_input(2) and node.inputs[2].size != cout:
         node.fail(f"bias has {node.inputs[2].size} elements, expected {cout}")
     if x.dtype == np.float32 and w.dtype == np.float32:
         if w.data is not None:
-            node.taps = filter_taps(w.data, cin)
-        node.act = float_activation(activation_name(node))
+            d.taps = filter_taps(w.data, cin)
+        d.act = float_activation(activation_name(node))
         return eval_float
     return prepare_quantized(node)
 
@@ -58,8 +80,8 @@ def eval_float(node, inputs, outputs):
     b = inputs[2] if len(inputs) > 2 else None
     if out.size == 0:
         return
-    g = node.geometry
-    taps = getattr(node, "taps", None)
+    g = node.data.geometry
+    taps = getattr(node.data, "taps", None)
     if taps is None:
         taps = filter_taps(inputs[1], x.shape[3])
     windows = patches(pad_input(x, g), g)          # [n, oh, ow, kh, kw, cin], a view
@@ -73,13 +95,14 @@ def eval_float(node, inputs, outputs):
                 acc += tmp
     if b is not None:
         out += b
-    if node.act is not None:
-        node.act(out)
+    if node.data.act is not None:
+        node.data.act(out)
 
 
 # --- quantized ---
 
 def prepare_quantized(node):
+    d = node.draft(OpData)
     x, w, out = node.inputs[0], node.inputs[1], node.outputs[0]
     b = node.inputs[2] if node.has_input(2) else None
     cin, cout = x.shape[3], w.shape[3]
@@ -90,10 +113,10 @@ def prepare_quantized(node):
         if len(ws) != cout:
             # TFLite's hybrid kernel reads one scale per output channel.
             _unsupported(node, "hybrid depthwise convolution needs one weight scale per output channel")
-        node.q_wscale = ws
-        node.q_taps = None if w.data is None else filter_taps(w.data.astype(np.float64), cin)
-        node.q_bias = None if b is None else b.data
-        node.q_clamp = _float_clamp(node)
+        d.q_wscale = ws
+        d.q_taps = None if w.data is None else filter_taps(w.data.astype(np.float64), cin)
+        d.q_bias = None if b is None else b.data
+        d.q_clamp = _float_clamp(node)
         return _eval_hybrid_depthwise
     _require(node, x, w, out)
     if x.dtype == np.int16 or x.dtype == np.int8:
@@ -103,20 +126,20 @@ def prepare_quantized(node):
         _unsupported(node, f"{w.dtype.name} weights with uint8 activations")
     if x.dtype == np.int16 and (x.zero_point or out.zero_point):
         node.fail("int16 input and output need zero points of 0")
-    node.q_x_zp = x.zero_point
-    node.q_wzp = w.zero_point if x.dtype == np.uint8 else 0
-    node.q_taps = None if w.data is None else filter_taps(w.data.astype(np.float64) - node.q_wzp, cin)
+    d.q_x_zp = x.zero_point
+    d.q_wzp = w.zero_point if x.dtype == np.uint8 else 0
+    d.q_taps = None if w.data is None else filter_taps(w.data.astype(np.float64) - d.q_wzp, cin)
     mode = {np.dtype(np.int16): "mbqm64", np.dtype(np.int8): "gemmlowp", np.dtype(np.uint8): "gemmlowp"}[x.dtype]
     _requant_params(node, x, w, b, out, cout, mode, conv_per_tensor=x.dtype == np.uint8)
     # The optimized int8 kernel rounds channels [0, cout - cout % 8) with NEON.
     # The reference kernel rounds every channel with gemmlowp.
-    node.q_simd = np.arange(cout) < (cout - cout % 8) if x.dtype == np.int8 and not node.reference else None
+    d.q_simd = np.arange(cout) < (cout - cout % 8) if x.dtype == np.int8 and not node.reference else None
     return _eval_depthwise
 
 
 def _depthwise_sums(node, xc, taps):
     """[n, oh, ow, cout] exact sums of products of a centered input (float64)."""
-    g = node.geometry
+    g = node.data.geometry
     windows = patches(pad_input(xc, g), g)          # [n, oh, ow, kh, kw, cin]
     n = xc.shape[0]
     acc = np.zeros((n, g["oh"], g["ow"]) + taps.shape[2:])
@@ -128,35 +151,35 @@ def _depthwise_sums(node, xc, taps):
 
 def _eval_depthwise(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
-    taps = node.q_taps if node.q_taps is not None else filter_taps(inputs[1].astype(np.float64) - node.q_wzp,
+    taps = node.data.q_taps if node.data.q_taps is not None else filter_taps(inputs[1].astype(np.float64) - node.data.q_wzp,
                                                                     x.shape[3])
-    acc = np.rint(_depthwise_sums(node, x.astype(np.float64) - node.q_x_zp, taps)).astype(np.int64)
+    acc = np.rint(_depthwise_sums(node, x.astype(np.float64) - node.data.q_x_zp, taps)).astype(np.int64)
     acc = acc.reshape(-1, out.shape[-1])
-    if node.q_bias is not None:
-        acc = acc + node.q_bias
-    if node.q_mode == "mbqm64":
-        res = fx.multiply_by_quantized_multiplier_64(acc, node.q_mult, node.q_shift)
+    if node.data.q_bias is not None:
+        acc = acc + node.data.q_bias
+    if node.data.q_mode == "mbqm64":
+        res = fx.multiply_by_quantized_multiplier_64(acc, node.data.q_mult, node.data.q_shift)
     else:
         acc = fx.wrap32(acc)
-        res = fx.multiply_by_quantized_multiplier(acc, node.q_mult, node.q_shift)
-        if node.q_simd is not None and node.q_simd.any():
-            res = np.where(node.q_simd, fx.multiply_by_quantized_multiplier_neon(acc, node.q_mult, node.q_shift), res)
-    res = np.clip(res + node.q_out_zp, node.q_lo, node.q_hi)
+        res = fx.multiply_by_quantized_multiplier(acc, node.data.q_mult, node.data.q_shift)
+        if node.data.q_simd is not None and node.data.q_simd.any():
+            res = np.where(node.data.q_simd, fx.multiply_by_quantized_multiplier_neon(acc, node.data.q_mult, node.data.q_shift), res)
+    res = np.clip(res + node.data.q_out_zp, node.data.q_lo, node.data.q_hi)
     out[...] = res.reshape(out.shape)
 
 
 def _eval_hybrid_depthwise(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
-    taps = node.q_taps if node.q_taps is not None else filter_taps(inputs[1].astype(np.float64), x.shape[3])
+    taps = node.data.q_taps if node.data.q_taps is not None else filter_taps(inputs[1].astype(np.float64), x.shape[3])
     n = x.shape[0]
     # Each image is quantized asymmetrically as a whole (AsymmetricQuantizeFloats).
     q, sf, off = _asymmetric_quantize_rows(x.reshape(n, -1))
     xc = (q - off[:, None]).reshape(x.shape)
     acc = np.rint(_depthwise_sums(node, xc, taps)).astype(np.float32)
-    scale = (node.q_wscale[None, :] * sf[:, None]).astype(np.float32)      # float32 product, as TFLite
+    scale = (node.data.q_wscale[None, :] * sf[:, None]).astype(np.float32)      # float32 product, as TFLite
     res = acc * scale[:, None, None, :]
-    if node.q_bias is not None:
-        res += node.q_bias
-    if node.q_clamp is not None:
-        np.clip(res, *node.q_clamp, out=res)
+    if node.data.q_bias is not None:
+        res += node.data.q_bias
+    if node.data.q_clamp is not None:
+        np.clip(res, *node.data.q_clamp, out=res)
     out[...] = res

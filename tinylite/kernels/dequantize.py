@@ -1,9 +1,21 @@
 """DEQUANTIZE: float16 -> float32 (float16 weights), or int8/uint8/int16 ->
 float32 with the input's scale and zero point (per-channel too)."""
 import numpy as np
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    scale: np.ndarray = None
+    zero_point: np.ndarray = None
+    scale32: np.float32 = None
+    offset32: np.float32 = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x = node.inputs[0]
     node.outputs[0].shape = x.shape
     node.expect_dtype(node.outputs[0], np.float32)
@@ -16,14 +28,14 @@ def prepare(node):
     shape = [1] * len(x.shape)
     if q.per_channel:
         shape[q.quantized_dimension] = len(q.scale)
-    node.scale = np.asarray(q.scale, np.float64).reshape(shape)
-    node.zero_point = np.asarray(q.zero_point if q.zero_point is not None else 0, np.int64).reshape(
+    d.scale = np.asarray(q.scale, np.float64).reshape(shape)
+    d.zero_point = np.asarray(q.zero_point if q.zero_point is not None else 0, np.int64).reshape(
         shape if q.per_channel else [1] * len(x.shape))
     # LiteRT's reference kernel computes every element as the optimized one's scalar tail.
     if q.per_channel or x.dtype == np.int32 or node.reference:
         return eval_affine
-    node.scale32 = np.float32(q.scale[0])
-    node.offset32 = np.float32(-int(node.zero_point.reshape(-1)[0]) * float(q.scale[0]))
+    d.scale32 = np.float32(q.scale[0])
+    d.offset32 = np.float32(-int(d.zero_point.reshape(-1)[0]) * float(q.scale[0]))
     return eval_affine_simd
 
 
@@ -37,9 +49,9 @@ def eval_affine_simd(node, inputs, outputs):
     x = inputs[0].reshape(-1)
     out = outputs[0].reshape(-1)
     simd = len(x) // 8 * 8
-    out[:simd] = x[:simd].astype(np.float32) * node.scale32 + node.offset32
-    out[simd:] = (x[simd:].astype(np.int64) - node.zero_point.reshape(-1)[0]) * node.scale.reshape(-1)[0]
+    out[:simd] = x[:simd].astype(np.float32) * node.data.scale32 + node.data.offset32
+    out[simd:] = (x[simd:].astype(np.int64) - node.data.zero_point.reshape(-1)[0]) * node.data.scale.reshape(-1)[0]
 
 
 def eval_affine(node, inputs, outputs):
-    outputs[0][...] = (inputs[0].astype(np.int64) - node.zero_point) * node.scale
+    outputs[0][...] = (inputs[0].astype(np.int64) - node.data.zero_point) * node.data.scale

@@ -8,10 +8,19 @@ input1_scale / (input2_scale * output_scale) with the combined shift."""
 import numpy as np
 
 from . import _fixedpoint as fx
-from ._base import broadcast_shape
-from ._binary import prepare_arithmetic
+from ._base import broadcast_shape, op_data, OpDataBase
+from ._binary import BinaryData, prepare_arithmetic
 from ._quantization import activation_range
 from ._unary import is_quantized
+
+
+@op_data
+class OpData(BinaryData):
+    """What prepare computes for eval."""
+
+    q_mult: int = None
+    q_shift: int = None
+    q_offsets: tuple = None
 
 
 def prepare(node):
@@ -23,15 +32,16 @@ def prepare(node):
 
 
 def prepare_quantized(node):
+    d = node.draft(OpData)
     x, y, out = node.inputs[0], node.inputs[1], node.outputs[0]
     if not (x.dtype == y.dtype == out.dtype) or not (is_quantized(y) and is_quantized(out)):
         node.fail(f"quantized DIV needs inputs and output of one quantized type, got {x.dtype.name}, "
                   f"{y.dtype.name} and {out.dtype.name}")
     out.shape = broadcast_shape(x.shape, y.shape, node)
     real = float(np.float32(x.scale)) / (float(np.float32(y.scale)) * float(np.float32(out.scale)))
-    node.q_mult, node.q_shift = fx.quantize_multiplier(real)
-    node.q_offsets = (-x.zero_point, -y.zero_point, out.zero_point)
-    node.q_lo, node.q_hi = activation_range(node, out)
+    d.q_mult, d.q_shift = fx.quantize_multiplier(real)
+    d.q_offsets = (-x.zero_point, -y.zero_point, out.zero_point)
+    d.q_lo, d.q_hi = activation_range(node, out)
     return eval_quantized
 
 
@@ -55,7 +65,7 @@ def _rounding_divide_by_pot_x86(x, exponent):
 
 
 def eval_quantized(node, inputs, outputs):
-    off1, off2, out_off = node.q_offsets
+    off1, off2, out_off = node.data.q_offsets
     a = inputs[0].astype(np.int64) + off1
     b = inputs[1].astype(np.int64) + off2
     a, b = np.broadcast_arrays(a, b)
@@ -67,10 +77,10 @@ def eval_quantized(node, inputs, outputs):
     inv, recip_shift = fx.get_reciprocal(b, 31)
     headroom = _leading_sign_bits(a)
     quotient = fx.saturating_rounding_doubling_high_mul(fx.wrap32(a << headroom), inv)
-    total = node.q_shift - recip_shift - headroom
-    res = _rounding_divide_by_pot_x86(fx.saturating_rounding_doubling_high_mul(quotient, node.q_mult), -total)
+    total = node.data.q_shift - recip_shift - headroom
+    res = _rounding_divide_by_pot_x86(fx.saturating_rounding_doubling_high_mul(quotient, node.data.q_mult), -total)
     out = outputs[0]
-    out[...] = np.clip(res + out_off, node.q_lo, node.q_hi)
+    out[...] = np.clip(res + out_off, node.data.q_lo, node.data.q_hi)
 
 
 def divide_float(x, y, out):

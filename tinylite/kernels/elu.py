@@ -4,11 +4,20 @@ import numpy as np
 
 from . import _fixedpoint as fx
 from ._unary import is_quantized, prepare_float_unary, same_shape
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    lut: np.ndarray = None
 
 ZERO = np.float32(0)
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x = node.inputs[0]
     if x.dtype == np.int8:
         same_shape(node)
@@ -20,13 +29,13 @@ def prepare(node):
             v = np.asarray(v, np.float32)
             return np.where(v < 0, np.expm1(np.minimum(v, 0)), v).astype(np.float32)
 
-        node.lut = fx.lut_int8(elu32, x.scale, x.zero_point, out.scale, out.zero_point, np.int8)
+        d.lut = fx.lut_int8(elu32, x.scale, x.zero_point, out.scale, out.zero_point, np.int8)
         return eval_int8
     return prepare_float_unary(node, eval_float, "elu")
 
 
 def eval_int8(node, inputs, outputs):
-    outputs[0][...] = node.lut[inputs[0].astype(np.int64) + 128]
+    outputs[0][...] = node.data.lut[inputs[0].astype(np.int64) + 128]
 
 
 def eval_float(node, inputs, outputs):

@@ -6,11 +6,21 @@ root of its squared-weight sum).  As LiteRT, consecutive lookups with the
 same bucket form one group (a bucket seen again later restarts its sum), and
 an id outside value's rows fails the invoke.  float32 values and weights."""
 import numpy as np
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    dense: list = None
+    combiner: int = None
 
 F32 = np.float32
 
 
 def prepare(node):
+    d = node.draft(OpData)
     ids, indices, shape, weights, value = node.inputs[:5]
     node.expect_dtype(ids, np.int32)
     node.expect_dtype(indices, np.int32)
@@ -25,8 +35,8 @@ def prepare(node):
     dense = [int(v) for v in np.asarray(node.value(2)).reshape(-1)]
     if len(dense) != indices.shape[1]:
         node.fail(f"dense_shape has {len(dense)} values for indices of width {indices.shape[1]}")
-    node.dense = dense
-    node.combiner = int(node.options.get("combiner", 0))
+    d.dense = dense
+    d.combiner = int(node.options.get("combiner", 0))
     node.outputs[0].shape = tuple(dense[:-1]) + tuple(value.shape[1:])
     return eval_embedding_lookup_sparse
 
@@ -38,12 +48,12 @@ def eval_embedding_lookup_sparse(node, inputs, outputs):
     flat = out.reshape(-1)
     flat.fill(0)
     size = rows.shape[1]
-    strides = np.cumprod([1] + node.dense[:-1][::-1][:-1])[::-1] if len(node.dense) > 1 else []
+    strides = np.cumprod([1] + node.data.dense[:-1][::-1][:-1])[::-1] if len(node.data.dense) > 1 else []
     current, count, total, squares = 0, 0, F32(0), F32(0)
 
     def finalize():
-        if node.combiner != 0 and count > 0:
-            m = total if node.combiner == 1 else F32(np.sqrt(squares))
+        if node.data.combiner != 0 and count > 0:
+            m = total if node.data.combiner == 1 else F32(np.sqrt(squares))
             seg = flat[current:current + size]
             seg[...] = seg / m
 

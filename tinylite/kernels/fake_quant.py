@@ -2,11 +2,20 @@
 max] with num_bits bits, the range nudged so that 0 is on the grid (as
 TensorFlow's FakeQuantWithMinMaxArgs); narrow_range is refused, as in LiteRT."""
 import numpy as np
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    nudged: tuple = None
 
 F32 = np.float32
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x = node.inputs[0]
     node.expect_dtype(x, np.float32)
     o = node.options
@@ -24,13 +33,13 @@ def prepare(node):
         zp = qmax
     else:
         zp = F32(_round(zp_from_min))
-    node.nudged = (F32((qmin - zp) * scale), F32((qmax - zp) * scale), scale)
+    d.nudged = (F32((qmin - zp) * scale), F32((qmax - zp) * scale), scale)
     node.outputs[0].shape = tuple(x.shape)
     return eval_fake_quant
 
 
 def eval_fake_quant(node, inputs, outputs):
-    lo, hi, scale = node.nudged
+    lo, hi, scale = node.data.nudged
     inv = F32(F32(1) / scale)
     shifted = (np.minimum(hi, np.maximum(lo, inputs[0])) - lo).astype(F32)
     q = (shifted * inv).astype(F32)

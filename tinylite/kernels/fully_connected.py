@@ -13,16 +13,43 @@ The fused activation is not applied (LiteRT's kernel ignores it).  The
 optimized float kernel (operands kept across invokes, the bias in the
 product) is kernels/optimized/fully_connected.py.
 """
+from __future__ import annotations
+
+from typing import Callable
+
 import numpy as np
 
 from ..errors import UnsupportedOpError
 
-from ._base import activation_name, float_activation
+from ._base import activation_name, float_activation, op_data
 from ._quantization import (_asymmetric_quantize_rows, _float_clamp, _is_quantized, _requant_params, _requantize,
                             _require, _scales, _store, _symmetric_quantize_rows, _unsupported, gemm_rounding)
+from ._quantization import QuantData
+
+
+@op_data
+class OpData(QuantData):
+    """What prepare computes for eval."""
+
+    depth: int = None
+    q_x_zp: int = None
+    q_wzp: int = None
+    block: int = None
+    block_scales: np.ndarray = None
+    block_weights: np.ndarray = None
+    kfsum: np.ndarray = None
+    wt: np.ndarray | None = None
+    act: Callable | None = None
+    q_per_channel: bool = None
+    q_wscale: np.ndarray = None
+    q_asym: bool = None
+    q_clamp: tuple | None = None
+    q_wt: np.ndarray = None
+    q_row_sums: np.ndarray = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x, w = node.inputs[0], node.inputs[1]
     if len(w.shape) != 2:
         node.fail(f"weights must be 2-D [units, depth], got {list(w.shape)}")
@@ -36,7 +63,7 @@ def prepare(node):
         node.outputs[0].shape = tuple(x.shape[:-1]) + (units,)
     else:
         node.outputs[0].shape = (size // depth, units)
-    node.depth = depth
+    d.depth = depth
     if node.has_input(2) and node.inputs[2].size != units:
         node.fail(f"bias has {node.inputs[2].size} elements, expected {units}")
     if x.dtype == np.float32 and w.dtype == np.float32:
@@ -44,8 +71,8 @@ def prepare(node):
             # TFLite's (non-hybrid) kernel rejects them at prepare rather than ignoring them.
             node.fail(f"fused activation {activation_name(node)} is not supported; "
                       "only NONE, RELU, RELU6 and RELU_N1_TO_1 are")
-        node.wt = np.ascontiguousarray(w.data.T) if w.data is not None else None
-        node.act = float_activation(activation_name(node))
+        d.wt = np.ascontiguousarray(w.data.T) if w.data is not None else None
+        d.act = float_activation(activation_name(node))
         return eval_float
     q = w.quantization
     if q is not None and q.details_type == 2:
@@ -56,16 +83,17 @@ def prepare(node):
 def eval_float(node, inputs, outputs):
     x, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
     res = outputs[0].reshape(-1, w.shape[0])
-    node.matmul()(x.reshape(-1, node.depth), w.T if node.wt is None else node.wt, out=res)
+    node.matmul()(x.reshape(-1, node.data.depth), w.T if node.data.wt is None else node.data.wt, out=res)
     if b is not None:
         res += b
-    if node.act is not None:
-        node.act(outputs[0])
+    if node.data.act is not None:
+        node.data.act(outputs[0])
 
 
 # --- quantized ---
 
 def prepare_quantized(node):
+    d = node.draft(OpData)
     x, w, out = node.inputs[0], node.inputs[1], node.outputs[0]
     b = node.inputs[2] if node.has_input(2) else None
     units = w.shape[0]
@@ -75,13 +103,13 @@ def prepare_quantized(node):
         if w.dtype != np.int8 or not _is_quantized(w):
             _unsupported(node, "hybrid fully-connected needs int8 weights with a scale")
         ws = _scales(w)
-        node.q_per_channel = len(ws) > 1
-        node.q_wscale = ws
+        d.q_per_channel = len(ws) > 1
+        d.q_wscale = ws
         if w.data is not None:
-            node.q_wt = np.ascontiguousarray(w.data.astype(np.float64).T)
-            node.q_row_sums = w.data.astype(np.int64).sum(axis=1)
-        node.q_asym = bool(node.options.get("asymmetric_quantize_inputs"))
-        node.q_clamp = _float_clamp(node)
+            d.q_wt = np.ascontiguousarray(w.data.astype(np.float64).T)
+            d.q_row_sums = w.data.astype(np.int64).sum(axis=1)
+        d.q_asym = bool(node.options.get("asymmetric_quantize_inputs"))
+        d.q_clamp = _float_clamp(node)
         return _eval_hybrid_fc
     _require(node, x, w, out)
     if x.dtype == np.int16 and w.dtype != np.int8:
@@ -91,10 +119,10 @@ def prepare_quantized(node):
     if out.dtype != x.dtype:
         _unsupported(node, f"{x.dtype.name} input with {out.dtype.name} output")
     per_channel = len(_scales(w)) > 1
-    node.q_x_zp = x.zero_point
-    node.q_wzp = 0 if per_channel else w.zero_point
+    d.q_x_zp = x.zero_point
+    d.q_wzp = 0 if per_channel else w.zero_point
     if w.data is not None:
-        node.q_wt = np.ascontiguousarray((w.data.astype(np.float64) - node.q_wzp).T)
+        d.q_wt = np.ascontiguousarray((w.data.astype(np.float64) - d.q_wzp).T)
     if x.dtype == np.int16:
         # LiteRT runs 16x8 with an int64 bias (or non-zero zero points) on its reference
         # kernel, which requantizes in double precision; otherwise on ruy.
@@ -109,43 +137,44 @@ def prepare_quantized(node):
 
 def _eval_fc(node, inputs, outputs):
     x, w = inputs[0], inputs[1]
-    wt = getattr(node, "q_wt", None)
+    wt = getattr(node.data, "q_wt", None)
     if wt is None:
-        wt = (w.astype(np.float64) - node.q_wzp).T
-    xc = x.reshape(-1, node.depth).astype(np.float64) - node.q_x_zp
+        wt = (w.astype(np.float64) - node.data.q_wzp).T
+    xc = x.reshape(-1, node.data.depth).astype(np.float64) - node.data.q_x_zp
     acc = np.rint(xc @ wt).astype(np.int64)
-    _store(outputs[0], _requantize(node, acc), node.q_lo, node.q_hi)
+    _store(outputs[0], _requantize(node, acc), node.data.q_lo, node.data.q_hi)
 
 
 def _eval_hybrid_fc(node, inputs, outputs):
     x, w = inputs[0], inputs[1]
     b = inputs[2] if len(inputs) > 2 else None
-    wt = getattr(node, "q_wt", None)
+    wt = getattr(node.data, "q_wt", None)
     if wt is None:
         wt = w.astype(np.float64).T
         row_sums = w.astype(np.int64).sum(axis=1)
     else:
-        row_sums = node.q_row_sums
-    rows = x.reshape(-1, node.depth)
-    q, sf, off = (_asymmetric_quantize_rows if node.q_asym else _symmetric_quantize_rows)(rows)
+        row_sums = node.data.q_row_sums
+    rows = x.reshape(-1, node.data.depth)
+    q, sf, off = (_asymmetric_quantize_rows if node.data.q_asym else _symmetric_quantize_rows)(rows)
     acc = np.rint(q.astype(np.float64) @ wt).astype(np.int64)
-    if node.q_asym:
+    if node.data.q_asym:
         acc -= row_sums[None, :] * off[:, None]
-    if node.q_per_channel:
-        scale = (sf[:, None] * node.q_wscale[None, :]).astype(np.float32)
+    if node.data.q_per_channel:
+        scale = (sf[:, None] * node.data.q_wscale[None, :]).astype(np.float32)
     else:
-        scale = (sf * node.q_wscale[0]).astype(np.float32)[:, None]
+        scale = (sf * node.data.q_wscale[0]).astype(np.float32)[:, None]
     res = acc.astype(np.float32) * scale
     if b is not None:
         res += b
-    if node.q_clamp is not None:
-        np.clip(res, *node.q_clamp, out=res)
+    if node.data.q_clamp is not None:
+        np.clip(res, *node.data.q_clamp, out=res)
     outputs[0].reshape(res.shape)[...] = res
 
 
 # --- blockwise-quantized INT4 weights ---
 
 def _prepare_blockwise(node, x, w):
+    d = node.draft(OpData)
     from ..flatbuffer.schema import TENSOR_TYPE_NAMES
 
     if node.reference:
@@ -180,31 +209,31 @@ def _prepare_blockwise(node, x, w):
         if zps is None or np.any(zps != 0):
             raise UnsupportedOpError(f"{node.op_name} (node {node.index}): blockwise weights with nonzero "
                                      "zero points are not supported (LiteRT's kernel assumes 0 too)")
-    node.block = block
+    d.block = block
     blocks = depth // block
-    node.block_scales = scales.astype(np.float32).reshape(units, blocks)
+    d.block_scales = scales.astype(np.float32).reshape(units, blocks)
     wq = w.data.astype(np.float64).reshape(units, blocks, block)
-    node.block_weights = wq
+    d.block_weights = wq
     ksum = wq.sum(axis=2).astype(np.float32)
     kfsum = np.zeros(units, np.float32)
     for bi in range(blocks):
-        kfsum = (kfsum + node.block_scales[:, bi] * ksum[:, bi]).astype(np.float32)
-    node.kfsum = kfsum
+        kfsum = (kfsum + d.block_scales[:, bi] * ksum[:, bi]).astype(np.float32)
+    d.kfsum = kfsum
     return eval_blockwise
 
 
 def eval_blockwise(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
     b = inputs[2] if len(inputs) > 2 else None
-    units, blocks, block = node.block_weights.shape
+    units, blocks, block = node.data.block_weights.shape
     rows = x.reshape(-1, blocks * block)
     q, sf, zp = _asymmetric_quantize_rows(rows)
     qb = q.astype(np.float64).reshape(len(rows), blocks, block)
     acc = np.zeros((len(rows), units), np.float32)
     for bi in range(blocks):
-        sums = (qb[:, bi, :] @ node.block_weights[:, bi, :].T).astype(np.float32)   # exact integers
-        acc = (acc + sums * node.block_scales[None, :, bi]).astype(np.float32)
-    acc = (acc - zp.astype(np.float32)[:, None] * node.kfsum[None, :]).astype(np.float32)
+        sums = (qb[:, bi, :] @ node.data.block_weights[:, bi, :].T).astype(np.float32)   # exact integers
+        acc = (acc + sums * node.data.block_scales[None, :, bi]).astype(np.float32)
+    acc = (acc - zp.astype(np.float32)[:, None] * node.data.kfsum[None, :]).astype(np.float32)
     acc = (acc * sf[:, None]).astype(np.float32)
     if b is not None:
         acc = (acc + b).astype(np.float32)

@@ -3,10 +3,19 @@ first `batch_dims` dimensions of both are matched one to one."""
 import numpy as np
 
 from . import _layout
-from ._base import normalize_axis
+from ._base import normalize_axis, op_data, OpDataBase
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    x_view: tuple = None
+    i_view: tuple = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x, idx = node.inputs[0], node.inputs[1]
     node.expect_dtype(idx, np.int16, np.int32, np.int64)
     rank, irank = len(x.shape), len(idx.shape)
@@ -22,8 +31,8 @@ def prepare(node):
         node.fail(f"the first {batch} dimensions of {list(x.shape)} and indices {list(idx.shape)} differ")
     node.outputs[0].shape = x.shape[:axis] + idx.shape[batch:] + x.shape[axis + 1:]
     # Views of both inputs as [batch, outer, axis, inner] and [batch, coords].
-    node.x_view = (_size(x.shape[:batch]), _size(x.shape[batch:axis]), x.shape[axis], _size(x.shape[axis + 1:]))
-    node.i_view = (node.x_view[0], _size(idx.shape[batch:]))
+    d.x_view = (_size(x.shape[:batch]), _size(x.shape[batch:axis]), x.shape[axis], _size(x.shape[axis + 1:]))
+    d.i_view = (d.x_view[0], _size(idx.shape[batch:]))
     if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS):
         return _layout.quantized_fallback(node)
     if x.dtype == np.object_ and rank != 1:
@@ -36,12 +45,12 @@ def _size(dims):
 
 
 def eval_gather(node, inputs, outputs):
-    b, outer, n, inner = node.x_view
-    idx = inputs[1].reshape(node.i_view)
+    b, outer, n, inner = node.data.x_view
+    idx = inputs[1].reshape(node.data.i_view)
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise ValueError(f"gather index out of bounds: indices must be in [0, {n}), got "
                          f"{int(idx.min())}..{int(idx.max())}")
-    x = inputs[0].reshape(node.x_view)
+    x = inputs[0].reshape(node.data.x_view)
     picked = x[np.arange(b)[:, None], :, idx]             # [batch, coords, outer, inner]
-    out = outputs[0].reshape(b, outer, node.i_view[1], inner)
+    out = outputs[0].reshape(b, outer, node.data.i_view[1], inner)
     np.copyto(out, picked.transpose(0, 2, 1, 3))

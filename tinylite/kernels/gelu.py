@@ -1,12 +1,23 @@
 """GELU: x * Phi(x), exactly as 0.5 * x * erfc(-x / sqrt(2)), or with the tanh
 approximation 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))."""
+from __future__ import annotations
+
 import functools
 import math
 
 import numpy as np
 
-from ._quantization import _prepare_lut
+from ._quantization import QuantData, _prepare_lut
 from ._unary import prepare_float_unary
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(QuantData):
+    """What prepare computes for eval."""
+
+    approximate: bool = None
+    buffers: list = None
 
 
 SQRT_2_OVER_PI = np.float32(math.sqrt(2 / math.pi))
@@ -15,15 +26,16 @@ HALF = np.float32(0.5)
 
 
 def prepare(node):
+    d = node.draft(OpData)
     if node.inputs[0].dtype == np.float16:
         from ._half import prepare_via_float32   # computed in float32, rounded to half (as LiteRT)
 
         return prepare_via_float32(node, prepare)
-    node.approximate = bool(node.options.get("approximate", False))
-    fn = prepare_float_unary(node, eval_approximate if node.approximate else eval_exact, "gelu")
+    d.approximate = bool(node.options.get("approximate", False))
+    fn = prepare_float_unary(node, eval_approximate if d.approximate else eval_exact, "gelu")
     if fn is eval_exact:
         # Work buffers, reused across invokes (fresh large arrays are slow).
-        node.buffers = [np.empty(node.inputs[0].shape, np.float32) for _ in range(2)]
+        d.buffers = [np.empty(node.inputs[0].shape, np.float32) for _ in range(2)]
     return fn
 
 
@@ -32,7 +44,7 @@ def eval_exact(node, inputs, outputs):
     # In float32 like LiteRT's std::erfc: ~1e-6 relative, and float32's SIMD
     # exp makes it 2.5x faster than float64 on a transformer's activations.
     x, out = inputs[0], outputs[0]
-    u, scratch = node.buffers
+    u, scratch = node.data.buffers
     np.multiply(x, MINUS_SQRT_HALF, out=u)
     erfc(u, out=out, scratch=scratch)
     out *= HALF         # exact, and before x: erfc(.) * x overflows for x near float32's max

@@ -2,8 +2,17 @@
 import numpy as np
 
 from . import _fixedpoint as fx
-from ._quantization import _f32, _info, _INT8_TYPES, _lut_or_direct, _require, _unsupported
+from ._quantization import QuantData, _f32, _info, _INT8_TYPES, _lut_or_direct, _require, _unsupported
 from ._unary import prepare_float_unary
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(QuantData):
+    """What prepare computes for eval."""
+
+    q_hs: tuple = None
+    q_x_zp: int = None
 
 
 ONE_SIXTH = np.float32(1.0) / np.float32(6.0)
@@ -29,6 +38,7 @@ def eval_float(node, inputs, outputs):
 # --- quantized ---
 
 def prepare_quantized(node):
+    d = node.draft(OpData)
     x, out = node.inputs[0], node.outputs[0]
     _require(node, x, out)
     if x.dtype not in _INT8_TYPES:
@@ -38,15 +48,15 @@ def prepare_quantized(node):
     rm, re_ = fx.quantize_multiplier(float(hires / _f32(3.0 / 32768.0)))
     if oe > 0:
         node.fail("HARD_SWISH needs an output scale no finer than the input scale / 128")
-    node.q_hs = (fx.downscale_multiplier16(om), oe, fx.downscale_multiplier16(rm), re_)
-    node.q_x_zp, node.q_out_zp = x.zero_point, out.zero_point
+    d.q_hs = (fx.downscale_multiplier16(om), oe, fx.downscale_multiplier16(rm), re_)
+    d.q_x_zp, d.q_out_zp = x.zero_point, out.zero_point
     return _lut_or_direct(node, x, _hard_swish)
 
 
 def _hard_swish(node, q):
     """TFLite's fixed-point hard-swish: x * relu6(x + 3) / 6 with x on a 2**7 finer grid."""
-    om, oe, rm, re_ = node.q_hs
-    hires = (q - node.q_x_zp) * 128
+    om, oe, rm, re_ = node.data.q_hs
+    hires = (q - node.data.q_x_zp) * 128
     preshift = fx.srdhm16(hires, om)
     reluish = hires
     if re_ > 0:
@@ -60,6 +70,6 @@ def _hard_swish(node, q):
     reluish = (reluish + (1 << 15)) >> 1
     ab = reluish * preshift
     prod = np.where((reluish == -32768) & (preshift == -32768), 32767, fx._trunc_div_pow2(ab, 15))
-    res = fx.rounding_divide_by_pot(prod, -oe) + node.q_out_zp
+    res = fx.rounding_divide_by_pot(prod, -oe) + node.data.q_out_zp
     info = _info(node.outputs[0].dtype)
     return np.clip(res, info.min, info.max)

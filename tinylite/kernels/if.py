@@ -2,11 +2,21 @@
 says; its outputs are the op's.  When the branches give different output
 shapes, the op is prepared at invoke time, once the condition is known."""
 import numpy as np
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    branches: list = None
+    results: list = None
 
 FOLDABLE = False
 
 
 def prepare(node):
+    d = node.draft(OpData)
     ip = node.runner.interpreter
     if ip is None:
         node.fail("control flow needs the Interpreter that owns the subgraphs")
@@ -24,7 +34,7 @@ def prepare(node):
     cond = node.inputs[0]
     if cond.dtype != np.bool_ or cond.size != 1:
         node.fail(f"the condition must be one boolean, got {cond.dtype.name} of shape {list(cond.shape)}")
-    node.branches = branches
+    d.branches = branches
     shapes = [tuple(s.shape) for s in node.inputs[1:]]
     then_shapes, else_shapes = (b.output_shapes(shapes) for b in branches)
     if then_shapes == else_shapes and None not in then_shapes:
@@ -34,18 +44,18 @@ def prepare(node):
     # Shapes depend on the branch taken: prepare once the condition's value is known.
     take = branches[0] if bool(np.asarray(node.value(0)).reshape(-1)[0]) else branches[1]
     values = [node.value(i) for i in range(1, len(node.inputs))]
-    node.results = take.run(values)
-    for o, r in zip(node.outputs, node.results):
+    d.results = take.run(values)
+    for o, r in zip(node.outputs, d.results):
         o.shape = r.shape
     return eval_results
 
 
 def eval_if(node, inputs, outputs):
-    take = node.branches[0] if bool(inputs[0].reshape(-1)[0]) else node.branches[1]
+    take = node.data.branches[0] if bool(inputs[0].reshape(-1)[0]) else node.data.branches[1]
     for out, value in zip(outputs, take.run(inputs[1:])):
         out[...] = value
 
 
 def eval_results(node, inputs, outputs):
-    for out, value in zip(outputs, node.results):
+    for out, value in zip(outputs, node.data.results):
         out[...] = value

@@ -3,16 +3,28 @@ channels within `radius`)^beta, along the last dimension of a 4-D float32
 input (alpha is not divided by the window size, as in TensorFlow).  Under
 BUILTIN_REF the window follows LiteRT's reference kernel (see eval_lrn)."""
 import numpy as np
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    radius: int = None
+    bias: np.float32 = None
+    alpha: np.float32 = None
+    beta: np.float32 = None
 
 
 def prepare(node):
+    od = node.draft(OpData)
     x = node.inputs[0]
     node.expect_dtype(x, np.float32)
     if len(x.shape) != 4:
         node.fail(f"expects a 4-D input, got shape {list(x.shape)}")
     o = node.options
-    node.radius = int(o.get("radius", 5))
-    node.bias, node.alpha, node.beta = (np.float32(o.get(k, d)) for k, d in
+    od.radius = int(o.get("radius", 5))
+    od.bias, od.alpha, od.beta = (np.float32(o.get(k, d)) for k, d in
                                         (("bias", 1.0), ("alpha", 1.0), ("beta", 0.5)))
     node.outputs[0].shape = tuple(x.shape)
     return eval_lrn
@@ -24,13 +36,13 @@ def eval_lrn(node, inputs, outputs):
     sq = x * x
     # Window sums along channels from a cumulative sum with a zero in front.
     csum = np.concatenate([np.zeros(x.shape[:-1] + (1,), np.float64), np.cumsum(sq, axis=-1, dtype=np.float64)], -1)
-    lo = np.maximum(np.arange(c) - node.radius, 0)
+    lo = np.maximum(np.arange(c) - node.data.radius, 0)
     if node.reference:
         # LiteRT's reference kernel (BUILTIN_REF) ends the window before c + radius: it sums
         # channels c - radius .. c + radius - 1, so radius 0 sums nothing.  Its optimized
         # kernel, the default, includes c + radius as TensorFlow does.
-        hi = np.minimum(np.arange(c) + node.radius, c)
+        hi = np.minimum(np.arange(c) + node.data.radius, c)
     else:
-        hi = np.minimum(np.arange(c) + node.radius, c - 1) + 1
+        hi = np.minimum(np.arange(c) + node.data.radius, c - 1) + 1
     acc = (csum[..., hi] - csum[..., lo]).astype(np.float32)
-    outputs[0][...] = x * np.power(node.bias + node.alpha * acc, -node.beta)
+    outputs[0][...] = x * np.power(node.data.bias + node.data.alpha * acc, -node.data.beta)

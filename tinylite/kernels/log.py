@@ -5,9 +5,18 @@ import numpy as np
 
 from . import _fixedpoint as fx
 from ._unary import is_quantized, same_shape
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    lut: np.ndarray = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x = same_shape(node)
     if x.dtype == np.float32:
         return eval_float
@@ -27,9 +36,9 @@ def prepare(node):
         return np.where(v <= 0, lowest, r).astype(np.float32)
 
     if x.dtype == np.int8:
-        node.lut = fx.lut_int8(log32, x.scale, x.zero_point, out.scale, out.zero_point, x.dtype)
+        d.lut = fx.lut_int8(log32, x.scale, x.zero_point, out.scale, out.zero_point, x.dtype)
         return eval_lut8
-    node.lut = fx.lut_int16(log32, np.float32(x.scale), 0, np.float32(out.scale), 0, float_type=np.float32)
+    d.lut = fx.lut_int16(log32, np.float32(x.scale), 0, np.float32(out.scale), 0, float_type=np.float32)
     return eval_lut16
 
 
@@ -39,8 +48,8 @@ def eval_float(node, inputs, outputs):
 
 
 def eval_lut8(node, inputs, outputs):
-    outputs[0][...] = node.lut[inputs[0].astype(np.int64) + 128]
+    outputs[0][...] = node.data.lut[inputs[0].astype(np.int64) + 128]
 
 
 def eval_lut16(node, inputs, outputs):
-    outputs[0][...] = fx.lut_lookup_int16(inputs[0], node.lut)
+    outputs[0][...] = fx.lut_lookup_int16(inputs[0], node.data.lut)

@@ -3,12 +3,20 @@ output and cell states kept in variable tensors; see _recurrent.py."""
 import numpy as np
 
 from . import _integer_lstm, _recurrent
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(_integer_lstm.IntegerLstmData):
+    """What prepare computes for eval."""
+
 
 
 FOLDABLE = False
 
 
 def prepare(node):
+    d = node.draft(OpData)
     if node.options.get("kernel_type", 0) != 0:
         from ..errors import UnsupportedOpError
 
@@ -23,7 +31,7 @@ def prepare(node):
         return _integer_lstm.prepare_integer_lstm(node)
     cell = _recurrent.LstmCell(node, _recurrent.UNI_LSTM, x.shape[1])
     cell.check_states(x.shape[0])
-    node.cell = cell
+    d.cell = cell
     node.outputs[-1].shape = (x.shape[0], cell.n_output)
     for s in node.outputs[:-1]:
         s.shape = tuple(s.shape) if s.shape is not None else (0,)
@@ -31,7 +39,7 @@ def prepare(node):
 
 
 def eval_lstm(node, inputs, outputs):
-    cell = node.cell
+    cell = node.data.cell
     n_batch = inputs[0].shape[0]
     h = inputs[18].reshape(n_batch, cell.n_output)
     c = inputs[19].reshape(n_batch, cell.n_cell)

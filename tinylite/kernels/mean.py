@@ -9,9 +9,23 @@ from functools import partial
 import numpy as np
 
 from . import _fixedpoint as fx
-from ._base import binds
+from ._base import binds, op_data
 from ._quantization import _f32, _require, _unsupported
 from ._window import is_quantized_type, prepare_reduction
+from ._window import WindowData
+
+
+@op_data
+class OpData(WindowData):
+    """What prepare computes for eval."""
+
+    q_range: tuple = None
+    q_x_zp: int = None
+    q_out_zp: int = None
+    q_mult: int = None
+    q_shift: int = None
+    q_bias: int = None
+    q_simd: np.ndarray = None
 
 
 def prepare(node):
@@ -28,9 +42,9 @@ def eval_float(node, inputs, outputs):
     if x.size == 0:
         out[...] = np.nan
         return
-    acc = out.reshape(node.kept_shape)
-    np.sum(x, axis=node.axes, dtype=np.float32, keepdims=True, out=acc)
-    acc /= np.float32(node.count)
+    acc = out.reshape(node.data.kept_shape)
+    np.sum(x, axis=node.data.axes, dtype=np.float32, keepdims=True, out=acc)
+    acc /= np.float32(node.data.count)
 
 
 @binds(eval_float)
@@ -40,9 +54,9 @@ def _bind_float(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
     if x.size == 0 or not out.flags.c_contiguous:
         return None
-    acc = out.reshape(node.kept_shape)
-    return [partial(np.add.reduce, x, node.axes, np.float32, acc, True),
-            partial(np.divide, acc, np.float32(node.count), out=acc)]
+    acc = out.reshape(node.data.kept_shape)
+    return [partial(np.add.reduce, x, node.data.axes, np.float32, acc, True),
+            partial(np.divide, acc, np.float32(node.data.count), out=acc)]
 
 
 def eval_int(node, inputs, outputs):
@@ -50,14 +64,15 @@ def eval_int(node, inputs, outputs):
     if x.size == 0:
         out[...] = 0
         return
-    total = np.sum(x, axis=node.axes, dtype=np.int64, keepdims=True)
-    quotient = np.abs(total) // node.count * np.sign(total)
-    out.reshape(node.kept_shape)[...] = quotient.astype(out.dtype)
+    total = np.sum(x, axis=node.data.axes, dtype=np.int64, keepdims=True)
+    quotient = np.abs(total) // node.data.count * np.sign(total)
+    out.reshape(node.data.kept_shape)[...] = quotient.astype(out.dtype)
 
 
 # --- quantized ---
 
 def prepare_quantized(node):
+    d = node.draft(OpData)
     x, out = node.inputs[0], node.outputs[0]
     _require(node, x, out)
     if x.dtype != out.dtype:
@@ -66,48 +81,48 @@ def prepare_quantized(node):
         node.fail("int16 input and output need zero points of 0")
     prepare_reduction(node)
     info = np.iinfo(out.dtype)
-    node.q_range = (int(info.min), int(info.max))
-    node.q_x_zp, node.q_out_zp = x.zero_point, out.zero_point
+    d.q_range = (int(info.min), int(info.max))
+    d.q_x_zp, d.q_out_zp = x.zero_point, out.zero_point
     # The optimized kernel's spatial case (LiteRT's reference kernel has none).
     spatial = (not node.reference and x.dtype != np.int16 and node.options.get("keep_dims") and len(x.shape) == 4
-               and sorted(node.axes) == [1, 2] and x.size > 0)
+               and sorted(d.axes) == [1, 2] and x.size > 0)
     if spatial:
         sx, so = _f32(x.scale), _f32(out.scale)
         count = _f32(x.shape[1] * x.shape[2])
         real = float(sx / (count * so))
-        node.q_mult, node.q_shift = fx.quantize_multiplier(real)
+        d.q_mult, d.q_shift = fx.quantize_multiplier(real)
         temp = _f32(_f32(x.zero_point) * sx / so)
         temp = temp + _f32(0.5) if temp > 0 else temp - _f32(0.5)
-        node.q_bias = out.zero_point - int(temp)       # C's cast truncates toward zero
+        d.q_bias = out.zero_point - int(temp)       # C's cast truncates toward zero
         depth = x.shape[3]
-        node.q_simd = np.arange(depth) < depth - depth % 16
+        d.q_simd = np.arange(depth) < depth - depth % 16
         return _eval_mean_spatial
     mult, shift = fx.quantize_multiplier(float(x.scale) / float(out.scale))
-    n = node.count
+    n = d.count
     if n > 0:
         # The reference kernel divides the multiplier by the element count, in integers.
         s = min(n.bit_length() - 1, 32, 31 + shift)
         mult = int(np.int64(mult) << s) // n if s >= 0 else int(np.int64(mult) >> -s) // n
         shift -= s
-    node.q_mult, node.q_shift = mult, shift
+    d.q_mult, d.q_shift = mult, shift
     return _eval_mean
 
 
 def _eval_mean_spatial(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
     acc = x.astype(np.int64).sum(axis=(1, 2))                    # [n, depth]
-    res = fx.multiply_by_quantized_multiplier(acc, node.q_mult, node.q_shift)
-    if node.q_simd.any():
-        res = np.where(node.q_simd, fx.multiply_by_quantized_multiplier_neon(acc, node.q_mult, node.q_shift), res)
-    out[...] = np.clip(res + node.q_bias, *node.q_range).reshape(out.shape)
+    res = fx.multiply_by_quantized_multiplier(acc, node.data.q_mult, node.data.q_shift)
+    if node.data.q_simd.any():
+        res = np.where(node.data.q_simd, fx.multiply_by_quantized_multiplier_neon(acc, node.data.q_mult, node.data.q_shift), res)
+    out[...] = np.clip(res + node.data.q_bias, *node.data.q_range).reshape(out.shape)
 
 
 def _eval_mean(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
-    if x.size == 0 or node.count == 0:
+    if x.size == 0 or node.data.count == 0:
         out[...] = 0
         return
-    total = np.sum(x, axis=node.axes, dtype=np.int64, keepdims=True)
-    shifted = fx.wrap32(total - node.q_x_zp * node.count)
-    res = fx.multiply_by_quantized_multiplier(shifted, node.q_mult, node.q_shift) + node.q_out_zp
-    out.reshape(node.kept_shape)[...] = np.clip(res, *node.q_range)
+    total = np.sum(x, axis=node.data.axes, dtype=np.int64, keepdims=True)
+    shifted = fx.wrap32(total - node.data.q_x_zp * node.data.count)
+    res = fx.multiply_by_quantized_multiplier(shifted, node.data.q_mult, node.data.q_shift) + node.data.q_out_zp
+    out.reshape(node.data.kept_shape)[...] = np.clip(res, *node.data.q_range)

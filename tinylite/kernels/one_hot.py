@@ -3,10 +3,19 @@ length `depth`, off_value elsewhere (indices out of [0, depth) give all off)."""
 import numpy as np
 
 from . import _layout
-from ._base import normalize_axis
+from ._base import normalize_axis, op_data, OpDataBase
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    axis: int = None
+    depth: int = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     idx, depth_in, on, off = node.inputs
     node.expect_dtype(idx, np.int32, np.int64)
     node.expect_dtype(depth_in, np.int32)
@@ -20,14 +29,14 @@ def prepare(node):
     axis = node.options.get("axis", -1)
     if axis < -1 or axis >= rank:
         node.fail(f"axis {axis} is out of range for output rank {rank}")
-    node.axis = rank - 1 if axis == -1 else normalize_axis(axis, rank, node)
-    node.depth = depth[0]
-    node.outputs[0].shape = tuple(idx.shape[:node.axis]) + (node.depth,) + tuple(idx.shape[node.axis:])
+    d.axis = rank - 1 if axis == -1 else normalize_axis(axis, rank, node)
+    d.depth = depth[0]
+    node.outputs[0].shape = tuple(idx.shape[:d.axis]) + (d.depth,) + tuple(idx.shape[d.axis:])
     return eval_one_hot
 
 
 def eval_one_hot(node, inputs, outputs):
     idx, _, on, off = inputs
-    positions = np.arange(node.depth).reshape((-1,) + (1,) * (idx.ndim - node.axis))
-    hot = np.expand_dims(idx, node.axis) == positions
+    positions = np.arange(node.data.depth).reshape((-1,) + (1,) * (idx.ndim - node.data.axis))
+    hot = np.expand_dims(idx, node.data.axis) == positions
     outputs[0][...] = np.where(hot, on.reshape(()), off.reshape(()))

@@ -2,19 +2,27 @@
 import numpy as np
 
 from . import _layout
-from ._base import normalize_axis
+from ._base import normalize_axis, op_data, OpDataBase
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    axis: int = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     first = node.inputs[0]
     for s in node.inputs[1:]:
         if s.shape != first.shape or s.dtype != first.dtype:
             node.fail(f"inputs must share shape and type: {list(first.shape)} {first.dtype.name} vs "
                       f"{list(s.shape)} {s.dtype.name}")
     rank = len(first.shape) + 1
-    node.axis = normalize_axis(node.options.get("axis", 0), rank, node)
+    d.axis = normalize_axis(node.options.get("axis", 0), rank, node)
     shape = list(first.shape)
-    shape.insert(node.axis, len(node.inputs))
+    shape.insert(d.axis, len(node.inputs))
     node.outputs[0].shape = tuple(shape)
     if not _layout.movable(node, node.inputs):
         return _layout.quantized_fallback(node)
@@ -22,4 +30,4 @@ def prepare(node):
 
 
 def eval_pack(node, inputs, outputs):
-    np.stack(inputs, axis=node.axis, out=outputs[0])
+    np.stack(inputs, axis=node.data.axis, out=outputs[0])

@@ -8,18 +8,26 @@ result becomes INT_MIN (x86 behaviour of the conversion).
 """
 import numpy as np
 
-from ._base import broadcast_shape
+from ._base import broadcast_shape, op_data, OpDataBase
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    scalar_exponent: bool = None
 
 INT32_MIN = np.iinfo(np.int32).min
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x, y = node.inputs[0], node.inputs[1]
     if x.dtype != y.dtype:
         node.fail(f"input types differ: {x.dtype.name} and {y.dtype.name}")
     node.expect_dtype(x, np.float32, np.int32)
     node.outputs[0].shape = broadcast_shape(x.shape, y.shape, node)
-    node.scalar_exponent = tuple(x.shape) != tuple(y.shape) and int(np.prod(y.shape)) == 1
+    d.scalar_exponent = tuple(x.shape) != tuple(y.shape) and int(np.prod(y.shape)) == 1
     return eval_pow
 
 
@@ -29,7 +37,7 @@ def eval_pow(node, inputs, outputs):
     integer = x.dtype == np.int32
     if integer and np.any(y < 0):
         raise ValueError("POW: int32 exponents must not be negative")
-    n = _integer_exponent(y.reshape(-1)[0]) if node.scalar_exponent else None
+    n = _integer_exponent(y.reshape(-1)[0]) if node.data.scalar_exponent else None
     if n is not None:
         out.reshape(-1)[...] = _power_by_squaring(x.reshape(-1), n, integer)
     elif integer:

@@ -4,8 +4,19 @@ alphas (one multiply and a max or min) is kernels/optimized/prelu.py."""
 import numpy as np
 
 from . import _fixedpoint as fx
-from ._base import broadcast_shape
+from ._base import broadcast_shape, op_data, OpDataBase
 from ._quantization import _f32, _require, _store
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    q_m1: tuple = None
+    q_m2: tuple = None
+    q_x_zp: int = None
+    q_a_zp: int = None
+    q_out_zp: int = None
 
 
 ZERO = np.float32(0)
@@ -36,23 +47,24 @@ def eval_float(node, inputs, outputs):
 # --- quantized ---
 
 def prepare_quantized(node):
+    d = node.draft(OpData)
     x, alpha, out = node.inputs[0], node.inputs[1], node.outputs[0]
     _require(node, x, alpha, out)
     if out.shape != x.shape:
         node.fail(f"alpha of shape {list(alpha.shape)} does not broadcast to the input's {list(x.shape)}")
     # The real multipliers are computed in float32, as TFLite does.
-    node.q_m1 = fx.quantize_multiplier(float(_f32(x.scale) / _f32(out.scale)))
-    node.q_m2 = fx.quantize_multiplier(float(_f32(x.scale) * _f32(alpha.scale) / _f32(out.scale)))
-    node.q_x_zp, node.q_a_zp, node.q_out_zp = x.zero_point, alpha.zero_point, out.zero_point
+    d.q_m1 = fx.quantize_multiplier(float(_f32(x.scale) / _f32(out.scale)))
+    d.q_m2 = fx.quantize_multiplier(float(_f32(x.scale) * _f32(alpha.scale) / _f32(out.scale)))
+    d.q_x_zp, d.q_a_zp, d.q_out_zp = x.zero_point, alpha.zero_point, out.zero_point
     return _eval_prelu
 
 
 def _eval_prelu(node, inputs, outputs):
     out = outputs[0]
-    xv = inputs[0].astype(np.int64) - node.q_x_zp
-    av = inputs[1].astype(np.int64) - node.q_a_zp
-    pos = fx.multiply_by_quantized_multiplier(xv, *node.q_m1)
-    neg = fx.multiply_by_quantized_multiplier(xv * av, *node.q_m2)
-    res = np.where(xv >= 0, pos, neg) + node.q_out_zp
+    xv = inputs[0].astype(np.int64) - node.data.q_x_zp
+    av = inputs[1].astype(np.int64) - node.data.q_a_zp
+    pos = fx.multiply_by_quantized_multiplier(xv, *node.data.q_m1)
+    neg = fx.multiply_by_quantized_multiplier(xv * av, *node.data.q_m2)
+    res = np.where(xv >= 0, pos, neg) + node.data.q_out_zp
     info = np.iinfo(out.dtype)
     _store(out, np.broadcast_to(res, out.shape).copy(), info.min, info.max)

@@ -12,14 +12,30 @@ LiteRT's reference kernels do (``node.simd_block`` = 0).
 import numpy as np
 
 from . import _fixedpoint as fx
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    simd_block: int = None
+    mult: int = None
+    shift: int = None
+    in_zp: int = None
+    out_zp: int = None
+    scale: np.ndarray = None
+    zero_point: np.ndarray = None
+    inv_scale: np.float32 = None
 
 _OUT_TYPES = (np.int8, np.uint8, np.int16)
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x, out = node.inputs[0], node.outputs[0]
     node.outputs[0].shape = x.shape
-    node.simd_block = 0 if node.reference else (8 if x.dtype == np.float32 else 16)
+    d.simd_block = 0 if node.reference else (8 if x.dtype == np.float32 else 16)
     q = out.quantization
     if q is None or not q.is_quantized:
         node.fail(f"output {out.name!r} has no quantization parameters")
@@ -28,26 +44,26 @@ def prepare(node):
         shape = [1] * len(x.shape)
         if q.per_channel:
             shape[q.quantized_dimension] = len(q.scale)
-        node.scale = np.asarray(q.scale, np.float64).reshape(shape)
+        d.scale = np.asarray(q.scale, np.float64).reshape(shape)
         zp = np.asarray(q.zero_point if q.zero_point is not None else [0], np.int64)
-        node.zero_point = np.broadcast_to(zp if len(zp) == len(q.scale) else zp[:1], (len(q.scale),)).reshape(shape)
+        d.zero_point = np.broadcast_to(zp if len(zp) == len(q.scale) else zp[:1], (len(q.scale),)).reshape(shape)
         if q.per_channel:
             return eval_quantize_per_channel
-        node.inv_scale = np.float32(1.0 / float(q.scale[0]))
+        d.inv_scale = np.float32(1.0 / float(q.scale[0]))
         return eval_quantize
     node.expect_dtype(x, np.int8, np.uint8, np.int16, np.int32)
     node.expect_dtype(out, *(_OUT_TYPES + ((np.int32,) if x.dtype == np.int16 else ())))
     if x.quantization is None or not x.quantization.is_quantized:
         node.fail(f"input {x.name!r} of type {x.dtype.name} has no quantization parameters")
-    node.mult, node.shift = fx.quantize_multiplier(float(x.scale) / float(out.scale))
-    node.in_zp, node.out_zp = x.zero_point, out.zero_point
+    d.mult, d.shift = fx.quantize_multiplier(float(x.scale) / float(out.scale))
+    d.in_zp, d.out_zp = x.zero_point, out.zero_point
     return eval_requantize
 
 
 def eval_quantize_per_channel(node, inputs, outputs):
     out = outputs[0]
     info = np.iinfo(out.dtype)
-    q = fx.round_half_away(inputs[0] / node.scale.astype(np.float32)) + node.zero_point
+    q = fx.round_half_away(inputs[0] / node.data.scale.astype(np.float32)) + node.data.zero_point
     out[...] = np.clip(q, info.min, info.max)
 
 
@@ -55,19 +71,19 @@ def eval_quantize(node, inputs, outputs):
     out = outputs[0]
     info = np.iinfo(out.dtype)
     x = inputs[0].reshape(-1)
-    simd = len(x) // 8 * 8 if node.simd_block else 0
+    simd = len(x) // 8 * 8 if node.data.simd_block else 0
     q = np.empty(len(x), np.float64)
-    q[:simd] = np.rint(x[:simd] * node.inv_scale)     # SIMD blocks: float32 product, ties to even
-    q[simd:] = fx.round_half_away(x[simd:].astype(np.float64) / node.scale.reshape(-1)[0])
-    q += node.zero_point.reshape(-1)[0]
+    q[:simd] = np.rint(x[:simd] * node.data.inv_scale)     # SIMD blocks: float32 product, ties to even
+    q[simd:] = fx.round_half_away(x[simd:].astype(np.float64) / node.data.scale.reshape(-1)[0])
+    q += node.data.zero_point.reshape(-1)[0]
     out.reshape(-1)[...] = np.clip(q, info.min, info.max)
 
 
 def eval_requantize(node, inputs, outputs):
     out = outputs[0]
     info = np.iinfo(out.dtype)
-    v = inputs[0].reshape(-1).astype(np.int64) - node.in_zp
-    simd = len(v) // 16 * 16 if node.simd_block else 0
-    res = np.concatenate([fx.multiply_by_quantized_multiplier_ruy(v[:simd], node.mult, node.shift),
-                          fx.multiply_by_quantized_multiplier(v[simd:], node.mult, node.shift)]) + node.out_zp
+    v = inputs[0].reshape(-1).astype(np.int64) - node.data.in_zp
+    simd = len(v) // 16 * 16 if node.data.simd_block else 0
+    res = np.concatenate([fx.multiply_by_quantized_multiplier_ruy(v[:simd], node.data.mult, node.data.shift),
+                          fx.multiply_by_quantized_multiplier(v[simd:], node.data.mult, node.data.shift)]) + node.data.out_zp
     out.reshape(-1)[...] = np.clip(res, info.min, info.max)

@@ -1,14 +1,23 @@
 """RANK: the number of dimensions of the input, as an int32 scalar."""
 import numpy as np
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    rank: int = None
 
 VALUE_FREE_INPUTS = (0,)
 
 
 def prepare(node):
+    d = node.draft(OpData)
     out = node.outputs[0]
     node.expect_dtype(out, np.int32)
     out.shape = ()
-    node.rank = len(node.inputs[0].shape)
+    d.rank = len(node.inputs[0].shape)
     return eval_rank
 
 

@@ -3,13 +3,21 @@ input 0; its shape is whatever was last assigned, so the op is prepared at
 invoke time."""
 import numpy as np
 
-from ._base import handle_of
+from ._base import handle_of, op_data, OpDataBase
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    handle: tuple = None
 
 
 FOLDABLE = False
 
 
 def prepare(node):
+    d = node.draft(OpData)
     ip = node.runner.interpreter
     if ip is None:
         node.fail("resource variables need the Interpreter that owns the subgraphs")
@@ -19,10 +27,10 @@ def prepare(node):
         node.fail(f"variable {handle[1:]} is read before any ASSIGN_VARIABLE gave it a value")
     if value.dtype != node.outputs[0].dtype:
         node.fail(f"variable {handle[1:]} holds {value.dtype.name}, the output is {node.outputs[0].dtype.name}")
-    node.handle = handle
+    d.handle = handle
     node.outputs[0].shape = value.shape
     return eval_read
 
 
 def eval_read(node, inputs, outputs):
-    outputs[0][...] = node.runner.interpreter._resources[node.handle]
+    outputs[0][...] = node.runner.interpreter._resources[node.data.handle]

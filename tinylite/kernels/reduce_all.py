@@ -12,4 +12,4 @@ def prepare(node):
 
 def eval_all(node, inputs, outputs):
     out = outputs[0]
-    np.all(inputs[0], axis=node.axes, keepdims=True, out=out.reshape(node.kept_shape))
+    np.all(inputs[0], axis=node.data.axes, keepdims=True, out=out.reshape(node.data.kept_shape))

@@ -1,11 +1,23 @@
 """REDUCE_MAX over the axes given by the second input (`keep_dims` keeps them
 as 1); reducing an empty axis gives the type's lowest value, as in TFLite."""
+from __future__ import annotations
+
 import numpy as np
 
 from ._window import is_quantized_type, prepare_reduction
+from ._base import op_data
+from ._window import WindowData
+
+
+@op_data
+class OpData(WindowData):
+    """What prepare computes for eval."""
+
+    lowest: int | np.float32 = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x = node.inputs[0]
     if is_quantized_type(x):
         from ._layout import same_quantization
@@ -17,11 +29,11 @@ def prepare(node):
         node.expect_dtype(x, np.float32, np.int32, np.int64)
     prepare_reduction(node)
     info = np.finfo if x.dtype.kind == "f" else np.iinfo
-    node.lowest = info(x.dtype).min
+    d.lowest = info(x.dtype).min
     return eval_max
 
 
 def eval_max(node, inputs, outputs):
     out = outputs[0]
-    np.maximum.reduce(inputs[0], axis=node.axes, keepdims=True, initial=node.lowest,
-                      out=out.reshape(node.kept_shape))
+    np.maximum.reduce(inputs[0], axis=node.data.axes, keepdims=True, initial=node.data.lowest,
+                      out=out.reshape(node.data.kept_shape))

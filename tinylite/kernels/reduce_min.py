@@ -2,12 +2,24 @@
 as 1); reducing an empty axis gives the type's largest value, as in LiteRT.
 Quantized int8/uint8/int16 take the min of the stored integers (input and
 output share one grid)."""
+from __future__ import annotations
+
 import numpy as np
 
 from ._window import is_quantized_type, prepare_reduction
+from ._base import op_data
+from ._window import WindowData
+
+
+@op_data
+class OpData(WindowData):
+    """What prepare computes for eval."""
+
+    highest: int | np.float32 = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x = node.inputs[0]
     if is_quantized_type(x) and x.quantization is not None and x.quantization.is_quantized:
         from ._layout import same_quantization
@@ -18,7 +30,7 @@ def prepare(node):
         node.expect_dtype(x, np.float32, np.int32, np.int64, np.int8, np.uint8, np.int16)
     prepare_reduction(node)
     info = np.finfo if x.dtype.kind == "f" else np.iinfo
-    node.highest = info(x.dtype).max
+    d.highest = info(x.dtype).max
     return eval_min
 
 
@@ -27,13 +39,13 @@ def eval_min(node, inputs, outputs):
     x = inputs[0]
     if x.dtype.kind == "f" and np.isnan(x).any():
         # LiteRT's `min(a, b)` keeps the running value when b is NaN unless it is the first.
-        res = np.full(node.kept_shape, node.highest, x.dtype)
-        for idx in np.ndindex(*[x.shape[a] for a in node.axes]):
+        res = np.full(node.data.kept_shape, node.data.highest, x.dtype)
+        for idx in np.ndindex(*[x.shape[a] for a in node.data.axes]):
             sl = [slice(None)] * x.ndim
-            for a, i in zip(node.axes, idx):
+            for a, i in zip(node.data.axes, idx):
                 sl[a] = slice(i, i + 1)
             v = x[tuple(sl)]
             res = np.where(v < res, v, res)
         out[...] = res.reshape(out.shape)
         return
-    np.minimum.reduce(x, axis=node.axes, keepdims=True, initial=node.highest, out=out.reshape(node.kept_shape))
+    np.minimum.reduce(x, axis=node.data.axes, keepdims=True, initial=node.data.highest, out=out.reshape(node.data.kept_shape))

@@ -11,6 +11,19 @@ import numpy as np
 
 from ._fixedpoint import multiply_by_quantized_multiplier_64, quantize_multiplier
 from ._window import prepare_reduction
+from ._base import op_data
+from ._window import WindowData
+
+
+@op_data
+class OpData(WindowData):
+    """What prepare computes for eval."""
+
+    perm: tuple = None
+    q_zp: int = None
+    q_out_zp: int = None
+    q_mult: int = None
+    q_shift: int = None
 
 
 def prepare(node):
@@ -24,10 +37,11 @@ def prepare(node):
 
 def eval_prod(node, inputs, outputs):
     out = outputs[0]
-    np.multiply.reduce(inputs[0], axis=node.axes, keepdims=True, out=out.reshape(node.kept_shape))
+    np.multiply.reduce(inputs[0], axis=node.data.axes, keepdims=True, out=out.reshape(node.data.kept_shape))
 
 
 def _prepare_quantized(node, x, out):
+    d = node.draft(OpData)
     if x.dtype not in (np.dtype(np.int8), np.dtype(np.int16)):
         node.fail(f"quantized REDUCE_PROD takes int8 or int16 input, got quantized {x.dtype.name} (LiteRT "
                   "refuses it too); requantize the input to int8")
@@ -39,16 +53,16 @@ def _prepare_quantized(node, x, out):
     prepare_reduction(node)
     rank = len(x.shape)
     # LiteRT visits each output's inputs in row-major order: kept axes first, reduced axes ascending.
-    reduced = sorted(node.axes)
-    node.perm = tuple(i for i in range(rank) if i not in node.axes) + tuple(reduced)
-    node.q_zp = x.zero_point
-    node.q_out_zp = out.zero_point
-    n = node.count
+    reduced = sorted(d.axes)
+    d.perm = tuple(i for i in range(rank) if i not in d.axes) + tuple(reduced)
+    d.q_zp = x.zero_point
+    d.q_out_zp = out.zero_point
+    n = d.count
     if n > 0:
         # Each step's rescaling: the n-th root of the final scale, so n steps give input_scale**n / output_scale.
         scaling = float(x.scale) / (float(out.scale) ** (1.0 / n))
-        node.q_mult, node.q_shift = quantize_multiplier(scaling)
-        if not -31 <= node.q_shift <= 14:
+        d.q_mult, d.q_shift = quantize_multiplier(scaling)
+        if not -31 <= d.q_shift <= 14:
             node.fail(f"the per-step scale input_scale / output_scale**(1/{n}) = {scaling:.6g} is outside "
                       "what LiteRT's 64-bit rescaling can hold; choose an output scale closer to "
                       "input_scale**n")
@@ -60,15 +74,15 @@ def eval_quantized(node, inputs, outputs):
     out = outputs[0]
     if x.size == 0:
         return
-    if not node.axes:
+    if not node.data.axes:
         # LiteRT's reduction with no axis copies the stored values, without rescaling them.
         out.reshape(-1)[...] = x.reshape(-1)
         return
-    n = node.count
-    v = np.transpose(x, node.perm).reshape(-1, n).astype(np.int64) - node.q_zp
+    n = node.data.count
+    v = np.transpose(x, node.data.perm).reshape(-1, n).astype(np.int64) - node.data.q_zp
     acc = v[:, 0]
     for j in range(1, n):
-        acc = multiply_by_quantized_multiplier_64(acc * v[:, j], node.q_mult, node.q_shift)
-    r = multiply_by_quantized_multiplier_64(acc, node.q_mult, node.q_shift) + node.q_out_zp
+        acc = multiply_by_quantized_multiplier_64(acc * v[:, j], node.data.q_mult, node.data.q_shift)
+    r = multiply_by_quantized_multiplier_64(acc, node.data.q_mult, node.data.q_shift) + node.data.q_out_zp
     info = np.iinfo(out.dtype)
     out.reshape(-1)[...] = np.clip(r, info.min, info.max)

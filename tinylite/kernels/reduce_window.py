@@ -3,9 +3,22 @@ window_dilations): reduce_function (ADD, MUL, MINIMUM, MAXIMUM, ALL, ANY)
 over every window of a strided, dilated sliding window (no padding), starting
 from init_value and folding the window's elements in row-major order as
 LiteRT does.  Window arguments are constant int64 tensors."""
+from __future__ import annotations
+
+from typing import Callable
+
 import itertools
 
 import numpy as np
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    fn: Callable = None
+    window: list = None
 
 TYPES = (np.float32, np.float16, np.float64, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
          np.int64, np.uint64, np.bool_)
@@ -13,6 +26,7 @@ FUNCTIONS = {1: np.add, 2: np.multiply, 3: np.minimum, 4: np.maximum, 5: np.logi
 
 
 def prepare(node):
+    od = node.draft(OpData)
     x, init = node.inputs[0], node.inputs[1]
     node.expect_dtype(x, *TYPES)
     if init.dtype != x.dtype or node.outputs[0].dtype != x.dtype:
@@ -30,8 +44,8 @@ def prepare(node):
         node.fail(f"reduce_function {fn} is not one of ADD, MUL, MINIMUM, MAXIMUM, ALL, ANY")
     if fn in (5, 6) and x.dtype != np.bool_:
         node.fail("ALL and ANY reduce bool tensors")
-    node.fn = FUNCTIONS[fn]
-    node.window = args
+    od.fn = FUNCTIONS[fn]
+    od.window = args
     shape, dilated = [], [(w - 1) * d + 1 for w, d in zip(args[0], args[2])]
     for size, dw, s in zip(x.shape, dilated, args[1]):
         shape.append(0 if size < dw else (size - dw) // s + 1)
@@ -45,8 +59,8 @@ def eval_reduce_window(node, inputs, outputs):
     out.fill(init.reshape(-1)[0])
     if out.size == 0:
         return
-    window, strides, dil = node.window
+    window, strides, dil = node.data.window
     for offsets in itertools.product(*[range(w) for w in window]):
         view = x[tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
                        for o, d, s, n in zip(offsets, dil, strides, out.shape))]
-        node.fn(out, view, out=out)
+        node.data.fn(out, view, out=out)

@@ -16,9 +16,21 @@ Quantized tensors keep the input's quantization (nothing is requantized):
 import numpy as np
 
 from ._window import resize_scale, resize_size
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    rows: tuple = None
+    cols: tuple = None
+    weights: list = None
+    factors: tuple = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     oh, ow = resize_size(node)
     x = node.inputs[0]
     align, half = bool(node.options.get("align_corners")), bool(node.options.get("half_pixel_centers"))
@@ -35,11 +47,11 @@ def prepare(node):
         return _prepare_integer(node, h, w, oh, ow, align, half)
     y0, y1, fy = source_coords(h, oh, align, half)
     x0, x1, fx = source_coords(w, ow, align, half)
-    node.rows = (y0, y1)
-    node.cols = (x0, x1)
+    d.rows = (y0, y1)
+    d.cols = (x0, x1)
     one = np.float32(1)
     # Corner weights in the order TFLite accumulates them: (y0,x0), (y0,x1), (y1,x0), (y1,x1).
-    node.weights = [(wy[:, None] * wx[None, :])[:, :, None]
+    d.weights = [(wy[:, None] * wx[None, :])[:, :, None]
                     for wy in (one - fy, fy) for wx in (one - fx, fx)]
     return eval_float
 
@@ -57,10 +69,10 @@ def source_coords(in_size, out_size, align_corners, half_pixel_centers):
 def eval_float(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
     tmp = np.empty_like(out)
-    weights = iter(node.weights)
-    for i, r in enumerate(node.rows):
+    weights = iter(node.data.weights)
+    for i, r in enumerate(node.data.rows):
         rows = x[:, r]
-        for j, c in enumerate(node.cols):
+        for j, c in enumerate(node.data.cols):
             if i == j == 0:
                 np.multiply(rows[:, :, c], next(weights), out=out)
             else:
@@ -69,15 +81,16 @@ def eval_float(node, inputs, outputs):
 
 
 def _prepare_uint8(node, h, w, oh, ow, align, half):
+    d = node.draft(OpData)
     y0, y1, fy = source_coords(h, oh, align, half)
     x0, x1, fx = source_coords(w, ow, align, half)
-    node.rows, node.cols = (y0, y1), (x0, x1)
+    d.rows, d.cols = (y0, y1), (x0, x1)
     one = np.float32(1)
     # float32 products, as LiteRT's scale[4] array holds them.
-    node.weights = [(wy[:, None] * wx[None, :])[:, :, None]
+    d.weights = [(wy[:, None] * wx[None, :])[:, :, None]
                     for wy in (one - fy, fy) for wx in (one - fx, fx)]
     if node.reference:
-        node.factors = (one - fy, fy), (one - fx, fx)
+        d.factors = (one - fy, fy), (one - fx, fx)
         return eval_uint8_reference
     return eval_uint8
 
@@ -85,10 +98,10 @@ def _prepare_uint8(node, h, w, oh, ow, align, half):
 def eval_uint8(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
     acc = None
-    weights = iter(node.weights)
-    for r in node.rows:
+    weights = iter(node.data.weights)
+    for r in node.data.rows:
         rows = x[:, r].astype(np.float32)
-        for c in node.cols:
+        for c in node.data.cols:
             term = rows[:, :, c] * next(weights)
             acc = term if acc is None else acc + term
     acc += np.float32(0.5)
@@ -99,10 +112,10 @@ def eval_uint8_reference(node, inputs, outputs):
     """LiteRT's reference kernel: each corner's value times its y weight, then its
     x weight, in float32, summed in the order (y0,x0), (y1,x0), (y0,x1), (y1,x1)."""
     x, out = inputs[0], outputs[0]
-    (wy0, wy1), (wx0, wx1) = node.factors
+    (wy0, wy1), (wx0, wx1) = node.data.factors
     acc = None
-    for c, wx in zip(node.cols, (wx0, wx1)):
-        for r, wy in zip(node.rows, (wy0, wy1)):
+    for c, wx in zip(node.data.cols, (wx0, wx1)):
+        for r, wy in zip(node.data.rows, (wy0, wy1)):
             term = x[:, r][:, :, c].astype(np.float32) * wy[None, :, None, None] * wx[None, None, :, None]
             acc = term if acc is None else acc + term
     acc += np.float32(0.5)
@@ -124,11 +137,12 @@ def _integer_coords(in_size, out_size, align, half):
 
 
 def _prepare_integer(node, h, w, oh, ow, align, half):
+    d = node.draft(OpData)
     py, y0, y1 = _integer_coords(h, oh, align, half)
     px, x0, x1 = _integer_coords(w, ow, align, half)
     dy, dx = py - 1024 * y0, px - 1024 * x0
-    node.rows, node.cols = (y0, y1), (x0, x1)
-    node.weights = [(wy[:, None] * wx[None, :])[:, :, None]
+    d.rows, d.cols = (y0, y1), (x0, x1)
+    d.weights = [(wy[:, None] * wx[None, :])[:, :, None]
                     for wy in (1024 - dy, dy) for wx in (1024 - dx, dx)]
     return eval_integer
 
@@ -136,10 +150,10 @@ def _prepare_integer(node, h, w, oh, ow, align, half):
 def eval_integer(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
     acc = None
-    weights = iter(node.weights)
-    for r in node.rows:
+    weights = iter(node.data.weights)
+    for r in node.data.rows:
         rows = x[:, r].astype(np.int64)
-        for c in node.cols:
+        for c in node.data.cols:
             term = rows[:, :, c] * next(weights)
             acc = term if acc is None else acc + term
     # (acc + round) / 2**20 with C's truncating division: half away from zero.

@@ -4,11 +4,21 @@ the source pixel TFLite picks."""
 import numpy as np
 
 from ._window import resize_scale, resize_size
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    rows: np.ndarray = None
+    cols: np.ndarray = None
 
 COPYABLE = (np.float32, np.int32, np.float16, np.int16, np.int8, np.uint8, np.bool_)
 
 
 def prepare(node):
+    d = node.draft(OpData)
     oh, ow = resize_size(node, minimum=0)
     x = node.inputs[0]
     node.expect_dtype(x, *COPYABLE)
@@ -19,8 +29,8 @@ def prepare(node):
     # point; its reference kernel, as every other type, in float32 (sizes such as 26 -> 22 pick
     # different source pixels).
     fixed = not node.reference and x.dtype.itemsize == 1 and not align and not half
-    node.rows = source_index(h, oh, align, half, fixed)
-    node.cols = source_index(w, ow, align, half, fixed)
+    d.rows = source_index(h, oh, align, half, fixed)
+    d.cols = source_index(w, ow, align, half, fixed)
     return eval_copy
 
 
@@ -41,4 +51,4 @@ def source_index(in_size, out_size, align_corners, half_pixel_centers, fixed_poi
 
 
 def eval_copy(node, inputs, outputs):
-    outputs[0][...] = inputs[0][:, node.rows][:, :, node.cols]
+    outputs[0][...] = inputs[0][:, node.data.rows][:, :, node.data.cols]

@@ -1,16 +1,24 @@
 """REVERSE_V2: reverse the input along the axes listed in the second input."""
 import numpy as np
 
-from ._base import normalize_axis
+from ._base import normalize_axis, op_data, OpDataBase
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    axes: tuple = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x = node.inputs[0]
     axes = np.asarray(node.value(1)).reshape(-1)
-    node.axes = tuple(sorted({normalize_axis(a, len(x.shape), node) for a in axes}))
+    d.axes = tuple(sorted({normalize_axis(a, len(x.shape), node) for a in axes}))
     node.outputs[0].shape = x.shape
     return eval_reverse
 
 
 def eval_reverse(node, inputs, outputs):
-    np.copyto(outputs[0], np.flip(inputs[0], axis=node.axes))
+    np.copyto(outputs[0], np.flip(inputs[0], axis=node.data.axes))

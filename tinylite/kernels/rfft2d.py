@@ -2,9 +2,18 @@
 with fft_length (int32 [2], powers of two) cropping or zero-padding them;
 output complex64 [..., fft_length[0], fft_length[1] / 2 + 1]."""
 import numpy as np
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    fft_length: list = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x, length = node.inputs[0], node.inputs[1]
     node.expect_dtype(x, np.float32)
     node.expect_dtype(length, np.int32)
@@ -14,10 +23,10 @@ def prepare(node):
     fl = [int(v) for v in np.asarray(node.value(1)).reshape(-1)]
     if len(fl) != 2 or any(v <= 0 or v & (v - 1) for v in fl):
         node.fail(f"fft_length must be two powers of two, got {fl}")
-    node.fft_length = fl
+    d.fft_length = fl
     node.outputs[0].shape = tuple(x.shape[:-2]) + (fl[0], fl[1] // 2 + 1)
     return eval_rfft2d
 
 
 def eval_rfft2d(node, inputs, outputs):
-    outputs[0][...] = np.fft.rfft2(inputs[0].astype(np.float64), s=node.fft_length, axes=(-2, -1))
+    outputs[0][...] = np.fft.rfft2(inputs[0].astype(np.float64), s=node.data.fft_length, axes=(-2, -1))

@@ -4,6 +4,19 @@ import numpy as np
 from . import _fixedpoint as fx
 from ._quantization import _check_unary, _f32, _INT16, _INT8, _require_non_negative
 from ._unary import prepare_float_unary
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    q_x_zp: int = None
+    q_out_zp: int = None
+    q_mult: int = None
+    q_shift: int = None
+    q_lut: np.ndarray = None
+    q_lut16: np.ndarray = None
 
 
 def prepare(node):
@@ -23,8 +36,9 @@ _RSQRT_SHIFT = 20       # TFLite's headroom: 1/sqrt(v) is first brought to a 2**
 
 
 def prepare_quantized(node):
+    d = node.draft(OpData)
     x, out = _check_unary(node, (_INT8, _INT16))
-    node.q_x_zp, node.q_out_zp = x.zero_point, out.zero_point
+    d.q_x_zp, d.q_out_zp = x.zero_point, out.zero_point
     if x.dtype == _INT16:
         so = _f32(out.scale)
         # Non-positive samples (the table covers negative inputs too) map to the largest output.
@@ -36,33 +50,33 @@ def prepare_quantized(node):
                 r = np.float32(1) / np.sqrt(v)
             return np.where(v <= 0, big, r).astype(np.float32)
 
-        node.q_lut16 = fx.lut_int16(rsqrt32, _f32(x.scale), 0, so, 0, float_type=np.float32)
+        d.q_lut16 = fx.lut_int16(rsqrt32, _f32(x.scale), 0, so, 0, float_type=np.float32)
         return _eval_rsqrt16
     # 1 / (sqrt(input scale) * output scale): sqrt and product in float32, the quotient in double.
     real = 1.0 / float(np.sqrt(_f32(x.scale)) * _f32(out.scale))
-    node.q_mult, node.q_shift = fx.quantize_multiplier(real)
+    d.q_mult, d.q_shift = fx.quantize_multiplier(real)
     values = np.arange(-128, 128, dtype=np.int64)
-    node.q_lut = _rsqrt8(node, values)
+    d.q_lut = _rsqrt8(node, values)
     return _eval_rsqrt8
 
 
 def _rsqrt8(node, q):
     """int8 RSQRT of every value q >= zero point (below it the table entry is never read)."""
-    v = np.maximum(q - node.q_x_zp, 0)
+    v = np.maximum(q - node.data.q_x_zp, 0)
     inv, inv_shift = fx.inv_sqrt_quantized_multiplier_exp(v, -1)
     data = fx.multiply_by_quantized_multiplier(np.ones_like(v), inv, inv_shift + _RSQRT_SHIFT)
-    res = fx.multiply_by_quantized_multiplier(data, node.q_mult, node.q_shift - _RSQRT_SHIFT) + node.q_out_zp
+    res = fx.multiply_by_quantized_multiplier(data, node.data.q_mult, node.data.q_shift - _RSQRT_SHIFT) + node.data.q_out_zp
     # A zero input (anything that rounds to it) is the largest representable output.
     return np.where(v == 0, 127, np.clip(res, -128, 127)).astype(np.int8)
 
 
 def _eval_rsqrt8(node, inputs, outputs):
     q = inputs[0].astype(np.int64)
-    _require_non_negative(node, q, node.q_x_zp, "RSQRT")
-    np.take(node.q_lut, q + 128, out=outputs[0])
+    _require_non_negative(node, q, node.data.q_x_zp, "RSQRT")
+    np.take(node.data.q_lut, q + 128, out=outputs[0])
 
 
 def _eval_rsqrt16(node, inputs, outputs):
     q = inputs[0]
     _require_non_negative(node, q, 0, "RSQRT")
-    outputs[0][...] = fx.lut_lookup_int16(q, node.q_lut16)
+    outputs[0][...] = fx.lut_lookup_int16(q, node.data.q_lut16)

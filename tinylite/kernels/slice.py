@@ -2,9 +2,18 @@
 import numpy as np
 
 from . import _layout
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    slices: tuple = None
 
 
 def prepare(node):
+    od = node.draft(OpData)
     x = node.inputs[0]
     begin, size = _layout.ints(node, 1), _layout.ints(node, 2)
     if not len(begin) == len(size) == len(x.shape):
@@ -16,7 +25,7 @@ def prepare(node):
         if b < 0 or n < -1 or not b <= e <= d:
             node.fail(f"begin {begin} and size {size} do not fit in shape {list(x.shape)}")
         index.append(slice(b, e))
-    node.slices = tuple(index)
+    od.slices = tuple(index)
     node.outputs[0].shape = tuple(s.stop - s.start for s in index)
     if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS):   # strings too, as in LiteRT
         return _layout.quantized_fallback(node)
@@ -24,4 +33,4 @@ def prepare(node):
 
 
 def eval_slice(node, inputs, outputs):
-    np.copyto(outputs[0], inputs[0][node.slices])
+    np.copyto(outputs[0], inputs[0][node.data.slices])

@@ -5,9 +5,20 @@ zero point for quantized 8-bit tensors (int16 requires zero point 0)."""
 import numpy as np
 
 from ._space_batch import as_4d, prepare_common
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    block: list = None
+    pads: list = None
+    pad_value: int = None
 
 
 def prepare(node):
+    od = node.draft(OpData)
     x = node.inputs[0]
     block, pads = prepare_common(node, "paddings")
     if any(p < 0 for pair in pads for p in pair):
@@ -20,18 +31,18 @@ def prepare(node):
         out_shape.append(size // b)
     out_shape.append(x.shape[-1])
     node.outputs[0].shape = tuple(out_shape)
-    node.block = block + [1] * (2 - len(block))
-    node.pads = pads + [[0, 0]] * (2 - len(pads))
+    od.block = block + [1] * (2 - len(block))
+    od.pads = pads + [[0, 0]] * (2 - len(pads))
     q = node.outputs[0].quantization
-    node.pad_value = node.outputs[0].zero_point if x.dtype.itemsize <= 2 and q is not None else 0
+    od.pad_value = node.outputs[0].zero_point if x.dtype.itemsize <= 2 and q is not None else 0
     return eval_space_to_batch_nd
 
 
 def eval_space_to_batch_nd(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
     n, h, w, c = as_4d(x.shape)
-    (bh, bw), ((pt, pb), (pl, pr)) = node.block, node.pads
-    padded = np.full((n, h + pt + pb, w + pl + pr, c), node.pad_value, dtype=x.dtype)
+    (bh, bw), ((pt, pb), (pl, pr)) = node.data.block, node.data.pads
+    padded = np.full((n, h + pt + pb, w + pl + pr, c), node.data.pad_value, dtype=x.dtype)
     padded[:, pt:pt + h, pl:pl + w] = x.reshape(n, h, w, c)
     oh, ow = (h + pt + pb) // bh, (w + pl + pr) // bw
     tiles = padded.reshape(n, oh, bh, ow, bw, c).transpose(2, 4, 0, 1, 3, 5)

@@ -2,15 +2,26 @@
 input 1; one size may be -1 (whatever remains)."""
 from . import _layout
 from ._layout import eval_split
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    axis: int = None
+    sizes: list = None
+    source: int = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x = node.inputs[0]
-    node.axis = _layout.scalar_axis(node, 2, len(x.shape))
+    d.axis = _layout.scalar_axis(node, 2, len(x.shape))
     sizes = _layout.ints(node, 1)
     if len(sizes) != len(node.outputs):
         node.fail(f"size_splits has {len(sizes)} entries but the op has {len(node.outputs)} outputs")
-    total = x.shape[node.axis]
+    total = x.shape[d.axis]
     if sizes.count(-1) > 1:
         node.fail(f"size_splits {sizes} has more than one -1")
     if any(s < -1 for s in sizes):
@@ -22,10 +33,10 @@ def prepare(node):
         sizes[sizes.index(-1)] = total - known
     elif known != total:
         node.fail(f"size_splits {sizes} must add up to the dimension size {total}")
-    node.sizes = sizes
+    d.sizes = sizes
     for s, n in zip(node.outputs, sizes):
-        s.shape = x.shape[:node.axis] + (n,) + x.shape[node.axis + 1:]
+        s.shape = x.shape[:d.axis] + (n,) + x.shape[d.axis + 1:]
     if not _layout.movable(node, [x]):
         return _layout.quantized_fallback(node)
-    node.source = 0
+    d.source = 0
     return eval_split

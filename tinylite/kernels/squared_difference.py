@@ -2,9 +2,19 @@
 import numpy as np
 
 from . import _fixedpoint as fx
-from ._base import broadcast_shape
+from ._base import broadcast_shape, op_data, OpDataBase
 from ._quantization import _f32, _INT8, _require, _unsupported
 from ._unary import QUANTIZED_TYPES
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    q_tables: list = None
+    q_out_mult: int = None
+    q_out_shift: int = None
+    q_out_zp: int = None
 
 
 def prepare(node):
@@ -30,29 +40,30 @@ _SQDIFF_SHIFT = 7       # TFLite's headroom: inputs move to a grid 2**7 finer th
 
 
 def prepare_quantized(node):
+    d = node.draft(OpData)
     x, y, out = node.inputs[0], node.inputs[1], node.outputs[0]
     _require(node, x, y, out)
     if not (x.dtype == y.dtype == out.dtype == _INT8):
         _unsupported(node, "only int8 inputs and output have a quantized kernel in TFLite")
     twice_max = float(2 * max(_f32(x.scale), _f32(y.scale)))
-    node.q_tables = []
+    d.q_tables = []
     values = np.arange(-128, 128, dtype=np.int64)
     for s in (x, y):
         mult, shift = fx.quantize_multiplier(float(s.scale) / twice_max)
         # 256 possible values per input: rescale each once.
-        node.q_tables.append(fx.multiply_by_quantized_multiplier_smaller_than_one((values - s.zero_point) << _SQDIFF_SHIFT, mult, shift))
+        d.q_tables.append(fx.multiply_by_quantized_multiplier_smaller_than_one((values - s.zero_point) << _SQDIFF_SHIFT, mult, shift))
     real_out = twice_max * twice_max / float(_f32((1 << 2 * _SQDIFF_SHIFT) * _f32(out.scale)))
-    node.q_out_mult, node.q_out_shift = fx.quantize_multiplier(real_out)
-    if node.q_out_shift > 0:
+    d.q_out_mult, d.q_out_shift = fx.quantize_multiplier(real_out)
+    if d.q_out_shift > 0:
         _unsupported(node, "an output scale finer than (2 * the larger input scale)**2 / 2**14")
-    node.q_out_zp = out.zero_point
+    d.q_out_zp = out.zero_point
     return _eval_squared_difference
 
 
 def _eval_squared_difference(node, inputs, outputs):
-    a = node.q_tables[0][inputs[0].astype(np.intp) + 128]
-    b = node.q_tables[1][inputs[1].astype(np.intp) + 128]
+    a = node.data.q_tables[0][inputs[0].astype(np.intp) + 128]
+    b = node.data.q_tables[1][inputs[1].astype(np.intp) + 128]
     d = a - b
-    res = fx.multiply_by_quantized_multiplier_smaller_than_one(d * d, node.q_out_mult, node.q_out_shift) + node.q_out_zp
+    res = fx.multiply_by_quantized_multiplier_smaller_than_one(d * d, node.data.q_out_mult, node.data.q_out_shift) + node.data.q_out_zp
     out = outputs[0]
     out[...] = np.clip(np.broadcast_to(res, out.shape), -128, 127)

@@ -1,3 +1,18 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._base import OpDataBase, op_data
+
+if TYPE_CHECKING:
+    from ..interpreter.subgraph import SubgraphRunner
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    body: SubgraphRunner = None
 """STABLEHLO_COMPOSITE: a named composite op (`name`, `composite_attributes`)
 run as its decomposition subgraph (`decomposition_subgraph_index`) on the op's
 inputs; the subgraph's outputs are the op's."""
@@ -5,6 +20,7 @@ FOLDABLE = False
 
 
 def prepare(node):
+    d = node.draft(OpData)
     ip = node.runner.interpreter
     if ip is None:
         node.fail("a composite needs the Interpreter that owns its decomposition subgraph")
@@ -16,7 +32,7 @@ def prepare(node):
     if len(sub.subgraph.inputs) != len(node.inputs) or len(sub.subgraph.outputs) != len(node.outputs):
         node.fail(f"subgraph {k} takes {len(sub.subgraph.inputs)} inputs and gives {len(sub.subgraph.outputs)} "
                   f"outputs; the op passes {len(node.inputs)} and expects {len(node.outputs)}")
-    node.body = sub
+    d.body = sub
     shapes = sub.output_shapes([tuple(s.shape) for s in node.inputs])
     if None in shapes:
         values = [node.value(i) for i in range(len(node.inputs))]
@@ -28,5 +44,5 @@ def prepare(node):
 
 
 def eval_composite(node, inputs, outputs):
-    for out, value in zip(outputs, node.body.run(inputs)):
+    for out, value in zip(outputs, node.data.body.run(inputs)):
         out[...] = value

@@ -3,12 +3,21 @@ values between neighbours, then edge_padding_low/high before and after (a
 negative edge padding crops).  Any fixed-width type; the padding value is a
 scalar of the operand's type."""
 import numpy as np
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    pads: tuple = None
 
 TYPES = (np.float32, np.float16, np.float64, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
          np.int64, np.uint64, np.bool_)
 
 
 def prepare(node):
+    od = node.draft(OpData)
     x, pad = node.inputs[0], node.inputs[1]
     node.expect_dtype(x, *TYPES)
     if pad.dtype != x.dtype or pad.size != 1:
@@ -32,7 +41,7 @@ def prepare(node):
         if size < 0:
             node.fail(f"padding {a}, {b} crops more than the dimension's {d} elements")
         shape.append(size)
-    node.pads = (lo, hi, interior)
+    od.pads = (lo, hi, interior)
     node.outputs[0].shape = tuple(shape)
     return eval_pad
 
@@ -40,7 +49,7 @@ def prepare(node):
 def eval_pad(node, inputs, outputs):
     x, pad = inputs
     out = outputs[0]
-    lo, hi, interior = node.pads
+    lo, hi, interior = node.data.pads
     # Lay the operand out with interior and non-negative edge padding, then crop negative edges.
     grown = [max(a, 0) + max(b, 0) + (d + (d - 1) * i if d else 0) for d, a, b, i in zip(x.shape, lo, hi, interior)]
     full = np.full(grown, pad.reshape(-1)[0], x.dtype)

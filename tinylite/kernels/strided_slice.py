@@ -5,9 +5,18 @@ The masks translate one-to-one into a numpy index tuple, whose semantics
 `offset`, end is a size added to the begin after TFLite resolved it.
 """
 import numpy as np
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    slices: tuple = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x = node.inputs[0]
     begin = np.asarray(node.value(1)).reshape(-1).astype(np.int64)
     end = np.asarray(node.value(2)).reshape(-1).astype(np.int64)
@@ -38,10 +47,10 @@ def prepare(node):
             b = None if o.get("begin_mask", 0) & bit else int(begin[i])
             e = None if o.get("end_mask", 0) & bit else int(end[i])
             index.append(slice(b, e, int(strides[i])))
-    node.slices = tuple(index)
+    d.slices = tuple(index)
     probe = np.broadcast_to(np.zeros((), np.int8), x.shape)
     try:
-        node.outputs[0].shape = probe[node.slices].shape
+        node.outputs[0].shape = probe[d.slices].shape
     except IndexError:
         node.fail(f"begin/end/strides of length {len(begin)} (with masks {dict(o)}) index more dimensions than "
                   f"the input of shape {list(x.shape)} has")
@@ -73,4 +82,4 @@ def _offset_slice(begin, size, stride, dim, begin_masked, end_masked):
 
 
 def eval_slice(node, inputs, outputs):
-    outputs[0][...] = inputs[0][node.slices]
+    outputs[0][...] = inputs[0][node.data.slices]

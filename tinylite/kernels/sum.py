@@ -8,6 +8,17 @@ output scale, saturated."""
 import numpy as np
 
 from ._window import is_quantized_type, prepare_reduction
+from ._base import op_data
+from ._window import WindowData
+
+
+@op_data
+class OpData(WindowData):
+    """What prepare computes for eval."""
+
+    q_scale: np.float32 = None
+    q_bias: np.float32 = None
+    q_out_zp: int = None
 
 
 def prepare(node):
@@ -21,19 +32,20 @@ def prepare(node):
 
 def eval_sum(node, inputs, outputs):
     out = outputs[0]
-    np.sum(inputs[0], axis=node.axes, dtype=out.dtype, keepdims=True, out=out.reshape(node.kept_shape))
+    np.sum(inputs[0], axis=node.data.axes, dtype=out.dtype, keepdims=True, out=out.reshape(node.data.kept_shape))
 
 
 def prepare_quantized(node):
+    d = node.draft(OpData)
     x, out = node.inputs[0], node.outputs[0]
     if x.quantization is None or not x.quantization.is_quantized or out.dtype != x.dtype:
         node.fail(f"quantized SUM needs input and output of one quantized type, got {x.dtype.name} and "
                   f"{out.dtype.name}")
     prepare_reduction(node)
     f32 = np.float32
-    node.q_scale = f32(f32(x.scale) / f32(out.scale))
-    node.q_bias = f32(f32(f32(-x.zero_point) * node.q_scale) * f32(node.count))
-    node.q_out_zp = out.zero_point
+    d.q_scale = f32(f32(x.scale) / f32(out.scale))
+    d.q_bias = f32(f32(f32(-x.zero_point) * d.q_scale) * f32(d.count))
+    d.q_out_zp = out.zero_point
     return eval_quantized
 
 
@@ -42,9 +54,9 @@ def eval_quantized(node, inputs, outputs):
     x = inputs[0]
     if x.size == 0:
         return
-    total = np.sum(x, axis=node.axes, dtype=np.int64, keepdims=True)
+    total = np.sum(x, axis=node.data.axes, dtype=np.int64, keepdims=True)
     total = ((total + 2 ** 31) % 2 ** 32 - 2 ** 31).astype(np.float32)        # int32 accumulator
-    v = (total * node.q_scale + node.q_bias).astype(np.float32)
+    v = (total * node.data.q_scale + node.data.q_bias).astype(np.float32)
     r = np.copysign(np.floor(np.abs(v.astype(np.float64)) + 0.5), v)         # TfLiteRound
     info = np.iinfo(out.dtype)
-    out.reshape(node.kept_shape)[...] = np.clip(r + node.q_out_zp, info.min, info.max)
+    out.reshape(node.data.kept_shape)[...] = np.clip(r + node.data.q_out_zp, info.min, info.max)

@@ -2,9 +2,18 @@
 import numpy as np
 
 from . import _layout
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    reps: tuple = None
 
 
 def prepare(node):
+    od = node.draft(OpData)
     x = node.inputs[0]
     node.expect_dtype(node.inputs[1], np.int32, np.int64)
     reps = _layout.ints(node, 1)
@@ -12,7 +21,7 @@ def prepare(node):
         node.fail(f"multiples has {len(reps)} entries for an input of rank {len(x.shape)}")
     if any(r < 0 for r in reps):
         node.fail(f"multiples must be non-negative, got {reps}")
-    node.reps = tuple(reps)
+    od.reps = tuple(reps)
     node.outputs[0].shape = tuple(d * r for d, r in zip(x.shape, reps))
     if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS):   # strings too, as in LiteRT
         return _layout.quantized_fallback(node)
@@ -20,4 +29,4 @@ def prepare(node):
 
 
 def eval_tile(node, inputs, outputs):
-    np.copyto(outputs[0], np.tile(inputs[0], node.reps))
+    np.copyto(outputs[0], np.tile(inputs[0], node.data.reps))

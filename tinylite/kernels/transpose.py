@@ -3,9 +3,18 @@ count from the end)."""
 import numpy as np
 
 from . import _layout
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    perm: tuple = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     x = node.inputs[0]
     rank = len(x.shape)
     perm = _layout.ints(node, 1)
@@ -16,7 +25,7 @@ def prepare(node):
     perm = [p + rank if p < 0 else p for p in perm]
     if sorted(perm) != list(range(rank)):
         node.fail(f"perm {perm} is not a permutation of the {rank} dimensions")
-    node.perm = tuple(perm)
+    d.perm = tuple(perm)
     node.outputs[0].shape = tuple(x.shape[p] for p in perm)
     if not _layout.movable(node, [x]):
         return _layout.quantized_fallback(node)
@@ -24,4 +33,4 @@ def prepare(node):
 
 
 def eval_transpose(node, inputs, outputs):
-    np.copyto(outputs[0], inputs[0].transpose(node.perm))
+    np.copyto(outputs[0], inputs[0].transpose(node.data.perm))

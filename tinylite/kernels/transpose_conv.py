@@ -22,15 +22,36 @@ requantization is the one of the LiteRT kernel that runs the case by default:
 - 16x8 with an int64 bias: the int64 MultiplyByQuantizedMultiplier (16-bit
   multiplier, one rounding), no output offset (int16 zero points are 0).
 """
+from __future__ import annotations
+
+from typing import Callable
+
 import numpy as np
 
 from . import _fixedpoint as fx
-from ._base import conv_padding, fused_float_activation, padding_name
+from ._base import conv_padding, fused_float_activation, op_data, padding_name
 from ._quantization import _requant_params
 from ._window import window_out_size
+from ._quantization import QuantData
+
+
+@op_data
+class OpData(QuantData):
+    """What prepare computes for eval."""
+
+    pad_top: int = None
+    pad_left: int = None
+    strides: tuple = None
+    x_zp: int = None
+    w_zp: int = None
+    kernel: tuple = None
+    act: Callable | None = None
+    mode: str = None
+    wmat: np.ndarray = None
 
 
 def prepare(node):
+    od = node.draft(OpData)
     shape_in, w, x = node.inputs[0], node.inputs[1], node.inputs[2]
     if len(shape_in.shape) != 1 or len(w.shape) != 4 or len(x.shape) != 4:
         node.fail(f"expects a 1-D output shape, 4-D weights and a 4-D input, got shapes "
@@ -52,16 +73,16 @@ def prepare(node):
     if (ih, iw) != (h, wd):
         node.fail(f"a {pad} {kh}x{kw} convolution with strides {sh}x{sw} maps output size {H}x{W} to "
                   f"{ih}x{iw}, not to the input's {h}x{wd}")
-    node.pad_top = conv_padding(H, kh, sh, 1, h)[0]
-    node.pad_left = conv_padding(W, kw, sw, 1, wd)[0]
-    node.strides = (sh, sw)
+    od.pad_top = conv_padding(H, kh, sh, 1, h)[0]
+    od.pad_left = conv_padding(W, kw, sw, 1, wd)[0]
+    od.strides = (sh, sw)
     node.outputs[0].shape = out_shape
     if node.has_input(3) and node.inputs[3].size != cout:
         node.fail(f"bias has {node.inputs[3].size} elements, expected {cout}")
     if x.dtype == np.float32 and w.dtype == np.float32:
         if w.data is not None:
-            node.wmat = weight_matrix(w.data)
-        node.act = fused_float_activation(node)
+            od.wmat = weight_matrix(w.data)
+        od.act = fused_float_activation(node)
         return eval_float
     return prepare_quantized(node)
 
@@ -78,9 +99,9 @@ def eval_float(node, inputs, outputs):
     cout, kh, kw, cin = w.shape
     n, h, wd, _ = x.shape
     _, H, W, _ = out.shape
-    sh, sw = node.strides
-    pt, pl = node.pad_top, node.pad_left
-    wmat = getattr(node, "wmat", None)
+    sh, sw = node.data.strides
+    pt, pl = node.data.pad_top, node.data.pad_left
+    wmat = getattr(node.data, "wmat", None)
     if wmat is None:
         wmat = weight_matrix(w)
     cols = node.matmul()(x.reshape(-1, cin), wmat).reshape(n, h, wd, kh, kw, cout)
@@ -92,15 +113,17 @@ def eval_float(node, inputs, outputs):
     out[...] = full[:, pt:pt + H, pl:pl + W]
     if b is not None:
         out += b
-    if node.act is not None:
-        node.act(out)
+    if node.data.act is not None:
+        node.data.act(out)
 
 
 # --- quantized ---
 
 def prepare_quantized(node):
+    d = node.draft(OpData)
     w, x, out = node.inputs[1], node.inputs[2], node.outputs[0]
     b = node.inputs[3] if node.has_input(3) else None
+    d.kernel = (w.shape[1], w.shape[2], w.shape[0])     # (kh, kw, cout)
     if x.dtype == np.float32:
         from ..errors import UnsupportedOpError
 
@@ -125,31 +148,31 @@ def prepare_quantized(node):
         node.fail(f"bias must be int32 for {x.dtype.name} input, got {b.dtype.name}")
     if b is not None and b.data is None:
         node.fail("the quantized bias must be a constant")
-    node.x_zp = x.zero_point
-    node.w_zp = w.zero_point if x.dtype == np.uint8 else 0
+    d.x_zp = x.zero_point
+    d.w_zp = w.zero_point if x.dtype == np.uint8 else 0
     _requant_params(node, x, w, b, out, cout, "gemmlowp", conv_per_tensor=x.dtype == np.uint8)
     if x.dtype == np.int16:
         # LiteRT takes the int32 path only when the options name an int32 bias.
-        node.mode = "blocked" if node.options.get("quantized_bias_type") == 2 else "mbqm64"
-        if node.mode == "mbqm64" and b is not None and b.dtype != np.int64:
+        d.mode = "blocked" if node.options.get("quantized_bias_type") == 2 else "mbqm64"
+        if d.mode == "mbqm64" and b is not None and b.dtype != np.int64:
             node.fail("a 16x8 int32 bias needs quantized_bias_type INT32 in the options "
                       "(LiteRT reads the bias as int64 otherwise)")
     elif x.dtype == np.int8:
-        node.mode = "blocked"
+        d.mode = "blocked"
     else:
-        node.mode = "flat16"
+        d.mode = "flat16"
     if w.data is not None:
-        node.wmat = weight_matrix(w.data.astype(np.float64) - node.w_zp)
+        d.wmat = weight_matrix(w.data.astype(np.float64) - d.w_zp)
     return eval_quantized
 
 
 def _scatter(node, x, wmat, out_shape, dtype):
     """The transposed convolution's sums for a centered input (exact in float64)."""
-    kh, kw, cout = node.kernel
+    kh, kw, cout = node.data.kernel
     n, h, wd, cin = x.shape
     _, H, W, _ = out_shape
-    sh, sw = node.strides
-    pt, pl = node.pad_top, node.pad_left
+    sh, sw = node.data.strides
+    pt, pl = node.data.pad_top, node.data.pad_left
     cols = (x.reshape(-1, cin) @ wmat).reshape(n, h, wd, kh, kw, cout)
     full = np.zeros((n, max((h - 1) * sh + kh, pt + H), max((wd - 1) * sw + kw, pl + W), cout), dtype)
     for i in range(kh):
@@ -184,29 +207,29 @@ def _requantize_blocked(acc, mult, shift):
 
 
 def eval_quantized(node, inputs, outputs):
+    d = node.data
     w, x, out = inputs[1], inputs[2], outputs[0]
-    wmat = getattr(node, "wmat", None)
+    wmat = getattr(d, "wmat", None)
     if wmat is None:
-        wmat = weight_matrix(w.astype(np.float64) - node.w_zp)
-    node.kernel = (w.shape[1], w.shape[2], w.shape[0])
-    acc = np.rint(_scatter(node, x.astype(np.float64) - node.x_zp, wmat, out.shape, np.float64)).astype(np.int64)
-    if node.q_bias is not None:
-        acc += node.q_bias
-    if node.mode == "mbqm64":
-        res = fx.multiply_by_quantized_multiplier_64(acc, node.q_mult, node.q_shift)
+        wmat = weight_matrix(w.astype(np.float64) - d.w_zp)
+    acc = np.rint(_scatter(node, x.astype(np.float64) - d.x_zp, wmat, out.shape, np.float64)).astype(np.int64)
+    if d.q_bias is not None:
+        acc += d.q_bias
+    if d.mode == "mbqm64":
+        res = fx.multiply_by_quantized_multiplier_64(acc, d.q_mult, d.q_shift)
     else:
         acc = fx.wrap32(acc)
-        if node.mode == "blocked" and not node.reference:
-            res = _requantize_blocked(acc, node.q_mult, node.q_shift)
-        elif node.mode == "flat16" and not node.reference:
+        if d.mode == "blocked" and not node.reference:
+            res = _requantize_blocked(acc, d.q_mult, d.q_shift)
+        elif d.mode == "flat16" and not node.reference:
             flat = acc.reshape(-1)
             split = flat.size - flat.size % 16
             res = np.concatenate([
-                fx.multiply_by_quantized_multiplier_ruy(flat[:split], node.q_mult[0], node.q_shift[0]),
-                fx.multiply_by_quantized_multiplier(flat[split:], node.q_mult[0], node.q_shift[0])])
+                fx.multiply_by_quantized_multiplier_ruy(flat[:split], d.q_mult[0], d.q_shift[0]),
+                fx.multiply_by_quantized_multiplier(flat[split:], d.q_mult[0], d.q_shift[0])])
             res = res.reshape(acc.shape)
         else:
-            res = fx.multiply_by_quantized_multiplier(acc, node.q_mult, node.q_shift)
-        res = res + node.q_out_zp
-    np.clip(res, node.q_lo, node.q_hi, out=res)
+            res = fx.multiply_by_quantized_multiplier(acc, d.q_mult, d.q_shift)
+        res = res + d.q_out_zp
+    np.clip(res, d.q_lo, d.q_hi, out=res)
     out[...] = res

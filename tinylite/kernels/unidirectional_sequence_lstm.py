@@ -10,12 +10,20 @@ kernels/optimized/unidirectional_sequence_lstm.py.
 import numpy as np
 
 from . import _integer_lstm, _recurrent
+from ._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(_integer_lstm.IntegerLstmData):
+    """What prepare computes for eval."""
+
 
 
 FOLDABLE = False
 
 
 def prepare(node):
+    d = node.draft(OpData)
     if len(node.inputs) not in (20, 24):
         node.fail(f"expected 20 or 24 inputs, got {len(node.inputs)}")
     x = node.inputs[0]
@@ -27,17 +35,17 @@ def prepare(node):
         return _integer_lstm.prepare_integer_lstm(node)
     cell = _recurrent.LstmCell(node, _recurrent.UNI_LSTM, x.shape[2])
     cell.check_states(n_batch)
-    node.cell = cell
-    node.time_major = time_major
+    d.cell = cell
+    d.time_major = time_major
     node.outputs[0].shape = tuple(x.shape[:2]) + (cell.n_output,)
     node.expect_dtype(node.outputs[0], np.float32)
     return eval_float
 
 
 def eval_float(node, inputs, outputs):
-    cell = node.cell
-    xs = _recurrent.time_major_view(inputs[0], node.time_major)
-    out = _recurrent.time_major_view(outputs[0], node.time_major)
+    cell = node.data.cell
+    xs = _recurrent.time_major_view(inputs[0], node.data.time_major)
+    out = _recurrent.time_major_view(outputs[0], node.data.time_major)
     n_batch = xs.shape[1]
     h = inputs[18].reshape(n_batch, cell.n_output)
     c = inputs[19].reshape(n_batch, cell.n_cell)

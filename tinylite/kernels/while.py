@@ -5,9 +5,25 @@ The outputs have the inputs' shapes when the body keeps them (checked by
 planning the body for those shapes); otherwise they are known only after the
 loop, and the op is prepared at invoke time like any dynamic-shape op.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ._base import DynamicShape
+from ._base import DynamicShape, op_data, OpDataBase
+
+if TYPE_CHECKING:
+    from ..interpreter.subgraph import SubgraphRunner
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    cond: SubgraphRunner = None
+    body: SubgraphRunner = None
+    results: list = None
 
 FOLDABLE = False
 
@@ -25,6 +41,7 @@ def _runners(node):
 
 
 def prepare(node):
+    d = node.draft(OpData)
     cond, body = _runners(node)
     if len(node.inputs) != len(node.outputs):
         node.fail(f"has {len(node.inputs)} inputs but {len(node.outputs)} outputs; they must pair up")
@@ -38,7 +55,7 @@ def prepare(node):
     if cond.dtypes[out] != np.bool_:
         node.fail(f"the cond subgraph's output (tensor {out} of subgraph {cond.index}) is "
                   f"{cond.dtypes[out].name}; it must be a BOOL, as LiteRT requires")
-    node.cond, node.body = cond, body
+    d.cond, d.body = cond, body
     shapes = [tuple(s.shape) for s in node.inputs]
     for s, o in zip(node.inputs, node.outputs):
         if s.dtype != o.dtype:
@@ -53,16 +70,16 @@ def prepare(node):
     if not node.runner.ready:
         raise DynamicShape("WHILE's body changes the loop values' shapes; they are known after the loop runs")
     values = [node.value(i) for i in range(len(node.inputs))]
-    node.results = _loop(node, values)
-    for o, r in zip(node.outputs, node.results):
+    d.results = _loop(node, values)
+    for o, r in zip(node.outputs, d.results):
         o.shape = r.shape
     return eval_results
 
 
 def _loop(node, values):
     values = [np.array(v) for v in values]
-    while bool(np.asarray(node.cond.run(values)[0]).reshape(-1)[0]):
-        values = node.body.run(values)
+    while bool(np.asarray(node.data.cond.run(values)[0]).reshape(-1)[0]):
+        values = node.data.body.run(values)
     return values
 
 
@@ -74,5 +91,5 @@ def eval_while(node, inputs, outputs):
 
 
 def eval_results(node, inputs, outputs):
-    for out, value in zip(outputs, node.results):
+    for out, value in zip(outputs, node.data.results):
         out[...] = value

@@ -14,9 +14,20 @@ from __future__ import annotations
 import numpy as np
 
 from ._mediapipe import struct_fields
+from .._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    out_hw: tuple = None
+    pads: tuple = None
+    strides: tuple = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     if len(node.inputs) != 3 or len(node.outputs) != 1:
         node.fail(f"expects 3 inputs (input, weights, bias) and 1 output, got {len(node.inputs)} and "
                   f"{len(node.outputs)}")
@@ -36,10 +47,10 @@ def prepare(node):
         ph, pw = max(0, kh - (h - 1) % sh - 1), max(0, kw - (wd - 1) % sw - 1)
     else:
         ph = pw = 0
-    node.out_hw = (sh * (h - 1) + kh - ph, sw * (wd - 1) + kw - pw)
-    node.pads = (ph // 2, pw // 2)
-    node.strides = (sh, sw)
-    node.outputs[0].shape = (n, *node.out_hw, cout)
+    d.out_hw = (sh * (h - 1) + kh - ph, sw * (wd - 1) + kw - pw)
+    d.pads = (ph // 2, pw // 2)
+    d.strides = (sh, sw)
+    node.outputs[0].shape = (n, *d.out_hw, cout)
     return eval_transpose_conv_bias
 
 
@@ -48,9 +59,9 @@ def eval_transpose_conv_bias(node, inputs, outputs):
     out = outputs[0]
     cout, kh, kw, cin = w.shape
     n, h, wd, _ = x.shape
-    sh, sw = node.strides
-    pt, pl = node.pads
-    H, W = node.out_hw
+    sh, sw = node.data.strides
+    pt, pl = node.data.pads
+    H, W = node.data.out_hw
     cols = (x.reshape(-1, cin) @ w.transpose(3, 1, 2, 0).reshape(cin, -1)).reshape(n, h, wd, kh, kw, cout)
     full = np.zeros((n, max((h - 1) * sh + kh, pt + H), max((wd - 1) * sw + kw, pl + W), cout), np.float32)
     for i in range(kh):

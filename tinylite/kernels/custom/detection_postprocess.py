@@ -31,25 +31,41 @@ import numpy as np
 
 from .._stl_heap import partial_sort
 from ._options import flexbuffer_map
+from .._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    max_detections: int = None
+    max_classes: int = None
+    per_class: int = None
+    regular: bool = None
+    score_threshold: np.float32 = None
+    iou_threshold: np.float32 = None
+    num_classes: int = None
+    scales: list = None
 
 F32 = np.float32
 
 
 def prepare(node):
+    d = node.draft(OpData)
     opts = flexbuffer_map(node)
     missing = [k for k in ("max_detections", "max_classes_per_detection", "nms_score_threshold",
                            "nms_iou_threshold", "num_classes", "y_scale", "x_scale", "h_scale", "w_scale")
                if k not in opts]
     if missing:
         node.fail(f"custom options lack {', '.join(missing)}")
-    node.max_detections = int(opts["max_detections"])
-    node.max_classes = int(opts["max_classes_per_detection"])
-    node.per_class = int(opts.get("detections_per_class", 100))
-    node.regular = bool(opts.get("use_regular_nms", False))
-    node.score_threshold = F32(opts["nms_score_threshold"])
-    node.iou_threshold = F32(opts["nms_iou_threshold"])
-    node.num_classes = int(opts["num_classes"])
-    node.scales = [float(F32(opts[k])) for k in ("y_scale", "x_scale", "h_scale", "w_scale")]
+    d.max_detections = int(opts["max_detections"])
+    d.max_classes = int(opts["max_classes_per_detection"])
+    d.per_class = int(opts.get("detections_per_class", 100))
+    d.regular = bool(opts.get("use_regular_nms", False))
+    d.score_threshold = F32(opts["nms_score_threshold"])
+    d.iou_threshold = F32(opts["nms_iou_threshold"])
+    d.num_classes = int(opts["num_classes"])
+    d.scales = [float(F32(opts[k])) for k in ("y_scale", "x_scale", "h_scale", "w_scale")]
     if len(node.inputs) != 3 or len(node.outputs) != 4:
         node.fail(f"expects 3 inputs and 4 outputs, got {len(node.inputs)} and {len(node.outputs)}")
     boxes, scores, anchors = node.inputs
@@ -64,21 +80,21 @@ def prepare(node):
     if scores.shape[1] != n or anchors.shape[0] < n:
         node.fail(f"{n} boxes, but scores have {scores.shape[1]} rows and anchors {anchors.shape[0]}")
     with_bg = scores.shape[2]
-    if not 0 <= with_bg - node.num_classes <= 1:
-        node.fail(f"scores have {with_bg} classes for num_classes {node.num_classes} (at most one background class)")
+    if not 0 <= with_bg - d.num_classes <= 1:
+        node.fail(f"scores have {with_bg} classes for num_classes {d.num_classes} (at most one background class)")
     for spec in (boxes, scores, anchors):
         node.expect_dtype(spec, np.float32, np.uint8)
     if boxes.dtype == np.float32 and anchors.dtype != np.float32:
         node.fail(f"float box encodings need float anchors, got {anchors.dtype.name}")
-    if not (0 < node.iou_threshold <= 1):
-        node.fail(f"nms_iou_threshold must be in (0, 1], got {node.iou_threshold}")
-    if node.regular and min(node.per_class, node.max_detections) <= 0:
+    if not (0 < d.iou_threshold <= 1):
+        node.fail(f"nms_iou_threshold must be in (0, 1], got {d.iou_threshold}")
+    if d.regular and min(d.per_class, d.max_detections) <= 0:
         node.fail("detections_per_class and max_detections must be positive for regular NMS")
-    if not node.regular and node.max_classes <= 0:
-        node.fail(f"max_classes_per_detection must be positive, got {node.max_classes}")
-    if node.max_detections < 0:
-        node.fail(f"max_detections must not be negative, got {node.max_detections}")
-    count = node.max_detections * node.max_classes
+    if not d.regular and d.max_classes <= 0:
+        node.fail(f"max_classes_per_detection must be positive, got {d.max_classes}")
+    if d.max_detections < 0:
+        node.fail(f"max_detections must not be negative, got {d.max_detections}")
+    count = d.max_detections * d.max_classes
     for spec, shape in zip(node.outputs, [(1, count, 4), (1, count), (1, count), (1,)]):
         if spec.dtype != np.float32:
             node.fail(f"output {spec.name!r} must be float32, got {spec.dtype.name}")
@@ -100,7 +116,7 @@ def decode(node, boxes, anchors):
     if b.dtype == np.uint8:
         enc, anc = _dequantize(b, enc), _dequantize(a, anc)
     e, an = enc.astype(np.float64), anc.astype(np.float64)
-    sy, sx, sh, sw = node.scales
+    sy, sx, sh, sw = node.data.scales
     yc = (e[:, 0] / sy * an[:, 2] + an[:, 0]).astype(F32)
     xc = (e[:, 1] / sx * an[:, 3] + an[:, 1]).astype(F32)
     hh = (0.5 * np.exp(e[:, 2] / sh) * an[:, 2]).astype(F32)
@@ -123,7 +139,7 @@ def _iou(boxes, i, js):
 
 def nms(node, boxes, scores, max_out):
     """Indices of the boxes one NMS keeps, best first."""
-    keep = np.flatnonzero(scores >= node.score_threshold)
+    keep = np.flatnonzero(scores >= node.data.score_threshold)
     order = keep[np.argsort(-scores[keep], kind="stable")]
     selected = []
     active = np.ones(len(order), bool)
@@ -136,7 +152,7 @@ def nms(node, boxes, scores, max_out):
         active[i] = False
         rest = np.flatnonzero(active[i + 1:]) + i + 1
         if len(rest):
-            active[rest[_iou(boxes, order[i], order[rest]) > node.iou_threshold]] = False
+            active[rest[_iou(boxes, order[i], order[rest]) > node.data.iou_threshold]] = False
     return selected
 
 
@@ -168,32 +184,32 @@ def eval_detection_postprocess(node, inputs, outputs):
     scores = class_scores[0]
     if node.inputs[1].dtype == np.uint8:
         scores = _dequantize(node.inputs[1], scores)
-    offset = scores.shape[1] - node.num_classes
+    offset = scores.shape[1] - node.data.num_classes
     scores = scores[:, offset:]
     for out in outputs:
         out.fill(0)
-    if node.regular:
-        per_class = min(node.per_class, node.max_detections)
+    if node.data.regular:
+        per_class = min(node.data.per_class, node.data.max_detections)
         found = []            # (score, box, class), kept sorted by score, stable
-        for c in range(node.num_classes):
+        for c in range(node.data.num_classes):
             col = scores[:, c]
             sel = nms(node, decoded, col, per_class)
             new = [(float(col[i]), int(i), c) for i in sel]
             merged = sorted(found + new, key=lambda t: -t[0])   # stable: earlier classes first
-            found = merged[:node.max_detections]
+            found = merged[:node.data.max_detections]
         for k, (score, box, c) in enumerate(found):
             out_boxes[0, k] = decoded[box]
             out_classes[0, k] = c
             out_scores[0, k] = score
         out_count[0] = len(found)
         return
-    k = min(node.max_classes, node.num_classes)
+    k = min(node.data.max_classes, node.data.num_classes)
     top = [_top_classes(row, k) for row in scores] if k > 1 else np.argmax(scores, axis=1)[:, None]
     best = scores[np.arange(len(scores)), [t[0] for t in top]]
-    selected = nms(node, decoded, best, node.max_detections)
+    selected = nms(node, decoded, best, node.data.max_detections)
     for n, box in enumerate(selected):
         for col in range(k):
-            slot = node.max_classes * n + col
+            slot = node.data.max_classes * n + col
             out_boxes[0, slot] = decoded[box]
             out_classes[0, slot] = top[box][col]
             out_scores[0, slot] = scores[box, top[box][col]]

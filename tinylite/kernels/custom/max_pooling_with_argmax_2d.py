@@ -21,12 +21,22 @@ from __future__ import annotations
 import numpy as np
 
 from ._mediapipe import activation_bounds, compute_padding, struct_fields
+from .._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    geometry: tuple = None
+    bounds: tuple | None = None
 
 INDEX_ENCODING = "xnnpack"
 FIELDS = ["padding", "stride_width", "stride_height", "filter_width", "filter_height", "activation"]
 
 
 def prepare(node):
+    d = node.draft(OpData)
     if len(node.inputs) != 1 or len(node.outputs) != 2:
         node.fail(f"expects 1 input and 2 outputs (values, indices), got {len(node.inputs)} and {len(node.outputs)}")
     x = node.inputs[0]
@@ -43,8 +53,8 @@ def prepare(node):
         oh, ow = (h - fh + sh) // sh, (w - fw + sw) // sw
     if oh <= 0 or ow <= 0:
         node.fail(f"a {fh}x{fw} VALID window does not fit the {h}x{w} input")
-    node.geometry = (sh, sw, fh, fw, compute_padding(sh, h, fh, oh), compute_padding(sw, w, fw, ow))
-    node.bounds = activation_bounds(node, o["activation"])
+    d.geometry = (sh, sw, fh, fw, compute_padding(sh, h, fh, oh), compute_padding(sw, w, fw, ow))
+    d.bounds = activation_bounds(node, o["activation"])
     for out in node.outputs:
         out.shape = (n, oh, ow, c)
     return eval_max_pool_argmax
@@ -56,8 +66,8 @@ def eval_max_pool_argmax(node, inputs, outputs):
     else:
         best, where = _pool_xnnpack(node, inputs[0])
     values, indices = outputs
-    if node.bounds is not None:
-        np.clip(best, *node.bounds, out=best)
+    if node.data.bounds is not None:
+        np.clip(best, *node.data.bounds, out=best)
     values[...] = best
     if INDEX_ENCODING == "mediapipe":
         indices[...] = where.astype(np.float32) + np.float32(0.1)
@@ -67,7 +77,7 @@ def eval_max_pool_argmax(node, inputs, outputs):
 
 def _pool_mediapipe(node, x):
     """Row-major window scan, padding excluded: MediaPipe's kernel."""
-    sh, sw, fh, fw, pt, pl = node.geometry
+    sh, sw, fh, fw, pt, pl = node.data.geometry
     n, h, w, c = x.shape
     _, oh, ow, _ = node.outputs[0].shape
     padded = np.full((n, max(h + pt, (oh - 1) * sh + fh), max(w + pl, (ow - 1) * sw + fw), c), np.nan, np.float32)
@@ -87,7 +97,7 @@ def _pool_xnnpack(node, x):
     """XNNPACK's argmax pooling: padded positions read the nearest input pixel
     (its indirection buffer clamps coordinates), the window is scanned column
     by column (position x * filter_height + y) and the first strict maximum wins."""
-    sh, sw, fh, fw, pt, pl = node.geometry
+    sh, sw, fh, fw, pt, pl = node.data.geometry
     n, h, w, c = x.shape
     _, oh, ow, _ = node.outputs[0].shape
     best = where = None

@@ -15,9 +15,18 @@ import numpy as np
 from ._mediapipe import compute_padding, struct_fields
 from . import max_pooling_with_argmax_2d as pooling
 from .max_pooling_with_argmax_2d import FIELDS
+from .._base import OpDataBase, op_data
+
+
+@op_data
+class OpData(OpDataBase):
+    """What prepare computes for eval."""
+
+    geometry: tuple = None
 
 
 def prepare(node):
+    d = node.draft(OpData)
     if len(node.inputs) != 2 or len(node.outputs) != 1:
         node.fail(f"expects 2 inputs (values, indices) and 1 output, got {len(node.inputs)} and {len(node.outputs)}")
     x, idx = node.inputs
@@ -29,7 +38,7 @@ def prepare(node):
     n, h, w, c = x.shape
     sh, sw, fh, fw = o["stride_height"], o["stride_width"], o["filter_height"], o["filter_width"]
     oh, ow = h * fh, w * fw
-    node.geometry = (sh, sw, fh, fw, compute_padding(sh, oh, fh, h), compute_padding(sw, ow, fw, w))
+    d.geometry = (sh, sw, fh, fw, compute_padding(sh, oh, fh, h), compute_padding(sw, ow, fw, w))
     node.outputs[0].shape = (n, oh, ow, c)
     return eval_max_unpooling
 
@@ -37,7 +46,7 @@ def prepare(node):
 def eval_max_unpooling(node, inputs, outputs):
     x, idx = inputs
     out = outputs[0]
-    sh, sw, fh, fw, pt, pl = node.geometry
+    sh, sw, fh, fw, pt, pl = node.data.geometry
     n, h, w, c = x.shape
     _, oh, ow, _ = out.shape
     if pooling.INDEX_ENCODING == "mediapipe":

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
@@ -85,6 +86,7 @@ class OptimizedKernel:
     dtypes: tuple | None        # input 0 dtypes it runs on; None: any
     when: Callable | None       # when(node, reference_fn) -> bool; None: always
     name: str
+    module: str = ""            # the module declaring it (its OpData extends the reference's)
 
     def applies(self, node, reference_fn) -> bool:
         if self.dtypes is not None:
@@ -104,7 +106,8 @@ def register(op_name: str, *, dtypes=None, when=None, name=None):
     def attach(prepare):
         kernel = OptimizedKernel(op_name.upper(), prepare,
                                  None if dtypes is None else tuple(np.dtype(d) for d in dtypes), when,
-                                 name or f"{prepare.__module__.rsplit('.', 1)[-1]}.{prepare.__name__}")
+                                 name or f"{prepare.__module__.rsplit('.', 1)[-1]}.{prepare.__name__}",
+                                 prepare.__module__)
         _REGISTRY.setdefault(kernel.op_name, []).append(kernel)
         return prepare
     return attach
@@ -130,6 +133,9 @@ def select(node, reference_fn):
         return reference_fn
     for kernel in kernels_for(node.op_name):
         if kernel.applies(node, reference_fn):
+            data = getattr(sys.modules.get(kernel.module), "OpData", None)
+            if data is not None:
+                node.draft(data)       # the kernel's op data extends its reference's
             fn = kernel.prepare(node, reference_fn)
             if fn is not None:
                 return fn

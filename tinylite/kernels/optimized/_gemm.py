@@ -21,6 +21,14 @@ import numpy as np
 from .._window import patches
 from ._requantize import Requantizer, acc_dtype, chunk_rows, padded_buffer
 from ._cached import cached_calls
+from .._base import OpDataBase, op_data
+
+
+@op_data
+class GemmData(OpDataBase):
+    """What prepare computes for eval."""
+
+    opt_conv: dict = None
 
 TILE_ELEMENTS = 512
 
@@ -30,12 +38,12 @@ def plan(node):
     from . import ENABLED
 
     x, w = node.inputs[0], node.inputs[1]
-    if not ENABLED or x.dtype not in (np.int8, np.uint8) or node.groups != 1 or w.data is None:
+    if not ENABLED or x.dtype not in (np.int8, np.uint8) or node.data.groups != 1 or w.data is None:
         return None
-    if node.q_mode not in ("ruy", "gemmlowp"):
+    if node.data.q_mode not in ("ruy", "gemmlowp"):
         return None
     cout = w.shape[0]
-    return GemmConv.plan(node, w.data.reshape(cout, -1).T, node.q_wzp, node.q_mode == "gemmlowp")
+    return GemmConv.plan(node, w.data.reshape(cout, -1).T, node.data.q_wzp, node.data.q_mode == "gemmlowp")
 
 
 class GemmConv:
@@ -44,7 +52,8 @@ class GemmConv:
 
     @staticmethod
     def plan(node, wmat, wzp, gemmlowp):
-        if not Requantizer.applies(node.q_shift):
+        d = node.draft(GemmData)
+        if not Requantizer.applies(d.q_shift):
             return None
         b = node.inputs[2] if node.has_input(2) else None
         if b is not None and b.data is None:
@@ -52,8 +61,8 @@ class GemmConv:
         k, cout = wmat.shape
         # Integer sums first (exact, and cheap at load: no float64 copy of the weights).
         centered = wmat.astype(np.int32) - int(wzp)
-        bias = np.zeros(cout, np.int64) if node.q_bias is None else node.q_bias.astype(np.int64)
-        folded = bias - int(node.q_x_zp) * centered.sum(axis=0, dtype=np.int64)
+        bias = np.zeros(cout, np.int64) if d.q_bias is None else d.q_bias.astype(np.int64)
+        folded = bias - int(d.q_x_zp) * centered.sum(axis=0, dtype=np.int64)
         xmax = 128 if node.inputs[0].dtype == np.int8 else 255
         bound = (xmax * np.abs(centered).sum(axis=0, dtype=np.int64) + np.abs(folded)).astype(np.float64)
         dtype = acc_dtype(bound)
@@ -62,14 +71,14 @@ class GemmConv:
         matrix = np.empty((k + 1, cout), dtype)
         matrix[:k] = centered
         matrix[k] = folded
-        node.opt_conv = dict(wmat=matrix, dtype=dtype, gemmlowp=gemmlowp, bound=float(bound.max()))
+        d.opt_conv = dict(wmat=matrix, dtype=dtype, gemmlowp=gemmlowp, bound=float(bound.max()))
         return eval_int
 
 
 class _Buffers:
     def __init__(self, node, x, out):
-        p = node.opt_conv
-        g = node.geometry
+        p = node.data.opt_conv
+        g = node.data.geometry
         dtype = p["dtype"]
         n, h, wd, cin = x.shape
         _, oh, ow, cout = out.shape
@@ -90,7 +99,7 @@ class _Buffers:
             cols = np.empty((rows, k + 1), dtype)
             cols[:, k] = 1
             if any(g["pad"]):
-                xp = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.q_x_zp, dtype)
+                xp = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.data.q_x_zp, dtype)
                 calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
             else:
                 xp = x
@@ -103,7 +112,7 @@ class _Buffers:
         acc = np.empty((step, cout), dtype)
         t = np.empty(step * cout, np.int64)
         mask = np.empty(step * cout, bool)
-        args = (node.q_mult, node.q_shift, p["gemmlowp"], node.q_out_zp, node.q_lo, node.q_hi, p["bound"])
+        args = (node.data.q_mult, node.data.q_shift, p["gemmlowp"], node.data.q_out_zp, node.data.q_lo, node.data.q_hi, p["bound"])
         rq, rq1 = Requantizer(*args, tile=tile), Requantizer(*args)
         res = out.reshape(rows, cout)
         for r0 in range(0, rows, step):

@@ -15,11 +15,19 @@ from functools import partial
 
 import numpy as np
 
-from .._base import binds
+from .._base import binds, op_data, OpDataBase
+
+
+@op_data
+class PairTableData(OpDataBase):
+    """What prepare computes for eval."""
+
+    opt_table: np.ndarray = None
 
 
 def plan(node, reference_eval):
     """The table eval for this prepared 8-bit node, or None."""
+    d = node.draft(PairTableData)
     from . import ENABLED
 
     x, y, out = node.inputs[0], node.inputs[1], node.outputs[0]
@@ -30,7 +38,7 @@ def plan(node, reference_eval):
     ys = np.tile(values, 256)
     table = np.empty(65536, out.dtype)
     reference_eval(node, [xs, ys], [table])
-    node.opt_table = table
+    d.opt_table = table
     return eval_table
 
 
@@ -41,7 +49,7 @@ class _Buffers:
         xb, yb = x.view(np.uint8), y.view(np.uint8)
         self.calls = [partial(np.multiply, xb, 256, out=self.idx, dtype=np.intp),
                       partial(np.add, self.idx, yb, out=self.idx),
-                      partial(np.take, node.opt_table, self.idx, out=out, mode="clip")]
+                      partial(np.take, node.data.opt_table, self.idx, out=out, mode="clip")]
 
 
 def eval_table(node, inputs, outputs):

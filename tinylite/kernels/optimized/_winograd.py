@@ -44,11 +44,11 @@ MIN_BATCH = 4
 
 def applies(node, pool) -> bool:
     """Whether the fused conv + pool step can take this path."""
-    g = node.geometry
+    g = node.data.geometry
     fh, fw, ph, pw = pool
     return ((g["kh"], g["kw"], g["sh"], g["sw"], g["dh"], g["dw"]) == (3, 3, 1, 1, 1, 1)
             and (fh, fw) == (2, 2) and ph % 2 == 0 and pw % 2 == 0 and ph and pw
-            and node.groups == 1 and node.inputs[0].shape[0] >= MIN_BATCH)
+            and node.data.groups == 1 and node.inputs[0].shape[0] >= MIN_BATCH)
 
 
 def transformed_filter(filt):
@@ -93,7 +93,7 @@ def run(node, x, out):
     activation combined with the pool's)."""
     plan = node.cache.get("winograd")
     if plan is None or plan.x is not x or plan.out is not out:
-        plan = node.cache["winograd"] = Plan(x, out, node.geometry, node.pool)
+        plan = node.cache["winograd"] = Plan(x, out, node.data.geometry, node.data.pool)
     plan.pad.refresh(x)
     th, tw, cout = plan.th, plan.tw, plan.cout
     bt, at = INPUT_TRANSFORM, OUTPUT_TRANSFORM
@@ -102,7 +102,7 @@ def run(node, x, out):
         np.copyto(d.reshape(tiles.shape), tiles)
         np.matmul(bt, d.reshape(6, -1), out=rows.reshape(6, -1))            # B^T d
         np.matmul(bt, rows.reshape(6, 6, -1), out=v.reshape(6, 6, -1))      # (B^T d) B, on each row
-        np.matmul(v.reshape(36, -1, v.shape[-1]), node.winograd_filter, out=m)
+        np.matmul(v.reshape(36, -1, v.shape[-1]), node.data.winograd_filter, out=m)
         np.matmul(at, m.reshape(6, -1), out=out_rows.reshape(4, -1))        # A^T m
         np.matmul(at, out_rows.reshape(4, 6, -1), out=y.reshape(4, 4, -1))  # (A^T m) A
         # y[(pu, hu), (pv, hv)]: the pool is the maximum over pu, then over pv.
@@ -110,7 +110,7 @@ def run(node, x, out):
         np.maximum(y6[0], y6[1], out=half.reshape(2, 2, 2, -1))
         np.maximum(half[:, 0], half[:, 1], out=p)
         np.copyto(dst, p.reshape(2, 2, k, th, tw, cout))
-    if node.winograd_bias is not None:
-        np.add(out, node.winograd_bias, out=out)
-    if node.act is not None:
-        node.act(out)
+    if node.data.winograd_bias is not None:
+        np.add(out, node.data.winograd_bias, out=out)
+    if node.data.act is not None:
+        node.data.act(out)

@@ -24,6 +24,14 @@ import numpy as np
 from . import _pair_table, register
 from .. import _binary as reference
 from .. import _fixedpoint as fx
+from .._base import op_data
+
+
+@op_data
+class OpData(reference.BinaryData, _pair_table.PairTableData):
+    """What prepare computes for eval."""
+
+    q_neon: np.ndarray = None
 
 
 def fivefold(shape0, shape1):
@@ -61,11 +69,12 @@ def _scalar_broadcast_applies(node, reference_fn):
 
 @register("ADD", dtypes=(np.int8, np.uint8), when=_scalar_broadcast_applies)
 def prepare_scalar_broadcast(node, reference_fn):
+    d = node.draft(OpData)
     _, y = fivefold(node.inputs[0].shape, node.inputs[1].shape)
     out = node.outputs[0]
     # Output elements are runs of y3; the first y3 // 8 * 8 of each run take the NEON blocks.
     position = np.arange(int(np.prod(out.shape, dtype=np.int64))) % y[3]
-    node.q_neon = (position < y[3] // 8 * 8).reshape(out.shape)
+    d.q_neon = (position < y[3] // 8 * 8).reshape(out.shape)
     return eval_scalar_broadcast
 
 
@@ -77,12 +86,12 @@ def _rescale_neon(q, params):
 def eval_scalar_broadcast(node, inputs, outputs):
     out = outputs[0]
     reference._eval_add_sub(node, inputs, outputs)
-    raw = _rescale_neon(inputs[0], node.q_in[0]) + _rescale_neon(inputs[1], node.q_in[1])
-    scaled = fx.rounding_divide_by_pot(fx.vqrdmulh(fx.wrap32(raw), node.q_out_mult), -node.q_out_shift)
+    raw = _rescale_neon(inputs[0], node.data.q_in[0]) + _rescale_neon(inputs[1], node.data.q_in[1])
+    scaled = fx.rounding_divide_by_pot(fx.vqrdmulh(fx.wrap32(raw), node.data.q_out_mult), -node.data.q_out_shift)
     info = np.iinfo(out.dtype)
-    res = np.clip(fx.wrap16(fx.wrap16(scaled) + node.q_out_zp), info.min, info.max)
-    res = np.clip(np.broadcast_to(res, out.shape), node.q_lo, node.q_hi)
-    np.copyto(out, res, where=node.q_neon, casting="unsafe")
+    res = np.clip(fx.wrap16(fx.wrap16(scaled) + node.data.q_out_zp), info.min, info.max)
+    res = np.clip(np.broadcast_to(res, out.shape), node.data.q_lo, node.data.q_hi)
+    np.copyto(out, res, where=node.data.q_neon, casting="unsafe")
 
 
 @register("ADD", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_add_sub)

@@ -19,9 +19,9 @@ def eval_float_fast(node, inputs, outputs):
     np.copyto(out, views[0])
     for view in views[1:]:
         out += view
-    out /= node.count
-    if node.act is not None:
-        node.act(out)
+    out /= node.data.count
+    if node.data.act is not None:
+        node.data.act(out)
 
 
 class TapViews(PaddedInput):
@@ -45,5 +45,5 @@ def tap_views(node, x, pad_value):
     """Current tap views for input `x` (cached per node and input array)."""
     cached = node.cache.get("taps")
     if cached is None or cached.x is not x:
-        cached = node.cache["taps"] = TapViews(x, node.geometry, pad_value)
+        cached = node.cache["taps"] = TapViews(x, node.data.geometry, pad_value)
     return cached.refresh(x)

@@ -13,16 +13,33 @@ pool into `eval_float_max_pooled` (or, on batches, Winograd's
 `eval_float_winograd_pooled`).  Float results differ from the reference's
 by summation order only (tests/kernels/test_fast_paths.py).
 """
+from __future__ import annotations
+
 from functools import partial
+from typing import Callable
 
 import numpy as np
 
 from . import _gemm, _winograd, register
 from .. import conv_2d as reference
-from .._base import Clamp, activation_calls, binds
+from .._base import activation_calls, binds, Clamp, op_data
 from .._pool import PaddedInput
 from .._window import patches
 from ._cached import cached_calls
+
+
+@op_data
+class OpData(reference.OpData, _gemm.GemmData):
+    """What prepare computes for eval."""
+
+    wmat_bias: np.ndarray = None
+    # A step fused with the max pool after it (fuse_max_pool):
+    pool: tuple | None = None                  # (fh, fw, pooled height, pooled width)
+    label: str | None = None                   # how profiles name the fused step
+    pool_floor: np.float32 | float = None      # the activation's lower bound, as the pool's initial value
+    pool_act: Callable | None = None           # the rest of the activation, after the pool
+    winograd_filter: np.ndarray | None = None  # Winograd's path: the transformed filter
+    winograd_bias: np.ndarray | None = None
 
 
 # Below this many input channels the fast path builds the im2col matrix transposed.
@@ -35,16 +52,17 @@ _dot = np.dot
 
 def _applies(node, reference_fn):
     bias = node.inputs[2] if node.has_input(2) else None
-    return (reference_fn is reference.eval_float and node.groups == 1 and node.wmat is not None
+    return (reference_fn is reference.eval_float and node.data.groups == 1 and node.data.wmat is not None
             and (bias is None or bias.data is not None))
 
 
 def _with_bias(node):
     """The filter matrix with the bias as its last row (the ones column of the im2col matrix)."""
+    d = node.draft(OpData)
     bias = node.inputs[2] if node.has_input(2) else None
     cout = node.inputs[1].shape[0]
     b = np.zeros(cout, np.float32) if bias is None else bias.data
-    node.wmat_bias = np.ascontiguousarray(np.concatenate([node.wmat[0], b[None, :]], axis=0))
+    d.wmat_bias = np.ascontiguousarray(np.concatenate([d.wmat[0], b[None, :]], axis=0))
 
 
 # --- float32 with a large im2col matrix ---
@@ -61,7 +79,7 @@ CHUNK_BYTES = 1 << 20
 def _large_im2col(node, reference_fn):
     if not _applies(node, reference_fn):
         return False
-    g, x, out = node.geometry, node.inputs[0], node.outputs[0]
+    g, x, out = node.data.geometry, node.inputs[0], node.outputs[0]
     k = g["kh"] * g["kw"] * x.shape[3] + 1
     rows = int(np.prod(out.shape[:3]))
     pointwise = g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"])
@@ -80,7 +98,7 @@ class _ChunkBuffers:
     (its ones column set once) and one product with the filter and bias."""
 
     def __init__(self, node, x, out):
-        g = node.geometry
+        g = node.data.geometry
         n, h, wd, cin = x.shape
         _, oh, ow, cout = out.shape
         pt, pb, pl, pr = g["pad"]
@@ -108,8 +126,8 @@ class _ChunkBuffers:
                 assert np.shares_memory(windows, cols)           # a view: the copy lands in the matrix
                 calls.append(partial(np.copyto, windows, view[b, r0:r0 + r]))
                 dst = res[b, r0:r0 + r].reshape(r * ow, cout)
-                calls.append(partial(np.dot, c.reshape(r * ow, k + 1), node.wmat_bias, out=dst))
-                calls += activation_calls(node.act, dst)
+                calls.append(partial(np.dot, c.reshape(r * ow, k + 1), node.data.wmat_bias, out=dst))
+                calls += activation_calls(node.data.act, dst)
         self.calls = calls
 
 
@@ -207,54 +225,54 @@ def _multiply(node, x, out, pool=None):
     bias): the buffers' product, returned as they are for the caller's epilogue."""
     fb = node.cache.get("fast")
     if fb is None or fb.x is not x or fb.out is not out:
-        fb = node.cache["fast"] = _FastBuffers(x, out, node.geometry, pool)
+        fb = node.cache["fast"] = _FastBuffers(x, out, node.data.geometry, pool)
     fb.pad.refresh(x)
     for dst, src in fb.copies:
         np.copyto(dst, src)
-    _dot(fb.cols, node.wmat_bias, out=fb.res)
+    _dot(fb.cols, node.data.wmat_bias, out=fb.res)
     return fb
 
 
 def eval_float_fast(node, inputs, outputs):
     out = outputs[0]
     _multiply(node, inputs[0], out)
-    if node.act is not None:
-        node.act(out)
+    if node.data.act is not None:
+        node.data.act(out)
 
 
 def eval_float_max_pooled(node, inputs, outputs):
     """The fast path followed by a max pool whose windows neither overlap nor
     pad; `outputs[0]` is the pool's output.  `node` is the one fuse_max_pool
-    made: `node.pool` = (fh, fw, ph, pw), and the activations split into
+    made: `node.data.pool` = (fh, fw, ph, pw), and the activations split into
     `node.pool_floor` (a lower bound) and `node.pool_act` (the rest)."""
     out = outputs[0]
-    fb = _multiply(node, inputs[0], out, node.pool)
+    fb = _multiply(node, inputs[0], out, node.data.pool)
     # The pool, and the clamp's lower bound with it: max(lo, max(window)).
-    _max_reduce(fb.phases, 0, None, fb.pooled, False, node.pool_floor)
-    if node.pool_act is not None:
-        node.pool_act(out)
+    _max_reduce(fb.phases, 0, None, fb.pooled, False, node.data.pool_floor)
+    if node.data.pool_act is not None:
+        node.data.pool_act(out)
 
 
 def _bound_multiply(node, x, out, pool=None):
     """_multiply's calls for these arrays, and the buffers they use."""
-    fb = node.cache["fast"] = _FastBuffers(x, out, node.geometry, pool)
+    fb = node.cache["fast"] = _FastBuffers(x, out, node.data.geometry, pool)
     calls = [] if fb.pad.interior is None else [partial(np.copyto, fb.pad.interior, x)]
     return fb, calls + [partial(np.copyto, dst, src) for dst, src in fb.copies] + [
-        partial(_dot, fb.cols, node.wmat_bias, fb.res)]
+        partial(_dot, fb.cols, node.data.wmat_bias, fb.res)]
 
 
 @binds(eval_float_fast)
 def _bind_fast(node, inputs, outputs):
     _, calls = _bound_multiply(node, inputs[0], outputs[0])
-    return calls + activation_calls(node.act, outputs[0])
+    return calls + activation_calls(node.data.act, outputs[0])
 
 
 @binds(eval_float_max_pooled)
 def _bind_max_pooled(node, inputs, outputs):
     out = outputs[0]
-    fb, calls = _bound_multiply(node, inputs[0], out, node.pool)
-    pool = partial(_max_reduce, fb.phases, 0, None, fb.pooled, False, node.pool_floor)
-    return calls + [pool] + activation_calls(node.pool_act, out)
+    fb, calls = _bound_multiply(node, inputs[0], out, node.data.pool)
+    pool = partial(_max_reduce, fb.phases, 0, None, fb.pooled, False, node.data.pool_floor)
+    return calls + [pool] + activation_calls(node.data.pool_act, out)
 
 
 def eval_float_winograd_pooled(node, inputs, outputs):
@@ -267,18 +285,16 @@ def fuse_max_pool(conv, pool):
     the max pool `pool` (non-overlapping, unpadded windows): Winograd's where
     it applies (batches of 3x3 stride-1 convolutions under a 2x2 pool), else
     eval_float_max_pooled.  `conv` itself is left as prepared."""
-    g = pool.geometry
-    node = conv.derived(pool=(g["fh"], g["fw"], g["oh"], g["ow"]),
-                        label=f"{conv.op_name}+{pool.op_name}")    # how profiles name the fused step
-    act = _combine(conv.act, pool.act)
-    if _winograd.applies(node, node.pool):
+    g = pool.data.geometry
+    fused = dict(pool=(g["fh"], g["fw"], g["oh"], g["ow"]),
+                 label=f"{conv.op_name}+{pool.op_name}")    # how profiles name the fused step
+    act = _combine(conv.data.act, pool.data.act)
+    if _winograd.applies(conv, fused["pool"]):
         filt, bias = conv.inputs[1].data, conv.inputs[2].data if conv.has_input(2) else None
-        node.winograd_filter = _winograd.transformed_filter(filt)
-        node.winograd_bias = bias
-        node.act = act
-        return eval_float_winograd_pooled, node
-    node.pool_floor, node.pool_act = _split_floor(act)
-    return eval_float_max_pooled, node
+        return eval_float_winograd_pooled, conv.derived(
+            **fused, winograd_filter=_winograd.transformed_filter(filt), winograd_bias=bias, act=act)
+    floor, pool_act = _split_floor(act)
+    return eval_float_max_pooled, conv.derived(**fused, pool_floor=floor, pool_act=pool_act)
 
 
 def _combine(first, second):

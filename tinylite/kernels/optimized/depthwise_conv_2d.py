@@ -22,8 +22,19 @@ import numpy as np
 
 from .. import depthwise_conv_2d as reference
 from . import register
+from ._gemm import GemmData
 from ._requantize import Requantizer, acc_dtype, chunk_rows, padded_buffer
 from ._cached import cached_calls
+from .._base import op_data
+
+
+@op_data
+class OpData(reference.OpData, GemmData):
+    """What prepare computes for eval."""
+
+    opt_dw: dict = None
+    opt_fdw_bias: np.ndarray | None = None
+    opt_fdw_taps: np.ndarray = None
 
 
 @register("DEPTHWISE_CONV_2D", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_depthwise)
@@ -38,40 +49,41 @@ def prepare_float(node, reference_fn):
 
 def plan(node):
     """The optimized eval for this prepared node, or None (the reference kernel runs)."""
+    d = node.draft(OpData)
     from . import ENABLED
 
     x = node.inputs[0]
-    if not ENABLED or x.dtype not in (np.int8, np.uint8) or getattr(node, "q_taps", None) is None:
+    if not ENABLED or x.dtype not in (np.int8, np.uint8) or getattr(d, "q_taps", None) is None:
         return None
     b = node.inputs[2] if node.has_input(2) else None
     if b is not None and b.data is None:
         return None
-    if not Requantizer.applies(node.q_shift):
+    if not Requantizer.applies(d.q_shift):
         return None
-    kh, kw, cin, m = node.q_taps.shape
-    gemmlowp = True if node.q_simd is None else ~node.q_simd
+    kh, kw, cin, m = d.q_taps.shape
+    gemmlowp = True if d.q_simd is None else ~d.q_simd
     if cin == 1:
         # Each output channel is a plain convolution of the one input channel.
         from ._gemm import GemmConv
 
-        return GemmConv.plan(node, node.q_taps.reshape(kh * kw, m), 0, gemmlowp)
-    taps = node.q_taps.reshape(kh, kw, cin * m)                     # exact integers
-    bias = np.zeros(cin * m) if node.q_bias is None else node.q_bias.astype(np.float64)
-    folded = bias - node.q_x_zp * node.q_taps.sum(axis=(0, 1)).reshape(-1)
+        return GemmConv.plan(node, d.q_taps.reshape(kh * kw, m), 0, gemmlowp)
+    taps = d.q_taps.reshape(kh, kw, cin * m)                     # exact integers
+    bias = np.zeros(cin * m) if d.q_bias is None else d.q_bias.astype(np.float64)
+    folded = bias - d.q_x_zp * d.q_taps.sum(axis=(0, 1)).reshape(-1)
     xmax = 128.0 if x.dtype == np.int8 else 255.0
     bound = xmax * np.abs(taps).sum(axis=(0, 1)) + np.abs(folded)
     dtype = acc_dtype(bound)
     if dtype is None:
         return None
-    node.opt_dw = dict(taps=node.q_taps.astype(dtype), bias=folded.astype(dtype), dtype=dtype,
+    d.opt_dw = dict(taps=d.q_taps.astype(dtype), bias=folded.astype(dtype), dtype=dtype,
                        gemmlowp=gemmlowp, bound=float(bound.max()))
     return eval_int
 
 
 class _Buffers:
     def __init__(self, node, x, out):
-        p = node.opt_dw
-        g = node.geometry
+        p = node.data.opt_dw
+        g = node.data.geometry
         dtype = p["dtype"]
         n, h, wd, cin = x.shape
         _, oh, ow, cout = out.shape
@@ -84,10 +96,10 @@ class _Buffers:
         self.tmp = np.empty((n, rows, ow * cout), dtype)
         self.t = np.empty((n, rows, ow * cout), np.int64)
         self.mask = np.empty((n, rows, ow * cout), bool)
-        rq = Requantizer(node.q_mult, node.q_shift, p["gemmlowp"], node.q_out_zp, node.q_lo, node.q_hi, p["bound"], ow)
+        rq = Requantizer(node.data.q_mult, node.data.q_shift, p["gemmlowp"], node.data.q_out_zp, node.data.q_lo, node.data.q_hi, p["bound"], ow)
         bias = np.tile(p["bias"], ow)
         outf = out.reshape(n, oh, ow * cout)
-        win = _Windows(x, g, ow, m, node.q_x_zp, dtype, p["taps"])
+        win = _Windows(x, g, ow, m, node.data.q_x_zp, dtype, p["taps"])
         calls = list(win.copies)
         for r0 in range(0, oh, rows):
             k = min(oh, r0 + rows) - r0
@@ -109,13 +121,14 @@ def plan_float(node):
     """The optimized float eval (constant filter and bias), or None.  The taps are summed by
     einsum per chunk of output rows, then the bias and the fused activation run on the chunk
     while it is in cache; the sums' order differs from the reference's, within float32 rounding."""
+    d = node.draft(OpData)
     from . import ENABLED
 
     b = node.inputs[2] if node.has_input(2) else None
-    if not ENABLED or getattr(node, "taps", None) is None or (b is not None and b.data is None):
+    if not ENABLED or getattr(d, "taps", None) is None or (b is not None and b.data is None):
         return None
-    node.opt_fdw_bias = None if b is None else np.asarray(b.data, np.float32).reshape(-1)
-    node.opt_fdw_taps = node.taps.astype(np.float32)
+    d.opt_fdw_bias = None if b is None else np.asarray(b.data, np.float32).reshape(-1)
+    d.opt_fdw_taps = d.taps.astype(np.float32)
     return eval_float
 
 
@@ -123,7 +136,7 @@ class _FloatBuffers:
     def __init__(self, node, x, out):
         from .._base import activation_calls
 
-        g = node.geometry
+        g = node.data.geometry
         n, h, wd, cin = x.shape
         _, oh, ow, cout = out.shape
         m = cout // cin
@@ -132,9 +145,9 @@ class _FloatBuffers:
             return
         rows = min(oh, chunk_rows(n * ow * cout))
         tmp = np.empty((n, rows, ow * cout), np.float32)
-        bias = None if node.opt_fdw_bias is None else np.tile(node.opt_fdw_bias, ow)
+        bias = None if node.data.opt_fdw_bias is None else np.tile(node.data.opt_fdw_bias, ow)
         outf = out.reshape(n, oh, ow * cout)
-        win = _Windows(x, g, ow, m, 0.0, np.float32, node.opt_fdw_taps)
+        win = _Windows(x, g, ow, m, 0.0, np.float32, node.data.opt_fdw_taps)
         calls = list(win.copies)
         for r0 in range(0, oh, rows):
             k = min(oh, r0 + rows) - r0
@@ -142,7 +155,7 @@ class _FloatBuffers:
             calls += win.sum_calls(r0, k, dst, tmp[:, :k])
             if bias is not None:
                 calls.append(partial(np.add, dst, bias, out=dst))
-            calls += activation_calls(node.act, dst)
+            calls += activation_calls(node.data.act, dst)
         self.calls = calls
 
 

@@ -18,15 +18,24 @@ from functools import partial
 import numpy as np
 
 from .. import fully_connected as reference
-from .._base import activation_calls, binds
+from .._base import activation_calls, binds, op_data
 from . import register
-from ._gemm import TILE_ELEMENTS, GemmConv
+from ._gemm import TILE_ELEMENTS, GemmConv, GemmData
 from ._requantize import Requantizer
 from ._cached import cached_calls
 
 
+@op_data
+class OpData(reference.OpData, GemmData):
+    """What prepare computes for eval."""
+
+    # The input buffer ending in a 1 (interpreter.fusion.bias_rows), set on the step's node.
+    bias_row: np.ndarray | None = None
+
+
 @register("FULLY_CONNECTED", dtypes=(np.float32,), when=lambda node, ref: ref is reference.eval_float)
 def prepare_fast(node, reference_fn):
+    node.draft(OpData)          # its bias_row is set by the interpreter's bias_rows rewrite
     return eval_float_fast
 
 
@@ -45,8 +54,8 @@ def eval_float_fast(node, inputs, outputs):
         np.matmul(x2, wt, out=res)
     if bias is not None:
         np.add(res, bias, out=res)
-    if node.act is not None:
-        node.act(out)
+    if node.data.act is not None:
+        node.data.act(out)
 
 
 def _operands(node, x, out, w, b):
@@ -54,28 +63,29 @@ def _operands(node, x, out, w, b):
     When the interpreter placed a one-row input in a buffer ending in a 1
     (`bias_row`, see interpreter.fusion), the bias rides in the product as
     the weights' last row."""
+    data = node.data
     res = out.reshape(-1, w.shape[0])
-    row = node.__dict__.get("bias_row")
+    row = data.bias_row
     if row is not None and np.may_share_memory(x, row):    # constant weights and bias
-        wb = node.__dict__.get("wt_bias")
+        wb = node.cache.get("wt_bias")
         if wb is None:
-            wb = node.wt_bias = np.ascontiguousarray(np.concatenate([node.wt, b.reshape(1, -1)]))
+            wb = node.cache["wt_bias"] = np.ascontiguousarray(np.concatenate([data.wt, b.reshape(1, -1)]))
         return row, wb, res, None
     if b is not None and node.inputs[2].data is not None:
         b = np.ascontiguousarray(np.broadcast_to(b, res.shape))
-    return x.reshape(-1, node.depth), (w.T if node.wt is None else node.wt), res, b
+    return x.reshape(-1, data.depth), (w.T if data.wt is None else data.wt), res, b
 
 
 @binds(eval_float_fast)
 def _bind_float(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
-    if node.wt is None or not (x.flags.c_contiguous and out.flags.c_contiguous):
+    if node.data.wt is None or not (x.flags.c_contiguous and out.flags.c_contiguous):
         return None
     x2, wt, res, bias = _operands(node, x, out, inputs[1], inputs[2] if len(inputs) > 2 else None)
     calls = [partial(np.dot, x2, wt, res)]
     if bias is not None:
         calls.append(partial(np.add, res, bias, out=res))
-    return calls + activation_calls(node.act, out)
+    return calls + activation_calls(node.data.act, out)
 
 
 # --- int8 and uint8 ---
@@ -88,16 +98,16 @@ def _int_applies(node, reference_fn):
 @register("FULLY_CONNECTED", dtypes=(np.int8, np.uint8), when=_int_applies)
 def prepare_int(node, reference_fn):
     w = node.inputs[1]
-    if node.q_mode not in ("ruy", "gemmlowp"):
+    if node.data.q_mode not in ("ruy", "gemmlowp"):
         return None
-    if GemmConv.plan(node, w.data.T, node.q_wzp, node.q_mode == "gemmlowp") is None:
+    if GemmConv.plan(node, w.data.T, node.data.q_wzp, node.data.q_mode == "gemmlowp") is None:
         return None
     return eval_int
 
 
 class _Buffers:
     def __init__(self, node, x, out):
-        p = node.opt_conv
+        p = node.data.opt_conv
         units = p["wmat"].shape[1]
         depth = p["wmat"].shape[0] - 1
         rows = x.size // depth
@@ -109,7 +119,7 @@ class _Buffers:
         shape = (rows // tile, tile * units)
         t = np.empty(shape, np.int64)
         mask = np.empty(shape, bool)
-        rq = Requantizer(node.q_mult, node.q_shift, p["gemmlowp"], node.q_out_zp, node.q_lo, node.q_hi, p["bound"],
+        rq = Requantizer(node.data.q_mult, node.data.q_shift, p["gemmlowp"], node.data.q_out_zp, node.data.q_lo, node.data.q_hi, p["bound"],
                          tile=tile)
         self.calls = [partial(np.copyto, xb[:, :depth], x.reshape(rows, depth), casting="unsafe"),
                       partial(np.dot, xb, p["wmat"], out=acc)]

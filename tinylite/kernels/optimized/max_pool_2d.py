@@ -20,8 +20,8 @@ def eval_float_fast(node, inputs, outputs):
     out = outputs[0]
     if out.size:
         separable_max(node, inputs[0], out)
-    if node.act is not None:
-        node.act(out)
+    if node.data.act is not None:
+        node.data.act(out)
 
 
 @binds(eval_float_fast)
@@ -29,9 +29,9 @@ def _bind_fast(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
     calls = []
     if out.size:
-        sepmax = node.cache["sepmax"] = SeparableMax(x, node.geometry)
+        sepmax = node.cache["sepmax"] = SeparableMax(x, node.data.geometry)
         calls = sepmax.calls(x, out)
-    return calls + activation_calls(node.act, out)
+    return calls + activation_calls(node.data.act, out)
 
 
 class SeparableMax:
@@ -76,5 +76,5 @@ def separable_max(node, x, out):
     """Write the window maximum of `x` into `out` (buffers cached per node and input array)."""
     cached = node.cache.get("sepmax")
     if cached is None or cached.x is not x:
-        cached = node.cache["sepmax"] = SeparableMax(x, node.geometry)
+        cached = node.cache["sepmax"] = SeparableMax(x, node.data.geometry)
     cached.run(x, out)

@@ -1,13 +1,25 @@
 """Optimized PRELU (float32, constant finite alphas all in (0, 1] or all >= 1):
 max(x, alpha*x) or min(x, alpha*x), two vectorized passes; exactly the
 reference's values (alpha = 0 would turn +inf into NaN, so it is left out)."""
+from __future__ import annotations
+
+from typing import Callable
+
 from functools import partial
 
 import numpy as np
 
 from .. import prelu as reference
-from .._base import binds
+from .._base import binds, op_data
 from . import register
+
+
+@op_data
+class OpData(reference.OpData):
+    """What prepare computes for eval."""
+
+    pick: Callable = None
+    alpha_full: np.ndarray = None
 
 
 def _pick(alpha):
@@ -24,20 +36,19 @@ def _pick(alpha):
 @register("PRELU", dtypes=(np.float32,),
           when=lambda node, ref: ref is reference.eval_float and _pick(node.inputs[1].data) is not None)
 def prepare_fast(node, reference_fn):
-    node.pick = _pick(node.inputs[1].data)
-    reshape_alpha(node, node.inputs[0].shape)
+    d = node.draft(OpData)
+    d.pick = _pick(node.inputs[1].data)
+    d.alpha_full = alpha_over(node, node.inputs[0].shape)
     return eval_float_fast
 
 
 def on_pooled(node, shape):
     """This PRELU's node for running after a max pool, in place on its output
     of `shape` (interpreter.fusion.pool_before_prelu); `node` is left as prepared."""
-    node = node.derived()
-    reshape_alpha(node, shape)
-    return node
+    return node.derived(alpha_full=alpha_over(node, shape))
 
 
-def reshape_alpha(node, shape):
+def alpha_over(node, shape):
     """Lay alpha out over one sample of `shape`, so the multiply runs along
     whole rows instead of broadcasting a short channel vector (and a slice
     of the batch takes it as it is)."""
@@ -45,15 +56,15 @@ def reshape_alpha(node, shape):
     if len(a.shape) == len(shape) and a.shape[0] == 1:
         a = a[0]
     per_sample = tuple(shape[1:]) if len(a.shape) < len(shape) else tuple(shape)
-    node.alpha_full = np.ascontiguousarray(np.broadcast_to(a, per_sample), np.float32)
+    return np.ascontiguousarray(np.broadcast_to(a, per_sample), np.float32)
 
 
 def eval_float_fast(node, inputs, outputs):
     """Constant alpha all in (0, 1] (or all >= 1): two vectorized passes."""
     x, out = inputs[0], outputs[0]
     dst = _scratch(node, x, out)
-    np.multiply(x, node.alpha_full, out=dst)
-    node.pick(x, dst, out=out)
+    np.multiply(x, node.data.alpha_full, out=dst)
+    node.data.pick(x, dst, out=out)
 
 
 def _scratch(node, x, out):
@@ -71,4 +82,4 @@ def _scratch(node, x, out):
 def _bind_fast(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
     dst = _scratch(node, x, out)
-    return [partial(np.multiply, x, node.alpha_full, out=dst), partial(node.pick, x, dst, out=out)]
+    return [partial(np.multiply, x, node.data.alpha_full, out=dst), partial(node.data.pick, x, dst, out=out)]

@@ -33,9 +33,9 @@ def eval_float_fast(node, inputs, outputs):
     if v is None or v[0] is not x or v[1] is not out:
         v = node.cache["row"] = _views(x, out)
     _, _, xv, ov, row, axis, keep = v
-    if axis == 0 and _unshifted(xv, ov, row, node.beta):
+    if axis == 0 and _unshifted(xv, ov, row, node.data.beta):
         return
-    _shifted(xv, ov, row, axis, keep, node.beta)
+    _shifted(xv, ov, row, axis, keep, node.data.beta)
 
 
 def _views(x, out):
@@ -75,7 +75,7 @@ def _bind_float(node, inputs, outputs):
     if not (x.flags.c_contiguous and out.flags.c_contiguous):
         return None
     _, _, xv, ov, row, axis, keep = node.cache["row"] = _views(x, out)
-    beta = node.beta
+    beta = node.data.beta
     shifted = partial(_shifted, xv, ov, row, axis, keep, beta)
     if axis != 0:
         return [shifted]

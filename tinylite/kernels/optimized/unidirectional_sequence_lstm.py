@@ -9,7 +9,7 @@ from . import register
 
 
 @register("UNIDIRECTIONAL_SEQUENCE_LSTM", dtypes=(np.float32,),
-          when=lambda node, ref: ref is reference.eval_float and FastLstmSequence.applies(node.cell))
+          when=lambda node, ref: ref is reference.eval_float and FastLstmSequence.applies(node.data.cell))
 def prepare_fast(node, reference_fn):
     return eval_float_fast
 
@@ -18,8 +18,8 @@ def eval_float_fast(node, inputs, outputs):
     seq = node.cache.get("sequence")
     arrays = (inputs[0], outputs[0], inputs[18], inputs[19])
     if seq is None or any(a is not b for a, b in zip(seq.arrays, arrays)):
-        seq = node.cache["sequence"] = FastLstmSequence(node.cell, inputs[0], outputs[0], inputs[18], inputs[19],
-                                               node.time_major)
+        seq = node.cache["sequence"] = FastLstmSequence(node.data.cell, inputs[0], outputs[0], inputs[18], inputs[19],
+                                               node.data.time_major)
     seq.run()
 
 
