@@ -53,7 +53,8 @@ def prepare_sigmoid_like(node, tanh):
 
 
 def _eval_lut8(node, inputs, outputs):
-    outputs[0][...] = node.data.q_lut[inputs[0].astype(np.int64) + node.data.q_offset]
+    data = node.data
+    outputs[0][...] = data.q_lut[inputs[0].astype(np.int64) + data.q_offset]
 
 
 def _sigmoid_table_interp(x, mult, shift, frac_bits):
@@ -70,14 +71,16 @@ def _sigmoid_table_interp(x, mult, shift, frac_bits):
 
 
 def _eval_tanh16(node, inputs, outputs):
-    v, uh, res = _sigmoid_table_interp(inputs[0], node.data.q_mult, node.data.q_shift, 8)
+    data = node.data
+    v, uh, res = _sigmoid_table_interp(inputs[0], data.q_mult, data.q_shift, 8)
     res = np.where(uh >= 255, 0xFFFF << 8, res)
     res = np.where(v >= 0, res - (1 << 23) + (1 << 7), -res + (1 << 23) + (1 << 7) - 1)
     outputs[0][...] = (res >> 8).astype(np.int16)
 
 
 def _eval_logistic16(node, inputs, outputs):
-    v, uh, res = _sigmoid_table_interp(inputs[0], node.data.q_mult, node.data.q_shift, 9)
+    data = node.data
+    v, uh, res = _sigmoid_table_interp(inputs[0], data.q_mult, data.q_shift, 9)
     res = np.where(uh >= 255, 0x7FFF << 10, res)
     res = np.where(v >= 0, res + (1 << 9), (1 << 25) - res + (1 << 9) - 1)
     outputs[0][...] = ((res & 0xFFFFFFFF) >> 10).astype(np.int16)

@@ -56,16 +56,18 @@ def prepare_binary(node, ufunc, dtypes=FLOAT_AND_INT):
 
 
 def eval_binary(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
-    node.data.ufunc(inputs[0], inputs[1], out=out)
-    if node.data.act is not None:
-        node.data.act(out)
+    data.ufunc(inputs[0], inputs[1], out=out)
+    if data.act is not None:
+        data.act(out)
 
 
 @binds(eval_binary)
 def _bind_binary(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
-    return [partial(node.data.ufunc, inputs[0], inputs[1], out=out)] + activation_calls(node.data.act, out)
+    return [partial(data.ufunc, inputs[0], inputs[1], out=out)] + activation_calls(data.act, out)
 
 
 def quantized_operands(node):
@@ -117,16 +119,17 @@ def _rescale(q, params):
 
 
 def _eval_add_sub(node, inputs, outputs):
-    if node.data.q_tables is not None:
-        a = node.data.q_tables[0][inputs[0].astype(np.int64) + node.data.q_offset]
-        b = node.data.q_tables[1][inputs[1].astype(np.int64) + node.data.q_offset]
+    data = node.data
+    if data.q_tables is not None:
+        a = data.q_tables[0][inputs[0].astype(np.int64) + data.q_offset]
+        b = data.q_tables[1][inputs[1].astype(np.int64) + data.q_offset]
     else:
-        a = _rescale(inputs[0], node.data.q_in[0])
-        b = _rescale(inputs[1], node.data.q_in[1])
-    raw = a + b if node.data.q_sign > 0 else a - b
-    res = fx.multiply_by_quantized_multiplier_smaller_than_one(raw, node.data.q_out_mult, node.data.q_out_shift) + node.data.q_out_zp
+        a = _rescale(inputs[0], data.q_in[0])
+        b = _rescale(inputs[1], data.q_in[1])
+    raw = a + b if data.q_sign > 0 else a - b
+    res = fx.multiply_by_quantized_multiplier_smaller_than_one(raw, data.q_out_mult, data.q_out_shift) + data.q_out_zp
     out = outputs[0]
-    out[...] = np.clip(np.broadcast_to(res, out.shape), node.data.q_lo, node.data.q_hi)
+    out[...] = np.clip(np.broadcast_to(res, out.shape), data.q_lo, data.q_hi)
 
 
 def _prepare_pot16(node, x, y, logs):
@@ -143,11 +146,12 @@ def _prepare_pot16(node, x, y, logs):
 
 
 def _eval_pot16(node, inputs, outputs):
-    a = fx.rounding_divide_by_pot(inputs[0].astype(np.int64), node.data.q_shifts[0])
-    b = fx.rounding_divide_by_pot(inputs[1].astype(np.int64), node.data.q_shifts[1])
-    res = a + b if node.data.q_sign > 0 else a - b
+    data = node.data
+    a = fx.rounding_divide_by_pot(inputs[0].astype(np.int64), data.q_shifts[0])
+    b = fx.rounding_divide_by_pot(inputs[1].astype(np.int64), data.q_shifts[1])
+    res = a + b if data.q_sign > 0 else a - b
     out = outputs[0]
-    out[...] = np.clip(np.broadcast_to(res, out.shape), node.data.q_lo, node.data.q_hi)
+    out[...] = np.clip(np.broadcast_to(res, out.shape), data.q_lo, data.q_hi)
 
 
 def _arithmetic_range(node, dtype):

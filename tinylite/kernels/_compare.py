@@ -52,8 +52,9 @@ def eval_raw(node, inputs, outputs):
 
 
 def eval_rescaled(node, inputs, outputs):
+    data = node.data
     scaled = []
-    for value, (zero_point, mult, shift) in zip(inputs, node.data.rescale):
+    for value, (zero_point, mult, shift) in zip(inputs, data.rescale):
         shifted = (value.astype(np.int64) - zero_point) << _LEFT_SHIFT
         scaled.append(fx.multiply_by_quantized_multiplier(shifted, mult, shift))
-    node.data.ufunc(scaled[0], scaled[1], out=outputs[0])
+    data.ufunc(scaled[0], scaled[1], out=outputs[0])

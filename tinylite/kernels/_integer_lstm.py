@@ -460,11 +460,12 @@ def prepare_integer_lstm(node):
 
 
 def _eval_integer_lstm(node, inputs, outputs):
-    cell = node.data.cell
+    data = node.data
+    cell = data.cell
     x = inputs[0]
-    xs = x[None] if x.ndim == 2 else time_major_view(x, node.data.time_major)
+    xs = x[None] if x.ndim == 2 else time_major_view(x, data.time_major)
     out = outputs[-1]
-    ys = out[None] if out.ndim == 2 else time_major_view(out, node.data.time_major)
+    ys = out[None] if out.ndim == 2 else time_major_view(out, data.time_major)
     n_batch = xs.shape[1]
     h = inputs[18].reshape(n_batch, cell.n_output)
     c = inputs[19].reshape(n_batch, cell.n_cell)

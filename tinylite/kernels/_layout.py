@@ -144,9 +144,10 @@ def prepare_pad(node):
 
 
 def eval_pad(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
-    out[...] = node.data.pad_value if node.data.pad_value is not None else inputs[2].reshape(-1)[0]
-    out[node.data.interior] = inputs[0]
+    out[...] = data.pad_value if data.pad_value is not None else inputs[2].reshape(-1)[0]
+    out[data.interior] = inputs[0]
 
 
 # --- ARG_MAX and ARG_MIN ---
@@ -176,19 +177,21 @@ def prepare_arg(node, largest):
 
 
 def eval_arg(node, inputs, outputs):
-    x, axis = inputs[0], node.data.axis
+    data = node.data
+    x, axis = inputs[0], data.axis
     if x.dtype.kind == "f":
         # NaN never wins and any number replaces a NaN; an all-NaN row gives 0.
-        extreme = (np.fmax if node.data.largest else np.fmin).reduce(x, axis=axis, keepdims=True)
+        extreme = (np.fmax if data.largest else np.fmin).reduce(x, axis=axis, keepdims=True)
         outputs[0][...] = np.argmax(x == extreme, axis=axis)
     else:
-        outputs[0][...] = (np.argmax if node.data.largest else np.argmin)(x, axis=axis)
+        outputs[0][...] = (np.argmax if data.largest else np.argmin)(x, axis=axis)
 
 
 def eval_split(node, inputs, outputs):
-    x = inputs[node.data.source]
-    lead = (slice(None),) * node.data.axis
+    data = node.data
+    x = inputs[data.source]
+    lead = (slice(None),) * data.axis
     start = 0
-    for out, n in zip(outputs, node.data.sizes):
+    for out, n in zip(outputs, data.sizes):
         np.copyto(out, x[lead + (slice(start, start + n),)])
         start += n

@@ -54,11 +54,12 @@ def prepare_nms(node, soft):
 
 
 def eval_nms(node, inputs, outputs):
+    data = node.data
     boxes, scores = inputs[0], inputs[1]
     max_out = int(inputs[2].reshape(-1)[0])
     iou_t = F32(inputs[3].reshape(-1)[0])
     score_t = F32(inputs[4].reshape(-1)[0])
-    sigma = F32(inputs[5].reshape(-1)[0]) if node.data.soft else F32(0)
+    sigma = F32(inputs[5].reshape(-1)[0]) if data.soft else F32(0)
     if sigma < 0:
         raise ValueError(f"{node.op_name} (node {node.index}): soft_nms_sigma must not be negative, got {sigma}")
     queue = PriorityQueue(lambda a, b: a[1] < b[1])
@@ -92,7 +93,7 @@ def eval_nms(node, inputs, outputs):
     indices = outputs[0]
     indices.fill(0)
     indices[:len(selected)] = selected
-    if node.data.soft:
+    if data.soft:
         outputs[1].fill(0)
         outputs[1][:len(selected)] = selected_scores
         outputs[2][...] = len(selected)

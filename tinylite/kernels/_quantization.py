@@ -258,7 +258,8 @@ def _lut_or_direct(node, x, fn):
 
 
 def _eval_lut(node, inputs, outputs):
-    np.take(node.data.q_lut, inputs[0].astype(np.intp) + node.data.q_offset, out=outputs[0])
+    data = node.data
+    np.take(data.q_lut, inputs[0].astype(np.intp) + data.q_offset, out=outputs[0])
 
 
 def _eval_direct(node, inputs, outputs):

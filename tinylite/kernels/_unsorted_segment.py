@@ -40,13 +40,14 @@ def prepare_unsorted_segment(node, ufunc, identity):
 
 
 def eval_unsorted_segment(node, inputs, outputs):
+    op = node.data
     data, ids = inputs[0], inputs[1]
     out = outputs[0]
-    out.fill(node.data.identity)
+    out.fill(op.identity)
     flat_ids = ids.reshape(-1)
     rows = data.reshape(flat_ids.size, *out.shape[1:])
     if flat_ids.size and flat_ids.max() >= out.shape[0]:
         raise ValueError(f"{node.op_name} (node {node.index}): segment id {int(flat_ids.max())} is not below "
                          f"num_segments {out.shape[0]}")
     ok = flat_ids >= 0
-    node.data.ufunc.at(out, flat_ids[ok], rows[ok])
+    op.ufunc.at(out, flat_ids[ok], rows[ok])

@@ -37,8 +37,8 @@ def window_out_size(padding, size, filter_size, stride, dilation=1):
 def prepare_reduction(node):
     """Resolve the axis input and set the output shape, as TFLite's reducers do.
 
-    Sets ``node.axes`` (unique, non-negative, in the order given) and
-    ``node.kept_shape`` (the output shape with reduced axes kept as 1), which
+    Sets ``node.data.axes`` (unique, non-negative, in the order given) and
+    ``node.data.kept_shape`` (the output shape with reduced axes kept as 1), which
     eval reduces into with ``keepdims=True``.
     """
     od = node.draft(WindowData)

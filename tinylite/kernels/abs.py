@@ -47,10 +47,11 @@ def prepare_quantized(node):
 
 
 def eval_quantized(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
-    in_zp, out_zp = node.data.zps
+    in_zp, out_zp = data.zps
     v = np.abs(x.astype(np.int64) - in_zp)
-    if node.data.rescale:
-        v = fx.multiply_by_quantized_multiplier(v, node.data.q_mult, node.data.q_shift)
+    if data.rescale:
+        v = fx.multiply_by_quantized_multiplier(v, data.q_mult, data.q_shift)
     info = np.iinfo(out.dtype)
     out[...] = np.clip(v + out_zp, info.min, info.max)

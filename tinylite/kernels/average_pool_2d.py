@@ -38,13 +38,14 @@ def prepare(node):
 
 
 def eval_float(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     out[...] = 0
-    for view in window_slices(inputs[0], node.data.geometry, 0.0):
+    for view in window_slices(inputs[0], data.geometry, 0.0):
         out += view
-    out /= node.data.count
-    if node.data.act is not None:
-        node.data.act(out)
+    out /= data.count
+    if data.act is not None:
+        data.act(out)
 
 
 # --- quantized ---
@@ -60,12 +61,13 @@ def prepare_quantized(node):
 
 
 def _eval_average_pool(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     acc = np.zeros(out.shape, np.int64)
-    for view in window_slices(inputs[0], node.data.geometry, 0):
+    for view in window_slices(inputs[0], data.geometry, 0):
         acc += view
-    n = node.data.q_count
+    n = data.q_count
     # C division truncates toward zero; the +-n/2 makes it round half away from zero.
     num = np.where(acc > 0, acc + n // 2, acc - n // 2)
     res = np.sign(num) * (np.abs(num) // n)
-    _store(out, res, node.data.q_lo, node.data.q_hi)
+    _store(out, res, data.q_lo, data.q_hi)

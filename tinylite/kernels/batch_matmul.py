@@ -100,35 +100,37 @@ def _operands(node, x, y):
 
 
 def _eval_bmm(node, inputs, outputs):
+    data = node.data
     lhs, rhs = _operands(node, inputs[0], inputs[1])
     out = outputs[0]
-    if node.data.q_mode == "int32":
+    if data.q_mode == "int32":
         # TFLite's int8 x int8 -> int32 kernel ignores the zero points.
         out[...] = fx.wrap32(np.rint(np.matmul(lhs.astype(np.float64), rhs.astype(np.float64))).astype(np.int64))
         return
-    zx, zy, zo = node.data.q_zps
+    zx, zy, zo = data.q_zps
     acc = np.rint(np.matmul(lhs.astype(np.float64) - zx, rhs.astype(np.float64) - zy)).astype(np.int64)
-    if node.data.q_mode == "mbqm64":
-        res = fx.multiply_by_quantized_multiplier_64(acc, node.data.q_mult, node.data.q_shift)
+    if data.q_mode == "mbqm64":
+        res = fx.multiply_by_quantized_multiplier_64(acc, data.q_mult, data.q_shift)
     else:
-        res = fx.multiply_by_quantized_multiplier(fx.wrap32(acc), node.data.q_mult, node.data.q_shift)
-    out[...] = np.clip(res + zo, *node.data.q_range)
+        res = fx.multiply_by_quantized_multiplier(fx.wrap32(acc), data.q_mult, data.q_shift)
+    out[...] = np.clip(res + zo, *data.q_range)
 
 
 def _eval_hybrid_bmm(node, inputs, outputs):
+    data = node.data
     lhs, rhs = _operands(node, inputs[0], inputs[1])
     out = outputs[0]
     depth = lhs.shape[-1]
     rows = lhs.reshape(-1, depth)
-    q, sf, off = (_asymmetric_quantize_rows if node.data.q_asym else _symmetric_quantize_rows)(rows)
-    if len(node.data.q_yscale) == 1:
-        sf = (sf * node.data.q_yscale[0]).astype(np.float32)
+    q, sf, off = (_asymmetric_quantize_rows if data.q_asym else _symmetric_quantize_rows)(rows)
+    if len(data.q_yscale) == 1:
+        sf = (sf * data.q_yscale[0]).astype(np.float32)
     q = q.reshape(lhs.shape)
     w = rhs.astype(np.float64)
     acc = np.rint(np.matmul(q.astype(np.float64), w)).astype(np.int64)
-    if node.data.q_asym:
+    if data.q_asym:
         acc = acc - w.sum(axis=-2, keepdims=True).astype(np.int64) * off.reshape(lhs.shape[:-1] + (1,))
     scale = sf.reshape(lhs.shape[:-1] + (1,))
-    if len(node.data.q_yscale) > 1:
-        scale = (scale * node.data.q_yscale).astype(np.float32)
+    if len(data.q_yscale) > 1:
+        scale = (scale * data.q_yscale).astype(np.float32)
     out[...] = acc.astype(np.float32) * scale

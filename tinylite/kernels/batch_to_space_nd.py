@@ -38,9 +38,10 @@ def prepare(node):
 
 
 def eval_batch_to_space_nd(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     n, h, w, c = as_4d(x.shape)
-    (bh, bw), ((ct, _), (cl, _)) = node.data.block, node.data.crops
+    (bh, bw), ((ct, _), (cl, _)) = data.block, data.crops
     on = n // (bh * bw)
     full = x.reshape(bh, bw, on, h, w, c).transpose(2, 3, 0, 4, 1, 5).reshape(on, h * bh, w * bw, c)
     _, oh, ow, _ = as_4d(out.shape)

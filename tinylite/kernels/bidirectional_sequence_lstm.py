@@ -65,12 +65,13 @@ def prepare(node):
 
 
 def eval_bidi(node, inputs, outputs):
-    fw, bw = node.data.cells
-    tm = node.data.walk_time_major
+    data = node.data
+    fw, bw = data.cells
+    tm = data.walk_time_major
     x = _recurrent.time_major_view(inputs[0], tm)
     aux = None if inputs[39] is None else _recurrent.time_major_view(inputs[39], tm)
     out_fw = _recurrent.time_major_view(outputs[0], tm)
-    if node.data.merge:
+    if data.merge:
         out_bw = out_fw[..., fw.n_output:]
         out_fw = out_fw[..., :fw.n_output]
     else:
@@ -78,8 +79,8 @@ def eval_bidi(node, inputs, outputs):
     n_batch = x.shape[1]
     states = [(inputs[p].reshape(n_batch, cell.n_output), inputs[q].reshape(n_batch, cell.n_cell))
               for cell, (p, q) in ((fw, (35, 36)), (bw, (37, 38)))]
-    cell_aux = aux if node.data.aux_into_cells else None
-    bw_x = aux if node.data.bw_reads_aux else x
+    cell_aux = aux if data.aux_into_cells else None
+    bw_x = aux if data.bw_reads_aux else x
     (h, c), (hb, cb) = states
     for t in range(x.shape[0]):
         out_fw[t] = fw.step(x[t], h, c, None if cell_aux is None else cell_aux[t])

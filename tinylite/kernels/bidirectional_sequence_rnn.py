@@ -58,19 +58,20 @@ def prepare(node):
 
 
 def eval_bidirectional_rnn(node, inputs, outputs):
-    xs = _recurrent.time_major_view(inputs[0], node.data.time_major)
+    data = node.data
+    xs = _recurrent.time_major_view(inputs[0], data.time_major)
     steps, batch = xs.shape[0], xs.shape[1]
-    fw_out = np.empty((steps, batch, node.data.fw.units), np.float32)
-    bw_out = np.empty((steps, batch, node.data.bw.units), np.float32)
-    h_fw = inputs[4].reshape(batch, node.data.fw.units)
-    h_bw = inputs[8].reshape(batch, node.data.bw.units)
+    fw_out = np.empty((steps, batch, data.fw.units), np.float32)
+    bw_out = np.empty((steps, batch, data.bw.units), np.float32)
+    h_fw = inputs[4].reshape(batch, data.fw.units)
+    h_bw = inputs[8].reshape(batch, data.bw.units)
     for t in range(steps):
-        fw_out[t] = node.data.fw.step(xs[t], h_fw)
+        fw_out[t] = data.fw.step(xs[t], h_fw)
     for t in range(steps - 1, -1, -1):
-        bw_out[t] = node.data.bw.step(xs[t], h_bw)
-    if node.data.merge:
+        bw_out[t] = data.bw.step(xs[t], h_bw)
+    if data.merge:
         merged = np.concatenate([fw_out, bw_out], axis=-1)
-        _recurrent.time_major_view(outputs[0], node.data.time_major)[...] = merged
+        _recurrent.time_major_view(outputs[0], data.time_major)[...] = merged
     else:
-        _recurrent.time_major_view(outputs[0], node.data.time_major)[...] = fw_out
-        _recurrent.time_major_view(outputs[1], node.data.time_major)[...] = bw_out
+        _recurrent.time_major_view(outputs[0], data.time_major)[...] = fw_out
+        _recurrent.time_major_view(outputs[1], data.time_major)[...] = bw_out

@@ -36,8 +36,9 @@ def prepare(node):
 
 
 def eval_call_once(node, inputs, outputs):
+    data = node.data
     resources = node.runner.interpreter._resources
-    if resources.get(node.data.key):
+    if resources.get(data.key):
         return
-    node.data.init.run([])
-    resources[node.data.key] = True
+    data.init.run([])
+    resources[data.key] = True

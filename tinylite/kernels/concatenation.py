@@ -54,13 +54,14 @@ def prepare(node):
 
 
 def eval_concatenation(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     if out.ndim == 1 and inputs[0].ndim == 0:
         out[...] = inputs
     else:
-        np.concatenate(inputs, axis=node.data.axis, out=out)
-    if node.data.act is not None:
-        node.data.act(out)
+        np.concatenate(inputs, axis=data.axis, out=out)
+    if data.act is not None:
+        data.act(out)
 
 
 # --- quantized ---
@@ -90,17 +91,18 @@ def prepare_quantized(node):
 
 
 def _eval_concatenation(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     parts = []
-    for x, r in zip(inputs, node.data.q_rescale):
+    for x, r in zip(inputs, data.q_rescale):
         if r is None:
             parts.append(x.astype(np.int64))
         else:
             v = x.astype(np.float32) * r[0] + r[1]
-            parts.append(fx.round_half_away(v).astype(np.int64) + node.data.q_out_zp)
+            parts.append(fx.round_half_away(v).astype(np.int64) + data.q_out_zp)
     if out.ndim == 1 and inputs[0].ndim == 0:
         res = np.array([p[()] for p in parts])
     else:
-        res = np.concatenate(parts, axis=node.data.axis)
+        res = np.concatenate(parts, axis=data.axis)
     info = _info(out.dtype)
-    out[...] = np.clip(res, max(info.min, node.data.q_lo), min(info.max, node.data.q_hi))
+    out[...] = np.clip(res, max(info.min, data.q_lo), min(info.max, data.q_hi))

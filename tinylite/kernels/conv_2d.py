@@ -80,27 +80,28 @@ def filter_matrix(filt, groups):
 
 
 def eval_float(node, inputs, outputs):
+    data = node.data
     x, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
     out = outputs[0]
-    wmat = node.data.wmat if getattr(node.data, "wmat", None) is not None else filter_matrix(w, node.data.groups)
-    cols = im2col(x, node.data.geometry)
+    wmat = data.wmat if getattr(node.data, "wmat", None) is not None else filter_matrix(w, data.groups)
+    cols = im2col(x, data.geometry)
     cout = out.shape[-1]
     res = out.reshape(-1, cout)
     matmul = node.matmul()
-    if node.data.groups == 1:
+    if data.groups == 1:
         matmul(cols, wmat[0], out=res)
     else:
-        g = node.data.groups
+        g = data.groups
         cg = x.shape[-1] // g
-        k = node.data.geometry["kh"] * node.data.geometry["kw"]
+        k = data.geometry["kh"] * data.geometry["kw"]
         grouped = cols.reshape(-1, k, g, cg)
         og = cout // g
         for i in range(g):
             res[:, i * og:(i + 1) * og] = matmul(grouped[:, :, i, :].reshape(-1, k * cg), wmat[i])
     if b is not None:
         res += b
-    if node.data.act is not None:
-        node.data.act(out)
+    if data.act is not None:
+        data.act(out)
 
 
 # --- quantized ---
@@ -163,10 +164,11 @@ def _weights(node, w, zp=0):
 
 
 def _eval_conv(node, inputs, outputs):
+    data = node.data
     x, w = inputs[0], inputs[1]
-    xc = x.astype(np.float64) - node.data.q_x_zp
-    acc = np.rint(_conv_products(node, xc, _weights(node, w, node.data.q_wzp))).astype(np.int64)
-    _store(outputs[0], _requantize(node, acc), node.data.q_lo, node.data.q_hi)
+    xc = x.astype(np.float64) - data.q_x_zp
+    acc = np.rint(_conv_products(node, xc, _weights(node, w, data.q_wzp))).astype(np.int64)
+    _store(outputs[0], _requantize(node, acc), data.q_lo, data.q_hi)
 
 
 def _prepare_hybrid_conv(node, w, b):
@@ -182,25 +184,26 @@ def _prepare_hybrid_conv(node, w, b):
 
 
 def _eval_hybrid_conv(node, inputs, outputs):
+    data = node.data
     x, w = inputs[0], inputs[1]
     b = inputs[2] if len(inputs) > 2 else None
     n = x.shape[0]
     rows = x.reshape(n, -1)
-    if node.data.q_per_channel:
+    if data.q_per_channel:
         q, sf, off = _asymmetric_quantize_rows(rows)
     else:
         q, sf, off = _symmetric_quantize_rows(rows)
-        sf = (sf * node.data.q_wscale[0]).astype(np.float32)
+        sf = (sf * data.q_wscale[0]).astype(np.float32)
     xc = (q - off[:, None]).reshape(x.shape)
     acc = np.rint(_conv_products(node, xc, _weights(node, w))).astype(np.float32)
     out = outputs[0]
     res = acc.reshape(n, -1, out.shape[-1])
-    if node.data.q_per_channel:
-        res *= (node.data.q_wscale[None, :] * sf[:, None])[:, None, :]
+    if data.q_per_channel:
+        res *= (data.q_wscale[None, :] * sf[:, None])[:, None, :]
     else:
         res *= sf[:, None, None]
     if b is not None:
         res += b
-    if node.data.q_clamp is not None:
-        np.clip(res, *node.data.q_clamp, out=res)
+    if data.q_clamp is not None:
+        np.clip(res, *data.q_clamp, out=res)
     out[...] = res.reshape(out.shape)

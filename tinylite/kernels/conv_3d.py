@@ -51,10 +51,11 @@ def prepare(node):
 
 
 def eval_conv_3d(node, inputs, outputs):
+    data = node.data
     x, w = inputs[0], inputs[1]
     b = inputs[2] if len(inputs) > 2 else None
     out = outputs[0]
-    strides, dil, outs, pads = node.data.conv
+    strides, dil, outs, pads = data.conv
     kd, kh, kw, cin, cout = w.shape
     xp = np.pad(x, ((0, 0), *[(lo, hi) for lo, hi in pads], (0, 0)))
     acc = np.zeros((x.shape[0], *outs, cout), np.float32)
@@ -69,5 +70,5 @@ def eval_conv_3d(node, inputs, outputs):
     if b is not None:
         acc += b
     out[...] = acc
-    if node.data.act is not None:
-        node.data.act(out)
+    if data.act is not None:
+        data.act(out)

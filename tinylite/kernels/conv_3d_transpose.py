@@ -48,10 +48,11 @@ def prepare(node):
 
 
 def eval_conv_3d_transpose(node, inputs, outputs):
+    data = node.data
     w, x = inputs[1], inputs[2]
     b = inputs[3] if len(inputs) > 3 else None
     out = outputs[0]
-    (sd, sh, sw), (dd, dh, dw), (pd, ph, pw) = node.data.geom
+    (sd, sh, sw), (dd, dh, dw), (pd, ph, pw) = data.geom
     kd, kh, kw, cout, cin = w.shape
     n, D, H, W, _ = x.shape
     _, OD, OH, OW, _ = out.shape
@@ -67,5 +68,5 @@ def eval_conv_3d_transpose(node, inputs, outputs):
     out[...] = full[:, pd:pd + OD, ph:ph + OH, pw:pw + OW]
     if b is not None:
         out += b
-    if node.data.act is not None:
-        node.data.act(out)
+    if data.act is not None:
+        data.act(out)

@@ -76,11 +76,12 @@ def filter_taps(filt, cin):
 
 
 def eval_float(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     b = inputs[2] if len(inputs) > 2 else None
     if out.size == 0:
         return
-    g = node.data.geometry
+    g = data.geometry
     taps = getattr(node.data, "taps", None)
     if taps is None:
         taps = filter_taps(inputs[1], x.shape[3])
@@ -95,8 +96,8 @@ def eval_float(node, inputs, outputs):
                 acc += tmp
     if b is not None:
         out += b
-    if node.data.act is not None:
-        node.data.act(out)
+    if data.act is not None:
+        data.act(out)
 
 
 # --- quantized ---
@@ -150,36 +151,38 @@ def _depthwise_sums(node, xc, taps):
 
 
 def _eval_depthwise(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
-    taps = node.data.q_taps if node.data.q_taps is not None else filter_taps(inputs[1].astype(np.float64) - node.data.q_wzp,
+    taps = data.q_taps if data.q_taps is not None else filter_taps(inputs[1].astype(np.float64) - data.q_wzp,
                                                                     x.shape[3])
-    acc = np.rint(_depthwise_sums(node, x.astype(np.float64) - node.data.q_x_zp, taps)).astype(np.int64)
+    acc = np.rint(_depthwise_sums(node, x.astype(np.float64) - data.q_x_zp, taps)).astype(np.int64)
     acc = acc.reshape(-1, out.shape[-1])
-    if node.data.q_bias is not None:
-        acc = acc + node.data.q_bias
-    if node.data.q_mode == "mbqm64":
-        res = fx.multiply_by_quantized_multiplier_64(acc, node.data.q_mult, node.data.q_shift)
+    if data.q_bias is not None:
+        acc = acc + data.q_bias
+    if data.q_mode == "mbqm64":
+        res = fx.multiply_by_quantized_multiplier_64(acc, data.q_mult, data.q_shift)
     else:
         acc = fx.wrap32(acc)
-        res = fx.multiply_by_quantized_multiplier(acc, node.data.q_mult, node.data.q_shift)
-        if node.data.q_simd is not None and node.data.q_simd.any():
-            res = np.where(node.data.q_simd, fx.multiply_by_quantized_multiplier_neon(acc, node.data.q_mult, node.data.q_shift), res)
-    res = np.clip(res + node.data.q_out_zp, node.data.q_lo, node.data.q_hi)
+        res = fx.multiply_by_quantized_multiplier(acc, data.q_mult, data.q_shift)
+        if data.q_simd is not None and data.q_simd.any():
+            res = np.where(data.q_simd, fx.multiply_by_quantized_multiplier_neon(acc, data.q_mult, data.q_shift), res)
+    res = np.clip(res + data.q_out_zp, data.q_lo, data.q_hi)
     out[...] = res.reshape(out.shape)
 
 
 def _eval_hybrid_depthwise(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
-    taps = node.data.q_taps if node.data.q_taps is not None else filter_taps(inputs[1].astype(np.float64), x.shape[3])
+    taps = data.q_taps if data.q_taps is not None else filter_taps(inputs[1].astype(np.float64), x.shape[3])
     n = x.shape[0]
     # Each image is quantized asymmetrically as a whole (AsymmetricQuantizeFloats).
     q, sf, off = _asymmetric_quantize_rows(x.reshape(n, -1))
     xc = (q - off[:, None]).reshape(x.shape)
     acc = np.rint(_depthwise_sums(node, xc, taps)).astype(np.float32)
-    scale = (node.data.q_wscale[None, :] * sf[:, None]).astype(np.float32)      # float32 product, as TFLite
+    scale = (data.q_wscale[None, :] * sf[:, None]).astype(np.float32)      # float32 product, as TFLite
     res = acc * scale[:, None, None, :]
-    if node.data.q_bias is not None:
-        res += node.data.q_bias
-    if node.data.q_clamp is not None:
-        np.clip(res, *node.data.q_clamp, out=res)
+    if data.q_bias is not None:
+        res += data.q_bias
+    if data.q_clamp is not None:
+        np.clip(res, *data.q_clamp, out=res)
     out[...] = res

@@ -46,12 +46,14 @@ def eval_float16(node, inputs, outputs):
 def eval_affine_simd(node, inputs, outputs):
     # LiteRT's optimized kernel computes blocks of 8 as float32(x) * scale + (-zero_point * scale)
     # in float32 (SIMD), and the remaining tail as float(scale * (x - zero_point)) in double.
+    data = node.data
     x = inputs[0].reshape(-1)
     out = outputs[0].reshape(-1)
     simd = len(x) // 8 * 8
-    out[:simd] = x[:simd].astype(np.float32) * node.data.scale32 + node.data.offset32
-    out[simd:] = (x[simd:].astype(np.int64) - node.data.zero_point.reshape(-1)[0]) * node.data.scale.reshape(-1)[0]
+    out[:simd] = x[:simd].astype(np.float32) * data.scale32 + data.offset32
+    out[simd:] = (x[simd:].astype(np.int64) - data.zero_point.reshape(-1)[0]) * data.scale.reshape(-1)[0]
 
 
 def eval_affine(node, inputs, outputs):
-    outputs[0][...] = (inputs[0].astype(np.int64) - node.data.zero_point) * node.data.scale
+    data = node.data
+    outputs[0][...] = (inputs[0].astype(np.int64) - data.zero_point) * data.scale

@@ -65,7 +65,8 @@ def _rounding_divide_by_pot_x86(x, exponent):
 
 
 def eval_quantized(node, inputs, outputs):
-    off1, off2, out_off = node.data.q_offsets
+    data = node.data
+    off1, off2, out_off = data.q_offsets
     a = inputs[0].astype(np.int64) + off1
     b = inputs[1].astype(np.int64) + off2
     a, b = np.broadcast_arrays(a, b)
@@ -77,10 +78,10 @@ def eval_quantized(node, inputs, outputs):
     inv, recip_shift = fx.get_reciprocal(b, 31)
     headroom = _leading_sign_bits(a)
     quotient = fx.saturating_rounding_doubling_high_mul(fx.wrap32(a << headroom), inv)
-    total = node.data.q_shift - recip_shift - headroom
-    res = _rounding_divide_by_pot_x86(fx.saturating_rounding_doubling_high_mul(quotient, node.data.q_mult), -total)
+    total = data.q_shift - recip_shift - headroom
+    res = _rounding_divide_by_pot_x86(fx.saturating_rounding_doubling_high_mul(quotient, data.q_mult), -total)
     out = outputs[0]
-    out[...] = np.clip(res + out_off, node.data.q_lo, node.data.q_hi)
+    out[...] = np.clip(res + out_off, data.q_lo, data.q_hi)
 
 
 def divide_float(x, y, out):

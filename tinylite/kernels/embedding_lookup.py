@@ -38,14 +38,15 @@ def prepare(node):
 
 
 def eval_lookup(node, inputs, outputs):
+    data = node.data
     ids, table = inputs
     n = table.shape[0]
     if ids.size and (ids.min() < 0 or ids.max() >= n):
         raise ValueError(f"Embedding Lookup: index out of bounds: ids must be in [0, {n}), got "
                          f"{int(ids.min())}..{int(ids.max())}")
     rows = table[ids]
-    if node.data.scale is None:
+    if data.scale is None:
         outputs[0][...] = rows
     else:
-        scale = node.data.scale if np.ndim(node.data.scale) == 0 else node.data.scale[ids]
+        scale = data.scale if np.ndim(data.scale) == 0 else data.scale[ids]
         np.multiply(rows.astype(np.float32), scale, out=outputs[0])

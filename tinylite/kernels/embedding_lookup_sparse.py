@@ -42,18 +42,19 @@ def prepare(node):
 
 
 def eval_embedding_lookup_sparse(node, inputs, outputs):
+    data = node.data
     ids, indices, _, weights, value = inputs[:5]
     out = outputs[0]
     rows = value.reshape(value.shape[0], -1)
     flat = out.reshape(-1)
     flat.fill(0)
     size = rows.shape[1]
-    strides = np.cumprod([1] + node.data.dense[:-1][::-1][:-1])[::-1] if len(node.data.dense) > 1 else []
+    strides = np.cumprod([1] + data.dense[:-1][::-1][:-1])[::-1] if len(data.dense) > 1 else []
     current, count, total, squares = 0, 0, F32(0), F32(0)
 
     def finalize():
-        if node.data.combiner != 0 and count > 0:
-            m = total if node.data.combiner == 1 else F32(np.sqrt(squares))
+        if data.combiner != 0 and count > 0:
+            m = total if data.combiner == 1 else F32(np.sqrt(squares))
             seg = flat[current:current + size]
             seg[...] = seg / m
 

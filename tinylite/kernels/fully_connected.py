@@ -81,13 +81,14 @@ def prepare(node):
 
 
 def eval_float(node, inputs, outputs):
+    data = node.data
     x, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
     res = outputs[0].reshape(-1, w.shape[0])
-    node.matmul()(x.reshape(-1, node.data.depth), w.T if node.data.wt is None else node.data.wt, out=res)
+    node.matmul()(x.reshape(-1, data.depth), w.T if data.wt is None else data.wt, out=res)
     if b is not None:
         res += b
-    if node.data.act is not None:
-        node.data.act(outputs[0])
+    if data.act is not None:
+        data.act(outputs[0])
 
 
 # --- quantized ---
@@ -136,16 +137,18 @@ def prepare_quantized(node):
 
 
 def _eval_fc(node, inputs, outputs):
+    data = node.data
     x, w = inputs[0], inputs[1]
     wt = getattr(node.data, "q_wt", None)
     if wt is None:
-        wt = (w.astype(np.float64) - node.data.q_wzp).T
-    xc = x.reshape(-1, node.data.depth).astype(np.float64) - node.data.q_x_zp
+        wt = (w.astype(np.float64) - data.q_wzp).T
+    xc = x.reshape(-1, data.depth).astype(np.float64) - data.q_x_zp
     acc = np.rint(xc @ wt).astype(np.int64)
-    _store(outputs[0], _requantize(node, acc), node.data.q_lo, node.data.q_hi)
+    _store(outputs[0], _requantize(node, acc), data.q_lo, data.q_hi)
 
 
 def _eval_hybrid_fc(node, inputs, outputs):
+    data = node.data
     x, w = inputs[0], inputs[1]
     b = inputs[2] if len(inputs) > 2 else None
     wt = getattr(node.data, "q_wt", None)
@@ -153,21 +156,21 @@ def _eval_hybrid_fc(node, inputs, outputs):
         wt = w.astype(np.float64).T
         row_sums = w.astype(np.int64).sum(axis=1)
     else:
-        row_sums = node.data.q_row_sums
-    rows = x.reshape(-1, node.data.depth)
-    q, sf, off = (_asymmetric_quantize_rows if node.data.q_asym else _symmetric_quantize_rows)(rows)
+        row_sums = data.q_row_sums
+    rows = x.reshape(-1, data.depth)
+    q, sf, off = (_asymmetric_quantize_rows if data.q_asym else _symmetric_quantize_rows)(rows)
     acc = np.rint(q.astype(np.float64) @ wt).astype(np.int64)
-    if node.data.q_asym:
+    if data.q_asym:
         acc -= row_sums[None, :] * off[:, None]
-    if node.data.q_per_channel:
-        scale = (sf[:, None] * node.data.q_wscale[None, :]).astype(np.float32)
+    if data.q_per_channel:
+        scale = (sf[:, None] * data.q_wscale[None, :]).astype(np.float32)
     else:
-        scale = (sf * node.data.q_wscale[0]).astype(np.float32)[:, None]
+        scale = (sf * data.q_wscale[0]).astype(np.float32)[:, None]
     res = acc.astype(np.float32) * scale
     if b is not None:
         res += b
-    if node.data.q_clamp is not None:
-        np.clip(res, *node.data.q_clamp, out=res)
+    if data.q_clamp is not None:
+        np.clip(res, *data.q_clamp, out=res)
     outputs[0].reshape(res.shape)[...] = res
 
 
@@ -223,17 +226,18 @@ def _prepare_blockwise(node, x, w):
 
 
 def eval_blockwise(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     b = inputs[2] if len(inputs) > 2 else None
-    units, blocks, block = node.data.block_weights.shape
+    units, blocks, block = data.block_weights.shape
     rows = x.reshape(-1, blocks * block)
     q, sf, zp = _asymmetric_quantize_rows(rows)
     qb = q.astype(np.float64).reshape(len(rows), blocks, block)
     acc = np.zeros((len(rows), units), np.float32)
     for bi in range(blocks):
-        sums = (qb[:, bi, :] @ node.data.block_weights[:, bi, :].T).astype(np.float32)   # exact integers
-        acc = (acc + sums * node.data.block_scales[None, :, bi]).astype(np.float32)
-    acc = (acc - zp.astype(np.float32)[:, None] * node.data.kfsum[None, :]).astype(np.float32)
+        sums = (qb[:, bi, :] @ data.block_weights[:, bi, :].T).astype(np.float32)   # exact integers
+        acc = (acc + sums * data.block_scales[None, :, bi]).astype(np.float32)
+    acc = (acc - zp.astype(np.float32)[:, None] * data.kfsum[None, :]).astype(np.float32)
     acc = (acc * sf[:, None]).astype(np.float32)
     if b is not None:
         acc = (acc + b).astype(np.float32)

@@ -45,12 +45,13 @@ def _size(dims):
 
 
 def eval_gather(node, inputs, outputs):
-    b, outer, n, inner = node.data.x_view
-    idx = inputs[1].reshape(node.data.i_view)
+    data = node.data
+    b, outer, n, inner = data.x_view
+    idx = inputs[1].reshape(data.i_view)
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise ValueError(f"gather index out of bounds: indices must be in [0, {n}), got "
                          f"{int(idx.min())}..{int(idx.max())}")
-    x = inputs[0].reshape(node.data.x_view)
+    x = inputs[0].reshape(data.x_view)
     picked = x[np.arange(b)[:, None], :, idx]             # [batch, coords, outer, inner]
-    out = outputs[0].reshape(b, outer, node.data.i_view[1], inner)
+    out = outputs[0].reshape(b, outer, data.i_view[1], inner)
     np.copyto(out, picked.transpose(0, 2, 1, 3))

@@ -51,7 +51,8 @@ def prepare(node):
 
 
 def eval_if(node, inputs, outputs):
-    take = node.data.branches[0] if bool(inputs[0].reshape(-1)[0]) else node.data.branches[1]
+    data = node.data
+    take = data.branches[0] if bool(inputs[0].reshape(-1)[0]) else data.branches[1]
     for out, value in zip(outputs, take.run(inputs[1:])):
         out[...] = value
 

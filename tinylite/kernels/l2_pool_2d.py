@@ -31,12 +31,13 @@ def prepare(node):
 
 
 def eval_l2_pool(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     if out.size == 0:
         return
     acc = np.zeros(out.shape, np.float32)
-    for view in window_slices(inputs[0], node.data.geometry, 0.0):
+    for view in window_slices(inputs[0], data.geometry, 0.0):
         acc += view * view
-    np.sqrt(acc / node.data.count, out=out)
-    if node.data.act is not None:
-        node.data.act(out)
+    np.sqrt(acc / data.count, out=out)
+    if data.act is not None:
+        data.act(out)

@@ -31,18 +31,19 @@ def prepare(node):
 
 
 def eval_lrn(node, inputs, outputs):
+    data = node.data
     x = inputs[0]
     c = x.shape[-1]
     sq = x * x
     # Window sums along channels from a cumulative sum with a zero in front.
     csum = np.concatenate([np.zeros(x.shape[:-1] + (1,), np.float64), np.cumsum(sq, axis=-1, dtype=np.float64)], -1)
-    lo = np.maximum(np.arange(c) - node.data.radius, 0)
+    lo = np.maximum(np.arange(c) - data.radius, 0)
     if node.reference:
         # LiteRT's reference kernel (BUILTIN_REF) ends the window before c + radius: it sums
         # channels c - radius .. c + radius - 1, so radius 0 sums nothing.  Its optimized
         # kernel, the default, includes c + radius as TensorFlow does.
-        hi = np.minimum(np.arange(c) + node.data.radius, c)
+        hi = np.minimum(np.arange(c) + data.radius, c)
     else:
-        hi = np.minimum(np.arange(c) + node.data.radius, c - 1) + 1
+        hi = np.minimum(np.arange(c) + data.radius, c - 1) + 1
     acc = (csum[..., hi] - csum[..., lo]).astype(np.float32)
-    outputs[0][...] = x * np.power(node.data.bias + node.data.alpha * acc, -node.data.beta)
+    outputs[0][...] = x * np.power(data.bias + data.alpha * acc, -data.beta)

@@ -67,32 +67,34 @@ def prepare_quantized(node):
 
 
 def _eval_log_softmax_table(node, inputs, outputs):
+    data = node.data
     x = inputs[0].astype(np.int64)
     top = x.max(axis=-1, keepdims=True)
-    e = node.data.q_table[top - x]
+    e = data.q_table[top - x]
     # The C++ loop sums in float32, in order; cumulative sums keep that order.
     total = np.cumsum(e, axis=-1, dtype=np.float32)[..., -1:]
     log_sum = np.log(total.astype(np.float64)).astype(np.float32)
-    shift = (node.data.q_in_scale * top.astype(np.float32) + log_sum) / node.data.q_out_scale
-    log_prob = node.data.q_ratio * x.astype(np.float32) - shift
+    shift = (data.q_in_scale * top.astype(np.float32) + log_sum) / data.q_out_scale
+    log_prob = data.q_ratio * x.astype(np.float32) - shift
     info = np.iinfo(outputs[0].dtype)
     # std::rint: ties to even, as np.rint.
-    outputs[0][...] = np.clip(np.rint(log_prob).astype(np.int64) + node.data.q_out_zp, info.min, info.max)
+    outputs[0][...] = np.clip(np.rint(log_prob).astype(np.int64) + data.q_out_zp, info.min, info.max)
 
 
 def _eval_log_softmax8(node, inputs, outputs):
+    data = node.data
     x = inputs[0].astype(np.int64)
     diff = x - x.max(axis=-1, keepdims=True)
-    live = diff >= node.data.q_diff_min
-    scaled = fx.multiply_by_quantized_multiplier(np.where(live, diff, 0), node.data.q_mult, node.data.q_shift)
+    live = diff >= data.q_diff_min
+    scaled = fx.multiply_by_quantized_multiplier(np.where(live, diff, 0), data.q_mult, data.q_shift)
     exps = fx.rounding_divide_by_pot(fx.exp_on_negative_values(scaled, _IN_BITS), _ACC_BITS)
     sum_q12 = fx.wrap32(np.where(live, exps, 0).sum(axis=-1, keepdims=True))
     log_sum_q5 = fx.log_x_for_x_ge_1(sum_q12, _ACC_BITS, _IN_BITS)
     # Differences at or below this one would fall under the int32 range once the log-sum is
     # subtracted: they give the type's minimum.
-    floor = fx.multiply_by_quantized_multiplier(fx.wrap32(log_sum_q5 + fx.INT32_MIN), node.data.q_rev_mult,
-                                                node.data.q_rev_shift)
-    adjusted_min = np.maximum(node.data.q_diff_min - 1, floor)
+    floor = fx.multiply_by_quantized_multiplier(fx.wrap32(log_sum_q5 + fx.INT32_MIN), data.q_rev_mult,
+                                                data.q_rev_shift)
+    adjusted_min = np.maximum(data.q_diff_min - 1, floor)
     res = fx.rounding_divide_by_pot(fx.wrap32(scaled - log_sum_q5), 31 - _IN_BITS - _OUT_BITS) + 127
     res = np.where(diff > adjusted_min, np.clip(res, -128, 127), -128)
     outputs[0][...] = res

@@ -36,16 +36,17 @@ def prepare(node):
 
 
 def eval_float(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     first = True
-    for view in window_slices(inputs[0], node.data.geometry, -np.inf):
+    for view in window_slices(inputs[0], data.geometry, -np.inf):
         if first:
             np.copyto(out, view)
             first = False
         else:
             np.maximum(out, view, out=out)
-    if node.data.act is not None:
-        node.data.act(out)
+    if data.act is not None:
+        data.act(out)
 
 
 # --- quantized ---
@@ -60,8 +61,9 @@ def prepare_quantized(node):
 
 
 def _eval_max_pool(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     res = None
-    for view in window_slices(inputs[0], node.data.geometry, np.iinfo(out.dtype).min):
+    for view in window_slices(inputs[0], data.geometry, np.iinfo(out.dtype).min):
         res = view.copy() if res is None else np.maximum(res, view, out=res)
-    _store(out, res, node.data.q_lo, node.data.q_hi)
+    _store(out, res, data.q_lo, data.q_hi)

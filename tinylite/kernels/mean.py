@@ -38,35 +38,38 @@ def prepare(node):
 
 
 def eval_float(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     if x.size == 0:
         out[...] = np.nan
         return
-    acc = out.reshape(node.data.kept_shape)
-    np.sum(x, axis=node.data.axes, dtype=np.float32, keepdims=True, out=acc)
-    acc /= np.float32(node.data.count)
+    acc = out.reshape(data.kept_shape)
+    np.sum(x, axis=data.axes, dtype=np.float32, keepdims=True, out=acc)
+    acc /= np.float32(data.count)
 
 
 @binds(eval_float)
 def _bind_float(node, inputs, outputs):
     # np.sum is add.reduce behind a Python wrapper that costs more than a
     # layer norm's small mean itself; the same reduction, called straight.
+    data = node.data
     x, out = inputs[0], outputs[0]
     if x.size == 0 or not out.flags.c_contiguous:
         return None
-    acc = out.reshape(node.data.kept_shape)
-    return [partial(np.add.reduce, x, node.data.axes, np.float32, acc, True),
-            partial(np.divide, acc, np.float32(node.data.count), out=acc)]
+    acc = out.reshape(data.kept_shape)
+    return [partial(np.add.reduce, x, data.axes, np.float32, acc, True),
+            partial(np.divide, acc, np.float32(data.count), out=acc)]
 
 
 def eval_int(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     if x.size == 0:
         out[...] = 0
         return
-    total = np.sum(x, axis=node.data.axes, dtype=np.int64, keepdims=True)
-    quotient = np.abs(total) // node.data.count * np.sign(total)
-    out.reshape(node.data.kept_shape)[...] = quotient.astype(out.dtype)
+    total = np.sum(x, axis=data.axes, dtype=np.int64, keepdims=True)
+    quotient = np.abs(total) // data.count * np.sign(total)
+    out.reshape(data.kept_shape)[...] = quotient.astype(out.dtype)
 
 
 # --- quantized ---
@@ -109,20 +112,22 @@ def prepare_quantized(node):
 
 
 def _eval_mean_spatial(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     acc = x.astype(np.int64).sum(axis=(1, 2))                    # [n, depth]
-    res = fx.multiply_by_quantized_multiplier(acc, node.data.q_mult, node.data.q_shift)
-    if node.data.q_simd.any():
-        res = np.where(node.data.q_simd, fx.multiply_by_quantized_multiplier_neon(acc, node.data.q_mult, node.data.q_shift), res)
-    out[...] = np.clip(res + node.data.q_bias, *node.data.q_range).reshape(out.shape)
+    res = fx.multiply_by_quantized_multiplier(acc, data.q_mult, data.q_shift)
+    if data.q_simd.any():
+        res = np.where(data.q_simd, fx.multiply_by_quantized_multiplier_neon(acc, data.q_mult, data.q_shift), res)
+    out[...] = np.clip(res + data.q_bias, *data.q_range).reshape(out.shape)
 
 
 def _eval_mean(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
-    if x.size == 0 or node.data.count == 0:
+    if x.size == 0 or data.count == 0:
         out[...] = 0
         return
-    total = np.sum(x, axis=node.data.axes, dtype=np.int64, keepdims=True)
-    shifted = fx.wrap32(total - node.data.q_x_zp * node.data.count)
-    res = fx.multiply_by_quantized_multiplier(shifted, node.data.q_mult, node.data.q_shift) + node.data.q_out_zp
-    out.reshape(node.data.kept_shape)[...] = np.clip(res, *node.data.q_range)
+    total = np.sum(x, axis=data.axes, dtype=np.int64, keepdims=True)
+    shifted = fx.wrap32(total - data.q_x_zp * data.count)
+    res = fx.multiply_by_quantized_multiplier(shifted, data.q_mult, data.q_shift) + data.q_out_zp
+    out.reshape(data.kept_shape)[...] = np.clip(res, *data.q_range)

@@ -36,7 +36,8 @@ def prepare(node):
 
 
 def eval_mirror_pad(node, inputs, outputs):
+    data = node.data
     x = inputs[0]
     if x.size == 0:
         return
-    np.copyto(outputs[0], np.pad(x, node.data.pairs, mode=node.data.mode))
+    np.copyto(outputs[0], np.pad(x, data.pairs, mode=data.mode))

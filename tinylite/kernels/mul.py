@@ -39,8 +39,9 @@ def prepare_quantized(node):
 
 
 def _eval_mul(node, inputs, outputs):
-    zx, zy, zo = node.data.q_zps
+    data = node.data
+    zx, zy, zo = data.q_zps
     prod = (inputs[0].astype(np.int64) - zx) * (inputs[1].astype(np.int64) - zy)
-    res = fx.multiply_by_quantized_multiplier(prod, node.data.q_mult, node.data.q_shift) + zo
+    res = fx.multiply_by_quantized_multiplier(prod, data.q_mult, data.q_shift) + zo
     out = outputs[0]
-    out[...] = np.clip(np.broadcast_to(res, out.shape), node.data.q_lo, node.data.q_hi)
+    out[...] = np.clip(np.broadcast_to(res, out.shape), data.q_lo, data.q_hi)

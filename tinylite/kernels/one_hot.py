@@ -36,7 +36,8 @@ def prepare(node):
 
 
 def eval_one_hot(node, inputs, outputs):
+    data = node.data
     idx, _, on, off = inputs
-    positions = np.arange(node.data.depth).reshape((-1,) + (1,) * (idx.ndim - node.data.axis))
-    hot = np.expand_dims(idx, node.data.axis) == positions
+    positions = np.arange(data.depth).reshape((-1,) + (1,) * (idx.ndim - data.axis))
+    hot = np.expand_dims(idx, data.axis) == positions
     outputs[0][...] = np.where(hot, on.reshape(()), off.reshape(()))

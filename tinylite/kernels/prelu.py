@@ -60,11 +60,12 @@ def prepare_quantized(node):
 
 
 def _eval_prelu(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
-    xv = inputs[0].astype(np.int64) - node.data.q_x_zp
-    av = inputs[1].astype(np.int64) - node.data.q_a_zp
-    pos = fx.multiply_by_quantized_multiplier(xv, *node.data.q_m1)
-    neg = fx.multiply_by_quantized_multiplier(xv * av, *node.data.q_m2)
-    res = np.where(xv >= 0, pos, neg) + node.data.q_out_zp
+    xv = inputs[0].astype(np.int64) - data.q_x_zp
+    av = inputs[1].astype(np.int64) - data.q_a_zp
+    pos = fx.multiply_by_quantized_multiplier(xv, *data.q_m1)
+    neg = fx.multiply_by_quantized_multiplier(xv * av, *data.q_m2)
+    res = np.where(xv >= 0, pos, neg) + data.q_out_zp
     info = np.iinfo(out.dtype)
     _store(out, np.broadcast_to(res, out.shape).copy(), info.min, info.max)

@@ -7,7 +7,7 @@ finishing the tail: quantize multiplies by a float32 reciprocal and rounds
 ties to even there, requantize rounds ties up (ruy/NEON style).  tinylite
 reproduces that split, so it matches LiteRT's default kernels bit for bit.
 Under the reference op resolver every element takes the scalar formula, as
-LiteRT's reference kernels do (``node.simd_block`` = 0).
+LiteRT's reference kernels do (``node.data.simd_block`` = 0).
 """
 import numpy as np
 
@@ -61,29 +61,32 @@ def prepare(node):
 
 
 def eval_quantize_per_channel(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     info = np.iinfo(out.dtype)
-    q = fx.round_half_away(inputs[0] / node.data.scale.astype(np.float32)) + node.data.zero_point
+    q = fx.round_half_away(inputs[0] / data.scale.astype(np.float32)) + data.zero_point
     out[...] = np.clip(q, info.min, info.max)
 
 
 def eval_quantize(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     info = np.iinfo(out.dtype)
     x = inputs[0].reshape(-1)
-    simd = len(x) // 8 * 8 if node.data.simd_block else 0
+    simd = len(x) // 8 * 8 if data.simd_block else 0
     q = np.empty(len(x), np.float64)
-    q[:simd] = np.rint(x[:simd] * node.data.inv_scale)     # SIMD blocks: float32 product, ties to even
-    q[simd:] = fx.round_half_away(x[simd:].astype(np.float64) / node.data.scale.reshape(-1)[0])
-    q += node.data.zero_point.reshape(-1)[0]
+    q[:simd] = np.rint(x[:simd] * data.inv_scale)     # SIMD blocks: float32 product, ties to even
+    q[simd:] = fx.round_half_away(x[simd:].astype(np.float64) / data.scale.reshape(-1)[0])
+    q += data.zero_point.reshape(-1)[0]
     out.reshape(-1)[...] = np.clip(q, info.min, info.max)
 
 
 def eval_requantize(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     info = np.iinfo(out.dtype)
-    v = inputs[0].reshape(-1).astype(np.int64) - node.data.in_zp
-    simd = len(v) // 16 * 16 if node.data.simd_block else 0
-    res = np.concatenate([fx.multiply_by_quantized_multiplier_ruy(v[:simd], node.data.mult, node.data.shift),
-                          fx.multiply_by_quantized_multiplier(v[simd:], node.data.mult, node.data.shift)]) + node.data.out_zp
+    v = inputs[0].reshape(-1).astype(np.int64) - data.in_zp
+    simd = len(v) // 16 * 16 if data.simd_block else 0
+    res = np.concatenate([fx.multiply_by_quantized_multiplier_ruy(v[:simd], data.mult, data.shift),
+                          fx.multiply_by_quantized_multiplier(v[simd:], data.mult, data.shift)]) + data.out_zp
     out.reshape(-1)[...] = np.clip(res, info.min, info.max)

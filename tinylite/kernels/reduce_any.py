@@ -11,5 +11,6 @@ def prepare(node):
 
 
 def eval_any(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
-    np.any(inputs[0], axis=node.data.axes, keepdims=True, out=out.reshape(node.data.kept_shape))
+    np.any(inputs[0], axis=data.axes, keepdims=True, out=out.reshape(data.kept_shape))

@@ -34,6 +34,7 @@ def prepare(node):
 
 
 def eval_max(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
-    np.maximum.reduce(inputs[0], axis=node.data.axes, keepdims=True, initial=node.data.lowest,
-                      out=out.reshape(node.data.kept_shape))
+    np.maximum.reduce(inputs[0], axis=data.axes, keepdims=True, initial=data.lowest,
+                      out=out.reshape(data.kept_shape))

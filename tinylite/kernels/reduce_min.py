@@ -35,17 +35,18 @@ def prepare(node):
 
 
 def eval_min(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     x = inputs[0]
     if x.dtype.kind == "f" and np.isnan(x).any():
         # LiteRT's `min(a, b)` keeps the running value when b is NaN unless it is the first.
-        res = np.full(node.data.kept_shape, node.data.highest, x.dtype)
-        for idx in np.ndindex(*[x.shape[a] for a in node.data.axes]):
+        res = np.full(data.kept_shape, data.highest, x.dtype)
+        for idx in np.ndindex(*[x.shape[a] for a in data.axes]):
             sl = [slice(None)] * x.ndim
-            for a, i in zip(node.data.axes, idx):
+            for a, i in zip(data.axes, idx):
                 sl[a] = slice(i, i + 1)
             v = x[tuple(sl)]
             res = np.where(v < res, v, res)
         out[...] = res.reshape(out.shape)
         return
-    np.minimum.reduce(x, axis=node.data.axes, keepdims=True, initial=node.data.highest, out=out.reshape(node.data.kept_shape))
+    np.minimum.reduce(x, axis=data.axes, keepdims=True, initial=data.highest, out=out.reshape(data.kept_shape))

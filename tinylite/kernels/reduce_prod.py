@@ -36,8 +36,9 @@ def prepare(node):
 
 
 def eval_prod(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
-    np.multiply.reduce(inputs[0], axis=node.data.axes, keepdims=True, out=out.reshape(node.data.kept_shape))
+    np.multiply.reduce(inputs[0], axis=data.axes, keepdims=True, out=out.reshape(data.kept_shape))
 
 
 def _prepare_quantized(node, x, out):
@@ -70,19 +71,20 @@ def _prepare_quantized(node, x, out):
 
 
 def eval_quantized(node, inputs, outputs):
+    data = node.data
     x = inputs[0]
     out = outputs[0]
     if x.size == 0:
         return
-    if not node.data.axes:
+    if not data.axes:
         # LiteRT's reduction with no axis copies the stored values, without rescaling them.
         out.reshape(-1)[...] = x.reshape(-1)
         return
-    n = node.data.count
-    v = np.transpose(x, node.data.perm).reshape(-1, n).astype(np.int64) - node.data.q_zp
+    n = data.count
+    v = np.transpose(x, data.perm).reshape(-1, n).astype(np.int64) - data.q_zp
     acc = v[:, 0]
     for j in range(1, n):
-        acc = multiply_by_quantized_multiplier_64(acc * v[:, j], node.data.q_mult, node.data.q_shift)
-    r = multiply_by_quantized_multiplier_64(acc, node.data.q_mult, node.data.q_shift) + node.data.q_out_zp
+        acc = multiply_by_quantized_multiplier_64(acc * v[:, j], data.q_mult, data.q_shift)
+    r = multiply_by_quantized_multiplier_64(acc, data.q_mult, data.q_shift) + data.q_out_zp
     info = np.iinfo(out.dtype)
     out.reshape(-1)[...] = np.clip(r, info.min, info.max)

@@ -54,13 +54,14 @@ def prepare(node):
 
 
 def eval_reduce_window(node, inputs, outputs):
+    data = node.data
     x, init = inputs[0], inputs[1]
     out = outputs[0]
     out.fill(init.reshape(-1)[0])
     if out.size == 0:
         return
-    window, strides, dil = node.data.window
+    window, strides, dil = data.window
     for offsets in itertools.product(*[range(w) for w in window]):
         view = x[tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
                        for o, d, s, n in zip(offsets, dil, strides, out.shape))]
-        node.data.fn(out, view, out=out)
+        data.fn(out, view, out=out)

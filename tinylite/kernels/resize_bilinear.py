@@ -67,12 +67,13 @@ def source_coords(in_size, out_size, align_corners, half_pixel_centers):
 
 
 def eval_float(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     tmp = np.empty_like(out)
-    weights = iter(node.data.weights)
-    for i, r in enumerate(node.data.rows):
+    weights = iter(data.weights)
+    for i, r in enumerate(data.rows):
         rows = x[:, r]
-        for j, c in enumerate(node.data.cols):
+        for j, c in enumerate(data.cols):
             if i == j == 0:
                 np.multiply(rows[:, :, c], next(weights), out=out)
             else:
@@ -96,12 +97,13 @@ def _prepare_uint8(node, h, w, oh, ow, align, half):
 
 
 def eval_uint8(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     acc = None
-    weights = iter(node.data.weights)
-    for r in node.data.rows:
+    weights = iter(data.weights)
+    for r in data.rows:
         rows = x[:, r].astype(np.float32)
-        for c in node.data.cols:
+        for c in data.cols:
             term = rows[:, :, c] * next(weights)
             acc = term if acc is None else acc + term
     acc += np.float32(0.5)
@@ -111,11 +113,12 @@ def eval_uint8(node, inputs, outputs):
 def eval_uint8_reference(node, inputs, outputs):
     """LiteRT's reference kernel: each corner's value times its y weight, then its
     x weight, in float32, summed in the order (y0,x0), (y1,x0), (y0,x1), (y1,x1)."""
+    data = node.data
     x, out = inputs[0], outputs[0]
-    (wy0, wy1), (wx0, wx1) = node.data.factors
+    (wy0, wy1), (wx0, wx1) = data.factors
     acc = None
-    for c, wx in zip(node.data.cols, (wx0, wx1)):
-        for r, wy in zip(node.data.rows, (wy0, wy1)):
+    for c, wx in zip(data.cols, (wx0, wx1)):
+        for r, wy in zip(data.rows, (wy0, wy1)):
             term = x[:, r][:, :, c].astype(np.float32) * wy[None, :, None, None] * wx[None, None, :, None]
             acc = term if acc is None else acc + term
     acc += np.float32(0.5)
@@ -148,12 +151,13 @@ def _prepare_integer(node, h, w, oh, ow, align, half):
 
 
 def eval_integer(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     acc = None
-    weights = iter(node.data.weights)
-    for r in node.data.rows:
+    weights = iter(data.weights)
+    for r in data.rows:
         rows = x[:, r].astype(np.int64)
-        for c in node.data.cols:
+        for c in data.cols:
             term = rows[:, :, c] * next(weights)
             acc = term if acc is None else acc + term
     # (acc + round) / 2**20 with C's truncating division: half away from zero.

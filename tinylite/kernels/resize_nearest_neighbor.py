@@ -51,4 +51,5 @@ def source_index(in_size, out_size, align_corners, half_pixel_centers, fixed_poi
 
 
 def eval_copy(node, inputs, outputs):
-    outputs[0][...] = inputs[0][:, node.data.rows][:, :, node.data.cols]
+    data = node.data
+    outputs[0][...] = inputs[0][:, data.rows][:, :, data.cols]

@@ -29,5 +29,6 @@ def prepare(node):
 
 
 def eval_rnn(node, inputs, outputs):
-    h = inputs[4].reshape(inputs[0].shape[0], node.data.rnn.units)
-    outputs[-1][...] = node.data.rnn.step(inputs[0], h)
+    data = node.data
+    h = inputs[4].reshape(inputs[0].shape[0], data.rnn.units)
+    outputs[-1][...] = data.rnn.step(inputs[0], h)

@@ -71,9 +71,10 @@ def _rsqrt8(node, q):
 
 
 def _eval_rsqrt8(node, inputs, outputs):
+    data = node.data
     q = inputs[0].astype(np.int64)
-    _require_non_negative(node, q, node.data.q_x_zp, "RSQRT")
-    np.take(node.data.q_lut, q + 128, out=outputs[0])
+    _require_non_negative(node, q, data.q_x_zp, "RSQRT")
+    np.take(data.q_lut, q + 128, out=outputs[0])
 
 
 def _eval_rsqrt16(node, inputs, outputs):

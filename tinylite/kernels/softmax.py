@@ -39,10 +39,11 @@ def prepare(node):
 
 
 def eval_float(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     np.subtract(x, np.max(x, axis=-1, keepdims=True), out=out)
-    if node.data.beta != 1:
-        out *= node.data.beta
+    if data.beta != 1:
+        out *= data.beta
     np.exp(out, out=out)
     out /= np.sum(out, axis=-1, keepdims=True)
 
@@ -80,12 +81,13 @@ def prepare_quantized(node):
 
 
 def _eval_softmax8(node, inputs, outputs):
+    data = node.data
     x = inputs[0].astype(np.int64)
     out = outputs[0]
     diff = x - x.max(axis=-1, keepdims=True)
-    live = diff >= node.data.q_diff_min
+    live = diff >= data.q_diff_min
     # MultiplyByQuantizedMultiplierGreaterThanOne: the shift is a left shift.
-    scaled = fx.saturating_rounding_doubling_high_mul(fx.wrap32(np.where(live, diff, 0) << node.data.q_shift), node.data.q_mult)
+    scaled = fx.saturating_rounding_doubling_high_mul(fx.wrap32(np.where(live, diff, 0) << data.q_shift), data.q_mult)
     exps = fx.exp_on_negative_values(scaled, 5)
     sum_of_exps = fx.wrap32(np.where(live, fx.rounding_divide_by_pot(exps, 12), 0).sum(axis=-1, keepdims=True))
     recip, bits_over_unit = fx.get_reciprocal(sum_of_exps, 12)
@@ -98,31 +100,33 @@ def _eval_softmax8(node, inputs, outputs):
 
 
 def _eval_softmax8_table(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     x = inputs[0].astype(np.int64)
-    e = node.data.q_table[x.max(axis=-1, keepdims=True) - x]
+    e = data.q_table[x.max(axis=-1, keepdims=True) - x]
     # The C++ loop sums in float32, in order; cumulative sums keep that order.
     total = np.cumsum(e, axis=-1, dtype=np.float32)[..., -1:]
-    inv = np.float32(1) / (total * node.data.q_out_scale)
+    inv = np.float32(1) / (total * data.q_out_scale)
     prob = e * inv
     if out.dtype == np.uint8:
         q = np.floor(prob + np.float32(0.5))       # LiteRT truncates prob + 0.5 for uint8
     else:
-        q = fx.round_half_away(prob) + node.data.q_out_zp
+        q = fx.round_half_away(prob) + data.q_out_zp
     info = np.iinfo(out.dtype)
     _store(out, q.astype(np.int64), info.min, info.max)
 
 
 def _eval_softmax16(node, inputs, outputs):
+    data = node.data
     x = inputs[0].astype(np.int64)
     diff = x - x.max(axis=-1, keepdims=True)
-    scaled = fx.multiply_by_quantized_multiplier(diff, node.data.q_mult, node.data.q_shift)
-    exps = fx.lut_lookup_int16(np.clip(scaled + 32767, -32768, 32767), node.data.q_exp_lut)
+    scaled = fx.multiply_by_quantized_multiplier(diff, data.q_mult, data.q_shift)
+    exps = fx.lut_lookup_int16(np.clip(scaled + 32767, -32768, 32767), data.q_exp_lut)
     total = exps.sum(axis=-1, keepdims=True)
     headroom_plus_one = fx.count_leading_zeros32(total)
     shifted = ((total << (headroom_plus_one - 1)) + (1 << 13)) >> 14
     sym = np.clip(shifted - ((1 << 15) + (1 << 16)), -32768, 32767)
-    recip = fx.lut_lookup_int16(sym, node.data.q_recip_lut)
+    recip = fx.lut_lookup_int16(sym, data.q_recip_lut)
     right_shift = 31 - headroom_plus_one
     res = (exps * recip + (np.int64(1) << (right_shift - 1))) >> right_shift
     _store(outputs[0], res, 0, 32767)

@@ -39,10 +39,11 @@ def prepare(node):
 
 
 def eval_space_to_batch_nd(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     n, h, w, c = as_4d(x.shape)
-    (bh, bw), ((pt, pb), (pl, pr)) = node.data.block, node.data.pads
-    padded = np.full((n, h + pt + pb, w + pl + pr, c), node.data.pad_value, dtype=x.dtype)
+    (bh, bw), ((pt, pb), (pl, pr)) = data.block, data.pads
+    padded = np.full((n, h + pt + pb, w + pl + pr, c), data.pad_value, dtype=x.dtype)
     padded[:, pt:pt + h, pl:pl + w] = x.reshape(n, h, w, c)
     oh, ow = (h + pt + pb) // bh, (w + pl + pr) // bw
     tiles = padded.reshape(n, oh, bh, ow, bw, c).transpose(2, 4, 0, 1, 3, 5)

@@ -35,11 +35,12 @@ def prepare_quantized(node):
 
 
 def _eval_sqrt(node, inputs, outputs):
+    data = node.data
     q = inputs[0].astype(np.int64)
-    _require_non_negative(node, q, node.data.q_x_zp, "SQRT")
-    sx, so = node.data.q_scales
-    root = np.sqrt(sx * (q - node.data.q_x_zp).astype(np.float32))
+    _require_non_negative(node, q, data.q_x_zp, "SQRT")
+    sx, so = data.q_scales
+    root = np.sqrt(sx * (q - data.q_x_zp).astype(np.float32))
     # TFLite truncates toward zero here (a C cast), it does not round.
-    res = np.trunc(root / so).astype(np.int64) + node.data.q_out_zp
+    res = np.trunc(root / so).astype(np.int64) + data.q_out_zp
     info = np.iinfo(outputs[0].dtype)
     outputs[0][...] = np.clip(res, info.min, info.max)

@@ -61,9 +61,10 @@ def prepare_quantized(node):
 
 
 def _eval_squared_difference(node, inputs, outputs):
-    a = node.data.q_tables[0][inputs[0].astype(np.intp) + 128]
-    b = node.data.q_tables[1][inputs[1].astype(np.intp) + 128]
+    data = node.data
+    a = data.q_tables[0][inputs[0].astype(np.intp) + 128]
+    b = data.q_tables[1][inputs[1].astype(np.intp) + 128]
     d = a - b
-    res = fx.multiply_by_quantized_multiplier_smaller_than_one(d * d, node.data.q_out_mult, node.data.q_out_shift) + node.data.q_out_zp
+    res = fx.multiply_by_quantized_multiplier_smaller_than_one(d * d, data.q_out_mult, data.q_out_shift) + data.q_out_zp
     out = outputs[0]
     out[...] = np.clip(np.broadcast_to(res, out.shape), -128, 127)

@@ -31,8 +31,9 @@ def prepare(node):
 
 
 def eval_sum(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
-    np.sum(inputs[0], axis=node.data.axes, dtype=out.dtype, keepdims=True, out=out.reshape(node.data.kept_shape))
+    np.sum(inputs[0], axis=data.axes, dtype=out.dtype, keepdims=True, out=out.reshape(data.kept_shape))
 
 
 def prepare_quantized(node):
@@ -50,13 +51,14 @@ def prepare_quantized(node):
 
 
 def eval_quantized(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     x = inputs[0]
     if x.size == 0:
         return
-    total = np.sum(x, axis=node.data.axes, dtype=np.int64, keepdims=True)
+    total = np.sum(x, axis=data.axes, dtype=np.int64, keepdims=True)
     total = ((total + 2 ** 31) % 2 ** 32 - 2 ** 31).astype(np.float32)        # int32 accumulator
-    v = (total * node.data.q_scale + node.data.q_bias).astype(np.float32)
+    v = (total * data.q_scale + data.q_bias).astype(np.float32)
     r = np.copysign(np.floor(np.abs(v.astype(np.float64)) + 0.5), v)         # TfLiteRound
     info = np.iinfo(out.dtype)
-    out.reshape(node.data.kept_shape)[...] = np.clip(r + node.data.q_out_zp, info.min, info.max)
+    out.reshape(data.kept_shape)[...] = np.clip(r + data.q_out_zp, info.min, info.max)

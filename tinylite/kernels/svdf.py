@@ -107,8 +107,9 @@ def _finish_float(node, out, acc):
 
 
 def eval_float(node, inputs, outputs):
-    s = _push(node, inputs[4], node.matmul()(inputs[0], node.data.wf_t))
-    _finish_float(node, outputs[0], _time_and_reduce(node, s, node.data.wt))
+    data = node.data
+    s = _push(node, inputs[4], node.matmul()(inputs[0], data.wf_t))
+    _finish_float(node, outputs[0], _time_and_reduce(node, s, data.wt))
 
 
 def _prepare_hybrid(node, wf, wt):
@@ -132,18 +133,19 @@ def _prepare_hybrid(node, wf, wt):
 
 
 def eval_hybrid(node, inputs, outputs):
+    data = node.data
     from ._quantization import _asymmetric_quantize_rows, _symmetric_quantize_rows
 
     x = inputs[0]
-    column = np.zeros((x.shape[0], node.data.dims[1]), np.float32)
+    column = np.zeros((x.shape[0], data.dims[1]), np.float32)
     if x.any():
-        q, sf, zp = (_asymmetric_quantize_rows if node.data.asym else _symmetric_quantize_rows)(x)
-        acc = np.rint(q.astype(np.float64) @ node.data.wf_q).astype(np.int64)
-        if node.data.asym:
-            acc -= node.data.wf_row_sums[None, :] * zp[:, None]
-        column = acc.astype(np.float32) * (sf * node.data.wf_scale).astype(np.float32)[:, None]
+        q, sf, zp = (_asymmetric_quantize_rows if data.asym else _symmetric_quantize_rows)(x)
+        acc = np.rint(q.astype(np.float64) @ data.wf_q).astype(np.int64)
+        if data.asym:
+            acc -= data.wf_row_sums[None, :] * zp[:, None]
+        column = acc.astype(np.float32) * (sf * data.wf_scale).astype(np.float32)[:, None]
     s = _push(node, inputs[4], column)
-    _finish_float(node, outputs[0], _time_and_reduce(node, s, node.data.wt))
+    _finish_float(node, outputs[0], _time_and_reduce(node, s, data.wt))
 
 
 def _prepare_integer(node, x, wf, wt, bias, state):
@@ -172,12 +174,13 @@ def _prepare_integer(node, x, wf, wt, bias, state):
 
 
 def eval_integer(node, inputs, outputs):
-    x = inputs[0].astype(np.int64) - node.data.x_zp
-    col = fx.multiply_by_quantized_multiplier(x @ node.data.wf_i, *node.data.m1)
+    data = node.data
+    x = inputs[0].astype(np.int64) - data.x_zp
+    col = fx.multiply_by_quantized_multiplier(x @ data.wf_i, *data.m1)
     col = np.clip(col, -32768, 32767)
     s = _push(node, inputs[4], col)
-    acc = _time_and_reduce(node, s.astype(np.int64), node.data.wt_i)
-    if node.data.bias_i is not None:
-        acc = acc + node.data.bias_i
-    res = fx.multiply_by_quantized_multiplier(acc, *node.data.m2) + node.data.out_zp
+    acc = _time_and_reduce(node, s.astype(np.int64), data.wt_i)
+    if data.bias_i is not None:
+        acc = acc + data.bias_i
+    res = fx.multiply_by_quantized_multiplier(acc, *data.m2) + data.out_zp
     outputs[0][...] = np.clip(res, -128, 127)

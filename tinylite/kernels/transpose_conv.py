@@ -94,13 +94,14 @@ def weight_matrix(w):
 
 
 def eval_float(node, inputs, outputs):
+    data = node.data
     w, x, out = inputs[1], inputs[2], outputs[0]
     b = inputs[3] if len(inputs) > 3 else None
     cout, kh, kw, cin = w.shape
     n, h, wd, _ = x.shape
     _, H, W, _ = out.shape
-    sh, sw = node.data.strides
-    pt, pl = node.data.pad_top, node.data.pad_left
+    sh, sw = data.strides
+    pt, pl = data.pad_top, data.pad_left
     wmat = getattr(node.data, "wmat", None)
     if wmat is None:
         wmat = weight_matrix(w)
@@ -113,8 +114,8 @@ def eval_float(node, inputs, outputs):
     out[...] = full[:, pt:pt + H, pl:pl + W]
     if b is not None:
         out += b
-    if node.data.act is not None:
-        node.data.act(out)
+    if data.act is not None:
+        data.act(out)
 
 
 # --- quantized ---

@@ -43,9 +43,10 @@ def prepare(node):
 
 
 def eval_float(node, inputs, outputs):
-    cell = node.data.cell
-    xs = _recurrent.time_major_view(inputs[0], node.data.time_major)
-    out = _recurrent.time_major_view(outputs[0], node.data.time_major)
+    data = node.data
+    cell = data.cell
+    xs = _recurrent.time_major_view(inputs[0], data.time_major)
+    out = _recurrent.time_major_view(outputs[0], data.time_major)
     n_batch = xs.shape[1]
     h = inputs[18].reshape(n_batch, cell.n_output)
     c = inputs[19].reshape(n_batch, cell.n_cell)

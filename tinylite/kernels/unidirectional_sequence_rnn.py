@@ -34,9 +34,10 @@ def prepare(node):
 
 
 def eval_rnn(node, inputs, outputs):
-    rnn = node.data.rnn
-    xs = _recurrent.time_major_view(inputs[0], node.data.time_major)
-    out = _recurrent.time_major_view(outputs[0], node.data.time_major)
+    data = node.data
+    rnn = data.rnn
+    xs = _recurrent.time_major_view(inputs[0], data.time_major)
+    out = _recurrent.time_major_view(outputs[0], data.time_major)
     h = inputs[4].reshape(xs.shape[1], rnn.units)
     for t in range(xs.shape[0]):
         out[t] = rnn.step(xs[t], h)

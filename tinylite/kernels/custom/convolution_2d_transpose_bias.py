@@ -55,13 +55,14 @@ def prepare(node):
 
 
 def eval_transpose_conv_bias(node, inputs, outputs):
+    data = node.data
     x, w, b = inputs
     out = outputs[0]
     cout, kh, kw, cin = w.shape
     n, h, wd, _ = x.shape
-    sh, sw = node.data.strides
-    pt, pl = node.data.pads
-    H, W = node.data.out_hw
+    sh, sw = data.strides
+    pt, pl = data.pads
+    H, W = data.out_hw
     cols = (x.reshape(-1, cin) @ w.transpose(3, 1, 2, 0).reshape(cin, -1)).reshape(n, h, wd, kh, kw, cout)
     full = np.zeros((n, max((h - 1) * sh + kh, pt + H), max((wd - 1) * sw + kw, pl + W), cout), np.float32)
     for i in range(kh):

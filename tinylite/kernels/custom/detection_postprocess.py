@@ -175,6 +175,7 @@ def _top_classes(row, k):
 
 
 def eval_detection_postprocess(node, inputs, outputs):
+    data = node.data
     box_enc, class_scores, anchors = inputs
     out_boxes, out_classes, out_scores, out_count = outputs
     decoded = decode(node, box_enc, anchors)
@@ -184,32 +185,32 @@ def eval_detection_postprocess(node, inputs, outputs):
     scores = class_scores[0]
     if node.inputs[1].dtype == np.uint8:
         scores = _dequantize(node.inputs[1], scores)
-    offset = scores.shape[1] - node.data.num_classes
+    offset = scores.shape[1] - data.num_classes
     scores = scores[:, offset:]
     for out in outputs:
         out.fill(0)
-    if node.data.regular:
-        per_class = min(node.data.per_class, node.data.max_detections)
+    if data.regular:
+        per_class = min(data.per_class, data.max_detections)
         found = []            # (score, box, class), kept sorted by score, stable
-        for c in range(node.data.num_classes):
+        for c in range(data.num_classes):
             col = scores[:, c]
             sel = nms(node, decoded, col, per_class)
             new = [(float(col[i]), int(i), c) for i in sel]
             merged = sorted(found + new, key=lambda t: -t[0])   # stable: earlier classes first
-            found = merged[:node.data.max_detections]
+            found = merged[:data.max_detections]
         for k, (score, box, c) in enumerate(found):
             out_boxes[0, k] = decoded[box]
             out_classes[0, k] = c
             out_scores[0, k] = score
         out_count[0] = len(found)
         return
-    k = min(node.data.max_classes, node.data.num_classes)
+    k = min(data.max_classes, data.num_classes)
     top = [_top_classes(row, k) for row in scores] if k > 1 else np.argmax(scores, axis=1)[:, None]
     best = scores[np.arange(len(scores)), [t[0] for t in top]]
-    selected = nms(node, decoded, best, node.data.max_detections)
+    selected = nms(node, decoded, best, data.max_detections)
     for n, box in enumerate(selected):
         for col in range(k):
-            slot = node.data.max_classes * n + col
+            slot = data.max_classes * n + col
             out_boxes[0, slot] = decoded[box]
             out_classes[0, slot] = top[box][col]
             out_scores[0, slot] = scores[box, top[box][col]]

@@ -61,13 +61,14 @@ def prepare(node):
 
 
 def eval_max_pool_argmax(node, inputs, outputs):
+    data = node.data
     if INDEX_ENCODING == "mediapipe":
         best, where = _pool_mediapipe(node, inputs[0])
     else:
         best, where = _pool_xnnpack(node, inputs[0])
     values, indices = outputs
-    if node.data.bounds is not None:
-        np.clip(best, *node.data.bounds, out=best)
+    if data.bounds is not None:
+        np.clip(best, *data.bounds, out=best)
     values[...] = best
     if INDEX_ENCODING == "mediapipe":
         indices[...] = where.astype(np.float32) + np.float32(0.1)

@@ -89,7 +89,7 @@ class Plan:
 
 
 def run(node, x, out):
-    """Write the pooled, biased, activated output (`node.act` is the conv's
+    """Write the pooled, biased, activated output (`node.data.act` is the conv's
     activation combined with the pool's)."""
     plan = node.cache.get("winograd")
     if plan is None or plan.x is not x or plan.out is not out:

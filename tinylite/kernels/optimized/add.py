@@ -84,14 +84,15 @@ def _rescale_neon(q, params):
 
 
 def eval_scalar_broadcast(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     reference._eval_add_sub(node, inputs, outputs)
-    raw = _rescale_neon(inputs[0], node.data.q_in[0]) + _rescale_neon(inputs[1], node.data.q_in[1])
-    scaled = fx.rounding_divide_by_pot(fx.vqrdmulh(fx.wrap32(raw), node.data.q_out_mult), -node.data.q_out_shift)
+    raw = _rescale_neon(inputs[0], data.q_in[0]) + _rescale_neon(inputs[1], data.q_in[1])
+    scaled = fx.rounding_divide_by_pot(fx.vqrdmulh(fx.wrap32(raw), data.q_out_mult), -data.q_out_shift)
     info = np.iinfo(out.dtype)
-    res = np.clip(fx.wrap16(fx.wrap16(scaled) + node.data.q_out_zp), info.min, info.max)
-    res = np.clip(np.broadcast_to(res, out.shape), node.data.q_lo, node.data.q_hi)
-    np.copyto(out, res, where=node.data.q_neon, casting="unsafe")
+    res = np.clip(fx.wrap16(fx.wrap16(scaled) + data.q_out_zp), info.min, info.max)
+    res = np.clip(np.broadcast_to(res, out.shape), data.q_lo, data.q_hi)
+    np.copyto(out, res, where=data.q_neon, casting="unsafe")
 
 
 @register("ADD", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_add_sub)

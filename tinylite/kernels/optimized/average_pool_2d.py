@@ -14,14 +14,15 @@ def prepare_tap_views(node, reference_fn):
 
 
 def eval_float_fast(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     views = tap_views(node, inputs[0], 0.0)
     np.copyto(out, views[0])
     for view in views[1:]:
         out += view
-    out /= node.data.count
-    if node.data.act is not None:
-        node.data.act(out)
+    out /= data.count
+    if data.act is not None:
+        data.act(out)
 
 
 class TapViews(PaddedInput):

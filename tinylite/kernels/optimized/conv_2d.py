@@ -234,23 +234,25 @@ def _multiply(node, x, out, pool=None):
 
 
 def eval_float_fast(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     _multiply(node, inputs[0], out)
-    if node.data.act is not None:
-        node.data.act(out)
+    if data.act is not None:
+        data.act(out)
 
 
 def eval_float_max_pooled(node, inputs, outputs):
     """The fast path followed by a max pool whose windows neither overlap nor
     pad; `outputs[0]` is the pool's output.  `node` is the one fuse_max_pool
     made: `node.data.pool` = (fh, fw, ph, pw), and the activations split into
-    `node.pool_floor` (a lower bound) and `node.pool_act` (the rest)."""
+    `pool_floor` (a lower bound) and `pool_act` (the rest)."""
+    data = node.data
     out = outputs[0]
-    fb = _multiply(node, inputs[0], out, node.data.pool)
+    fb = _multiply(node, inputs[0], out, data.pool)
     # The pool, and the clamp's lower bound with it: max(lo, max(window)).
-    _max_reduce(fb.phases, 0, None, fb.pooled, False, node.data.pool_floor)
-    if node.data.pool_act is not None:
-        node.data.pool_act(out)
+    _max_reduce(fb.phases, 0, None, fb.pooled, False, data.pool_floor)
+    if data.pool_act is not None:
+        data.pool_act(out)
 
 
 def _bound_multiply(node, x, out, pool=None):
@@ -269,10 +271,11 @@ def _bind_fast(node, inputs, outputs):
 
 @binds(eval_float_max_pooled)
 def _bind_max_pooled(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
-    fb, calls = _bound_multiply(node, inputs[0], out, node.data.pool)
-    pool = partial(_max_reduce, fb.phases, 0, None, fb.pooled, False, node.data.pool_floor)
-    return calls + [pool] + activation_calls(node.data.pool_act, out)
+    fb, calls = _bound_multiply(node, inputs[0], out, data.pool)
+    pool = partial(_max_reduce, fb.phases, 0, None, fb.pooled, False, data.pool_floor)
+    return calls + [pool] + activation_calls(data.pool_act, out)
 
 
 def eval_float_winograd_pooled(node, inputs, outputs):

@@ -40,6 +40,7 @@ def prepare_fast(node, reference_fn):
 
 
 def eval_float_fast(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     # The 2-D views of the input and output, and the bias repeated per row,
     # made once per pair of arrays: at batch 1 a reshape or a broadcast costs
@@ -54,8 +55,8 @@ def eval_float_fast(node, inputs, outputs):
         np.matmul(x2, wt, out=res)
     if bias is not None:
         np.add(res, bias, out=res)
-    if node.data.act is not None:
-        node.data.act(out)
+    if data.act is not None:
+        data.act(out)
 
 
 def _operands(node, x, out, w, b):
@@ -78,14 +79,15 @@ def _operands(node, x, out, w, b):
 
 @binds(eval_float_fast)
 def _bind_float(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
-    if node.data.wt is None or not (x.flags.c_contiguous and out.flags.c_contiguous):
+    if data.wt is None or not (x.flags.c_contiguous and out.flags.c_contiguous):
         return None
     x2, wt, res, bias = _operands(node, x, out, inputs[1], inputs[2] if len(inputs) > 2 else None)
     calls = [partial(np.dot, x2, wt, res)]
     if bias is not None:
         calls.append(partial(np.add, res, bias, out=res))
-    return calls + activation_calls(node.data.act, out)
+    return calls + activation_calls(data.act, out)
 
 
 # --- int8 and uint8 ---

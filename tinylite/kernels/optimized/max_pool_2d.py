@@ -17,21 +17,23 @@ def prepare_separable(node, reference_fn):
 
 
 def eval_float_fast(node, inputs, outputs):
+    data = node.data
     out = outputs[0]
     if out.size:
         separable_max(node, inputs[0], out)
-    if node.data.act is not None:
-        node.data.act(out)
+    if data.act is not None:
+        data.act(out)
 
 
 @binds(eval_float_fast)
 def _bind_fast(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     calls = []
     if out.size:
-        sepmax = node.cache["sepmax"] = SeparableMax(x, node.data.geometry)
+        sepmax = node.cache["sepmax"] = SeparableMax(x, data.geometry)
         calls = sepmax.calls(x, out)
-    return calls + activation_calls(node.data.act, out)
+    return calls + activation_calls(data.act, out)
 
 
 class SeparableMax:

@@ -61,10 +61,11 @@ def alpha_over(node, shape):
 
 def eval_float_fast(node, inputs, outputs):
     """Constant alpha all in (0, 1] (or all >= 1): two vectorized passes."""
+    data = node.data
     x, out = inputs[0], outputs[0]
     dst = _scratch(node, x, out)
-    np.multiply(x, node.data.alpha_full, out=dst)
-    node.data.pick(x, dst, out=out)
+    np.multiply(x, data.alpha_full, out=dst)
+    data.pick(x, dst, out=out)
 
 
 def _scratch(node, x, out):
@@ -80,6 +81,7 @@ def _scratch(node, x, out):
 
 @binds(eval_float_fast)
 def _bind_fast(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     dst = _scratch(node, x, out)
-    return [partial(np.multiply, x, node.data.alpha_full, out=dst), partial(node.data.pick, x, dst, out=out)]
+    return [partial(np.multiply, x, data.alpha_full, out=dst), partial(data.pick, x, dst, out=out)]

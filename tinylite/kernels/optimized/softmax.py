@@ -28,14 +28,15 @@ def prepare_fast(node, reference_fn):
 
 
 def eval_float_fast(node, inputs, outputs):
+    data = node.data
     x, out = inputs[0], outputs[0]
     v = node.cache.get("row")
     if v is None or v[0] is not x or v[1] is not out:
         v = node.cache["row"] = _views(x, out)
     _, _, xv, ov, row, axis, keep = v
-    if axis == 0 and _unshifted(xv, ov, row, node.data.beta):
+    if axis == 0 and _unshifted(xv, ov, row, data.beta):
         return
-    _shifted(xv, ov, row, axis, keep, node.data.beta)
+    _shifted(xv, ov, row, axis, keep, data.beta)
 
 
 def _views(x, out):

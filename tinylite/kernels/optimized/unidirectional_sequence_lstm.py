@@ -15,11 +15,12 @@ def prepare_fast(node, reference_fn):
 
 
 def eval_float_fast(node, inputs, outputs):
+    data = node.data
     seq = node.cache.get("sequence")
     arrays = (inputs[0], outputs[0], inputs[18], inputs[19])
     if seq is None or any(a is not b for a, b in zip(seq.arrays, arrays)):
-        seq = node.cache["sequence"] = FastLstmSequence(node.data.cell, inputs[0], outputs[0], inputs[18], inputs[19],
-                                               node.data.time_major)
+        seq = node.cache["sequence"] = FastLstmSequence(data.cell, inputs[0], outputs[0], inputs[18], inputs[19],
+                                               data.time_major)
     seq.run()
 
 
