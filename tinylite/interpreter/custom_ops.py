@@ -7,7 +7,10 @@ reads ``node.inputs`` (``TensorSpec``: ``shape``, ``dtype``, ``data`` for
 constants), sets every ``node.outputs[k].shape`` and returns
 ``eval(node, inputs, outputs)``, which ``invoke`` calls with numpy arrays and
 which writes into the preallocated ``outputs``.  ``node.custom_options`` holds
-the op's raw option bytes.
+the op's raw option bytes.  What prepare computes for eval travels in a closure
+or in a typed op-data object (``d = node.draft(MyData)`` with a class made by
+``tinylite.kernels._base.op_data``, read back as ``node.data``): a node takes no
+other attribute.
 
 Register them in one of three ways (later ones win over earlier ones, and all of
 them over the custom ops tinylite bundles in ``tinylite/kernels/custom``):

@@ -181,7 +181,7 @@ def move_activations(steps, graph_outputs: set[int]) -> list:
             continue
         c = producer[src]
         conv_fn, conv, conv_ins, conv_outs = steps[c]
-        if conv_fn in convs and getattr(conv.data, "act", None) is not None:
+        if conv_fn in convs and conv.data.act is not None:
             steps[k] = (fn, node.derived(act=conv.data.act), ins, outs)
             steps[c] = (conv_fn, conv.derived(act=None), conv_ins, conv_outs)
     return steps

@@ -1,5 +1,30 @@
-"""What a kernel sees: a `Node` with `TensorSpec` inputs and outputs, plus the
-helpers many kernels share (fused activations, padding, broadcasting)."""
+"""What a kernel sees: a `Node` with `TensorSpec` inputs and outputs and its
+typed op data (`op_data`, `Draft`), plus the helpers many kernels share (fused
+activations, padding, broadcasting).
+
+A kernel is ``prepare(node) -> eval``.  prepare validates the node, sets its
+outputs' shapes and precomputes what eval needs into the module's op data, a
+frozen dataclass (TFLite Micro's typed OpData structs)::
+
+    @op_data
+    class OpData(OpDataBase):
+        geometry: dict = None
+        act: Callable | None = None
+
+    def prepare(node):
+        d = node.draft(OpData)          # filled field by field
+        d.geometry = ...
+        return eval_float
+
+    def eval_float(node, inputs, outputs):
+        data = node.data                # the frozen OpData: plain numpy from here
+
+The interpreter freezes the draft once the node is prepared (the reference
+kernel, then the optimized one that applies: kernels/optimized).  A node
+takes no attribute but its own (`Node.__slots__`), so state outside the op
+data is an error, not a silent side channel; per-array buffers go in
+``node.cache``, which each derived copy of a node (a rewritten step, a batch
+slice) gets empty."""
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, replace

@@ -47,7 +47,7 @@ def eval_float(node, inputs, outputs):
     x, y = inputs[0], inputs[1]
     adj_x, adj_y = node.data.adj
     lhs = np.swapaxes(x, -1, -2) if adj_x else x
-    rhs = getattr(node.data, "rhs", None)
+    rhs = node.data.rhs
     if rhs is None:
         rhs = np.swapaxes(y, -1, -2) if adj_y else y
     node.matmul()(lhs, rhs, out=outputs[0])

@@ -83,7 +83,7 @@ def eval_float(node, inputs, outputs):
     data = node.data
     x, w, b = inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
     out = outputs[0]
-    wmat = data.wmat if getattr(node.data, "wmat", None) is not None else filter_matrix(w, data.groups)
+    wmat = data.wmat if data.wmat is not None else filter_matrix(w, data.groups)
     cols = im2col(x, data.geometry)
     cout = out.shape[-1]
     res = out.reshape(-1, cout)
@@ -152,7 +152,7 @@ def _conv_products(node, xc, wmat):
 
 
 def _weights(node, w, zp=0):
-    wm = getattr(node.data, "q_wmat", None)
+    wm = node.data.q_wmat
     if wm is not None:
         return wm
     if node.inputs[1].data is None:

@@ -82,7 +82,7 @@ def eval_float(node, inputs, outputs):
     if out.size == 0:
         return
     g = data.geometry
-    taps = getattr(node.data, "taps", None)
+    taps = node.data.taps
     if taps is None:
         taps = filter_taps(inputs[1], x.shape[3])
     windows = patches(pad_input(x, g), g)          # [n, oh, ow, kh, kw, cin], a view

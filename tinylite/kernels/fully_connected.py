@@ -139,7 +139,7 @@ def prepare_quantized(node):
 def _eval_fc(node, inputs, outputs):
     data = node.data
     x, w = inputs[0], inputs[1]
-    wt = getattr(node.data, "q_wt", None)
+    wt = node.data.q_wt
     if wt is None:
         wt = (w.astype(np.float64) - data.q_wzp).T
     xc = x.reshape(-1, data.depth).astype(np.float64) - data.q_x_zp
@@ -151,7 +151,7 @@ def _eval_hybrid_fc(node, inputs, outputs):
     data = node.data
     x, w = inputs[0], inputs[1]
     b = inputs[2] if len(inputs) > 2 else None
-    wt = getattr(node.data, "q_wt", None)
+    wt = node.data.q_wt
     if wt is None:
         wt = w.astype(np.float64).T
         row_sums = w.astype(np.int64).sum(axis=1)

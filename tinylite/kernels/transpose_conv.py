@@ -102,7 +102,7 @@ def eval_float(node, inputs, outputs):
     _, H, W, _ = out.shape
     sh, sw = data.strides
     pt, pl = data.pad_top, data.pad_left
-    wmat = getattr(node.data, "wmat", None)
+    wmat = node.data.wmat
     if wmat is None:
         wmat = weight_matrix(w)
     cols = node.matmul()(x.reshape(-1, cin), wmat).reshape(n, h, wd, kh, kw, cout)
@@ -210,7 +210,7 @@ def _requantize_blocked(acc, mult, shift):
 def eval_quantized(node, inputs, outputs):
     d = node.data
     w, x, out = inputs[1], inputs[2], outputs[0]
-    wmat = getattr(d, "wmat", None)
+    wmat = d.wmat
     if wmat is None:
         wmat = weight_matrix(w.astype(np.float64) - d.w_zp)
     acc = np.rint(_scatter(node, x.astype(np.float64) - d.x_zp, wmat, out.shape, np.float64)).astype(np.int64)

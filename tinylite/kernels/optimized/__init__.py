@@ -23,16 +23,25 @@ register it::
     import numpy as np
     from . import register
     from .. import conv_2d as reference
+    from .._base import op_data
+
+    @op_data
+    class OpData(reference.OpData):      # the reference's op data, and this kernel's
+        wmat_bias: np.ndarray = None
 
     @register("CONV_2D", dtypes=(np.float32,), when=lambda node, ref: ref is reference.eval_float)
     def prepare_fast(node, reference_fn):
-        ...                      # precompute, from what the reference prepare left on node
-        return eval_fast         # or None: does not apply after all
+        d = node.draft(OpData)          # holds what the reference prepare computed
+        d.wmat_bias = ...               # precompute, from d.geometry, d.wmat, ...
+        return eval_fast                # or None: does not apply after all
 
 - ``dtypes``: the dtypes of input 0 it runs on (None: any);
 - ``when(node, reference_fn)``: anything else it needs (geometry, constant
   weights, batch); runs after the reference prepare, so output shapes and
-  the reference's op data are there;
+  the reference's op data (``node.data``, still a draft) are there;
+- the module's ``OpData`` (if it declares one) is requested for the node
+  before the kernel prepares, so it must subclass the reference's (and any
+  helper's whose fields the kernel fills, as _gemm.GemmData);
 - the eval function has the reference's signature ``eval(node, inputs,
   outputs)`` and writes the same values: bit-exact for integer outputs
   (with LiteRT's optimized rounding, documented), within 1e-5 relative

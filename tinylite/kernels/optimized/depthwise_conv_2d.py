@@ -53,7 +53,7 @@ def plan(node):
     from . import ENABLED
 
     x = node.inputs[0]
-    if not ENABLED or x.dtype not in (np.int8, np.uint8) or getattr(d, "q_taps", None) is None:
+    if not ENABLED or x.dtype not in (np.int8, np.uint8) or d.q_taps is None:
         return None
     b = node.inputs[2] if node.has_input(2) else None
     if b is not None and b.data is None:
@@ -125,7 +125,7 @@ def plan_float(node):
     from . import ENABLED
 
     b = node.inputs[2] if node.has_input(2) else None
-    if not ENABLED or getattr(d, "taps", None) is None or (b is not None and b.data is None):
+    if not ENABLED or d.taps is None or (b is not None and b.data is None):
         return None
     d.opt_fdw_bias = None if b is None else np.asarray(b.data, np.float32).reshape(-1)
     d.opt_fdw_taps = d.taps.astype(np.float32)
