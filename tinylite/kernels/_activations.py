@@ -6,12 +6,12 @@ import numpy as np
 
 from . import _fixedpoint as fx
 from ._quantization import QuantData, _f32, _info, _lut_or_direct, _require, _unsupported
-from ._base import OpDataBase, op_data
+from ._base import op_data
 
 
 @op_data
 class ActivationData(QuantData):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     q_x_zp: int = None
 
@@ -104,5 +104,6 @@ def _prepare_relu_x(node, act_min, act_max, dtypes):
 
 
 def _relu_x(node, q):
-    res = fx.multiply_by_quantized_multiplier(q - node.data.q_x_zp, node.data.q_mult, node.data.q_shift) + node.data.q_out_zp
-    return np.clip(res, node.data.q_lo, node.data.q_hi)
+    data = node.data
+    res = fx.multiply_by_quantized_multiplier(q - data.q_x_zp, data.q_mult, data.q_shift) + data.q_out_zp
+    return np.clip(res, data.q_lo, data.q_hi)

@@ -12,14 +12,15 @@ from functools import partial
 import numpy as np
 
 from . import _fixedpoint as fx
-from ._base import activation_calls, activation_name, binds, broadcast_shape, Clamp, fused_float_activation, op_data, OpDataBase
+from ._base import (activation_calls, activation_name, binds, broadcast_shape, Clamp, fused_float_activation, op_data,
+                    OpDataBase)
 from ._quantization import (_all_values, _f32, _info, _INT8_TYPES, _require, _unsupported, activation_range,
                             prepare_quantized)
 
 
 @op_data
 class BinaryData(OpDataBase):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     q_lo: int = None
     q_hi: int = None

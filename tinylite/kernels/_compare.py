@@ -11,14 +11,13 @@ from typing import Callable
 
 import numpy as np
 
-from . import _fixedpoint as fx
-from . import _layout
+from . import _fixedpoint as fx, _layout
 from ._base import broadcast_shape, op_data, OpDataBase
 
 
 @op_data
 class CompareData(OpDataBase):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     ufunc: Callable = None
     rescale: list = None

@@ -10,7 +10,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class ComplexData(OpDataBase):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     fn: Callable = None
 

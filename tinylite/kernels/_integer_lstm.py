@@ -39,7 +39,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class IntegerLstmData(OpDataBase):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     cell: IntegerLstmCell | LstmCell = None
     time_major: bool = None

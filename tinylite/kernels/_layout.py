@@ -9,7 +9,7 @@ from ._base import activation_name, float_activation, normalize_axis, op_data, O
 
 @op_data
 class LayoutData(OpDataBase):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     interior: tuple = None
     pad_value: np.bool_ | np.generic | np.float32 | None = None

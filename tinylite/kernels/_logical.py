@@ -10,7 +10,7 @@ from ._base import broadcast_shape, op_data, OpDataBase
 
 @op_data
 class LogicalData(OpDataBase):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     ufunc: Callable = None
 

@@ -13,7 +13,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class UnaryData(OpDataBase):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     ufunc: Callable = None
 

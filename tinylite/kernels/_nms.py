@@ -9,7 +9,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class NmsData(OpDataBase):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     soft: bool = None
 

@@ -67,7 +67,7 @@ from ._base import activation_name, op_data, OpDataBase
 
 @op_data
 class QuantData(OpDataBase):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     q_real: np.ndarray = None
     q_mult: int | np.ndarray = None

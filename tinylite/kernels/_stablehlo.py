@@ -12,7 +12,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class StablehloData(OpDataBase):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     fn: Callable = None
 

@@ -14,7 +14,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class SegmentData(OpDataBase):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     ufunc: Callable = None
     identity: int | np.float32 = None

@@ -8,7 +8,7 @@ from ._base import conv_padding, op_data, OpDataBase
 
 @op_data
 class WindowData(OpDataBase):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     axes: tuple = None
     kept_shape: tuple = None

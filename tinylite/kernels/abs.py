@@ -12,7 +12,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What ABS's prepare computes for eval."""
 
     rescale: bool = None
     q_mult: int = None

@@ -14,7 +14,7 @@ from ._quantization import _require, _store, activation_range
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What AVERAGE_POOL_2D's prepare computes for eval."""
 
     geometry: dict = None
     count: np.ndarray = None

@@ -10,7 +10,7 @@ from ._quantization import (_asymmetric_quantize_rows, _f32, _is_quantized, _req
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What BATCH_MATMUL's prepare computes for eval."""
 
     adj: tuple = None
     q_mult: int = None

@@ -9,7 +9,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What BATCH_TO_SPACE_ND's prepare computes for eval."""
 
     block: list = None
     crops: list = None

@@ -14,7 +14,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What BIDIRECTIONAL_SEQUENCE_LSTM's prepare computes for eval."""
 
     cells: tuple = None
     merge: bool = None

@@ -14,7 +14,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What BIDIRECTIONAL_SEQUENCE_RNN's prepare computes for eval."""
 
     fw: _recurrent.RnnCell = None
     bw: _recurrent.RnnCell = None

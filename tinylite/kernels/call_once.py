@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What CALL_ONCE's prepare computes for eval."""
 
     init: SubgraphRunner = None
     key: tuple = None

@@ -6,15 +6,14 @@ from typing import Callable
 
 import numpy as np
 
-from . import _fixedpoint as fx
-from . import _layout
+from . import _fixedpoint as fx, _layout
 from ._base import normalize_axis, op_data, OpDataBase
 from ._quantization import _f32, _info, _require, activation_range
 
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What CONCATENATION's prepare computes for eval."""
 
     act: Callable | None = None
     q_lo: int = None

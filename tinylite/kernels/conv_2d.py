@@ -22,7 +22,7 @@ from ._quantization import QuantData
 
 @op_data
 class OpData(QuantData):
-    """What prepare computes for eval."""
+    """What CONV_2D's prepare computes for eval."""
 
     geometry: dict = None
     groups: int = None

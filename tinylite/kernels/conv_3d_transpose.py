@@ -10,7 +10,7 @@ from ._base import activation_name, conv_output_size, conv_padding, float_activa
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What CONV_3D_TRANSPOSE's prepare computes for eval."""
 
     geom: tuple = None
     act: None = None

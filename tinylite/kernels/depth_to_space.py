@@ -8,7 +8,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What DEPTH_TO_SPACE's prepare computes for eval."""
 
     block: int = None
 

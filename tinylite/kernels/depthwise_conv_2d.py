@@ -13,14 +13,13 @@ import numpy as np
 from . import _fixedpoint as fx
 from ._base import activation_name, float_activation, op_data, padding_name
 from ._quantization import (_asymmetric_quantize_rows, _float_clamp, _is_quantized, _requant_params, _require,
-                            _scales, _unsupported)
+                            _scales, _unsupported, QuantData)
 from ._window import geometry, pad_input, patches, reserve_padded, window_out_size
-from ._quantization import QuantData
 
 
 @op_data
 class OpData(QuantData):
-    """What prepare computes for eval."""
+    """What DEPTHWISE_CONV_2D's prepare computes for eval."""
 
     multiplier: int = None
     geometry: dict = None

@@ -6,7 +6,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What DEQUANTIZE's prepare computes for eval."""
 
     scale: np.ndarray = None
     zero_point: np.ndarray = None

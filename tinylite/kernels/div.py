@@ -8,7 +8,7 @@ input1_scale / (input2_scale * output_scale) with the combined shift."""
 import numpy as np
 
 from . import _fixedpoint as fx
-from ._base import broadcast_shape, op_data, OpDataBase
+from ._base import broadcast_shape, op_data
 from ._binary import BinaryData, prepare_arithmetic
 from ._quantization import activation_range
 from ._unary import is_quantized
@@ -16,7 +16,7 @@ from ._unary import is_quantized
 
 @op_data
 class OpData(BinaryData):
-    """What prepare computes for eval."""
+    """What DIV's prepare computes for eval."""
 
     q_mult: int = None
     q_shift: int = None

@@ -9,7 +9,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What ELU's prepare computes for eval."""
 
     lut: np.ndarray = None
 

@@ -11,7 +11,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What EMBEDDING_LOOKUP's prepare computes for eval."""
 
     scale: np.float32 | np.ndarray | None = None
 

@@ -11,7 +11,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What EMBEDDING_LOOKUP_SPARSE's prepare computes for eval."""
 
     dense: list = None
     combiner: int = None

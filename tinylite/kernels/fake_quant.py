@@ -7,7 +7,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What FAKE_QUANT's prepare computes for eval."""
 
     nudged: tuple = None
 

@@ -29,7 +29,7 @@ from ._quantization import QuantData
 
 @op_data
 class OpData(QuantData):
-    """What prepare computes for eval."""
+    """What FULLY_CONNECTED's prepare computes for eval."""
 
     depth: int = None
     q_x_zp: int = None

@@ -8,7 +8,7 @@ from ._base import normalize_axis, op_data, OpDataBase
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What GATHER's prepare computes for eval."""
 
     x_view: tuple = None
     i_view: tuple = None

@@ -9,15 +9,14 @@ import numpy as np
 
 from ._quantization import QuantData, _prepare_lut
 from ._unary import prepare_float_unary
-from ._base import OpDataBase, op_data
+from ._base import op_data
 
 
 @op_data
 class OpData(QuantData):
-    """What prepare computes for eval."""
+    """What GELU's prepare computes for eval."""
 
     approximate: bool = None
-    buffers: list = None
 
 
 SQRT_2_OVER_PI = np.float32(math.sqrt(2 / math.pi))
@@ -34,8 +33,8 @@ def prepare(node):
     d.approximate = bool(node.options.get("approximate", False))
     fn = prepare_float_unary(node, eval_approximate if d.approximate else eval_exact, "gelu")
     if fn is eval_exact:
-        # Work buffers, reused across invokes (fresh large arrays are slow).
-        d.buffers = [np.empty(node.inputs[0].shape, np.float32) for _ in range(2)]
+        for _ in range(2):
+            node.reserve(node.inputs[0].shape, np.float32, "GELU work buffer")
     return fn
 
 
@@ -44,7 +43,11 @@ def eval_exact(node, inputs, outputs):
     # In float32 like LiteRT's std::erfc: ~1e-6 relative, and float32's SIMD
     # exp makes it 2.5x faster than float64 on a transformer's activations.
     x, out = inputs[0], outputs[0]
-    u, scratch = node.data.buffers
+    buffers = node.cache.get("gelu")
+    if buffers is None or buffers[0].shape != x.shape:
+        # Work buffers, reused across invokes (fresh large arrays are slow).
+        buffers = node.cache["gelu"] = (np.empty(x.shape, np.float32), np.empty(x.shape, np.float32))
+    u, scratch = buffers
     np.multiply(x, MINUS_SQRT_HALF, out=u)
     erfc(u, out=out, scratch=scratch)
     out *= HALF         # exact, and before x: erfc(.) * x overflows for x near float32's max

@@ -4,12 +4,12 @@ import numpy as np
 from . import _fixedpoint as fx
 from ._quantization import QuantData, _f32, _info, _INT8_TYPES, _lut_or_direct, _require, _unsupported
 from ._unary import prepare_float_unary
-from ._base import OpDataBase, op_data
+from ._base import op_data
 
 
 @op_data
 class OpData(QuantData):
-    """What prepare computes for eval."""
+    """What HARD_SWISH's prepare computes for eval."""
 
     q_hs: tuple = None
     q_x_zp: int = None

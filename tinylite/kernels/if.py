@@ -7,7 +7,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What IF's prepare computes for eval."""
 
     branches: list = None
     results: list = None

@@ -13,7 +13,7 @@ from ._pool import pool_geometry, valid_counts, window_slices
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What L2_POOL_2D's prepare computes for eval."""
 
     geometry: dict = None
     count: np.ndarray = None

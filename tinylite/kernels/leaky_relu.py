@@ -4,12 +4,12 @@ import numpy as np
 from . import _fixedpoint as fx
 from ._quantization import QuantData, _f32, _info, _lut_or_direct, _require
 from ._unary import prepare_float_unary
-from ._base import OpDataBase, op_data
+from ._base import op_data
 
 
 @op_data
 class OpData(QuantData):
-    """What prepare computes for eval."""
+    """What LEAKY_RELU's prepare computes for eval."""
 
     alpha: np.float32 = None
     q_alpha: tuple = None

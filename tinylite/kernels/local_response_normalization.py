@@ -8,7 +8,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What LOCAL_RESPONSE_NORMALIZATION's prepare computes for eval."""
 
     radius: int = None
     bias: np.float32 = None

@@ -9,7 +9,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What LOG_SOFTMAX's prepare computes for eval."""
 
     q_mult: int = None
     q_shift: int = None

@@ -3,12 +3,12 @@ output and cell states kept in variable tensors; see _recurrent.py."""
 import numpy as np
 
 from . import _integer_lstm, _recurrent
-from ._base import OpDataBase, op_data
+from ._base import op_data
 
 
 @op_data
 class OpData(_integer_lstm.IntegerLstmData):
-    """What prepare computes for eval."""
+    """What LSTM's prepare computes for eval."""
 
 
 

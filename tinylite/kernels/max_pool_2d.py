@@ -16,7 +16,7 @@ from ._quantization import _require, _store, activation_range
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What MAX_POOL_2D's prepare computes for eval."""
 
     geometry: dict = None
     act: Callable | None = None

@@ -11,13 +11,12 @@ import numpy as np
 from . import _fixedpoint as fx
 from ._base import binds, op_data
 from ._quantization import _f32, _require, _unsupported
-from ._window import is_quantized_type, prepare_reduction
-from ._window import WindowData
+from ._window import is_quantized_type, prepare_reduction, WindowData
 
 
 @op_data
 class OpData(WindowData):
-    """What prepare computes for eval."""
+    """What MEAN's prepare computes for eval."""
 
     q_range: tuple = None
     q_x_zp: int = None

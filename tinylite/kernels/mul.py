@@ -4,12 +4,12 @@ import numpy as np
 from . import _fixedpoint as fx
 from ._binary import BinaryData, prepare_arithmetic, quantized_operands
 from ._quantization import _f32
-from ._base import OpDataBase, op_data
+from ._base import op_data
 
 
 @op_data
 class OpData(BinaryData):
-    """What prepare computes for eval."""
+    """What MUL's prepare computes for eval."""
 
     q_mult: int = None
     q_shift: int = None

@@ -8,7 +8,7 @@ from ._base import normalize_axis, op_data, OpDataBase
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What ONE_HOT's prepare computes for eval."""
 
     axis: int = None
     depth: int = None

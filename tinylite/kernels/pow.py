@@ -13,7 +13,7 @@ from ._base import broadcast_shape, op_data, OpDataBase
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What POW's prepare computes for eval."""
 
     scalar_exponent: bool = None
 

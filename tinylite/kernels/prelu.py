@@ -10,7 +10,7 @@ from ._quantization import _f32, _require, _store
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What PRELU's prepare computes for eval."""
 
     q_m1: tuple = None
     q_m2: tuple = None

@@ -17,7 +17,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What QUANTIZE's prepare computes for eval."""
 
     simd_block: int = None
     mult: int = None

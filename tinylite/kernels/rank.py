@@ -5,7 +5,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What RANK's prepare computes for eval."""
 
     rank: int = None
 

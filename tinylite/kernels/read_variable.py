@@ -8,7 +8,7 @@ from ._base import handle_of, op_data, OpDataBase
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What READ_VARIABLE's prepare computes for eval."""
 
     handle: tuple = None
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._window import is_quantized_type, prepare_reduction
+from ._window import is_quantized_type, prepare_reduction, WindowData
 from ._base import op_data
-from ._window import WindowData
 
 
 @op_data
 class OpData(WindowData):
-    """What prepare computes for eval."""
+    """What REDUCE_MAX's prepare computes for eval."""
 
     lowest: int | np.float32 = None
 

@@ -10,14 +10,13 @@ within int32, and once more at the end (no axis: a plain copy); LiteRT has no qu
 import numpy as np
 
 from ._fixedpoint import multiply_by_quantized_multiplier_64, quantize_multiplier
-from ._window import prepare_reduction
+from ._window import prepare_reduction, WindowData
 from ._base import op_data
-from ._window import WindowData
 
 
 @op_data
 class OpData(WindowData):
-    """What prepare computes for eval."""
+    """What REDUCE_PROD's prepare computes for eval."""
 
     perm: tuple = None
     q_zp: int = None

@@ -15,7 +15,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What REDUCE_WINDOW's prepare computes for eval."""
 
     fn: Callable = None
     window: list = None

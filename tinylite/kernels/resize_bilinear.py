@@ -21,7 +21,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What RESIZE_BILINEAR's prepare computes for eval."""
 
     rows: tuple = None
     cols: tuple = None

@@ -9,7 +9,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What RESIZE_NEAREST_NEIGHBOR's prepare computes for eval."""
 
     rows: np.ndarray = None
     cols: np.ndarray = None

@@ -6,7 +6,7 @@ from ._base import normalize_axis, op_data, OpDataBase
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What REVERSE_V2's prepare computes for eval."""
 
     axes: tuple = None
 

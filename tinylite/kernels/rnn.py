@@ -10,7 +10,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What RNN's prepare computes for eval."""
 
     rnn: _recurrent.RnnCell = None
 

@@ -9,7 +9,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What RSQRT's prepare computes for eval."""
 
     q_x_zp: int = None
     q_out_zp: int = None
@@ -65,7 +65,8 @@ def _rsqrt8(node, q):
     v = np.maximum(q - node.data.q_x_zp, 0)
     inv, inv_shift = fx.inv_sqrt_quantized_multiplier_exp(v, -1)
     data = fx.multiply_by_quantized_multiplier(np.ones_like(v), inv, inv_shift + _RSQRT_SHIFT)
-    res = fx.multiply_by_quantized_multiplier(data, node.data.q_mult, node.data.q_shift - _RSQRT_SHIFT) + node.data.q_out_zp
+    op = node.data
+    res = fx.multiply_by_quantized_multiplier(data, op.q_mult, op.q_shift - _RSQRT_SHIFT) + op.q_out_zp
     # A zero input (anything that rounds to it) is the largest representable output.
     return np.where(v == 0, 127, np.clip(res, -128, 127)).astype(np.int8)
 

@@ -8,7 +8,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What SELECT's prepare computes for eval."""
 
     rows: bool = None
 

@@ -11,7 +11,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What SOFTMAX's prepare computes for eval."""
 
     q_exp_lut: np.ndarray = None
     q_recip_lut: np.ndarray = None

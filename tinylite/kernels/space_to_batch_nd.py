@@ -10,7 +10,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What SPACE_TO_BATCH_ND's prepare computes for eval."""
 
     block: list = None
     pads: list = None

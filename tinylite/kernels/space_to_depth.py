@@ -8,7 +8,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What SPACE_TO_DEPTH's prepare computes for eval."""
 
     block: int = None
 

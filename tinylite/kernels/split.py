@@ -6,7 +6,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What SPLIT's prepare computes for eval."""
 
     axis: int = None
     sizes: list = None

@@ -7,7 +7,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What SPLIT_V's prepare computes for eval."""
 
     axis: int = None
     sizes: list = None

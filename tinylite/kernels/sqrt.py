@@ -8,7 +8,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What SQRT's prepare computes for eval."""
 
     q_x_zp: int = None
     q_out_zp: int = None

@@ -9,7 +9,7 @@ from ._unary import QUANTIZED_TYPES
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What SQUARED_DIFFERENCE's prepare computes for eval."""
 
     q_tables: list = None
     q_out_mult: int = None
@@ -51,7 +51,8 @@ def prepare_quantized(node):
     for s in (x, y):
         mult, shift = fx.quantize_multiplier(float(s.scale) / twice_max)
         # 256 possible values per input: rescale each once.
-        d.q_tables.append(fx.multiply_by_quantized_multiplier_smaller_than_one((values - s.zero_point) << _SQDIFF_SHIFT, mult, shift))
+        d.q_tables.append(fx.multiply_by_quantized_multiplier_smaller_than_one(
+            (values - s.zero_point) << _SQDIFF_SHIFT, mult, shift))
     real_out = twice_max * twice_max / float(_f32((1 << 2 * _SQDIFF_SHIFT) * _f32(out.scale)))
     d.q_out_mult, d.q_out_shift = fx.quantize_multiplier(real_out)
     if d.q_out_shift > 0:
@@ -65,6 +66,7 @@ def _eval_squared_difference(node, inputs, outputs):
     a = data.q_tables[0][inputs[0].astype(np.intp) + 128]
     b = data.q_tables[1][inputs[1].astype(np.intp) + 128]
     d = a - b
-    res = fx.multiply_by_quantized_multiplier_smaller_than_one(d * d, data.q_out_mult, data.q_out_shift) + data.q_out_zp
+    res = (fx.multiply_by_quantized_multiplier_smaller_than_one(d * d, data.q_out_mult, data.q_out_shift)
+           + data.q_out_zp)
     out = outputs[0]
     out[...] = np.clip(np.broadcast_to(res, out.shape), -128, 127)

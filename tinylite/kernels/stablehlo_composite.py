@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What STABLEHLO_COMPOSITE's prepare computes for eval."""
 
     body: SubgraphRunner = None
 """STABLEHLO_COMPOSITE: a named composite op (`name`, `composite_attributes`)

@@ -8,7 +8,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What STABLEHLO_PAD's prepare computes for eval."""
 
     pads: tuple = None
 

@@ -10,7 +10,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What STRIDED_SLICE's prepare computes for eval."""
 
     slices: tuple = None
 

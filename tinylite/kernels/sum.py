@@ -7,14 +7,13 @@ round(sum * s - zero_point * s * n) + output zero point, s = input scale /
 output scale, saturated."""
 import numpy as np
 
-from ._window import is_quantized_type, prepare_reduction
+from ._window import is_quantized_type, prepare_reduction, WindowData
 from ._base import op_data
-from ._window import WindowData
 
 
 @op_data
 class OpData(WindowData):
-    """What prepare computes for eval."""
+    """What SUM's prepare computes for eval."""
 
     q_scale: np.float32 = None
     q_bias: np.float32 = None

@@ -18,7 +18,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What SVDF's prepare computes for eval."""
 
     dims: tuple = None
     bias: np.ndarray | None = None

@@ -7,7 +7,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What TILE's prepare computes for eval."""
 
     reps: tuple = None
 

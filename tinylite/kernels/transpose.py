@@ -8,7 +8,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What TRANSPOSE's prepare computes for eval."""
 
     perm: tuple = None
 

@@ -30,14 +30,13 @@ import numpy as np
 
 from . import _fixedpoint as fx
 from ._base import conv_padding, fused_float_activation, op_data, padding_name
-from ._quantization import _requant_params
+from ._quantization import _requant_params, QuantData
 from ._window import window_out_size
-from ._quantization import QuantData
 
 
 @op_data
 class OpData(QuantData):
-    """What prepare computes for eval."""
+    """What TRANSPOSE_CONV's prepare computes for eval."""
 
     pad_top: int = None
     pad_left: int = None

@@ -10,12 +10,12 @@ kernels/optimized/unidirectional_sequence_lstm.py.
 import numpy as np
 
 from . import _integer_lstm, _recurrent
-from ._base import OpDataBase, op_data
+from ._base import op_data
 
 
 @op_data
 class OpData(_integer_lstm.IntegerLstmData):
-    """What prepare computes for eval."""
+    """What UNIDIRECTIONAL_SEQUENCE_LSTM's prepare computes for eval."""
 
 
 

@@ -11,7 +11,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What UNIDIRECTIONAL_SEQUENCE_RNN's prepare computes for eval."""
 
     rnn: _recurrent.RnnCell = None
     time_major: bool = None

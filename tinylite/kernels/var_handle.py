@@ -3,7 +3,7 @@ from ._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What VAR_HANDLE's prepare computes for eval."""
 
     handle: tuple = None
 """VAR_HANDLE: the handle of the resource variable named by (container,

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What WHILE's prepare computes for eval."""
 
     cond: SubgraphRunner = None
     body: SubgraphRunner = None

@@ -36,7 +36,7 @@ from .._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What this custom op's prepare computes for eval."""
 
     max_detections: int = None
     max_classes: int = None

@@ -20,7 +20,7 @@ from .._base import OpDataBase, op_data
 
 @op_data
 class OpData(OpDataBase):
-    """What prepare computes for eval."""
+    """What this custom op's prepare computes for eval."""
 
     geometry: tuple = None
 

@@ -26,7 +26,7 @@ from .._base import OpDataBase, op_data
 
 @op_data
 class GemmData(OpDataBase):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     opt_conv: dict = None
 
@@ -112,7 +112,8 @@ class _Buffers:
         acc = np.empty((step, cout), dtype)
         t = np.empty(step * cout, np.int64)
         mask = np.empty(step * cout, bool)
-        args = (node.data.q_mult, node.data.q_shift, p["gemmlowp"], node.data.q_out_zp, node.data.q_lo, node.data.q_hi, p["bound"])
+        data = node.data
+        args = (data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"])
         rq, rq1 = Requantizer(*args, tile=tile), Requantizer(*args)
         res = out.reshape(rows, cout)
         for r0 in range(0, rows, step):

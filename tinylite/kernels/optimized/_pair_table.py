@@ -20,7 +20,7 @@ from .._base import binds, op_data, OpDataBase
 
 @op_data
 class PairTableData(OpDataBase):
-    """What prepare computes for eval."""
+    """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
     opt_table: np.ndarray = None
 

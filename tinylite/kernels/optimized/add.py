@@ -22,14 +22,13 @@ keep the reference kernel.
 import numpy as np
 
 from . import _pair_table, register
-from .. import _binary as reference
-from .. import _fixedpoint as fx
+from .. import _binary as reference, _fixedpoint as fx
 from .._base import op_data
 
 
 @op_data
 class OpData(reference.BinaryData, _pair_table.PairTableData):
-    """What prepare computes for eval."""
+    """The reference ADD's op data and what this optimized kernel adds."""
 
     q_neon: np.ndarray = None
 

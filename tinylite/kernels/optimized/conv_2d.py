@@ -30,7 +30,7 @@ from ._cached import cached_calls
 
 @op_data
 class OpData(reference.OpData, _gemm.GemmData):
-    """What prepare computes for eval."""
+    """The reference CONV_2D's op data and what this optimized kernel adds."""
 
     wmat_bias: np.ndarray = None
     # A step fused with the max pool after it (fuse_max_pool):

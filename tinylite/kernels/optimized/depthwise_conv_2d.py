@@ -30,7 +30,7 @@ from .._base import op_data
 
 @op_data
 class OpData(reference.OpData, GemmData):
-    """What prepare computes for eval."""
+    """The reference DEPTHWISE_CONV_2D's op data and what this optimized kernel adds."""
 
     opt_dw: dict = None
     opt_fdw_bias: np.ndarray | None = None
@@ -96,7 +96,8 @@ class _Buffers:
         self.tmp = np.empty((n, rows, ow * cout), dtype)
         self.t = np.empty((n, rows, ow * cout), np.int64)
         self.mask = np.empty((n, rows, ow * cout), bool)
-        rq = Requantizer(node.data.q_mult, node.data.q_shift, p["gemmlowp"], node.data.q_out_zp, node.data.q_lo, node.data.q_hi, p["bound"], ow)
+        data = node.data
+        rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"], ow)
         bias = np.tile(p["bias"], ow)
         outf = out.reshape(n, oh, ow * cout)
         win = _Windows(x, g, ow, m, node.data.q_x_zp, dtype, p["taps"])

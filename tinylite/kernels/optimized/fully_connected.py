@@ -27,7 +27,7 @@ from ._cached import cached_calls
 
 @op_data
 class OpData(reference.OpData, GemmData):
-    """What prepare computes for eval."""
+    """The reference FULLY_CONNECTED's op data and what this optimized kernel adds."""
 
     # The input buffer ending in a 1 (interpreter.fusion.bias_rows), set on the step's node.
     bias_row: np.ndarray | None = None
@@ -121,7 +121,8 @@ class _Buffers:
         shape = (rows // tile, tile * units)
         t = np.empty(shape, np.int64)
         mask = np.empty(shape, bool)
-        rq = Requantizer(node.data.q_mult, node.data.q_shift, p["gemmlowp"], node.data.q_out_zp, node.data.q_lo, node.data.q_hi, p["bound"],
+        data = node.data
+        rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"],
                          tile=tile)
         self.calls = [partial(np.copyto, xb[:, :depth], x.reshape(rows, depth), casting="unsafe"),
                       partial(np.dot, xb, p["wmat"], out=acc)]

@@ -16,7 +16,7 @@ from . import register
 
 @op_data
 class OpData(reference.OpData):
-    """What prepare computes for eval."""
+    """The reference PRELU's op data and what this optimized kernel adds."""
 
     pick: Callable = None
     alpha_full: np.ndarray = None

@@ -3,8 +3,7 @@ Keras's LSTM converts to: TANH, no peepholes, projection, layer norm, CIFG
 or clipping): the whole sequence without per-step allocations."""
 import numpy as np
 
-from .. import _recurrent
-from .. import unidirectional_sequence_lstm as reference
+from .. import _recurrent, unidirectional_sequence_lstm as reference
 from . import register
 
 
