@@ -114,6 +114,8 @@ def test_prepared_nodes_and_their_op_data_are_read_only(reference):
     node.cache["buffers"] = 1            # per-array caches stay writable
     copy = node.derived(act=None)
     assert copy.data.act is None and node.data.act is not None and copy.cache == {}
+    moved = node.derived(outputs=[])         # a node attribute: replaced on the copy, op data shared
+    assert moved.outputs == [] and moved.data is node.data and node.outputs
     ip.set_tensor(0, rng.standard_normal((1, 6, 6, 2)).astype(np.float32))
     ip.invoke()
 

@@ -242,14 +242,17 @@ class Node:
 
     def derived(self, **changes):
         """A copy of this prepared node for another step (a plan rewrite, a slice
-        of the batch): the same op data with the fields in `changes` replaced,
-        and an empty `cache`.  Rewrites make such copies instead of writing on
-        the prepared node."""
+        of the batch), with an empty `cache`: `changes` naming a node attribute
+        (``outputs``) replace it, the others replace fields of the op data.
+        Rewrites make such copies instead of writing on the prepared node."""
         node = Node.__new__(Node)
         for name in Node.__slots__:
             object.__setattr__(node, name, getattr(self, name))
-        if changes:
-            object.__setattr__(node, "data", replace(self.data, **changes))
+        fields = {k: v for k, v in changes.items() if k not in Node.__slots__}
+        for k in changes.keys() - fields.keys():
+            object.__setattr__(node, k, changes[k])
+        if fields:
+            object.__setattr__(node, "data", replace(self.data, **fields))
         object.__setattr__(node, "cache", {})
         return node
 
