@@ -220,17 +220,18 @@ def _requant_params(node, x, w, b, out, channels, mode, conv_per_tensor=False):
 
 def _requantize(node, acc):
     """int64 accumulators [rows, channels] (bias added here) -> clamped output integers."""
-    if node.data.q_bias is not None:
-        acc = acc + node.data.q_bias
-    if node.data.q_mode == "gemmlowp":
-        res = fx.multiply_by_quantized_multiplier(fx.wrap32(acc), node.data.q_mult, node.data.q_shift)
-    elif node.data.q_mode == "ruy":
-        res = fx.multiply_by_quantized_multiplier_ruy(fx.wrap32(acc), node.data.q_mult, node.data.q_shift)
-    elif node.data.q_mode == "mbqm64":
-        res = fx.multiply_by_quantized_multiplier_64(acc, node.data.q_mult, node.data.q_shift)
+    data = node.data
+    if data.q_bias is not None:
+        acc = acc + data.q_bias
+    if data.q_mode == "gemmlowp":
+        res = fx.multiply_by_quantized_multiplier(fx.wrap32(acc), data.q_mult, data.q_shift)
+    elif data.q_mode == "ruy":
+        res = fx.multiply_by_quantized_multiplier_ruy(fx.wrap32(acc), data.q_mult, data.q_shift)
+    elif data.q_mode == "mbqm64":
+        res = fx.multiply_by_quantized_multiplier_64(acc, data.q_mult, data.q_shift)
     else:
-        res = fx.round_half_away(acc.astype(np.float64) * node.data.q_real).astype(np.int64)
-    return res + node.data.q_out_zp
+        res = fx.round_half_away(acc.astype(np.float64) * data.q_real).astype(np.int64)
+    return res + data.q_out_zp
 
 
 _INT8_TYPES = (np.dtype(np.int8), np.dtype(np.uint8))

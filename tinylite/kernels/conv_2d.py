@@ -141,12 +141,13 @@ def prepare_quantized(node):
 
 def _conv_products(node, xc, wmat):
     """[n*oh*ow, cout] exact integer sums of products (float64) of a centered input."""
-    cols = im2col(xc, node.data.geometry, 0.0)
-    if node.data.groups == 1:
+    data = node.data
+    cols = im2col(xc, data.geometry, 0.0)
+    if data.groups == 1:
         return cols @ wmat[0]
-    g = node.data.groups
+    g = data.groups
     cg = xc.shape[-1] // g
-    k = node.data.geometry["kh"] * node.data.geometry["kw"]
+    k = data.geometry["kh"] * data.geometry["kw"]
     grouped = cols.reshape(-1, k, g, cg)
     return np.concatenate([grouped[:, :, i, :].reshape(-1, k * cg) @ wmat[i] for i in range(g)], axis=1)
 
