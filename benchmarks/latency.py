@@ -6,7 +6,8 @@ num_threads=--tinylite-threads (default: --threads), which sets numpy's BLAS
 threads and, above one thread, splits heavy batch steps across threads.
 Prints a table with ratios (tinylite / LiteRT: < 1 means tinylite is faster)
 and tinylite's peak memory (planned activation arena, and the traced peak of
-Python allocations during allocate + invoke).
+Python allocations during load + allocate + invoke, kernel modules already
+imported).
 
 After the corpus rows come two sequence models built here with Keras (numpy
 backend) and converted by tinylite: an LSTM classifier (the fused
@@ -14,7 +15,7 @@ UNIDIRECTIONAL_SEQUENCE_LSTM) and a transformer encoder block (MultiHeadAttentio
 LayerNormalization, GELU feed-forward); --no-sequence skips them.
 
     python benchmarks/latency.py [--corpus ../shared/corpus] [--repeat 50] [--threads 1]
-        [--tinylite-threads N] [--no-sequence]
+        [--tinylite-threads N] [--no-sequence] [--clock wall|cpu]
 """
 import argparse
 import os
@@ -64,7 +65,13 @@ def median_latencies(interpreters, repeat, rounds=10, clock=time.perf_counter):
 
 def traced_peak(make_tinylite, x):
     """(interpreter, peak traced bytes) over load, allocate and one invoke.
-    Tracing slows every allocation down: timing runs untraced."""
+    Tracing slows every allocation down: timing runs untraced.  A first,
+    untraced load imports the kernel modules the model needs, so the peak is
+    the model's in every row, not that plus the one-time import of those
+    modules in whichever row comes first (compiled from source where no
+    bytecode cache is written, PYTHONDONTWRITEBYTECODE=1, those imports add
+    1-2 MiB of transient allocations)."""
+    ready(make_tinylite(), x)
     tracemalloc.start()
     ip = make_tinylite()
     ready(ip, x)
@@ -107,13 +114,13 @@ def sequence_models():
     return out
 
 
-def measure(make_litert, make_tinylite, x_all, repeat):
+def measure(make_litert, make_tinylite, x_all, repeat, clock=time.perf_counter):
     """(batch, tinylite ms, LiteRT ms, ratio, arena MiB, peak MiB) rows at batch 1 and 32."""
     rows = []
     for batch in (1, 32):
         x = np.ascontiguousarray(np.resize(x_all, (batch,) + x_all.shape[1:]).astype(x_all.dtype))
         ours_ip, peak = traced_peak(make_tinylite, x)
-        ours, theirs = median_latencies([ours_ip, ready(make_litert(), x)], repeat)
+        ours, theirs = median_latencies([ours_ip, ready(make_litert(), x)], repeat, clock=clock)
         rows.append((batch, ours * 1e3, theirs * 1e3, ours / theirs, ours_ip.arena_bytes / 2**20, peak / 2**20))
     return rows
 
@@ -127,8 +134,12 @@ def main():
                     help="num_threads for tinylite (default: --threads); LiteRT keeps --threads")
     ap.add_argument("--variant", default="float")
     ap.add_argument("--no-sequence", action="store_true", help="skip the Keras LSTM and transformer models")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="cpu: the invoking thread's CPU time (both runtimes compute in it at one thread), "
+                         "steadier than wall time on a busy machine")
     args = ap.parse_args()
     ours_threads = args.tinylite_threads or args.threads
+    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
     from ai_edge_litert.interpreter import Interpreter as LiteRT
 
     rows = []
@@ -139,19 +150,19 @@ def main():
         x_all = np.load(folder / "io.npz")["input0"]
         for r in measure(lambda: LiteRT(model_path=str(path), num_threads=args.threads),
                          lambda: tinylite.Interpreter(model_path=str(path), num_threads=ours_threads),
-                         x_all, args.repeat):
+                         x_all, args.repeat, clock):
             rows.append((folder.name,) + r)
     if not args.no_sequence:
         for name, content, sample in sequence_models():
             for r in measure(lambda: LiteRT(model_content=content, num_threads=args.threads),
                              lambda: tinylite.Interpreter(model_content=content, num_threads=ours_threads),
-                             sample, args.repeat):
+                             sample, args.repeat, clock):
                 rows.append((name,) + r)
     print(f"{'model':12} {'batch':>5} {'tinylite ms':>12} {'LiteRT ms':>10} {'ratio':>7} "
           f"{'arena MiB':>10} {'peak MiB':>9}")
     for r in rows:
         print(f"{r[0]:12} {r[1]:5d} {r[2]:12.3f} {r[3]:10.3f} {r[4]:7.2f} {r[5]:10.2f} {r[6]:9.2f}")
-    print("ratio = tinylite / LiteRT median invoke latency (same process; LiteRT num_threads="
+    print(f"ratio = tinylite / LiteRT median invoke latency ({args.clock} clock; same process; LiteRT num_threads="
           f"{args.threads}, tinylite num_threads={ours_threads}); "
           "peak = traced Python allocations during load + allocate + invoke")
 

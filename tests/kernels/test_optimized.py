@@ -21,6 +21,7 @@ SELECTED: set[str] = set()          # names of the optimized kernels the cases r
 
 @pytest.fixture(autouse=True)
 def record_selected(monkeypatch):
+    optimized.all_kernels()         # every module registered before the wrapping below, whatever runs first
     for op, kernels in list(optimized._REGISTRY.items()):
         wrapped = []
         for k in kernels:
@@ -180,6 +181,13 @@ def lstm_case(seed, time_major):
     return content, [_f32(_rng(seed), *shape)]
 
 
+def integer_lstm_case(seed, op, kw):
+    from test_integer_lstm import integer_lstm_model
+
+    content, shape = integer_lstm_model(op=op, **kw)
+    return content, [_rng(seed).integers(-128, 128, shape).astype(np.int8)]
+
+
 CASES = {
     **{f"conv-{cin}-{p}-{s}-{a}": (conv_case, (cin, p, s, a)) for cin, p, s, a in
        [(1, "SAME", 1, "RELU6"), (3, "VALID", 2, "NONE"), (6, "SAME", 1, "RELU")]},
@@ -194,6 +202,12 @@ CASES = {
         (np.uint8, (1, 13), (1, 1), "RELU"), (np.int8, (3, 21), (3, 1), "NONE"),
         (np.uint8, (2, 4, 8), (1,), "RELU6")]},
     **{f"lstm-{tm}": (lstm_case, (tm,)) for tm in (False, True)},
+    **{f"{op}-int8-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'plain'}": (integer_lstm_case, (op, kw))
+       for op, kw in [("UNIDIRECTIONAL_SEQUENCE_LSTM", dict()), ("UNIDIRECTIONAL_SEQUENCE_LSTM", dict(cifg=True)),
+                      ("UNIDIRECTIONAL_SEQUENCE_LSTM", dict(proj=True, proj_bias=True, n_output=5, proj_clip=0.4)),
+                      ("UNIDIRECTIONAL_SEQUENCE_LSTM", dict(cell_clip=1.5, time_major=True, n_batch=3)),
+                      ("UNIDIRECTIONAL_SEQUENCE_LSTM", dict(cell_scale=2.0 ** -9, input_zp=-128, hidden_zp=-1)),
+                      ("LSTM", dict(n_batch=3)), ("LSTM", dict(cifg=True, proj=True, n_output=4, cell_clip=2.0))]},
     **{f"{op}-{np.dtype(d).name}-{k}": (quantized_window_case, (op, d, k)) for op in ("CONV_2D", "DEPTHWISE_CONV_2D")
        for d in (np.int8, np.uint8) for k in (1, 3)},
     **{f"{op}-{np.dtype(d).name}": (quantized_binary_case, (op, d)) for op in ("ADD", "SUB", "MUL")

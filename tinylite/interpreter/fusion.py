@@ -1,187 +1,291 @@
-"""Plan-level rewrites of a subgraph's steps, made once in allocate_tensors.
+"""Plan rewrites as declared patterns, applied once in allocate_tensors
+before memory planning (the `rewrite` stage of subgraph.SubgraphRunner).
 
-They change how values are computed, never which values reach the graph's
-outputs, and they only touch tensors that nothing but the rewritten steps
-reads.  Intermediate tensors they skip or leave holding other values are
-unobservable: LiteRT reuses their memory too.  Under
-experimental_preserve_all_tensors the interpreter runs no rewrite.
+A `Pattern` names a chain of ops (each reading the previous one's output as
+its first input), the conditions under which it applies, and what replaces
+the matched steps.  `apply` runs every pattern of `PATTERNS` over the plan,
+in order, before the arena is planned: the planner sees the rewritten plan,
+so a tensor a rewrite no longer computes (a convolution's output computed
+only inside its fused pool) gets no memory at all, and every other tensor's
+lifetime is the one of the steps that really read and write it.
 
-- `alias_reshapes`: RESHAPE, SQUEEZE and EXPAND_DIMS of an intermediate
-  tensor become a view of their input, and their step disappears.
-- `fuse_conv_max_pool`: a CONV_2D followed by a MAX_POOL_2D whose windows
+What every pattern may rely on (`apply` checks it before a pattern's own
+conditions): no matched step is dynamic, and each tensor between two ops of
+the chain is read by the next op only (counted through reshape views), is
+not an output, input, variable or constant of the subgraph, and has a shape
+known at prepare.  Rewrites change how values are computed, never which
+values reach the graph's outputs; the intermediates they skip are
+unobservable, as LiteRT reuses their memory too.  Under
+experimental_preserve_all_tensors (every intermediate readable) and under
+the reference op resolver the interpreter applies no pattern.
+
+No rewrite writes on a prepared node: replacement steps get nodes their
+kernels derive (Node.derived, optimized/conv_2d.fuse_max_pool,
+optimized/prelu.on_pooled).  Patterns identify the kernels chosen at prepare
+by their eval function, importing an op's kernel modules only once a node
+of that op matched (a model without depthwise convolutions never imports
+them).
+
+The patterns (in the order they apply):
+
+- `reshape_view`: RESHAPE, SQUEEZE and EXPAND_DIMS of an intermediate
+  tensor become a view of their input; their step disappears.
+- `conv_max_pool`: a float CONV_2D followed by a MAX_POOL_2D whose windows
   tile its output (stride = filter, no padding) becomes one step that
   computes only the convolution outputs the pool reads, ordered so the pool
   is a running maximum over contiguous blocks (see optimized/conv_2d.py).
-
-No rewrite writes on a prepared node: a rewritten step gets a node its
-kernel derives (Node.derived, optimized/conv_2d.fuse_max_pool,
-optimized/prelu.on_pooled).
-- `bias_rows`: the input of a one-row FULLY_CONNECTED with a constant
-  bias lives in a buffer with one more element, a constant 1, so the bias
-  rides in the product as an extra weight row (fully_connected binds it).
-- `pool_before_prelu`: a PRELU with positive alphas, constant over
-  height and width, whose only reader is a MAX_POOL_2D runs after the pool,
-  in place on its 4-9x smaller output (x -> alpha*x for x < 0 is
-  increasing, so it commutes with max exactly).
-- `move_activations`: the fused clamp of a convolution whose only reader is
-  a MAX_POOL_2D moves onto the pool, whose output is 4-9x smaller (a
-  non-decreasing function commutes with max exactly).
+  The convolution's output tensor is gone.
+- `pool_before_prelu`: a PRELU with positive alphas, constant over height
+  and width, whose only reader is a MAX_POOL_2D runs after the pool, in
+  place on its 4-9x smaller output (x -> alpha*x for x < 0 is increasing,
+  so it commutes with max exactly).  The PRELU's output tensor is gone.
+- `activation_onto_pool`: the fused clamp of a convolution whose only
+  reader is a MAX_POOL_2D moves onto the pool, whose output is 4-9x smaller
+  (a non-decreasing function commutes with max exactly).
+- `bias_row`: the input of a one-row float FULLY_CONNECTED with a constant
+  bias lives in a buffer with one more element, a constant 1, outside the
+  arena, so the bias rides in the product as an extra weight row
+  (optimized/fully_connected.py reads `bias_row`).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 ALIAS_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 
 
-def _readers(steps) -> dict[int, int]:
+@dataclass
+class Match:
+    """One place a pattern matched: the plan's entries (node, eval function,
+    kernel module, dynamic) of its ops, in chain order."""
+    entries: list
+
+    @property
+    def nodes(self):
+        return [e[0] for e in self.entries]
+
+    @property
+    def fns(self):
+        return [e[1] for e in self.entries]
+
+
+@dataclass
+class Rewriting:
+    """What the patterns share while they run over one plan, and what they
+    hand on to memory planning and binding."""
+    keep: set                                       # tensors that must own their memory
+    aliases: dict = field(default_factory=dict)     # tensor -> the tensor it is a view of
+    bias_rows: dict = field(default_factory=dict)   # tensor -> its [1, size + 1] buffer ending in a 1
+    elided: dict = field(default_factory=dict)      # tensor no step computes any more -> the pattern's name
+    produced: set = field(default_factory=set)      # tensors some step writes (set before each pattern)
+    fired: dict = field(default_factory=dict)       # pattern name -> how many places it rewrote
+
+    def root(self, i: int) -> int:
+        return self.aliases.get(i, i)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A plan rewrite.  `ops`: the chain matched, one entry per op, each an op
+    name or a tuple of them; op k + 1 reads op k's first output as its first
+    input.  `when(match, rewriting)`: the pattern's own conditions (the
+    kernels prepare chose, dtypes, geometry), checked after the shared ones
+    (see the module's docstring).  `replace(match, rewriting)`: for each
+    matched op, the entries taking its place in the plan ([] drops it)."""
+    name: str
+    ops: tuple
+    when: Callable
+    replace: Callable
+
+
+PATTERNS: list[Pattern] = []
+
+
+def pattern(name: str, ops: tuple, when: Callable):
+    """Register the decorated function as the `replace` of a Pattern."""
+    def wrap(replace):
+        PATTERNS.append(Pattern(name, ops, when, replace))
+        return replace
+    return wrap
+
+
+def _is(op, name) -> bool:
+    return name == op if isinstance(op, str) else name in op
+
+
+def _readers(plans, rw: Rewriting) -> dict[int, int]:
+    """How many reads of each tensor the plan makes, a view's reads counted
+    on the tensor it views."""
     readers: dict[int, int] = {}
-    for _, node, _, _ in steps:
+    for node, _, _, _ in plans:
         for s in node.inputs:
             if s is not None:
-                readers[s.index] = readers.get(s.index, 0) + 1
+                i = rw.root(s.index)
+                readers[i] = readers.get(i, 0) + 1
     return readers
 
 
-def alias_reshapes(plans, keep: set[int]) -> dict[int, int]:
-    """{output tensor: input tensor} for the reshaping steps in `plans` whose
-    output can be a view of their input.  `keep` holds the tensors that must
-    own their memory (graph inputs and outputs, variables, constants,
-    dynamic tensors)."""
-    aliases = {}
-    for node, fn, _, dynamic in plans:
-        if dynamic or fn is None or node.op_name not in ALIAS_OPS:
+def _matches(p: Pattern, plans, rw: Rewriting):
+    """(positions, Match) for each place `p` matches in `plans`, no entry in two."""
+    readers = _readers(plans, rw)
+    producer = {}
+    for k, (node, _, _, _) in enumerate(plans):
+        for s in node.outputs:
+            producer.setdefault(s.index, k)
+    used: set[int] = set()
+    for last, (node, fn, _, dynamic) in enumerate(plans):
+        if not _is(p.ops[-1], node.op_name) or dynamic or fn is None:
             continue
-        src, dst = node.inputs[0], node.outputs[0]
-        if src.index in keep or dst.index in keep or src.dtype != dst.dtype:
+        positions = [last]
+        for op in reversed(p.ops[:-1]):
+            first = plans[positions[0]][0]
+            if not first.inputs or first.inputs[0] is None:
+                break
+            t = first.inputs[0].index
+            k = producer.get(t)
+            if (k is None or t in rw.keep or t in rw.aliases or readers.get(t) != 1
+                    or not _is(op, plans[k][0].op_name) or plans[k][3] or plans[k][1] is None
+                    or len(plans[k][0].outputs) != 1 or plans[k][0].outputs[0].shape is None):
+                break
+            positions.insert(0, k)
+        if len(positions) != len(p.ops) or used.intersection(positions):
             continue
-        aliases[dst.index] = aliases.get(src.index, src.index)
-    return aliases
+        m = Match([plans[k] for k in positions])
+        if p.when(m, rw):
+            used.update(positions)
+            yield positions, m
 
 
-def bias_rows(plans, aliases: dict[int, int], keep: set[int], produced: set[int]) -> dict[int, list]:
-    """{tensor: [FULLY_CONNECTED nodes]} for `bias_rows`: one-row float layers
-    with a constant bias, whose input (after aliases) is computed by a step
-    and may live outside the arena (not in `keep`)."""
-    from ..kernels.optimized import fully_connected
-
-    rows: dict[int, list] = {}
-    for node, fn, _, dynamic in plans:
-        if dynamic or fn is not fully_connected.eval_float_fast or node.data.wt is None or not node.has_input(2):
-            continue
-        x, bias = node.inputs[0], node.inputs[2]
-        if bias.data is None or x.dtype != np.float32 or int(np.prod(x.shape)) != node.data.depth:
-            continue
-        root = aliases.get(x.index, x.index)
-        if root in produced and root not in keep:
-            rows.setdefault(root, []).append(node)
-    return rows
-
-
-def keep_fused_inputs_alive(plans, producers: dict, last_use: dict, aliases: dict) -> None:
-    """Extend, for the arena plan, the life of the inputs of a convolution or
-    PRELU to the step of the max pool reading it: once rewritten
-    (fuse_conv_max_pool, pool_before_prelu), the pool's step reads that
-    input while it writes the pool's output, so the two must not share
-    memory.  Any such pair counts, rewritten or not: planning comes before
-    the rewrites, and the cost is a little memory."""
-    for step, (node, _, _, _) in enumerate(plans):
-        if node.op_name == "MAX_POOL_2D" and node.inputs[0].index in producers:
-            conv = plans[producers[node.inputs[0].index]][0]
-            if conv.op_name in ("CONV_2D", "PRELU"):
-                for s in conv.inputs:
-                    if s is not None:
-                        i = aliases.get(s.index, s.index)
-                        last_use[i] = max(last_use.get(i, step), step)
+def apply(plans, keep: set[int]) -> tuple[list, Rewriting]:
+    """The plan's entries with every pattern of PATTERNS applied, and what
+    the rewrites decided (views, bias rows, tensors no longer computed)."""
+    rw = Rewriting(set(keep))
+    for p in PATTERNS:
+        rw.produced = {s.index for node, _, _, _ in plans for s in node.outputs}
+        replaced: dict[int, list] = {}
+        for positions, m in list(_matches(p, plans, rw)):
+            rw.fired[p.name] = rw.fired.get(p.name, 0) + 1
+            for k, entries in zip(positions, p.replace(m, rw)):
+                replaced[k] = entries
+            written = {s.index for k in positions for e in replaced[k] for s in e[0].outputs}
+            for node in m.nodes:
+                for s in node.outputs:
+                    if s.index not in written and s.index not in rw.aliases:
+                        rw.elided[s.index] = p.name
+        if replaced:
+            plans = [e for k, entry in enumerate(plans) for e in replaced.get(k, [entry])]
+    return plans, rw
 
 
-def fuse_conv_max_pool(steps, graph_outputs: set[int]) -> list:
-    """The steps, with each optimized CONV_2D whose only reader is a max pool
-    tiling its output (stride = filter, no padding) replaced by the conv
-    kernel's fused step (optimized/conv_2d.py's fuse_max_pool)."""
+# -- the patterns --
+
+def _alias_when(m, rw) -> bool:
+    src, dst = m.nodes[0].inputs[0], m.nodes[0].outputs[0]
+    return src.index not in rw.keep and dst.index not in rw.keep and src.dtype == dst.dtype
+
+
+@pattern("reshape_view", (ALIAS_OPS,), when=_alias_when)
+def _alias(m, rw):
+    node = m.nodes[0]
+    rw.aliases[node.outputs[0].index] = rw.root(node.inputs[0].index)
+    return [[]]
+
+
+
+def _tiling_pool(pool) -> bool:
+    g = pool.data.geometry
+    return (g["fh"], g["fw"]) == (g["sh"], g["sw"]) and not any(g["pad"]) and bool(np.prod(pool.outputs[0].shape))
+
+
+def _conv_pool_when(m, rw) -> bool:
     from ..kernels.optimized import conv_2d, max_pool_2d
 
-    readers = _readers(steps)
-    producer = {node.outputs[0].index: k for k, (_, node, _, _) in enumerate(steps) if node.outputs}
-    fused: dict[int, tuple] = {}      # conv step -> replacement
-    dropped: set[int] = set()         # pool steps folded into their conv
-    for k, (fn, pool, _, outs) in enumerate(steps):
-        if fn is not max_pool_2d.eval_float_fast:
-            continue
-        g = pool.data.geometry
-        src = pool.inputs[0].index
-        if (g["fh"], g["fw"]) != (g["sh"], g["sw"]) or any(g["pad"]) or not outs[0].size:
-            continue
-        if readers.get(src) != 1 or src in graph_outputs or src not in producer:
-            continue
-        c = producer[src]
-        conv_fn, conv, conv_ins, _ = steps[c]
-        if conv_fn is not conv_2d.eval_float_fast or c in fused:
-            continue
-        fused_fn, fused_node = conv_2d.fuse_max_pool(conv, pool)
-        fused[c] = (fused_fn, fused_node, conv_ins, outs)
-        dropped.add(k)
-    return [fused.get(k, step) for k, step in enumerate(steps) if k not in dropped]
+    return (m.fns[0] is conv_2d.eval_float_fast and m.fns[1] is max_pool_2d.eval_float_fast
+            and _tiling_pool(m.nodes[1]))
 
 
-def _commutes_with_max(prelu_node, pool_node) -> bool:
-    alpha = prelu_node.inputs[1].data
-    x = prelu_node.inputs[0]
-    if alpha is None or pool_node.data.act is not None or len(x.shape) != 4 or not alpha.size:
+@pattern("conv_max_pool", ("CONV_2D", "MAX_POOL_2D"), when=_conv_pool_when)
+def _conv_max_pool(m, rw):
+    from ..kernels.optimized import conv_2d
+
+    (conv, _, kernel, _), (pool, _, _, _) = m.entries
+    fused_fn, fused = conv_2d.fuse_max_pool(conv, pool)
+    return [[(fused, fused_fn, kernel, False)], []]
+
+
+
+def _prelu_pool_when(m, rw) -> bool:
+    from ..kernels.optimized import max_pool_2d, prelu
+
+    act, pool = m.nodes
+    if m.fns[0] is not prelu.eval_float_fast or m.fns[1] is not max_pool_2d.eval_float_fast:
+        return False
+    alpha, x = act.inputs[1].data, act.inputs[0]
+    if alpha is None or pool.data.act is not None or len(x.shape) != 4 or not alpha.size:
         return False
     # alpha must not vary over height and width: after the pool, positions move.
     spatial = alpha.shape[-3:-1] if len(alpha.shape) >= 3 else ()
     return all(d == 1 for d in spatial) and bool(np.all(np.isfinite(alpha) & (alpha > 0)))
 
 
-def pool_before_prelu(steps, graph_outputs: set[int]) -> list:
-    from ..kernels.optimized import max_pool_2d, prelu
+@pattern("pool_before_prelu", ("PRELU", "MAX_POOL_2D"), when=_prelu_pool_when)
+def _pool_before_prelu(m, rw):
+    from ..kernels.optimized import prelu
 
-    readers = _readers(steps)
-    position = {node.outputs[0].index: k for k, (_, node, _, _) in enumerate(steps) if node.outputs}
-    moved: dict[int, list] = {}       # pool step -> [pool, prelu] steps
-    dropped: set[int] = set()
-    for k, (fn, pool, _, outs) in enumerate(steps):
-        src = pool.inputs[0].index if fn is max_pool_2d.eval_float_fast else None
-        if src is None or readers.get(src) != 1 or src in graph_outputs or src not in position:
-            continue
-        p = position[src]
-        prelu_fn, act, act_ins, _ = steps[p]
-        if prelu_fn is not prelu.eval_float_fast or not _commutes_with_max(act, pool):
-            continue
-        moved[k] = [(fn, pool, [act_ins[0]], outs), (prelu_fn, prelu.on_pooled(act, outs[0].shape), [outs[0], act_ins[1]],
-                                                      outs)]
-        dropped.add(p)
-    result = []
-    for k, step in enumerate(steps):
-        if k not in dropped:
-            result.extend(moved.get(k, [step]))
-    return result
+    (act, act_fn, act_kernel, _), (pool, pool_fn, pool_kernel, _) = m.entries
+    y = pool.outputs[0]
+    pooled = pool.derived(inputs=[act.inputs[0]] + list(pool.inputs[1:]))
+    in_place = prelu.on_pooled(act, y.shape).derived(inputs=[y] + list(act.inputs[1:]), outputs=[y])
+    return [[], [(pooled, pool_fn, pool_kernel, False), (in_place, act_fn, act_kernel, False)]]
 
 
-def move_activations(steps, graph_outputs: set[int]) -> list:
-    """The steps, with the fused clamp of a convolution whose only reader is
-    a max pool moved onto the pool (both get derived nodes)."""
-    from ..kernels import conv_2d, depthwise_conv_2d
-    from ..kernels.optimized import conv_2d as conv_2d_fast
+
+def _activation_when(m, rw) -> bool:
     from ..kernels.optimized import max_pool_2d
 
-    convs = (conv_2d.eval_float, conv_2d_fast.eval_float_fast, depthwise_conv_2d.eval_float)
-    readers = _readers(steps)
-    producer = {}
-    for k, (fn, node, _, _) in enumerate(steps):
-        for s in node.outputs:
-            producer[s.index] = k
-    steps = list(steps)
-    for k, (fn, node, ins, outs) in enumerate(steps):
-        if fn is not max_pool_2d.eval_float_fast or node.data.act is not None:
-            continue
-        src = node.inputs[0].index
-        if readers.get(src) != 1 or src in graph_outputs or src not in producer:
-            continue
-        c = producer[src]
-        conv_fn, conv, conv_ins, conv_outs = steps[c]
-        if conv_fn in convs and conv.data.act is not None:
-            steps[k] = (fn, node.derived(act=conv.data.act), ins, outs)
-            steps[c] = (conv_fn, conv.derived(act=None), conv_ins, conv_outs)
-    return steps
+    conv, pool = m.nodes
+    if m.fns[1] is not max_pool_2d.eval_float_fast or pool.data.act is not None or conv.data.act is None:
+        return False
+    if conv.op_name == "CONV_2D":
+        from ..kernels import conv_2d
+        from ..kernels.optimized import conv_2d as conv_2d_fast
+
+        return m.fns[0] in (conv_2d.eval_float, conv_2d_fast.eval_float_fast)
+    from ..kernels import depthwise_conv_2d
+
+    return m.fns[0] is depthwise_conv_2d.eval_float
+
+
+@pattern("activation_onto_pool", (("CONV_2D", "DEPTHWISE_CONV_2D"), "MAX_POOL_2D"), when=_activation_when)
+def _activation_onto_pool(m, rw):
+    (conv, conv_fn, conv_kernel, _), (pool, pool_fn, pool_kernel, _) = m.entries
+    return [[(conv.derived(act=None), conv_fn, conv_kernel, False)],
+            [(pool.derived(act=conv.data.act), pool_fn, pool_kernel, False)]]
+
+
+
+def _bias_row_when(m, rw) -> bool:
+    from ..kernels.optimized import fully_connected
+
+    node = m.nodes[0]
+    if m.fns[0] is not fully_connected.eval_float_fast or node.data.wt is None or not node.has_input(2):
+        return False
+    x, bias = node.inputs[0], node.inputs[2]
+    if bias.data is None or x.dtype != np.float32 or int(np.prod(x.shape)) != node.data.depth:
+        return False
+    root = rw.root(x.index)
+    return root in rw.produced and root not in rw.keep
+
+
+@pattern("bias_row", ("FULLY_CONNECTED",), when=_bias_row_when)
+def _bias_row(m, rw):
+    (node, fn, kernel, _), = m.entries
+    x = node.inputs[0]
+    root = rw.root(x.index)
+    if root not in rw.bias_rows:
+        rw.bias_rows[root] = np.ones((1, int(np.prod(x.shape)) + 1), x.dtype)
+    return [[(node.derived(bias_row=rw.bias_rows[root]), fn, kernel, False)]]
+

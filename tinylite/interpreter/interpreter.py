@@ -402,6 +402,11 @@ class Interpreter:
         i = self._check_index(tensor_index, subgraph_index)
         with self._between_invokes():
             arr = runner.arrays[i]
+            if arr is None and i in runner.elided:
+                raise ValueError(
+                    f"Tensor {i} is an intermediate that no step computes: a plan rewrite "
+                    f"({runner.elided[i]}) computes its readers' results without it. Create the interpreter "
+                    "with experimental_preserve_all_tensors=True to read every intermediate tensor.")
             if arr is None:
                 raise ValueError(f"Tensor data is null. Run allocate_tensors() first (tensor {i}).")
             return np.array(arr)

@@ -89,8 +89,20 @@ class _Plan:
         self.folded: dict[int, np.ndarray] = {}     # tensor -> value computed at prepare
         self.dynamic_tensors: set[int] = set()      # shapes known only at invoke
         self.aliases: dict[int, int] = {}           # tensor -> the tensor it is a view of
-        self.bias_rows: dict[int, list] = {}        # tensor -> FULLY_CONNECTED nodes reading it with a 1 after
+        self.bias_rows: dict[int, np.ndarray] = {}  # tensor -> its one-row buffer ending in a 1 (fusion.py)
+        self.elided: dict[int, str] = {}            # tensor no step computes after a rewrite -> the rewrite
         self.allocations: list = []
+
+
+# allocate_tensors, stage by stage: (what it is doing, for error messages; the method doing it).
+STAGES = (
+    ("preparing the ops", "_prepare_nodes"),                # prepare each op (and fold the constant ones)
+    ("rewriting the plan", "_rewrite_plan"),                # fusion.PATTERNS, before memory is planned
+    ("planning memory", "_plan_memory"),                    # the arena, for the rewritten plan
+    ("placing tensors in the arena", "_bind"),              # arrays for every tensor, the steps
+    ("splitting batches across threads", "_split_batches"),  # num_threads
+    ("binding the plan's steps", "_compile"),               # the tape invoke runs
+)
 
 
 class SubgraphRunner:
@@ -118,7 +130,9 @@ class SubgraphRunner:
         self.steps = []
         self.nodes: list[Node] = []
         self.ready = False
+        self.elided: dict[int, str] = {}     # tensors a plan rewrite left uncomputed (get_tensor says so)
         self.arena_bytes = 0
+        self.allocations: dict = {}
         self.blas_threads = None
         self.quiet = quiet_context()     # where the plan runs: numpy ignores FP errors there
         self._validated = False
@@ -150,18 +164,10 @@ class SubgraphRunner:
                     f"input tensor {i} ({self.subgraph.tensors[i].name!r}) has shape {list(shape)}, with a "
                     f"dimension of unknown size; give it a size first: resize_tensor_input({i}, [...])")
         plan = _Plan()
-        stages = (
-            ("preparing the ops", self._prepare_nodes),            # prepare each op (and fold the constant ones)
-            ("rewriting the plan", self._rewrite_plan),            # reshapes as views, one-row biases in the product
-            ("planning memory", self._plan_memory),                # the arena
-            ("placing tensors in the arena", self._bind),          # arrays for every tensor, the steps
-            ("rewriting the plan's steps", self._rewrite_steps),   # fused steps, in-place activations, batch splits
-            ("binding the plan's steps", self._compile),           # the tape invoke runs
-        )
-        for stage, run in stages:
+        for stage, method in STAGES:
             self._stage = stage
             try:
-                run(plan)
+                getattr(self, method)(plan)
             except TinyliteError:
                 raise
             except MemoryError:
@@ -277,21 +283,20 @@ class SubgraphRunner:
             plan.folded[s.index] = o
         return True
 
-    # -- stage 2: plan-level rewrites --
+    # -- stage 2: plan rewrites --
 
     def _rewrite_plan(self, plan) -> None:
-        """Reshapes of intermediates become views of their input (no step, no
-        memory), and one-row FULLY_CONNECTED inputs get a bias row (see fusion.py).
-        None under preserve_all_tensors or the reference resolver."""
+        """The declared patterns of fusion.py (conv + max pool in one step,
+        reshapes as views, PRELU after its pool, clamps moved onto pools, bias
+        rows), applied before memory planning so that the planner sees the
+        rewritten plan.  None under preserve_all_tensors or the reference resolver."""
         if not self.rewrite:
             return
         sg = self.subgraph
         keep = (set(sg.inputs) | set(sg.outputs) | set(plan.folded) | set(self.constants) | set(self.variables)
                 | plan.dynamic_tensors)
-        plan.aliases = fusion.alias_reshapes(plan.plans, keep)
-        plan.plans = [p for p in plan.plans if not p[0].outputs or p[0].outputs[0].index not in plan.aliases]
-        produced = {s.index for node, _, _, _ in plan.plans for s in node.outputs}
-        plan.bias_rows = fusion.bias_rows(plan.plans, plan.aliases, keep, produced)
+        plan.plans, done = fusion.apply(plan.plans, keep)
+        plan.aliases, plan.bias_rows, plan.elided = done.aliases, done.bias_rows, done.elided
 
     # -- stage 3: memory --
 
@@ -302,14 +307,12 @@ class SubgraphRunner:
         producers = {}
         for step, (node, _, _, _) in enumerate(plans):
             for s in node.outputs:
-                producers[s.index] = step
+                producers.setdefault(s.index, step)     # an in-place step (a PRELU after its pool) writes it again
         last_use: dict[int, int] = {}
         for step, (node, _, _, _) in enumerate(plans):
             for s in node.inputs:
                 if s is not None:
                     last_use[aliases.get(s.index, s.index)] = step
-        if self.rewrite:
-            fusion.keep_fused_inputs_alive(plans, producers, last_use, aliases)
         end = len(plans)
         allocations = []
         for i in set(producers) | set(sg.inputs):
@@ -340,6 +343,7 @@ class SubgraphRunner:
                 f"allocate (largest: tensor {biggest.tensor} {sg.tensors[biggest.tensor].name!r} of shape "
                 f"{list(self.shapes[biggest.tensor])}). Check the input shapes given to resize_tensor_input.") from None
         plan.allocations = allocations
+        self.allocations = {a.tensor: a for a in allocations}   # tensor -> its place in the arena
 
     # -- stage 4: bind --
 
@@ -362,13 +366,8 @@ class SubgraphRunner:
                                            else None, dtype)
                 continue
             arrays[a.tensor] = np.ndarray(self.shapes[a.tensor], dtype, self.arena, a.offset)
-        with_row = {}
-        for i, nodes in plan.bias_rows.items():
-            size = int(np.prod(self.shapes[i]))
-            row = np.ones((1, size + 1), self.dtypes[i])
-            arrays[i] = row[0, :size].reshape(self.shapes[i])
-            for node in nodes:
-                with_row[id(node)] = node.derived(bias_row=row)
+        for i, row in plan.bias_rows.items():
+            arrays[i] = row[0, :-1].reshape(self.shapes[i])
         for i, src in plan.aliases.items():
             arrays[i] = arrays[src].reshape(self.shapes[i])
         for i in self.subgraph.outputs:
@@ -377,26 +376,20 @@ class SubgraphRunner:
         self.arrays = arrays
         self.folded = plan.folded
         self.dynamic_tensors = plan.dynamic_tensors
+        self.elided = plan.elided
         self.steps = []
         for node, fn, kernel, dynamic in plan.plans:
             if dynamic:
                 self.steps.append((self._run_dynamic, node, kernel, None))
             else:
-                node = with_row.get(id(node), node)
                 ins = [None if s is None else arrays[s.index] for s in node.inputs]
                 outs = [arrays[s.index] for s in node.outputs]
                 self.steps.append((fn, node, ins, outs))
 
-    # -- stage 5: step rewrites and threads --
+    # -- stage 5: threads --
 
-    def _rewrite_steps(self, plan) -> None:
-        """Conv + max pool fused, PRELU after its pool, clamps moved onto pools
-        (see fusion.py), then the heavy batch steps split across threads."""
-        if self.rewrite:
-            graph_outputs = set(self.subgraph.outputs)
-            self.steps = fusion.fuse_conv_max_pool(self.steps, graph_outputs)
-            self.steps = fusion.pool_before_prelu(self.steps, graph_outputs)
-            self.steps = fusion.move_activations(self.steps, graph_outputs)
+    def _split_batches(self, plan) -> None:
+        """The heavy batch steps split across num_threads threads (threads.py)."""
         threads = self.num_threads
         # Unset, BLAS runs one thread during invoke (see threads.py: its spinning threads made small models
         # 25x slower on a busy machine).

@@ -90,9 +90,10 @@ def _worth_splitting(node, ins, outs) -> bool:
     g = node.data.geometry
     taps = g.get("kh", g.get("fh")) * g.get("kw", g.get("fw"))
     if op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-        # A conv fused with its pool computes its own (pre-pool) output.
-        per_tap = node.inputs[1].shape[-1] if op == "CONV_2D" else 1
-        return int(np.prod(node.outputs[0].shape)) * taps * per_tap >= MIN_SPLIT_MACS
+        # A conv fused with its pool computes its own (pre-pool) output, of the geometry's size.
+        filt = node.inputs[1].shape
+        cout, per_tap = (filt[0], filt[-1]) if op == "CONV_2D" else (filt[-1], 1)
+        return ins[0].shape[0] * g["oh"] * g["ow"] * cout * taps * per_tap >= MIN_SPLIT_MACS
     return outs[0].size * taps >= MIN_SPLIT_ELEMENTS
 
 

@@ -11,6 +11,9 @@ gemmlowp's 16-bit fixed-point functions; the cell update multiplies with
 rounding shifts (15 for f * c, 30 + cell_scale for i * g; CIFG uses
 32767 - f), adds with saturation and clips; the hidden state is o * tanh(c)
 requantized to intermediate 4's scale (2**-30 / its scale), then projected.
+This is the reference kernel of both ops; the optimized one (all gates per
+call, for cells without peepholes or layer norm) is
+kernels/optimized/_integer_lstm.py.
 
 Which LiteRT kernel is followed: LiteRT's x86 build runs these integer tensor
 utilities on its portable (reference) code; only the peephole accumulation has
@@ -233,7 +236,6 @@ class IntegerLstmCell:
             self.proj_bias = fx.wrap32(pb + self.hidden_zp * row_sums(proj))
         self.per_row_peephole = per_row_peephole
         self.h_spec, self.c_spec = h, c
-        self.fast = _FastCell(self) if not (self.peephole or self.layer_norm) else None
 
     def check_states(self, n_batch):
         for s, n, what in ((self.h_spec, self.n_output, "output state"), (self.c_spec, self.n_cell, "cell state")):
@@ -329,109 +331,6 @@ def _cdiv(a, b):
     return np.where(a < 0, -q, q)
 
 
-class _Mbqm:
-    """MultiplyByQuantizedMultiplier (gemmlowp) with constants per element, for
-    int32 inputs and multipliers >= 0: one floor, as _fixedpoint's (five calls)."""
-
-    def __init__(self, pairs, repeat):
-        m = np.repeat([p[0] for p in pairs], repeat).astype(np.int64)
-        shift = np.repeat([p[1] for p in pairs], repeat).astype(np.int64)
-        if np.any(m < 0) or np.any(shift < -31):
-            raise ValueError("outside the fast form")
-        # A left shift (multiplier above 1) applies first, to the int32 value (wrapping as C++ does).
-        self.left = np.maximum(shift, 0) if np.any(shift > 0) else None
-        r = np.maximum(-shift, 0)
-        self.m = m
-        self.c = (np.int64(1) << 30) + np.where(r > 0, np.int64(1) << (r + 30), 0)
-        self.d = np.where(r > 0, np.int64(1) << 31, 0)
-        self.s = 31 + r
-
-    def __call__(self, x):
-        if self.left is not None:
-            x = (((x << self.left) + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
-        t = x * self.m
-        t += self.c
-        t -= (x < 0) * self.d
-        t >>= self.s
-        return t
-
-
-class _FastCell:
-    """One step of an LSTM without peepholes or layer norm as a few calls on
-    all gates at once: one product for the recurrent sums of every gate, one
-    requantization with per-gate constants, one table lookup for the gates'
-    logistic/tanh (the exact functions tabulated over int16), then the cell
-    and hidden updates.  Same values as IntegerLstmCell.step."""
-
-    def __init__(self, cell):
-        gates, n = cell.gates, cell.n_cell
-        self.cell = cell
-        self.n = n
-        self.index = {k: slice(j * n, (j + 1) * n) for j, k in enumerate(gates)}
-        self.wx = np.ascontiguousarray(np.concatenate([cell.wx_t[k] for k in gates], axis=1))
-        self.wh = np.ascontiguousarray(np.concatenate([cell.wh_t[k] for k in gates], axis=1))
-        self.bias_x = np.concatenate([np.broadcast_to(cell.bias_x[k], (n,)) for k in gates]).astype(np.int64)
-        self.bias_h = np.concatenate([np.broadcast_to(cell.bias_h[k], (n,)) for k in gates]).astype(np.int64)
-        # The int32 sums cannot wrap (C++ would): checked from the weights.
-        bound_x = 128 * np.abs(self.wx).sum(axis=0) + np.abs(self.bias_x)
-        bound_h = 128 * np.abs(self.wh).sum(axis=0) + np.abs(self.bias_h)
-        self.ok = max(bound_x.max(), bound_h.max()) < 2**31
-        try:
-            self.x_mult = _Mbqm([cell.x_mult[k] for k in gates], n)
-            self.h_mult = _Mbqm([cell.h_mult[k] for k in gates], n)
-            self.hidden = _Mbqm([cell.hidden_mult], n)
-        except ValueError:
-            self.ok = False
-        # logistic (F3 in) for i, f, o and tanh (F3 in) for the cell gate, in one table
-        self.table = np.concatenate([fx._table16(fx.logistic16, 3), fx._table16(fx.tanh16, 3)])
-        self.offset = np.concatenate([np.full(n, 32768 + (65536 if k == "c" else 0), np.int64) for k in gates])
-        self.tanh_cell = fx._table16(fx.tanh16, 15 + cell.cell_scale)
-
-    def gate_inputs(self, xs):
-        """[T, batch, gates * n_cell] int16 values (int64) of the input products."""
-        acc = (xs.astype(np.float64) @ self.wx).astype(np.int64)
-        acc += self.bias_x
-        return np.clip(self.x_mult(acc), fx.INT16_MIN, fx.INT16_MAX)
-
-    def step(self, pre, h, c):
-        cell = self.cell
-        acc = np.dot(h.astype(np.float64), self.wh).astype(np.int64)
-        acc += self.bias_h
-        g = self.h_mult(acc)
-        g += pre
-        np.clip(g, fx.INT16_MIN, fx.INT16_MAX, out=g)
-        g += self.offset
-        a = self.table[g]
-        ix = self.index
-        f, z, o = a[:, ix["f"]], a[:, ix["c"]], a[:, ix["o"]]
-        c_prev = c.astype(np.int64)
-        # f in [0, 2**15), c in int16, i in [0, 2**15), z in [-2**15, 2**15): both rounded quotients
-        # fit int16, so the wraps of the reference step change nothing.
-        c_new = _rdbp(f * c_prev, 15)
-        i = fx.INT16_MAX - f if cell.cifg else a[:, ix["i"]]
-        c_new += _rdbp(i * z, 30 + cell.cell_scale)
-        lo, hi = (-cell.cell_clip, cell.cell_clip) if cell.cell_clip > 0 else (fx.INT16_MIN, fx.INT16_MAX)
-        np.clip(c_new, max(lo, fx.INT16_MIN), min(hi, fx.INT16_MAX), out=c_new)
-        t = self.tanh_cell[c_new + 32768]
-        prod = self.hidden(o * t)
-        if cell.proj_t is None:
-            out = np.clip(prod + cell.hidden_zp, -128, 127)
-        else:
-            hidden = np.clip(prod - cell.hidden_zp, -128, 127).astype(np.float64)
-            acc = fx.wrap32(np.rint(hidden @ cell.proj_t).astype(np.int64) + cell.proj_bias)
-            out = np.clip(fx.multiply_by_quantized_multiplier(acc, *cell.proj_mult) + cell.h_zp, -128, 127)
-            if cell.proj_clip > 0:
-                out = np.clip(out, -cell.proj_clip, cell.proj_clip)
-        c[...] = c_new
-        h[...] = out
-        return out
-
-
-def _rdbp(x, exponent):
-    """gemmlowp's RoundingDivideByPOT (ties away from zero) for a fixed exponent >= 1."""
-    return (x + ((1 << (exponent - 1)) - (x < 0))) >> exponent
-
-
 def prepare_integer_lstm(node):
     """Integer LSTM (int8 activations and weights, int16 cell state) for UNIDIRECTIONAL_SEQUENCE_LSTM
     and LSTM: validates, sets the output shape and returns the eval function (see _integer_lstm.py)."""
@@ -456,10 +355,12 @@ def prepare_integer_lstm(node):
             s.shape = tuple(s.shape) if s.shape is not None else (0,)
     d.cell = cell
     d.time_major = time_major
-    return _eval_integer_lstm
+    return eval_integer_lstm
 
 
-def _eval_integer_lstm(node, inputs, outputs):
+def sequence_views(node, inputs, outputs):
+    """(inputs [time, batch, input], outputs [time, batch, output], output state,
+    cell state) of an integer LSTM's arrays, for UNIDIRECTIONAL_SEQUENCE_LSTM and LSTM."""
     data = node.data
     cell = data.cell
     x = inputs[0]
@@ -467,15 +368,12 @@ def _eval_integer_lstm(node, inputs, outputs):
     out = outputs[-1]
     ys = out[None] if out.ndim == 2 else time_major_view(out, data.time_major)
     n_batch = xs.shape[1]
-    h = inputs[18].reshape(n_batch, cell.n_output)
-    c = inputs[19].reshape(n_batch, cell.n_cell)
-    fast = cell.fast
-    if fast is not None and fast.ok and not node.reference:
-        # _FastCell: the same values with all gates per call (not yet a registered optimized kernel).
-        pre = fast.gate_inputs(xs)
-        for t in range(xs.shape[0]):
-            ys[t] = fast.step(pre[t], h, c)
-        return
+    return xs, ys, inputs[18].reshape(n_batch, cell.n_output), inputs[19].reshape(n_batch, cell.n_cell)
+
+
+def eval_integer_lstm(node, inputs, outputs):
+    cell = node.data.cell
+    xs, ys, h, c = sequence_views(node, inputs, outputs)
     pre = cell.gate_inputs(xs)
     for t in range(xs.shape[0]):
         ys[t] = cell.step({k: v[t] for k, v in pre.items()}, h, c)

@@ -287,9 +287,10 @@ def fuse_max_pool(conv, pool):
     """(eval function, node) of one step computing this convolution followed by
     the max pool `pool` (non-overlapping, unpadded windows): Winograd's where
     it applies (batches of 3x3 stride-1 convolutions under a 2x2 pool), else
-    eval_float_max_pooled.  `conv` itself is left as prepared."""
+    eval_float_max_pooled.  The step reads the convolution's inputs and writes
+    the pool's output (the node's `outputs`); `conv` itself is left as prepared."""
     g = pool.data.geometry
-    fused = dict(pool=(g["fh"], g["fw"], g["oh"], g["ow"]),
+    fused = dict(pool=(g["fh"], g["fw"], g["oh"], g["ow"]), outputs=list(pool.outputs),
                  label=f"{conv.op_name}+{pool.op_name}")    # how profiles name the fused step
     act = _combine(conv.data.act, pool.data.act)
     if _winograd.applies(conv, fused["pool"]):

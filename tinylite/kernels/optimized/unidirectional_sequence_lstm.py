@@ -1,10 +1,24 @@
-"""Optimized UNIDIRECTIONAL_SEQUENCE_LSTM for the plain float cell (what
+"""Optimized UNIDIRECTIONAL_SEQUENCE_LSTM: the plain float cell (what
 Keras's LSTM converts to: TANH, no peepholes, projection, layer norm, CIFG
-or clipping): the whole sequence without per-step allocations."""
+or clipping) over the whole sequence without per-step allocations, and the
+integer cell without peepholes or layer norm with all gates per call
+(_integer_lstm.py, shared with LSTM)."""
 import numpy as np
 
-from .. import _recurrent, unidirectional_sequence_lstm as reference
-from . import register
+from .. import _recurrent
+from .. import unidirectional_sequence_lstm as reference
+from .._base import op_data
+from . import _integer_lstm, register
+
+
+@op_data
+class OpData(reference.OpData, _integer_lstm.FastCellData):
+    """The reference UNIDIRECTIONAL_SEQUENCE_LSTM's op data and the fast cell."""
+
+
+@register("UNIDIRECTIONAL_SEQUENCE_LSTM", dtypes=(np.int8,), when=_integer_lstm.applies)
+def prepare_integer(node, reference_fn):
+    return _integer_lstm.prepare_fast(node)
 
 
 @register("UNIDIRECTIONAL_SEQUENCE_LSTM", dtypes=(np.float32,),
