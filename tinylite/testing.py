@@ -86,17 +86,25 @@ def _finish(model: Model, sg: Subgraph, signature: bool) -> bytes:
 
 
 def single_op_model(op_name: str, inputs: list, outputs: list, options: dict | None = None,
-                    version: int = 1, signature: bool = True, custom_options: bytes | None = None) -> bytes:
+                    version: int = 1, signature: bool = True, custom_options: bytes | None = None,
+                    bodies: list | None = None) -> bytes:
     """A one-operator model as .tflite bytes.
 
     ``inputs``/``outputs``: ``(name, shape[, dtype])`` tuples, or dicts with
     ``name``, ``shape``, ``dtype``, ``data`` (a constant input), ``quantization``
     (``(scale, zero_point[, quantized_dimension])``), ``shape_signature``; ``None``
     for an omitted optional input.  Non-constant inputs become model inputs.
+
+    ``bodies``: the subgraphs the op refers to by index (a reduction or update
+    computation, the branches of a case), numbered from 1 in the order given;
+    each is ``(op_name or None, inputs, outputs, options)`` described as above,
+    a one-op subgraph (``None``: no op, the subgraph's output is its last input).
     """
     model = Model()
     sg = Subgraph()
     model.subgraphs.append(sg)
+    for body in bodies or ():
+        _body_subgraph(model, *body)
     op_inputs = []
     for desc in inputs:
         if desc is None:
@@ -114,6 +122,23 @@ def single_op_model(op_name: str, inputs: list, outputs: list, options: dict | N
     sg.outputs = list(op_outputs)
     _add_op(model, sg, op_name, op_inputs, op_outputs, options, version, custom_options)
     return _finish(model, sg, signature)
+
+
+def _body_subgraph(model: Model, op_name: str | None, inputs: list, outputs: list, options: dict | None) -> None:
+    sg = Subgraph()
+    model.subgraphs.append(sg)
+    for desc in inputs:
+        sg.tensors.append(_tensor(model, desc))
+        if sg.tensors[-1].buffer == 0:
+            sg.inputs.append(len(sg.tensors) - 1)
+    if op_name is None:
+        sg.outputs = [sg.inputs[-1]]
+        return
+    op_inputs = list(range(len(sg.tensors)))
+    for desc in outputs:
+        sg.tensors.append(_tensor(model, desc))
+    sg.outputs = list(range(len(op_inputs), len(sg.tensors)))
+    _add_op(model, sg, op_name, op_inputs, list(sg.outputs), options)
 
 
 def chain_model(x, ops: list, signature: bool = True) -> bytes:
