@@ -1,6 +1,6 @@
 """Regenerate tinylite/kernels/_types.py from the single-op differential tests:
 runs tests/kernels/ with a plugin that records, for every model built with
-tinylite.testing.single_op_model / chain_model, the op and its input types.
+tinylite.testing.single_op_model / chain_model / graph_model, each op and its input types.
 Then regenerate docs/ops.md.
 
     python scripts/collect_kernel_types.py
@@ -23,6 +23,8 @@ def _dtype(desc):
     if isinstance(desc, tuple):
         return np.dtype(desc[2] if len(desc) > 2 else np.float32).name
     d = dict(desc)
+    if isinstance(d.get("dtype"), str) and d["dtype"] == "resource":
+        return "resource"
     data = d.get("data")
     return np.dtype(d.get("dtype", data.dtype if isinstance(data, np.ndarray) else np.float32)).name
 
@@ -31,7 +33,7 @@ class Recorder:
     def pytest_configure(self, config):
         import tinylite.testing as T
 
-        single, chain = T.single_op_model, T.chain_model
+        single, chain, graph = T.single_op_model, T.chain_model, T.graph_model
 
         def rec_single(op_name, inputs, outputs, *a, **k):
             RECORDS.add((op_name, tuple(_dtype(d) for d in inputs)))
@@ -44,7 +46,14 @@ class Recorder:
                 prev = _dtype(output)
             return chain(x, ops, *a, **k)
 
-        T.single_op_model, T.chain_model = rec_single, rec_chain
+        def rec_graph(tensors, ops, *a, **k):
+            types = {dict(zip(("name", "shape", "dtype"), d) if isinstance(d, tuple) else d)["name"]: _dtype(d)
+                     for d in tensors}
+            for op_name, ins, _, _ in ops:
+                RECORDS.add((op_name, tuple("-" if n is None else types[n] for n in ins)))
+            return graph(tensors, ops, *a, **k)
+
+        T.single_op_model, T.chain_model, T.graph_model = rec_single, rec_chain, rec_graph
 
 
 def main():

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .converter.options import encode_options  # noqa: F401  (re-exported for tests)
-from .flatbuffer.schema import OP_CODES, tensor_type
+from .flatbuffer.schema import OP_CODES, TENSOR_TYPES, tensor_type
 from .flatbuffer.writer import write_model
 from .graph import Model, Operator, QuantizationParameters, SignatureDef, Subgraph, Tensor, TensorMap
 
@@ -50,7 +50,7 @@ def _tensor(model: Model, desc) -> Tensor:
     return Tensor(
         name=desc["name"],
         shape=np.array(shape, np.int32).reshape(-1),
-        type=tensor_type(dtype),
+        type=TENSOR_TYPES["RESOURCE"] if isinstance(dtype, str) and dtype == "resource" else tensor_type(dtype),
         buffer=buffer,
         quantization=_quant(desc.get("quantization")),
         is_variable=bool(desc.get("is_variable", False)),
@@ -178,6 +178,39 @@ def chain_model(x, ops: list, signature: bool = True) -> bytes:
         current = len(sg.tensors) - 1
         _add_op(model, sg, op_name, op_inputs, [current], options)
     sg.outputs = [current]
+    return _finish(model, sg, signature)
+
+
+def graph_model(tensors: list, ops: list, outputs: list, signature: bool = True) -> bytes:
+    """A model of several ops on named tensors, for ops that only make sense
+    together (a hash table's create, import and find).  ``tensors``: the
+    descriptions as for single_op_model (a ``dtype`` of ``"resource"`` makes a
+    RESOURCE tensor); the ones that are neither constant nor written by an op
+    become the model's inputs.  ``ops``: ``(op_name, input_names, output_names,
+    options)`` run in order (``None`` for an omitted input); ``outputs``: the
+    names of the model's outputs.
+
+    >>> content = graph_model([("x", [2]), ("y", [2]), ("z", [2])],
+    ...                       [("ABS", ["x"], ["y"], None), ("NEG", ["y"], ["z"], None)], ["z"])
+    >>> import tinylite
+    >>> ip = tinylite.Interpreter(model_content=content); ip.allocate_tensors()
+    >>> ip.set_tensor(0, np.array([-1.0, 2.0], np.float32)); ip.invoke()
+    >>> ip.get_tensor(ip.get_output_details()[0]["index"]).tolist()
+    [-1.0, -2.0]
+    """
+    model = Model()
+    sg = Subgraph()
+    model.subgraphs.append(sg)
+    names = {}
+    for desc in tensors:
+        t = _tensor(model, desc)
+        names[t.name] = len(sg.tensors)
+        sg.tensors.append(t)
+    written = {n for _, _, outs, _ in ops for n in outs}
+    sg.inputs = [i for i, t in enumerate(sg.tensors) if t.buffer == 0 and t.name not in written and not t.is_variable]
+    for op_name, ins, outs, options in ops:
+        _add_op(model, sg, op_name, [-1 if n is None else names[n] for n in ins], [names[n] for n in outs], options)
+    sg.outputs = [names[n] for n in outputs]
     return _finish(model, sg, signature)
 
 

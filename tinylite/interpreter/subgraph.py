@@ -52,9 +52,9 @@ _BUILTIN_NAMES = frozenset(OP_NAMES.values())
 
 def _check_object_outputs(node: Node) -> None:
     """A builtin op computes STRING or RESOURCE outputs only from such inputs (VAR_HANDLE
-    makes its handle from nothing): a float op writing an object array means the file
+    and HASHTABLE make their handles from nothing): a float op writing an object array means the file
     mistyped its output, and the kernel would store floats as Python objects."""
-    if node.op_name == "VAR_HANDLE" or node.op_name not in _BUILTIN_NAMES:
+    if node.op_name in ("VAR_HANDLE", "HASHTABLE") or node.op_name not in _BUILTIN_NAMES:
         return
     if any(s.dtype.hasobject for s in node.outputs) and not any(
             s is not None and s.dtype.hasobject for s in node.inputs):
