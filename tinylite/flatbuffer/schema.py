@@ -278,6 +278,7 @@ _SHARED_OPTIONS = {
     "EMBEDDING_LOOKUP_SPARSE": "EmbeddingLookupSparseOptions", "HARD_SWISH": "HardSwishOptions",
     "STRIDED_SLICE": "StridedSliceOptions", "FULLY_CONNECTED": "FullyConnectedOptions",
     "UNSORTED_SEGMENT_PROD": "UnsortedSegmentProdOptions",
+    "RANDOM_UNIFORM": "RandomOptions", "RANDOM_STANDARD_NORMAL": "RandomOptions", "MULTINOMIAL": "RandomOptions",
 }
 
 
