@@ -5,6 +5,8 @@ Each input pixel scatters input @ weights into a kh x kw patch of the output,
 at (y * stride - pad_top, x * stride - pad_left); the padding is the one a
 CONV_2D from the output back to the input would use.
 
+Hybrid: float32 input with int8 weights, see prepare_hybrid.
+
 Quantized: uint8 (per-tensor weights with a zero point), int8 (per-channel
 symmetric weights, int32 bias) and int16 activations with int8 weights (16x8,
 int32 or int64 bias).  Sums of (input - zero point) * weight are exact; the
@@ -26,7 +28,7 @@ import numpy as np
 
 from . import _fixedpoint as fx
 from ._base import conv_padding, fused_float_activation, padding_name
-from ._quantization import _requant_params
+from ._quantization import _asymmetric_quantize_rows, _requant_params
 from ._window import window_out_size
 
 
@@ -102,10 +104,7 @@ def prepare_quantized(node):
     w, x, out = node.inputs[1], node.inputs[2], node.outputs[0]
     b = node.inputs[3] if node.has_input(3) else None
     if x.dtype == np.float32:
-        from ..errors import UnsupportedOpError
-
-        raise UnsupportedOpError(f"{node.op_name} (node {node.index}): float32 input with {w.dtype.name} "
-                                 "weights (hybrid) is not supported by tinylite; LiteRT runs it")
+        return prepare_hybrid(node)
     node.expect_dtype(x, np.float32, np.uint8, np.int8, np.int16)
     if x.dtype != out.dtype:
         node.fail(f"output type {out.dtype.name} differs from input type {x.dtype.name}")
@@ -141,6 +140,56 @@ def prepare_quantized(node):
     if w.data is not None:
         node.wmat = weight_matrix(w.data.astype(np.float64) - node.w_zp)
     return eval_quantized
+
+
+def prepare_hybrid(node):
+    """float32 input and output, int8 weights (per channel or one scale), float32 bias: LiteRT
+    quantizes each image asymmetrically (AsymmetricQuantizeFloats), then every input pixel adds
+    (q - zero point) * weight * weight scale * image scale to its patch (reference
+    HybridTransposeConv, in both resolvers).  The integer sums are exact here and scaled once; LiteRT
+    rounds each term to float32 and adds them in order, a difference of a few float32 ulps."""
+    w, out = node.inputs[1], node.outputs[0]
+    b = node.inputs[3] if node.has_input(3) else None
+    if w.dtype != np.int8:
+        node.fail(f"float32 input needs float32 or int8 (hybrid) weights, got {w.dtype.name}")
+    if out.dtype != np.float32:
+        node.fail(f"a hybrid TRANSPOSE_CONV's output must be float32, got {out.dtype.name}")
+    if b is not None and b.dtype != np.float32:
+        node.fail(f"a hybrid TRANSPOSE_CONV's bias must be float32, got {b.dtype.name}")
+    q = w.quantization
+    if q is None or not q.is_quantized:
+        node.fail(f"int8 weights {w.name!r} have no quantization scale")
+    cout = w.shape[0]
+    scales = np.asarray(q.scale, np.float32).reshape(-1)
+    if scales.size == 1:
+        scales = np.full(cout, scales[0], np.float32)
+    elif scales.size != cout or int(q.quantized_dimension) != 0:
+        node.fail(f"weight scales must be one per output channel (dimension 0, {cout}), got {scales.size} "
+                  f"on dimension {q.quantized_dimension}")
+    node.w_scale = scales
+    node.act = fused_float_activation(node)
+    node.kernel = (w.shape[1], w.shape[2], cout)
+    if w.data is not None:
+        node.wmat = weight_matrix(w.data.astype(np.float64))
+    return eval_hybrid
+
+
+def eval_hybrid(node, inputs, outputs):
+    w, x, out = inputs[1], inputs[2], outputs[0]
+    b = inputs[3] if len(inputs) > 3 else None
+    wmat = getattr(node, "wmat", None)
+    if wmat is None:
+        wmat = weight_matrix(w.astype(np.float64))
+    n = x.shape[0]
+    q, sf, zp = _asymmetric_quantize_rows(x.reshape(n, -1))
+    xc = (q.astype(np.float64) - zp[:, None]).reshape(x.shape)
+    acc = np.rint(_scatter(node, xc, wmat, out.shape, np.float64))
+    res = acc * node.w_scale.astype(np.float64) * sf.astype(np.float64)[:, None, None, None]
+    if b is not None:
+        res = res + b
+    out[...] = res.astype(np.float32)
+    if node.act is not None:
+        node.act(out)
 
 
 def _scatter(node, x, wmat, out_shape, dtype):
