@@ -84,7 +84,7 @@ def prepare_quantized(node):
         node.q_clamp = _float_clamp(node)
         return _eval_hybrid_fc
     _require(node, x, w, out)
-    if x.dtype == np.int16 and w.dtype != np.int8:
+    if x.dtype == np.int16 and w.dtype not in (np.int8, np.int16):
         _unsupported(node, f"16-bit activations with {w.dtype.name} weights")
     if x.dtype != np.int16 and w.dtype != x.dtype:
         _unsupported(node, f"{x.dtype.name} activations with {w.dtype.name} weights")
@@ -95,7 +95,11 @@ def prepare_quantized(node):
     node.q_wzp = 0 if per_channel else w.zero_point
     if w.data is not None:
         node.q_wt = np.ascontiguousarray((w.data.astype(np.float64) - node.q_wzp).T)
-    if x.dtype == np.int16:
+    if x.dtype == np.int16 and w.dtype == np.int16:
+        # 16x16: LiteRT's one kernel (both resolvers) sums in int64 and requantizes with the int64
+        # MultiplyByQuantizedMultiplier, whatever the bias type.
+        mode = "mbqm64"
+    elif x.dtype == np.int16:
         # LiteRT runs 16x8 with an int64 bias (or non-zero zero points) on its reference
         # kernel, which requantizes in double precision; otherwise on ruy.
         double = ((b is not None and b.dtype == np.int64) or node.options.get("quantized_bias_type") == 4
