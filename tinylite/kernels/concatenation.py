@@ -27,7 +27,7 @@ def prepare(node):
                 node.fail(f"shapes {list(first.shape)} and {list(s.shape)} differ outside axis {node.axis}")
         out.shape = tuple(sum(s.shape[node.axis] for s in node.inputs) if k == node.axis else n
                           for k, n in enumerate(first.shape))
-    if not _layout.movable(node, node.inputs):
+    if not _layout.movable(node, node.inputs, dtypes=_layout.MOVABLE + (np.uint32,)):
         return _layout.quantized_fallback(node)
     # TFLite rejects a fused activation here; tinylite applies it as the schema means.
     node.act = _layout.clamp_activation(node, first.dtype)

@@ -20,7 +20,7 @@ def prepare(node):
                       f"{node.mode.upper()} mode can mirror")
     node.pairs = pairs
     node.outputs[0].shape = tuple(d + b + a for d, (b, a) in zip(x.shape, pairs))
-    if not _layout.movable(node, [x]):
+    if not _layout.movable(node, [x], dtypes=_layout.MOVABLE + _layout.WIDE):
         return _layout.quantized_fallback(node)
     return eval_mirror_pad
 

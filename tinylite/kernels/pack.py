@@ -16,7 +16,7 @@ def prepare(node):
     shape = list(first.shape)
     shape.insert(node.axis, len(node.inputs))
     node.outputs[0].shape = tuple(shape)
-    if not _layout.movable(node, node.inputs):
+    if not _layout.movable(node, node.inputs, dtypes=_layout.MOVABLE + (np.uint32,)):
         return _layout.quantized_fallback(node)
     return eval_pack
 

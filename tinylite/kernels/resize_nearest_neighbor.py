@@ -5,7 +5,7 @@ import numpy as np
 
 from ._window import resize_scale, resize_size
 
-COPYABLE = (np.float32, np.int32, np.float16, np.int16, np.int8, np.uint8, np.bool_)
+COPYABLE = (np.float32, np.int32, np.float16, np.int16, np.int8, np.uint8, np.bool_, np.uint16, np.uint32)
 
 
 def prepare(node):

@@ -18,7 +18,7 @@ def prepare(node):
         node.fail(f"perm {perm} is not a permutation of the {rank} dimensions")
     node.perm = tuple(perm)
     node.outputs[0].shape = tuple(x.shape[p] for p in perm)
-    if not _layout.movable(node, [x]):
+    if not _layout.movable(node, [x], dtypes=_layout.MOVABLE + _layout.WIDE):
         return _layout.quantized_fallback(node)
     return eval_transpose
 
