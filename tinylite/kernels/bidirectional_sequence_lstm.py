@@ -36,8 +36,9 @@ def prepare(node):
     node.merge = merge
     node.bw_reads_aux = aux is not None and not fw_uses_aux
     node.aux_into_cells = aux is not None and fw_uses_aux
-    # TFLite's hybrid kernel walks the sequence as time-major whatever time_major says.
-    node.walk_time_major = time_major or fw.hybrid
+    # LiteRT 2.3's hybrid kernel walks batch-major input batch-major too (lstm_eval::EvalHybrid
+    # gets the op's time_major).
+    node.walk_time_major = time_major
     lead = tuple(x.shape[:2])
     if merge:
         if len(node.outputs) != 1:
