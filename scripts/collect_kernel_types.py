@@ -21,12 +21,14 @@ def _dtype(desc):
     if desc is None:
         return "-"
     if isinstance(desc, tuple):
-        return np.dtype(desc[2] if len(desc) > 2 else np.float32).name
+        name = np.dtype(desc[2] if len(desc) > 2 else np.float32).name
+        return "bytes" if name == "object" else name
     d = dict(desc)
     if isinstance(d.get("dtype"), str) and d["dtype"] == "resource":
         return "resource"
     data = d.get("data")
-    return np.dtype(d.get("dtype", data.dtype if isinstance(data, np.ndarray) else np.float32)).name
+    name = np.dtype(d.get("dtype", data.dtype if isinstance(data, np.ndarray) else np.float32)).name
+    return "bytes" if name == "object" else name     # a STRING tensor, given as bytes or as an object array
 
 
 class Recorder:

@@ -272,3 +272,21 @@ def test_endless_while_over_constants_does_not_hang_allocate():
     done = subprocess.run([sys.executable, "-c", code], input=constant_growing_loop(-1), capture_output=True,
                           timeout=120)
     assert done.stdout.strip() == b"allocated", done.stderr.decode()[-2000:]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.int64, np.int8, np.bool_])
+@pytest.mark.parametrize("cond", [True, False])
+def test_if_single_op(dtype, cond):
+    """IF as a single op whose branches are one-op subgraphs (maximum / minimum of the operands)."""
+    from tinylite.testing import single_op_model
+
+    branches = [(op, [("a", [2, 3], dtype), ("b", [2, 3], dtype)], [("c", [2, 3], dtype)], None)
+                for op in (("LOGICAL_OR", "LOGICAL_AND") if dtype == np.bool_ else ("MAXIMUM", "MINIMUM"))]
+    content = single_op_model("IF", [("cond", [], np.bool_), ("x", [2, 3], dtype), ("y", [2, 3], dtype)],
+                              [("z", [2, 3], dtype)], options=dict(then_subgraph_index=1, else_subgraph_index=2),
+                              bodies=branches)
+    if dtype == np.bool_:
+        x, y = rng.random((2, 3)) < 0.5, rng.random((2, 3)) < 0.5
+    else:
+        x, y = (rng.integers(-50, 50, (2, 3)).astype(dtype) for _ in range(2))
+    assert_same_outputs(content, [np.array(cond), x, y], rtol=0, atol=0)

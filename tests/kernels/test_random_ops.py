@@ -99,3 +99,25 @@ def test_rng_bit_generator(algorithm, out_type, shape, size):
         for g, w in zip(got[0], want[0]):
             assert g.dtype == w.dtype and g.shape == w.shape
             np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("op", ["RANDOM_UNIFORM", "RANDOM_STANDARD_NORMAL"])
+def test_stream_goes_on_across_allocate_and_restarts_after_resize(op):
+    """allocate_tensors again, or a resize to the same shape, leaves the stream where it was
+    (LiteRT's AllocateTensors is a no-op then); a real resize makes LiteRT prepare the op afresh,
+    restarting it from the seeds."""
+    content = single_op_model(op, [("s", [1], np.int32)], [("y", [4], np.float32)], options=dict(seed=5, seed2=9))
+    runs = []
+    for ip in (tinylite.Interpreter(model_content=content), litert_interpreter(content)):
+        got = []
+        for step in ("allocate", "allocate", "same", "allocate", "resize", "allocate"):
+            if step in ("same", "resize"):
+                ip.resize_tensor_input(0, [1] if step == "same" else [2])
+            ip.allocate_tensors()
+            rank = ip.get_input_details()[0]["shape"][0]
+            ip.set_tensor(ip.get_input_details()[0]["index"], np.array([4] if rank == 1 else [2, 2], np.int32))
+            ip.invoke()
+            got.append(ip.get_tensor(ip.get_output_details()[0]["index"]).reshape(-1).copy())
+        runs.append(got)
+    for g, w in zip(*runs):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-6)

@@ -131,6 +131,10 @@ class SubgraphRunner:
         self.nodes: list[Node] = []
         self.ready = False
         self.elided: dict[int, str] = {}     # tensors a plan rewrite left uncomputed (get_tensor says so)
+        # What stateful kernels keep from one allocate_tensors to the next (the random ops' streams),
+        # by node index: LiteRT's AllocateTensors leaves prepared ops alone until an input is
+        # resized to another shape, and then prepares them afresh (resize_tensor_input clears it).
+        self.op_state: dict = {}
         self.arena_bytes = 0
         self.allocations: dict = {}
         self.blas_threads = None

@@ -117,3 +117,27 @@ def box_muller(x0: np.ndarray, x1: np.ndarray):
     u2 = np.sqrt(np.float32(-2.0) * log)
     v = v1.astype(np.float64)
     return np.sin(v).astype(np.float32) * u2, np.cos(v).astype(np.float32) * u2
+
+
+def stream(node) -> PhiloxStream:
+    """The node's Philox stream: made at its first prepare, kept by the runner across
+    re-prepares (a dynamic shape, allocate_tensors again) until an input is resized."""
+    state = node.runner.op_state
+    if node.index not in state:
+        state[node.index] = PhiloxStream(int(node.options.get("seed", 0)), int(node.options.get("seed2", 0)))
+    return state[node.index]
+
+
+def prepare_random(node):
+    """What RANDOM_UNIFORM and RANDOM_STANDARD_NORMAL share: the shape input, the float32
+    output and the stream (set up once; a re-prepare for a new shape keeps it going)."""
+    shape = node.inputs[0]
+    node.expect_dtype(shape, np.int32)
+    if len(shape.shape) != 1:
+        node.fail(f"the shape input must be 1-D, got shape {list(shape.shape)}")
+    node.expect_dtype(node.outputs[0], np.float32)
+    node.stream = stream(node)
+    dims = [int(d) for d in np.asarray(node.value(0)).reshape(-1)]
+    if min(dims, default=0) < 0:
+        node.fail(f"the shape {dims} has a negative dimension")
+    node.outputs[0].shape = tuple(dims)

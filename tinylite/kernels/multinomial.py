@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ._random import PhiloxStream, uint64_to_double
+from ._random import stream, uint64_to_double
 
 FOLDABLE = False
 
@@ -23,8 +23,7 @@ def prepare(node):
         node.fail(f"logits must be [batch, classes] with at least one class, got {list(logits.shape)}")
     if len(count.shape) != 0:
         node.fail(f"num_samples must be a scalar, got shape {list(count.shape)}")
-    if getattr(node, "stream", None) is None:
-        node.stream = PhiloxStream(int(node.options.get("seed", 0)), int(node.options.get("seed2", 0)))
+    node.stream = stream(node)
     n = int(np.asarray(node.value(1)))
     if n < 0:
         node.fail(f"num_samples must not be negative, got {n}")

@@ -4,8 +4,7 @@ per pair of numbers by Box-Muller (see _random); the stream goes on across
 invokes as in LiteRT, and seeds (0, 0) draw a fresh seed from the OS."""
 import numpy as np
 
-from ._random import box_muller
-from .random_uniform import prepare_random
+from ._random import box_muller, prepare_random
 
 FOLDABLE = False
 

@@ -222,7 +222,7 @@ def rows() -> list[dict]:
             note = LEFT_OUT.get(op, "not implemented yet")
         out.append(dict(name=op, kind="custom" if op in BUNDLED else "builtin",
                         litert=op in LITERT_BUILTINS or op in BUNDLED, tinylite=runs,
-                        types=[", ".join(c) for c in combos], note=note))
+                        types=[", ".join(c) or "(no inputs)" for c in combos], note=note))
     return out
 
 
