@@ -3,7 +3,6 @@ shape from TensorFlow's Philox stream seeded by (seed, seed2), one word per
 number; the stream is set up at prepare and goes on across invokes, as in
 LiteRT, so a fixed non-zero seed gives LiteRT's numbers bit for bit.  Seeds
 (0, 0) draw a fresh seed from the OS, as LiteRT does."""
-import numpy as np
 
 from ._random import prepare_random, uint32_to_float
 
