@@ -1,6 +1,7 @@
 """Regenerate tinylite/kernels/_types.py from the single-op differential tests:
 runs tests/kernels/ with a plugin that records, for every model built with
-tinylite.testing.single_op_model / chain_model / graph_model, each op and its input types.
+tinylite.testing.single_op_model / chain_model / graph_model (and every op a builder reports
+through tinylite.testing.record_op), each op and its input types.
 Then regenerate docs/ops.md.
 
     python scripts/collect_kernel_types.py
@@ -56,6 +57,7 @@ class Recorder:
             return graph(tensors, ops, *a, **k)
 
         T.single_op_model, T.chain_model, T.graph_model = rec_single, rec_chain, rec_graph
+        T.record_op = lambda op_name, types: RECORDS.add((op_name, tuple(types)))
 
 
 def main():

@@ -44,7 +44,8 @@ def _tensor(model: Model, desc) -> Tensor:
     buffer = 0
     if data is not None:
         data = np.asarray(data, dtype=dtype, order="C")   # keeps 0-d constants 0-d
-        shape = data.shape
+        if desc.get("sparsity") is None:                  # a sparse constant stores its kept values only
+            shape = data.shape
         buffer = model.add_buffer(data)
     sig = desc.get("shape_signature")
     return Tensor(
@@ -55,6 +56,7 @@ def _tensor(model: Model, desc) -> Tensor:
         quantization=_quant(desc.get("quantization")),
         is_variable=bool(desc.get("is_variable", False)),
         shape_signature=None if sig is None else np.array(sig, np.int32),
+        sparsity=desc.get("sparsity"),
     )
 
 
@@ -92,8 +94,10 @@ def single_op_model(op_name: str, inputs: list, outputs: list, options: dict | N
 
     ``inputs``/``outputs``: ``(name, shape[, dtype])`` tuples, or dicts with
     ``name``, ``shape``, ``dtype``, ``data`` (a constant input), ``quantization``
-    (``(scale, zero_point[, quantized_dimension])``), ``shape_signature``; ``None``
-    for an omitted optional input.  Non-constant inputs become model inputs.
+    (``(scale, zero_point[, quantized_dimension])``), ``shape_signature``, ``sparsity``
+    (SparsityParameters as nested dicts: ``data`` holds the kept values, ``shape`` the
+    dense shape); ``None`` for an omitted optional input.  Non-constant inputs become
+    model inputs.
 
     ``bodies``: the subgraphs the op refers to by index (a reduction or update
     computation, the branches of a case), numbered from 1 in the order given;
@@ -122,6 +126,17 @@ def single_op_model(op_name: str, inputs: list, outputs: list, options: dict | N
     sg.outputs = list(op_outputs)
     _add_op(model, sg, op_name, op_inputs, op_outputs, options, version, custom_options)
     return _finish(model, sg, signature)
+
+
+def record_op(op_name: str, input_types: tuple) -> None:
+    """Called by test-model builders that assemble operators themselves (multi-subgraph
+    models) with each op and its input type names ("-" for an omitted input), so
+    scripts/collect_kernel_types.py, which replaces this function, lists them with the
+    combinations single_op_model, chain_model and graph_model record.  Does nothing
+    otherwise.
+
+    >>> record_op("WHILE", ("int32", "float32"))
+    """
 
 
 def _body_subgraph(model: Model, op_name: str | None, inputs: list, outputs: list, options: dict | None) -> None:

@@ -7,7 +7,8 @@ import pytest
 import tinylite
 from oracle import assert_same_outputs, litert_interpreter
 from tinylite.converter.options import set_options
-from tinylite.flatbuffer.schema import OP_CODES, TENSOR_TYPES, tensor_type
+import tinylite.testing
+from tinylite.flatbuffer.schema import OP_CODES, TENSOR_TYPES, numpy_dtype, tensor_type
 from tinylite.flatbuffer.writer import write_model
 from tinylite.graph import Model, Operator, Subgraph, Tensor
 
@@ -44,12 +45,20 @@ class Graph:
         idx = lambda n: -1 if n is None else self.names[n]   # noqa: E731
         op = Operator(self.model.opcode_index(OP_CODES[op_name], 1), [idx(n) for n in inputs],
                       [idx(n) for n in outputs])
+        tinylite.testing.record_op(op_name, tuple("-" if n is None else self.type_name(n) for n in inputs))
         # String options (VAR_HANDLE's names) go in as they are: encode_options reads strings as enum names.
         strings = {k: v for k, v in options.items() if isinstance(v, str)}
         set_options(op, op_name, {k: v for k, v in options.items() if k not in strings} or None)
         if strings:
             op.builtin_options.update(strings)
         self.sg.operators.append(op)
+
+    def type_name(self, name):
+        code = self.sg.tensors[self.names[name]].type
+        if code == TENSOR_TYPES["RESOURCE"]:
+            return "resource"
+        dtype = np.dtype(numpy_dtype(code))
+        return "bytes" if dtype == object else dtype.name
 
     def io(self, inputs, outputs):
         self.sg.inputs = [self.names[n] for n in inputs]

@@ -49,6 +49,9 @@ INPUT_TYPES = {
         ('uint8', 'int32'),
         ('uint8', 'int64'),
     ],
+    'ASSIGN_VARIABLE': [
+        ('resource', 'float32'),
+    ],
     'ATAN2': [
         ('float16', 'float16'),
         ('float32', 'float32'),
@@ -140,6 +143,9 @@ INPUT_TYPES = {
         ('int32',),
         ('int64',),
     ],
+    'CALL_ONCE': [
+        (),
+    ],
     'CAST': [
         ('bool',),
         ('float16',),
@@ -216,6 +222,11 @@ INPUT_TYPES = {
     ],
     'Convolution2DTransposeBias': [
         ('float32', 'float32', 'float32'),
+    ],
+    'DENSIFY': [
+        ('float16',),
+        ('float32',),
+        ('int8',),
     ],
     'DEPTHWISE_CONV_2D': [
         ('float32', 'float32'),
@@ -482,6 +493,7 @@ INPUT_TYPES = {
     ],
     'IF': [
         ('bool', 'bool', 'bool'),
+        ('bool', 'bytes'),
         ('bool', 'float32', 'float32'),
         ('bool', 'int32', 'int32'),
         ('bool', 'int64', 'int64'),
@@ -773,6 +785,9 @@ INPUT_TYPES = {
         ('uint32',),
         ('uint64',),
         ('uint8',),
+    ],
+    'READ_VARIABLE': [
+        ('resource',),
     ],
     'REAL': [
         ('complex128',),
@@ -1101,6 +1116,9 @@ INPUT_TYPES = {
         ('int32', 'int64', 'int64'),
         ('int32', 'int8', 'int8'),
     ],
+    'STABLEHLO_COMPOSITE': [
+        ('float32', 'float32'),
+    ],
     'STABLEHLO_GATHER': [
         ('float16', 'int32'),
         ('float16', 'int64'),
@@ -1384,6 +1402,9 @@ INPUT_TYPES = {
         ('float32', 'int32', 'int32'),
         ('int32', 'int32', 'int32'),
     ],
+    'VAR_HANDLE': [
+        (),
+    ],
     'WHERE': [
         ('bool',),
         ('float32',),
@@ -1392,6 +1413,10 @@ INPUT_TYPES = {
         ('int8',),
         ('uint32',),
         ('uint8',),
+    ],
+    'WHILE': [
+        ('int32', 'bytes'),
+        ('int32', 'float32'),
     ],
     'ZEROS_LIKE': [
         ('float32',),
