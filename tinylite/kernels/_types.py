@@ -585,6 +585,7 @@ INPUT_TYPES = {
         ('float32', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', '-', '-', '-', 'float32', 'float32', 'float32', 'float32', '-', '-', 'float32', 'float32'),
         ('float32', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', '-', '-', '-', 'float32', 'float32', 'float32', 'float32', '-', '-', 'float32', 'float32', 'float32', 'float32', 'float32', 'float32'),
         ('float32', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', '-', '-', '-', 'float32', 'float32', 'float32', 'float32', 'int8', 'float32', 'float32', 'float32'),
+        ('int8', '-', 'int8', 'int8', 'int8', '-', 'int8', 'int8', 'int8', '-', '-', '-', '-', 'int32', 'int32', 'int32', 'int8', '-', 'int8', 'int16', '-', '-', '-', '-'),
         ('int8', '-', 'int8', 'int8', 'int8', '-', 'int8', 'int8', 'int8', '-', 'int16', 'int16', '-', 'int32', 'int32', 'int32', '-', '-', 'int8', 'int16', '-', '-', '-', '-'),
         ('int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', '-', '-', '-', 'int32', 'int32', 'int32', 'int32', '-', '-', 'int8', 'int16', '-', '-', '-', '-'),
         ('int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', 'int8', '-', '-', '-', 'int32', 'int32', 'int32', 'int32', '-', '-', 'int8', 'int16', 'int16', 'int16', 'int16', 'int16'),
