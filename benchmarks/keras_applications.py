@@ -65,7 +65,8 @@ def main(argv=None) -> int:
                 for runtime, run in (("LiteRT", run_litert), ("tinylite", run_tinylite)):
                     errors[runtime] = max(errors[runtime], apps._rel_error(run(content, [x])[0], want))
         worst = max(worst, *errors.values())
-        print(f"{ident:32s} {errors['LiteRT']:9.2e} {errors['tinylite']:9.2e} {sensitivity:9.2e} {time.perf_counter() - start:8.0f}",
+        seconds = time.perf_counter() - start
+        print(f"{ident:32s} {errors['LiteRT']:9.2e} {errors['tinylite']:9.2e} {sensitivity:9.2e} {seconds:8.0f}",
               flush=True)
         del model
         gc.collect()

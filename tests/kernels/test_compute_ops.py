@@ -345,8 +345,8 @@ def test_fully_connected_rejects_non_clipping_activation(act, kind):
     else:
         dtype = np.dtype(kind)
         q = (0.05, 3) if kind == "int8" else (0.001, 0)
-        content = single_op_model("FULLY_CONNECTED", [dict(name="x", shape=[3, 6], dtype=dtype, quantization=q),
-                                                      dict(name="w", data=np.ones((4, 6), np.int8), quantization=(0.02, 0))],
+        w = dict(name="w", data=np.ones((4, 6), np.int8), quantization=(0.02, 0))
+        content = single_op_model("FULLY_CONNECTED", [dict(name="x", shape=[3, 6], dtype=dtype, quantization=q), w],
                                   [dict(name="y", shape=[3, 4], dtype=dtype, quantization=q)],
                                   options=dict(fused_activation_function=act))
         x = np.ones((3, 6), dtype)
