@@ -10,8 +10,10 @@ CI runs a representative subset (one model per family of layers and op nodes: 3.
 on a 2-core machine running several other test suites at once, ~1 min of CPU).
 TINYLITE_ALL_APPLICATIONS=1 runs the whole list (42 models; ~25 min on that machine, the
 largest ConvNeXt, NASNet and EfficientNet models need a few GiB of memory).
-benchmarks/keras_applications.py prints each model's errors.  Last full run: every model
-within 1.1e-6 in LiteRT and in tinylite, from both formats."""
+benchmarks/keras_applications.py prints each model's errors.  Last full run: all 42 models
+within 4.1e-6 of Keras in LiteRT and in tinylite, from both formats (largest: ConvNeXtSmall
+4.0e-6 in LiteRT, ConvNeXtXLarge 3.5e-6 in tinylite), and no model moves by more than 3.9e-6
+when its input moves by one ulp."""
 import os
 
 import numpy as np
