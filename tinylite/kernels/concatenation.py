@@ -1,14 +1,19 @@
-"""CONCATENATION: join any number of tensors along `axis`, then apply the fused
-activation."""
+"""CONCATENATION: join any number of tensors along `axis`.  A fused activation other
+than NONE is refused, as LiteRT's prepare refuses it (concatenation.cc) for every type."""
 import numpy as np
 
 from . import _fixedpoint as fx
 from . import _layout
-from ._base import normalize_axis
+from ._base import activation_name, normalize_axis
 from ._quantization import _f32, _info, _require, activation_range
 
 
 def prepare(node):
+    if activation_name(node) != "NONE":
+        # Accepting it would make tinylite run a file LiteRT refuses to load.
+        node.fail(f"fused_activation_function is {activation_name(node)}, but LiteRT's CONCATENATION kernel "
+                  "accepts only NONE and refuses to load this file; re-convert the model (tinylite's converter "
+                  "keeps the activation as its own op after the CONCATENATION)")
     first, out = node.inputs[0], node.outputs[0]
     rank = len(first.shape)
     for s in node.inputs[1:]:
@@ -29,10 +34,6 @@ def prepare(node):
                           for k, n in enumerate(first.shape))
     if not _layout.movable(node, node.inputs, dtypes=_layout.MOVABLE + (np.uint32,)):
         return _layout.quantized_fallback(node)
-    # TFLite rejects a fused activation here; tinylite applies it as the schema means.
-    node.act = _layout.clamp_activation(node, first.dtype)
-    if node.act is not None and _layout.is_quantized(first):
-        return _layout.quantized_fallback(node)
     return eval_concatenation
 
 
@@ -42,8 +43,6 @@ def eval_concatenation(node, inputs, outputs):
         out[...] = inputs
     else:
         np.concatenate(inputs, axis=node.axis, out=out)
-    if node.act is not None:
-        node.act(out)
 
 
 # --- quantized ---

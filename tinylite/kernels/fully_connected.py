@@ -39,11 +39,13 @@ def prepare(node):
     node.depth = depth
     if node.has_input(2) and node.inputs[2].size != units:
         node.fail(f"bias has {node.inputs[2].size} elements, expected {units}")
+    hybrid = x.dtype == np.float32 and w.dtype != np.float32
+    if not hybrid and activation_name(node) not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
+        # LiteRT's prepare refuses them outside the hybrid path (float and integer alike).
+        node.fail(f"fused_activation_function is {activation_name(node)}, but LiteRT's FULLY_CONNECTED "
+                  f"kernel accepts only NONE, RELU, RELU6 and RELU_N1_TO_1 for {x.dtype.name} inputs and "
+                  "refuses to load this file; re-convert the model with the activation as its own op")
     if x.dtype == np.float32 and w.dtype == np.float32:
-        if activation_name(node) not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
-            # TFLite's (non-hybrid) kernel rejects them at prepare rather than ignoring them.
-            node.fail(f"fused activation {activation_name(node)} is not supported; "
-                      "only NONE, RELU, RELU6 and RELU_N1_TO_1 are")
         node.wt = np.ascontiguousarray(w.data.T) if w.data is not None else None
         node.act = float_activation(activation_name(node))
         return eval_float
