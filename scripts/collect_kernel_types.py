@@ -1,6 +1,7 @@
 """Regenerate tinylite/kernels/_types.py from the single-op differential tests:
 runs tests/kernels/ with a plugin that records, for every model built with
-tinylite.testing.single_op_model / chain_model, the op and its input types.
+tinylite.testing.single_op_model / chain_model / graph_model (and every op a builder reports
+through tinylite.testing.record_op), each op and its input types.
 Then regenerate docs/ops.md.
 
     python scripts/collect_kernel_types.py
@@ -21,17 +22,21 @@ def _dtype(desc):
     if desc is None:
         return "-"
     if isinstance(desc, tuple):
-        return np.dtype(desc[2] if len(desc) > 2 else np.float32).name
+        name = np.dtype(desc[2] if len(desc) > 2 else np.float32).name
+        return "bytes" if name == "object" else name
     d = dict(desc)
+    if isinstance(d.get("dtype"), str) and d["dtype"] == "resource":
+        return "resource"
     data = d.get("data")
-    return np.dtype(d.get("dtype", data.dtype if isinstance(data, np.ndarray) else np.float32)).name
+    name = np.dtype(d.get("dtype", data.dtype if isinstance(data, np.ndarray) else np.float32)).name
+    return "bytes" if name == "object" else name     # a STRING tensor, given as bytes or as an object array
 
 
 class Recorder:
     def pytest_configure(self, config):
         import tinylite.testing as T
 
-        single, chain = T.single_op_model, T.chain_model
+        single, chain, graph = T.single_op_model, T.chain_model, T.graph_model
 
         def rec_single(op_name, inputs, outputs, *a, **k):
             RECORDS.add((op_name, tuple(_dtype(d) for d in inputs)))
@@ -44,7 +49,15 @@ class Recorder:
                 prev = _dtype(output)
             return chain(x, ops, *a, **k)
 
-        T.single_op_model, T.chain_model = rec_single, rec_chain
+        def rec_graph(tensors, ops, *a, **k):
+            types = {dict(zip(("name", "shape", "dtype"), d) if isinstance(d, tuple) else d)["name"]: _dtype(d)
+                     for d in tensors}
+            for op_name, ins, _, _ in ops:
+                RECORDS.add((op_name, tuple("-" if n is None else types[n] for n in ins)))
+            return graph(tensors, ops, *a, **k)
+
+        T.single_op_model, T.chain_model, T.graph_model = rec_single, rec_chain, rec_graph
+        T.record_op = lambda op_name, types: RECORDS.add((op_name, tuple(types)))
 
 
 def main():

@@ -9,24 +9,26 @@ from tinylite.testing import single_op_model
 
 
 def test_quantized_variant_not_run_names_types_and_litert():
-    # Hybrid TRANSPOSE_CONV (float input, int8 weights) is a variant tinylite does not run yet.
-    w = np.ones((2, 3, 3, 1), np.int8)
-    content = single_op_model("TRANSPOSE_CONV", [dict(name="s", data=np.array([1, 4, 4, 2], np.int32)),
-                                                 dict(name="w", data=w, quantization=(0.1, 0)),
-                                                 ("x", [1, 4, 4, 1])],
-                              [("y", [1, 4, 4, 2])], options=dict(padding="SAME", stride_w=1, stride_h=1))
+    # FULLY_CONNECTED with shuffled uint8 weights (LiteRT's SHUFFLED4x16INT8 format, int16 output) is a
+    # variant tinylite does not run.
+    w = np.full((4, 16), 128, np.uint8)
+    content = single_op_model("FULLY_CONNECTED", [dict(name="x", shape=[1, 16], dtype=np.uint8, quantization=(0.1, 128)),
+                                                  dict(name="w", data=w, quantization=(0.1, 128)), None],
+                              [dict(name="y", shape=[1, 4], dtype=np.int16, quantization=(0.5, 0))],
+                              options=dict(weights_format=1))
     ip = tinylite.Interpreter(model_content=content)
     with pytest.raises(UnsupportedOpError) as e:
         ip.allocate_tensors()
     msg = str(e.value)
-    assert "TRANSPOSE_CONV with input types (int32, int8, float32)" in msg
+    assert "shuffled weights" in msg
+    assert "FULLY_CONNECTED with input types (uint8, uint8, -)" in msg
     assert "LiteRT 2.3's builtin resolver registers this op" in msg
 
 
 def test_missing_builtin_names_types_and_litert():
-    # MULTINOMIAL is left out on purpose (docs/ops.md says why).
-    content = single_op_model("MULTINOMIAL", [("x", [1, 4]), dict(name="n", data=np.array(3, np.int32))],
-                              [("y", [1], np.int64)])
+    # STABLEHLO_COSINE is in the schema, but neither LiteRT's builtin resolver nor tinylite runs it.
+    content = single_op_model("STABLEHLO_COSINE", [("x", [1, 4])], [("y", [1, 4])])
     ip = tinylite.Interpreter(model_content=content)
-    with pytest.raises(UnsupportedOpError, match=r"MULTINOMIAL with input types \(float32, int32\); LiteRT 2.3"):
+    with pytest.raises(UnsupportedOpError, match=r"STABLEHLO_COSINE with input types \(float32\); LiteRT's builtin "
+                                                 r"resolver does not run it either"):
         ip.allocate_tensors()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .converter.options import encode_options  # noqa: F401  (re-exported for tests)
-from .flatbuffer.schema import OP_CODES, tensor_type
+from .flatbuffer.schema import OP_CODES, TENSOR_TYPES, tensor_type
 from .flatbuffer.writer import write_model
 from .graph import Model, Operator, QuantizationParameters, SignatureDef, Subgraph, Tensor, TensorMap
 
@@ -44,17 +44,19 @@ def _tensor(model: Model, desc) -> Tensor:
     buffer = 0
     if data is not None:
         data = np.asarray(data, dtype=dtype, order="C")   # keeps 0-d constants 0-d
-        shape = data.shape
+        if desc.get("sparsity") is None:                  # a sparse constant stores its kept values only
+            shape = data.shape
         buffer = model.add_buffer(data)
     sig = desc.get("shape_signature")
     return Tensor(
         name=desc["name"],
         shape=np.array(shape, np.int32).reshape(-1),
-        type=tensor_type(dtype),
+        type=TENSOR_TYPES["RESOURCE"] if isinstance(dtype, str) and dtype == "resource" else tensor_type(dtype),
         buffer=buffer,
         quantization=_quant(desc.get("quantization")),
         is_variable=bool(desc.get("is_variable", False)),
         shape_signature=None if sig is None else np.array(sig, np.int32),
+        sparsity=desc.get("sparsity"),
     )
 
 
@@ -86,17 +88,27 @@ def _finish(model: Model, sg: Subgraph, signature: bool) -> bytes:
 
 
 def single_op_model(op_name: str, inputs: list, outputs: list, options: dict | None = None,
-                    version: int = 1, signature: bool = True, custom_options: bytes | None = None) -> bytes:
+                    version: int = 1, signature: bool = True, custom_options: bytes | None = None,
+                    bodies: list | None = None) -> bytes:
     """A one-operator model as .tflite bytes.
 
     ``inputs``/``outputs``: ``(name, shape[, dtype])`` tuples, or dicts with
     ``name``, ``shape``, ``dtype``, ``data`` (a constant input), ``quantization``
-    (``(scale, zero_point[, quantized_dimension])``), ``shape_signature``; ``None``
-    for an omitted optional input.  Non-constant inputs become model inputs.
+    (``(scale, zero_point[, quantized_dimension])``), ``shape_signature``, ``sparsity``
+    (SparsityParameters as nested dicts: ``data`` holds the kept values, ``shape`` the
+    dense shape); ``None`` for an omitted optional input.  Non-constant inputs become
+    model inputs.
+
+    ``bodies``: the subgraphs the op refers to by index (a reduction or update
+    computation, the branches of a case), numbered from 1 in the order given;
+    each is ``(op_name or None, inputs, outputs, options)`` described as above,
+    a one-op subgraph (``None``: no op, the subgraph's output is its last input).
     """
     model = Model()
     sg = Subgraph()
     model.subgraphs.append(sg)
+    for body in bodies or ():
+        _body_subgraph(model, *body)
     op_inputs = []
     for desc in inputs:
         if desc is None:
@@ -114,6 +126,34 @@ def single_op_model(op_name: str, inputs: list, outputs: list, options: dict | N
     sg.outputs = list(op_outputs)
     _add_op(model, sg, op_name, op_inputs, op_outputs, options, version, custom_options)
     return _finish(model, sg, signature)
+
+
+def record_op(op_name: str, input_types: tuple) -> None:
+    """Called by test-model builders that assemble operators themselves (multi-subgraph
+    models) with each op and its input type names ("-" for an omitted input), so
+    scripts/collect_kernel_types.py, which replaces this function, lists them with the
+    combinations single_op_model, chain_model and graph_model record.  Does nothing
+    otherwise.
+
+    >>> record_op("WHILE", ("int32", "float32"))
+    """
+
+
+def _body_subgraph(model: Model, op_name: str | None, inputs: list, outputs: list, options: dict | None) -> None:
+    sg = Subgraph()
+    model.subgraphs.append(sg)
+    for desc in inputs:
+        sg.tensors.append(_tensor(model, desc))
+        if sg.tensors[-1].buffer == 0:
+            sg.inputs.append(len(sg.tensors) - 1)
+    if op_name is None:
+        sg.outputs = [sg.inputs[-1]]
+        return
+    op_inputs = list(range(len(sg.tensors)))
+    for desc in outputs:
+        sg.tensors.append(_tensor(model, desc))
+    sg.outputs = list(range(len(op_inputs), len(sg.tensors)))
+    _add_op(model, sg, op_name, op_inputs, list(sg.outputs), options)
 
 
 def chain_model(x, ops: list, signature: bool = True) -> bytes:
@@ -153,6 +193,39 @@ def chain_model(x, ops: list, signature: bool = True) -> bytes:
         current = len(sg.tensors) - 1
         _add_op(model, sg, op_name, op_inputs, [current], options)
     sg.outputs = [current]
+    return _finish(model, sg, signature)
+
+
+def graph_model(tensors: list, ops: list, outputs: list, signature: bool = True) -> bytes:
+    """A model of several ops on named tensors, for ops that only make sense
+    together (a hash table's create, import and find).  ``tensors``: the
+    descriptions as for single_op_model (a ``dtype`` of ``"resource"`` makes a
+    RESOURCE tensor); the ones that are neither constant nor written by an op
+    become the model's inputs.  ``ops``: ``(op_name, input_names, output_names,
+    options)`` run in order (``None`` for an omitted input); ``outputs``: the
+    names of the model's outputs.
+
+    >>> content = graph_model([("x", [2]), ("y", [2]), ("z", [2])],
+    ...                       [("ABS", ["x"], ["y"], None), ("NEG", ["y"], ["z"], None)], ["z"])
+    >>> import tinylite
+    >>> ip = tinylite.Interpreter(model_content=content); ip.allocate_tensors()
+    >>> ip.set_tensor(0, np.array([-1.0, 2.0], np.float32)); ip.invoke()
+    >>> ip.get_tensor(ip.get_output_details()[0]["index"]).tolist()
+    [-1.0, -2.0]
+    """
+    model = Model()
+    sg = Subgraph()
+    model.subgraphs.append(sg)
+    names = {}
+    for desc in tensors:
+        t = _tensor(model, desc)
+        names[t.name] = len(sg.tensors)
+        sg.tensors.append(t)
+    written = {n for _, _, outs, _ in ops for n in outs}
+    sg.inputs = [i for i, t in enumerate(sg.tensors) if t.buffer == 0 and t.name not in written and not t.is_variable]
+    for op_name, ins, outs, options in ops:
+        _add_op(model, sg, op_name, [-1 if n is None else names[n] for n in ins], [names[n] for n in outs], options)
+    sg.outputs = [names[n] for n in outputs]
     return _finish(model, sg, signature)
 
 

@@ -154,16 +154,16 @@ def _convert(model):
 
 
 def test_unsupported_layer_names_layer_and_class(tmp_path, keras):
-    # A live model's layer without a lowering is traced (GroupNormalization converts so,
+    # A live model's layer without a lowering is traced (a Lambda converts so,
     # see test_keras_graphs.py); one whose call() cannot be converted names the layer and
     # the layer that works instead.
     model = keras.Sequential([keras.Input((4, 4, 4, 3)), keras.layers.MaxPooling3D(name="my_pool")])
     with pytest.raises(ConverterError, match=r"layer 'my_pool' \(MaxPooling3D\).*Use MaxPooling2D instead"):
         _convert(model)
-    model = keras.Sequential([keras.Input((5, 3)), keras.layers.GroupNormalization(groups=3, name="my_gn")])
+    model = keras.Sequential([keras.Input((4, 4, 4, 3)), keras.layers.Conv3D(2, 1, name="my_c3")])
     model.save(tmp_path / "m.keras")
-    with pytest.raises(ConverterError, match=r"layer 'my_gn' \(GroupNormalization\).*not supported. Use "
-                                             r"LayerNormalization.*Supported layers: .*Dense"):
+    with pytest.raises(ConverterError, match=r"layer 'my_c3' \(Conv3D\).*not supported. Use "
+                                             r"Conv2D over merged frames.*Supported layers: .*Dense"):
         tinylite.TFLiteConverter.from_keras_model_file(str(tmp_path / "m.keras")).convert()
 
 

@@ -223,6 +223,40 @@ def test_unsupported_layer_suggests_what_works(tmp_path):
         tinylite.TFLiteConverter.from_keras_model_file(str(tmp_path / "m.keras")).convert()
 
 
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+@pytest.mark.parametrize("shape,make", [
+    ((5, 6), lambda: keras.layers.GroupNormalization(groups=3)),
+    ((4, 4, 8), lambda: keras.layers.GroupNormalization(groups=2, epsilon=1e-5)),
+    ((4, 4, 8), lambda: keras.layers.GroupNormalization(groups=8, center=False)),
+    ((4, 4, 6), lambda: keras.layers.GroupNormalization(groups=1, scale=False)),
+    ((6, 4, 3), lambda: keras.layers.GroupNormalization(groups=2, axis=1)),
+    ((5, 6), lambda: keras.layers.UnitNormalization()),
+    ((4, 4, 6), lambda: keras.layers.UnitNormalization(axis=[1, 2])),
+    ((6, 5), lambda: keras.layers.UnitNormalization(axis=1)),
+], ids=["group-3", "group-2-2d", "group-8-nocenter", "group-1-noscale", "group-axis1",
+        "unit", "unit-axes12", "unit-axis1"])
+def test_group_and_unit_normalization_from_files(shape, make, fmt, tmp_path):
+    model = keras.Sequential([keras.Input(shape), keras.layers.Dense(shape[-1]), make()])
+    for w in model.layers[-1].weights:
+        w.assign(RNG.uniform(0.5, 1.5, w.shape).astype(np.float32))
+    feeds = [_x(*shape) * 3 + 1]
+    path = tmp_path / f"m.{fmt}"
+    model.save(path)
+    check_both(tinylite.TFLiteConverter.from_keras_model_file(str(path)).convert(), feeds,
+               [keras.ops.convert_to_numpy(model(feeds[0]))])
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")     # Keras's own rsqrt(0)
+def test_unit_normalization_of_a_zero_vector_is_zero(tmp_path):
+    # keras.ops.normalize clamps 1/norm at 1e12: a zero vector stays zero (no NaN).
+    model = keras.Sequential([keras.Input((4,)), keras.layers.UnitNormalization()])
+    model.save(tmp_path / "m.keras")
+    feeds = [np.array([[0, 0, 0, 0], [3, 4, 0, 0], [1e-20, 0, 0, 0]], np.float32)]
+    want = keras.ops.convert_to_numpy(model(feeds[0]))
+    assert np.array_equal(want[0], np.zeros(4)) and not np.isnan(want).any()
+    check_both(tinylite.TFLiteConverter.from_keras_model_file(str(tmp_path / "m.keras")).convert(), feeds, [want])
+
+
 @pytest.mark.parametrize("make", [
     lambda: keras.layers.GroupNormalization(groups=3),
     lambda: keras.layers.UnitNormalization(),

@@ -335,13 +335,24 @@ def test_fully_connected_activation(act):
     assert_same_outputs(fc_activation_model(act), [normal(3, 6) * 4])
 
 
-def test_fully_connected_rejects_tanh_activation():
-    # Unlike most ops (which run a fused TANH as no activation), float FULLY_CONNECTED refuses it.
-    x = normal(3, 6)
-    content = fc_activation_model("TANH")
+@pytest.mark.parametrize("act", ["TANH", "SIGN_BIT"])
+@pytest.mark.parametrize("kind", ["float32", "int8", "int16"])
+def test_fully_connected_rejects_non_clipping_activation(act, kind):
+    # Unlike most ops (which run a fused TANH as no activation), FULLY_CONNECTED refuses a
+    # non-clipping activation outside its hybrid path, for float and integer inputs alike.
+    if kind == "float32":
+        content, x = fc_activation_model(act), normal(3, 6)
+    else:
+        dtype = np.dtype(kind)
+        q = (0.05, 3) if kind == "int8" else (0.001, 0)
+        w = dict(name="w", data=np.ones((4, 6), np.int8), quantization=(0.02, 0))
+        content = single_op_model("FULLY_CONNECTED", [dict(name="x", shape=[3, 6], dtype=dtype, quantization=q), w],
+                                  [dict(name="y", shape=[3, 4], dtype=dtype, quantization=q)],
+                                  options=dict(fused_activation_function=act))
+        x = np.ones((3, 6), dtype)
     with pytest.raises(RuntimeError, match="kTfLiteActRelu6 was not true"):
         run_litert(content, [x])
-    with pytest.raises(RuntimeError, match="fused activation TANH is not supported"):
+    with pytest.raises(RuntimeError, match=f"fused_activation_function is {act}.*refuses to load this file"):
         run_tinylite(content, [x])
 
 

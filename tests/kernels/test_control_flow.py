@@ -7,7 +7,8 @@ import pytest
 import tinylite
 from oracle import assert_same_outputs, litert_interpreter
 from tinylite.converter.options import set_options
-from tinylite.flatbuffer.schema import OP_CODES, TENSOR_TYPES, tensor_type
+import tinylite.testing
+from tinylite.flatbuffer.schema import OP_CODES, TENSOR_TYPES, numpy_dtype, tensor_type
 from tinylite.flatbuffer.writer import write_model
 from tinylite.graph import Model, Operator, Subgraph, Tensor
 
@@ -44,12 +45,20 @@ class Graph:
         idx = lambda n: -1 if n is None else self.names[n]   # noqa: E731
         op = Operator(self.model.opcode_index(OP_CODES[op_name], 1), [idx(n) for n in inputs],
                       [idx(n) for n in outputs])
+        tinylite.testing.record_op(op_name, tuple("-" if n is None else self.type_name(n) for n in inputs))
         # String options (VAR_HANDLE's names) go in as they are: encode_options reads strings as enum names.
         strings = {k: v for k, v in options.items() if isinstance(v, str)}
         set_options(op, op_name, {k: v for k, v in options.items() if k not in strings} or None)
         if strings:
             op.builtin_options.update(strings)
         self.sg.operators.append(op)
+
+    def type_name(self, name):
+        code = self.sg.tensors[self.names[name]].type
+        if code == TENSOR_TYPES["RESOURCE"]:
+            return "resource"
+        dtype = np.dtype(numpy_dtype(code))
+        return "bytes" if dtype == object else dtype.name
 
     def io(self, inputs, outputs):
         self.sg.inputs = [self.names[n] for n in inputs]
@@ -272,3 +281,21 @@ def test_endless_while_over_constants_does_not_hang_allocate():
     done = subprocess.run([sys.executable, "-c", code], input=constant_growing_loop(-1), capture_output=True,
                           timeout=120)
     assert done.stdout.strip() == b"allocated", done.stderr.decode()[-2000:]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.int64, np.int8, np.bool_])
+@pytest.mark.parametrize("cond", [True, False])
+def test_if_single_op(dtype, cond):
+    """IF as a single op whose branches are one-op subgraphs (maximum / minimum of the operands)."""
+    from tinylite.testing import single_op_model
+
+    branches = [(op, [("a", [2, 3], dtype), ("b", [2, 3], dtype)], [("c", [2, 3], dtype)], None)
+                for op in (("LOGICAL_OR", "LOGICAL_AND") if dtype == np.bool_ else ("MAXIMUM", "MINIMUM"))]
+    content = single_op_model("IF", [("cond", [], np.bool_), ("x", [2, 3], dtype), ("y", [2, 3], dtype)],
+                              [("z", [2, 3], dtype)], options=dict(then_subgraph_index=1, else_subgraph_index=2),
+                              bodies=branches)
+    if dtype == np.bool_:
+        x, y = rng.random((2, 3)) < 0.5, rng.random((2, 3)) < 0.5
+    else:
+        x, y = (rng.integers(-50, 50, (2, 3)).astype(dtype) for _ in range(2))
+    assert_same_outputs(content, [np.array(cond), x, y], rtol=0, atol=0)

@@ -177,7 +177,7 @@ def test_lstm_float(kw):
 # --- BIDIRECTIONAL_SEQUENCE_LSTM ---
 
 def bidi_model(n_batch=2, n_time=4, n_input=3, n_cell=5, merge=False, time_major=True, aux=None, n_aux=3,
-               fw_kw=None, bw_kw=None, weights=None):
+               fw_kw=None, bw_kw=None, weights=None, aux_weights=None):
     fw_kw, bw_kw = fw_kw or {}, bw_kw or {}
     n_fw, n_bw = fw_kw.pop("n_output", n_cell), bw_kw.pop("n_output", n_cell)
     n_bw_input = n_aux if aux == "bw_input" else n_input
@@ -193,8 +193,8 @@ def bidi_model(n_batch=2, n_time=4, n_input=3, n_cell=5, merge=False, time_major
     elif aux == "bw_input":
         ins += [("aux", aux_shape)] + [None] * 8
     else:
-        ins += [("aux", aux_shape)] + [dict(name=f"{d}aux{g}", data=_w(n_cell, n_aux)) for d in ("fw", "bw")
-                                        for g in "ifco"]
+        make = aux_weights or (lambda name, w: dict(name=name, data=w))
+        ins += [("aux", aux_shape)] + [make(f"{d}aux{g}", _w(n_cell, n_aux)) for d in ("fw", "bw") for g in "ifco"]
     outs = [("y", shape[:2] + [n_fw + n_bw])] if merge else [("yf", shape[:2] + [n_fw]), ("yb", shape[:2] + [n_bw])]
     content = single_op_model("BIDIRECTIONAL_SEQUENCE_LSTM", ins, outs,
                               options=dict(time_major=time_major, merge_outputs=merge,
@@ -501,3 +501,27 @@ def test_real_world_model_all_tensors(name):
                                                err_msg=f"invoke {step}, tensor {t}")
                 else:
                     assert np.array_equal(g, w), f"invoke {step}, tensor {t} differs"
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(cifg=True, peephole=True), dict(proj=True, proj_bias=True, n_output=3),
+                                dict(layer_norm=True)], ids=str)
+@pytest.mark.parametrize("asym", [False, True])
+def test_lstm_hybrid(kw, asym):
+    n_batch, n_input, n_cell = 3, 5, 4
+    n_output = kw.pop("n_output", n_cell)
+    layer_norm = kw.pop("layer_norm", False)
+    ins = _hybridize(lstm_inputs(n_input, n_cell, n_output, n_batch, **kw))
+    if layer_norm:
+        ins += [dict(name="ln" + g, data=_w(n_cell) + 1) for g in "ifco"]
+    content = single_op_model("LSTM", [("x", [n_batch, n_input])] + ins, [("y", [n_batch, n_output])],
+                              options=dict(fused_activation_function="TANH", cell_clip=0.0, proj_clip=0.0,
+                                           asymmetric_quantize_inputs=asym))
+    run_twice(content, [[rng.standard_normal((n_batch, n_input)).astype(np.float32)] for _ in range(3)])
+
+
+@pytest.mark.parametrize("aux", [None, "bw_input", "weights"])
+@pytest.mark.parametrize("time_major,merge", [(True, True), (False, False), (True, False)])
+def test_bidi_lstm_hybrid_aux(aux, time_major, merge):
+    content, feeds = bidi_model(time_major=time_major, merge=merge, aux=aux, weights=_hybridize,
+                                aux_weights=_q8 if aux == "weights" else None)
+    assert_same_outputs(content, feeds)

@@ -138,17 +138,22 @@ def test_concatenation_constant_scalars():
     np.testing.assert_array_equal(got[0], [1.5, -2.0, 3.0])
 
 
-def test_concatenation_fused_activation():
-    # LiteRT rejects any fused activation on CONCATENATION (concatenation.cc:
-    # "params->activation != kTfLiteActNone"); tinylite applies it as the schema
-    # describes, so compare with numpy instead.
-    a, b = data((2, 3)), data((2, 2))
-    content = single_op_model("CONCATENATION", [tensor("a", a.shape), tensor("b", b.shape)], [out()],
-                              options=dict(axis=1, fused_activation_function="RELU6"))
+@pytest.mark.parametrize("activation", ["RELU", "RELU6", "RELU_N1_TO_1", "TANH", "SIGN_BIT"])
+@pytest.mark.parametrize("dtype,quant", [(np.float32, None), (np.int32, None), (np.int8, Q)])
+def test_concatenation_fused_activation_refused(activation, dtype, quant):
+    # LiteRT's prepare refuses any fused activation on CONCATENATION, for every type
+    # (concatenation.cc: "params->activation != kTfLiteActNone"); tinylite used to apply
+    # it, so a file only tinylite could run went unnoticed.  Both refuse it at allocate.
+    a, b = data((2, 3), dtype), data((2, 2), dtype)
+    content = single_op_model("CONCATENATION", [tensor("a", a.shape, dtype, quant), tensor("b", b.shape, dtype, quant)],
+                              [out(dtype, quant)], options=dict(axis=1, fused_activation_function=activation))
     with pytest.raises(RuntimeError, match="activation"):
         run_litert(content, [a, b])
-    (got,) = run_tinylite(content, [a * 4, b * 4])
-    np.testing.assert_array_equal(got, np.clip(np.concatenate([a * 4, b * 4], axis=1), 0, 6))
+    with pytest.raises(RuntimeError) as caught:
+        run_tinylite(content, [a, b])
+    message = str(caught.value)
+    assert f"fused_activation_function is {activation}" in message and "LiteRT" in message, message
+    assert "re-convert" in message, message
 
 
 @pytest.mark.parametrize("axis", [0, 1, 2, -1, -3])

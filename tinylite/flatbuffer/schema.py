@@ -78,6 +78,10 @@ def _enum_names(enum_cls) -> dict[int, str]:
 OP_NAMES: dict[int, str] = _enum_names(BuiltinOperator)
 #: name -> builtin operator code
 OP_CODES: dict[str, int] = {v: k for k, v in OP_NAMES.items()}
+# Ops the schema gained after the generated bindings (LiteRT's schema.fbs).
+for _code, _name in {209: "STABLEHLO_CASE"}.items():
+    if _code not in OP_NAMES and _name not in OP_CODES:
+        OP_NAMES[_code], OP_CODES[_name] = _name, _code
 #: Codes above this live only in OperatorCode.builtin_code (schema v3a).
 PLACEHOLDER_FOR_GREATER_OP_CODES = OP_CODES["PLACEHOLDER_FOR_GREATER_OP_CODES"]
 
@@ -95,6 +99,12 @@ PADDINGS: dict[str, int] = {v: k for k, v in PADDING_NAMES.items()}
 OPTIONS_NAMES: dict[int, str] = _enum_names(BuiltinOptions)
 OPTIONS_TYPES: dict[str, int] = {v: k for k, v in OPTIONS_NAMES.items()}
 OPTIONS2_NAMES: dict[int, str] = _enum_names(BuiltinOptions2)
+# Options tables the schema gained after the generated bindings: (union code, {field: vector dtype}),
+# read and written by _PlainOptionsTable.
+_PLAIN_OPTIONS2 = {"StablehloCaseOptions": (23, {"branch_subgraph_indices": np.int32})}
+for _table, (_code, _fields) in _PLAIN_OPTIONS2.items():
+    if _code not in OPTIONS2_NAMES and _table not in OPTIONS2_NAMES.values():
+        OPTIONS2_NAMES[_code] = _table
 OPTIONS2_TYPES: dict[str, int] = {v: k for k, v in OPTIONS2_NAMES.items()}
 
 # numpy dtypes by schema type name.  STRING/RESOURCE/VARIANT have no numpy
@@ -246,9 +256,46 @@ def _vector_dtype(cls, member):
     return np.dtype(flags[0][:-len("Flags")].lower()) if flags else None
 
 
+class _PlainOptionsTable:
+    """An options table of numeric vector fields only (in slot order), for the
+    tables the generated bindings lack; the same interface as OptionsTable."""
+
+    def __init__(self, table_name: str, fields: dict):
+        self.table_name = table_name
+        self.fields = [OptionsField(name, None, None, "vector", None, np.dtype(dtype))
+                       for name, dtype in fields.items()]
+
+    def read(self, table) -> dict:
+        from flatbuffers import number_types
+
+        out = {}
+        for slot, f in enumerate(self.fields):
+            o = table.Offset(4 + 2 * slot)
+            flags = getattr(number_types, f.dtype.name.capitalize() + "Flags")
+            out[f.name] = np.array(table.GetVectorAsNumpy(flags, o)) if o else None
+        return out
+
+    def defaults(self) -> dict:
+        return {f.name: None for f in self.fields}
+
+    def write(self, builder, values: dict) -> int:
+        vectors = {f.name: builder.CreateNumpyVector(np.ascontiguousarray(values[f.name], dtype=f.dtype))
+                   for f in self.fields if values.get(f.name) is not None}
+        builder.StartObject(len(self.fields))
+        for slot, f in enumerate(self.fields):
+            if f.name in vectors:
+                builder.PrependUOffsetTRelativeSlot(slot, vectors[f.name], 0)
+        return builder.EndObject()
+
+
 @functools.lru_cache(maxsize=None)
 def options_table(table_name: str) -> OptionsTable:
-    return OptionsTable(table_name)
+    try:
+        return OptionsTable(table_name)
+    except ImportError:
+        if table_name not in _PLAIN_OPTIONS2:
+            raise
+        return _PlainOptionsTable(table_name, _PLAIN_OPTIONS2[table_name][1])
 
 
 # The options table each builtin operator uses, derived from the schema's naming
@@ -278,6 +325,7 @@ _SHARED_OPTIONS = {
     "EMBEDDING_LOOKUP_SPARSE": "EmbeddingLookupSparseOptions", "HARD_SWISH": "HardSwishOptions",
     "STRIDED_SLICE": "StridedSliceOptions", "FULLY_CONNECTED": "FullyConnectedOptions",
     "UNSORTED_SEGMENT_PROD": "UnsortedSegmentProdOptions",
+    "RANDOM_UNIFORM": "RandomOptions", "RANDOM_STANDARD_NORMAL": "RandomOptions", "MULTINOMIAL": "RandomOptions",
 }
 
 

@@ -455,6 +455,8 @@ class Interpreter:
                     raise RuntimeError(
                         f"Attempting to resize dimension {d} of tensor {i} with value {cur} to {n}. "
                         "ResizeInputTensorStrict only allows mutating unknown dimensions identified by -1.")
+        if runner.shapes[i] != tuple(int(d) for d in new):
+            runner.op_state.clear()         # LiteRT prepares every op afresh after a real resize
         runner.shapes[i] = tuple(int(d) for d in new)
         runner.ready = False
 

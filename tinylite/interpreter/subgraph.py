@@ -52,9 +52,9 @@ _BUILTIN_NAMES = frozenset(OP_NAMES.values())
 
 def _check_object_outputs(node: Node) -> None:
     """A builtin op computes STRING or RESOURCE outputs only from such inputs (VAR_HANDLE
-    makes its handle from nothing): a float op writing an object array means the file
+    and HASHTABLE make their handles from nothing): a float op writing an object array means the file
     mistyped its output, and the kernel would store floats as Python objects."""
-    if node.op_name == "VAR_HANDLE" or node.op_name not in _BUILTIN_NAMES:
+    if node.op_name in ("VAR_HANDLE", "HASHTABLE") or node.op_name not in _BUILTIN_NAMES:
         return
     if any(s.dtype.hasobject for s in node.outputs) and not any(
             s is not None and s.dtype.hasobject for s in node.inputs):
@@ -131,6 +131,10 @@ class SubgraphRunner:
         self.nodes: list[Node] = []
         self.ready = False
         self.elided: dict[int, str] = {}     # tensors a plan rewrite left uncomputed (get_tensor says so)
+        # What stateful kernels keep from one allocate_tensors to the next (the random ops' streams),
+        # by node index: LiteRT's AllocateTensors leaves prepared ops alone until an input is
+        # resized to another shape, and then prepares them afresh (resize_tensor_input clears it).
+        self.op_state: dict = {}
         self.arena_bytes = 0
         self.allocations: dict = {}
         self.blas_threads = None

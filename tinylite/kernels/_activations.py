@@ -2,6 +2,8 @@
 activations.cc shares them: TANH and LOGISTIC (TFLite's 256-entry table for
 8 bits, the interpolated sigmoid table for int16) and the RELU family
 (requantize, then clamp)."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

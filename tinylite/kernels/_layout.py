@@ -21,6 +21,8 @@ class LayoutData(OpDataBase):
 MOVABLE = (np.float32, np.float16, np.int32, np.int64, np.bool_, np.int8, np.uint8, np.int16)
 # ... and with STRING tensors (object arrays of bytes), for the kernels LiteRT runs on strings.
 WITH_STRINGS = MOVABLE + (np.object_,)
+# The other fixed-width types LiteRT's byte-copying kernels (TILE, TRANSPOSE, SLICE, ...) move too.
+WIDE = (np.uint16, np.uint32, np.uint64, np.float64)
 
 
 def check_strings(node, specs):

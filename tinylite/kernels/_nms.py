@@ -1,6 +1,8 @@
 """NON_MAX_SUPPRESSION_V4 and _V5 (soft NMS): LiteRT's reference algorithm,
 a priority queue of candidates above score_threshold (libstdc++'s heap order
 among equal scores), float32 IoU of corner boxes given in either order."""
+from __future__ import annotations
+
 import numpy as np
 
 from ._stl_heap import PriorityQueue

@@ -303,7 +303,8 @@ def time_major_view(x, time_major):
 class RnnCell:
     """The basic RNN step of RNN / UNIDIRECTIONAL_SEQUENCE_RNN: h = act(W x + R h + b)."""
 
-    def __init__(self, node, n_input, n_batch, w, r, b, h):
+    def __init__(self, node, n_input, n_batch, w, r, b, h, aux=None, n_aux=0):
+        """``aux``: the position of auxiliary input weights [units, n_aux] (BIDIRECTIONAL_SEQUENCE_RNN)."""
         self.node = node
         ws, rs, bs, hs = (node.inputs[i] for i in (w, r, b, h))
         if len(ws.shape) != 2 or ws.shape[1] != n_input:
@@ -324,21 +325,31 @@ class RnnCell:
         node.expect_dtype(bs, np.float32)
         self.activation = node.options.get("fused_activation_function", 0)
         self.bias = np.asarray(bs.data, np.float32)
+        mats = [ws, rs]
+        if aux is not None:
+            a = node.inputs[aux]
+            if len(a.shape) != 2 or tuple(a.shape) != (self.units, n_aux) or a.data is None:
+                node.fail(f"aux input weights {a.name!r} must be a constant of shape [{self.units}, {n_aux}], "
+                          f"got {list(a.shape)}")
+            if a.dtype != ws.dtype:
+                node.fail(f"aux input weights are {a.dtype.name}, the input weights {ws.dtype.name}")
+            mats.append(a)
         self.hybrid = ws.dtype != np.float32
         if self.hybrid:
             from ._quantization import _is_quantized, _unsupported
 
-            for s in (ws, rs):
+            for s in mats:
                 if s.dtype != np.int8 or not _is_quantized(s):
                     _unsupported(node, f"hybrid RNN needs int8 weights with a scale; {s.name!r} is {s.dtype.name}")
             self.asym = bool(node.options.get("asymmetric_quantize_inputs"))
             self.q = [dict(wt=s.data.astype(np.float64).T, scale=np.float32(s.quantization.scale[0]),
-                           row_sums=s.data.astype(np.int64).sum(axis=1)) for s in (ws, rs)]
+                           row_sums=s.data.astype(np.int64).sum(axis=1)) for s in mats]
         else:
-            node.expect_dtype(ws, np.float32)
-            node.expect_dtype(rs, np.float32)
+            for s in mats:
+                node.expect_dtype(s, np.float32)
             self.w_t = np.ascontiguousarray(np.asarray(ws.data, np.float32).T)
             self.r_t = np.ascontiguousarray(np.asarray(rs.data, np.float32).T)
+            self.a_t = np.ascontiguousarray(np.asarray(mats[2].data, np.float32).T) if aux is not None else None
 
     def _hybrid(self, rows, q):
         from ._quantization import _asymmetric_quantize_rows, _symmetric_quantize_rows
@@ -351,9 +362,17 @@ class RnnCell:
             acc -= q["row_sums"][None, :] * zp[:, None]
         return acc.astype(np.float32) * (sf * q["scale"]).astype(np.float32)[:, None]
 
-    def step(self, x, h):
+    def step(self, x, h, aux=None):
+        """One step; ``aux`` (the auxiliary input's rows) adds its own product after the input's,
+        before the recurrent one, as LiteRT's RnnBatchStep does."""
         if self.hybrid:
-            out = self.bias + self._hybrid(x, self.q[0]) + self._hybrid(h, self.q[1])
+            out = self.bias + self._hybrid(x, self.q[0])
+            if aux is not None:
+                out = out + self._hybrid(aux, self.q[2])
+            out = out + self._hybrid(h, self.q[1])
+        elif aux is not None:
+            matmul = self.node.matmul()
+            out = self.bias + matmul(x, self.w_t) + matmul(aux, self.a_t) + matmul(h, self.r_t)
         else:
             matmul = self.node.matmul()
             out = matmul(x, self.w_t) + matmul(h, self.r_t) + self.bias

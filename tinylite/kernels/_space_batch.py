@@ -3,7 +3,8 @@ block shape and of the paddings/crops, on 3-D (NHC) or 4-D (NHWC) inputs."""
 import numpy as np
 
 # LiteRT's kernels move elements by their size in bits, so every 1/2/4/8-byte type goes through.
-TYPES = (np.float32, np.float16, np.int8, np.uint8, np.bool_, np.int16, np.int32, np.uint32, np.int64)
+TYPES = (np.float32, np.float16, np.int8, np.uint8, np.bool_, np.int16, np.int32, np.uint32, np.int64, np.uint16,
+         np.uint64, np.float64)
 
 
 def prepare_common(node, pairs_name):

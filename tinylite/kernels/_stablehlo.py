@@ -43,3 +43,31 @@ def std_max(a, b):
 
 def std_min(a, b):
     return np.where(b < a, b, a)
+
+
+def body_op(node, key):
+    """The one op of the computation subgraph named by option ``key`` (a
+    reduction body, a scatter update): LiteRT reads the op's code and runs its
+    own loop rather than the subgraph, so only that one op counts.  None when
+    the subgraph has no op (scatter's plain update)."""
+    model = node.runner.model
+    k = int(node.options.get(key, 0))
+    if not 0 < k < len(model.subgraphs) or k == node.runner.index:
+        node.fail(f"{key} {k} is not another subgraph of the model (it has {len(model.subgraphs)})")
+    ops = model.subgraphs[k].operators
+    if len(ops) > 1:
+        node.fail(f"subgraph {k} ({key}) holds {len(ops)} ops; LiteRT runs a computation of at most one op")
+    return model.op_name(ops[0]) if ops else None
+
+
+def index_vectors(indices, index_vector_dim):
+    """``indices`` with its index-vector dimension moved last (a trailing
+    dimension of size 1 when index_vector_dim is the rank)."""
+    if index_vector_dim == indices.ndim:
+        return indices[..., None]
+    return np.moveaxis(indices, index_vector_dim, -1)
+
+
+def int_list(node, name):
+    v = node.options.get(name)
+    return [] if v is None else [int(a) for a in np.asarray(v).reshape(-1)]

@@ -1,6 +1,8 @@
 """Helpers of the window, resize and reduction kernels: TFLite's output-size
 rule (with its failure cases), the padding, strides and im2col of the
 convolutions, reduction axes, resize coordinates."""
+from __future__ import annotations
+
 import numpy as np
 
 from ._base import conv_padding, op_data, OpDataBase

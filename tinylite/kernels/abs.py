@@ -3,6 +3,8 @@ negative integer wraps to itself); quantized int8/int16 as LiteRT: |x - input
 zero point|, rescaled by input/output scale (gemmlowp's
 MultiplyByQuantizedMultiplier) when the scales differ, plus the output zero
 point, saturated."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

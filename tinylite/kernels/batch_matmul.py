@@ -1,5 +1,7 @@
 """BATCH_MATMUL: x @ y over broadcast batch dimensions (ranks 2 to 5);
 `adj_x`/`adj_y` transpose the last two dimensions of x/y first."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

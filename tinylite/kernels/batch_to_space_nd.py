@@ -1,6 +1,8 @@
 """BATCH_TO_SPACE_ND: the inverse of SPACE_TO_BATCH_ND.  Input batch index
 (offset_h * block_w + offset_w) * batch + b goes to the block offsets of the
 spatial dimensions (H, and W for 4-D inputs), then `crops` trims them."""
+from __future__ import annotations
+
 import numpy as np
 
 from ._space_batch import as_4d, prepare_common

@@ -6,6 +6,8 @@ Input 39 (aux_input) chains stacked layers as TFLite does: with aux weights
 both directions add aux_input's product; without them the backward cell reads
 aux_input instead of the input.
 """
+from __future__ import annotations
+
 import numpy as np
 
 from . import _recurrent
@@ -49,8 +51,9 @@ def prepare(node):
     d.merge = merge
     d.bw_reads_aux = aux is not None and not fw_uses_aux
     d.aux_into_cells = aux is not None and fw_uses_aux
-    # TFLite's hybrid kernel walks the sequence as time-major whatever time_major says.
-    d.walk_time_major = time_major or fw.hybrid
+    # LiteRT 2.3's hybrid kernel walks batch-major input batch-major too (lstm_eval::EvalHybrid
+    # gets the op's time_major).
+    d.walk_time_major = time_major
     lead = tuple(x.shape[:2])
     if merge:
         if len(node.outputs) != 1:

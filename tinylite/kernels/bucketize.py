@@ -1,6 +1,8 @@
 """BUCKETIZE: for each value, the number of `boundaries` (a sorted option
 list) not above it: bucket i holds boundaries[i-1] <= x < boundaries[i].
 Input float32, float64, int32, int64; output int32."""
+from __future__ import annotations
+
 import numpy as np
 from ._base import OpDataBase, op_data
 

@@ -1,13 +1,12 @@
-"""CONCATENATION: join any number of tensors along `axis`, then apply the fused
-activation."""
+"""CONCATENATION: join any number of tensors along `axis`.  A fused activation other
+than NONE is refused, as LiteRT's prepare refuses it (concatenation.cc) for every type."""
 from __future__ import annotations
-
-from typing import Callable
 
 import numpy as np
 
-from . import _fixedpoint as fx, _layout
-from ._base import normalize_axis, op_data, OpDataBase
+from . import _fixedpoint as fx
+from . import _layout
+from ._base import activation_name, normalize_axis, op_data, OpDataBase
 from ._quantization import _f32, _info, _require, activation_range
 
 
@@ -15,7 +14,6 @@ from ._quantization import _f32, _info, _require, activation_range
 class OpData(OpDataBase):
     """What CONCATENATION's prepare computes for eval."""
 
-    act: Callable | None = None
     q_lo: int = None
     q_hi: int = None
     q_rescale: list = None
@@ -25,6 +23,11 @@ class OpData(OpDataBase):
 
 def prepare(node):
     d = node.draft(OpData)
+    if activation_name(node) != "NONE":
+        # Accepting it would make tinylite run a file LiteRT refuses to load.
+        node.fail(f"fused_activation_function is {activation_name(node)}, but LiteRT's CONCATENATION kernel "
+                  "accepts only NONE and refuses to load this file; re-convert the model (tinylite's converter "
+                  "keeps the activation as its own op after the CONCATENATION)")
     first, out = node.inputs[0], node.outputs[0]
     rank = len(first.shape)
     for s in node.inputs[1:]:
@@ -43,24 +46,17 @@ def prepare(node):
                 node.fail(f"shapes {list(first.shape)} and {list(s.shape)} differ outside axis {d.axis}")
         out.shape = tuple(sum(s.shape[d.axis] for s in node.inputs) if k == d.axis else n
                           for k, n in enumerate(first.shape))
-    if not _layout.movable(node, node.inputs):
-        return _layout.quantized_fallback(node)
-    # TFLite rejects a fused activation here; tinylite applies it as the schema means.
-    d.act = _layout.clamp_activation(node, first.dtype)
-    if d.act is not None and _layout.is_quantized(first):
+    if not _layout.movable(node, node.inputs, dtypes=_layout.MOVABLE + (np.uint32,)):
         return _layout.quantized_fallback(node)
     return eval_concatenation
 
 
 def eval_concatenation(node, inputs, outputs):
-    data = node.data
     out = outputs[0]
     if out.ndim == 1 and inputs[0].ndim == 0:
         out[...] = inputs
     else:
-        np.concatenate(inputs, axis=data.axis, out=out)
-    if data.act is not None:
-        data.act(out)
+        np.concatenate(inputs, axis=node.data.axis, out=out)
 
 
 # --- quantized ---

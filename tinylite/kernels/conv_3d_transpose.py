@@ -3,6 +3,8 @@ CONV_3D with respect to its input, float32.  Filter [kd, kh, kw, cout, cin];
 each input voxel scatters input @ filter^T into a dilated kd x kh x kw patch
 at (d, y, x) * stride - padding, where the padding is the one a CONV_3D from
 output_shape back to the input's size would use."""
+from __future__ import annotations
+
 import numpy as np
 
 from ._base import activation_name, conv_output_size, conv_padding, float_activation, op_data, OpDataBase, padding_name

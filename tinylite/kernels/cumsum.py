@@ -1,5 +1,7 @@
 """CUMSUM: running sums along `axis` (input 1); `exclusive` leaves each
 element out of its own sum, `reverse` sums from the end."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _layout

@@ -1,5 +1,7 @@
 """DEPTH_TO_SPACE: spread the channels (NHWC) over block_size x block_size spatial
 blocks, TFLite's DCR order: channel = (block row * block_size + block column) * C + c."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _layout

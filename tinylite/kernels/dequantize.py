@@ -1,5 +1,7 @@
 """DEQUANTIZE: float16 -> float32 (float16 weights), or int8/uint8/int16 ->
 float32 with the input's scale and zero point (per-channel too)."""
+from __future__ import annotations
+
 import numpy as np
 from ._base import OpDataBase, op_data
 

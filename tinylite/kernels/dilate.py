@@ -1,6 +1,8 @@
 """DILATE(input, dilations, padding_value): the input's elements spread apart
 by `dilations` (int32, one per dimension, >= 1) with padding_value between
 them; each dimension d becomes (d - 1) * dilation + 1."""
+from __future__ import annotations
+
 import numpy as np
 from ._base import OpDataBase, op_data
 

@@ -5,6 +5,8 @@ Quantized uint8/int8/int16 follow LiteRT's DivElementwise: the divisor's
 reciprocal in fixed point (GetReciprocal), the dividend shifted to use its
 headroom, their rounding doubling high product, then the output multiplier
 input1_scale / (input2_scale * output_scale) with the combined shift."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

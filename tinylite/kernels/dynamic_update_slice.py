@@ -3,7 +3,8 @@ update written at start_indices (int32 or int64, one per dimension), each
 start clamped to [0, operand_dim - update_dim] as LiteRT (and XLA) do."""
 import numpy as np
 
-TYPES = (np.float32, np.float16, np.int8, np.uint8, np.int16, np.int32, np.int64, np.bool_)
+TYPES = (np.float32, np.float16, np.int8, np.uint8, np.int16, np.int32, np.int64, np.bool_, np.uint16, np.uint32,
+         np.uint64, np.float64)
 
 
 def prepare(node):

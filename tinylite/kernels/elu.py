@@ -1,5 +1,7 @@
 """ELU (alpha 1): x if x >= 0 else exp(x) - 1.  int8 looks the result up in
 LiteRT's 256-entry table (expm1 in float32, requantized)."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

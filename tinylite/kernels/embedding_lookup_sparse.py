@@ -5,6 +5,8 @@ says: SUM, MEAN (divided by the bucket's weight sum) or SQRTN (by the square
 root of its squared-weight sum).  As LiteRT, consecutive lookups with the
 same bucket form one group (a bucket seen again later restarts its sum), and
 an id outside value's rows fails the invoke.  float32 values and weights."""
+from __future__ import annotations
+
 import numpy as np
 from ._base import OpDataBase, op_data
 

@@ -1,6 +1,8 @@
 """FAKE_QUANT: quantize and dequantize float32 values on the grid of [min,
 max] with num_bits bits, the range nudged so that 0 is on the grid (as
 TensorFlow's FakeQuantWithMinMaxArgs); narrow_range is refused, as in LiteRT."""
+from __future__ import annotations
+
 import numpy as np
 from ._base import OpDataBase, op_data
 

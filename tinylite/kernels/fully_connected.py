@@ -66,11 +66,13 @@ def prepare(node):
     d.depth = depth
     if node.has_input(2) and node.inputs[2].size != units:
         node.fail(f"bias has {node.inputs[2].size} elements, expected {units}")
+    hybrid = x.dtype == np.float32 and w.dtype != np.float32
+    if not hybrid and activation_name(node) not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
+        # LiteRT's prepare refuses them outside the hybrid path (float and integer alike).
+        node.fail(f"fused_activation_function is {activation_name(node)}, but LiteRT's FULLY_CONNECTED "
+                  f"kernel accepts only NONE, RELU, RELU6 and RELU_N1_TO_1 for {x.dtype.name} inputs and "
+                  "refuses to load this file; re-convert the model with the activation as its own op")
     if x.dtype == np.float32 and w.dtype == np.float32:
-        if activation_name(node) not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
-            # TFLite's (non-hybrid) kernel rejects them at prepare rather than ignoring them.
-            node.fail(f"fused activation {activation_name(node)} is not supported; "
-                      "only NONE, RELU, RELU6 and RELU_N1_TO_1 are")
         d.wt = np.ascontiguousarray(w.data.T) if w.data is not None else None
         d.act = float_activation(activation_name(node))
         return eval_float
@@ -113,7 +115,7 @@ def prepare_quantized(node):
         d.q_clamp = _float_clamp(node)
         return _eval_hybrid_fc
     _require(node, x, w, out)
-    if x.dtype == np.int16 and w.dtype != np.int8:
+    if x.dtype == np.int16 and w.dtype not in (np.int8, np.int16):
         _unsupported(node, f"16-bit activations with {w.dtype.name} weights")
     if x.dtype != np.int16 and w.dtype != x.dtype:
         _unsupported(node, f"{x.dtype.name} activations with {w.dtype.name} weights")
@@ -124,7 +126,11 @@ def prepare_quantized(node):
     d.q_wzp = 0 if per_channel else w.zero_point
     if w.data is not None:
         d.q_wt = np.ascontiguousarray((w.data.astype(np.float64) - d.q_wzp).T)
-    if x.dtype == np.int16:
+    if x.dtype == np.int16 and w.dtype == np.int16:
+        # 16x16: LiteRT's one kernel (both resolvers) sums in int64 and requantizes with the int64
+        # MultiplyByQuantizedMultiplier, whatever the bias type.
+        mode = "mbqm64"
+    elif x.dtype == np.int16:
         # LiteRT runs 16x8 with an int64 bias (or non-zero zero points) on its reference
         # kernel, which requantizes in double precision; otherwise on ruy.
         double = ((b is not None and b.dtype == np.int64) or node.options.get("quantized_bias_type") == 4

@@ -1,5 +1,7 @@
 """GATHER: pick slices of input 0 along `axis` at the indices in input 1; the
 first `batch_dims` dimensions of both are matched one to one."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _layout

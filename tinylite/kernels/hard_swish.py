@@ -1,4 +1,6 @@
 """HARD_SWISH: x * relu6(x + 3) / 6, rounded as LiteRT's optimized kernel does."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

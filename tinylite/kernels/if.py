@@ -1,6 +1,8 @@
 """IF: run the then- or else-subgraph on inputs 1.. as the boolean input 0
 says; its outputs are the op's.  When the branches give different output
 shapes, the op is prepared at invoke time, once the condition is known."""
+from __future__ import annotations
+
 import numpy as np
 from ._base import OpDataBase, op_data
 

@@ -1,4 +1,6 @@
 """LEAKY_RELU: x if x > 0 else alpha * x (alpha may exceed 1 or be negative)."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

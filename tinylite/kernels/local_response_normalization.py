@@ -2,6 +2,8 @@
 channels within `radius`)^beta, along the last dimension of a 4-D float32
 input (alpha is not divided by the window size, as in TensorFlow).  Under
 BUILTIN_REF the window follows LiteRT's reference kernel (see eval_lrn)."""
+from __future__ import annotations
+
 import numpy as np
 from ._base import OpDataBase, op_data
 

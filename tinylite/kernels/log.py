@@ -1,6 +1,8 @@
 """LOG (natural), elementwise: -inf at 0, NaN below (float32).  Quantized
 int8/int16 look the result up in LiteRT's LUT (log in float32, inputs <= 0
 giving the output's lowest value; int16 interpolates a 513-entry table)."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

@@ -1,4 +1,6 @@
 """LOG_SOFTMAX over the last axis: (x - max) - log(sum(exp(x - max)))."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

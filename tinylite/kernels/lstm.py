@@ -1,5 +1,7 @@
 """LSTM: one LSTM step on a [batch, input] tensor (the FULL kernel type), its
 output and cell states kept in variable tensors; see _recurrent.py."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _integer_lstm, _recurrent

@@ -4,6 +4,8 @@ As in TFLite: float means sum in float32 then divide; int32/int64 means sum
 in int64 and divide truncating toward zero; an empty input gives NaN (0 for
 integers).
 """
+from __future__ import annotations
+
 from functools import partial
 
 import numpy as np

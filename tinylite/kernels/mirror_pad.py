@@ -1,5 +1,7 @@
 """MIRROR_PAD: pad with a mirror image of the input, REFLECT (edge not repeated)
 or SYMMETRIC (edge repeated)."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _layout
@@ -30,7 +32,7 @@ def prepare(node):
                       f"{od.mode.upper()} mode can mirror")
     od.pairs = pairs
     node.outputs[0].shape = tuple(d + b + a for d, (b, a) in zip(x.shape, pairs))
-    if not _layout.movable(node, [x]):
+    if not _layout.movable(node, [x], dtypes=_layout.MOVABLE + _layout.WIDE):
         return _layout.quantized_fallback(node)
     return eval_mirror_pad
 

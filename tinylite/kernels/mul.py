@@ -1,4 +1,6 @@
 """MUL: x * y with broadcasting and a fused activation."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

@@ -1,5 +1,7 @@
 """ONE_HOT: on_value where the index equals the position along a new `axis` of
 length `depth`, off_value elsewhere (indices out of [0, depth) give all off)."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _layout

@@ -1,4 +1,6 @@
 """PACK: stack `values_count` equal-shaped tensors along a new `axis`."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _layout
@@ -24,7 +26,7 @@ def prepare(node):
     shape = list(first.shape)
     shape.insert(d.axis, len(node.inputs))
     node.outputs[0].shape = tuple(shape)
-    if not _layout.movable(node, node.inputs):
+    if not _layout.movable(node, node.inputs, dtypes=_layout.MOVABLE + (np.uint32,)):
         return _layout.quantized_fallback(node)
     return eval_pack
 

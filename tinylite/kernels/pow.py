@@ -6,6 +6,8 @@ negative x), each product clamped to the finite float range.  Otherwise int32
 goes through double pow and a truncating conversion where an out-of-range
 result becomes INT_MIN (x86 behaviour of the conversion).
 """
+from __future__ import annotations
+
 import numpy as np
 
 from ._base import broadcast_shape, op_data, OpDataBase

@@ -1,6 +1,8 @@
 """PRELU: x if x >= 0 else alpha * x, alpha broadcast against x (the output
 keeps x's shape, as TFLite requires).  The optimized kernel for constant
 alphas (one multiply and a max or min) is kernels/optimized/prelu.py."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

@@ -9,6 +9,8 @@ reproduces that split, so it matches LiteRT's default kernels bit for bit.
 Under the reference op resolver every element takes the scalar formula, as
 LiteRT's reference kernels do (``node.data.simd_block`` = 0).
 """
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

@@ -1,4 +1,6 @@
 """RANK: the number of dimensions of the input, as an int32 scalar."""
+from __future__ import annotations
+
 import numpy as np
 from ._base import OpDataBase, op_data
 

@@ -1,6 +1,8 @@
 """READ_VARIABLE: the current value of the resource variable whose handle is
 input 0; its shape is whatever was last assigned, so the op is prepared at
 invoke time."""
+from __future__ import annotations
+
 import numpy as np
 
 from ._base import handle_of, op_data, OpDataBase

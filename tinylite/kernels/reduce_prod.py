@@ -7,6 +7,8 @@ Quantized int8/int16 follow LiteRT's QuantizedReduceProd: the product of the
 zero-point-free values is rescaled after every multiplication by
 input_scale / output_scale ** (1 / n) (n values per output), so that it stays
 within int32, and once more at the end (no axis: a plain copy); LiteRT has no quantized uint8 product."""
+from __future__ import annotations
+
 import numpy as np
 
 from ._fixedpoint import multiply_by_quantized_multiplier_64, quantize_multiplier

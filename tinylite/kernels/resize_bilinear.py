@@ -13,6 +13,8 @@ Quantized tensors keep the input's quantization (nothing is requantized):
 - int8 and int16 use LiteRT's integer kernel (both resolvers): source positions
   in 1/1024 units, products in int64, rounded half away from zero at 2**20.
 """
+from __future__ import annotations
+
 import numpy as np
 
 from ._window import resize_scale, resize_size

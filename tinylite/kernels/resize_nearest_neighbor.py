@@ -1,6 +1,8 @@
 """RESIZE_NEAREST_NEIGHBOR of an NHWC tensor to the (height, width) of the size
 input: a pure copy (any 8-, 16- or 32-bit type, quantized ones unchanged) from
 the source pixel TFLite picks."""
+from __future__ import annotations
+
 import numpy as np
 
 from ._window import resize_scale, resize_size
@@ -14,7 +16,7 @@ class OpData(OpDataBase):
     rows: np.ndarray = None
     cols: np.ndarray = None
 
-COPYABLE = (np.float32, np.int32, np.float16, np.int16, np.int8, np.uint8, np.bool_)
+COPYABLE = (np.float32, np.int32, np.float16, np.int16, np.int8, np.uint8, np.bool_, np.uint16, np.uint32)
 
 
 def prepare(node):

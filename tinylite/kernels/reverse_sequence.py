@@ -1,6 +1,8 @@
 """REVERSE_SEQUENCE: for each index b along `batch_dim`, the first
 seq_lengths[b] elements along `seq_dim` reversed, the rest kept.  Input
 float32, uint8, int16, int32, int64; lengths int32 or int64."""
+from __future__ import annotations
+
 import numpy as np
 from ._base import OpDataBase, op_data
 

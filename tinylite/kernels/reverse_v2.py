@@ -1,4 +1,6 @@
 """REVERSE_V2: reverse the input along the axes listed in the second input."""
+from __future__ import annotations
+
 import numpy as np
 
 from ._base import normalize_axis, op_data, OpDataBase

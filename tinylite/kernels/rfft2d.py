@@ -1,6 +1,8 @@
 """RFFT2D: the 2-D real FFT over the last two dimensions of a float32 input,
 with fft_length (int32 [2], powers of two) cropping or zero-padding them;
 output complex64 [..., fft_length[0], fft_length[1] / 2 + 1]."""
+from __future__ import annotations
+
 import numpy as np
 from ._base import OpDataBase, op_data
 

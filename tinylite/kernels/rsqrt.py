@@ -1,4 +1,6 @@
 """RSQRT: 1 / sqrt(x), elementwise (inf at 0, NaN for negative inputs)."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

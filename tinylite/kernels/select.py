@@ -1,5 +1,7 @@
 """SELECT: condition ? x : y on equal shapes; a 1-D condition picks whole rows
 of x or y (the first dimension), as tf.where v1 does."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _layout

@@ -1,4 +1,6 @@
 """SLICE: the block starting at `begin` of extent `size` (-1: to the end)."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _layout
@@ -27,7 +29,7 @@ def prepare(node):
         index.append(slice(b, e))
     od.slices = tuple(index)
     node.outputs[0].shape = tuple(s.stop - s.start for s in index)
-    if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS):   # strings too, as in LiteRT
+    if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS + _layout.WIDE):   # strings too, as in LiteRT
         return _layout.quantized_fallback(node)
     return eval_slice
 

@@ -2,6 +2,8 @@
 
 The optimized kernel (kept views, one row without the shift) is
 kernels/optimized/softmax.py."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

@@ -2,6 +2,8 @@
 then move each block_shape tile's offsets into the batch.  Output batch index
 = (offset_h * block_w + offset_w) * batch + b.  Padding is zero, or the output
 zero point for quantized 8-bit tensors (int16 requires zero point 0)."""
+from __future__ import annotations
+
 import numpy as np
 
 from ._space_batch import as_4d, prepare_common

@@ -1,5 +1,7 @@
 """SPACE_TO_DEPTH: move each block_size x block_size spatial block (NHWC) into
 the channels, row of the block major, then column, then input channel."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _layout

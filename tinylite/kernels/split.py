@@ -1,4 +1,6 @@
 """SPLIT: cut input 1 into `num_splits` equal parts along the axis in input 0."""
+from __future__ import annotations
+
 from . import _layout
 from ._layout import eval_split
 from ._base import OpDataBase, op_data

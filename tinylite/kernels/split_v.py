@@ -1,5 +1,7 @@
 """SPLIT_V: cut input 0 along the axis (input 2) into parts of the sizes in
 input 1; one size may be -1 (whatever remains)."""
+from __future__ import annotations
+
 from . import _layout
 from ._layout import eval_split
 from ._base import OpDataBase, op_data

@@ -1,4 +1,6 @@
 """SQRT, elementwise: NaN for negative inputs."""
+from __future__ import annotations
+
 import numpy as np
 
 from ._quantization import _check_unary, _f32, _INT16, _INT8, _require_non_negative

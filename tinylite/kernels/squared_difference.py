@@ -1,4 +1,6 @@
 """SQUARED_DIFFERENCE: (x - y)^2 with broadcasting; float32 or (wrapping) int32."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _fixedpoint as fx

@@ -2,6 +2,8 @@
 values between neighbours, then edge_padding_low/high before and after (a
 negative edge padding crops).  Any fixed-width type; the padding value is a
 scalar of the operand's type."""
+from __future__ import annotations
+
 import numpy as np
 from ._base import OpDataBase, op_data
 

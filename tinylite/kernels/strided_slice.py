@@ -4,6 +4,8 @@ The masks translate one-to-one into a numpy index tuple, whose semantics
 (clamping, negative indices and strides) are those of TensorFlow's op.  With
 `offset`, end is a size added to the begin after TFLite resolved it.
 """
+from __future__ import annotations
+
 import numpy as np
 from ._base import OpDataBase, op_data
 

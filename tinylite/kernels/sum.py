@@ -5,6 +5,8 @@ Quantized uint8/int8/int16 follow LiteRT's default kernel (QuantizedMeanOrSum
 with compute_sum): the int32 sum of the stored values, then in float32
 round(sum * s - zero_point * s * n) + output zero point, s = input scale /
 output scale, saturated."""
+from __future__ import annotations
+
 import numpy as np
 
 from ._window import is_quantized_type, prepare_reduction, WindowData

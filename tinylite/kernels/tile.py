@@ -1,4 +1,6 @@
 """TILE: repeat the input `multiples[i]` times along each dimension i."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _layout
@@ -23,7 +25,7 @@ def prepare(node):
         node.fail(f"multiples must be non-negative, got {reps}")
     od.reps = tuple(reps)
     node.outputs[0].shape = tuple(d * r for d, r in zip(x.shape, reps))
-    if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS):   # strings too, as in LiteRT
+    if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS + _layout.WIDE):   # strings too, as in LiteRT
         return _layout.quantized_fallback(node)
     return eval_tile
 

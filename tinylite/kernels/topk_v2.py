@@ -2,6 +2,8 @@
 order, and their int32 indices; equal values keep index order (lower first),
 as LiteRT's TopContainer.  Values float32, uint8, int8, int16, int32, int64;
 k an int32 (or int16) scalar."""
+from __future__ import annotations
+
 import numpy as np
 from ._base import OpDataBase, op_data
 

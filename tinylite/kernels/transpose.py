@@ -1,5 +1,7 @@
 """TRANSPOSE: permute the dimensions as the perm input says (negative entries
 count from the end)."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _layout
@@ -27,7 +29,7 @@ def prepare(node):
         node.fail(f"perm {perm} is not a permutation of the {rank} dimensions")
     d.perm = tuple(perm)
     node.outputs[0].shape = tuple(x.shape[p] for p in perm)
-    if not _layout.movable(node, [x]):
+    if not _layout.movable(node, [x], dtypes=_layout.MOVABLE + _layout.WIDE):
         return _layout.quantized_fallback(node)
     return eval_transpose
 

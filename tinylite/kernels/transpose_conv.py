@@ -5,6 +5,8 @@ Each input pixel scatters input @ weights into a kh x kw patch of the output,
 at (y * stride - pad_top, x * stride - pad_left); the padding is the one a
 CONV_2D from the output back to the input would use.
 
+Hybrid: float32 input with int8 weights, see prepare_hybrid.
+
 Quantized: uint8 (per-tensor weights with a zero point), int8 (per-channel
 symmetric weights, int32 bias) and int16 activations with int8 weights (16x8,
 int32 or int64 bias).  Sums of (input - zero point) * weight are exact; the
@@ -30,7 +32,7 @@ import numpy as np
 
 from . import _fixedpoint as fx
 from ._base import conv_padding, fused_float_activation, op_data, padding_name
-from ._quantization import _requant_params, QuantData
+from ._quantization import _asymmetric_quantize_rows, _requant_params, QuantData
 from ._window import window_out_size
 
 
@@ -43,8 +45,9 @@ class OpData(QuantData):
     strides: tuple = None
     x_zp: int = None
     w_zp: int = None
-    kernel: tuple = None
+    w_scale: np.ndarray = None
     act: Callable | None = None
+    kernel: tuple = None
     mode: str = None
     wmat: np.ndarray = None
 
@@ -125,10 +128,7 @@ def prepare_quantized(node):
     b = node.inputs[3] if node.has_input(3) else None
     d.kernel = (w.shape[1], w.shape[2], w.shape[0])     # (kh, kw, cout)
     if x.dtype == np.float32:
-        from ..errors import UnsupportedOpError
-
-        raise UnsupportedOpError(f"{node.op_name} (node {node.index}): float32 input with {w.dtype.name} "
-                                 "weights (hybrid) is not supported by tinylite; LiteRT runs it")
+        return prepare_hybrid(node)
     node.expect_dtype(x, np.float32, np.uint8, np.int8, np.int16)
     if x.dtype != out.dtype:
         node.fail(f"output type {out.dtype.name} differs from input type {x.dtype.name}")
@@ -164,6 +164,58 @@ def prepare_quantized(node):
     if w.data is not None:
         d.wmat = weight_matrix(w.data.astype(np.float64) - d.w_zp)
     return eval_quantized
+
+
+def prepare_hybrid(node):
+    """float32 input and output, int8 weights (per channel or one scale), float32 bias: LiteRT
+    quantizes each image asymmetrically (AsymmetricQuantizeFloats), then every input pixel adds
+    (q - zero point) * weight * weight scale * image scale to its patch (reference
+    HybridTransposeConv, in both resolvers).  The integer sums are exact here and scaled once; LiteRT
+    rounds each term to float32 and adds them in order, a difference of a few float32 ulps."""
+    d = node.draft(OpData)
+    w, out = node.inputs[1], node.outputs[0]
+    b = node.inputs[3] if node.has_input(3) else None
+    if w.dtype != np.int8:
+        node.fail(f"float32 input needs float32 or int8 (hybrid) weights, got {w.dtype.name}")
+    if out.dtype != np.float32:
+        node.fail(f"a hybrid TRANSPOSE_CONV's output must be float32, got {out.dtype.name}")
+    if b is not None and b.dtype != np.float32:
+        node.fail(f"a hybrid TRANSPOSE_CONV's bias must be float32, got {b.dtype.name}")
+    q = w.quantization
+    if q is None or not q.is_quantized:
+        node.fail(f"int8 weights {w.name!r} have no quantization scale")
+    cout = w.shape[0]
+    scales = np.asarray(q.scale, np.float32).reshape(-1)
+    if scales.size == 1:
+        scales = np.full(cout, scales[0], np.float32)
+    elif scales.size != cout or int(q.quantized_dimension) != 0:
+        node.fail(f"weight scales must be one per output channel (dimension 0, {cout}), got {scales.size} "
+                  f"on dimension {q.quantized_dimension}")
+    d.w_scale = scales
+    d.act = fused_float_activation(node)
+    d.kernel = (w.shape[1], w.shape[2], cout)
+    if w.data is not None:
+        d.wmat = weight_matrix(w.data.astype(np.float64))
+    return eval_hybrid
+
+
+def eval_hybrid(node, inputs, outputs):
+    data = node.data
+    w, x, out = inputs[1], inputs[2], outputs[0]
+    b = inputs[3] if len(inputs) > 3 else None
+    wmat = node.data.wmat
+    if wmat is None:
+        wmat = weight_matrix(w.astype(np.float64))
+    n = x.shape[0]
+    q, sf, zp = _asymmetric_quantize_rows(x.reshape(n, -1))
+    xc = (q.astype(np.float64) - zp[:, None]).reshape(x.shape)
+    acc = np.rint(_scatter(node, xc, wmat, out.shape, np.float64))
+    res = acc * data.w_scale.astype(np.float64) * sf.astype(np.float64)[:, None, None, None]
+    if b is not None:
+        res = res + b
+    out[...] = res.astype(np.float32)
+    if data.act is not None:
+        data.act(out)
 
 
 def _scatter(node, x, wmat, out_shape, dtype):

@@ -7,6 +7,8 @@ activations, int16 cell state) as TFLite's lstm_eval defines them; see
 _recurrent.py.  The optimized kernel for the plain float cell is
 kernels/optimized/unidirectional_sequence_lstm.py.
 """
+from __future__ import annotations
+
 import numpy as np
 
 from . import _integer_lstm, _recurrent

@@ -1,4 +1,6 @@
 """UNPACK: split a tensor into its `num` slices along `axis`, dropping that axis."""
+from __future__ import annotations
+
 import numpy as np
 
 from . import _layout

@@ -187,27 +187,9 @@ LITERT_BUILTINS = (
     'ZEROS_LIKE',
 )
 
-# Ops tinylite leaves out on purpose, and why.
-LEFT_OUT = {
-    "HASHTABLE": "resource tables that live across invokes; LiteRT's Python API cannot feed or read them",
-    "HASHTABLE_FIND": "see HASHTABLE",
-    "HASHTABLE_IMPORT": "see HASHTABLE",
-    "HASHTABLE_SIZE": "see HASHTABLE",
-    "HASHTABLE_LOOKUP": "string-keyed lookup over string tensors (tinylite's string tensors are not wired into "
-                        "kernels yet)",
-    "RANDOM_STANDARD_NORMAL": "draws from LiteRT's internal Philox stream; no value to agree with bit for bit",
-    "RANDOM_UNIFORM": "see RANDOM_STANDARD_NORMAL",
-    "MULTINOMIAL": "see RANDOM_STANDARD_NORMAL",
-    "STABLEHLO_RNG_BIT_GENERATOR": "see RANDOM_STANDARD_NORMAL",
-    "STABLEHLO_CASE": "not implemented yet: the generated schema bindings tinylite reads lack StablehloCaseOptions "
-                      "(branch_subgraph_indices)",
-    "LSH_PROJECTION": "not implemented yet (hashes with LiteRT's farmhash Fingerprint64)",
-    "SKIP_GRAM": "not implemented yet (string n-grams over STRING tensors)",
-    "STABLEHLO_GATHER": "not implemented yet (general StableHLO dimension numbers)",
-    "STABLEHLO_SCATTER": "not implemented yet (general StableHLO dimension numbers and an update subgraph)",
-    "STABLEHLO_REDUCE_WINDOW": "not implemented yet (padding, base dilations and a reduction subgraph; "
-                               "REDUCE_WINDOW is)",
-}
+# Ops tinylite leaves out on purpose, and why (none now: every op LiteRT 2.3's builtin resolver
+# registers runs, the stateful ones with LiteRT's own state, e.g. seeded random streams).
+LEFT_OUT: dict[str, str] = {}
 
 
 def _types():
@@ -240,7 +222,7 @@ def rows() -> list[dict]:
             note = LEFT_OUT.get(op, "not implemented yet")
         out.append(dict(name=op, kind="custom" if op in BUNDLED else "builtin",
                         litert=op in LITERT_BUILTINS or op in BUNDLED, tinylite=runs,
-                        types=[", ".join(c) for c in combos], note=note))
+                        types=[", ".join(c) or "(no inputs)" for c in combos], note=note))
     return out
 
 

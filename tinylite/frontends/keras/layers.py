@@ -147,8 +147,6 @@ _INSTEAD = {
     "IntegerLookup": "the lookup outside the model", "Hashing": "the hashing outside the model",
     "CategoryEncoding": "keras.ops.one_hot outside the model, or an Embedding",
     "RandomCrop": "Cropping2D (RandomCrop center-crops at inference)", "CenterCrop": "Cropping2D",
-    "GroupNormalization": "LayerNormalization over reshaped groups (Reshape, LayerNormalization, Reshape)",
-    "UnitNormalization": "x / keras.ops.sqrt(keras.ops.sum(x * x, axis=-1, keepdims=True)) in the functional graph",
 }
 
 
@@ -760,6 +758,56 @@ def _layernorm(ctx, layer, inputs):
         beta = layer.weight("beta", pos).reshape(pshape)
         y = binary(ctx, "ADD", y, f32(ctx, beta, n + "/beta"), n + "/center")
     return y
+
+
+@lowering("GroupNormalization")
+def _groupnorm(ctx, layer, inputs):
+    """Keras's GroupNormalization: the channel axis split into [groups, channels // groups],
+    moments over every axis but the batch and the group, x * inv + (beta - mean * inv)
+    with inv = gamma * rsqrt(variance + epsilon) (the variance of the centred values)."""
+    x, cfg = inputs[0], layer.config
+    axis = _single_axis(layer, cfg.get("axis", -1), x.rank)
+    groups = int(cfg.get("groups", 32))
+    c = x.shape[axis]
+    if groups < 1 or c is None or c % groups:
+        fail(layer, f"groups={groups} must divide the {c} channels of axis {axis}")
+    if any(d is None for d in x.shape[1:]):
+        fail(layer, f"input shape {list(x.shape)} has unknown dimensions besides the batch; "
+                    "give the model's Input a fixed shape")
+    n = layer.name
+    shape = list(x.shape[:axis]) + [groups, c // groups] + list(x.shape[axis + 1:])
+    g = reshape(ctx, x, shape, n + "/groups")
+    axes = [a for a in range(1, g.rank) if a != axis]
+    mean = reduce(ctx, "MEAN", g, axes, True, n + "/mean")
+    centered = binary(ctx, "SUB", g, mean, n + "/sub")
+    var = reduce(ctx, "MEAN", binary(ctx, "MUL", centered, centered, n + "/square"), axes, True, n + "/variance")
+    inv = unary(ctx, "RSQRT", binary(ctx, "ADD", var, float(cfg.get("epsilon", 1e-3)), n + "/add_eps"), n + "/rsqrt")
+    pshape = [1] * (g.rank - axis)
+    pshape[0], pshape[1] = groups, c // groups
+    pos = 0
+    if cfg.get("scale", True):
+        gamma = layer.weight("gamma", pos).astype(np.float32).reshape(pshape)
+        inv = binary(ctx, "MUL", inv, f32(ctx, gamma, n + "/gamma"), n + "/inv_gamma")
+        pos += 1
+    y = binary(ctx, "MUL", centered, inv, n + "/normalized")
+    if cfg.get("center", True):
+        beta = layer.weight("beta", pos).astype(np.float32).reshape(pshape)
+        y = binary(ctx, "ADD", y, f32(ctx, beta, n + "/beta"), n + "/center")
+    return reshape(ctx, y, x.shape, n + "/ungroup")
+
+
+@lowering("UnitNormalization")
+def _unitnorm(ctx, layer, inputs):
+    """keras.ops.normalize(x, axis, order=2, epsilon=1e-12): x * min(rsqrt(sum(x * x)), 1e12)
+    (LiteRT's L2_NORMALIZATION clamps the norm at 1e-6 instead, and takes the last axis only)."""
+    x, axes = inputs[0], layer.config.get("axis", -1)
+    axes = sorted({int(a) % x.rank for a in (axes if isinstance(axes, (list, tuple)) else [axes])})
+    if 0 in axes:
+        fail(layer, "normalizing over the batch axis is not supported")
+    n = layer.name
+    total = reduce(ctx, "SUM", binary(ctx, "MUL", x, x, n + "/square"), axes, True, n + "/sum")
+    inv = binary(ctx, "MINIMUM", unary(ctx, "RSQRT", total, n + "/rsqrt"), 1e12, n + "/clamp")
+    return binary(ctx, "MUL", x, inv, n + "/normalized")
 
 
 @lowering("Rescaling")

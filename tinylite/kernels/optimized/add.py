@@ -19,6 +19,8 @@ between LiteRT's two resolvers.  Non-broadcast adds and the other
 broadcasts match the reference formula (checked against LiteRT), so they
 keep the reference kernel.
 """
+from __future__ import annotations
+
 import numpy as np
 
 from . import _pair_table, register

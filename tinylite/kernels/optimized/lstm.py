@@ -1,6 +1,8 @@
 """Optimized LSTM (one step, the FULL kernel type): the integer cell without
 peepholes or layer norm, all gates per call (_integer_lstm.py, shared with
 UNIDIRECTIONAL_SEQUENCE_LSTM)."""
+from __future__ import annotations
+
 import numpy as np
 
 from .. import lstm as reference

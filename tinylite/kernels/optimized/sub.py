@@ -1,5 +1,7 @@
 """Optimized SUB (8-bit): one lookup in the table of the reference kernel's
 results over every input pair (_pair_table): bit-exact by construction."""
+from __future__ import annotations
+
 import numpy as np
 
 from .. import _binary as reference

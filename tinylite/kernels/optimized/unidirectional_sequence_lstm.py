@@ -3,6 +3,8 @@ Keras's LSTM converts to: TANH, no peepholes, projection, layer norm, CIFG
 or clipping) over the whole sequence without per-step allocations, and the
 integer cell without peepholes or layer norm with all gates per call
 (_integer_lstm.py, shared with LSTM)."""
+from __future__ import annotations
+
 import numpy as np
 
 from .. import _recurrent
