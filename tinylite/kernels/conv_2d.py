@@ -46,6 +46,11 @@ def prepare(node):
             node.fail(f"bias {bias.name!r} has {bias.size} values ({list(bias.shape)}) for {cout} output channels; "
                       "it needs one per channel")
         node.wmat = filter_matrix(w.data, node.groups) if w.data is not None else None
+        if node.litert_order:
+            # A hybrid op quantizes what this computes: sum as LiteRT does (see _litert_order).
+            from ._litert_order import conv_float
+
+            return conv_float
         return eval_float
     return prepare_quantized(node)
 
