@@ -24,11 +24,15 @@ ai-edge-litert 2.3, tests/kernels/test_litert_order.py):
   of 4 channels (cout % 8 >= 4) runs on half packets with two accumulators,
   even and odd taps of each 8-tap block, added together before the taps past
   the last whole block (for pixels in whole groups of 4; the last cout % 4
-  channels, and products with one output pixel or one output channel, take
-  other Eigen paths, summed here in plain tap order: not bit-exact).
+  channels take another Eigen path, summed here in plain tap order: not
+  bit-exact).
   Deeper sums are split in blocks sized from the CPU's L1 cache, each block
   summed from zero and added to the result; `DEPTH_BLOCK` is the block of this
   machine's 48 KiB L1 (LiteRT on a 32 KiB L1 splits from 681 taps on).
+  A product with one output pixel (or one output channel) is Eigen's
+  matrix-vector product instead: 4 lanes of taps (tap mod 4), reduced as
+  (lane 0 + lane 2) + (lane 1 + lane 3), then the last K % 4 taps in order
+  (not bit-exact for one pixel and one channel together).
   Grouped convolutions run LiteRT's reference kernel (below).
 - CONV_2D, reference resolver: one sum per output in (kh, kw, cin) order, then
   the bias.
@@ -94,6 +98,27 @@ def _two_accumulators(cols, w, acc, tmp):
         np.add(acc, tmp, out=acc)
 
 
+def _four_lanes(cols, w, acc, tmp):
+    """Eigen's matrix-vector product: each output sums its taps in 4 lanes (tap mod 4,
+    whole groups of 4), reduced as (lane 0 + lane 2) + (lane 1 + lane 3), then the
+    remaining taps in order."""
+    depth = len(cols)
+    whole = depth & ~3
+    if whole:
+        lanes = [np.empty_like(acc) for _ in range(3)]
+        _sequential(cols[0:whole:4], w[0:whole:4], acc, tmp)
+        for p in range(1, 4):
+            _sequential(cols[p:whole:4], w[p:whole:4], lanes[p - 1], tmp)
+        np.add(acc, lanes[1], out=acc)
+        np.add(lanes[0], lanes[2], out=lanes[0])
+        np.add(acc, lanes[0], out=acc)
+    else:
+        acc[...] = 0
+    for k in range(whole, depth):
+        np.multiply(cols[k][:, None], w[k], out=tmp)
+        np.add(acc, tmp, out=acc)
+
+
 def _eigen_block(cols, w, acc):
     """One depth block of Eigen's product into acc [rows, cout] (overwritten)."""
     rows, cout = acc.shape
@@ -137,7 +162,9 @@ def conv_float(node, inputs, outputs):
     cols = _columns(x, node.geometry)                       # [kh*kw*cin, rows]
     rows, cout = cols.shape[1], out.shape[-1]
     res = out.reshape(rows, cout)
-    if groups == 1 and not node.reference:
+    if groups == 1 and not node.reference and (rows == 1 or cout == 1):
+        _four_lanes(cols, wmat[0], res, np.empty_like(res))
+    elif groups == 1 and not node.reference:
         blocks = depth_blocks(cols.shape[0])
         part = np.empty((rows, cout), np.float32) if len(blocks) > 1 else None
         for i, (k0, k1) in enumerate(blocks):
