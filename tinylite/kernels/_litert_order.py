@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._window import pad_input, patches
+from ._window import patches
 
 # Floats per SIMD packet in the x86 wheel's Eigen product kernel (AVX).
 PACKET = 8
@@ -64,21 +64,46 @@ def depth_blocks(depth: int, max_kc: int = DEPTH_BLOCK) -> list[tuple[int, int]]
     return [(k, min(depth, k + kc)) for k in range(0, depth, kc)]
 
 
+def _padded(x, g):
+    """x with its zero border (np.pad costs more than the sums of a small convolution)."""
+    pt, pb, pl, pr = g["pad"]
+    if not (pt or pb or pl or pr):
+        return x
+    n, h, w, c = x.shape
+    xp = np.zeros((n, h + pt + pb, w + pl + pr, c), x.dtype)
+    xp[:, pt:pt + h, pl:pl + w] = x
+    return xp
+
+
 def _columns(x, g):
     """[K, rows] im2col matrix, taps in (kh, kw, cin) order, each tap's row contiguous."""
-    view = patches(pad_input(x, g), g)                      # [n, oh, ow, kh, kw, c]
+    view = patches(_padded(x, g), g)                        # [n, oh, ow, kh, kw, c]
     n, oh, ow, kh, kw, c = view.shape
     cols = np.empty((kh, kw, c, n, oh, ow), np.float32)
     np.copyto(cols, view.transpose(3, 4, 5, 0, 1, 2))
     return cols.reshape(kh * kw * c, n * oh * ow)
 
 
-def _sequential(cols, w, acc, tmp):
-    """acc[rows, ch] = sum over k of cols[k] * w[k], in order, float32 roundings apart."""
-    np.multiply(cols[0][:, None], w[0], out=acc)
-    for k in range(1, len(cols)):
-        np.multiply(cols[k][:, None], w[k], out=tmp)
-        np.add(acc, tmp, out=acc)
+# Products per chunk of _sequential, in floats (the chunk's products stay in cache).
+CHUNK = 1 << 16
+
+
+def _sequential(cols, w, acc, tmp=None):
+    """acc[rows, ch] = sum over k of cols[k] * w[k], in order, float32 roundings apart.
+    numpy's add.reduce over the first axis of a C-contiguous array adds its rows one
+    after the other (pairwise summation is only for the contiguous axis), so the
+    products of a chunk of rows are made in one call and summed in order in another."""
+    depth, rows = cols.shape
+    ch = acc.shape[1]
+    step = max(1, CHUNK // max(1, depth * ch))
+    prods = np.empty((depth, ch, min(step, rows)), np.float32)
+    sums = np.empty((ch, min(step, rows)), np.float32)
+    for r0 in range(0, rows, step):
+        r1 = min(rows, r0 + step)
+        p, s = prods[:, :, :r1 - r0], sums[:, :r1 - r0]
+        np.multiply(w[:, :, None], cols[:, None, r0:r1], out=p)
+        np.add.reduce(p, axis=0, out=s)
+        acc[r0:r1] = s.T
 
 
 def _two_accumulators(cols, w, acc, tmp):
@@ -200,7 +225,7 @@ def depthwise_float_bias_first(node, inputs, outputs):
     taps = getattr(node, "taps", None)
     if taps is None:
         taps = filter_taps(inputs[1], x.shape[3])
-    windows = patches(pad_input(x, g), g)                  # [n, oh, ow, kh, kw, cin]
+    windows = patches(_padded(x, g), g)                    # [n, oh, ow, kh, kw, cin]
     acc = out.reshape(out.shape[:3] + taps.shape[2:])      # [n, oh, ow, cin, multiplier]
     if b is None:
         acc[...] = 0

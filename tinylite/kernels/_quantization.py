@@ -150,14 +150,13 @@ def _neon_round_rows(p):
     """Round float32 products [rows, n] to integers as LiteRT's x86 build quantizes (its
     NEON code through NEON_2_SSE): in whole blocks of 8 values per row, p + 0.5 (or - 0.5
     below zero) is added in float32 and truncated, so a product just under a half can
-    round up; the last n % 8 values round half away from zero exactly (TfLiteRound)."""
+    round up (what round_half_away computes on float32); the last n % 8 values round
+    half away from zero exactly (TfLiteRound)."""
     p = np.asarray(p, np.float32)
-    q = fx.round_half_away(p.astype(np.float64))                  # exact: C's round()
-    vec = p.shape[-1] - p.shape[-1] % 8
-    if vec:
-        head = p[..., :vec]
-        half = np.where(head < 0, np.float32(-0.5), np.float32(0.5))
-        q[..., :vec] = np.trunc(head + half)
+    q = fx.round_half_away(p)
+    n = p.shape[-1]
+    if n % 8:
+        q[..., n - n % 8:] = fx.round_half_away(p[..., n - n % 8:].astype(np.float64))    # exact: C's round()
     return q
 
 
