@@ -47,9 +47,16 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.compare:
         a, b = (np.load(p) for p in args.compare)
-        same = sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
-        print(f"{len(a.files)} outputs, {'bit-identical' if same else 'DIFFERENT'}")
-        return 0 if same else 1
+        if sorted(a.files) != sorted(b.files):
+            print("the two runs saved different outputs")
+            return 1
+        files = sorted({k.split("/")[0] for k in a.files})
+        for name in files:
+            keys = [k for k in a.files if k.startswith(name + "/")]
+            diff = max(float(np.max(np.abs(a[k].astype(np.float64) - b[k]))) / max(float(np.max(np.abs(b[k]))), 1e-30)
+                       for k in keys)
+            print(f"{name}: {len(keys)} outputs, " + ("bit-identical" if diff == 0 else f"differ by {diff:.3g} relative"))
+        return 0
     from ai_edge_litert import interpreter as lite
 
     kind = lite.OpResolverType.BUILTIN_REF if args.reference else lite.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
