@@ -95,6 +95,9 @@ class Node:
         # True under OpResolverType.BUILTIN_REF: integer kernels then follow LiteRT's reference
         # arithmetic where its optimized kernels round differently (see kernels/optimized).
         self.reference = reference
+        # True where a hybrid op quantizes a float value computed from this op's output: float
+        # kernels then sum in LiteRT's order (kernels/_litert_order.py).  Set by the interpreter.
+        self.litert_order = False
         # Buffers and views an eval function builds for the arrays it was given (per step):
         # empty in every node `derived` makes, so a copy never shares them.
         self.cache: dict = {}
