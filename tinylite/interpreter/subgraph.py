@@ -20,6 +20,7 @@ from ..kernels import kernel_for, optimized, unsupported_detail
 from ..kernels.custom import kernel_for_custom
 from ..kernels._base import DynamicShape, Node, TensorSpec
 from . import fusion, memory, planner
+from .hybrid import feeding_hybrid_ops
 from .custom_ops import unresolved as unresolved_custom_op
 from .tape import Tape, call_name, quiet_context, run_quietly
 from .threads import BatchSplit, blas, split_batches
@@ -206,13 +207,15 @@ class SubgraphRunner:
         for i in self.variables:
             spec(i).data = None     # variables change at run time
         self.nodes = []
+        in_litert_order = feeding_hybrid_ops(model, sg)
         for oi, op in enumerate(sg.operators):
             op_name = model.op_name(op)
             code = model.operator_codes[op.opcode_index]
             node = Node(oi, op_name, op.builtin_options if op.builtin_options is not None else op.builtin_options_2,
                         [spec(i) for i in op.inputs], [spec(i) for i in op.outputs], code.version,
                         op.custom_options, runner=self,
-                        intermediates=[spec(i) for i in (op.intermediates or [])], reference=self.reference)
+                        intermediates=[spec(i) for i in (op.intermediates or [])], reference=self.reference,
+                        litert_order=oi in in_litert_order)
             self.nodes.append(node)
             kernel = self._kernel(oi, op, op_name, node)
             is_dynamic = any(s is not None and s.index in plan.dynamic_tensors for s in node.inputs)

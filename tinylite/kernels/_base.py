@@ -182,11 +182,11 @@ class Node:
     """
 
     __slots__ = ("_index", "op_name", "options", "inputs", "outputs", "version", "custom_options", "runner",
-                 "intermediates", "reference", "cache", "scratch", "data", "_sealed")
+                 "intermediates", "reference", "litert_order", "cache", "scratch", "data", "_sealed")
     _WRITABLE = frozenset(("cache", "scratch"))
 
     def __init__(self, index, op_name, options, inputs, outputs, version=1, custom_options=None,
-                 runner=None, intermediates=None, reference=False):
+                 runner=None, intermediates=None, reference=False, litert_order=False):
         object.__setattr__(self, "_sealed", False)
         self._index = index
         self.op_name = op_name
@@ -200,6 +200,9 @@ class Node:
         # True under OpResolverType.BUILTIN_REF: integer kernels then follow LiteRT's reference
         # arithmetic where its optimized kernels round differently (see kernels/optimized).
         self.reference = reference
+        # True where a hybrid op quantizes a float value computed from this op's output: float
+        # kernels then sum in LiteRT's order (kernels/_litert_order.py).  Set by the interpreter.
+        self.litert_order = litert_order
         # Buffers and views an eval function builds for the arrays it was given (per step):
         # empty in every node `derived` makes, so a copy never shares them.
         self.cache: dict = {}

@@ -161,9 +161,23 @@ def _symmetric_quantize_rows(rows):
     safe = np.where(zero, np.float32(1), rng)
     sf = np.where(zero, np.float32(1), safe / np.float32(127)).astype(np.float32)
     inv = (np.float32(127) / safe).astype(np.float32)
-    q = np.clip(fx.round_half_away(rows * inv[:, None]), -127, 127)
+    q = np.clip(_neon_round_rows(rows * inv[:, None]), -127, 127)
     q[zero] = 0
     return q, sf, np.zeros(len(rows), np.int64)
+
+
+def _neon_round_rows(p):
+    """Round float32 products [rows, n] to integers as LiteRT's x86 build quantizes (its
+    NEON code through NEON_2_SSE): in whole blocks of 8 values per row, p + 0.5 (or - 0.5
+    below zero) is added in float32 and truncated, so a product just under a half can
+    round up (what round_half_away computes on float32); the last n % 8 values round
+    half away from zero exactly (TfLiteRound)."""
+    p = np.asarray(p, np.float32)
+    q = fx.round_half_away(p)
+    n = p.shape[-1]
+    if n % 8:
+        q[..., n - n % 8:] = fx.round_half_away(p[..., n - n % 8:].astype(np.float64))    # exact: C's round()
+    return q
 
 
 def _asymmetric_quantize_rows(rows):
@@ -182,8 +196,9 @@ def _asymmetric_quantize_rows(rows):
     zp = np.where(err_min < err_max, zp_min, zp_max)
     nudged = np.where(zp <= -128, -128, np.where(zp >= 127, 127, fx.round_half_away(zp))).astype(np.int64)
     sf = scale.astype(np.float32)
-    inv = (np.float32(1) / sf).astype(np.float32)
-    q = np.clip(fx.round_half_away(nudged.astype(np.float32)[:, None] + rows * inv[:, None]), -128, 127)
+    inv = (1.0 / sf.astype(np.float64)).astype(np.float32)         # 1.0 / scale in double, as the NEON code
+    # The zero point is added to the rounded integers, not to the float products.
+    q = np.clip(_neon_round_rows(rows * inv[:, None]) + nudged[:, None], -128, 127)
     q[same] = 0
     nudged[same] = 0
     sf[same] = 1

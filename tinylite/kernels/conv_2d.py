@@ -68,6 +68,11 @@ def prepare(node):
             node.fail(f"bias {bias.name!r} has {bias.size} values ({list(bias.shape)}) for {cout} output channels; "
                       "it needs one per channel")
         d.wmat = filter_matrix(w.data, d.groups) if w.data is not None else None
+        if node.litert_order:
+            # A hybrid op quantizes what this computes: sum as LiteRT does (see _litert_order).
+            from ._litert_order import conv_float
+
+            return conv_float
         return eval_float
     return prepare_quantized(node)
 
@@ -199,7 +204,11 @@ def _eval_hybrid_conv(node, inputs, outputs):
     acc = np.rint(_conv_products(node, xc, _weights(node, w))).astype(np.float32)
     out = outputs[0]
     res = acc.reshape(n, -1, out.shape[-1])
-    if data.q_per_channel:
+    if data.q_per_channel and node.reference:
+        # LiteRT's reference HybridConvPerChannel: (acc * channel scale) * image scale, rounded apart.
+        res *= data.q_wscale[None, None, :]
+        res *= sf[:, None, None]
+    elif data.q_per_channel:
         res *= (data.q_wscale[None, :] * sf[:, None])[:, None, :]
     else:
         res *= sf[:, None, None]

@@ -64,6 +64,12 @@ def prepare(node):
         if w.data is not None:
             d.taps = filter_taps(w.data, cin)
         d.act = float_activation(activation_name(node))
+        if node.litert_order and not node.reference:
+            # A hybrid op quantizes what this computes: sum from the bias, as LiteRT's
+            # optimized kernel does (eval_float's order is its reference kernel's).
+            from ._litert_order import depthwise_float_bias_first
+
+            return depthwise_float_bias_first
         return eval_float
     return prepare_quantized(node)
 
