@@ -262,3 +262,36 @@ def test_reference_resolver_runs_no_optimized_kernel_and_no_rewrite():
     (fn, _, _, _), = ip._runner(0).steps
     assert fn is conv_2d.eval_float
     assert all(len(group) == 1 for group in ip._runner(0).tape.groups)    # no bound calls
+
+
+@pytest.mark.parametrize("gemmlowp", [False, True])
+@pytest.mark.parametrize("bound", [2.0**21, 2.0**23, 2.0**30])
+def test_requantizer_matches_fixed_point(gemmlowp, bound):
+    """_requantize.Requantizer (its float64 path where the bound allows, else int64) against
+    the fixed-point reference, bias included, on random accumulators and on exact ties."""
+    from tinylite.kernels import _fixedpoint as fx
+    from tinylite.kernels.optimized._requantize import Requantizer
+
+    rng = _rng(int(bound) % 97 + gemmlowp)
+    channels, tile, rows = 7, 3, 4000
+    mult = rng.integers(1 << 30, 1 << 31, channels)
+    mult[:2] = [1 << 30, (1 << 31) - 1]               # ties are exact with M = 2**30
+    shift = -rng.integers(0, 14, channels)
+    bias = rng.integers(-int(bound) // 4, int(bound) // 4 + 1, channels)
+    zp, lo, hi = -5, -128, 127
+    acc = rng.integers(-int(bound) * 3 // 4, int(bound) * 3 // 4 + 1, (rows, tile, channels))
+    # Exact ties of the rounding shift: (acc + bias) * M = (k + 1/2) * 2**(31 + r).
+    r = -shift[0]
+    acc[:50, :, 0] = ((rng.integers(-200, 200, (50, tile)) * 2 + 1) << r) - bias[0]
+    acc[50:100] = rng.integers(-3, 4, (50, tile, channels)) - bias          # around zero
+    rq = Requantizer(mult, shift, gemmlowp, zp, lo, hi, bound, tile=tile, bias=bias)
+    assert rq.exact_float == (not gemmlowp and bound < 2.0**22)
+    dtype = np.float32 if bound < 2.0**24 else np.float64
+    a = acc.reshape(rows, tile * channels).astype(dtype)
+    t = np.empty(a.shape, np.int64)
+    out = np.empty(a.shape, np.int8)
+    for call in rq.calls(a, t, out, np.empty(a.shape, bool)):
+        call()
+    fn = fx.multiply_by_quantized_multiplier if gemmlowp else fx.multiply_by_quantized_multiplier_ruy
+    want = np.clip(fn(acc + bias, mult, shift) + zp, lo, hi)
+    np.testing.assert_array_equal(out.reshape(acc.shape), want)

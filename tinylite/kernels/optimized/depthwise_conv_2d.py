@@ -63,7 +63,7 @@ def plan(node):
     dtype = acc_dtype(bound)
     if dtype is None:
         return None
-    node.opt_dw = dict(taps=node.q_taps.astype(dtype), bias=folded.astype(dtype), dtype=dtype,
+    node.opt_dw = dict(taps=node.q_taps.astype(dtype), bias=folded.astype(np.int64), dtype=dtype,
                        gemmlowp=gemmlowp, bound=float(bound.max()))
     return eval_int
 
@@ -84,8 +84,9 @@ class _Buffers:
         self.tmp = np.empty((n, rows, ow * cout), dtype)
         self.t = np.empty((n, rows, ow * cout), np.int64)
         self.mask = np.empty((n, rows, ow * cout), bool)
-        rq = Requantizer(node.q_mult, node.q_shift, p["gemmlowp"], node.q_out_zp, node.q_lo, node.q_hi, p["bound"], ow)
-        bias = np.tile(p["bias"], ow)
+        # The folded bias rides in the requantization's constant (see _requantize).
+        rq = Requantizer(node.q_mult, node.q_shift, p["gemmlowp"], node.q_out_zp, node.q_lo, node.q_hi, p["bound"], ow,
+                         bias=p["bias"])
         outf = out.reshape(n, oh, ow * cout)
         win = _Windows(x, g, ow, m, node.q_x_zp, dtype, p["taps"])
         calls = list(win.copies)
@@ -93,8 +94,6 @@ class _Buffers:
             k = min(oh, r0 + rows) - r0
             acc = self.acc[:, :k]
             calls += win.sum_calls(r0, k, acc, self.tmp[:, :k])
-            if bias.any():
-                calls.append(partial(np.add, acc, bias, out=acc))
             calls += rq.calls(acc, self.t[:, :k], outf[:, r0:r0 + k], self.mask[:, :k])
         self.calls = calls
         self.x, self.out = x, out

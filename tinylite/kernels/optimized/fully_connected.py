@@ -6,9 +6,9 @@ one-row input in a buffer ending in a 1 (`bias_row`, see
 interpreter.fusion), the bias in the product as the weights' last row.
 Float results differ from the reference's by summation order only.
 
-int8 and uint8 (constant weights): the input cast to float beside a ones
-column, one exact float BLAS product with the weights and the folded bias
-(see _gemm.GemmConv), and the requantization (see _requantize), as a
+int8 and uint8 (constant weights): the input cast to float, one exact float
+BLAS product with the weights (see _gemm.GemmConv), and the requantization
+with the folded bias in its constant (see _requantize), as a
 handful of bound calls: at batch 1 the reference kernel's float64
 temporaries and fixed-point passes cost ten times the product itself."""
 from __future__ import annotations
@@ -99,19 +99,18 @@ class _Buffers:
     def __init__(self, node, x, out):
         p = node.opt_conv
         units = p["wmat"].shape[1]
-        depth = p["wmat"].shape[0] - 1
+        depth = p["wmat"].shape[0]
         rows = x.size // depth
         self.x, self.out = x, out
-        xb = np.empty((rows, depth + 1), p["dtype"])
-        xb[:, depth] = 1
+        xb = np.empty((rows, depth), p["dtype"])
         acc = np.empty((rows, units), p["dtype"])
         tile = rows if rows * units <= TILE_ELEMENTS else 1
         shape = (rows // tile, tile * units)
         t = np.empty(shape, np.int64)
         mask = np.empty(shape, bool)
         rq = Requantizer(node.q_mult, node.q_shift, p["gemmlowp"], node.q_out_zp, node.q_lo, node.q_hi, p["bound"],
-                         tile=tile)
-        self.calls = [partial(np.copyto, xb[:, :depth], x.reshape(rows, depth), casting="unsafe"),
+                         tile=tile, bias=p["bias"])
+        self.calls = [partial(np.copyto, xb, x.reshape(rows, depth), casting="unsafe"),
                       partial(np.dot, xb, p["wmat"], out=acc)]
         self.calls += rq.calls(acc.reshape(shape), t, out.reshape(shape), mask)
 
