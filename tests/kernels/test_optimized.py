@@ -188,7 +188,21 @@ def integer_lstm_case(seed, op, kw):
     return content, [_rng(seed).integers(-128, 128, shape).astype(np.int8)]
 
 
+def quantize_case(seed, op, dtype, shape):
+    """QUANTIZE float32 -> 8-bit or DEQUANTIZE 8-bit -> float32, per tensor, with a tail past the blocks of 8."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    q = (float(rng.uniform(0.01, 0.05)), int(rng.integers(-20, 20)) + (128 if dtype == np.uint8 else 0))
+    if op == "QUANTIZE":
+        content = single_op_model(op, [("x", list(shape))], [dict(name="y", shape=list(shape), dtype=dtype, quantization=q)])
+        return content, [_f32(rng, *shape, scale=3)]
+    content = single_op_model(op, [dict(name="x", shape=list(shape), dtype=dtype, quantization=q)], [("y", list(shape))])
+    return content, [rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)]
+
+
 CASES = {
+    **{f"{op}-{np.dtype(d).name}-{len(sh)}": (quantize_case, (op, d, sh)) for op in ("QUANTIZE", "DEQUANTIZE")
+       for d in (np.int8, np.uint8) for sh in [(3, 45), (2, 8, 8, 3)]},
     **{f"conv-{cin}-{p}-{s}-{a}": (conv_case, (cin, p, s, a)) for cin, p, s, a in
        [(1, "SAME", 1, "RELU6"), (3, "VALID", 2, "NONE"), (6, "SAME", 1, "RELU")]},
     **{f"{op}-{p}-{f}-{s}": (pool_case, (op, p, f, s)) for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D")
