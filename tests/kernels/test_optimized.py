@@ -200,7 +200,30 @@ def quantize_case(seed, op, dtype, shape):
     return content, [rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)]
 
 
+def hybrid_window_case(seed, op, kernel, stride, per_channel):
+    """A hybrid (float32 activations, int8 weights) CONV_2D or DEPTHWISE_CONV_2D: the input
+    quantized per image on the fly (optimized._hybrid), then the exact integer product."""
+    rng = _rng(seed)
+    cin = 5
+    cout = 6 if op == "CONV_2D" else cin
+    wshape = (cout, kernel, kernel, cin) if op == "CONV_2D" else (1, kernel, kernel, cout)
+    w = rng.integers(-127, 128, wshape).astype(np.int8)
+    ws = rng.uniform(0.002, 0.01, cout if per_channel else 1).astype(np.float32)
+    wq = (ws, np.zeros(len(ws), np.int64), 0 if op == "CONV_2D" else 3)
+    options = dict(padding="SAME", stride_h=stride, stride_w=stride, fused_activation_function="RELU6")
+    if op == "DEPTHWISE_CONV_2D":
+        options["depth_multiplier"] = 1
+    content = single_op_model(op, [("x", [2, 9, 8, cin]), dict(name="w", data=w, quantization=wq),
+                                   dict(name="b", data=_f32(rng, cout))], [("y", [1])], options=options)
+    x = _f32(rng, 2, 9, 8, cin, scale=2)
+    x[1] = np.abs(x[1])              # one image all positive: its zero point at the low end
+    return content, [x]
+
+
 CASES = {
+    **{f"hybrid-{op}-{k}-{s}-{pc}": (hybrid_window_case, (op, k, s, pc)) for op, k, s, pc in
+       [("CONV_2D", 1, 1, False), ("CONV_2D", 3, 2, True), ("CONV_2D", 3, 1, False),
+        ("DEPTHWISE_CONV_2D", 3, 1, True), ("DEPTHWISE_CONV_2D", 3, 2, True)]},
     **{f"{op}-{np.dtype(d).name}-{len(sh)}": (quantize_case, (op, d, sh)) for op in ("QUANTIZE", "DEQUANTIZE")
        for d in (np.int8, np.uint8) for sh in [(3, 45), (2, 8, 8, 3)]},
     **{f"conv-{cin}-{p}-{s}-{a}": (conv_case, (cin, p, s, a)) for cin, p, s, a in
@@ -309,3 +332,25 @@ def test_requantizer_matches_fixed_point(gemmlowp, bound):
     fn = fx.multiply_by_quantized_multiplier if gemmlowp else fx.multiply_by_quantized_multiplier_ruy
     want = np.clip(fn(acc + bias, mult, shift) + zp, lo, hi)
     np.testing.assert_array_equal(out.reshape(acc.shape), want)
+
+
+@pytest.mark.parametrize("asymmetric", [False, True])
+def test_hybrid_row_quantizer_matches_reference(asymmetric):
+    """optimized._hybrid.RowQuantizer (scalar row parameters, bound float32 passes, a strided
+    destination) against _quantization's Asymmetric/SymmetricQuantizeFloats on varied rows."""
+    from tinylite.kernels._quantization import _asymmetric_quantize_rows, _symmetric_quantize_rows
+    from tinylite.kernels.optimized._hybrid import RowQuantizer
+
+    rng = _rng(7)
+    rows = [rng.standard_normal(60) * 10.0 ** rng.uniform(-6, 4) for _ in range(200)]
+    rows += [np.zeros(60), np.abs(rng.standard_normal(60)), -np.abs(rng.standard_normal(60)),
+             np.full(60, 3.5), np.round(rng.standard_normal(60) * 4) / 2]
+    x = np.stack(rows).astype(np.float32).reshape(-1, 3, 4, 5)
+    for dtype in (np.float32, np.float64):
+        buf = np.full((len(x), 5, 6, 5), np.nan, dtype)
+        quantize = RowQuantizer(x, buf[:, 1:4, 1:5], asymmetric)
+        quantize()
+        q, sf, zp = (_asymmetric_quantize_rows if asymmetric else _symmetric_quantize_rows)(x.reshape(len(x), -1))
+        np.testing.assert_array_equal(buf[:, 1:4, 1:5].reshape(len(x), -1), q - zp[:, None])
+        np.testing.assert_array_equal(quantize.sf, sf)
+        assert np.isnan(buf[:, 0]).all() and np.isnan(buf[:, :, 0]).all()      # the border untouched

@@ -307,3 +307,65 @@ def _split_floor(act):
 @register("CONV_2D", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_conv)
 def prepare_int(node, reference_fn):
     return _gemm.plan(node)
+
+
+# --- hybrid: float32 activations, int8 weights (dynamic range) ---
+
+def _hybrid_applies(node, reference_fn):
+    return (reference_fn is reference._eval_hybrid_conv and node.groups == 1
+            and getattr(node, "q_wmat", None) is not None)
+
+
+@register("CONV_2D", dtypes=(np.float32,), when=_hybrid_applies)
+def prepare_hybrid(node, reference_fn):
+    """LiteRT's hybrid convolution: each image quantized to int8 (see _hybrid),
+    one exact float BLAS product with the int8 weights, then the float32
+    rescale by weight scale x image scale, the bias and the clamp, as the
+    reference computes them."""
+    wmat = node.q_wmat[0]                                  # [K, cout] exact int8 values
+    bound = 255.0 * float(np.abs(wmat).sum(axis=0).max(initial=0))
+    dtype = np.float32 if bound < 2.0**24 else np.float64
+    node.opt_hybrid = dict(wmat=wmat.astype(dtype), dtype=dtype)
+    return eval_hybrid
+
+
+class _HybridBuffers:
+    def __init__(self, node, x, out):
+        from ._hybrid import RowQuantizer
+
+        p, g = node.opt_hybrid, node.geometry
+        dtype = p["dtype"]
+        n, h, wd, cin = x.shape
+        cout = out.shape[-1]
+        pt, pb, pl, pr = g["pad"]
+        xp = np.zeros((n, h + pt + pb, wd + pl + pr, cin), dtype)     # centered: padding is 0
+        quantize = RowQuantizer(x, xp[:, pt:pt + h, pl:pl + wd], node.q_per_channel)
+        self.x, self.out = x, out
+        calls = [quantize]
+        rows = out.size // cout
+        if g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"]):
+            cols = xp.reshape(rows, cin)
+        else:
+            view = patches(xp, g)
+            cols = np.empty((rows, g["kh"] * g["kw"] * cin), dtype)
+            calls.append(partial(np.copyto, cols.reshape(view.shape), view))
+        res = out.reshape(rows, cout)
+        acc = res if dtype == np.float32 else np.empty((rows, cout), dtype)
+        calls.append(partial(np.dot, cols, p["wmat"], out=acc))
+        # The scale per (image, channel): weight scale x the image's factor, a float32 product.
+        self.scale = np.empty((n, 1, cout if node.q_per_channel else 1), np.float32)
+        wscale = node.q_wscale if node.q_per_channel else node.q_wscale[:1]
+        calls.append(partial(np.multiply, wscale, quantize.sf[:, None, None], out=self.scale))
+        per_image = out.reshape(n, -1, cout)
+        if acc is not res:
+            calls.append(partial(np.copyto, res, acc, casting="unsafe"))    # float32(acc), as the reference
+        calls.append(partial(np.multiply, per_image, self.scale, out=per_image))
+        if node.q_bias is not None:
+            calls.append(partial(np.add, per_image, np.asarray(node.q_bias, np.float32), out=per_image))
+        if node.q_clamp is not None:
+            lo, hi = node.q_clamp
+            calls.append(partial(np.clip, per_image, lo, hi, out=per_image))
+        self.calls = calls
+
+
+eval_hybrid = cached_calls("opt_hybrid_bufs", _HybridBuffers, "eval_hybrid")

@@ -216,3 +216,64 @@ class _Windows:
                 calls += [partial(np.einsum, "nrijq,ijq->nrq", win, taps, out=tmp),
                           partial(np.add, dst, tmp, out=dst)]
         return calls
+
+
+# --- hybrid: float32 activations, int8 weights (dynamic range) ---
+
+@register("DEPTHWISE_CONV_2D", dtypes=(np.float32,),
+          when=lambda node, ref: ref is reference._eval_hybrid_depthwise and node.q_taps is not None)
+def prepare_hybrid(node, reference_fn):
+    """LiteRT's hybrid depthwise convolution: each image quantized to int8 as a
+    whole (see _hybrid), the taps summed exactly in float32 (|sum| <= 255 *
+    sum|taps| < 2**24 checked, else float64) by the einsum windows above,
+    then float32(sum) x (weight scale x image scale), bias and clamp as the
+    reference computes them."""
+    bound = 255.0 * float(np.abs(node.q_taps).sum(axis=(0, 1)).max(initial=0))
+    dtype = np.float32 if bound < 2.0**24 else np.float64
+    node.opt_hdw = dict(taps=node.q_taps.astype(dtype), dtype=dtype)
+    return eval_hybrid
+
+
+class _HybridBuffers:
+    def __init__(self, node, x, out):
+        from ._hybrid import RowQuantizer
+
+        p, g = node.opt_hdw, node.geometry
+        dtype = p["dtype"]
+        n, h, wd, cin = x.shape
+        _, oh, ow, cout = out.shape
+        m = cout // cin
+        self.x, self.out, self.calls = x, out, []
+        if out.size == 0:
+            return
+        xq = np.empty(x.shape, dtype)
+        quantize = RowQuantizer(x, xq, True)
+        win = _Windows(xq, g, ow, m, 0.0, dtype, p["taps"])
+        calls = [quantize] + list(win.copies)
+        rows = min(oh, chunk_rows(n * ow * cout))
+        self.scale = np.empty((n, 1, cout), np.float32)
+        calls.append(partial(np.multiply, node.q_wscale.astype(np.float32), quantize.sf[:, None, None],
+                             out=self.scale))
+        scale = self.scale.reshape(n, 1, 1, cout)
+        bias = None if node.q_bias is None else np.asarray(node.q_bias, np.float32)
+        outf = out.reshape(n, oh, ow * cout)
+        acc64 = None if dtype == np.float32 else np.empty((n, rows, ow * cout), dtype)
+        tmp2 = np.empty((n, rows, ow * cout), dtype)
+        for r0 in range(0, oh, rows):
+            k = min(oh, r0 + rows) - r0
+            dst = outf[:, r0:r0 + k]
+            if acc64 is None:
+                calls += win.sum_calls(r0, k, dst, tmp2[:, :k])
+            else:
+                calls += win.sum_calls(r0, k, acc64[:, :k], tmp2[:, :k])
+                calls.append(partial(np.copyto, dst, acc64[:, :k], casting="unsafe"))
+            d4 = dst.reshape(n, k, ow, cout)
+            calls.append(partial(np.multiply, d4, scale, out=d4))
+            if bias is not None:
+                calls.append(partial(np.add, d4, bias, out=d4))
+            if node.q_clamp is not None:
+                calls.append(partial(np.clip, d4, *node.q_clamp, out=d4))
+        self.calls = calls
+
+
+eval_hybrid = cached_calls("opt_hdw_bufs", _HybridBuffers, "eval_hybrid")
