@@ -220,7 +220,29 @@ def hybrid_window_case(seed, op, kernel, stride, per_channel):
     return content, [x]
 
 
+def quantized_pool_softmax_case(seed, op, dtype, act):
+    """An int8/uint8 MAX_POOL_2D (SAME padding, a fused clamp) or SOFTMAX (the table kernel)."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    q = (float(rng.uniform(0.01, 0.2)), int(rng.integers(-20, 20)) + (128 if dtype == np.uint8 else 0))
+    if op == "SOFTMAX":
+        shape = [3, 17]
+        outq = (1 / 256, -128 if dtype == np.int8 else 0)
+        content = single_op_model(op, [dict(name="x", shape=shape, dtype=dtype, quantization=q)],
+                                  [dict(name="y", shape=shape, dtype=dtype, quantization=outq)], options=dict(beta=1.0))
+    else:
+        shape = [2, 7, 9, 3]
+        content = single_op_model(op, [dict(name="x", shape=shape, dtype=dtype, quantization=q)],
+                                  [dict(name="y", shape=[1], dtype=dtype, quantization=q)],
+                                  options=dict(padding="SAME", stride_h=2, stride_w=2, filter_height=3,
+                                               filter_width=3, fused_activation_function=act))
+    return content, [rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)]
+
+
 CASES = {
+    **{f"{op}-{np.dtype(d).name}-{a}": (quantized_pool_softmax_case, (op, d, a)) for op, d, a in
+       [("MAX_POOL_2D", np.int8, "RELU6"), ("MAX_POOL_2D", np.uint8, "NONE"), ("SOFTMAX", np.int8, "NONE"),
+        ("SOFTMAX", np.uint8, "NONE")]},
     **{f"hybrid-{op}-{k}-{s}-{pc}": (hybrid_window_case, (op, k, s, pc)) for op, k, s, pc in
        [("CONV_2D", 1, 1, False), ("CONV_2D", 3, 2, True), ("CONV_2D", 3, 1, False),
         ("DEPTHWISE_CONV_2D", 3, 1, True), ("DEPTHWISE_CONV_2D", 3, 2, True)]},
