@@ -239,7 +239,25 @@ def quantized_pool_softmax_case(seed, op, dtype, act):
     return content, [rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)]
 
 
+def hybrid_fc_case(seed, batch, per_channel, asymmetric):
+    """A hybrid FULLY_CONNECTED (float32 rows quantized on the fly, int8 weights)."""
+    rng = _rng(seed)
+    depth, units = 23, 9
+    w = rng.integers(-127, 128, (units, depth)).astype(np.int8)
+    ws = rng.uniform(0.002, 0.01, units if per_channel else 1).astype(np.float32)
+    content = single_op_model("FULLY_CONNECTED", [("x", [batch, depth]),
+                                                  dict(name="w", data=w, quantization=(ws, np.zeros(len(ws), np.int64), 0)),
+                                                  dict(name="b", data=_f32(rng, units))],
+                              [("y", [batch, units])],
+                              options=dict(fused_activation_function="RELU", asymmetric_quantize_inputs=asymmetric))
+    x = _f32(rng, batch, depth, scale=3)
+    x[0] = np.abs(x[0])
+    return content, [x]
+
+
 CASES = {
+    **{f"hybrid-fc-{n}-{pc}-{a}": (hybrid_fc_case, (n, pc, a)) for n, pc, a in
+       [(1, False, False), (3, True, False), (2, False, True), (1, True, True)]},
     **{f"{op}-{np.dtype(d).name}-{a}": (quantized_pool_softmax_case, (op, d, a)) for op, d, a in
        [("MAX_POOL_2D", np.int8, "RELU6"), ("MAX_POOL_2D", np.uint8, "NONE"), ("SOFTMAX", np.int8, "NONE"),
         ("SOFTMAX", np.uint8, "NONE")]},

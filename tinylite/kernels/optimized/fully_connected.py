@@ -116,3 +116,53 @@ class _Buffers:
 
 
 eval_int = cached_calls("opt_fc_bufs", _Buffers, "eval_int")
+
+
+# --- hybrid: float32 activations, int8 weights (dynamic range) ---
+
+def _hybrid_applies(node, reference_fn):
+    b = node.inputs[2] if node.has_input(2) else None
+    return (reference_fn is reference._eval_hybrid_fc and getattr(node, "q_wt", None) is not None
+            and (b is None or b.data is not None))
+
+
+@register("FULLY_CONNECTED", dtypes=(np.float32,), when=_hybrid_applies)
+def prepare_hybrid(node, reference_fn):
+    """LiteRT's hybrid fully-connected: each input row quantized to int8 (see
+    _hybrid; symmetric, or asymmetric with the option), one exact float BLAS
+    product of the centered rows with the int8 weights, then the reference's
+    float32 rescale (row factor x weight scale), bias and clamp."""
+    bound = 255.0 * float(np.abs(node.q_wt).sum(axis=0).max(initial=0))
+    dtype = np.float32 if bound < 2.0**24 else np.float64
+    node.opt_hfc = dict(wt=node.q_wt.astype(dtype), dtype=dtype)
+    return eval_hybrid
+
+
+class _HybridBuffers:
+    def __init__(self, node, x, out):
+        from ._hybrid import RowQuantizer
+
+        p = node.opt_hfc
+        depth, units = p["wt"].shape
+        rows = x.size // depth
+        x2 = x.reshape(rows, depth)
+        xq = np.empty((rows, depth), p["dtype"])
+        quantize = RowQuantizer(x2, xq, node.q_asym)
+        res = out.reshape(rows, units)
+        acc = res if p["dtype"] == np.float32 else np.empty((rows, units), p["dtype"])
+        self.x, self.out = x, out
+        self.scale = np.empty((rows, units if node.q_per_channel else 1), np.float32)
+        wscale = node.q_wscale if node.q_per_channel else node.q_wscale[:1]
+        self.calls = [quantize, partial(np.dot, xq, p["wt"], out=acc)]
+        if acc is not res:
+            self.calls.append(partial(np.copyto, res, acc, casting="unsafe"))   # float32(acc), as the reference
+        self.calls += [partial(np.multiply, quantize.sf[:, None], wscale, out=self.scale),
+                       partial(np.multiply, res, self.scale, out=res)]
+        b = node.inputs[2] if node.has_input(2) else None
+        if b is not None:
+            self.calls.append(partial(np.add, res, np.asarray(b.data, np.float32).reshape(-1), out=res))
+        if node.q_clamp is not None:
+            self.calls.append(partial(np.clip, res, *node.q_clamp, out=res))
+
+
+eval_hybrid = cached_calls("opt_hfc_bufs", _HybridBuffers, "eval_hybrid")
