@@ -28,10 +28,11 @@ from numpy._core.umath import clip as _clip
 
 class RowQuantizer:
     """Quantizes `x` ([rows, ...] float32, one row per image or batch row)
-    into `dst` (same shape, float32/64) at each call; `sf` holds the rows'
-    float32 scaling factors afterwards."""
+    into `dst` (same shape, float32/64) at each call, centered (q - zero
+    point) unless `centered` is False; `sf` and `zp32` hold the rows' float32
+    scaling factors and zero points afterwards."""
 
-    def __init__(self, x, dst, asymmetric):
+    def __init__(self, x, dst, asymmetric, centered=True):
         rows = x.shape[0]
         self.x, self.dst = x, dst                 # dst may be a strided view (a padded buffer's interior)
         self.flat = x.reshape(rows, -1)           # x is an interpreter array: contiguous, a view
@@ -43,7 +44,8 @@ class RowQuantizer:
         self.sf = np.ones(rows, np.float32)
         self.lo = np.float32(-128 if asymmetric else -127)
         self.rounded = None if dst.dtype == np.float32 else np.empty(x.shape, np.float32)
-        self.zp32 = None
+        self.zp32 = np.zeros(self.row_shape, np.float32) if asymmetric else None
+        self.centered = centered
 
     def __call__(self):
         x, tmp, ext = self.x, self.tmp, self.ext
@@ -58,7 +60,7 @@ class RowQuantizer:
         np.floor(a, out=a)
         np.copysign(a, tmp, out=a)
         _clip(a, self.lo, np.float32(127), out=a)
-        if self.zp32 is not None:
+        if self.zp32 is not None and self.centered:
             np.subtract(a, self.zp32, out=self.dst)
         elif a is not self.dst:
             np.copyto(self.dst, a)
@@ -67,10 +69,9 @@ class RowQuantizer:
         """The rows' reciprocal scales (float32); sets sf and the zero points.  Scalar
         arithmetic per row (the reference's array formulas cost 50 us on two values)."""
         inv = np.empty(len(ext), np.float32)
-        zps = np.empty(len(ext), np.float32)
+        zps = self.zp32.reshape(-1) if self.asymmetric else np.empty(len(ext), np.float32)
         for i, (lo, hi) in enumerate(ext.tolist()):
             self.sf[i], inv[i], zps[i] = (asymmetric_params if self.asymmetric else symmetric_params)(lo, hi)
-        self.zp32 = zps.reshape(self.row_shape) if self.asymmetric else None
         return inv
 
 
