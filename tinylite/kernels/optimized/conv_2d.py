@@ -160,7 +160,7 @@ class _FastBuffers:
         lead = len(grid)
         if c <= TRANSPOSED_MAX_CIN:
             cols_t = np.empty((k + 1, rows), x.dtype)
-            cols_t[k] = 1            # the bias row
+            self._ones = cols_t[k]   # the bias row
             self.cols = cols_t.T
             view = cols_t[:k].reshape((kh, kw, c) + grid)
             self.copies = [(view, p.transpose(tuple(range(lead, lead + 3)) + tuple(range(lead))))]
@@ -168,7 +168,7 @@ class _FastBuffers:
                 self.copies = _offsets_first(self.pad.padded, g, pool, view) or self.copies
         else:
             self.cols = np.empty((rows, k + 1), x.dtype)
-            self.cols[:, k] = 1      # the bias column
+            self._ones = self.cols[:, k]      # the bias column
             self.copies = [(self.cols[:, :k].reshape(grid + (kh, kw, c)), p)]
         cout = out.shape[-1]
         if pool is None:
@@ -178,6 +178,13 @@ class _FastBuffers:
             self.phases = self.res.reshape(pool[0] * pool[1], -1, cout)
             self.pooled = out.reshape(-1, cout)
         self.x, self.out = x, out
+
+    def fill_ones(self):
+        """Set the bias column at the first invoke, not at allocate: a column of a
+        large matrix touches every page of it (tens of ms of page faults at load)."""
+        if self._ones is not None:
+            self._ones[...] = 1
+            self._ones = None
 
 
 def _offsets_first(xp, g, pool, view):
@@ -208,6 +215,7 @@ def _multiply(node, x, out, pool=None):
     fb = node.cache.get("fast")
     if fb is None or fb.x is not x or fb.out is not out:
         fb = node.cache["fast"] = _FastBuffers(x, out, node.geometry, pool)
+    fb.fill_ones()
     fb.pad.refresh(x)
     for dst, src in fb.copies:
         np.copyto(dst, src)
@@ -238,7 +246,7 @@ def eval_float_max_pooled(node, inputs, outputs):
 def _bound_multiply(node, x, out, pool=None):
     """_multiply's calls for these arrays, and the buffers they use."""
     fb = node.cache["fast"] = _FastBuffers(x, out, node.geometry, pool)
-    calls = [] if fb.pad.interior is None else [partial(np.copyto, fb.pad.interior, x)]
+    calls = [fb.fill_ones] + ([] if fb.pad.interior is None else [partial(np.copyto, fb.pad.interior, x)])
     return fb, calls + [partial(np.copyto, dst, src) for dst, src in fb.copies] + [
         partial(_dot, fb.cols, node.wmat_bias, fb.res)]
 
