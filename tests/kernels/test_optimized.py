@@ -380,7 +380,7 @@ def test_requantizer_matches_fixed_point(gemmlowp, bound):
     acc[:50, :, 0] = ((rng.integers(-200, 200, (50, tile)) * 2 + 1) << r) - bias[0]
     acc[50:100] = rng.integers(-3, 4, (50, tile, channels)) - bias          # around zero
     rq = Requantizer(mult, shift, gemmlowp, zp, lo, hi, bound, tile=tile, bias=bias)
-    assert rq.exact_float == (not gemmlowp and bound < 2.0**22)
+    assert rq.exact_float == (bound < 2.0**22)
     dtype = np.float32 if bound < 2.0**24 else np.float64
     a = acc.reshape(rows, tile * channels).astype(dtype)
     t = np.empty(a.shape, np.int64)

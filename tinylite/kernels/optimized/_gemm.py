@@ -101,7 +101,8 @@ class _Buffers:
         t = np.empty(step * cout, np.int64)
         mask = np.empty(step * cout, bool)
         args = (node.q_mult, node.q_shift, p["gemmlowp"], node.q_out_zp, node.q_lo, node.q_hi, p["bound"])
-        rq, rq1 = Requantizer(*args, tile=tile, bias=p["bias"]), Requantizer(*args, bias=p["bias"])
+        rq = Requantizer(*args, tile=tile, bias=p["bias"])
+        rq1 = Requantizer(*args, bias=p["bias"]) if tile > 1 else rq
         res = out.reshape(rows, cout)
         for r0 in range(0, rows, step):
             r1 = min(rows, r0 + step)

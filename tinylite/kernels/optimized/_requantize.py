@@ -31,7 +31,9 @@ within [-256, 256]), so floor and clamp see the exact value.  The clamp bounds
 are integers, so clamp and floor commute, and the floor of a value in range
 casts to the output exactly.  A per-channel bias (int32) rides in the constant
 as bias * M / 2**s under the same bound (`acc_bound` covers |bias|).  gemmlowp's
-channels (a rounding that depends on the sign of acc) keep the int64 passes.
+channels subtract 2**31 from the numerator where acc + bias < 0: that is
+-2**30 in the constant plus copysign(2**30, acc + bias), both over 2**s, three
+more float passes (still faster than the int64 path's masked subtract).
 """
 from __future__ import annotations
 
@@ -54,49 +56,13 @@ class Requantizer:
     """
 
     def __init__(self, mult, shift, gemmlowp, zp, lo, hi, acc_bound, tile=1, bias=None):
-        mult = np.asarray(mult, np.int64)
-        r = -np.asarray(shift, np.int64)
-        s = 31 + r
-        c = (np.int64(1) << 30) + np.where(r > 0, np.int64(1) << np.maximum(s - 1, 0), 0)
-        gemmlowp = np.broadcast_to(np.asarray(gemmlowp, bool), r.shape)
-        delta = np.where(gemmlowp & (r > 0), np.int64(1) << 31, 0).astype(np.int64)
-        self.lo, self.hi = int(lo), int(hi)
-        self.zp = int(zp)
-        smax = int(s.max()) if s.size else 31
-        # float64 path (module docstring): products exact, constants exact, no gemmlowp channels.
-        self.exact_float = (not delta.any() and smax <= 44 and float(acc_bound) * 2.0**31 < 2.0**53)
-        if self.exact_float:
-            # The constant's numerator C + bias * M + zp * 2**s, in int64 (below 2**63), must be below 2**53.
-            numerator = c + (np.int64(self.zp) << s)
-            if bias is not None:
-                numerator = numerator + np.asarray(bias, np.int64) * mult
-            self.exact_float = bool(np.all(np.abs(numerator) < (np.int64(1) << 53)))
-        if self.exact_float:
-            scale = np.ldexp(1.0, -s.astype(np.int64))
-            const = numerator * scale                         # exact: an integer below 2**53, scaled
-            mult_f = np.broadcast_to(mult * scale, const.shape)
-            self.m = np.tile(mult_f, tile)
-            self.c = np.tile(const, tile)
-            self.flo, self.fhi = float(self.lo), float(self.hi)
-            return
-        # zp * 2**s added before the shift is zp added after it (exact floor division).
-        self.fold = float(acc_bound) * 2.0**31 + 2.0**(smax + 9) < 2.0**62
-        if self.fold:
-            c = c + (np.int64(zp) << s)
-        # A bias rides in the constant as bias * M (|acc + bias| * M < 2**62 under fold), else a pass on acc.
-        self.bias = None
-        # gemmlowp's rounding takes the sign of acc + bias: acc < -bias.
-        self.sign_at = 0
-        if bias is not None:
-            if self.fold:
-                c = c + np.asarray(bias, np.int64) * mult
-                self.sign_at = np.tile(-np.asarray(bias, np.float64), tile)
-            else:
-                self.bias = np.tile(np.asarray(bias, np.float64), tile)
-        self.m = np.tile(mult, tile)
-        self.c = np.tile(c, tile)
-        self.s = int(s[0]) if np.all(s == s[0]) else np.tile(s, tile)   # a scalar shift runs 4x faster
-        self.delta = np.tile(delta, tile) if delta.any() else None
+        base = _channel_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias)
+        self.__dict__.update(base)
+        # Per-channel constants repeated `tile` times (scalars and None as they are).
+        for name in ("m", "c", "s", "delta", "bias", "sign_at", "half_delta", "bias_f"):
+            v = base.get(name)
+            if isinstance(v, np.ndarray) and tile != 1:
+                setattr(self, name, np.tile(v, tile))
 
     @staticmethod
     def applies(shift) -> bool:
@@ -108,9 +74,17 @@ class Requantizer:
         its memory as float64), `mask` a bool one (needed with gemmlowp channels)."""
         if self.exact_float:
             f = t.view(np.float64)
-            return [partial(np.multiply, acc, self.m, out=f), partial(np.add, f, self.c, out=f),
-                    partial(_clip, f, self.flo, self.fhi, out=f), partial(np.floor, f, out=f),
-                    partial(np.copyto, out, f, casting="unsafe")]
+            calls = [partial(np.multiply, acc, self.m, out=f), partial(np.add, f, self.c, out=f)]
+            if self.half_delta is not None:
+                # One scratch per shape, shared by the chunks (their calls run one after another).
+                sign = self.__dict__.setdefault("_sign", {}).get(acc.shape)
+                if sign is None:
+                    sign = self._sign[acc.shape] = np.empty(acc.shape, np.float64)
+                calls += [partial(np.add, acc, self.bias_f, out=sign),
+                          partial(np.copysign, self.half_delta, sign, out=sign),
+                          partial(np.add, f, sign, out=f)]
+            return calls + [partial(_clip, f, self.flo, self.fhi, out=f), partial(np.floor, f, out=f),
+                            partial(np.copyto, out, f, casting="unsafe")]
         calls = []
         if self.bias is not None:
             calls.append(partial(np.add, acc, self.bias, out=acc, casting="unsafe"))
@@ -126,6 +100,76 @@ class Requantizer:
         # A clip casting into the output runs 4x slower than a clip in place and a casting copy.
         lo, hi = np.int64(self.lo), np.int64(self.hi)
         return calls + [partial(_clip, t, lo, hi, out=t), partial(np.copyto, out, t, casting="unsafe")]
+
+
+_CONSTANTS: dict = {}
+
+
+def _channel_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias):
+    """Requantizer's per-channel constants (before tiling), memoized: a model's
+    layers are bound at every allocate, and the numpy calls on these short
+    arrays cost about 0.1 ms per requantizer."""
+    arrays = [np.asarray(a) for a in (mult, shift, gemmlowp) + (() if bias is None else (bias,))]
+    key = (tuple((a.dtype.str, a.shape, a.tobytes()) for a in arrays), int(zp), int(lo), int(hi), float(acc_bound),
+           bias is None)
+    got = _CONSTANTS.get(key)
+    if got is None:
+        if len(_CONSTANTS) > 4096:
+            _CONSTANTS.clear()
+        got = _CONSTANTS[key] = _compute_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias)
+    return got
+
+
+def _compute_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias):
+    out = {}
+    mult = np.asarray(mult, np.int64)
+    r = -np.asarray(shift, np.int64)
+    s = 31 + r
+    c = (np.int64(1) << 30) + np.where(r > 0, np.int64(1) << np.maximum(s - 1, 0), 0)
+    gemmlowp = np.broadcast_to(np.asarray(gemmlowp, bool), r.shape)
+    delta = np.where(gemmlowp & (r > 0), np.int64(1) << 31, 0).astype(np.int64)
+    out["lo"], out["hi"] = int(lo), int(hi)
+    out["zp"] = zp = int(zp)
+    smax = int(s.max()) if s.size else 31
+    # float64 path (module docstring): products exact, constants exact.
+    exact_float = smax <= 44 and float(acc_bound) * 2.0**31 < 2.0**53
+    if exact_float:
+        # The constant's numerator C + bias * M + zp * 2**s (- delta / 2), in int64, must be below 2**53.
+        numerator = c + (np.int64(zp) << s) - delta // 2
+        if bias is not None:
+            numerator = numerator + np.asarray(bias, np.int64) * mult
+        exact_float = bool(np.all(np.abs(numerator) < (np.int64(1) << 53)))
+    out["exact_float"] = exact_float
+    if exact_float:
+        scale = np.ldexp(1.0, -s.astype(np.int64))
+        const = numerator * scale                         # exact: an integer below 2**53, scaled
+        out["m"] = np.ascontiguousarray(np.broadcast_to(mult * scale, const.shape))
+        out["c"] = np.asarray(const)
+        out["flo"], out["fhi"] = float(lo), float(hi)
+        # gemmlowp: -delta where acc + bias < 0 is -delta/2 (in the constant) + copysign(delta/2, acc + bias);
+        # acc + bias in float is +0.0 for a zero sum (-0.0 + 0.0 = +0.0), so zero counts as positive.
+        out["half_delta"] = delta * scale / 2 if delta.any() else None
+        out["bias_f"] = 0.0 if bias is None else np.asarray(bias, np.float64)
+        return out
+    # zp * 2**s added before the shift is zp added after it (exact floor division).
+    out["fold"] = fold = float(acc_bound) * 2.0**31 + 2.0**(smax + 9) < 2.0**62
+    if fold:
+        c = c + (np.int64(zp) << s)
+    # A bias rides in the constant as bias * M (|acc + bias| * M < 2**62 under fold), else a pass on acc.
+    out["bias"] = None
+    # gemmlowp's rounding takes the sign of acc + bias: acc < -bias.
+    out["sign_at"] = 0
+    if bias is not None:
+        if fold:
+            c = c + np.asarray(bias, np.int64) * mult
+            out["sign_at"] = -np.asarray(bias, np.float64)
+        else:
+            out["bias"] = np.asarray(bias, np.float64)
+    out["m"] = mult
+    out["c"] = np.asarray(c)
+    out["s"] = int(s.reshape(-1)[0]) if np.all(s == s.reshape(-1)[0]) else s   # a scalar shift runs 4x faster
+    out["delta"] = delta if delta.any() else None
+    return out
 
 
 def acc_dtype(bound):
