@@ -255,7 +255,20 @@ def hybrid_fc_case(seed, batch, per_channel, asymmetric):
     return content, [x]
 
 
+def resize_uint8_case(seed, align, half, size):
+    """A uint8 RESIZE_BILINEAR (LiteRT's default float32-weight kernel)."""
+    rng = _rng(seed)
+    q = (0.05, 128)
+    content = single_op_model("RESIZE_BILINEAR", [dict(name="x", shape=[2, 5, 7, 3], dtype=np.uint8, quantization=q),
+                                                  dict(name="size", data=np.array(size, np.int32))],
+                              [dict(name="y", shape=[1], dtype=np.uint8, quantization=q)],
+                              options=dict(align_corners=align, half_pixel_centers=half))
+    return content, [rng.integers(0, 256, (2, 5, 7, 3)).astype(np.uint8)]
+
+
 CASES = {
+    **{f"resize-uint8-{a}-{h}-{sz[0]}": (resize_uint8_case, (a, h, sz)) for a, h, sz in
+       [(False, False, [11, 13]), (True, False, [9, 20]), (False, True, [40, 56]), (False, True, [3, 4])]},
     **{f"hybrid-fc-{n}-{pc}-{a}": (hybrid_fc_case, (n, pc, a)) for n, pc, a in
        [(1, False, False), (3, True, False), (2, False, True), (1, True, True)]},
     **{f"{op}-{np.dtype(d).name}-{a}": (quantized_pool_softmax_case, (op, d, a)) for op, d, a in
