@@ -273,7 +273,7 @@ CASES = {
        [(1, False, False), (3, True, False), (2, False, True), (1, True, True)]},
     **{f"{op}-{np.dtype(d).name}-{a}": (quantized_pool_softmax_case, (op, d, a)) for op, d, a in
        [("MAX_POOL_2D", np.int8, "RELU6"), ("MAX_POOL_2D", np.uint8, "NONE"), ("SOFTMAX", np.int8, "NONE"),
-        ("SOFTMAX", np.uint8, "NONE")]},
+        ("SOFTMAX", np.uint8, "NONE"), ("AVERAGE_POOL_2D", np.int8, "RELU"), ("AVERAGE_POOL_2D", np.uint8, "NONE")]},
     **{f"hybrid-{op}-{k}-{s}-{pc}": (hybrid_window_case, (op, k, s, pc)) for op, k, s, pc in
        [("CONV_2D", 1, 1, False), ("CONV_2D", 3, 2, True), ("CONV_2D", 3, 1, False),
         ("DEPTHWISE_CONV_2D", 3, 1, True), ("DEPTHWISE_CONV_2D", 3, 2, True)]},
