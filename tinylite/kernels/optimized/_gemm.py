@@ -87,7 +87,8 @@ class _Buffers:
             k = g["kh"] * g["kw"] * cin
             cols = np.empty((rows, k), dtype)
             if any(g["pad"]):
-                xp = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.q_x_zp, dtype)
+                xp, fill = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.q_x_zp, dtype)
+                calls.append(fill)
                 calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
             else:
                 xp = x

@@ -187,13 +187,34 @@ def chunk_rows(row_elements, target=1 << 15):
 
 
 def padded_buffer(shape, pad, value, dtype):
-    """An empty buffer of `shape` ([n, h, w, ...]) whose border rows and columns of widths
-    pad = (top, bottom, left, right) hold `value`; the interior, which every invoke
-    overwrites, is left untouched (np.full would touch every page at allocate)."""
-    buf = np.zeros(shape, dtype) if value == 0 else np.empty(shape, dtype)
-    if value != 0:
-        pt, pb, pl, pr = pad
-        h, w = shape[1], shape[2]
-        for region in (buf[:, :pt], buf[:, h - pb:], buf[:, :, :pl], buf[:, :, w - pr:]):
-            region[...] = value
-    return buf
+    """(buffer, fill): an empty buffer of `shape` ([n, h, w, ...]) and a call that
+    sets its border rows and columns of widths pad = (top, bottom, left, right) to
+    `value` the first time it runs (later: nothing).  Callers put `fill` first in
+    their invoke calls: the interior, which every invoke overwrites, and the
+    border are then touched by the first invoke, not at allocate (border columns
+    lie on every page of the buffer: filling them at allocate faults in all of it)."""
+    buf = np.zeros(shape, dtype)
+    if value == 0:
+        return buf, _nothing
+    pt, pb, pl, pr = pad
+    h, w = shape[1], shape[2]
+    return buf, OnceFill([buf[:, :pt], buf[:, h - pb:], buf[:, :, :pl], buf[:, :, w - pr:]], value)
+
+
+def _nothing():
+    pass
+
+
+class OnceFill:
+    """Sets `regions` (views) to `value` on its first call only."""
+
+    __slots__ = ("regions", "value")
+
+    def __init__(self, regions, value):
+        self.regions, self.value = regions, value
+
+    def __call__(self):
+        if self.regions:
+            for region in self.regions:
+                region[...] = self.value
+            self.regions = None

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import depthwise_conv_2d as reference
 from . import register
-from ._requantize import Requantizer, acc_dtype, chunk_rows, padded_buffer
+from ._requantize import OnceFill, Requantizer, acc_dtype, chunk_rows, padded_buffer
 from ._cached import cached_calls
 
 
@@ -166,13 +166,14 @@ class _Windows:
             wq = -(-wp // phases)
             # [n, hp, phases, wq, cin]; padded column c lives at (c % phases, c // phases)
             self.buf = np.zeros((n, hp, phases, wq, cin), dtype)
+            self.copies = []
             if pad_value != 0:
-                self.buf[:, :pt] = pad_value
-                self.buf[:, pt + h:] = pad_value
+                # Set by the first invoke (the border columns lie on every page of the buffer).
+                regions = [self.buf[:, :pt], self.buf[:, pt + h:]]
                 for p in range(phases):
                     for c in list(range(p, pl, phases)) + list(range(pl + wd + (p - pl - wd) % phases, wp, phases)):
-                        self.buf[:, :, p, c // phases] = pad_value
-            self.copies = []
+                        regions.append(self.buf[:, :, p, c // phases])
+                self.copies.append(OnceFill(regions, pad_value))
             for p in range(phases):
                 c0 = pl + (p - pl) % phases                # first padded column >= pl in phase p
                 cols = range(c0, pl + wd, phases)
@@ -189,8 +190,8 @@ class _Windows:
                     self.groups.append((p, (js[0] * dw) // phases, (jstep * dw) // phases, len(js),
                                         np.ascontiguousarray(flat[:, js])))
         else:
-            self.buf = padded_buffer((n, hp, wp, cin), g["pad"], pad_value, dtype)
-            self.copies = [partial(np.copyto, self.buf[:, pt:pt + h, pl:pl + wd], x, casting="unsafe")]
+            self.buf, fill = padded_buffer((n, hp, wp, cin), g["pad"], pad_value, dtype)
+            self.copies = [fill, partial(np.copyto, self.buf[:, pt:pt + h, pl:pl + wd], x, casting="unsafe")]
             self.taps = taps
             self.sw, self.dw, self.kw = sw, dw, kw
 
