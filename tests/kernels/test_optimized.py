@@ -418,7 +418,8 @@ def test_hybrid_row_quantizer_matches_reference(asymmetric):
     rng = _rng(7)
     rows = [rng.standard_normal(60) * 10.0 ** rng.uniform(-6, 4) for _ in range(200)]
     rows += [np.zeros(60), np.abs(rng.standard_normal(60)), -np.abs(rng.standard_normal(60)),
-             np.full(60, 3.5), np.round(rng.standard_normal(60) * 4) / 2]
+             np.full(60, 3.5), np.round(rng.standard_normal(60) * 4) / 2,
+             np.concatenate([[-128.0, 127.0], np.arange(-29, 29) + 0.5])]     # scale 1: exact ties
     x = np.stack(rows).astype(np.float32).reshape(-1, 3, 4, 5)
     for dtype in (np.float32, np.float64):
         buf = np.full((len(x), 5, 6, 5), np.nan, dtype)

@@ -12,8 +12,9 @@ passes into preallocated buffers:
     symmetric:  q = clip(round_half_away(x * inv), -127, 127)
 
 with round_half_away(v) = sign(v) * floor(|v| + 0.5) in float32 (the
-reference's formula; copysign gives the same values, the sign of a zero
-aside, which sums do not see).  The products of the kernels are then exact
+reference's formula), computed as trunc(v + copysign(0.5, v)): v - 0.5 rounds
+to exactly -(|v| + 0.5), so the values are the same (the sign of a zero
+aside, which sums do not see), in three passes instead of four.  The products of the kernels are then exact
 in float32 while 255 * sum|w| < 2**24 (float64 past it), so they equal the
 reference's float64 products rounded.
 """
@@ -55,10 +56,9 @@ class RowQuantizer:
         if self.zp32 is not None:
             np.add(self.zp32, tmp, out=tmp)
         a = self.dst if self.dst.dtype == np.float32 else self.rounded
-        np.abs(tmp, out=a)
-        np.add(a, np.float32(0.5), out=a)
-        np.floor(a, out=a)
-        np.copysign(a, tmp, out=a)
+        np.copysign(np.float32(0.5), tmp, out=a)
+        np.add(a, tmp, out=a)
+        np.trunc(a, out=a)
         _clip(a, self.lo, np.float32(127), out=a)
         if self.zp32 is not None and self.centered:
             np.subtract(a, self.zp32, out=self.dst)
