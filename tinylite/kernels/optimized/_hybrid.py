@@ -8,15 +8,17 @@ _symmetric_quantize_rows) on each row's extremes as scalars, and the
 elements take the reference's float32 operations in its order, as bound
 passes into preallocated buffers:
 
-    asymmetric: q = clip(round_half_away(zp + x * inv), -128, 127) - zp
-    symmetric:  q = clip(round_half_away(x * inv), -127, 127)
+    asymmetric: q = clip(neon_round(x * inv) + zp, -128, 127) - zp
+    symmetric:  q = clip(neon_round(x * inv), -127, 127)
 
-with round_half_away(v) = sign(v) * floor(|v| + 0.5) in float32 (the
-reference's formula), computed as trunc(v + copysign(0.5, v)): v - 0.5 rounds
-to exactly -(|v| + 0.5), so the values are the same (the sign of a zero
-aside, which sums do not see), in three passes instead of four.  The products of the kernels are then exact
-in float32 while 255 * sum|w| < 2**24 (float64 past it), so they equal the
-reference's float64 products rounded.
+with neon_round as the reference's _quantization._neon_round_rows (LiteRT's
+x86 build runs its NEON code through NEON_2_SSE): in the whole blocks of 8
+values of a row, trunc(p + copysign(0.5, p)) in float32, so a product just
+under a half can round up; the last n % 8 values round half away from zero
+exactly (in float64).  The zero point is added after rounding, and the
+asymmetric reciprocal is 1.0 / scale in double, as there.  The products of
+the kernels are then exact in float32 while 255 * sum|w| < 2**24 (float64
+past it), so they equal the reference's float64 products rounded.
 """
 from __future__ import annotations
 
@@ -44,25 +46,30 @@ class RowQuantizer:
         self.ext = np.empty((rows, 2), np.float32)
         self.sf = np.ones(rows, np.float32)
         self.lo = np.float32(-128 if asymmetric else -127)
-        self.rounded = None if dst.dtype == np.float32 else np.empty(x.shape, np.float32)
+        self.rounded = np.empty(x.shape, np.float32)     # contiguous: its flat tail is the row's last values
+        self.flat_tmp, self.flat_rounded = self.tmp.reshape(rows, -1), self.rounded.reshape(rows, -1)
+        self.tail = self.flat.shape[1] % 8
         self.zp32 = np.zeros(self.row_shape, np.float32) if asymmetric else None
         self.centered = centered
 
     def __call__(self):
-        x, tmp, ext = self.x, self.tmp, self.ext
+        x, tmp, ext, a = self.x, self.tmp, self.ext, self.rounded
         np.minimum.reduce(self.flat, axis=1, out=ext[:, 0])
         np.maximum.reduce(self.flat, axis=1, out=ext[:, 1])
         np.multiply(x, self._scales(ext).reshape(self.row_shape), out=tmp)
-        if self.zp32 is not None:
-            np.add(self.zp32, tmp, out=tmp)
-        a = self.dst if self.dst.dtype == np.float32 else self.rounded
         np.copysign(np.float32(0.5), tmp, out=a)
         np.add(a, tmp, out=a)
         np.trunc(a, out=a)
+        if self.tail:
+            # Past the last whole block of 8, C's round(): exact in float64.
+            t = self.flat_tmp[:, -self.tail:].astype(np.float64)
+            self.flat_rounded[:, -self.tail:] = np.trunc(t + np.copysign(0.5, t))
+        if self.zp32 is not None:
+            np.add(a, self.zp32, out=a)
         _clip(a, self.lo, np.float32(127), out=a)
         if self.zp32 is not None and self.centered:
             np.subtract(a, self.zp32, out=self.dst)
-        elif a is not self.dst:
+        else:
             np.copyto(self.dst, a)
 
     def _scales(self, ext):
@@ -90,7 +97,7 @@ def asymmetric_params(lo, hi):
     zp = zp_min if 128.0 + abs(rmin / scale) < 127.0 + abs(rmax / scale) else zp_max
     nudged = -128 if zp <= -128 else 127 if zp >= 127 else math.copysign(math.floor(abs(zp) + 0.5), zp)
     sf = np.float32(scale)
-    return sf, _F1 / sf, float(nudged)
+    return sf, np.float32(1.0 / float(sf)), float(nudged)      # 1.0 / scale in double, as the NEON code
 
 
 def symmetric_params(lo, hi):

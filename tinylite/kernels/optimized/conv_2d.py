@@ -324,7 +324,7 @@ def _hybrid_applies(node, reference_fn):
             and getattr(node, "q_wmat", None) is not None)
 
 
-# Not registered: main's 12-seed zoo test finds the embedder 0.18 off LiteRT on one seed with it (to investigate).
+@register("CONV_2D", dtypes=(np.float32,), when=_hybrid_applies)
 def prepare_hybrid(node, reference_fn):
     """LiteRT's hybrid convolution: each image quantized to int8 (see _hybrid),
     one exact float BLAS product with the int8 weights, then the float32

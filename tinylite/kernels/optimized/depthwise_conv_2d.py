@@ -221,7 +221,8 @@ class _Windows:
 
 # --- hybrid: float32 activations, int8 weights (dynamic range) ---
 
-# Not registered: main's 12-seed zoo test finds the embedder 0.18 off LiteRT on one seed with it (to investigate).
+@register("DEPTHWISE_CONV_2D", dtypes=(np.float32,),
+          when=lambda node, ref: ref is reference._eval_hybrid_depthwise and node.q_taps is not None)
 def prepare_hybrid(node, reference_fn):
     """LiteRT's hybrid depthwise convolution: each image quantized to int8 as a
     whole (see _hybrid), the taps summed exactly in float32 (|sum| <= 255 *
