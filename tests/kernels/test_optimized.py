@@ -188,7 +188,97 @@ def integer_lstm_case(seed, op, kw):
     return content, [_rng(seed).integers(-128, 128, shape).astype(np.int8)]
 
 
+def quantize_case(seed, op, dtype, shape):
+    """QUANTIZE float32 -> 8-bit or DEQUANTIZE 8-bit -> float32, per tensor, with a tail past the blocks of 8."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    q = (float(rng.uniform(0.01, 0.05)), int(rng.integers(-20, 20)) + (128 if dtype == np.uint8 else 0))
+    if op == "QUANTIZE":
+        content = single_op_model(op, [("x", list(shape))], [dict(name="y", shape=list(shape), dtype=dtype, quantization=q)])
+        return content, [_f32(rng, *shape, scale=3)]
+    content = single_op_model(op, [dict(name="x", shape=list(shape), dtype=dtype, quantization=q)], [("y", list(shape))])
+    return content, [rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)]
+
+
+def hybrid_window_case(seed, op, kernel, stride, per_channel):
+    """A hybrid (float32 activations, int8 weights) CONV_2D or DEPTHWISE_CONV_2D: the input
+    quantized per image on the fly (optimized._hybrid), then the exact integer product."""
+    rng = _rng(seed)
+    cin = 5
+    cout = 6 if op == "CONV_2D" else cin
+    wshape = (cout, kernel, kernel, cin) if op == "CONV_2D" else (1, kernel, kernel, cout)
+    w = rng.integers(-127, 128, wshape).astype(np.int8)
+    ws = rng.uniform(0.002, 0.01, cout if per_channel else 1).astype(np.float32)
+    wq = (ws, np.zeros(len(ws), np.int64), 0 if op == "CONV_2D" else 3)
+    options = dict(padding="SAME", stride_h=stride, stride_w=stride, fused_activation_function="RELU6")
+    if op == "DEPTHWISE_CONV_2D":
+        options["depth_multiplier"] = 1
+    content = single_op_model(op, [("x", [2, 9, 8, cin]), dict(name="w", data=w, quantization=wq),
+                                   dict(name="b", data=_f32(rng, cout))], [("y", [1])], options=options)
+    x = _f32(rng, 2, 9, 8, cin, scale=2)
+    x[1] = np.abs(x[1])              # one image all positive: its zero point at the low end
+    return content, [x]
+
+
+def quantized_pool_softmax_case(seed, op, dtype, act):
+    """An int8/uint8 MAX_POOL_2D (SAME padding, a fused clamp) or SOFTMAX (the table kernel)."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    q = (float(rng.uniform(0.01, 0.2)), int(rng.integers(-20, 20)) + (128 if dtype == np.uint8 else 0))
+    if op == "SOFTMAX":
+        shape = [3, 17]
+        outq = (1 / 256, -128 if dtype == np.int8 else 0)
+        content = single_op_model(op, [dict(name="x", shape=shape, dtype=dtype, quantization=q)],
+                                  [dict(name="y", shape=shape, dtype=dtype, quantization=outq)], options=dict(beta=1.0))
+    else:
+        shape = [2, 7, 9, 3]
+        content = single_op_model(op, [dict(name="x", shape=shape, dtype=dtype, quantization=q)],
+                                  [dict(name="y", shape=[1], dtype=dtype, quantization=q)],
+                                  options=dict(padding="SAME", stride_h=2, stride_w=2, filter_height=3,
+                                               filter_width=3, fused_activation_function=act))
+    return content, [rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)]
+
+
+def hybrid_fc_case(seed, batch, per_channel, asymmetric):
+    """A hybrid FULLY_CONNECTED (float32 rows quantized on the fly, int8 weights)."""
+    rng = _rng(seed)
+    depth, units = 23, 9
+    w = rng.integers(-127, 128, (units, depth)).astype(np.int8)
+    ws = rng.uniform(0.002, 0.01, units if per_channel else 1).astype(np.float32)
+    content = single_op_model("FULLY_CONNECTED", [("x", [batch, depth]),
+                                                  dict(name="w", data=w, quantization=(ws, np.zeros(len(ws), np.int64), 0)),
+                                                  dict(name="b", data=_f32(rng, units))],
+                              [("y", [batch, units])],
+                              options=dict(fused_activation_function="RELU", asymmetric_quantize_inputs=asymmetric))
+    x = _f32(rng, batch, depth, scale=3)
+    x[0] = np.abs(x[0])
+    return content, [x]
+
+
+def resize_uint8_case(seed, align, half, size):
+    """A uint8 RESIZE_BILINEAR (LiteRT's default float32-weight kernel)."""
+    rng = _rng(seed)
+    q = (0.05, 128)
+    content = single_op_model("RESIZE_BILINEAR", [dict(name="x", shape=[2, 5, 7, 3], dtype=np.uint8, quantization=q),
+                                                  dict(name="size", data=np.array(size, np.int32))],
+                              [dict(name="y", shape=[1], dtype=np.uint8, quantization=q)],
+                              options=dict(align_corners=align, half_pixel_centers=half))
+    return content, [rng.integers(0, 256, (2, 5, 7, 3)).astype(np.uint8)]
+
+
 CASES = {
+    **{f"resize-uint8-{a}-{h}-{sz[0]}": (resize_uint8_case, (a, h, sz)) for a, h, sz in
+       [(False, False, [11, 13]), (True, False, [9, 20]), (False, True, [40, 56]), (False, True, [3, 4])]},
+    **{f"hybrid-fc-{n}-{pc}-{a}": (hybrid_fc_case, (n, pc, a)) for n, pc, a in
+       [(1, False, False), (3, True, False), (2, False, True), (1, True, True)]},
+    **{f"{op}-{np.dtype(d).name}-{a}": (quantized_pool_softmax_case, (op, d, a)) for op, d, a in
+       [("MAX_POOL_2D", np.int8, "RELU6"), ("MAX_POOL_2D", np.uint8, "NONE"), ("SOFTMAX", np.int8, "NONE"),
+        ("SOFTMAX", np.uint8, "NONE"), ("AVERAGE_POOL_2D", np.int8, "RELU"), ("AVERAGE_POOL_2D", np.uint8, "NONE")]},
+    **{f"hybrid-{op}-{k}-{s}-{pc}": (hybrid_window_case, (op, k, s, pc)) for op, k, s, pc in
+       [("CONV_2D", 1, 1, False), ("CONV_2D", 3, 2, True), ("CONV_2D", 3, 1, False),
+        ("DEPTHWISE_CONV_2D", 3, 1, True), ("DEPTHWISE_CONV_2D", 3, 2, True)]},
+    **{f"{op}-{np.dtype(d).name}-{len(sh)}": (quantize_case, (op, d, sh)) for op in ("QUANTIZE", "DEQUANTIZE")
+       for d in (np.int8, np.uint8) for sh in [(3, 45), (2, 8, 8, 3)]},
     **{f"conv-{cin}-{p}-{s}-{a}": (conv_case, (cin, p, s, a)) for cin, p, s, a in
        [(1, "SAME", 1, "RELU6"), (3, "VALID", 2, "NONE"), (6, "SAME", 1, "RELU")]},
     **{f"{op}-{p}-{f}-{s}": (pool_case, (op, p, f, s)) for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D")
@@ -244,11 +334,32 @@ def test_optimized_kernel_matches_reference_and_litert(case, seed):
         _compare(ours["builtin"], ours["ref"], "optimized vs reference")
 
 
+@pytest.mark.parametrize("units,depth,block,bias", [(8, 64, 32, True), (12, 256, 64, False), (5, 96, 32, True)])
+def test_blockwise_fully_connected_matches_reference_and_litert(units, depth, block, bias):
+    """The blockwise INT4 FULLY_CONNECTED kernel (LiteRT has it only in its optimized resolver, so
+    the reference here is tinylite's reference kernel in the default mode): bit-exact with both."""
+    from test_fully_connected_blockwise import blockwise_model
+
+    content = blockwise_model(units, depth, block, bias)
+    x = _f32(_rng(units), 3, depth, scale=2)
+    x[1] = np.abs(x[1])
+    ours = run(tinylite.Interpreter(model_content=content), [x])
+    with optimized.reference_kernels():
+        reference = run(tinylite.Interpreter(model_content=content), [x])
+    for got, want, lite in zip(ours, reference, run(litert_interpreter(content, "builtin"), [x])):
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, lite)
+    assert "fully_connected.prepare_blockwise" in SELECTED
+
+
 def test_every_optimized_kernel_has_a_case():
+    from test_fully_connected_blockwise import blockwise_model
+
     for case in CASES:
         make, args = CASES[case]
         content, feeds = make(0, *args)
         run(tinylite.Interpreter(model_content=content), feeds)
+    run(tinylite.Interpreter(model_content=blockwise_model(4, 64, 32)), [_f32(_rng(0), 3, 64)])   # its own test above
     missing = {k.name for k in optimized.all_kernels()} - SELECTED
     assert not missing, f"optimized kernels without a case in CASES: {sorted(missing)}"
 
@@ -262,3 +373,59 @@ def test_reference_resolver_runs_no_optimized_kernel_and_no_rewrite():
     (fn, _, _, _), = ip._runner(0).steps
     assert fn is conv_2d.eval_float
     assert all(len(group) == 1 for group in ip._runner(0).tape.groups)    # no bound calls
+
+
+@pytest.mark.parametrize("gemmlowp", [False, True])
+@pytest.mark.parametrize("bound", [2.0**21, 2.0**23, 2.0**30])
+def test_requantizer_matches_fixed_point(gemmlowp, bound):
+    """_requantize.Requantizer (its float64 path where the bound allows, else int64) against
+    the fixed-point reference, bias included, on random accumulators and on exact ties."""
+    from tinylite.kernels import _fixedpoint as fx
+    from tinylite.kernels.optimized._requantize import Requantizer
+
+    rng = _rng(int(bound) % 97 + gemmlowp)
+    channels, tile, rows = 7, 3, 4000
+    mult = rng.integers(1 << 30, 1 << 31, channels)
+    mult[:2] = [1 << 30, (1 << 31) - 1]               # ties are exact with M = 2**30
+    shift = -rng.integers(0, 14, channels)
+    bias = rng.integers(-int(bound) // 4, int(bound) // 4 + 1, channels)
+    zp, lo, hi = -5, -128, 127
+    acc = rng.integers(-int(bound) * 3 // 4, int(bound) * 3 // 4 + 1, (rows, tile, channels))
+    # Exact ties of the rounding shift: (acc + bias) * M = (k + 1/2) * 2**(31 + r).
+    r = -shift[0]
+    acc[:50, :, 0] = ((rng.integers(-200, 200, (50, tile)) * 2 + 1) << r) - bias[0]
+    acc[50:100] = rng.integers(-3, 4, (50, tile, channels)) - bias          # around zero
+    rq = Requantizer(mult, shift, gemmlowp, zp, lo, hi, bound, tile=tile, bias=bias)
+    assert rq.exact_float == (bound < 2.0**22)
+    dtype = np.float32 if bound < 2.0**24 else np.float64
+    a = acc.reshape(rows, tile * channels).astype(dtype)
+    t = np.empty(a.shape, np.int64)
+    out = np.empty(a.shape, np.int8)
+    for call in rq.calls(a, t, out, np.empty(a.shape, bool)):
+        call()
+    fn = fx.multiply_by_quantized_multiplier if gemmlowp else fx.multiply_by_quantized_multiplier_ruy
+    want = np.clip(fn(acc + bias, mult, shift) + zp, lo, hi)
+    np.testing.assert_array_equal(out.reshape(acc.shape), want)
+
+
+@pytest.mark.parametrize("asymmetric", [False, True])
+def test_hybrid_row_quantizer_matches_reference(asymmetric):
+    """optimized._hybrid.RowQuantizer (scalar row parameters, bound float32 passes, a strided
+    destination) against _quantization's Asymmetric/SymmetricQuantizeFloats on varied rows."""
+    from tinylite.kernels._quantization import _asymmetric_quantize_rows, _symmetric_quantize_rows
+    from tinylite.kernels.optimized._hybrid import RowQuantizer
+
+    rng = _rng(7)
+    rows = [rng.standard_normal(60) * 10.0 ** rng.uniform(-6, 4) for _ in range(200)]
+    rows += [np.zeros(60), np.abs(rng.standard_normal(60)), -np.abs(rng.standard_normal(60)),
+             np.full(60, 3.5), np.round(rng.standard_normal(60) * 4) / 2,
+             np.concatenate([[-128.0, 127.0], np.arange(-29, 29) + 0.5])]     # scale 1: exact ties
+    x = np.stack(rows).astype(np.float32).reshape(-1, 3, 4, 5)
+    for dtype in (np.float32, np.float64):
+        buf = np.full((len(x), 5, 6, 5), np.nan, dtype)
+        quantize = RowQuantizer(x, buf[:, 1:4, 1:5], asymmetric)
+        quantize()
+        q, sf, zp = (_asymmetric_quantize_rows if asymmetric else _symmetric_quantize_rows)(x.reshape(len(x), -1))
+        np.testing.assert_array_equal(buf[:, 1:4, 1:5].reshape(len(x), -1), q - zp[:, None])
+        np.testing.assert_array_equal(quantize.sf, sf)
+        assert np.isnan(buf[:, 0]).all() and np.isnan(buf[:, :, 0]).all()      # the border untouched

@@ -95,11 +95,14 @@ def _check_tensor(sg, i: int, t, bad) -> None:
         return
     scale = np.asarray(q.scale, np.float64)
     if type_name in _INTEGER_TYPES:
-        for k, s in enumerate(scale):
-            if not (math.isfinite(s) and s > 0):
-                which = f"scale {k}" if len(scale) > 1 else "scale"
-                bad(f"{_tensor_name(sg, i)} ({type_name}) has quantization {which} {s!r}; a quantized tensor's "
-                    "scales must be finite and greater than zero")
+        # One vector test over the scales; the loop only runs to name the first bad one.
+        invalid = ~(np.isfinite(scale) & (scale > 0))
+        if invalid.any():
+            k = int(np.argmax(invalid))
+            s = float(scale[k])
+            which = f"scale {k}" if len(scale) > 1 else "scale"
+            bad(f"{_tensor_name(sg, i)} ({type_name}) has quantization {which} {s!r}; a quantized tensor's "
+                "scales must be finite and greater than zero")
     zp = q.zero_point
     if zp is not None and len(zp) and len(zp) != len(scale):
         bad(f"{_tensor_name(sg, i)} has {len(scale)} quantization scales but {len(zp)} zero points; they must "

@@ -3,11 +3,12 @@ chunk of output rows, exact (see _requantize), then the requantization of
 that chunk while it is in cache.
 
 The input is copied once per invoke, cast to float, into a buffer whose border
-holds the input zero point (so padding contributes zero after centering) and,
-for a 1x1 stride-1 convolution, whose extra last channel holds 1: the bias rides
-in the product as one more weight row, folded with the centering:
-sum((x - zp) * w) + bias = sum(x * w) + (bias - zp * sum(w)).
-Other geometries copy the windows into an im2col matrix with a ones column.
+holds the input zero point (so padding contributes zero after centering); a
+1x1 stride-1 convolution multiplies that copy, other geometries copy the
+windows into an im2col matrix.  The bias, folded with the centering,
+sum((x - zp) * w) + bias = sum(x * w) + (bias - zp * sum(w)),
+rides in the requantization's constant (see _requantize), not in the product:
+no ones column to fill at allocate or to stride around at every copy.
 
 `GemmConv` also serves DEPTHWISE_CONV_2D with one input channel (a depth
 multiplier as large as 128 is then a product with kh*kw rows).
@@ -68,10 +69,8 @@ class GemmConv:
         dtype = acc_dtype(bound)
         if dtype is None:
             return None
-        matrix = np.empty((k + 1, cout), dtype)
-        matrix[:k] = centered
-        matrix[k] = folded
-        d.opt_conv = dict(wmat=matrix, dtype=dtype, gemmlowp=gemmlowp, bound=float(bound.max()))
+        d.opt_conv = dict(wmat=centered.astype(dtype), bias=folded, dtype=dtype, gemmlowp=gemmlowp,
+                             bound=float(bound.max()))
         return eval_int
 
 
@@ -90,21 +89,20 @@ class _Buffers:
             return
         pointwise = g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"])
         if pointwise:
-            xp = np.empty((n, h, wd, cin + 1), dtype)
-            xp[..., cin] = 1
-            calls.append(partial(np.copyto, xp[..., :cin], x, casting="unsafe"))
-            cols = xp.reshape(rows, cin + 1)
+            xp = np.empty((n, h, wd, cin), dtype)
+            calls.append(partial(np.copyto, xp, x, casting="unsafe"))
+            cols = xp.reshape(rows, cin)
         else:
             k = g["kh"] * g["kw"] * cin
-            cols = np.empty((rows, k + 1), dtype)
-            cols[:, k] = 1
+            cols = np.empty((rows, k), dtype)
             if any(g["pad"]):
-                xp = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.data.q_x_zp, dtype)
+                xp, fill = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.data.q_x_zp, dtype)
+                calls.append(fill)
                 calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
             else:
                 xp = x
             view = patches(xp, g)
-            calls.append(partial(np.copyto, cols[:, :k].reshape(view.shape), view, casting="unsafe"))
+            calls.append(partial(np.copyto, cols.reshape(view.shape), view, casting="unsafe"))
         # The requantization sees `tile` output rows as one row of tile * cout values (see Requantizer).
         tile = min(rows, -(-TILE_ELEMENTS // cout))
         step = min(rows, max(chunk_rows(cout), 16))
@@ -114,7 +112,8 @@ class _Buffers:
         mask = np.empty(step * cout, bool)
         data = node.data
         args = (data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"])
-        rq, rq1 = Requantizer(*args, tile=tile), Requantizer(*args)
+        rq = Requantizer(*args, tile=tile, bias=p["bias"])
+        rq1 = Requantizer(*args, bias=p["bias"]) if tile > 1 else rq
         res = out.reshape(rows, cout)
         for r0 in range(0, rows, step):
             r1 = min(rows, r0 + step)

@@ -3,14 +3,21 @@ in a 256 x 256 table of the reference kernel's results.
 
 The output of these ops depends only on the pair of input values (their
 scales, zero points and the activation are constants), so the reference
-kernel run once over all 65536 pairs at prepare gives a table that is
-bit-exact by construction.  An invoke is then three passes whatever the
-fixed-point recipe: the pair index (first input * 256, plus the second; the
-inputs' bytes as uint8, broadcasting as the op does), and the lookup into
-the output.  The table is 64 KiB: it stays in cache.
+kernel run once over all 65536 pairs gives a table that is bit-exact by
+construction.  An invoke is then three passes whatever the fixed-point
+recipe: the pair index (first input * 256, plus the second; the inputs'
+bytes as uint8, broadcasting as the op does), and the lookup into the
+output.  The table is 64 KiB: it stays in cache.
+
+Filling a table runs the reference over 65536 pairs (1-2 ms), so it is not
+done at prepare: a model with dozens of such nodes would spend most of its
+load there.  The first invoke fills it, and nodes whose tables would be
+equal (same op, dtype, scales, zero points and clamp: the whole input of
+the arithmetic) share one, across interpreters too (a small LRU cache).
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import partial
 
 import numpy as np
@@ -22,7 +29,44 @@ from .._base import binds, op_data, OpDataBase
 class PairTableData(OpDataBase):
     """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
-    opt_table: np.ndarray = None
+    opt_table: _Table = None
+
+_CACHE_SIZE = 64            # 64 tables of 64 KiB
+_tables: OrderedDict = OrderedDict()
+
+
+def _key(node, reference_eval, dtype):
+    x, y, out = node.inputs[0], node.inputs[1], node.outputs[0]
+    quant = tuple((float(np.asarray(t.scale, np.float64).ravel()[0]), int(np.asarray(t.zero_point).ravel()[0]))
+                  for t in (x, y, out))
+    return (reference_eval, node.op_name, np.dtype(dtype).str, quant, int(node.data.q_lo), int(node.data.q_hi))
+
+
+class _Table:
+    """A table filled on first use, from the cache when an equal one was filled."""
+
+    __slots__ = ("key", "node", "reference_eval", "array", "filled")
+
+    def __init__(self, key, node, reference_eval, dtype):
+        self.key, self.node, self.reference_eval = key, node, reference_eval
+        cached = _tables.get(key)
+        self.filled = cached is not None
+        self.array = cached if cached is not None else np.empty(65536, dtype)
+
+    def fill(self):
+        if self.filled:
+            return
+        cached = _tables.get(self.key)
+        if cached is not None:
+            self.array[...] = cached
+        else:
+            dtype = self.array.dtype
+            values = np.arange(256, dtype=np.uint8).view(dtype)      # index k holds the byte k
+            self.reference_eval(self.node, [np.repeat(values, 256), np.tile(values, 256)], [self.array])
+            _tables[self.key] = self.array
+            if len(_tables) > _CACHE_SIZE:
+                _tables.popitem(last=False)
+        self.filled = True
 
 
 def plan(node, reference_eval):
@@ -33,13 +77,14 @@ def plan(node, reference_eval):
     x, y, out = node.inputs[0], node.inputs[1], node.outputs[0]
     if not ENABLED or not (x.dtype == y.dtype == out.dtype) or x.dtype not in (np.int8, np.uint8):
         return None
-    values = np.arange(256, dtype=np.uint8).view(x.dtype)          # index k holds the byte k
-    xs = np.repeat(values, 256)
-    ys = np.tile(values, 256)
-    table = np.empty(65536, out.dtype)
-    reference_eval(node, [xs, ys], [table])
-    d.opt_table = table
+    d.opt_table = _Table(_key(node, reference_eval, out.dtype), node, reference_eval, out.dtype)
     return eval_table
+
+
+def table(node):
+    """The node's filled table (tests read it)."""
+    node.data.opt_table.fill()
+    return node.data.opt_table.array
 
 
 class _Buffers:
@@ -47,9 +92,12 @@ class _Buffers:
         self.x, self.y, self.out = x, y, out
         self.idx = np.empty(out.shape, np.intp)
         xb, yb = x.view(np.uint8), y.view(np.uint8)
+        t = node.data.opt_table
         self.calls = [partial(np.multiply, xb, 256, out=self.idx, dtype=np.intp),
                       partial(np.add, self.idx, yb, out=self.idx),
-                      partial(np.take, node.data.opt_table, self.idx, out=out, mode="clip")]
+                      partial(np.take, t.array, self.idx, out=out, mode="clip")]
+        if not t.filled:
+            self.calls.insert(0, t.fill)
 
 
 def eval_table(node, inputs, outputs):

@@ -15,12 +15,32 @@ one int64 multiply, add and arithmetic shift (|acc| < 2**31, M < 2**31: no
 overflow).  The output zero point rides in the added constant as zp * 2**(31+r)
 where that cannot overflow, and the clamp casts to the output type.  A left
 shift (a multiplier above 1) keeps the reference kernel.
+
+Where the products stay exact in float64, the same floor takes four float64
+passes instead of six int64 ones (measured 2x faster: numpy's int64 multiply
+and float->int64 casts are not vectorized):
+
+    v = acc * (M / 2**s) + (C / 2**s + zp),   out = floor(clip(v, lo, hi))
+
+acc * M is an integer below 2**53 when |acc| * 2**31 < 2**53, so acc * M / 2**s
+is exact (a power-of-two scale); the constant is exact too (C < 2**(s+1), a
+multiple of 2**-s plus an integer below 2**9 when s <= 44).  Their sum is a
+multiple of 2**-s, exact while |v| < 2**(53-s), which s <= 44 makes 512; past
+that the one rounding of the sum cannot cross the clamp (the output range lies
+within [-256, 256]), so floor and clamp see the exact value.  The clamp bounds
+are integers, so clamp and floor commute, and the floor of a value in range
+casts to the output exactly.  A per-channel bias (int32) rides in the constant
+as bias * M / 2**s under the same bound (`acc_bound` covers |bias|).  gemmlowp's
+channels subtract 2**31 from the numerator where acc + bias < 0: that is
+-2**30 in the constant plus copysign(2**30, acc + bias), both over 2**s, three
+more float passes (still faster than the int64 path's masked subtract).
 """
 from __future__ import annotations
 
 from functools import partial
 
 import numpy as np
+from numpy._core.umath import clip as _clip   # the ufunc: np.clip's wrapper costs 5 us a call
 
 
 class Requantizer:
@@ -35,23 +55,14 @@ class Requantizer:
     constants run 2-5x slower than over rows of a few hundred elements.
     """
 
-    def __init__(self, mult, shift, gemmlowp, zp, lo, hi, acc_bound, tile=1):
-        mult = np.asarray(mult, np.int64)
-        r = -np.asarray(shift, np.int64)
-        s = 31 + r
-        c = (np.int64(1) << 30) + np.where(r > 0, np.int64(1) << np.maximum(s - 1, 0), 0)
-        gemmlowp = np.broadcast_to(np.asarray(gemmlowp, bool), r.shape)
-        delta = np.where(gemmlowp & (r > 0), np.int64(1) << 31, 0).astype(np.int64)
-        # zp * 2**s added before the shift is zp added after it (exact floor division).
-        self.fold = float(acc_bound) * 2.0**31 + 2.0**(int(s.max()) + 9) < 2.0**62
-        if self.fold:
-            c = c + (np.int64(zp) << s)
-        self.lo, self.hi = int(lo), int(hi)
-        self.zp = int(zp)
-        self.m = np.tile(mult, tile)
-        self.c = np.tile(c, tile)
-        self.s = int(s[0]) if np.all(s == s[0]) else np.tile(s, tile)   # a scalar shift runs 4x faster
-        self.delta = np.tile(delta, tile) if delta.any() else None
+    def __init__(self, mult, shift, gemmlowp, zp, lo, hi, acc_bound, tile=1, bias=None):
+        base = _channel_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias)
+        self.__dict__.update(base)
+        # Per-channel constants repeated `tile` times (scalars and None as they are).
+        for name in ("m", "c", "s", "delta", "bias", "sign_at", "half_delta", "bias_f"):
+            v = base.get(name)
+            if isinstance(v, np.ndarray) and tile != 1:
+                setattr(self, name, np.tile(v, tile))
 
     @staticmethod
     def applies(shift) -> bool:
@@ -59,11 +70,27 @@ class Requantizer:
 
     def calls(self, acc, t, out, mask=None):
         """Zero-argument calls: `out` (integer) from `acc` (exact integers in
-        float32/64, bias included); `t` an int64 scratch of acc's shape,
-        `mask` a bool one (needed with gemmlowp channels)."""
-        calls = [partial(np.copyto, t, acc, casting="unsafe")]
+        float32/64); `t` an int64 scratch of acc's shape (the float64 path uses
+        its memory as float64), `mask` a bool one (needed with gemmlowp channels)."""
+        if self.exact_float:
+            f = t.view(np.float64)
+            calls = [partial(np.multiply, acc, self.m, out=f), partial(np.add, f, self.c, out=f)]
+            if self.half_delta is not None:
+                # One scratch per shape, shared by the chunks (their calls run one after another).
+                sign = self.__dict__.setdefault("_sign", {}).get(acc.shape)
+                if sign is None:
+                    sign = self._sign[acc.shape] = np.empty(acc.shape, np.float64)
+                calls += [partial(np.add, acc, self.bias_f, out=sign),
+                          partial(np.copysign, self.half_delta, sign, out=sign),
+                          partial(np.add, f, sign, out=f)]
+            return calls + [partial(_clip, f, self.flo, self.fhi, out=f), partial(np.floor, f, out=f),
+                            partial(np.copyto, out, f, casting="unsafe")]
+        calls = []
+        if self.bias is not None:
+            calls.append(partial(np.add, acc, self.bias, out=acc, casting="unsafe"))
+        calls.append(partial(np.copyto, t, acc, casting="unsafe"))
         if self.delta is not None:
-            calls.append(partial(np.less, acc, 0, out=mask))
+            calls.append(partial(np.less, acc, self.sign_at, out=mask))
         calls += [partial(np.multiply, t, self.m, out=t), partial(np.add, t, self.c, out=t)]
         if self.delta is not None:
             calls.append(partial(np.subtract, t, self.delta, out=t, where=mask))
@@ -71,7 +98,78 @@ class Requantizer:
         if not self.fold:
             calls.append(partial(np.add, t, self.zp, out=t))
         # A clip casting into the output runs 4x slower than a clip in place and a casting copy.
-        return calls + [partial(np.clip, t, self.lo, self.hi, out=t), partial(np.copyto, out, t, casting="unsafe")]
+        lo, hi = np.int64(self.lo), np.int64(self.hi)
+        return calls + [partial(_clip, t, lo, hi, out=t), partial(np.copyto, out, t, casting="unsafe")]
+
+
+_CONSTANTS: dict = {}
+
+
+def _channel_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias):
+    """Requantizer's per-channel constants (before tiling), memoized: a model's
+    layers are bound at every allocate, and the numpy calls on these short
+    arrays cost about 0.1 ms per requantizer."""
+    arrays = [np.asarray(a) for a in (mult, shift, gemmlowp) + (() if bias is None else (bias,))]
+    key = (tuple((a.dtype.str, a.shape, a.tobytes()) for a in arrays), int(zp), int(lo), int(hi), float(acc_bound),
+           bias is None)
+    got = _CONSTANTS.get(key)
+    if got is None:
+        if len(_CONSTANTS) > 4096:
+            _CONSTANTS.clear()
+        got = _CONSTANTS[key] = _compute_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias)
+    return got
+
+
+def _compute_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias):
+    out = {}
+    mult = np.asarray(mult, np.int64)
+    r = -np.asarray(shift, np.int64)
+    s = 31 + r
+    c = (np.int64(1) << 30) + np.where(r > 0, np.int64(1) << np.maximum(s - 1, 0), 0)
+    gemmlowp = np.broadcast_to(np.asarray(gemmlowp, bool), r.shape)
+    delta = np.where(gemmlowp & (r > 0), np.int64(1) << 31, 0).astype(np.int64)
+    out["lo"], out["hi"] = int(lo), int(hi)
+    out["zp"] = zp = int(zp)
+    smax = int(s.max()) if s.size else 31
+    # float64 path (module docstring): products exact, constants exact.
+    exact_float = smax <= 44 and float(acc_bound) * 2.0**31 < 2.0**53
+    if exact_float:
+        # The constant's numerator C + bias * M + zp * 2**s (- delta / 2), in int64, must be below 2**53.
+        numerator = c + (np.int64(zp) << s) - delta // 2
+        if bias is not None:
+            numerator = numerator + np.asarray(bias, np.int64) * mult
+        exact_float = bool(np.all(np.abs(numerator) < (np.int64(1) << 53)))
+    out["exact_float"] = exact_float
+    if exact_float:
+        scale = np.ldexp(1.0, -s.astype(np.int64))
+        const = numerator * scale                         # exact: an integer below 2**53, scaled
+        out["m"] = np.ascontiguousarray(np.broadcast_to(mult * scale, const.shape))
+        out["c"] = np.asarray(const)
+        out["flo"], out["fhi"] = float(lo), float(hi)
+        # gemmlowp: -delta where acc + bias < 0 is -delta/2 (in the constant) + copysign(delta/2, acc + bias);
+        # acc + bias in float is +0.0 for a zero sum (-0.0 + 0.0 = +0.0), so zero counts as positive.
+        out["half_delta"] = delta * scale / 2 if delta.any() else None
+        out["bias_f"] = 0.0 if bias is None else np.asarray(bias, np.float64)
+        return out
+    # zp * 2**s added before the shift is zp added after it (exact floor division).
+    out["fold"] = fold = float(acc_bound) * 2.0**31 + 2.0**(smax + 9) < 2.0**62
+    if fold:
+        c = c + (np.int64(zp) << s)
+    # A bias rides in the constant as bias * M (|acc + bias| * M < 2**62 under fold), else a pass on acc.
+    out["bias"] = None
+    # gemmlowp's rounding takes the sign of acc + bias: acc < -bias.
+    out["sign_at"] = 0
+    if bias is not None:
+        if fold:
+            c = c + np.asarray(bias, np.int64) * mult
+            out["sign_at"] = -np.asarray(bias, np.float64)
+        else:
+            out["bias"] = np.asarray(bias, np.float64)
+    out["m"] = mult
+    out["c"] = np.asarray(c)
+    out["s"] = int(s.reshape(-1)[0]) if np.all(s == s.reshape(-1)[0]) else s   # a scalar shift runs 4x faster
+    out["delta"] = delta if delta.any() else None
+    return out
 
 
 def acc_dtype(bound):
@@ -89,13 +187,34 @@ def chunk_rows(row_elements, target=1 << 15):
 
 
 def padded_buffer(shape, pad, value, dtype):
-    """An empty buffer of `shape` ([n, h, w, ...]) whose border rows and columns of widths
-    pad = (top, bottom, left, right) hold `value`; the interior, which every invoke
-    overwrites, is left untouched (np.full would touch every page at allocate)."""
-    buf = np.zeros(shape, dtype) if value == 0 else np.empty(shape, dtype)
-    if value != 0:
-        pt, pb, pl, pr = pad
-        h, w = shape[1], shape[2]
-        for region in (buf[:, :pt], buf[:, h - pb:], buf[:, :, :pl], buf[:, :, w - pr:]):
-            region[...] = value
-    return buf
+    """(buffer, fill): an empty buffer of `shape` ([n, h, w, ...]) and a call that
+    sets its border rows and columns of widths pad = (top, bottom, left, right) to
+    `value` the first time it runs (later: nothing).  Callers put `fill` first in
+    their invoke calls: the interior, which every invoke overwrites, and the
+    border are then touched by the first invoke, not at allocate (border columns
+    lie on every page of the buffer: filling them at allocate faults in all of it)."""
+    buf = np.zeros(shape, dtype)
+    if value == 0:
+        return buf, _nothing
+    pt, pb, pl, pr = pad
+    h, w = shape[1], shape[2]
+    return buf, OnceFill([buf[:, :pt], buf[:, h - pb:], buf[:, :, :pl], buf[:, :, w - pr:]], value)
+
+
+def _nothing():
+    pass
+
+
+class OnceFill:
+    """Sets `regions` (views) to `value` on its first call only."""
+
+    __slots__ = ("regions", "value")
+
+    def __init__(self, regions, value):
+        self.regions, self.value = regions, value
+
+    def __call__(self):
+        if self.regions:
+            for region in self.regions:
+                region[...] = self.value
+            self.regions = None

@@ -1,9 +1,12 @@
-"""Optimized AVERAGE_POOL_2D (float32): the tap views of the (padded) input
+"""Optimized AVERAGE_POOL_2D.  float32: the tap views of the (padded) input
 built once per input array; the same sums in the same order as the
 reference, so the same values."""
+from functools import partial
+
 import numpy as np
 
 from .. import average_pool_2d as reference
+from .._base import binds
 from .._pool import PaddedInput, window_slices
 from . import register
 
@@ -48,3 +51,55 @@ def tap_views(node, x, pad_value):
     if cached is None or cached.x is not x:
         cached = node.cache["taps"] = TapViews(x, node.data.geometry, pad_value)
     return cached.refresh(x)
+
+
+# --- int8 / uint8 ---
+
+@register("AVERAGE_POOL_2D", dtypes=(np.int8, np.uint8),
+          when=lambda node, ref: ref is reference._eval_average_pool)
+def prepare_int(node, reference_fn):
+    """The window sums as one int64 reduction over a strided view of the zero-padded
+    input (exact, so any order), then the reference's rounding: C division of
+    sum +- count/2, that is sign(sum) * ((|sum| + count // 2) // count), and the clamp."""
+    return eval_int
+
+
+class _IntBuffers:
+    def __init__(self, node, x, out):
+        from numpy._core.umath import clip
+        from .._window import patches
+
+        g = node.data.geometry
+        self.x, self.out, self.calls = x, out, []
+        if not out.size:
+            return
+        pad = PaddedInput(x, g, 0)
+        n, h, w, c = pad.padded.shape
+        kg = dict(g, kh=g["fh"], kw=g["fw"], dh=1, dw=1)
+        windows = patches(pad.padded, kg)                     # [n, oh, ow, fh, fw, c]
+        acc = np.empty(out.shape, np.int64)
+        t = np.empty(out.shape, np.int64)
+        sign = np.empty(out.shape, np.int64)
+        count = np.ascontiguousarray(node.data.q_count)
+        calls = [] if pad.interior is None else [partial(np.copyto, pad.interior, x)]
+        calls += [partial(np.add.reduce, windows, axis=(3, 4), dtype=np.int64, out=acc),
+                  partial(np.sign, acc, out=sign), partial(np.abs, acc, out=t),
+                  partial(np.add, t, count // 2, out=t), partial(np.floor_divide, t, count, out=t),
+                  partial(np.multiply, t, sign, out=t),
+                  partial(clip, t, np.int64(node.data.q_lo), np.int64(node.data.q_hi), out=t),
+                  partial(np.copyto, out, t, casting="unsafe")]
+        self.calls = calls
+
+
+def eval_int(node, inputs, outputs):
+    fb = node.cache.get("opt_avgpool_int")
+    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
+        fb = node.cache["opt_avgpool_int"] = _IntBuffers(node, inputs[0], outputs[0])
+    for call in fb.calls:
+        call()
+
+
+@binds(eval_int)
+def _bind_int(node, inputs, outputs):
+    node.cache["opt_avgpool_int"] = _IntBuffers(node, inputs[0], outputs[0])
+    return list(node.cache["opt_avgpool_int"].calls)

@@ -40,6 +40,7 @@ class OpData(reference.OpData, _gemm.GemmData):
     pool_act: Callable | None = None           # the rest of the activation, after the pool
     winograd_filter: np.ndarray | None = None  # Winograd's path: the transformed filter
     winograd_bias: np.ndarray | None = None
+    opt_hybrid: dict = None
 
 
 # Below this many input channels the fast path builds the im2col matrix transposed.
@@ -178,7 +179,7 @@ class _FastBuffers:
         lead = len(grid)
         if c <= TRANSPOSED_MAX_CIN:
             cols_t = np.empty((k + 1, rows), x.dtype)
-            cols_t[k] = 1            # the bias row
+            self._ones = cols_t[k]   # the bias row
             self.cols = cols_t.T
             view = cols_t[:k].reshape((kh, kw, c) + grid)
             self.copies = [(view, p.transpose(tuple(range(lead, lead + 3)) + tuple(range(lead))))]
@@ -186,7 +187,7 @@ class _FastBuffers:
                 self.copies = _offsets_first(self.pad.padded, g, pool, view) or self.copies
         else:
             self.cols = np.empty((rows, k + 1), x.dtype)
-            self.cols[:, k] = 1      # the bias column
+            self._ones = self.cols[:, k]      # the bias column
             self.copies = [(self.cols[:, :k].reshape(grid + (kh, kw, c)), p)]
         cout = out.shape[-1]
         if pool is None:
@@ -196,6 +197,13 @@ class _FastBuffers:
             self.phases = self.res.reshape(pool[0] * pool[1], -1, cout)
             self.pooled = out.reshape(-1, cout)
         self.x, self.out = x, out
+
+    def fill_ones(self):
+        """Set the bias column at the first invoke, not at allocate: a column of a
+        large matrix touches every page of it (tens of ms of page faults at load)."""
+        if self._ones is not None:
+            self._ones[...] = 1
+            self._ones = None
 
 
 def _offsets_first(xp, g, pool, view):
@@ -226,6 +234,7 @@ def _multiply(node, x, out, pool=None):
     fb = node.cache.get("fast")
     if fb is None or fb.x is not x or fb.out is not out:
         fb = node.cache["fast"] = _FastBuffers(x, out, node.data.geometry, pool)
+    fb.fill_ones()
     fb.pad.refresh(x)
     for dst, src in fb.copies:
         np.copyto(dst, src)
@@ -258,7 +267,7 @@ def eval_float_max_pooled(node, inputs, outputs):
 def _bound_multiply(node, x, out, pool=None):
     """_multiply's calls for these arrays, and the buffers they use."""
     fb = node.cache["fast"] = _FastBuffers(x, out, node.data.geometry, pool)
-    calls = [] if fb.pad.interior is None else [partial(np.copyto, fb.pad.interior, x)]
+    calls = [fb.fill_ones] + ([] if fb.pad.interior is None else [partial(np.copyto, fb.pad.interior, x)])
     return fb, calls + [partial(np.copyto, dst, src) for dst, src in fb.copies] + [
         partial(_dot, fb.cols, node.data.wmat_bias, fb.res)]
 
@@ -326,3 +335,66 @@ def _split_floor(act):
 @register("CONV_2D", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_conv)
 def prepare_int(node, reference_fn):
     return _gemm.plan(node)
+
+
+# --- hybrid: float32 activations, int8 weights (dynamic range) ---
+
+def _hybrid_applies(node, reference_fn):
+    return (reference_fn is reference._eval_hybrid_conv and node.data.groups == 1
+            and getattr(node.data, "q_wmat", None) is not None)
+
+
+@register("CONV_2D", dtypes=(np.float32,), when=_hybrid_applies)
+def prepare_hybrid(node, reference_fn):
+    """LiteRT's hybrid convolution: each image quantized to int8 (see _hybrid),
+    one exact float BLAS product with the int8 weights, then the float32
+    rescale by weight scale x image scale, the bias and the clamp, as the
+    reference computes them."""
+    d = node.draft(OpData)
+    wmat = d.q_wmat[0]                                  # [K, cout] exact int8 values
+    bound = 255.0 * float(np.abs(wmat).sum(axis=0).max(initial=0))
+    dtype = np.float32 if bound < 2.0**24 else np.float64
+    d.opt_hybrid = dict(wmat=wmat.astype(dtype), dtype=dtype)
+    return eval_hybrid
+
+
+class _HybridBuffers:
+    def __init__(self, node, x, out):
+        from ._hybrid import RowQuantizer
+
+        p, g = node.data.opt_hybrid, node.data.geometry
+        dtype = p["dtype"]
+        n, h, wd, cin = x.shape
+        cout = out.shape[-1]
+        pt, pb, pl, pr = g["pad"]
+        xp = np.zeros((n, h + pt + pb, wd + pl + pr, cin), dtype)     # centered: padding is 0
+        quantize = RowQuantizer(x, xp[:, pt:pt + h, pl:pl + wd], node.data.q_per_channel)
+        self.x, self.out = x, out
+        calls = [quantize]
+        rows = out.size // cout
+        if g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"]):
+            cols = xp.reshape(rows, cin)
+        else:
+            view = patches(xp, g)
+            cols = np.empty((rows, g["kh"] * g["kw"] * cin), dtype)
+            calls.append(partial(np.copyto, cols.reshape(view.shape), view))
+        res = out.reshape(rows, cout)
+        acc = res if dtype == np.float32 else np.empty((rows, cout), dtype)
+        calls.append(partial(np.dot, cols, p["wmat"], out=acc))
+        # The scale per (image, channel): weight scale x the image's factor, a float32 product.
+        self.scale = np.empty((n, 1, cout if node.data.q_per_channel else 1), np.float32)
+        wscale = node.data.q_wscale if node.data.q_per_channel else node.data.q_wscale[:1]
+        calls.append(partial(np.multiply, wscale, quantize.sf[:, None, None], out=self.scale))
+        per_image = out.reshape(n, -1, cout)
+        if acc is not res:
+            calls.append(partial(np.copyto, res, acc, casting="unsafe"))    # float32(acc), as the reference
+        calls.append(partial(np.multiply, per_image, self.scale, out=per_image))
+        if node.data.q_bias is not None:
+            calls.append(partial(np.add, per_image, np.asarray(node.data.q_bias, np.float32), out=per_image))
+        if node.data.q_clamp is not None:
+            lo, hi = node.data.q_clamp
+            calls.append(partial(np.clip, per_image, lo, hi, out=per_image))
+        self.calls = calls
+
+
+eval_hybrid = cached_calls("opt_hybrid_bufs", _HybridBuffers, "eval_hybrid")

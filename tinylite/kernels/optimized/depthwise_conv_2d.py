@@ -23,7 +23,7 @@ import numpy as np
 from .. import depthwise_conv_2d as reference
 from . import register
 from ._gemm import GemmData
-from ._requantize import Requantizer, acc_dtype, chunk_rows, padded_buffer
+from ._requantize import OnceFill, Requantizer, acc_dtype, chunk_rows, padded_buffer
 from ._cached import cached_calls
 from .._base import op_data
 
@@ -35,6 +35,7 @@ class OpData(reference.OpData, GemmData):
     opt_dw: dict = None
     opt_fdw_bias: np.ndarray | None = None
     opt_fdw_taps: np.ndarray = None
+    opt_hdw: dict = None
 
 
 @register("DEPTHWISE_CONV_2D", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_depthwise)
@@ -75,7 +76,7 @@ def plan(node):
     dtype = acc_dtype(bound)
     if dtype is None:
         return None
-    d.opt_dw = dict(taps=d.q_taps.astype(dtype), bias=folded.astype(dtype), dtype=dtype,
+    d.opt_dw = dict(taps=d.q_taps.astype(dtype), bias=folded.astype(np.int64), dtype=dtype,
                        gemmlowp=gemmlowp, bound=float(bound.max()))
     return eval_int
 
@@ -96,9 +97,10 @@ class _Buffers:
         self.tmp = np.empty((n, rows, ow * cout), dtype)
         self.t = np.empty((n, rows, ow * cout), np.int64)
         self.mask = np.empty((n, rows, ow * cout), bool)
+        # The folded bias rides in the requantization's constant (see _requantize).
         data = node.data
-        rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"], ow)
-        bias = np.tile(p["bias"], ow)
+        rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"], ow,
+                         bias=p["bias"])
         outf = out.reshape(n, oh, ow * cout)
         win = _Windows(x, g, ow, m, node.data.q_x_zp, dtype, p["taps"])
         calls = list(win.copies)
@@ -106,8 +108,6 @@ class _Buffers:
             k = min(oh, r0 + rows) - r0
             acc = self.acc[:, :k]
             calls += win.sum_calls(r0, k, acc, self.tmp[:, :k])
-            if bias.any():
-                calls.append(partial(np.add, acc, bias, out=acc))
             calls += rq.calls(acc, self.t[:, :k], outf[:, r0:r0 + k], self.mask[:, :k])
         self.calls = calls
         self.x, self.out = x, out
@@ -181,13 +181,14 @@ class _Windows:
             wq = -(-wp // phases)
             # [n, hp, phases, wq, cin]; padded column c lives at (c % phases, c // phases)
             self.buf = np.zeros((n, hp, phases, wq, cin), dtype)
+            self.copies = []
             if pad_value != 0:
-                self.buf[:, :pt] = pad_value
-                self.buf[:, pt + h:] = pad_value
+                # Set by the first invoke (the border columns lie on every page of the buffer).
+                regions = [self.buf[:, :pt], self.buf[:, pt + h:]]
                 for p in range(phases):
                     for c in list(range(p, pl, phases)) + list(range(pl + wd + (p - pl - wd) % phases, wp, phases)):
-                        self.buf[:, :, p, c // phases] = pad_value
-            self.copies = []
+                        regions.append(self.buf[:, :, p, c // phases])
+                self.copies.append(OnceFill(regions, pad_value))
             for p in range(phases):
                 c0 = pl + (p - pl) % phases                # first padded column >= pl in phase p
                 cols = range(c0, pl + wd, phases)
@@ -204,8 +205,8 @@ class _Windows:
                     self.groups.append((p, (js[0] * dw) // phases, (jstep * dw) // phases, len(js),
                                         np.ascontiguousarray(flat[:, js])))
         else:
-            self.buf = padded_buffer((n, hp, wp, cin), g["pad"], pad_value, dtype)
-            self.copies = [partial(np.copyto, self.buf[:, pt:pt + h, pl:pl + wd], x, casting="unsafe")]
+            self.buf, fill = padded_buffer((n, hp, wp, cin), g["pad"], pad_value, dtype)
+            self.copies = [fill, partial(np.copyto, self.buf[:, pt:pt + h, pl:pl + wd], x, casting="unsafe")]
             self.taps = taps
             self.sw, self.dw, self.kw = sw, dw, kw
 
@@ -231,3 +232,65 @@ class _Windows:
                 calls += [partial(np.einsum, "nrijq,ijq->nrq", win, taps, out=tmp),
                           partial(np.add, dst, tmp, out=dst)]
         return calls
+
+
+# --- hybrid: float32 activations, int8 weights (dynamic range) ---
+
+@register("DEPTHWISE_CONV_2D", dtypes=(np.float32,),
+          when=lambda node, ref: ref is reference._eval_hybrid_depthwise and node.data.q_taps is not None)
+def prepare_hybrid(node, reference_fn):
+    """LiteRT's hybrid depthwise convolution: each image quantized to int8 as a
+    whole (see _hybrid), the taps summed exactly in float32 (|sum| <= 255 *
+    sum|taps| < 2**24 checked, else float64) by the einsum windows above,
+    then float32(sum) x (weight scale x image scale), bias and clamp as the
+    reference computes them."""
+    d = node.draft(OpData)
+    bound = 255.0 * float(np.abs(d.q_taps).sum(axis=(0, 1)).max(initial=0))
+    dtype = np.float32 if bound < 2.0**24 else np.float64
+    d.opt_hdw = dict(taps=d.q_taps.astype(dtype), dtype=dtype)
+    return eval_hybrid
+
+
+class _HybridBuffers:
+    def __init__(self, node, x, out):
+        from ._hybrid import RowQuantizer
+
+        p, g = node.data.opt_hdw, node.data.geometry
+        dtype = p["dtype"]
+        n, h, wd, cin = x.shape
+        _, oh, ow, cout = out.shape
+        m = cout // cin
+        self.x, self.out, self.calls = x, out, []
+        if out.size == 0:
+            return
+        xq = np.empty(x.shape, dtype)
+        quantize = RowQuantizer(x, xq, True)
+        win = _Windows(xq, g, ow, m, 0.0, dtype, p["taps"])
+        calls = [quantize] + list(win.copies)
+        rows = min(oh, chunk_rows(n * ow * cout))
+        self.scale = np.empty((n, 1, cout), np.float32)
+        calls.append(partial(np.multiply, node.data.q_wscale.astype(np.float32), quantize.sf[:, None, None],
+                             out=self.scale))
+        scale = self.scale.reshape(n, 1, 1, cout)
+        bias = None if node.data.q_bias is None else np.asarray(node.data.q_bias, np.float32)
+        outf = out.reshape(n, oh, ow * cout)
+        acc64 = None if dtype == np.float32 else np.empty((n, rows, ow * cout), dtype)
+        tmp2 = np.empty((n, rows, ow * cout), dtype)
+        for r0 in range(0, oh, rows):
+            k = min(oh, r0 + rows) - r0
+            dst = outf[:, r0:r0 + k]
+            if acc64 is None:
+                calls += win.sum_calls(r0, k, dst, tmp2[:, :k])
+            else:
+                calls += win.sum_calls(r0, k, acc64[:, :k], tmp2[:, :k])
+                calls.append(partial(np.copyto, dst, acc64[:, :k], casting="unsafe"))
+            d4 = dst.reshape(n, k, ow, cout)
+            calls.append(partial(np.multiply, d4, scale, out=d4))
+            if bias is not None:
+                calls.append(partial(np.add, d4, bias, out=d4))
+            if node.data.q_clamp is not None:
+                calls.append(partial(np.clip, d4, *node.data.q_clamp, out=d4))
+        self.calls = calls
+
+
+eval_hybrid = cached_calls("opt_hdw_bufs", _HybridBuffers, "eval_hybrid")

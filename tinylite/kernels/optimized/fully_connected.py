@@ -6,9 +6,9 @@ one-row input in a buffer ending in a 1 (`bias_row`, see
 interpreter.fusion), the bias in the product as the weights' last row.
 Float results differ from the reference's by summation order only.
 
-int8 and uint8 (constant weights): the input cast to float beside a ones
-column, one exact float BLAS product with the weights and the folded bias
-(see _gemm.GemmConv), and the requantization (see _requantize), as a
+int8 and uint8 (constant weights): the input cast to float, one exact float
+BLAS product with the weights (see _gemm.GemmConv), and the requantization
+with the folded bias in its constant (see _requantize), as a
 handful of bound calls: at batch 1 the reference kernel's float64
 temporaries and fixed-point passes cost ten times the product itself."""
 from __future__ import annotations
@@ -31,6 +31,8 @@ class OpData(reference.OpData, GemmData):
 
     # The input buffer ending in a 1 (interpreter.fusion.bias_rows), set on the step's node.
     bias_row: np.ndarray | None = None
+    opt_hfc: dict = None
+    opt_blockwise: dict = None
 
 
 @register("FULLY_CONNECTED", dtypes=(np.float32,), when=lambda node, ref: ref is reference.eval_float)
@@ -111,11 +113,10 @@ class _Buffers:
     def __init__(self, node, x, out):
         p = node.data.opt_conv
         units = p["wmat"].shape[1]
-        depth = p["wmat"].shape[0] - 1
+        depth = p["wmat"].shape[0]
         rows = x.size // depth
         self.x, self.out = x, out
-        xb = np.empty((rows, depth + 1), p["dtype"])
-        xb[:, depth] = 1
+        xb = np.empty((rows, depth), p["dtype"])
         acc = np.empty((rows, units), p["dtype"])
         tile = rows if rows * units <= TILE_ELEMENTS else 1
         shape = (rows // tile, tile * units)
@@ -123,10 +124,113 @@ class _Buffers:
         mask = np.empty(shape, bool)
         data = node.data
         rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"],
-                         tile=tile)
-        self.calls = [partial(np.copyto, xb[:, :depth], x.reshape(rows, depth), casting="unsafe"),
+                         tile=tile, bias=p["bias"])
+        self.calls = [partial(np.copyto, xb, x.reshape(rows, depth), casting="unsafe"),
                       partial(np.dot, xb, p["wmat"], out=acc)]
         self.calls += rq.calls(acc.reshape(shape), t, out.reshape(shape), mask)
 
 
 eval_int = cached_calls("opt_fc_bufs", _Buffers, "eval_int")
+
+
+# --- hybrid: float32 activations, int8 weights (dynamic range) ---
+
+def _hybrid_applies(node, reference_fn):
+    b = node.inputs[2] if node.has_input(2) else None
+    return (reference_fn is reference._eval_hybrid_fc and getattr(node.data, "q_wt", None) is not None
+            and (b is None or b.data is not None))
+
+
+@register("FULLY_CONNECTED", dtypes=(np.float32,), when=_hybrid_applies)
+def prepare_hybrid(node, reference_fn):
+    """LiteRT's hybrid fully-connected: each input row quantized to int8 (see
+    _hybrid; symmetric, or asymmetric with the option), one exact float BLAS
+    product of the centered rows with the int8 weights, then the reference's
+    float32 rescale (row factor x weight scale), bias and clamp."""
+    d = node.draft(OpData)
+    bound = 255.0 * float(np.abs(d.q_wt).sum(axis=0).max(initial=0))
+    dtype = np.float32 if bound < 2.0**24 else np.float64
+    d.opt_hfc = dict(wt=d.q_wt.astype(dtype), dtype=dtype)
+    return eval_hybrid
+
+
+class _HybridBuffers:
+    def __init__(self, node, x, out):
+        from ._hybrid import RowQuantizer
+
+        p = node.data.opt_hfc
+        depth, units = p["wt"].shape
+        rows = x.size // depth
+        x2 = x.reshape(rows, depth)
+        xq = np.empty((rows, depth), p["dtype"])
+        quantize = RowQuantizer(x2, xq, node.data.q_asym)
+        res = out.reshape(rows, units)
+        acc = res if p["dtype"] == np.float32 else np.empty((rows, units), p["dtype"])
+        self.x, self.out = x, out
+        self.scale = np.empty((rows, units if node.data.q_per_channel else 1), np.float32)
+        wscale = node.data.q_wscale if node.data.q_per_channel else node.data.q_wscale[:1]
+        self.calls = [quantize, partial(np.dot, xq, p["wt"], out=acc)]
+        if acc is not res:
+            self.calls.append(partial(np.copyto, res, acc, casting="unsafe"))   # float32(acc), as the reference
+        self.calls += [partial(np.multiply, quantize.sf[:, None], wscale, out=self.scale),
+                       partial(np.multiply, res, self.scale, out=res)]
+        b = node.inputs[2] if node.has_input(2) else None
+        if b is not None:
+            self.calls.append(partial(np.add, res, np.asarray(b.data, np.float32).reshape(-1), out=res))
+        if node.data.q_clamp is not None:
+            self.calls.append(partial(np.clip, res, *node.data.q_clamp, out=res))
+
+
+eval_hybrid = cached_calls("opt_hfc_bufs", _HybridBuffers, "eval_hybrid")
+
+
+# --- blockwise INT4 weights (LiteRT's optimized-only kernel, see kernels/fully_connected.py) ---
+
+def _blockwise_applies(node, reference_fn):
+    b = node.inputs[2] if node.has_input(2) else None
+    return reference_fn is reference.eval_blockwise and (b is None or b.data is not None)
+
+
+@register("FULLY_CONNECTED", dtypes=(np.float32,), when=_blockwise_applies)
+def prepare_blockwise(node, reference_fn):
+    """The reference's block loop as whole-array calls: every block's exact integer
+    sums in one batched product, each scaled (float32), then summed over the blocks
+    in their order in float32 (as the reference's loop), then the zero-point term,
+    the row factor and the bias."""
+    d = node.draft(OpData)
+    units, blocks, block = d.block_weights.shape
+    if 255.0 * 8 * block >= 2.0**24:         # int4 weights: |w| <= 8
+        return None
+    d.opt_blockwise = dict(w=np.ascontiguousarray(d.block_weights.transpose(1, 2, 0)).astype(np.float32),
+                              scales=np.ascontiguousarray(d.block_scales.T)[:, None, :])
+    return eval_blockwise
+
+
+class _BlockwiseBuffers:
+    def __init__(self, node, x, out):
+        from ._hybrid import RowQuantizer
+
+        p = node.data.opt_blockwise
+        blocks, block, units = p["w"].shape
+        rows = x.size // (blocks * block)
+        self.x, self.out = x, out
+        q = np.empty((rows, blocks * block), np.float32)
+        quantize = RowQuantizer(x.reshape(rows, -1), q, True, centered=False)
+        qb = q.reshape(rows, blocks, block).transpose(1, 0, 2)          # [blocks, rows, block]
+        sums = np.empty((blocks, rows, units), np.float32)
+        acc = sums[0]
+        zterm = np.empty((rows, units), np.float32)
+        res = out.reshape(rows, units)
+        self.calls = [quantize, partial(np.matmul, qb, p["w"], out=sums),
+                      partial(np.multiply, sums, p["scales"], out=sums)]
+        # The blocks in order, one add each (add.accumulate is sequential too, but 20x slower here).
+        self.calls += [partial(np.add, acc, sums[bi], out=acc) for bi in range(1, blocks)]
+        self.calls += [partial(np.multiply, quantize.zp32, node.data.kfsum, out=zterm),
+                      partial(np.subtract, acc, zterm, out=acc),
+                      partial(np.multiply, acc, quantize.sf[:, None], out=res)]
+        b = node.inputs[2] if node.has_input(2) else None
+        if b is not None:
+            self.calls.append(partial(np.add, res, np.asarray(b.data, np.float32).reshape(-1), out=res))
+
+
+eval_blockwise = cached_calls("opt_blockwise_bufs", _BlockwiseBuffers, "eval_blockwise")

@@ -1,9 +1,12 @@
-"""Optimized MAX_POOL_2D (float32): the window maximum as a maximum over the
-window's rows, then over its columns, with buffers kept across invokes.
-Exact: max is associative, so the values are the reference's."""
+"""Optimized MAX_POOL_2D (float32, int8, uint8): the window maximum as a
+maximum over the window's rows, then over its columns, with buffers kept
+across invokes.  Exact: max is associative, so the values are the
+reference's (integers: padding holds the type's minimum, and the fused
+activation's clamp follows)."""
 from functools import partial
 
 import numpy as np
+from numpy._core.umath import clip as _clip
 
 from .. import max_pool_2d as reference
 from .._base import activation_calls, binds
@@ -43,8 +46,8 @@ class SeparableMax:
     along whole input rows.  Buffers and views are built once per input array.
     """
 
-    def __init__(self, x, g):
-        self.pad = PaddedInput(x, g, -np.inf)
+    def __init__(self, x, g, pad_value=-np.inf):
+        self.pad = PaddedInput(x, g, pad_value)
         self.x = x
         xp = self.pad.padded
         n, _, wp, c = xp.shape
@@ -80,3 +83,35 @@ def separable_max(node, x, out):
     if cached is None or cached.x is not x:
         cached = node.cache["sepmax"] = SeparableMax(x, node.data.geometry)
     cached.run(x, out)
+
+
+# --- int8 / uint8 ---
+
+@register("MAX_POOL_2D", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_max_pool)
+def prepare_int(node, reference_fn):
+    return eval_int
+
+
+class _IntBuffers:
+    def __init__(self, node, x, out):
+        self.x, self.out, self.calls = x, out, []
+        if not out.size:
+            return
+        info = np.iinfo(out.dtype)
+        self.calls = SeparableMax(x, node.data.geometry, info.min).calls(x, out)
+        if node.data.q_lo > info.min or node.data.q_hi < info.max:
+            self.calls.append(partial(_clip, out, out.dtype.type(node.data.q_lo), out.dtype.type(node.data.q_hi), out=out))
+
+
+def eval_int(node, inputs, outputs):
+    fb = node.cache.get("opt_maxpool_int")
+    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
+        fb = node.cache["opt_maxpool_int"] = _IntBuffers(node, inputs[0], outputs[0])
+    for call in fb.calls:
+        call()
+
+
+@binds(eval_int)
+def _bind_int(node, inputs, outputs):
+    node.cache["opt_maxpool_int"] = _IntBuffers(node, inputs[0], outputs[0])
+    return list(node.cache["opt_maxpool_int"].calls)

@@ -1,10 +1,11 @@
-"""Optimized SOFTMAX (float32): views and the row buffer kept across
+"""Optimized SOFTMAX.  float32: views and the row buffer kept across
 invokes, the reductions as ufunc calls into that buffer, and one row
 skipping the shift by its max when its sum allows (within float32
 rounding of the reference's values)."""
 from functools import partial
 
 import numpy as np
+from numpy._core.umath import clip as _clip
 
 from .. import softmax as reference
 from .._base import binds
@@ -85,3 +86,56 @@ def _bind_float(node, inputs, outputs):
         if not unshifted(xv, ov, row, beta):
             shifted()
     return [one_row]
+
+
+# --- int8 / uint8 input (LiteRT's optimized table kernel, see kernels/softmax.py) ---
+
+@register("SOFTMAX", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_softmax8_table)
+def prepare_table(node, reference_fn):
+    return eval_table
+
+
+class _TableBuffers:
+    """The reference's table softmax as bound calls into buffers kept across invokes:
+    e = table[max - x]; the float32 running sum in order (cumsum); prob = e / (sum * scale);
+    q = floor(prob + 0.5) (+ zero point), which is round-half-away for prob >= 0."""
+
+    def __init__(self, node, x, out):
+        self.x, self.out = x, out
+        last = x.shape[-1] if x.ndim else 1
+        x2, o2 = x.reshape(-1, last), out.reshape(-1, last)
+        rows = x2.shape[0]
+        m = np.empty((rows, 1), x.dtype)
+        idx = np.empty(x2.shape, np.intp)
+        e = np.empty(x2.shape, np.float32)
+        cs = np.empty(x2.shape, np.float32)
+        inv = np.empty((rows, 1), np.float32)
+        info = np.iinfo(out.dtype)
+        zp = 0 if out.dtype == np.uint8 else node.data.q_out_zp
+        self.calls = [partial(np.maximum.reduce, x2, axis=1, keepdims=True, out=m),
+                      partial(np.subtract, m, x2, out=idx, dtype=np.intp),
+                      partial(np.take, node.data.q_table, idx, out=e, mode="clip"),
+                      partial(np.cumsum, e, axis=1, dtype=np.float32, out=cs),
+                      partial(np.multiply, cs[:, -1:], node.data.q_out_scale, out=inv),
+                      partial(np.divide, np.float32(1), inv, out=inv),
+                      partial(np.multiply, e, inv, out=e),
+                      partial(np.add, e, np.float32(0.5), out=e),
+                      partial(np.floor, e, out=e)]
+        if zp:
+            self.calls.append(partial(np.add, e, np.float32(zp), out=e))
+        self.calls += [partial(_clip, e, np.float32(info.min), np.float32(info.max), out=e),
+                       partial(np.copyto, o2, e, casting="unsafe")]
+
+
+def eval_table(node, inputs, outputs):
+    fb = node.cache.get("opt_softmax8")
+    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
+        fb = node.cache["opt_softmax8"] = _TableBuffers(node, inputs[0], outputs[0])
+    for call in fb.calls:
+        call()
+
+
+@binds(eval_table)
+def _bind_table(node, inputs, outputs):
+    node.cache["opt_softmax8"] = _TableBuffers(node, inputs[0], outputs[0])
+    return list(node.cache["opt_softmax8"].calls)
