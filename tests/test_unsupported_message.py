@@ -5,24 +5,27 @@ import pytest
 
 import tinylite
 from tinylite.errors import UnsupportedOpError
+from oracle import litert_interpreter
 from tinylite.testing import single_op_model
 
 
 def test_quantized_variant_not_run_names_types_and_litert():
-    # FULLY_CONNECTED with shuffled uint8 weights (LiteRT's SHUFFLED4x16INT8 format, int16 output) is a
-    # variant tinylite does not run.
-    w = np.full((4, 16), 128, np.uint8)
-    content = single_op_model("FULLY_CONNECTED", [dict(name="x", shape=[1, 16], dtype=np.uint8, quantization=(0.1, 128)),
-                                                  dict(name="w", data=w, quantization=(0.1, 128)), None],
-                              [dict(name="y", shape=[1, 4], dtype=np.int16, quantization=(0.5, 0))],
-                              options=dict(weights_format=1))
+    # BATCH_MATMUL on uint8 is a variant of an op LiteRT registers that neither LiteRT's kernel
+    # (it takes float32, int8 and int16) nor tinylite runs.
+    q = (0.1, 128)
+    content = single_op_model("BATCH_MATMUL", [dict(name="x", shape=[1, 2, 4], dtype=np.uint8, quantization=q),
+                                               dict(name="y", shape=[1, 4, 3], dtype=np.uint8, quantization=q)],
+                              [dict(name="z", shape=[1, 2, 3], dtype=np.uint8, quantization=(0.5, 0))])
     ip = tinylite.Interpreter(model_content=content)
     with pytest.raises(UnsupportedOpError) as e:
         ip.allocate_tensors()
     msg = str(e.value)
-    assert "shuffled weights" in msg
-    assert "FULLY_CONNECTED with input types (uint8, uint8, -)" in msg
+    assert "uint8 inputs" in msg
+    assert "BATCH_MATMUL with input types (uint8, uint8)" in msg
     assert "LiteRT 2.3's builtin resolver registers this op" in msg
+    # ... and LiteRT indeed refuses this variant, so the example stays one to refuse.
+    with pytest.raises((RuntimeError, ValueError)):
+        litert_interpreter(content).allocate_tensors()
 
 
 def test_missing_builtin_names_types_and_litert():

@@ -52,3 +52,23 @@ def test_lsh_projection(kind, dtype, row, weighted):
         x = rng.integers(-100, 100, [n] + row).astype(dtype)
     feeds = [x] + ([rng.standard_normal(n).astype(np.float32)] if weighted else [])
     assert_same_outputs(content, feeds, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kind", ["SPARSE", "DENSE"])
+@pytest.mark.parametrize("shape", [[1], [3], [4], [5, 2], [2, 3, 1]])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_lsh_projection_string(kind, shape, weighted):
+    # LiteRT hashes the STRING tensor's packed buffer (header and offsets included) cut into
+    # len // rows bytes per row: strings of uneven lengths move the cuts and leave a remainder.
+    num_hash, num_bits = 4, 6
+    n = shape[0]
+    seeds = rng.standard_normal((num_hash, num_bits)).astype(np.float32)
+    inputs = [dict(name="hash", data=seeds), ("x", shape, S)]
+    if weighted:
+        inputs.append(("w", [n], np.float32))
+    content = single_op_model("LSH_PROJECTION", inputs, [("y", [1], np.int32)],
+                              options=dict(type={"SPARSE": 1, "DENSE": 2}[kind]))
+    words = [b"", b"a", b"hello", b"world!!", b"tinylite", b"x" * 37, "caf\u00e9".encode()]
+    x = np.array([words[k] for k in rng.integers(0, len(words), int(np.prod(shape)))], dtype=object).reshape(shape)
+    feeds = [x] + ([rng.standard_normal(n).astype(np.float32)] if weighted else [])
+    assert_same_outputs(content, feeds, rtol=0, atol=0)

@@ -563,6 +563,8 @@ INPUT_TYPES = {
         ('uint8',),
     ],
     'LSH_PROJECTION': [
+        ('float32', 'bytes'),
+        ('float32', 'bytes', 'float32'),
         ('float32', 'float32'),
         ('float32', 'float32', 'float32'),
         ('float32', 'int16'),

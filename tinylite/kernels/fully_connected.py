@@ -9,7 +9,15 @@ tensor the details name) run as LiteRT's EvalBlockwise4Bit: each input row
 quantized asymmetrically to int8, exact integer sums per block, then in
 float32 and in this order: out += sum * scale per block, out -= zero_point *
 sum(scale * sum of the block's weights), out *= the row's scale, out += bias.
-The fused activation is not applied (LiteRT's kernel ignores it).  The
+The fused activation is not applied (LiteRT's kernel ignores it).
+
+SHUFFLED4x16INT8 weights (TOCO's GEMV format: uint8 input, int16 output, 1 or
+4 rows) run as LiteRT's ShuffledFullyConnected: sign-flipped bytes read as
+int8, int32 sums plus the bias, gemmlowp's MultiplyByQuantizedMultiplier, no
+output zero point.  The default mode follows LiteRT's default kernel (its NEON
+code, also on x86): products paired in int16 lanes (see eval_shuffled) and
+only int16 saturation, the fused activation ignored; BUILTIN_REF follows the
+reference kernel (exact sums, the activation's clamp).  The
 optimized float kernel (operands kept across invokes, the bias in the
 product) is kernels/optimized/fully_connected.py.
 """
@@ -24,7 +32,8 @@ from ..errors import UnsupportedOpError
 from ._base import activation_name, float_activation, op_data
 from ._quantization import (_asymmetric_quantize_rows, _float_clamp, _is_quantized, _requant_params, _requantize,
                             _require, _scales, _store, _symmetric_quantize_rows, _unsupported, gemm_rounding)
-from ._quantization import QuantData
+from ._quantization import QuantData, _f32
+from . import _fixedpoint as fx
 
 
 @op_data
@@ -46,6 +55,8 @@ class OpData(QuantData):
     q_clamp: tuple | None = None
     q_wt: np.ndarray = None
     q_row_sums: np.ndarray = None
+    shuffled_w: np.ndarray | None = None
+    shuffled_batches: int = None
 
 
 def prepare(node):
@@ -100,8 +111,11 @@ def prepare_quantized(node):
     x, w, out = node.inputs[0], node.inputs[1], node.outputs[0]
     b = node.inputs[2] if node.has_input(2) else None
     units = w.shape[0]
+    if node.options.get("weights_format", 0) == SHUFFLED4x16INT8:
+        return _prepare_shuffled(node, x, w, b, out)
     if node.options.get("weights_format", 0) != 0:
-        _unsupported(node, "shuffled weights")
+        node.fail(f"weights_format {node.options.get('weights_format')} is neither DEFAULT (0) nor "
+                  "SHUFFLED4x16INT8 (1)")
     if x.dtype == np.float32:
         if w.dtype != np.int8 or not _is_quantized(w):
             _unsupported(node, "hybrid fully-connected needs int8 weights with a scale")
@@ -178,6 +192,95 @@ def _eval_hybrid_fc(node, inputs, outputs):
     if data.q_clamp is not None:
         np.clip(res, *data.q_clamp, out=res)
     outputs[0].reshape(res.shape)[...] = res
+
+
+# --- shuffled weights (SHUFFLED4x16INT8) ---
+
+SHUFFLED4x16INT8 = 1
+
+
+def _prepare_shuffled(node, x, w, b, out):
+    """TOCO's GEMV format: uint8 input (zero point 128), uint8 weights stored in blocks of
+    4 units x 16 inputs with the sign bit flipped (each byte read as int8 is the weight
+    minus its zero point 128), an int32 bias, an int16 output, and a second output the
+    kernel writes the sign-flipped (and, for 4 rows, block-interleaved) input into.
+    LiteRT checks only the types and the output count; what its kernel assumes
+    beyond that (1 or 4 rows, 16 | depth, 4 | units, a bias, zero points 128 and 0)
+    it does not check and, outside it, writes past buffers or leaves the output
+    unwritten, so these are refused here."""
+    d = node.draft(OpData)
+    units, depth = w.shape
+    if len(node.outputs) != 2:
+        node.fail(f"SHUFFLED4x16INT8 weights need 2 outputs (the result and a uint8 workspace), the operator "
+                  f"lists {len(node.outputs)}")
+    if (x.dtype, w.dtype, out.dtype) != (np.uint8, np.uint8, np.int16):
+        node.fail(f"SHUFFLED4x16INT8 weights need uint8 input, uint8 weights and int16 output (as LiteRT), got "
+                  f"{x.dtype.name}, {w.dtype.name} and {out.dtype.name}")
+    _require(node, x, w, out)
+    if b is None or b.dtype != np.int32:
+        node.fail("SHUFFLED4x16INT8 weights need an int32 bias (LiteRT's kernel reads one unconditionally), got "
+                  + ("none" if b is None else b.dtype.name) + "; add a zero bias")
+    if len(_scales(w)) != 1:
+        node.fail(f"SHUFFLED4x16INT8 weights take one scale (per-tensor), got {len(_scales(w))}")
+    if units % 4 or depth % 16:
+        node.fail(f"SHUFFLED4x16INT8 weights come in blocks of 4 units x 16 inputs; [{units}, {depth}] is not a "
+                  "multiple of [4, 16]")
+    rows = int(np.prod(x.shape)) // depth
+    if rows not in (1, 4):
+        node.fail(f"SHUFFLED4x16INT8 weights run on 1 or 4 input rows (LiteRT leaves the output unwritten "
+                  f"otherwise), got {rows} rows of {depth}; resize the input to a batch of 1 or 4")
+    if x.zero_point != 128 or w.zero_point != 128 or out.zero_point != 0:
+        node.fail(f"SHUFFLED4x16INT8 weights need zero points 128 (input and weights) and 0 (output), as LiteRT's "
+                  f"kernel assumes without reading them; got {x.zero_point}, {w.zero_point} and {out.zero_point}")
+    ws = node.outputs[1]
+    if ws.dtype != np.uint8 or ws.shape is None or ws.size < rows * depth:
+        node.fail(f"the workspace output {ws.name!r} must be uint8 with at least {rows * depth} elements "
+                  f"({rows} x {depth}), got {ws.dtype.name} of shape {ws.shape}")
+    diff = abs(float(_f32(x.scale) * _f32(w.scale)) - float(b.scale)) if _is_quantized(b) else 0.0
+    if diff / float(out.scale) > 0.02:
+        node.fail(f"the bias scale {b.scale} differs from input scale x weights scale "
+                  f"{float(_f32(x.scale) * _f32(w.scale))} by more than 2% of the output scale (LiteRT refuses)")
+    d.depth = depth
+    d.shuffled_batches = rows
+    if w.data is not None:
+        d.shuffled_w = _unshuffle(w.data, units, depth)
+    _requant_params(node, x, w, b, out, units, "gemmlowp", conv_per_tensor=True)
+    return eval_shuffled
+
+
+def _unshuffle(buf, units, depth):
+    """The int8 weights [units, depth] (the stored bytes, sign already flipped)."""
+    blocks = np.ascontiguousarray(buf).reshape(-1).view(np.int8).reshape(units // 4, depth // 16, 4, 16)
+    return blocks.transpose(0, 2, 1, 3).reshape(units, depth).astype(np.int64)
+
+
+def eval_shuffled(node, inputs, outputs):
+    data = node.data
+    x, out, ws = inputs[0], outputs[0], outputs[1]
+    w = data.shuffled_w
+    if w is None:
+        w = _unshuffle(inputs[1], *inputs[1].shape)
+    rows, depth = data.shuffled_batches, data.depth
+    xs = x.reshape(rows, depth) ^ np.uint8(0x80)
+    flat = ws.reshape(-1)
+    flat[rows * depth:] = 0
+    # The workspace as LiteRT leaves it: one row as is, four rows interleaved per 16 inputs.
+    flat[:rows * depth] = xs.reshape(rows, depth // 16, 16).transpose(1, 0, 2).reshape(-1)
+    xi = xs.view(np.int8).astype(np.int64)
+    acc = (xi.astype(np.float64) @ w.T.astype(np.float64)).astype(np.int64)     # exact: |sum| < 2**53
+    if not node.reference:
+        # LiteRT's default kernel (NEON, through NEON_2_SSE on x86) sums the products of inputs j and
+        # j + 8 of each block of 16 in an int16 lane first: only -128 * -128 twice overflows, to -32768.
+        hot_x = (xi == -128).reshape(rows, depth // 16, 2, 8)
+        hot_w = (w == -128).reshape(-1, depth // 16, 2, 8)
+        lanes_x = (hot_x[:, :, 0] & hot_x[:, :, 1]).reshape(rows, -1).astype(np.float64)
+        lanes_w = (hot_w[:, :, 0] & hot_w[:, :, 1]).reshape(len(w), -1).astype(np.float64)
+        acc -= (lanes_x @ lanes_w.T).astype(np.int64) << 16
+    acc = fx.wrap32(acc + data.q_bias)
+    res = fx.multiply_by_quantized_multiplier(acc, data.q_mult, data.q_shift)
+    # The default kernel saturates to int16 whatever the fused activation; the reference one clamps to it.
+    lo, hi = (data.q_lo, data.q_hi) if node.reference else (-32768, 32767)
+    _store(out, res, lo, hi)
 
 
 # --- blockwise-quantized INT4 weights ---

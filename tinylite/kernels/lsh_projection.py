@@ -4,11 +4,16 @@ sum_i weight[i] * Fingerprint64(seed bytes + bytes of input row i) (the
 fingerprint as a signed 64-bit int, summed in double; weight 1 without a
 weight input).  SPARSE: one int32 per hash row, its bits as a number plus
 row * 2**num_bits; DENSE: every bit as an int32.  The input's rows are read
-as raw bytes, so any fixed-width input type hashes."""
+as raw bytes, so any fixed-width input type hashes.  A STRING input hashes as
+LiteRT's kernel reads it: its packed buffer (count, offsets, then the strings'
+bytes; flatbuffer/strings.py) cut into as many equal pieces as the input has
+rows, len(buffer) // rows bytes each, the remainder dropped; so a row is not
+one string, and the header's offsets are hashed too."""
 from __future__ import annotations
 
 import numpy as np
 
+from ..flatbuffer import strings
 from ._farmhash import fingerprint64
 from ._base import OpDataBase, op_data
 
@@ -27,8 +32,6 @@ def prepare(node):
     h, x = node.inputs[0], node.inputs[1]
     w = node.inputs[2] if len(node.inputs) > 2 else None
     node.expect_dtype(h, np.float32)
-    if x.dtype == np.object_:
-        node.fail("the input must be a fixed-width tensor (LiteRT hashes its raw bytes), got STRING")
     if len(h.shape) != 2 or h.shape[1] > 32:
         node.fail(f"hash must be 2-D with at most 32 bits per row, got shape {list(h.shape)}")
     if len(x.shape) < 1 or x.shape[0] < 1:
@@ -46,8 +49,17 @@ def prepare(node):
     return eval_lsh_projection
 
 
+def _rows(x):
+    """The bytes LiteRT hashes for each input row."""
+    if x.dtype == np.object_:
+        raw = strings.encode(x).tobytes()
+        item = len(raw) // x.shape[0]
+        return [raw[i * item:(i + 1) * item] for i in range(x.shape[0])]
+    return [r.tobytes() for r in np.ascontiguousarray(x).reshape(x.shape[0], -1)]
+
+
 def _bits(seeds, x, w):
-    rows = [r.tobytes() for r in np.ascontiguousarray(x).reshape(x.shape[0], -1)]
+    rows = _rows(x)
     weights = None if w is None else [float(v) for v in w]
     bits = np.zeros(seeds.size, np.int32)
     for k, seed in enumerate(seeds.reshape(-1)):
