@@ -6,6 +6,8 @@ from . import (
     drop_identity,
     fold_batchnorm,
     fold_constants,
+    fold_input_scale,
+    fold_pad,
     fuse_activation,
     remove_dead,
 )
@@ -13,7 +15,9 @@ from . import (
 PASSES = [
     fold_constants.run,
     drop_identity.run,
+    fold_pad.run,
     fold_batchnorm.run,
+    fold_input_scale.run,
     fuse_activation.run,
     remove_dead.run,
     dedupe_buffers.run,
