@@ -3,6 +3,8 @@ rule (with its failure cases), the padding, strides and im2col of the
 convolutions, reduction axes, resize coordinates."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ._base import conv_padding, op_data, OpDataBase
@@ -135,3 +137,23 @@ def reserve_padded(node, x, g):
     if pt or pb or pl or pr:
         n, h, w, c = x.shape
         node.reserve((n, h + pt + pb, w + pl + pr, c), x.dtype, "padded input")
+
+
+# --- REDUCE_WINDOW and STABLEHLO_REDUCE_WINDOW ---
+
+def reduce_window_shape(sizes, window, strides, dilations):
+    """The number of whole windows along each dimension (0 where none fits)."""
+    shape = []
+    for size, w, d, s in zip(sizes, window, dilations, strides):
+        span = (w - 1) * d + 1
+        shape.append(0 if size < span else (size - span) // s + 1)
+    return tuple(shape)
+
+
+def fold_windows(x, out, window, strides, dilations, fold):
+    """Folds every window of `x` into `out` (already holding the initial value)
+    in the window's row-major order, as LiteRT does: for each offset in the
+    window, fold(out, the strided view of x that offset picks for every output)."""
+    for offsets in itertools.product(*[range(w) for w in window]):
+        fold(out, x[tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
+                          for o, d, s, n in zip(offsets, dilations, strides, out.shape))])

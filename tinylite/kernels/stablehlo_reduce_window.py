@@ -8,12 +8,11 @@ forms).  Maximum is a >= b ? a : b and minimum a <= b ? a : b; the logical
 bodies give 0 or 1 in the input's type."""
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from ._stablehlo import body_op, int_list
 from ._base import OpDataBase, op_data
+from ._window import fold_windows, reduce_window_shape
 
 
 @op_data
@@ -80,12 +79,8 @@ def prepare(node):
     padded = [d + padding[2 * i] + padding[2 * i + 1] for i, d in enumerate(dilated)]
     if any(p < 0 for p in padded) or (any(padding) and 0 in padded):
         node.fail(f"padding {padding} leaves an empty tensor from the dilated shape {dilated}")
-    shape = []
-    for size, w, d, s in zip(padded, window, dil, strides):
-        span = (w - 1) * d + 1
-        shape.append(0 if size < span else (size - span) // s + 1)
     od.window = (base, padding, dilated, window, strides, dil, FUNCTIONS[BODIES[name]])
-    node.outputs[0].shape = tuple(shape)
+    node.outputs[0].shape = reduce_window_shape(padded, window, strides, dil)
     return eval_reduce_window
 
 
@@ -104,8 +99,8 @@ def eval_reduce_window(node, inputs, outputs):
     out.fill(fill)
     if out.size == 0:
         return
+    def fold(acc, view):
+        acc[...] = fn(acc, view)
+
     with np.errstate(over="ignore", invalid="ignore"):
-        for offsets in itertools.product(*[range(w) for w in window]):
-            view = padded[tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
-                                for o, d, s, n in zip(offsets, dil, strides, out.shape))]
-            out[...] = fn(out, view)
+        fold_windows(padded, out, window, strides, dil, fold)
