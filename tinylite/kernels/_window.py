@@ -157,3 +157,25 @@ def fold_windows(x, out, window, strides, dilations, fold):
     for offsets in itertools.product(*[range(w) for w in window]):
         fold(out, x[tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
                           for o, d, s, n in zip(offsets, dilations, strides, out.shape))])
+
+
+# --- float DEPTHWISE_CONV_2D (the reference's order and LiteRT's optimized one) ---
+
+def filter_taps(filt, cin):
+    """[kh, kw, cin, multiplier]: the weights each tap multiplies into each input channel."""
+    _, kh, kw, cout = filt.shape
+    return np.ascontiguousarray(filt.reshape(kh, kw, cin, cout // cin))
+
+
+def depthwise_operands(node, inputs, out, pad):
+    """What a float depthwise eval sums, or None for an empty output: the
+    windows [n, oh, ow, kh, kw, cin] of the input padded by ``pad(x, geometry)``,
+    the taps [kh, kw, cin, multiplier] (precomputed for a constant filter) and
+    `out` viewed as the accumulator [n, oh, ow, cin, multiplier]."""
+    if out.size == 0:
+        return None
+    x, g = inputs[0], node.data.geometry
+    taps = node.data.taps
+    if taps is None:
+        taps = filter_taps(inputs[1], x.shape[3])
+    return patches(pad(x, g), g), taps, out.reshape(out.shape[:3] + taps.shape[2:])
