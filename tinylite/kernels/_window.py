@@ -141,6 +141,15 @@ def reserve_padded(node, x, g):
 
 # --- REDUCE_WINDOW and STABLEHLO_REDUCE_WINDOW ---
 
+def reduce_window_input(node, types):
+    """The input (one of `types`), checked to share its type with the init value and the output."""
+    x, init = node.inputs[0], node.inputs[1]
+    node.expect_dtype(x, *types)
+    if init.dtype != x.dtype or node.outputs[0].dtype != x.dtype:
+        node.fail(f"init value and output must have the input's type {x.dtype.name}")
+    return x
+
+
 def reduce_window_shape(sizes, window, strides, dilations):
     """The number of whole windows along each dimension (0 where none fits)."""
     shape = []

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 from ._base import OpDataBase, op_data
-from ._window import fold_windows, reduce_window_shape
+from ._window import fold_windows, reduce_window_input, reduce_window_shape
 
 
 @op_data
@@ -26,10 +26,7 @@ FUNCTIONS = {1: np.add, 2: np.multiply, 3: np.minimum, 4: np.maximum, 5: np.logi
 
 def prepare(node):
     od = node.draft(OpData)
-    x, init = node.inputs[0], node.inputs[1]
-    node.expect_dtype(x, *TYPES)
-    if init.dtype != x.dtype or node.outputs[0].dtype != x.dtype:
-        node.fail(f"init value and output must have the input's type {x.dtype.name}")
+    x = reduce_window_input(node, TYPES)
     rank = len(x.shape)
     args = []
     for i, name in ((2, "window_shape"), (3, "window_strides"), (4, "window_dilations")):

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._stablehlo import body_op, int_list
 from ._base import OpDataBase, op_data
-from ._window import fold_windows, reduce_window_shape
+from ._window import fold_windows, reduce_window_input, reduce_window_shape
 
 
 @op_data
@@ -48,10 +48,7 @@ FUNCTIONS = {"add": np.add, "mul": np.multiply, "max": _max, "min": _min, "all":
 
 def prepare(node):
     od = node.draft(OpData)
-    x, init = node.inputs[0], node.inputs[1]
-    node.expect_dtype(x, *TYPES)
-    if init.dtype != x.dtype or node.outputs[0].dtype != x.dtype:
-        node.fail(f"init value and output must have the input's type {x.dtype.name}")
+    x = reduce_window_input(node, TYPES)
     rank = len(x.shape)
     if not 0 < rank <= 6:
         node.fail(f"the input must have rank 1 to 6 (LiteRT's limit), got {rank}")
