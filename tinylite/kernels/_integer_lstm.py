@@ -310,17 +310,21 @@ class IntegerLstmCell:
             c_new = np.clip(c_new, -self.cell_clip, self.cell_clip)
         o = gate("o", c_new, fx.logistic16_lut)
         t = fx.tanh16_lut(c_new, 15 + self.cell_scale)
-        prod = fx.multiply_by_quantized_multiplier(o * t, *self.hidden_mult)
-        if self.proj_t is None:
-            out = np.clip(prod + self.hidden_zp, -128, 127)
-        else:
-            hidden = np.clip(prod - self.hidden_zp, -128, 127).astype(np.float64)
-            acc = fx.wrap32(np.rint(hidden @ self.proj_t).astype(np.int64) + self.proj_bias)
-            out = np.clip(fx.multiply_by_quantized_multiplier(acc, *self.proj_mult) + self.h_zp, -128, 127)
-            if self.proj_clip > 0:
-                out = np.clip(out, -self.proj_clip, self.proj_clip)
+        out = self.output(fx.multiply_by_quantized_multiplier(o * t, *self.hidden_mult))
         c[...] = c_new
         h[...] = out
+        return out
+
+    def output(self, prod):
+        """The step's int8 output (the next h) from the rescaled o * tanh(c): plus the hidden zero
+        point, or through the projection when there is one."""
+        if self.proj_t is None:
+            return np.clip(prod + self.hidden_zp, -128, 127)
+        hidden = np.clip(prod - self.hidden_zp, -128, 127).astype(np.float64)
+        acc = fx.wrap32(np.rint(hidden @ self.proj_t).astype(np.int64) + self.proj_bias)
+        out = np.clip(fx.multiply_by_quantized_multiplier(acc, *self.proj_mult) + self.h_zp, -128, 127)
+        if self.proj_clip > 0:
+            out = np.clip(out, -self.proj_clip, self.proj_clip)
         return out
 
 

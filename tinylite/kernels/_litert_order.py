@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._window import patches
+from ._window import depthwise_operands, patches
 
 # Floats per SIMD packet in the x86 wheel's Eigen product kernel (AVX).
 PACKET = 8
@@ -216,19 +216,13 @@ def conv_float(node, inputs, outputs):
 def depthwise_float_bias_first(node, inputs, outputs):
     """DEPTHWISE_CONV_2D (float32) as LiteRT's optimized kernel sums: from the
     bias, then the taps in (kh, kw) order."""
-    data = node.data
-    from .depthwise_conv_2d import filter_taps
-
-    x, out = inputs[0], outputs[0]
+    data, out = node.data, outputs[0]
     b = inputs[2] if len(inputs) > 2 else None
-    if out.size == 0:
+    operands = depthwise_operands(node, inputs, out, _padded)
+    if operands is None:
         return
+    windows, taps, acc = operands
     g = data.geometry
-    taps = data.taps
-    if taps is None:
-        taps = filter_taps(inputs[1], x.shape[3])
-    windows = patches(_padded(x, g), g)                    # [n, oh, ow, kh, kw, cin]
-    acc = out.reshape(out.shape[:3] + taps.shape[2:])      # [n, oh, ow, cin, multiplier]
     if b is None:
         acc[...] = 0
     else:

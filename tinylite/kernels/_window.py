@@ -3,6 +3,8 @@ rule (with its failure cases), the padding, strides and im2col of the
 convolutions, reduction axes, resize coordinates."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ._base import conv_padding, op_data, OpDataBase
@@ -135,3 +137,54 @@ def reserve_padded(node, x, g):
     if pt or pb or pl or pr:
         n, h, w, c = x.shape
         node.reserve((n, h + pt + pb, w + pl + pr, c), x.dtype, "padded input")
+
+
+# --- REDUCE_WINDOW and STABLEHLO_REDUCE_WINDOW ---
+
+def reduce_window_input(node, types):
+    """The input (one of `types`), checked to share its type with the init value and the output."""
+    x, init = node.inputs[0], node.inputs[1]
+    node.expect_dtype(x, *types)
+    if init.dtype != x.dtype or node.outputs[0].dtype != x.dtype:
+        node.fail(f"init value and output must have the input's type {x.dtype.name}")
+    return x
+
+
+def reduce_window_shape(sizes, window, strides, dilations):
+    """The number of whole windows along each dimension (0 where none fits)."""
+    shape = []
+    for size, w, d, s in zip(sizes, window, dilations, strides):
+        span = (w - 1) * d + 1
+        shape.append(0 if size < span else (size - span) // s + 1)
+    return tuple(shape)
+
+
+def fold_windows(x, out, window, strides, dilations, fold):
+    """Folds every window of `x` into `out` (already holding the initial value)
+    in the window's row-major order, as LiteRT does: for each offset in the
+    window, fold(out, the strided view of x that offset picks for every output)."""
+    for offsets in itertools.product(*[range(w) for w in window]):
+        fold(out, x[tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
+                          for o, d, s, n in zip(offsets, dilations, strides, out.shape))])
+
+
+# --- float DEPTHWISE_CONV_2D (the reference's order and LiteRT's optimized one) ---
+
+def filter_taps(filt, cin):
+    """[kh, kw, cin, multiplier]: the weights each tap multiplies into each input channel."""
+    _, kh, kw, cout = filt.shape
+    return np.ascontiguousarray(filt.reshape(kh, kw, cin, cout // cin))
+
+
+def depthwise_operands(node, inputs, out, pad):
+    """What a float depthwise eval sums, or None for an empty output: the
+    windows [n, oh, ow, kh, kw, cin] of the input padded by ``pad(x, geometry)``,
+    the taps [kh, kw, cin, multiplier] (precomputed for a constant filter) and
+    `out` viewed as the accumulator [n, oh, ow, cin, multiplier]."""
+    if out.size == 0:
+        return None
+    x, g = inputs[0], node.data.geometry
+    taps = node.data.taps
+    if taps is None:
+        taps = filter_taps(inputs[1], x.shape[3])
+    return patches(pad(x, g), g), taps, out.reshape(out.shape[:3] + taps.shape[2:])

@@ -14,7 +14,8 @@ from . import _fixedpoint as fx
 from ._base import activation_name, float_activation, op_data, padding_name
 from ._quantization import (_asymmetric_quantize_rows, _float_clamp, _is_quantized, _requant_params, _require,
                             _scales, _unsupported, QuantData)
-from ._window import geometry, pad_input, patches, reserve_padded, window_out_size
+from ._window import (depthwise_operands, filter_taps, geometry, pad_input, patches, reserve_padded,
+                      window_out_size)
 
 
 @op_data
@@ -74,24 +75,14 @@ def prepare(node):
     return prepare_quantized(node)
 
 
-def filter_taps(filt, cin):
-    """[kh, kw, cin, multiplier]: the weights each tap multiplies into each input channel."""
-    _, kh, kw, cout = filt.shape
-    return np.ascontiguousarray(filt.reshape(kh, kw, cin, cout // cin))
-
-
 def eval_float(node, inputs, outputs):
-    data = node.data
-    x, out = inputs[0], outputs[0]
+    data, out = node.data, outputs[0]
     b = inputs[2] if len(inputs) > 2 else None
-    if out.size == 0:
+    operands = depthwise_operands(node, inputs, out, pad_input)
+    if operands is None:
         return
+    windows, taps, acc = operands
     g = data.geometry
-    taps = node.data.taps
-    if taps is None:
-        taps = filter_taps(inputs[1], x.shape[3])
-    windows = patches(pad_input(x, g), g)          # [n, oh, ow, kh, kw, cin], a view
-    acc = out.reshape(out.shape[:3] + taps.shape[2:])  # [n, oh, ow, cin, multiplier]
     np.multiply(windows[:, :, :, 0, 0, :, None], taps[0, 0], out=acc)
     tmp = np.empty_like(acc) if g["kh"] * g["kw"] > 1 else None
     for i in range(g["kh"]):

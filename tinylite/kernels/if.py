@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from ._base import OpDataBase, op_data
+from ._control_flow import branch, interpreter, shape_outputs
 
 
 @op_data
@@ -19,46 +20,20 @@ FOLDABLE = False
 
 def prepare(node):
     d = node.draft(OpData)
-    ip = node.runner.interpreter
-    if ip is None:
-        node.fail("control flow needs the Interpreter that owns the subgraphs")
-    n = len(ip.model.subgraphs)
-    branches = []
-    for key in ("then_subgraph_index", "else_subgraph_index"):
-        k = node.options.get(key, 0)
-        if not 0 <= k < n or k == node.runner.index:
-            node.fail(f"{key} {k} is not another subgraph of the model (it has {n})")
-        sub = ip._runner(k)
-        if len(sub.subgraph.inputs) != len(node.inputs) - 1 or len(sub.subgraph.outputs) != len(node.outputs):
-            node.fail(f"subgraph {k} takes {len(sub.subgraph.inputs)} inputs and gives {len(sub.subgraph.outputs)} "
-                      f"outputs; the op passes {len(node.inputs) - 1} and expects {len(node.outputs)}")
-        branches.append(sub)
+    ip = interpreter(node)
+    branches = [branch(node, ip, key, node.options.get(key, 0))
+                for key in ("then_subgraph_index", "else_subgraph_index")]
     cond = node.inputs[0]
     if cond.dtype != np.bool_ or cond.size != 1:
         node.fail(f"the condition must be one boolean, got {cond.dtype.name} of shape {list(cond.shape)}")
     d.branches = branches
-    shapes = [tuple(s.shape) for s in node.inputs[1:]]
-    then_shapes, else_shapes = (b.output_shapes(shapes) for b in branches)
-    if then_shapes == else_shapes and None not in then_shapes:
-        for o, shape in zip(node.outputs, then_shapes):
-            o.shape = shape
-        return eval_if
-    # Shapes depend on the branch taken: prepare once the condition's value is known.
-    take = branches[0] if bool(np.asarray(node.value(0)).reshape(-1)[0]) else branches[1]
-    values = [node.value(i) for i in range(1, len(node.inputs))]
-    d.results = take.run(values)
-    for o, r in zip(node.outputs, d.results):
-        o.shape = r.shape
-    return eval_results
+    return shape_outputs(node, d, lambda c: _take(d.branches, c), eval_if)
+
+
+def _take(branches, cond):
+    return branches[0] if bool(np.asarray(cond).reshape(-1)[0]) else branches[1]
 
 
 def eval_if(node, inputs, outputs):
-    data = node.data
-    take = data.branches[0] if bool(inputs[0].reshape(-1)[0]) else data.branches[1]
-    for out, value in zip(outputs, take.run(inputs[1:])):
-        out[...] = value
-
-
-def eval_results(node, inputs, outputs):
-    for out, value in zip(outputs, node.data.results):
+    for out, value in zip(outputs, _take(node.data.branches, inputs[0]).run(inputs[1:])):
         out[...] = value

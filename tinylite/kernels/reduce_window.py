@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-import itertools
-
 import numpy as np
 from ._base import OpDataBase, op_data
+from ._window import fold_windows, reduce_window_input, reduce_window_shape
 
 
 @op_data
@@ -27,10 +26,7 @@ FUNCTIONS = {1: np.add, 2: np.multiply, 3: np.minimum, 4: np.maximum, 5: np.logi
 
 def prepare(node):
     od = node.draft(OpData)
-    x, init = node.inputs[0], node.inputs[1]
-    node.expect_dtype(x, *TYPES)
-    if init.dtype != x.dtype or node.outputs[0].dtype != x.dtype:
-        node.fail(f"init value and output must have the input's type {x.dtype.name}")
+    x = reduce_window_input(node, TYPES)
     rank = len(x.shape)
     args = []
     for i, name in ((2, "window_shape"), (3, "window_strides"), (4, "window_dilations")):
@@ -46,10 +42,7 @@ def prepare(node):
         node.fail("ALL and ANY reduce bool tensors")
     od.fn = FUNCTIONS[fn]
     od.window = args
-    shape, dilated = [], [(w - 1) * d + 1 for w, d in zip(args[0], args[2])]
-    for size, dw, s in zip(x.shape, dilated, args[1]):
-        shape.append(0 if size < dw else (size - dw) // s + 1)
-    node.outputs[0].shape = tuple(shape)
+    node.outputs[0].shape = reduce_window_shape(x.shape, *args)
     return eval_reduce_window
 
 
@@ -60,8 +53,5 @@ def eval_reduce_window(node, inputs, outputs):
     out.fill(init.reshape(-1)[0])
     if out.size == 0:
         return
-    window, strides, dil = data.window
-    for offsets in itertools.product(*[range(w) for w in window]):
-        view = x[tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
-                       for o, d, s, n in zip(offsets, dil, strides, out.shape))]
-        data.fn(out, view, out=out)
+    fn = data.fn
+    fold_windows(x, out, *data.window, lambda acc, view: fn(acc, view, out=acc))

@@ -8,12 +8,11 @@ forms).  Maximum is a >= b ? a : b and minimum a <= b ? a : b; the logical
 bodies give 0 or 1 in the input's type."""
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from ._stablehlo import body_op, int_list
 from ._base import OpDataBase, op_data
+from ._window import fold_windows, reduce_window_input, reduce_window_shape
 
 
 @op_data
@@ -49,10 +48,7 @@ FUNCTIONS = {"add": np.add, "mul": np.multiply, "max": _max, "min": _min, "all":
 
 def prepare(node):
     od = node.draft(OpData)
-    x, init = node.inputs[0], node.inputs[1]
-    node.expect_dtype(x, *TYPES)
-    if init.dtype != x.dtype or node.outputs[0].dtype != x.dtype:
-        node.fail(f"init value and output must have the input's type {x.dtype.name}")
+    x = reduce_window_input(node, TYPES)
     rank = len(x.shape)
     if not 0 < rank <= 6:
         node.fail(f"the input must have rank 1 to 6 (LiteRT's limit), got {rank}")
@@ -80,12 +76,8 @@ def prepare(node):
     padded = [d + padding[2 * i] + padding[2 * i + 1] for i, d in enumerate(dilated)]
     if any(p < 0 for p in padded) or (any(padding) and 0 in padded):
         node.fail(f"padding {padding} leaves an empty tensor from the dilated shape {dilated}")
-    shape = []
-    for size, w, d, s in zip(padded, window, dil, strides):
-        span = (w - 1) * d + 1
-        shape.append(0 if size < span else (size - span) // s + 1)
     od.window = (base, padding, dilated, window, strides, dil, FUNCTIONS[BODIES[name]])
-    node.outputs[0].shape = tuple(shape)
+    node.outputs[0].shape = reduce_window_shape(padded, window, strides, dil)
     return eval_reduce_window
 
 
@@ -104,8 +96,8 @@ def eval_reduce_window(node, inputs, outputs):
     out.fill(fill)
     if out.size == 0:
         return
+    def fold(acc, view):
+        acc[...] = fn(acc, view)
+
     with np.errstate(over="ignore", invalid="ignore"):
-        for offsets in itertools.product(*[range(w) for w in window]):
-            view = padded[tuple(slice(o * d, o * d + (n - 1) * s + 1, s)
-                                for o, d, s, n in zip(offsets, dil, strides, out.shape))]
-            out[...] = fn(out, view)
+        fold_windows(padded, out, window, strides, dil, fold)

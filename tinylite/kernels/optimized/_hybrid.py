@@ -23,6 +23,7 @@ past it), so they equal the reference's float64 products rounded.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 from numpy._core.umath import clip as _clip
@@ -106,3 +107,23 @@ def symmetric_params(lo, hi):
     if rng == 0:
         return _F1, _F127, 0.0
     return rng / _F127, _F127 / rng, 0.0
+
+
+def product_dtype(weights, axis):
+    """float32 where every sum of products of quantized values (|q| <= 255
+    centered) with the exact int8 `weights` over `axis` stays below 2**24,
+    so is exact in it; else float64."""
+    bound = 255.0 * float(np.abs(weights).sum(axis=axis).max(initial=0))
+    return np.float32 if bound < 2.0**24 else np.float64
+
+
+def rescale_calls(dst, scale, bias, clamp):
+    """The reference's float32 epilogue on the products in `dst`, in place:
+    times the (row factor x weight scale) `scale`, plus the float32 `bias`
+    (or None), clamped to `clamp` (lo, hi, or None)."""
+    calls = [partial(np.multiply, dst, scale, out=dst)]
+    if bias is not None:
+        calls.append(partial(np.add, dst, bias, out=dst))
+    if clamp is not None:
+        calls.append(partial(np.clip, dst, *clamp, out=dst))
+    return calls

@@ -134,15 +134,7 @@ class FastCell:
         lo, hi = (-cell.cell_clip, cell.cell_clip) if cell.cell_clip > 0 else (fx.INT16_MIN, fx.INT16_MAX)
         np.clip(c_new, max(lo, fx.INT16_MIN), min(hi, fx.INT16_MAX), out=c_new)
         t = self.tanh_cell[c_new + 32768]
-        prod = self.hidden(o * t)
-        if cell.proj_t is None:
-            out = np.clip(prod + cell.hidden_zp, -128, 127)
-        else:
-            hidden = np.clip(prod - cell.hidden_zp, -128, 127).astype(np.float64)
-            acc = fx.wrap32(np.rint(hidden @ cell.proj_t).astype(np.int64) + cell.proj_bias)
-            out = np.clip(fx.multiply_by_quantized_multiplier(acc, *cell.proj_mult) + cell.h_zp, -128, 127)
-            if cell.proj_clip > 0:
-                out = np.clip(out, -cell.proj_clip, cell.proj_clip)
+        out = cell.output(self.hidden(o * t))
         c[...] = c_new
         h[...] = out
         return out

@@ -6,9 +6,9 @@ from functools import partial
 import numpy as np
 
 from .. import average_pool_2d as reference
-from .._base import binds
 from .._pool import PaddedInput, window_slices
 from . import register
+from ._cached import cached_calls
 
 
 @register("AVERAGE_POOL_2D", dtypes=(np.float32,), when=lambda node, ref: ref is reference.eval_float)
@@ -91,15 +91,4 @@ class _IntBuffers:
         self.calls = calls
 
 
-def eval_int(node, inputs, outputs):
-    fb = node.cache.get("opt_avgpool_int")
-    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
-        fb = node.cache["opt_avgpool_int"] = _IntBuffers(node, inputs[0], outputs[0])
-    for call in fb.calls:
-        call()
-
-
-@binds(eval_int)
-def _bind_int(node, inputs, outputs):
-    node.cache["opt_avgpool_int"] = _IntBuffers(node, inputs[0], outputs[0])
-    return list(node.cache["opt_avgpool_int"].calls)
+eval_int = cached_calls("opt_avgpool_int", _IntBuffers, "eval_int")

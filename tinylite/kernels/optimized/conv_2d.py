@@ -26,6 +26,7 @@ from .._base import activation_calls, binds, Clamp, op_data
 from .._pool import PaddedInput
 from .._window import patches
 from ._cached import cached_calls
+from ._hybrid import RowQuantizer, product_dtype, rescale_calls
 
 
 @op_data
@@ -352,16 +353,13 @@ def prepare_hybrid(node, reference_fn):
     reference computes them."""
     d = node.draft(OpData)
     wmat = d.q_wmat[0]                                  # [K, cout] exact int8 values
-    bound = 255.0 * float(np.abs(wmat).sum(axis=0).max(initial=0))
-    dtype = np.float32 if bound < 2.0**24 else np.float64
+    dtype = product_dtype(wmat, 0)
     d.opt_hybrid = dict(wmat=wmat.astype(dtype), dtype=dtype)
     return eval_hybrid
 
 
 class _HybridBuffers:
     def __init__(self, node, x, out):
-        from ._hybrid import RowQuantizer
-
         p, g = node.data.opt_hybrid, node.data.geometry
         dtype = p["dtype"]
         n, h, wd, cin = x.shape
@@ -388,12 +386,8 @@ class _HybridBuffers:
         per_image = out.reshape(n, -1, cout)
         if acc is not res:
             calls.append(partial(np.copyto, res, acc, casting="unsafe"))    # float32(acc), as the reference
-        calls.append(partial(np.multiply, per_image, self.scale, out=per_image))
-        if node.data.q_bias is not None:
-            calls.append(partial(np.add, per_image, np.asarray(node.data.q_bias, np.float32), out=per_image))
-        if node.data.q_clamp is not None:
-            lo, hi = node.data.q_clamp
-            calls.append(partial(np.clip, per_image, lo, hi, out=per_image))
+        bias = None if node.data.q_bias is None else np.asarray(node.data.q_bias, np.float32)
+        calls += rescale_calls(per_image, self.scale, bias, node.data.q_clamp)
         self.calls = calls
 
 

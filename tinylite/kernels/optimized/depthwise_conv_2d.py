@@ -25,6 +25,7 @@ from . import register
 from ._gemm import GemmData
 from ._requantize import OnceFill, Requantizer, acc_dtype, chunk_rows, padded_buffer
 from ._cached import cached_calls
+from ._hybrid import RowQuantizer, product_dtype, rescale_calls
 from .._base import op_data
 
 
@@ -245,16 +246,13 @@ def prepare_hybrid(node, reference_fn):
     then float32(sum) x (weight scale x image scale), bias and clamp as the
     reference computes them."""
     d = node.draft(OpData)
-    bound = 255.0 * float(np.abs(d.q_taps).sum(axis=(0, 1)).max(initial=0))
-    dtype = np.float32 if bound < 2.0**24 else np.float64
+    dtype = product_dtype(d.q_taps, (0, 1))
     d.opt_hdw = dict(taps=d.q_taps.astype(dtype), dtype=dtype)
     return eval_hybrid
 
 
 class _HybridBuffers:
     def __init__(self, node, x, out):
-        from ._hybrid import RowQuantizer
-
         p, g = node.data.opt_hdw, node.data.geometry
         dtype = p["dtype"]
         n, h, wd, cin = x.shape
@@ -284,12 +282,7 @@ class _HybridBuffers:
             else:
                 calls += win.sum_calls(r0, k, acc64[:, :k], tmp2[:, :k])
                 calls.append(partial(np.copyto, dst, acc64[:, :k], casting="unsafe"))
-            d4 = dst.reshape(n, k, ow, cout)
-            calls.append(partial(np.multiply, d4, scale, out=d4))
-            if bias is not None:
-                calls.append(partial(np.add, d4, bias, out=d4))
-            if node.data.q_clamp is not None:
-                calls.append(partial(np.clip, d4, *node.data.q_clamp, out=d4))
+            calls += rescale_calls(dst.reshape(n, k, ow, cout), scale, bias, node.data.q_clamp)
         self.calls = calls
 
 

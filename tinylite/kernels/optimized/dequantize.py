@@ -8,8 +8,8 @@ from functools import partial
 import numpy as np
 
 from .. import dequantize as reference
-from .._base import binds
 from . import register
+from ._cached import cached_calls
 
 
 @register("DEQUANTIZE", dtypes=(np.int8, np.uint8),
@@ -31,15 +31,4 @@ class _Buffers:
             self.calls.append(partial(reference.eval_affine, node, [xf[simd:]], [res[simd:]]))
 
 
-def eval_fast(node, inputs, outputs):
-    fb = node.cache.get("opt_dequantize_bufs")
-    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
-        fb = node.cache["opt_dequantize_bufs"] = _Buffers(node, inputs[0], outputs[0])
-    for call in fb.calls:
-        call()
-
-
-@binds(eval_fast)
-def _bind(node, inputs, outputs):
-    node.cache["opt_dequantize_bufs"] = _Buffers(node, inputs[0], outputs[0])
-    return list(node.cache["opt_dequantize_bufs"].calls)
+eval_fast = cached_calls("opt_dequantize_bufs", _Buffers, "eval_fast")

@@ -23,6 +23,7 @@ from . import register
 from ._gemm import TILE_ELEMENTS, GemmConv, GemmData
 from ._requantize import Requantizer
 from ._cached import cached_calls
+from ._hybrid import RowQuantizer, product_dtype, rescale_calls
 
 
 @op_data
@@ -148,16 +149,13 @@ def prepare_hybrid(node, reference_fn):
     product of the centered rows with the int8 weights, then the reference's
     float32 rescale (row factor x weight scale), bias and clamp."""
     d = node.draft(OpData)
-    bound = 255.0 * float(np.abs(d.q_wt).sum(axis=0).max(initial=0))
-    dtype = np.float32 if bound < 2.0**24 else np.float64
+    dtype = product_dtype(d.q_wt, 0)
     d.opt_hfc = dict(wt=d.q_wt.astype(dtype), dtype=dtype)
     return eval_hybrid
 
 
 class _HybridBuffers:
     def __init__(self, node, x, out):
-        from ._hybrid import RowQuantizer
-
         p = node.data.opt_hfc
         depth, units = p["wt"].shape
         rows = x.size // depth
@@ -172,13 +170,10 @@ class _HybridBuffers:
         self.calls = [quantize, partial(np.dot, xq, p["wt"], out=acc)]
         if acc is not res:
             self.calls.append(partial(np.copyto, res, acc, casting="unsafe"))   # float32(acc), as the reference
-        self.calls += [partial(np.multiply, quantize.sf[:, None], wscale, out=self.scale),
-                       partial(np.multiply, res, self.scale, out=res)]
+        self.calls.append(partial(np.multiply, quantize.sf[:, None], wscale, out=self.scale))
         b = node.inputs[2] if node.has_input(2) else None
-        if b is not None:
-            self.calls.append(partial(np.add, res, np.asarray(b.data, np.float32).reshape(-1), out=res))
-        if node.data.q_clamp is not None:
-            self.calls.append(partial(np.clip, res, *node.data.q_clamp, out=res))
+        bias = None if b is None else np.asarray(b.data, np.float32).reshape(-1)
+        self.calls += rescale_calls(res, self.scale, bias, node.data.q_clamp)
 
 
 eval_hybrid = cached_calls("opt_hfc_bufs", _HybridBuffers, "eval_hybrid")
@@ -208,8 +203,6 @@ def prepare_blockwise(node, reference_fn):
 
 class _BlockwiseBuffers:
     def __init__(self, node, x, out):
-        from ._hybrid import RowQuantizer
-
         p = node.data.opt_blockwise
         blocks, block, units = p["w"].shape
         rows = x.size // (blocks * block)

@@ -12,6 +12,7 @@ from .. import max_pool_2d as reference
 from .._base import activation_calls, binds
 from .._pool import PaddedInput
 from . import register
+from ._cached import cached_calls
 
 
 @register("MAX_POOL_2D", dtypes=(np.float32,), when=lambda node, ref: ref is reference.eval_float)
@@ -103,15 +104,4 @@ class _IntBuffers:
             self.calls.append(partial(_clip, out, out.dtype.type(node.data.q_lo), out.dtype.type(node.data.q_hi), out=out))
 
 
-def eval_int(node, inputs, outputs):
-    fb = node.cache.get("opt_maxpool_int")
-    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
-        fb = node.cache["opt_maxpool_int"] = _IntBuffers(node, inputs[0], outputs[0])
-    for call in fb.calls:
-        call()
-
-
-@binds(eval_int)
-def _bind_int(node, inputs, outputs):
-    node.cache["opt_maxpool_int"] = _IntBuffers(node, inputs[0], outputs[0])
-    return list(node.cache["opt_maxpool_int"].calls)
+eval_int = cached_calls("opt_maxpool_int", _IntBuffers, "eval_int")

@@ -12,8 +12,8 @@ import numpy as np
 from numpy._core.umath import clip as _clip
 
 from .. import quantize as reference
-from .._base import binds
 from . import register
+from ._cached import cached_calls
 
 
 @register("QUANTIZE", dtypes=(np.float32,),
@@ -41,15 +41,4 @@ class _Buffers:
             self.calls.append(partial(reference.eval_quantize, tail, [xf[simd:]], [res[simd:]]))
 
 
-def eval_fast(node, inputs, outputs):
-    fb = node.cache.get("opt_quantize_bufs")
-    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
-        fb = node.cache["opt_quantize_bufs"] = _Buffers(node, inputs[0], outputs[0])
-    for call in fb.calls:
-        call()
-
-
-@binds(eval_fast)
-def _bind(node, inputs, outputs):
-    node.cache["opt_quantize_bufs"] = _Buffers(node, inputs[0], outputs[0])
-    return list(node.cache["opt_quantize_bufs"].calls)
+eval_fast = cached_calls("opt_quantize_bufs", _Buffers, "eval_fast")

@@ -11,8 +11,8 @@ from functools import partial
 import numpy as np
 
 from .. import resize_bilinear as reference
-from .._base import binds
 from . import register
+from ._cached import cached_calls
 
 
 @register("RESIZE_BILINEAR", dtypes=(np.uint8,), when=lambda node, ref: ref is reference.eval_uint8)
@@ -47,15 +47,4 @@ class _Buffers:
                               partial(np.copyto, out, acc, casting="unsafe")]
 
 
-def eval_uint8(node, inputs, outputs):
-    fb = node.cache.get("opt_resize_bufs")
-    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
-        fb = node.cache["opt_resize_bufs"] = _Buffers(node, inputs[0], outputs[0])
-    for call in fb.calls:
-        call()
-
-
-@binds(eval_uint8)
-def _bind(node, inputs, outputs):
-    node.cache["opt_resize_bufs"] = _Buffers(node, inputs[0], outputs[0])
-    return list(node.cache["opt_resize_bufs"].calls)
+eval_uint8 = cached_calls("opt_resize_bufs", _Buffers, "eval_uint8")

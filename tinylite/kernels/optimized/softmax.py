@@ -10,6 +10,7 @@ from numpy._core.umath import clip as _clip
 from .. import softmax as reference
 from .._base import binds
 from . import register
+from ._cached import cached_calls
 
 _max = np.maximum.reduce
 _sum = np.add.reduce
@@ -127,15 +128,4 @@ class _TableBuffers:
                        partial(np.copyto, o2, e, casting="unsafe")]
 
 
-def eval_table(node, inputs, outputs):
-    fb = node.cache.get("opt_softmax8")
-    if fb is None or fb.x is not inputs[0] or fb.out is not outputs[0]:
-        fb = node.cache["opt_softmax8"] = _TableBuffers(node, inputs[0], outputs[0])
-    for call in fb.calls:
-        call()
-
-
-@binds(eval_table)
-def _bind_table(node, inputs, outputs):
-    node.cache["opt_softmax8"] = _TableBuffers(node, inputs[0], outputs[0])
-    return list(node.cache["opt_softmax8"].calls)
+eval_table = cached_calls("opt_softmax8", _TableBuffers, "eval_table")
