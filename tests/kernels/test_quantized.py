@@ -301,3 +301,20 @@ def test_prelu(dtype, alpha_shape):
                   dict(name="a", data=alpha, quantization=(0.003, int(rng.integers(-10, 10))))],
         [qdesc("y", x.shape, dtype, os_, zp(dtype))])
     assert_same_outputs(content, [x])
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16])
+def test_quantize_float_near_ties(dtype):
+    # Values whose quotient x / scale lies within an ulp of a half: LiteRT's reference
+    # divides in float32 (rounding the quotient onto the tie), the optimized tail in double.
+    scale = np.float32(0.1 if dtype != np.int16 else 0.003)
+    k = np.arange(-40, 40, dtype=np.float64) + 0.5
+    base = (k * np.float64(scale)).astype(np.float32)
+    x = np.concatenate([np.nextafter(base, np.float32(-np.inf)), base, np.nextafter(base, np.float32(np.inf))])
+    x = x.astype(np.float32)
+    f32 = x / scale
+    f64 = x.astype(np.float64) / np.float64(scale)
+    assert (np.floor(np.abs(f32) + 0.5) != np.floor(np.abs(f64) + 0.5)).any()   # the case is live
+    x = x[: (len(x) // 8 - 1) * 8 + 3]    # a scalar tail of 3 after the 8-blocks
+    content = single_op_model("QUANTIZE", [("x", x.shape)], [qdesc("y", x.shape, dtype, float(scale), zp(dtype))])
+    assert_same_outputs(content, [x])

@@ -78,7 +78,12 @@ def eval_quantize(node, inputs, outputs):
     simd = len(x) // 8 * 8 if data.simd_block else 0
     q = np.empty(len(x), np.float64)
     q[:simd] = np.rint(x[:simd] * data.inv_scale)     # SIMD blocks: float32 product, ties to even
-    q[simd:] = fx.round_half_away(x[simd:].astype(np.float64) / data.scale.reshape(-1)[0])
+    if data.simd_block:
+        # The optimized kernels' scalar tail divides by the scale as a double.
+        q[simd:] = fx.round_half_away(x[simd:].astype(np.float64) / data.scale.reshape(-1)[0])
+    else:
+        # The reference kernel divides in float32: near a half its rounded quotient can land on the tie.
+        q[:] = fx.round_half_away((x / np.float32(data.scale.reshape(-1)[0])).astype(np.float64))
     q += data.zero_point.reshape(-1)[0]
     out.reshape(-1)[...] = np.clip(q, info.min, info.max)
 
