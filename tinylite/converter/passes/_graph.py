@@ -20,6 +20,21 @@ def consumers(sg) -> dict[int, list]:
     return out
 
 
+def rewrite_until_fixed(model, fold_one) -> None:
+    """Apply `fold_one(model, sg, op, users)` to every subgraph until no op
+    changes: after each rewrite the readers map is rebuilt, because a fold
+    removes an operator and rewires its tensors."""
+    for sg in model.subgraphs:
+        changed = True
+        while changed:
+            changed = False
+            users = consumers(sg)
+            for op in list(sg.operators):
+                if fold_one(model, sg, op, users):
+                    changed = True
+                    break
+
+
 def producers(sg) -> dict[int, object]:
     return {o: op for op in sg.operators for o in op.outputs}
 

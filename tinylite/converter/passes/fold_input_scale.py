@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._graph import NONE, const, consumers, fused_activation, op_name, set_const
+from ._graph import NONE, const, fused_activation, op_name, rewrite_until_fixed, set_const
 
 
 def _fold_one(model, sg, mul, users) -> bool:
@@ -58,12 +58,4 @@ def _fold_one(model, sg, mul, users) -> bool:
 
 
 def run(model) -> None:
-    for sg in model.subgraphs:
-        changed = True
-        while changed:
-            changed = False
-            users = consumers(sg)
-            for op in list(sg.operators):
-                if _fold_one(model, sg, op, users):
-                    changed = True
-                    break
+    rewrite_until_fixed(model, _fold_one)

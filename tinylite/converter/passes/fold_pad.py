@@ -6,10 +6,8 @@ keras.applications models (ZeroPadding2D(correct_pad(...)) then a VALID conv), a
 TensorFlow's converter folds it the same way."""
 from __future__ import annotations
 
-import numpy as np
-
 from ...flatbuffer.schema import PADDINGS
-from ._graph import const, consumers, op_name
+from ._graph import const, op_name, rewrite_until_fixed
 
 _CONVS = ("CONV_2D", "DEPTHWISE_CONV_2D")
 
@@ -60,12 +58,4 @@ def _fold_one(model, sg, pad, users) -> bool:
 
 
 def run(model) -> None:
-    for sg in model.subgraphs:
-        changed = True
-        while changed:
-            changed = False
-            users = consumers(sg)
-            for op in list(sg.operators):
-                if _fold_one(model, sg, op, users):
-                    changed = True
-                    break
+    rewrite_until_fixed(model, _fold_one)
