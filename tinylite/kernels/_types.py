@@ -61,6 +61,7 @@ INPUT_TYPES = {
         ('float32',),
         ('int16',),
         ('int8',),
+        ('uint8',),
     ],
     'BATCH_MATMUL': [
         ('float32', 'float32'),
@@ -516,7 +517,6 @@ INPUT_TYPES = {
         ('uint8',),
     ],
     'LESS': [
-        ('bytes', 'bytes'),
         ('float16', 'float16'),
         ('float32', 'float32'),
         ('int16', 'int16'),
@@ -622,6 +622,7 @@ INPUT_TYPES = {
         ('float32',),
         ('int16',),
         ('int8',),
+        ('uint8',),
     ],
     'MEAN': [
         ('float32', 'int32'),
@@ -1007,6 +1008,7 @@ INPUT_TYPES = {
         ('float32',),
         ('int16',),
         ('int8',),
+        ('uint8',),
     ],
     'SPACE_TO_BATCH_ND': [
         ('bool', 'int32', 'int32'),
