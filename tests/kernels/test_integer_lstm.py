@@ -32,13 +32,17 @@ def _int8_weights(name, rows, cols, scale):
 def integer_lstm_model(op="UNIDIRECTIONAL_SEQUENCE_LSTM", n_batch=2, n_time=5, n_input=6, n_cell=8, n_output=None,
                        cifg=False, peephole=False, proj=False, proj_bias=False, layer_norm=False, time_major=False,
                        cell_clip=0.0, proj_clip=0.0, cell_scale=2.0 ** -11, input_zp=7, state_zp=-5, hidden_zp=3,
-                       hidden_scale=1 / 128):
+                       hidden_scale=1 / 128, w_scales=(0.004, 0.012), r_scales=(0.004, 0.012), proj_scale=0.01,
+                       ln_values=(5000, 30000), ln_scales=(2e-5, 6e-5)):
     """An int8 LSTM with random weights and realistic scales; the 5 intermediates carry the
-    gate scales (used with layer norm) and the hidden state's scale and zero point."""
+    gate scales (used with layer norm) and the hidden state's scale and zero point.
+    `w_scales`, `r_scales`: ranges of the input and recurrent weight scales (they set the
+    requantization shifts); `proj_scale`: the projection's; `ln_values`, `ln_scales`: ranges of the
+    layer norm coefficients and their scales."""
     n_output = n_output or n_cell
     in_scale, h_scale = 0.04, 1 / 128
-    w_scale = {g: float(rng.uniform(0.004, 0.012)) for g in "ifco"}
-    r_scale = {g: float(rng.uniform(0.004, 0.012)) for g in "ifco"}
+    w_scale = {g: float(rng.uniform(*w_scales)) for g in "ifco"}
+    r_scale = {g: float(rng.uniform(*r_scales)) for g in "ifco"}
 
     def opt(cond, make):
         return make() if cond else None
@@ -63,7 +67,7 @@ def integer_lstm_model(op="UNIDIRECTIONAL_SEQUENCE_LSTM", n_batch=2, n_time=5, n
                     quantization=_q(in_scale * w_scale[g]))
 
     ins += [opt(not cifg, lambda: bias("i"))] + [bias(g) for g in "fco"]
-    ins += [opt(proj, lambda: _int8_weights("wp", n_output, n_cell, 0.01)),
+    ins += [opt(proj, lambda: _int8_weights("wp", n_output, n_cell, proj_scale)),
             opt(proj and proj_bias, lambda: dict(name="bp", data=rng.integers(-3000, 3000, n_output).astype(np.int32),
                                                 dtype=np.int32, quantization=_q(1e-4)))]
     ins += [dict(name="h", shape=[n_batch, n_output], dtype=np.int8, quantization=_q(h_scale, state_zp),
@@ -71,8 +75,8 @@ def integer_lstm_model(op="UNIDIRECTIONAL_SEQUENCE_LSTM", n_batch=2, n_time=5, n
             dict(name="c", shape=[n_batch, n_cell], dtype=np.int16, quantization=_q(cell_scale), is_variable=True)]
 
     def ln(g):
-        return dict(name="ln" + g, data=rng.integers(5000, 30000, n_cell).astype(np.int16), dtype=np.int16,
-                    quantization=_q(float(rng.uniform(2e-5, 6e-5))))
+        return dict(name="ln" + g, data=rng.integers(*ln_values, n_cell).astype(np.int16), dtype=np.int16,
+                    quantization=_q(float(rng.uniform(*ln_scales))))
 
     ins += [opt(layer_norm and not cifg, lambda: ln("i"))] + [opt(layer_norm, lambda: ln(g)) for g in "fco"]
     if op == "LSTM":

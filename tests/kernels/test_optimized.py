@@ -429,3 +429,105 @@ def test_hybrid_row_quantizer_matches_reference(asymmetric):
         np.testing.assert_array_equal(buf[:, 1:4, 1:5].reshape(len(x), -1), q - zp[:, None])
         np.testing.assert_array_equal(quantize.sf, sf)
         assert np.isnan(buf[:, 0]).all() and np.isnan(buf[:, :, 0]).all()      # the border untouched
+
+
+# The optimized integer LSTM (kernels/optimized/_integer_lstm.py): each of its forms against LiteRT
+# (default resolver) and tinylite's reference kernels, over invokes from random and extreme states.
+FAST_LSTM = {
+    "plain": (dict(), dict(rec=True)),
+    "recurrent-int64": (dict(r_scales=(1e-5, 3e-5)), dict(rec=False)),        # shifts past the float64 form
+    "input-left-shift-saturating": (dict(w_scales=(0.05, 0.1), r_scales=(0.05, 0.1)), {}),
+    "projection-int64": (dict(proj=True, n_output=5, proj_scale=1e-5), dict(proj=False)),
+    "projection-bias-clip": (dict(proj=True, proj_bias=True, n_output=6, proj_clip=0.3), dict(proj=True)),
+    "cifg-cell-clip": (dict(cifg=True, cell_clip=0.5, cell_scale=2.0 ** -15), {}),
+    "layer-norm-width-5-cifg": (dict(layer_norm=True, n_cell=5, cifg=True), {}),
+    "layer-norm-saturating": (dict(layer_norm=True, ln_values=(30000, 32767), w_scales=(0.05, 0.1)), {}),
+    # Many rows (the rounding ties of the normalization), and rows of equal saturated values (the
+    # variance guard, above 1 with these coefficient scales).
+    "layer-norm-long": (dict(layer_norm=True, n_time=60, n_batch=4), {}),
+    "layer-norm-guard": (dict(layer_norm=True, n_cell=2, n_time=20, ln_scales=(5e-4, 1e-3), w_scales=(0.2, 0.3)), {}),
+    "layer-norm-peephole-projection": (dict(layer_norm=True, peephole=True, n_batch=1, proj=True, n_output=3), {}),
+    "peephole-row-stride": (dict(peephole=True, proj=True, n_output=5, n_batch=3), {}),
+    "peephole-cifg": (dict(peephole=True, cifg=True, hidden_zp=-20, hidden_scale=1 / 64), {}),
+}
+
+
+@pytest.mark.parametrize("op", ["UNIDIRECTIONAL_SEQUENCE_LSTM", "LSTM"])
+@pytest.mark.parametrize("case", list(FAST_LSTM))
+def test_integer_lstm_fast_cell(case, op):
+    from test_integer_lstm import integer_lstm_model
+
+    kw, paths = FAST_LSTM[case]
+    if op == "LSTM" and case == "peephole-row-stride":
+        kw = dict(kw, n_batch=1)        # LSTM walks the flat batch: more rows keep the reference kernel
+    content, x_shape = integer_lstm_model(op=op, **kw)
+    rng = _rng(len(case))
+    mine = tinylite.Interpreter(model_content=content)
+    ref = tinylite.Interpreter(model_content=content, experimental_op_resolver_type=tinylite.OpResolverType.BUILTIN_REF)
+    lite = litert_interpreter(content, "builtin")
+    runtimes = (mine, ref, lite)
+    for it in runtimes:
+        it.allocate_tensors()
+    fn, node, _, _ = mine._runner(0).steps[0]
+    fast = node.data.fast_cell
+    assert fast is not None and fn.__name__ == "eval_integer_fast", "the fast cell did not apply"
+    if "rec" in paths:
+        assert fast.rec.exact_float == paths["rec"]
+    if "proj" in paths:
+        assert fast.proj.exact_float == paths["proj"]
+    names = {d["name"]: d["index"] for d in lite.get_tensor_details()}
+    h_i, c_i = names["h"], names["c"]
+    h_shape, c_shape = lite.get_tensor(h_i).shape, lite.get_tensor(c_i).shape
+    states = [(rng.integers(-128, 128, h_shape), rng.integers(-20000, 20000, c_shape)),
+              (np.full(h_shape, 127), np.full(c_shape, 32767)), (np.full(h_shape, -128), np.full(c_shape, -32768)),
+              (rng.choice([-128, 127], h_shape), rng.choice([-32768, 32767], c_shape))]
+    for k, (h0, c0) in enumerate(states):
+        x = rng.integers(-128, 128, x_shape).astype(np.int8)
+        if k == 2:
+            x[...] = 127
+        results = []
+        for it in runtimes:
+            it.set_tensor(h_i, h0.astype(np.int8))
+            it.set_tensor(c_i, c0.astype(np.int16))
+            for _ in range(2):          # the second invoke starts from the first's states
+                it.set_tensor(it.get_input_details()[0]["index"], x)
+                it.invoke()
+            results.append([it.get_tensor(it.get_output_details()[0]["index"]), it.get_tensor(h_i),
+                            it.get_tensor(c_i)])
+        for what, got in (("reference", results[1]), ("LiteRT", results[2])):
+            for name, a, b in zip(("output", "output state", "cell state"), results[0], got):
+                assert a.dtype == b.dtype and np.array_equal(a, b), f"state set {k}: {name} differs from {what}"
+
+
+def test_integer_lstm_fast_layer_norm_rows():
+    """The fast cell's layer norm on many crafted rows against the reference's _layer_norm: rows
+    of one value (variance 0: the guard, above 1 here), extremes, and enough random rows to hit
+    the rounding ties of every stage."""
+    from test_integer_lstm import integer_lstm_model
+
+    from tinylite.kernels import _fixedpoint as fx
+
+    B = 2048
+    content, _ = integer_lstm_model(op="LSTM", layer_norm=True, n_batch=B, n_cell=6, ln_scales=(5e-4, 1e-3))
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    fast = ip._runner(0).steps[0][1].data.fast_cell
+    cell, n, gates = fast.cell, fast.n, fast.gates
+    assert min(cell.ln_guard.values()) > 1
+    idx = np.empty((B, len(gates) * n), np.int64)
+    acts = np.empty_like(idx)
+    first, later = fast._general_calls(idx, acts, np.zeros((B, n), np.int64), B)
+    assert not later
+    rng = _rng(3)
+    g = rng.integers(-32768, 32768, idx.shape)
+    g3 = g.reshape(B, len(gates), n)
+    g3[:200] = g3[:200, :, :1]                                   # constant rows
+    g3[200:400] = rng.choice([-32768, 32767], g3[200:400].shape)
+    g3[400:600] = rng.integers(-3, 4, g3[400:600].shape)         # variance around 1
+    idx[...] = g + 32768
+    for call in first:
+        call()
+    for j, k in enumerate(gates):
+        normed = cell._layer_norm(g[:, j * n:(j + 1) * n], k)
+        want = (fx.tanh16_lut if k == "c" else fx.logistic16_lut)(normed, 3)
+        np.testing.assert_array_equal(acts[:, j * n:(j + 1) * n], want, err_msg=f"gate {k}")
