@@ -114,17 +114,22 @@ def test_uni_lstm_state_persists_and_resets():
     run_twice(content, feeds, reset_between=True)
 
 
+FAST_CELLS = [dict(), dict(cifg=True), dict(peephole=True), dict(peephole=True, cifg=True, cell_clip=0.5),
+              dict(layer_norm=True), dict(layer_norm=True, peephole=True, proj=True, proj_bias=True, n_output=5),
+              dict(layer_norm=True, cifg=True, proj=True, n_output=3, proj_clip=0.2), dict(proj=True, n_output=4)]
+
+
+@pytest.mark.parametrize("kw", FAST_CELLS, ids=lambda kw: "-".join(f"{k}={v}" for k, v in kw.items()) or "plain")
 @pytest.mark.parametrize("time_major", [False, True])
 @pytest.mark.parametrize("n_batch", [1, 3])
-def test_uni_lstm_plain_cell_fast_path(time_major, n_batch):
-    """The plain cell (what Keras's LSTM converts to) runs the whole sequence
-    without per-step allocations: LiteRT's values across invokes that carry
-    the states, the reference path's within rounding, and the others keep
-    the reference path."""
+def test_uni_lstm_float_fast_path(time_major, n_batch, kw):
+    """Every float cell with TANH runs the whole sequence as bound calls without per-step
+    allocations: LiteRT's values across invokes that carry the states, the reference path's
+    within rounding."""
     from tinylite.kernels import unidirectional_sequence_lstm as lstm
     from tinylite.kernels.optimized import unidirectional_sequence_lstm as fast_lstm
 
-    content, shape = uni_lstm_model(n_batch=n_batch, n_time=7, n_input=5, n_cell=8, time_major=time_major)
+    content, shape = uni_lstm_model(n_batch=n_batch, n_time=7, n_input=5, n_cell=8, time_major=time_major, **kw)
     feeds = [[rng.standard_normal(shape).astype(np.float32)] for _ in range(3)]
     run_twice(content, feeds)
     ip = tinylite.Interpreter(model_content=content)
@@ -140,10 +145,15 @@ def test_uni_lstm_plain_cell_fast_path(time_major, n_batch):
         lstm.eval_float(node, ins, outs)
         for f, r in zip(fast, [outs[0], ins[18], ins[19]]):
             np.testing.assert_allclose(f, r, rtol=1e-5, atol=1e-6)
-    for kw in (dict(peephole=True), dict(cifg=True), dict(act="RELU"), dict(cell_clip=0.5), dict(layer_norm=True)):
-        ip = tinylite.Interpreter(model_content=uni_lstm_model(**kw)[0])
+
+
+def test_uni_lstm_float_other_activations_keep_reference():
+    from tinylite.kernels import unidirectional_sequence_lstm as lstm
+
+    for act in ("RELU", "NONE"):
+        ip = tinylite.Interpreter(model_content=uni_lstm_model(act=act)[0])
         ip.allocate_tensors()
-        assert ip._runner(0).steps[0][0] is lstm.eval_float, kw
+        assert ip._runner(0).steps[0][0] is lstm.eval_float, act
 
 
 def test_uni_lstm_time_resize_and_batch_mismatch():

@@ -300,7 +300,7 @@ class FastCell:
         """The zero-argument calls of one invoke on these arrays: xs [T, B, n_in] int8 (a view),
         ys [T, B, n_out] int8 (a view), h_state [B, n_out] int8, c_state [B, n_cell] int16."""
         cell = self.cell
-        T, B, n, n_out = self.n_time, self.n_batch, self.n, self.n_out
+        (T, B), n, n_out = xs.shape[:2], self.n, self.n_out
         G = len(self.gates)
         W = G * n
         calls = []

@@ -1,15 +1,17 @@
-"""Optimized UNIDIRECTIONAL_SEQUENCE_LSTM: the plain float cell (what
-Keras's LSTM converts to: TANH, no peepholes, projection, layer norm, CIFG
-or clipping) over the whole sequence without per-step allocations, and the
-integer cell without peepholes or layer norm with all gates per call
+"""Optimized UNIDIRECTIONAL_SEQUENCE_LSTM: the float cell with TANH activation
+(any of CIFG, peepholes, layer norm, projection, clipping) over the whole
+sequence as bound calls without per-step allocations, and every integer cell
 (_integer_lstm.py, shared with LSTM)."""
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
+from numpy._core.umath import clip as _clip
 
 from .. import _recurrent
 from .. import unidirectional_sequence_lstm as reference
-from .._base import op_data
+from .._base import binds, op_data
 from . import _integer_lstm, register
 
 
@@ -29,73 +31,150 @@ def prepare_fast(node, reference_fn):
     return eval_float_fast
 
 
-def eval_float_fast(node, inputs, outputs):
-    data = node.data
-    seq = node.cache.get("sequence")
+def _calls(node, inputs, outputs):
     arrays = (inputs[0], outputs[0], inputs[18], inputs[19])
-    if seq is None or any(a is not b for a, b in zip(seq.arrays, arrays)):
-        seq = node.cache["sequence"] = FastLstmSequence(data.cell, inputs[0], outputs[0], inputs[18], inputs[19],
-                                               data.time_major)
-    seq.run()
+    bound = node.cache.get("sequence")
+    if bound is None or any(a is not b for a, b in zip(bound[0], arrays)):
+        data = node.data
+        n_batch = inputs[0].shape[1] if data.time_major else inputs[0].shape[0]
+        seq = FastLstmSequence(data.cell, n_batch)
+        bound = node.cache["sequence"] = (arrays, seq.calls(
+            _recurrent.time_major_view(inputs[0], data.time_major),
+            _recurrent.time_major_view(outputs[0], data.time_major),
+            inputs[18].reshape(n_batch, data.cell.n_output), inputs[19].reshape(n_batch, data.cell.n_cell)))
+    return bound[1]
+
+
+def eval_float_fast(node, inputs, outputs):
+    for call in _calls(node, inputs, outputs):
+        call()
+
+
+@binds(eval_float_fast)
+def _bind(node, inputs, outputs):
+    node.cache.pop("sequence", None)
+    return list(_calls(node, inputs, outputs))
 
 
 class FastLstmSequence:
-    """A float LSTM over a whole sequence without per-step allocations, for
-    the plain cell (what Keras's LSTM converts to: TANH, no peepholes,
-    projection, layer norm, CIFG or clipping).
+    """A float LSTM over a whole sequence as bound numpy calls, without per-step
+    allocations, for every float cell with TANH activation and no auxiliary
+    input: CIFG, peepholes, layer norm, projection (with or without bias), cell
+    and projection clipping.
 
     The input side of every step is one matrix product for the whole
-    sequence, bias included; each step is then the recurrent product and
-    a dozen in-place ufunc calls on buffers made once per set of arrays,
-    with the gates laid out (i, f, o, g) so that one sigmoid covers three
-    of them.  The same arithmetic as LstmCell.step except where the bias
-    is added (x W + b, then + h R), which moves results by rounding only;
-    tests compare the two.
+    sequence (bias included unless layer norm adds it later); each step is
+    then the recurrent product and in-place ufunc calls on buffers made once
+    per set of arrays.  The gates are laid out (i, f, o, g) so that one
+    sigmoid covers three of them, or (i, f, g, o) with peepholes (o sees the
+    new cell state); layer norm normalizes every gate of a block in one set
+    of calls over a [batch, gates, cells] view, with the reference's
+    operations (sum / n, x - mean, mean of squares, + 1e-8, sqrt, divide,
+    * coefficients, + bias).  The same arithmetic as LstmCell.step except
+    where the bias is added without layer norm (x W + b, then + h R), which
+    moves results by rounding only; tests compare the two.
     """
 
     @staticmethod
     def applies(cell) -> bool:
-        return (not (cell.hybrid or cell.cifg or cell.peephole or cell.layer_norm) and cell.proj is None
-                and cell.specs["aux"] is None and not cell.cell_clip
+        return (not cell.hybrid and cell.specs["aux"] is None
                 and _recurrent.ACTIVATION_NAMES.get(cell.activation, "NONE") == "TANH")
 
-    def __init__(self, cell, x, out, h_state, c_state, time_major):
+    def __init__(self, cell, n_batch):
+        self.cell = cell
+        self.n_batch = n_batch
+        gates = [k for k in (("i", "f", "c", "o") if cell.peephole else ("i", "f", "o", "c")) if k in cell.gates]
+        self.gates = gates
         n = cell.n_cell
-        order = [0, 1, 3, 2]                        # (i, f, c, o) -> (i, f, o, g)
-        cols = np.concatenate([np.arange(k * n, (k + 1) * n) for k in order])
+        cols = np.concatenate([np.arange(cell.gates.index(k) * n, (cell.gates.index(k) + 1) * n) for k in gates])
         self.wx = np.ascontiguousarray(cell.wx_t[:, cols])
         self.wh = np.ascontiguousarray(cell.wh_t[:, cols])
-        self.bias = np.concatenate([cell.bias[k] for k in ("i", "f", "o", "c")])
-        n_batch = x.shape[1] if time_major else x.shape[0]
-        self.arrays = (x, out, h_state, c_state)      # what the views below are views of
-        self.rows = x.reshape(-1, x.shape[2])
-        self.inputs = np.empty((self.rows.shape[0], 4 * n), np.float32)
-        self.steps = _recurrent.time_major_view(self.inputs.reshape(x.shape[:2] + (4 * n,)), time_major)
-        self.outputs = _recurrent.time_major_view(out, time_major)
-        self.h = h_state.reshape(n_batch, n)
-        self.c = c_state.reshape(n_batch, n)
-        self.acc = np.empty((n_batch, 4 * n), np.float32)
-        self.sig, self.g = self.acc[:, :3 * n], self.acc[:, 3 * n:]
-        self.i, self.f, self.o = (self.acc[:, k * n:(k + 1) * n] for k in range(3))
-        self.tmp = np.empty((n_batch, n), np.float32)
+        self.bias = np.concatenate([cell.bias[k] for k in gates])
+        self.col = {k: slice(j * n, (j + 1) * n) for j, k in enumerate(gates)}
+        self.ln = np.concatenate([cell.ln[k] for k in gates]) if cell.layer_norm else None
 
-    def run(self):
-        np.dot(self.rows, self.wx, out=self.inputs)
-        np.add(self.inputs, self.bias, out=self.inputs)
+    def calls(self, xs, out, h, c):
+        """xs [T, B, n_input] (a view), out [T, B, n_output] (a view), h, c the state arrays."""
+        cell = self.cell
+        (T, B), n = xs.shape[:2], cell.n_cell
+        G = len(self.gates)
+        col = self.col
         one = np.float32(1)
-        acc, sig, g, i, f, o, h, c, tmp, wh = (self.acc, self.sig, self.g, self.i, self.f, self.o, self.h, self.c,
-                                               self.tmp, self.wh)
-        for step, out in zip(self.steps, self.outputs):
-            np.dot(h, wh, out=acc)
-            np.add(acc, step, out=acc)
-            np.negative(sig, out=sig)           # sigmoid = 1 / (1 + exp(-x)), as sigmoid() computes it
-            np.exp(sig, out=sig)
-            np.add(sig, one, out=sig)
-            np.divide(one, sig, out=sig)
-            np.tanh(g, out=g)
-            np.multiply(f, c, out=c)            # c = f * c + i * g
-            np.multiply(i, g, out=g)
-            np.add(c, g, out=c)
-            np.tanh(c, out=tmp)                 # h = o * tanh(c)
-            np.multiply(o, tmp, out=h)
-            np.copyto(out, h)
+        inputs = np.empty((T, B, G * n), np.float32)
+        calls = [partial(np.matmul, xs, self.wx, out=inputs)]
+        if self.ln is None:
+            calls.append(partial(np.add, inputs, self.bias, out=inputs))
+        acc = np.empty((B, G * n), np.float32)
+        tmp = np.empty((B, n), np.float32)
+        hidden = np.empty((B, n), np.float32) if cell.proj is not None else None
+        ln_calls = {}
+
+        def gate(k):
+            return acc[:, col[k]]
+
+        # Blocks of gates handled together: everything, or all but o with peepholes.
+        last = G - 1 if cell.peephole else G
+        blocks = [(0, last)] + ([(last, G)] if cell.peephole else [])
+        if self.ln is not None:
+            for a, b in blocks:
+                ln_calls[a] = self._layer_norm_calls(acc[:, a * n:b * n], B, b - a, slice(a * n, b * n))
+        sig_first = acc[:, :(2 if "i" in col else 1) * n] if cell.peephole else acc[:, :col["o"].stop]
+        peep_first = None
+        if cell.peephole:
+            pk = [k for k in ("i", "f") if k in col]
+            peep_first = (acc[:, :len(pk) * n].reshape(B, len(pk), n), np.stack([cell.peep[k] for k in pk]),
+                          np.empty((B, len(pk), n), np.float32))
+        i = gate("i") if "i" in col else np.empty((B, n), np.float32)
+        f, g, o = gate("f"), gate("c"), gate("o")
+        h_next = h if hidden is None else hidden
+        for t in range(T):
+            calls += [partial(np.dot, h, self.wh, out=acc), partial(np.add, acc, inputs[t], out=acc)]
+            if peep_first is not None:
+                pv, pw, pt = peep_first
+                calls += [partial(np.multiply, c[:, None, :], pw, out=pt), partial(np.add, pv, pt, out=pv)]
+            calls += ln_calls.get(0, [])
+            calls += _sigmoid_calls(sig_first) + [partial(np.tanh, g, out=g)]
+            if cell.cifg:
+                calls.append(partial(np.subtract, one, f, out=i))
+            calls += [partial(np.multiply, f, c, out=c), partial(np.multiply, i, g, out=g),
+                      partial(np.add, c, g, out=c)]
+            if cell.cell_clip > 0:
+                calls.append(partial(_clip, c, -cell.cell_clip, cell.cell_clip, out=c))
+            if cell.peephole:
+                calls += [partial(np.multiply, c, cell.peep["o"], out=tmp), partial(np.add, o, tmp, out=o)]
+                calls += ln_calls.get(G - 1, [])
+                calls += _sigmoid_calls(o)
+            calls += [partial(np.tanh, c, out=tmp), partial(np.multiply, o, tmp, out=h_next)]
+            if cell.proj is not None:
+                calls.append(partial(np.dot, hidden, cell.proj_t, out=h))
+                if cell.proj_b is not None:
+                    calls.append(partial(np.add, h, cell.proj_b, out=h))
+                if cell.proj_clip > 0:
+                    calls.append(partial(_clip, h, -cell.proj_clip, cell.proj_clip, out=h))
+            calls.append(partial(np.copyto, out[t], h))
+        return calls
+
+    def _layer_norm_calls(self, x, B, k, cs):
+        """_recurrent.layer_norm of k gates at once (x [B, k * n], in place), bias added."""
+        n = self.cell.n_cell
+        x3 = x.reshape(B, k, n)
+        assert np.shares_memory(x3, x)
+        mean = np.empty((B, k, 1), np.float32)
+        var = np.empty((B, k, 1), np.float32)
+        sq = np.empty((B, k, n), np.float32)
+        w = self.ln[cs].reshape(k, n)
+        b = self.bias[cs].reshape(k, n)
+        nf = np.float32(n)
+        return [partial(np.add.reduce, x3, axis=2, keepdims=True, out=mean), partial(np.divide, mean, nf, out=mean),
+                partial(np.subtract, x3, mean, out=x3), partial(np.multiply, x3, x3, out=sq),
+                partial(np.add.reduce, sq, axis=2, keepdims=True, out=var), partial(np.divide, var, nf, out=var),
+                partial(np.add, var, np.float32(1e-8), out=var), partial(np.sqrt, var, out=var),
+                partial(np.divide, x3, var, out=x3), partial(np.multiply, x3, w, out=x3),
+                partial(np.add, x3, b, out=x3)]
+
+
+def _sigmoid_calls(x):
+    """sigmoid = 1 / (1 + exp(-x)), as _recurrent.sigmoid computes it, in place."""
+    one = np.float32(1)
+    return [partial(np.negative, x, out=x), partial(np.exp, x, out=x), partial(np.add, x, one, out=x),
+            partial(np.divide, one, x, out=x)]
