@@ -308,6 +308,50 @@ def test_uni_lstm_hybrid(kw, asym):
     run_twice(content, [[rng.standard_normal(shape).astype(np.float32)] for _ in range(2)])
 
 
+@pytest.mark.parametrize("kw", [dict(), dict(cifg=True, peephole=True, cell_clip=0.4), dict(proj=True, n_output=3),
+                                dict(layer_norm=True, proj=True, proj_bias=True, n_output=4, proj_clip=0.3),
+                                dict(layer_norm=True, peephole=True)], ids=str)
+@pytest.mark.parametrize("asym", [False, True])
+@pytest.mark.parametrize("time_major", [False, True])
+def test_uni_lstm_hybrid_fast_path(kw, asym, time_major):
+    """The hybrid cell as bound calls (optimized FastLstmSequence): LiteRT's values across
+    invokes, and the reference kernel's bit for bit (same float32 operations in the same
+    order, so that no step's quantization moves)."""
+    from tinylite.kernels import unidirectional_sequence_lstm as lstm
+    from tinylite.kernels.optimized import unidirectional_sequence_lstm as fast_lstm
+
+    n_batch, n_time, n_input, n_cell = 3, 9, 5, 6
+    kw = dict(kw)
+    n_output = kw.pop("n_output", n_cell)
+    layer_norm = kw.pop("layer_norm", False)
+    cell_clip, proj_clip = kw.pop("cell_clip", 0.0), kw.pop("proj_clip", 0.0)
+    ins = _hybridize(lstm_inputs(n_input, n_cell, n_output, n_batch, **kw))
+    cifg = kw.get("cifg", False)
+    ins += ([None if cifg else dict(name="lni", data=_w(n_cell) + 1)] +
+            [dict(name="ln" + g, data=_w(n_cell) + 1) for g in "fco"]) if layer_norm else [None] * 4
+    shape = [n_time, n_batch, n_input] if time_major else [n_batch, n_time, n_input]
+    content = single_op_model("UNIDIRECTIONAL_SEQUENCE_LSTM", [("x", shape)] + ins,
+                              [("y", shape[:2] + [n_output])],
+                              options=dict(fused_activation_function="TANH", asymmetric_quantize_inputs=asym,
+                                           time_major=time_major, cell_clip=cell_clip, proj_clip=proj_clip))
+    feeds = [[rng.standard_normal(shape).astype(np.float32)] for _ in range(3)]
+    feeds[1][0][:, 0] = 0                                   # all-zero rows (LiteRT skips their products)
+    run_twice(content, feeds)
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    (fn, node, ins_, outs), = ip._runner(0).steps
+    assert fn is fast_lstm.eval_float_fast
+    for (x,) in feeds:
+        ip.set_tensor(0, x)
+        state = [ins_[18].copy(), ins_[19].copy()]
+        ip.invoke()
+        fast = [outs[0].copy(), ins_[18].copy(), ins_[19].copy()]
+        ins_[18][...], ins_[19][...] = state
+        lstm.eval_float(node, ins_, outs)
+        for f, r in zip(fast, [outs[0], ins_[18], ins_[19]]):
+            np.testing.assert_array_equal(f, r)
+
+
 def test_bidi_lstm_hybrid():
     content, feeds = bidi_model(time_major=True, merge=True, weights=_hybridize)
     assert_same_outputs(content, feeds)

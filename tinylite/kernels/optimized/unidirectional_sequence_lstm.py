@@ -13,6 +13,7 @@ from .. import _recurrent
 from .. import unidirectional_sequence_lstm as reference
 from .._base import binds, op_data
 from . import _integer_lstm, register
+from ._hybrid import product_dtype, RowQuantizer
 
 
 @op_data
@@ -37,11 +38,10 @@ def _calls(node, inputs, outputs):
     if bound is None or any(a is not b for a, b in zip(bound[0], arrays)):
         data = node.data
         n_batch = inputs[0].shape[1] if data.time_major else inputs[0].shape[0]
-        seq = FastLstmSequence(data.cell, n_batch)
+        seq = FastLstmSequence(data.cell)
         bound = node.cache["sequence"] = (arrays, seq.calls(
-            _recurrent.time_major_view(inputs[0], data.time_major),
-            _recurrent.time_major_view(outputs[0], data.time_major),
-            inputs[18].reshape(n_batch, data.cell.n_output), inputs[19].reshape(n_batch, data.cell.n_cell)))
+            inputs[0], outputs[0], inputs[18].reshape(n_batch, data.cell.n_output),
+            inputs[19].reshape(n_batch, data.cell.n_cell), data.time_major))
     return bound[1]
 
 
@@ -57,10 +57,10 @@ def _bind(node, inputs, outputs):
 
 
 class FastLstmSequence:
-    """A float LSTM over a whole sequence as bound numpy calls, without per-step
-    allocations, for every float cell with TANH activation and no auxiliary
-    input: CIFG, peepholes, layer norm, projection (with or without bias), cell
-    and projection clipping.
+    """A float or hybrid LSTM over a whole sequence as bound numpy calls,
+    without per-step allocations, for every cell with TANH activation and no
+    auxiliary input: CIFG, peepholes, layer norm, projection (with or without
+    bias), cell and projection clipping.
 
     The input side of every step is one matrix product for the whole
     sequence (bias included unless layer norm adds it later); each step is
@@ -73,37 +73,69 @@ class FastLstmSequence:
     * coefficients, + bias).  The same arithmetic as LstmCell.step except
     where the bias is added without layer norm (x W + b, then + h R), which
     moves results by rounding only; tests compare the two.
+
+    Hybrid cells (int8 weights, float activations) quantize the rows as
+    LiteRT does (optimized._hybrid.RowQuantizer: the whole input sequence at
+    once, the state once per step), take exact integer products and keep the
+    reference's float32 operations in its order (x part + h part, then the
+    bias): a last-bit difference there could move the next step's
+    quantization.
     """
 
     @staticmethod
     def applies(cell) -> bool:
-        return (not cell.hybrid and cell.specs["aux"] is None
+        return (cell.specs["aux"] is None
                 and _recurrent.ACTIVATION_NAMES.get(cell.activation, "NONE") == "TANH")
 
-    def __init__(self, cell, n_batch):
+    def __init__(self, cell):
         self.cell = cell
-        self.n_batch = n_batch
         gates = [k for k in (("i", "f", "c", "o") if cell.peephole else ("i", "f", "o", "c")) if k in cell.gates]
         self.gates = gates
         n = cell.n_cell
-        cols = np.concatenate([np.arange(cell.gates.index(k) * n, (cell.gates.index(k) + 1) * n) for k in gates])
-        self.wx = np.ascontiguousarray(cell.wx_t[:, cols])
-        self.wh = np.ascontiguousarray(cell.wh_t[:, cols])
+        if cell.hybrid:
+            def side(q):
+                w = np.concatenate([q[k]["wt"] for k in gates], axis=1)
+                scale = np.concatenate([np.broadcast_to(q[k]["scale"], (n,)) for k in gates]).astype(np.float32)
+                return w.astype(product_dtype(w, 0)), scale
+            (self.wx, self.wx_scale), (self.wh, self.wh_scale) = side(cell.q_x), side(cell.q_h)
+            if cell.q_proj is not None:
+                self.wp = cell.q_proj["wt"].astype(product_dtype(cell.q_proj["wt"], 0))
+                self.wp_scale = np.broadcast_to(cell.q_proj["scale"], (cell.n_output,)).astype(np.float32)
+        else:
+            cols = np.concatenate([np.arange(cell.gates.index(k) * n, (cell.gates.index(k) + 1) * n)
+                                   for k in gates])
+            self.wx = np.ascontiguousarray(cell.wx_t[:, cols])
+            self.wh = np.ascontiguousarray(cell.wh_t[:, cols])
         self.bias = np.concatenate([cell.bias[k] for k in gates])
         self.col = {k: slice(j * n, (j + 1) * n) for j, k in enumerate(gates)}
         self.ln = np.concatenate([cell.ln[k] for k in gates]) if cell.layer_norm else None
 
-    def calls(self, xs, out, h, c):
-        """xs [T, B, n_input] (a view), out [T, B, n_output] (a view), h, c the state arrays."""
+    def calls(self, x, y, h, c, time_major):
+        """x [B, T, n_input] (or [T, B, n_input] time-major), y the output, h [B, n_output],
+        c [B, n_cell] the state arrays."""
         cell = self.cell
+        xs, out = _recurrent.time_major_view(x, time_major), _recurrent.time_major_view(y, time_major)
         (T, B), n = xs.shape[:2], cell.n_cell
         G = len(self.gates)
         col = self.col
         one = np.float32(1)
-        inputs = np.empty((T, B, G * n), np.float32)
-        calls = [partial(np.matmul, xs, self.wx, out=inputs)]
-        if self.ln is None:
-            calls.append(partial(np.add, inputs, self.bias, out=inputs))
+        calls = []
+        if cell.hybrid:
+            rows = x.reshape(-1, x.shape[2])
+            q = np.empty(rows.shape, self.wx.dtype)
+            prod = np.empty((rows.shape[0], G * n), self.wx.dtype)
+            scale = np.empty((rows.shape[0], G * n), np.float32)
+            flat = np.empty((rows.shape[0], G * n), np.float32)
+            quantize = RowQuantizer(rows, q, cell.asym)
+            calls += [quantize, partial(np.matmul, q, self.wx, out=prod), partial(np.copyto, flat, prod),
+                      partial(np.multiply, quantize.sf[:, None], self.wx_scale, out=scale),
+                      partial(np.multiply, flat, scale, out=flat)]
+            inputs = _recurrent.time_major_view(flat.reshape(x.shape[:2] + (G * n,)), time_major)
+        else:
+            inputs = np.empty((T, B, G * n), np.float32)
+            calls.append(partial(np.matmul, xs, self.wx, out=inputs))
+            if self.ln is None:
+                calls.append(partial(np.add, inputs, self.bias, out=inputs))
         acc = np.empty((B, G * n), np.float32)
         tmp = np.empty((B, n), np.float32)
         hidden = np.empty((B, n), np.float32) if cell.proj is not None else None
@@ -115,9 +147,12 @@ class FastLstmSequence:
         # Blocks of gates handled together: everything, or all but o with peepholes.
         last = G - 1 if cell.peephole else G
         blocks = [(0, last)] + ([(last, G)] if cell.peephole else [])
-        if self.ln is not None:
-            for a, b in blocks:
+        for a, b in blocks:
+            # After any peephole product: layer norm with its bias, or (hybrid: the reference's order) the bias.
+            if self.ln is not None:
                 ln_calls[a] = self._layer_norm_calls(acc[:, a * n:b * n], B, b - a, slice(a * n, b * n))
+            elif cell.hybrid:
+                ln_calls[a] = [partial(np.add, acc[:, a * n:b * n], self.bias[a * n:b * n], out=acc[:, a * n:b * n])]
         sig_first = acc[:, :(2 if "i" in col else 1) * n] if cell.peephole else acc[:, :col["o"].stop]
         peep_first = None
         if cell.peephole:
@@ -127,8 +162,12 @@ class FastLstmSequence:
         i = gate("i") if "i" in col else np.empty((B, n), np.float32)
         f, g, o = gate("f"), gate("c"), gate("o")
         h_next = h if hidden is None else hidden
+        recurrent = self._hybrid_product(h, acc, self.wh, self.wh_scale) if cell.hybrid else None
         for t in range(T):
-            calls += [partial(np.dot, h, self.wh, out=acc), partial(np.add, acc, inputs[t], out=acc)]
+            if recurrent is None:
+                calls += [partial(np.dot, h, self.wh, out=acc), partial(np.add, acc, inputs[t], out=acc)]
+            else:
+                calls += recurrent + [partial(np.add, inputs[t], acc, out=acc)]
             if peep_first is not None:
                 pv, pw, pt = peep_first
                 calls += [partial(np.multiply, c[:, None, :], pw, out=pt), partial(np.add, pv, pt, out=pv)]
@@ -146,13 +185,27 @@ class FastLstmSequence:
                 calls += _sigmoid_calls(o)
             calls += [partial(np.tanh, c, out=tmp), partial(np.multiply, o, tmp, out=h_next)]
             if cell.proj is not None:
-                calls.append(partial(np.dot, hidden, cell.proj_t, out=h))
+                calls += ([partial(np.dot, hidden, cell.proj_t, out=h)] if not cell.hybrid else
+                          self._hybrid_product(hidden, h, self.wp, self.wp_scale))
                 if cell.proj_b is not None:
                     calls.append(partial(np.add, h, cell.proj_b, out=h))
                 if cell.proj_clip > 0:
                     calls.append(partial(_clip, h, -cell.proj_clip, cell.proj_clip, out=h))
             calls.append(partial(np.copyto, out[t], h))
         return calls
+
+    def _hybrid_product(self, rows, dst, w, w_scale):
+        """dst = (rows quantized) @ w * (row factor x weight scale), as _recurrent's
+        _hybrid_matmul: exact integer products, then one float32 multiply."""
+        q = np.empty(rows.shape, w.dtype)
+        prod = np.empty(dst.shape, w.dtype)
+        scale = np.empty(dst.shape, np.float32)
+        quantize = RowQuantizer(rows, q, self.cell.asym)
+        calls = [quantize, partial(np.dot, q, w, out=prod)]
+        calls.append(partial(np.copyto, dst, prod) if prod.dtype != dst.dtype else None)
+        return [c for c in calls if c is not None] + [
+            partial(np.multiply, quantize.sf[:, None], w_scale, out=scale),
+            partial(np.multiply, prod if prod.dtype == dst.dtype else dst, scale, out=dst)]
 
     def _layer_norm_calls(self, x, B, k, cs):
         """_recurrent.layer_norm of k gates at once (x [B, k * n], in place), bias added."""
