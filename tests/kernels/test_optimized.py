@@ -188,6 +188,23 @@ def integer_lstm_case(seed, op, kw):
     return content, [_rng(seed).integers(-128, 128, shape).astype(np.int8)]
 
 
+def rnn_case(seed, op, hybrid, act, time_major):
+    """A float or hybrid RNN / UNIDIRECTIONAL_SEQUENCE_RNN, one batch row all zeros at the first step."""
+    from test_sequence_ops import _rnn_inputs
+
+    n_batch, n_time, n_input, units = 3, 5, 4, 6
+    if op == "RNN":
+        shape, options = [n_batch, n_input], dict(fused_activation_function=act)
+    else:
+        shape = [n_time, n_batch, n_input] if time_major else [n_batch, n_time, n_input]
+        options = dict(fused_activation_function=act, time_major=time_major, asymmetric_quantize_inputs=hybrid)
+    content = single_op_model(op, [("x", shape)] + _rnn_inputs(n_input, units, n_batch, hybrid),
+                              [("y", shape[:-1] + [units])], options=options)
+    x = _f32(_rng(seed), *shape, scale=2)
+    x[..., :1, :] = 0
+    return content, [x]
+
+
 def quantize_case(seed, op, dtype, shape):
     """QUANTIZE float32 -> 8-bit or DEQUANTIZE 8-bit -> float32, per tensor, with a tail past the blocks of 8."""
     rng = _rng(seed)
@@ -292,6 +309,11 @@ CASES = {
         (np.uint8, (1, 13), (1, 1), "RELU"), (np.int8, (3, 21), (3, 1), "NONE"),
         (np.uint8, (2, 4, 8), (1,), "RELU6")]},
     **{f"lstm-{tm}": (lstm_case, (tm,)) for tm in (False, True)},
+    **{f"{op}-{'hybrid' if h else 'float'}-{a}-{tm}": (rnn_case, (op, h, a, tm)) for op, h, a, tm in
+       [("UNIDIRECTIONAL_SEQUENCE_RNN", False, "TANH", False), ("UNIDIRECTIONAL_SEQUENCE_RNN", True, "RELU", True),
+        ("UNIDIRECTIONAL_SEQUENCE_RNN", True, "TANH", False), ("UNIDIRECTIONAL_SEQUENCE_RNN", False, "RELU6", True),
+        ("UNIDIRECTIONAL_SEQUENCE_RNN", False, "NONE", False), ("RNN", False, "RELU_N1_TO_1", True),
+        ("RNN", True, "TANH", True)]},
     **{f"{op}-int8-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'plain'}": (integer_lstm_case, (op, kw))
        for op, kw in [("UNIDIRECTIONAL_SEQUENCE_LSTM", dict()), ("UNIDIRECTIONAL_SEQUENCE_LSTM", dict(cifg=True)),
                       ("UNIDIRECTIONAL_SEQUENCE_LSTM", dict(proj=True, proj_bias=True, n_output=5, proj_clip=0.4)),

@@ -270,6 +270,31 @@ def test_sequence_rnn(time_major, act, hybrid):
     run_twice(content, feeds)
 
 
+@pytest.mark.parametrize("asym", [False, True])
+@pytest.mark.parametrize("op", ["UNIDIRECTIONAL_SEQUENCE_RNN", "RNN"])
+def test_hybrid_rnn_fast_path_equals_reference(op, asym):
+    """The optimized hybrid RNN keeps the reference's float32 operations in order: equal bit for bit
+    over invokes that carry the state (a last-bit change could move the next quantization)."""
+    from tinylite.kernels.optimized import rnn as fast_rnn, unidirectional_sequence_rnn as fast_seq
+
+    shape = [3, 7, 4] if op != "RNN" else [3, 4]
+    content = single_op_model(op, [("x", shape)] + _rnn_inputs(4, 5, 3, True), [("y", shape[:-1] + [5])],
+                              options=dict(fused_activation_function="TANH", asymmetric_quantize_inputs=asym))
+    fast, ref = (tinylite.Interpreter(model_content=content, experimental_op_resolver_type=r)
+                 for r in (tinylite.OpResolverType.BUILTIN, tinylite.OpResolverType.BUILTIN_REF))
+    for it in (fast, ref):
+        it.allocate_tensors()
+    assert fast._runner(0).steps[0][0] in (fast_rnn.eval_rnn_fast, fast_seq.eval_rnn_fast)
+    for _ in range(3):
+        x = (rng.standard_normal(shape) * 3).astype(np.float32)
+        outs = []
+        for it in (fast, ref):
+            it.set_tensor(it.get_input_details()[0]["index"], x)
+            it.invoke()
+            outs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+        np.testing.assert_array_equal(*outs)
+
+
 @pytest.mark.parametrize("hybrid", [False, True])
 def test_rnn(hybrid):
     content = single_op_model("RNN", [("x", [2, 3])] + _rnn_inputs(3, 4, 2, hybrid), [("y", [2, 4])],
