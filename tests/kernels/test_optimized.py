@@ -205,6 +205,14 @@ def rnn_case(seed, op, hybrid, act, time_major):
     return content, [x]
 
 
+def bidi_lstm_case(seed, hybrid, kw):
+    """A float or hybrid BIDIRECTIONAL_SEQUENCE_LSTM (test_sequence_ops.bidi_model)."""
+    from test_sequence_ops import _hybridize, bidi_model
+
+    content, feeds = bidi_model(weights=_hybridize if hybrid else None, **kw)
+    return content, feeds
+
+
 def quantize_case(seed, op, dtype, shape):
     """QUANTIZE float32 -> 8-bit or DEQUANTIZE 8-bit -> float32, per tensor, with a tail past the blocks of 8."""
     rng = _rng(seed)
@@ -309,6 +317,11 @@ CASES = {
         (np.uint8, (1, 13), (1, 1), "RELU"), (np.int8, (3, 21), (3, 1), "NONE"),
         (np.uint8, (2, 4, 8), (1,), "RELU6")]},
     **{f"lstm-{tm}": (lstm_case, (tm,)) for tm in (False, True)},
+    **{f"bidi-lstm-{'hybrid' if h else 'float'}-{k}": (bidi_lstm_case, (h, kw)) for k, (h, kw) in enumerate(
+        [(False, dict(merge=True, time_major=True, n_batch=3, fw_kw=dict(peephole=True), bw_kw=dict(cifg=True))),
+         (True, dict(time_major=True, merge=True)), (False, dict(time_major=False)),
+         (True, dict(aux="bw_input", n_aux=3)),
+         (False, dict(fw_kw=dict(proj=True, n_output=3), bw_kw=dict(proj=True, proj_bias=True, n_output=3)))])},
     **{f"{op}-{'hybrid' if h else 'float'}-{a}-{tm}": (rnn_case, (op, h, a, tm)) for op, h, a, tm in
        [("UNIDIRECTIONAL_SEQUENCE_RNN", False, "TANH", False), ("UNIDIRECTIONAL_SEQUENCE_RNN", True, "RELU", True),
         ("UNIDIRECTIONAL_SEQUENCE_RNN", True, "TANH", False), ("UNIDIRECTIONAL_SEQUENCE_RNN", False, "RELU6", True),

@@ -377,6 +377,30 @@ def test_uni_lstm_hybrid_fast_path(kw, asym, time_major):
             np.testing.assert_array_equal(f, r)
 
 
+@pytest.mark.parametrize("kw", [dict(time_major=True, merge=True), dict(time_major=False, n_batch=1, merge=True),
+                                dict(aux="bw_input", n_aux=3, fw_kw=dict(peephole=True), bw_kw=dict(cifg=True))],
+                         ids=str)
+def test_bidi_lstm_hybrid_fast_path_equals_reference(kw):
+    """Both directions of the optimized hybrid BIDIRECTIONAL_SEQUENCE_LSTM equal the reference bit for bit."""
+    from tinylite.kernels.optimized import bidirectional_sequence_lstm as fast_bidi
+
+    content, feeds = bidi_model(weights=_hybridize, **kw)
+    fast, ref = (tinylite.Interpreter(model_content=content, experimental_op_resolver_type=r)
+                 for r in (tinylite.OpResolverType.BUILTIN, tinylite.OpResolverType.BUILTIN_REF))
+    for it in (fast, ref):
+        it.allocate_tensors()
+    assert fast._runner(0).steps[0][0] is fast_bidi.eval_bidi_fast
+    for k in range(3):
+        outs = []
+        for it in (fast, ref):
+            for d, x in zip(it.get_input_details(), feeds):
+                it.set_tensor(d["index"], x * (k + 1))
+            it.invoke()
+            outs.append([it.get_tensor(d["index"]) for d in it.get_output_details()])
+        for a, b in zip(*outs):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_bidi_lstm_hybrid():
     content, feeds = bidi_model(time_major=True, merge=True, weights=_hybridize)
     assert_same_outputs(content, feeds)

@@ -110,9 +110,9 @@ class FastLstmSequence:
         self.col = {k: slice(j * n, (j + 1) * n) for j, k in enumerate(gates)}
         self.ln = np.concatenate([cell.ln[k] for k in gates]) if cell.layer_norm else None
 
-    def calls(self, x, y, h, c, time_major):
-        """x [B, T, n_input] (or [T, B, n_input] time-major), y the output, h [B, n_output],
-        c [B, n_cell] the state arrays."""
+    def calls(self, x, y, h, c, time_major, reverse=False):
+        """x [B, T, n_input] (or [T, B, n_input] time-major), y the output (a view), h [B, n_output],
+        c [B, n_cell] the state arrays; `reverse` walks the time axis backward."""
         cell = self.cell
         xs, out = _recurrent.time_major_view(x, time_major), _recurrent.time_major_view(y, time_major)
         (T, B), n = xs.shape[:2], cell.n_cell
@@ -163,7 +163,7 @@ class FastLstmSequence:
         f, g, o = gate("f"), gate("c"), gate("o")
         h_next = h if hidden is None else hidden
         recurrent = self._hybrid_product(h, acc, self.wh, self.wh_scale) if cell.hybrid else None
-        for t in range(T):
+        for t in (reversed(range(T)) if reverse else range(T)):
             if recurrent is None:
                 calls += [partial(np.dot, h, self.wh, out=acc), partial(np.add, acc, inputs[t], out=acc)]
             else:
