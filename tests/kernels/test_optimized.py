@@ -213,6 +213,22 @@ def bidi_lstm_case(seed, hybrid, kw):
     return content, feeds
 
 
+def float_lstm_step_case(seed, hybrid, kw):
+    """A float or hybrid LSTM (one step) with some of CIFG, peepholes, projection, layer norm."""
+    from test_sequence_ops import _hybridize, _w, lstm_inputs
+
+    n_batch, n_input, n_cell = 3, 5, 4
+    kw = dict(kw)
+    n_output = kw.pop("n_output", n_cell)
+    layer_norm = kw.pop("layer_norm", False)
+    ins = lstm_inputs(n_input, n_cell, n_output, n_batch, **kw)
+    ins = _hybridize(ins) if hybrid else ins
+    ins += [dict(name="ln" + g, data=_w(n_cell) + 1) for g in "ifco"] if layer_norm else []
+    content = single_op_model("LSTM", [("x", [n_batch, n_input])] + ins, [("y", [n_batch, n_output])],
+                              options=dict(fused_activation_function="TANH", cell_clip=0.7, proj_clip=0.0))
+    return content, [_f32(_rng(seed), n_batch, n_input)]
+
+
 def quantize_case(seed, op, dtype, shape):
     """QUANTIZE float32 -> 8-bit or DEQUANTIZE 8-bit -> float32, per tensor, with a tail past the blocks of 8."""
     rng = _rng(seed)
@@ -317,6 +333,9 @@ CASES = {
         (np.uint8, (1, 13), (1, 1), "RELU"), (np.int8, (3, 21), (3, 1), "NONE"),
         (np.uint8, (2, 4, 8), (1,), "RELU6")]},
     **{f"lstm-{tm}": (lstm_case, (tm,)) for tm in (False, True)},
+    **{f"lstm-step-{'hybrid' if h else 'float'}-{k}": (float_lstm_step_case, (h, kw)) for k, (h, kw) in enumerate(
+        [(False, dict()), (False, dict(cifg=True, peephole=True)), (True, dict(proj=True, proj_bias=True, n_output=3)),
+         (False, dict(layer_norm=True)), (True, dict(layer_norm=True, peephole=True))])},
     **{f"bidi-lstm-{'hybrid' if h else 'float'}-{k}": (bidi_lstm_case, (h, kw)) for k, (h, kw) in enumerate(
         [(False, dict(merge=True, time_major=True, n_batch=3, fw_kw=dict(peephole=True), bw_kw=dict(cifg=True))),
          (True, dict(time_major=True, merge=True)), (False, dict(time_major=False)),
