@@ -229,6 +229,17 @@ def float_lstm_step_case(seed, hybrid, kw):
     return content, [_f32(_rng(seed), n_batch, n_input)]
 
 
+def svdf_case(seed, kind, kw):
+    """A float, hybrid or integer SVDF (test_sequence_ops.svdf_model); one batch row of zeros."""
+    from test_sequence_ops import svdf_model
+
+    content = svdf_model(kind=kind, n_batch=3, **kw)
+    rng = _rng(seed)
+    x = rng.integers(-128, 128, (3, 5)).astype(np.int8) if kind == "int8" else _f32(rng, 3, 5, scale=2)
+    x[1] = 0
+    return content, [x]
+
+
 def quantize_case(seed, op, dtype, shape):
     """QUANTIZE float32 -> 8-bit or DEQUANTIZE 8-bit -> float32, per tensor, with a tail past the blocks of 8."""
     rng = _rng(seed)
@@ -333,6 +344,9 @@ CASES = {
         (np.uint8, (1, 13), (1, 1), "RELU"), (np.int8, (3, 21), (3, 1), "NONE"),
         (np.uint8, (2, 4, 8), (1,), "RELU6")]},
     **{f"lstm-{tm}": (lstm_case, (tm,)) for tm in (False, True)},
+    **{f"svdf-{kind}-{k}": (svdf_case, (kind, kw)) for k, (kind, kw) in enumerate(
+        [("float", dict(act="TANH")), ("float", dict(bias=False, act="NONE", memory=1)), ("hybrid", dict(act="RELU6")),
+         ("hybrid", dict(asym=True, rank=1)), ("int8", dict()), ("int8", dict(wt_max=200, bias=False, rank=3))])},
     **{f"lstm-step-{'hybrid' if h else 'float'}-{k}": (float_lstm_step_case, (h, kw)) for k, (h, kw) in enumerate(
         [(False, dict()), (False, dict(cifg=True, peephole=True)), (True, dict(proj=True, proj_bias=True, n_output=3)),
          (False, dict(layer_norm=True)), (True, dict(layer_norm=True, peephole=True))])},

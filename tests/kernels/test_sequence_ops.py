@@ -514,7 +514,8 @@ def test_cumsum(exclusive, reverse, axis, dtype):
 
 # --- SVDF ---
 
-def svdf_model(n_batch=2, n_input=5, n_filter=6, memory=4, rank=2, bias=True, act="RELU", kind="float", asym=False):
+def svdf_model(n_batch=2, n_input=5, n_filter=6, memory=4, rank=2, bias=True, act="RELU", kind="float", asym=False,
+               wt_max=20000):
     n_unit = n_filter // rank
     wf, wt, b = _w(n_filter, n_input), _w(n_filter, memory), _w(n_unit)
     if kind == "float":
@@ -527,7 +528,7 @@ def svdf_model(n_batch=2, n_input=5, n_filter=6, memory=4, rank=2, bias=True, ac
                dict(name="s", shape=[n_batch, n_filter * memory], is_variable=True)]
         outs = [("y", [n_batch, n_unit])]
     else:
-        wt16 = rng.integers(-20000, 20000, (n_filter, memory)).astype(np.int16)
+        wt16 = rng.integers(-wt_max, wt_max, (n_filter, memory)).astype(np.int16)
         ins = [dict(name="x", shape=[n_batch, n_input], dtype=np.int8, quantization=(0.05, 3)),
                dict(name="wf", data=rng.integers(-127, 128, (n_filter, n_input)).astype(np.int8), dtype=np.int8,
                     quantization=(0.01, 0)),
