@@ -10,7 +10,7 @@ import numpy as np
 from .. import bidirectional_sequence_lstm as reference
 from .._base import binds
 from . import register
-from .unidirectional_sequence_lstm import FastLstmSequence
+from ._sequence import FastLstmSequence
 
 
 def _applies(node, ref):

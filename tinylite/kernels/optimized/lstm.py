@@ -9,7 +9,7 @@ import numpy as np
 from .. import lstm as reference
 from .._base import binds, op_data
 from . import _integer_lstm, register
-from .unidirectional_sequence_lstm import FastLstmSequence
+from ._sequence import FastLstmSequence
 
 
 @op_data

@@ -7,16 +7,16 @@ import numpy as np
 from .. import rnn as reference
 from .._base import binds
 from . import register
-from .unidirectional_sequence_rnn import applies, sequence_calls
+from ._sequence import rnn_applies, rnn_calls
 
 
-@register("RNN", dtypes=(np.float32,), when=lambda node, ref: ref is reference.eval_rnn and applies(node.data.rnn))
+@register("RNN", dtypes=(np.float32,), when=lambda node, ref: ref is reference.eval_rnn and rnn_applies(node.data.rnn))
 def prepare_fast(node, reference_fn):
     return eval_rnn_fast
 
 
 def _calls(node, inputs, outputs):
-    return sequence_calls(node, inputs, outputs, inputs[0][None], outputs[-1][None], True)
+    return rnn_calls(node, inputs, outputs, inputs[0][None], outputs[-1][None], True)
 
 
 def eval_rnn_fast(node, inputs, outputs):
