@@ -218,7 +218,7 @@ class FastCell:
         wx = np.concatenate([cell.wx_t[k] for k in gates], axis=1)
         bias_x = np.concatenate([np.broadcast_to(cell.bias_x[k], (n,)) for k in gates])
         self.inp = _Product(wx, bias_x, [cell.x_mult[k] for k in gates for _ in range(n)],
-                            128 + abs(cell.input_zp), 2.0**16, force_int=True)    # once per invoke
+                            128 + abs(cell.input_zp), 2.0**16)
         # Recurrent side, per step, on h - h_zp (the bias then is the reference's bias_h + h_zp * sums).
         wh = np.concatenate([cell.wh_t[k] for k in gates], axis=1)
         bias_h = np.concatenate([np.broadcast_to(cell.bias_h[k], (n,)) for k in gates]) + \
@@ -315,19 +315,24 @@ class FastCell:
         GX = np.empty((T, B, W), np.int64)
         UX = np.empty((T, B, W), np.int64)
         calls.append(partial(np.copyto, X[..., :-1], xs))
-        calls += self.inp.calls(X, AX, None, GX, UX)
-        calls.append(partial(_clip, GX, np.int64(fx.INT16_MIN), np.int64(fx.INT16_MAX), out=GX))
         # The per-step row added to the recurrent value: gate_x + the table offsets (+ the float
         # path's constant).  The general path offsets every gate by 32768 (kept positive for the
         # truncating cast) and takes it off again.
         base = np.full(W, LOGISTIC, np.int64) if self.general else self.offset
         rec = self.rec
-        if rec.exact_float:
-            P = np.empty((T, B, W))
-            calls.append(partial(np.add, GX, base + rec.const, out=P))
+        P = np.empty((T, B, W)) if rec.exact_float else GX
+        row = base + rec.const if rec.exact_float else base
+        if self.inp.exact_float:
+            # Saturated and floored in float64 (integer bounds: clip and floor commute).
+            calls += self.inp.calls(X, AX, tu=np.empty((T, B, W)))
+            calls += [partial(_clip, AX, float(fx.INT16_MIN), float(fx.INT16_MAX), out=AX),
+                      partial(np.floor, AX, out=AX)]
+            calls.append(partial(np.add, AX, row, out=P) if rec.exact_float else
+                         partial(np.add, AX, row, out=P, casting="unsafe"))
         else:
-            P = GX
-            calls.append(partial(np.add, GX, base, out=GX))
+            calls += self.inp.calls(X, AX, None, GX, UX)
+            calls += [partial(_clip, GX, np.int64(fx.INT16_MIN), np.int64(fx.INT16_MAX), out=GX),
+                      partial(np.add, GX, row, out=P, casting="unsafe")]
         lo = (base - 32768).astype(np.float64 if rec.exact_float else np.int64)
         hi = (base + 32767).astype(lo.dtype)
         acc = np.empty((B, W))
