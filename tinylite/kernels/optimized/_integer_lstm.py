@@ -401,17 +401,18 @@ class FastCell:
 
     def _general_calls(self, idx, A, C, B):
         """(calls from the saturated gate values + 32768 in idx to the activations in A, calls
-        after the cell update: the o gate's peephole, layer norm and activation)."""
+        after the cell update: the o gate's peephole, layer norm and activation).  The gate
+        values stay offset by 32768 throughout (layer norm's row constants absorb it)."""
         n, gates = self.n, self.gates
         G = len(gates)
         table = _gate_table()
-        gv = np.empty((B, G * n), np.int64)        # the gate values (int16 range)
+        gv = idx                                   # the gate values + 32768
         t1 = np.empty((B, G * n), np.int64)
         u1 = np.empty((B, G * n), np.int64)
         # Blocks: with peepholes o follows the cell update, else every gate goes at once.
         n_first = G - 1 if self.peep is not None else G
         blocks = [(0, n_first)] + ([(G - 1, G)] if self.peep is not None else [])
-        stages = ([partial(np.subtract, idx, np.int64(32768), out=gv)], [])
+        stages = ([], [])
         for stage, (a, b) in enumerate(blocks):
             calls = stages[stage]
             cs = slice(a * n, b * n)
@@ -424,17 +425,17 @@ class FastCell:
                           partial(np.right_shift, tk, 63, out=uk), partial(np.bitwise_and, uk, p["d"], out=uk),
                           partial(np.add, tk, p["c0"], out=tk), partial(np.subtract, tk, uk, out=tk),
                           partial(np.right_shift, tk, p["s"], out=tk), partial(np.add, gk, tk, out=gk),
-                          partial(_clip, gk, np.int64(fx.INT16_MIN), np.int64(fx.INT16_MAX), out=gk)]
+                          partial(_clip, gk, np.int64(0), np.int64(65535), out=gk)]
             if self.ln is not None:
                 calls += self._layer_norm_calls(gv[:, cs], t1[:, cs], u1[:, cs], B, b - a, cs)
             else:
-                calls.append(partial(np.add, gv[:, cs], self.offset[cs], out=gv[:, cs]))
+                calls.append(partial(np.add, gv[:, cs], self.offset[cs] - 32768, out=gv[:, cs]))
             calls.append(partial(table.take, gv[:, cs], None, A[:, cs], "clip"))
         return stages
 
     def _layer_norm_calls(self, gv, t1, u1, B, k, cs):
         """TFLite's integer layer norm (kernels/_integer_lstm.py _layer_norm) of k gates' values
-        gv [B, k * n] (int64, in place), then the table offsets added."""
+        + 32768 in gv [B, k * n] (int64, in place), then the table offsets added."""
         n = self.n
         ln = self.ln
         g3, t3, u3 = gv.reshape(B, k, n), t1.reshape(B, k, n), u1.reshape(B, k, n)
@@ -442,8 +443,9 @@ class FastCell:
         sums = np.empty((B, k), np.int64)
         sq = np.empty((B, k), np.int64)
         sqbuf = np.empty((B, k, n), np.int64)
-        rows = np.empty((5, B, k, 1), np.int64)            # mean, inv multiplier, c0, d, shift
-        mean, ra, rc0, rd, rs = rows
+        # (mean + 1024 * 32768) * a, 1024 * a (a: the row's inverse square root multiplier), c0, d, shift
+        rows = np.empty((5, B, k, 1), np.int64)
+        mean_a, ra, rc0, rd, rs = rows
         flat = rows.reshape(5, B * k)
         i32 = np.empty((B, k, n), np.int32)
         guards = ln["guard"][cs.start // n:cs.stop // n]
@@ -452,14 +454,16 @@ class FastCell:
         def statistics():
             out = [[], [], [], [], []]
             for j, (s, q) in enumerate(zip(sums.ravel().tolist(), sq.ravel().tolist())):
+                s -= n << 15                                    # the sums of the values without their offset
+                q -= (s << 16) + (n << 30)
                 m = _cdiv(s * 1024, n)
                 var = _cdiv(q * r20 - m * m, 1 << 20)
                 var = ((var + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
                 if var < 1:
                     var = guards[j % k]
                 a, shift = _inv_sqrt(var)
-                out[0].append(m)
-                out[1].append(a)
+                out[0].append((m + (1 << 25)) * a)
+                out[1].append(a << 10)
                 out[2].append((1 << 30) + ((1 << (30 + shift)) if shift > 0 else 0))
                 out[3].append((1 << 31) if shift > 0 else 0)
                 out[4].append(31 + shift)
@@ -472,9 +476,10 @@ class FastCell:
         hi = lo + 65535
         return [partial(np.add.reduce, g3, axis=2, out=sums), partial(np.multiply, g3, g3, out=sqbuf),
                 partial(np.add.reduce, sqbuf, axis=2, out=sq), statistics,
-                # rescaled = MBQM(1024 * g - mean, inverse square root of the row)
-                partial(np.left_shift, g3, 10, out=t3), partial(np.subtract, t3, mean, out=t3),
-                partial(np.multiply, t3, ra, out=t3), partial(np.right_shift, t3, 63, out=u3),
+                # rescaled = MBQM(1024 * g - mean, inverse square root of the row): (1024 * g - mean) * a
+                # as (g + 32768) * 1024 a - (mean + 2**25) a
+                partial(np.multiply, g3, ra, out=t3), partial(np.subtract, t3, mean_a, out=t3),
+                partial(np.right_shift, t3, 63, out=u3),
                 partial(np.bitwise_and, u3, rd, out=u3), partial(np.add, t3, rc0, out=t3),
                 partial(np.subtract, t3, u3, out=t3), partial(np.right_shift, t3, rs, out=t3),
                 # val3 = wrap32(rescaled * w + b); val4 = (val3 +- 512) / 1024 truncated
