@@ -451,9 +451,18 @@ class FastCell:
         guards = ln["guard"][cs.start // n:cs.stop // n]
         r20 = (1 << 20) // n
 
+        # A few values: the sums in Python integers from one conversion (three numpy calls fewer).
+        small = B * k * n <= 64
+
+        def row_sums():
+            if small:
+                values = g3.reshape(B * k, n).tolist()
+                return [sum(v) for v in values], [sum(x * x for x in v) for v in values]
+            return sums.ravel().tolist(), sq.ravel().tolist()
+
         def statistics():
             out = [[], [], [], [], []]
-            for j, (s, q) in enumerate(zip(sums.ravel().tolist(), sq.ravel().tolist())):
+            for j, (s, q) in enumerate(zip(*row_sums())):
                 s -= n << 15                                    # the sums of the values without their offset
                 q -= (s << 16) + (n << 30)
                 m = _cdiv(s * 1024, n)
@@ -474,8 +483,10 @@ class FastCell:
         c05 = (ln["c0"][cs] + (self.offset[cs] << ln["s"][cs])).reshape(k, n)
         lo = (self.offset[cs].reshape(k, n) - 32768)
         hi = lo + 65535
-        return [partial(np.add.reduce, g3, axis=2, out=sums), partial(np.multiply, g3, g3, out=sqbuf),
-                partial(np.add.reduce, sqbuf, axis=2, out=sq), statistics,
+        return ([] if small else [partial(np.add.reduce, g3, axis=2, out=sums),
+                                  partial(np.multiply, g3, g3, out=sqbuf),
+                                  partial(np.add.reduce, sqbuf, axis=2, out=sq)]) + [
+                statistics,
                 # rescaled = MBQM(1024 * g - mean, inverse square root of the row): (1024 * g - mean) * a
                 # as (g + 32768) * 1024 a - (mean + 2**25) a
                 partial(np.multiply, g3, ra, out=t3), partial(np.subtract, t3, mean_a, out=t3),
