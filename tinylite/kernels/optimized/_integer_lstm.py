@@ -26,7 +26,7 @@ How a step stays at about twenty calls (the reference makes hundreds):
   zero) for both terms; tanh(c) and everything o * tanh(c)'s
   requantization needs by its sign (o > 0 always: the table's minimum is
   11) are one lookup of a [t * M, rounding constant] table indexed by c.
-- Layer norm's per-row statistics (at most a few rows) go through Python
+- Layer norm's per-row statistics (batch x gates rows) go through Python
   integers, the inverse square root memoized; its elementwise part is int64
   passes with the per-row constants broadcast.
 """
@@ -95,7 +95,11 @@ def _bind(node, inputs, outputs):
 @lru_cache(maxsize=None)
 def _gate_table():
     """logistic16 (F3 in) at [0, 65536) and tanh16 (F3 in) at [65536, 131072), int64."""
-    return np.concatenate([fx._table16(fx.logistic16, 3), fx._table16(fx.tanh16, 3)]).astype(np.int64)
+    table = np.concatenate([fx._table16(fx.logistic16, 3), fx._table16(fx.tanh16, 3)]).astype(np.int64)
+    # The hidden state's and the cell update's rounding take the sign of o * t and i * g from t and g.
+    assert table[:65536].min() > 0 and fx.INT16_MAX - table[:65536].max() > 0
+    table.setflags(write=False)
+    return table
 
 
 @lru_cache(maxsize=64)
@@ -106,9 +110,9 @@ def _hidden_table(tanh_bits, mult, s, d, fold):
     t = fx._table16(fx.tanh16, tanh_bits).astype(np.int64)
     r = s - 31
     c0 = (1 << 30) + ((1 << (30 + r)) if r > 0 else 0) + (fold << s)
-    table = np.stack([t * mult, c0 - np.where(t < 0, d, 0)], axis=1)
+    table = np.roll(np.stack([t * mult, c0 - np.where(t < 0, d, 0)], axis=1), -32768, axis=0)
     table.setflags(write=False)
-    return np.roll(table, -32768, axis=0)
+    return table
 
 
 @lru_cache(maxsize=4096)
