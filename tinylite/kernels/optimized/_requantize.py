@@ -192,11 +192,13 @@ def padded_buffer(shape, pad, value, dtype):
     `value` the first time it runs (later: nothing).  Callers put `fill` first in
     their invoke calls: the interior, which every invoke overwrites, and the
     border are then touched by the first invoke, not at allocate (border columns
-    lie on every page of the buffer: filling them at allocate faults in all of it)."""
-    buf = np.zeros(shape, dtype)
-    if value == 0:
-        return buf, _nothing
+    lie on every page of the buffer: filling them at allocate faults in all of it).  The
+    buffer is left empty, not zeroed: zeroing costs a pass over it at allocate (glibc's calloc
+    clears reused memory), and every invoke writes the interior anyway."""
+    buf = np.empty(shape, dtype)
     pt, pb, pl, pr = pad
+    if not (pt or pb or pl or pr):
+        return buf, _nothing
     h, w = shape[1], shape[2]
     return buf, OnceFill([buf[:, :pt], buf[:, h - pb:], buf[:, :, :pl], buf[:, :, w - pr:]], value)
 

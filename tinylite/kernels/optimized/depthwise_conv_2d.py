@@ -174,17 +174,18 @@ class _Windows:
         kh, kw, sh, sw, dh, dw = (g[key] for key in ("kh", "kw", "sh", "sw", "dh", "dw"))
         pt, pb, pl, pr = g["pad"]
         hp, wp = h + pt + pb, wd + pl + pr
-        self.n, self.ow, self.cin, self.m = n, ow, cin, m
+        self.n, self.ow, self.cin, self.m, self.oh = n, ow, cin, m, g["oh"]
         self.kh, self.sh, self.dh = kh, sh, dh
         cout = cin * m
         if m == 1:
             phases = sw
             wq = -(-wp // phases)
-            # [n, hp, phases, wq, cin]; padded column c lives at (c % phases, c // phases)
-            self.buf = np.zeros((n, hp, phases, wq, cin), dtype)
+            # [n, hp, phases, wq, cin]; padded column c lives at (c % phases, c // phases).  Left empty:
+            # the first invoke sets the border (its columns lie on every page of the buffer), every
+            # invoke the interior, and the columns past wp in the last phase are never read.
+            self.buf = np.empty((n, hp, phases, wq, cin), dtype)
             self.copies = []
-            if pad_value != 0:
-                # Set by the first invoke (the border columns lie on every page of the buffer).
+            if pt or pb or pl or pr:
                 regions = [self.buf[:, :pt], self.buf[:, pt + h:]]
                 for p in range(phases):
                     for c in list(range(p, pl, phases)) + list(range(pl + wd + (p - pl - wd) % phases, wp, phases)):
@@ -223,10 +224,15 @@ class _Windows:
             return [partial(np.einsum, "nrijwc,ijcm->nrwcm", win, self.taps, out=dst.reshape(n, k, ow, cin, m))]
         s = self.buf.strides
         calls = []
+        # The windows of all output rows, made once per group (as_strided costs ~10 us) and sliced per chunk.
+        full = self.__dict__.setdefault("_full", {})
         for g_index, (p, t0, tstep, count, taps) in enumerate(self.groups):
-            base = self.buf[:, r0 * self.sh:, p, t0:]
-            win = ast(base, (n, k, self.kh, count, ow * cin),
-                      (s[0], s[1] * self.sh, s[1] * self.dh, s[3] * tstep, s[4]), writeable=False)
+            win = full.get(g_index)
+            if win is None:
+                win = full[g_index] = ast(self.buf[:, :, p, t0:], (n, self.oh, self.kh, count, ow * cin),
+                                          (s[0], s[1] * self.sh, s[1] * self.dh, s[3] * tstep, s[4]),
+                                          writeable=False)
+            win = win[:, r0:r0 + k]
             if g_index == 0:
                 calls.append(partial(np.einsum, "nrijq,ijq->nrq", win, taps, out=dst))
             else:
