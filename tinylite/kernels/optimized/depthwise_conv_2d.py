@@ -23,7 +23,7 @@ import numpy as np
 from .. import depthwise_conv_2d as reference
 from . import register
 from ._gemm import GemmData
-from ._requantize import OnceFill, Requantizer, acc_dtype, chunk_rows, padded_buffer
+from ._requantize import OnceFill, Requantizer, acc_dtype, chunk_rows, padded_buffer, tile_last
 from ._cached import cached_calls
 from ._hybrid import RowQuantizer, product_dtype, rescale_calls
 from .._base import op_data
@@ -147,7 +147,7 @@ class _FloatBuffers:
             return
         rows = min(oh, chunk_rows(n * ow * cout))
         tmp = np.empty((n, rows, ow * cout), np.float32)
-        bias = None if node.data.opt_fdw_bias is None else np.tile(node.data.opt_fdw_bias, ow)
+        bias = None if node.data.opt_fdw_bias is None else tile_last(node.data.opt_fdw_bias, ow)
         outf = out.reshape(n, oh, ow * cout)
         win = _Windows(x, g, ow, m, 0.0, np.float32, node.data.opt_fdw_taps)
         calls = list(win.copies)
@@ -198,14 +198,17 @@ class _Windows:
                     self.copies.append(partial(np.copyto, self.buf[:, pt:pt + h, p, c0 // phases:c0 // phases + len(cols)],
                                                x[:, :, c0 - pl::phases], casting="unsafe"))
             # taps of one phase: columns j*dw = p + phases*t, t = (j*dw) // phases, in steps of jstep
-            flat = np.tile(taps.reshape(kh, kw, cout), (1, 1, ow))
+            taps3 = taps.reshape(kh, kw, cout)
             self.groups = []
             for p in range(phases):
                 js = [j for j in range(kw) if (j * dw) % phases == p]
                 if js:
                     jstep = js[1] - js[0] if len(js) > 1 else 1
+                    # The group's taps tiled ow times: [kh, len(js), ow * cout], one broadcast copy.
+                    tiled = np.empty((kh, len(js), ow, cout), taps.dtype)
+                    tiled[...] = taps3[:, js, None, :]
                     self.groups.append((p, (js[0] * dw) // phases, (jstep * dw) // phases, len(js),
-                                        np.ascontiguousarray(flat[:, js])))
+                                        tiled.reshape(kh, len(js), ow * cout)))
         else:
             self.buf, fill = padded_buffer((n, hp, wp, cin), g["pad"], pad_value, dtype)
             self.copies = [fill, partial(np.copyto, self.buf[:, pt:pt + h, pl:pl + wd], x, casting="unsafe")]
