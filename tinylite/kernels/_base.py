@@ -171,6 +171,9 @@ class Draft:
                         "others: the op's OpData must subclass each helper's")
 
 
+_NODE_SLOTS = frozenset()      # Node.__slots__, set below (a set: __setattr__ checks it on every write)
+
+
 class Node:
     """One operator being prepared or run.
 
@@ -210,7 +213,7 @@ class Node:
         self.data = None                    # the op data (a Draft while prepare runs)
 
     def __setattr__(self, name, value):
-        if name not in Node.__slots__:
+        if name not in _NODE_SLOTS:
             raise AttributeError(
                 f"{self.op_name} (node {self._index}): a kernel may not set {name!r} on its node; put what "
                 "prepare computes in the kernel's op data (d = node.draft(OpData); d.field = ...) and "
@@ -305,6 +308,9 @@ class Node:
             raise UnsupportedOpError(
                 f"{self.op_name} (node {self.index}): tensor {spec.name!r} has type {spec.dtype.name}; "
                 f"tinylite runs this op on {names}")
+
+
+_NODE_SLOTS = frozenset(Node.__slots__)
 
 
 def exact_matmul(a, b, out=None):
