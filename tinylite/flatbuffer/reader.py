@@ -72,8 +72,10 @@ class _T:
         return self.pos + off if off else 0
 
     def scalar(self, slot, fmt, default=0):
-        p = self.field(slot)
-        return _SCALARS[fmt](self.data, p)[0] if p else default
+        slots = self.slots
+        if slot < len(slots) and slots[slot]:
+            return _SCALARS[fmt](self.data, self.pos + slots[slot])[0]
+        return default
 
     def table(self, slot):
         p = self.field(slot)
@@ -91,11 +93,17 @@ class _T:
         return start + 4, n
 
     def array(self, slot, name, dtype=np.int32):
-        dtype = _DTYPES.get(dtype) or np.dtype(dtype)
-        v = self.vector(slot, name, dtype.itemsize)
-        if v is None:
+        slots = self.slots
+        if slot >= len(slots) or not slots[slot]:
             return None
-        return np.frombuffer(self.data, dtype, v[1], v[0]).copy()   # a copy, native order
+        data = self.data
+        p = self.pos + slots[slot]
+        start = p + _U32(data, p)[0]
+        n = _U32(data, start)[0]
+        dtype = _DTYPES.get(dtype) or np.dtype(dtype)
+        if n * dtype.itemsize > len(data):
+            raise InvalidModelError(f"vector {name} claims {n} elements, more than the file can hold")
+        return np.frombuffer(data, dtype, n, start + 4).copy()   # a copy, native order
 
     def ints(self, slot, name):
         v = self.vector(slot, name)
