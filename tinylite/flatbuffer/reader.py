@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import struct
 
+import flatbuffers.table
 import numpy as np
 
 from ..errors import InvalidModelError
@@ -24,7 +25,7 @@ from ..graph import (
     Tensor,
     TensorMap,
 )
-from .schema import TENSOR_TYPE_NAMES
+from .schema import OPTIONS2_NAMES, OPTIONS_NAMES, TENSOR_TYPE_NAMES, options_table
 
 FILE_IDENTIFIER = b"TFL3"
 
@@ -35,30 +36,46 @@ _SCALARS = {"b": struct.Struct("<b").unpack_from, "B": struct.Struct("<B").unpac
             "I": _U32, "Q": struct.Struct("<Q").unpack_from}
 
 
+_DTYPES = {t: np.dtype(t) for t in (np.int32, np.int64, np.float32, np.uint8, np.bool_)}
+_VTABLES: dict = {}
+
+
+def _vtable(n):
+    """unpack_from of a vtable's n field offsets (uint16)."""
+    unpack = _VTABLES.get(n)
+    if unpack is None:
+        unpack = _VTABLES[n] = struct.Struct(f"<{n}H").unpack_from
+    return unpack
+
+
 class _T:
     """Direct access to one FlatBuffer table's fields by slot (the schema's field order).
 
     The generated `tflite` bindings go through several Python calls per field; the tensors and
-    operators of a large model took most of a parse that way (dbface: 51 ms).  struct raises on
+    operators of a large model took most of a parse that way (dbface: 51 ms).  The vtable is
+    read once per table (one struct call), so a field costs a tuple lookup.  struct raises on
     offsets past the end of the data and vector lengths are checked, as before."""
 
-    __slots__ = ("data", "pos", "vt", "vlen")
+    __slots__ = ("data", "pos", "slots")
 
     def __init__(self, data, pos):
         self.data, self.pos = data, pos
-        self.vt = pos - _I32(data, pos)[0]
-        self.vlen = _U16(data, self.vt)[0]
+        vt = pos - _I32(data, pos)[0]
+        n = (_U16(data, vt)[0] - 4) >> 1
+        self.slots = _vtable(n)(data, vt + 4) if n > 0 else ()
 
     def field(self, slot):
-        o = 4 + 2 * slot
-        if o >= self.vlen:
+        slots = self.slots
+        if slot >= len(slots):
             return 0
-        off = _U16(self.data, self.vt + o)[0]
+        off = slots[slot]
         return self.pos + off if off else 0
 
     def scalar(self, slot, fmt, default=0):
-        p = self.field(slot)
-        return _SCALARS[fmt](self.data, p)[0] if p else default
+        slots = self.slots
+        if slot < len(slots) and slots[slot]:
+            return _SCALARS[fmt](self.data, self.pos + slots[slot])[0]
+        return default
 
     def table(self, slot):
         p = self.field(slot)
@@ -76,10 +93,17 @@ class _T:
         return start + 4, n
 
     def array(self, slot, name, dtype=np.int32):
-        v = self.vector(slot, name, np.dtype(dtype).itemsize)
-        if v is None:
+        slots = self.slots
+        if slot >= len(slots) or not slots[slot]:
             return None
-        return np.frombuffer(self.data, dtype, v[1], v[0]).astype(dtype)   # a copy, native order
+        data = self.data
+        p = self.pos + slots[slot]
+        start = p + _U32(data, p)[0]
+        n = _U32(data, start)[0]
+        dtype = _DTYPES.get(dtype) or np.dtype(dtype)
+        if n * dtype.itemsize > len(data):
+            raise InvalidModelError(f"vector {name} claims {n} elements, more than the file can hold")
+        return np.frombuffer(data, dtype, n, start + 4).copy()   # a copy, native order
 
     def ints(self, slot, name):
         v = self.vector(slot, name)
@@ -338,10 +362,6 @@ class _Reader:
         )
 
     def operator(self, op: _T) -> Operator:
-        import flatbuffers.table
-
-        from .schema import OPTIONS2_NAMES, OPTIONS_NAMES, options_table
-
         o = Operator(
             opcode_index=op.scalar(0, "I"),
             inputs=op.ints(1, "Inputs") or [],
@@ -404,10 +424,13 @@ def validate(model: Model, origin: str = "model") -> None:
     nbuf, nops = len(model.buffers), len(model.operator_codes)
     for si, sg in enumerate(model.subgraphs):
         nt = len(sg.tensors)
+        # One check of all the shapes; the loop below names the first bad tensor.
+        bad_shapes = nt > 0 and np.concatenate([np.asarray(t.shape).reshape(-1) for t in sg.tensors]).min(
+            initial=0) < -1
         for ti, t in enumerate(sg.tensors):
             if not 0 <= t.buffer < max(nbuf, 1):
                 bad(f"subgraph {si} tensor {ti} ({t.name!r}) uses buffer {t.buffer}, but there are {nbuf} buffers")
-            if np.any(t.shape < -1):
+            if bad_shapes and np.any(t.shape < -1):
                 bad(f"subgraph {si} tensor {ti} ({t.name!r}) has invalid shape {t.shape.tolist()}")
             if t.type not in TENSOR_TYPE_NAMES:
                 bad(f"subgraph {si} tensor {ti} ({t.name!r}) has tensor type {t.type}, which the TFLite schema "

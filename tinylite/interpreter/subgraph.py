@@ -11,6 +11,8 @@ dynamic tensors are.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import InvokeError, PrepareError, TinyliteError, UnsupportedOpError
@@ -115,7 +117,8 @@ class SubgraphRunner:
         self.interpreter = interpreter
         sg = self.subgraph
         # Current shapes: the file's, until resize_tensor_input changes an input.
-        self.shapes: list[tuple | None] = [tuple(int(d) for d in t.shape) for t in sg.tensors]
+        self.shapes: list[tuple | None] = [tuple(t.shape.tolist()) if isinstance(t.shape, np.ndarray) else
+                                           tuple(int(d) for d in t.shape) for t in sg.tensors]
         self.dtypes = [np.dtype(numpy_dtype(t.type)) for t in sg.tensors]
         self.constants: dict[int, np.ndarray] = {}
         # An op's output is never a constant, even with a buffer index (a zero-size
@@ -327,7 +330,7 @@ class SubgraphRunner:
                     or i in plan.bias_rows):
                 continue
             shape = self.shapes[i]
-            size = int(np.prod(shape)) * self.dtypes[i].itemsize if shape is not None else 0
+            size = math.prod(shape) * self.dtypes[i].itemsize if shape is not None else 0
             first = producers.get(i, -1)
             last = end if (i in sg.outputs or i in sg.inputs) else max(last_use.get(i, first), first)
             allocations.append(planner.Allocation(i, size, first, last))

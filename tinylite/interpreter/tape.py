@@ -12,7 +12,7 @@ about 6 of the 62 us an invoke took, for the same numpy calls).
 from __future__ import annotations
 
 import contextvars
-from functools import partial
+from functools import lru_cache, partial
 from types import FunctionType
 
 import numpy as np
@@ -48,6 +48,17 @@ def call_name(call, op: str) -> str:
 MAX_COMPILED_CALLS = 500
 
 
+@lru_cache(maxsize=32)
+def _plan_code(n: int):
+    """The compiled source of a plan of n calls (c0() .. c{n-1}() from its namespace).  It depends
+    on n only, so plans of one length share it: compiling costs ~7 us a call, paid once per length
+    in a process (a model loaded again, or another of as many calls)."""
+    # Line 3 + i of the source makes call i: the traceback's line number names it.
+    source = ("def run():\n    try:\n" + "".join(f"        c{i}()\n" for i in range(n)) + "        return\n"
+              "    except Exception as e:\n        on_error(owner[e.__traceback__.tb_lineno - 3], e)\n")
+    return compile(source, "<tinylite plan>", "exec")
+
+
 class Tape:
     """The bound steps: `run()` makes `calls` in order, and hands an exception
     to `on_error(step, exception)` with the index of the step that raised it;
@@ -61,11 +72,8 @@ class Tape:
             self.run = self._loop(self.calls, self.owner, on_error)
             return
         names = [f"c{i}" for i in range(len(self.calls))]
-        # Line 3 + i of the source makes call i: the traceback's line number names it.
-        source = ("def run():\n    try:\n" + "".join(f"        {n}()\n" for n in names) + "        return\n"
-                  "    except Exception as e:\n        on_error(owner[e.__traceback__.tb_lineno - 3], e)\n")
         namespace = dict(zip(names, self.calls), on_error=on_error, owner=self.owner)
-        exec(compile(source, "<tinylite plan>", "exec"), namespace)  # noqa: S102 - our own source, names only
+        exec(_plan_code(len(names)), namespace)  # noqa: S102 - our own source, names only
         self.run = namespace["run"]
 
     @staticmethod

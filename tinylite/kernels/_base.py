@@ -27,6 +27,7 @@ data is an error, not a silent side channel; per-array buffers go in
 slice) gets empty."""
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, dataclass, replace
 from functools import partial
 
@@ -70,7 +71,7 @@ class TensorSpec:
 
     @property
     def size(self):
-        return int(np.prod(self.shape)) if self.shape is not None else None
+        return math.prod(int(d) for d in self.shape) if self.shape is not None else None
 
     def __repr__(self):
         return f"TensorSpec({self.index}, {self.name!r}, {self.shape}, {self.dtype})"
@@ -171,6 +172,9 @@ class Draft:
                         "others: the op's OpData must subclass each helper's")
 
 
+_NODE_SLOTS = frozenset()      # Node.__slots__, set below (a set: __setattr__ checks it on every write)
+
+
 class Node:
     """One operator being prepared or run.
 
@@ -210,7 +214,7 @@ class Node:
         self.data = None                    # the op data (a Draft while prepare runs)
 
     def __setattr__(self, name, value):
-        if name not in Node.__slots__:
+        if name not in _NODE_SLOTS:
             raise AttributeError(
                 f"{self.op_name} (node {self._index}): a kernel may not set {name!r} on its node; put what "
                 "prepare computes in the kernel's op data (d = node.draft(OpData); d.field = ...) and "
@@ -307,6 +311,9 @@ class Node:
                 f"tinylite runs this op on {names}")
 
 
+_NODE_SLOTS = frozenset(Node.__slots__)
+
+
 def exact_matmul(a, b, out=None):
     """a @ b for float32 operands whose result does not depend on the BLAS kernel.
 
@@ -380,7 +387,7 @@ class Clamp:
     @classmethod
     def _bound(cls, value, shape):
         key = (value.dtype.str, value.item())
-        size = int(np.prod(shape))
+        size = math.prod(shape)     # Python ints: np.prod costs ~5 us, and binders call this per chunk
         buf = cls._buffers.get(key)
         if buf is None or buf.size < size:
             buf = np.full(max(size, 1024), value, value.dtype)

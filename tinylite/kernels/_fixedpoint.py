@@ -55,12 +55,15 @@ def quantize_multipliers(reals):
     q, shift = np.frexp(reals)
     shift = shift.astype(np.int64)
     q_fixed = round_half_away(q * float(1 << 31)).astype(np.int64)
+    # The masked updates only where needed: a model's layers call this at every allocate.
     carry = q_fixed == (1 << 31)
-    q_fixed[carry] //= 2
-    shift[carry] += 1
+    if carry.any():
+        q_fixed[carry] //= 2
+        shift[carry] += 1
     zero = (reals == 0.0) | (shift < -31)
-    q_fixed[zero] = 0
-    shift[zero] = 0
+    if zero.any():
+        q_fixed[zero] = 0
+        shift[zero] = 0
     return q_fixed, shift
 
 

@@ -217,7 +217,7 @@ def _requant_params(node, x, w, b, out, channels, mode, conv_per_tensor=False):
         real = np.array([float(_f32(x.scale) * ws[0]) / float(out.scale)])
     else:
         real = float(x.scale) * ws.astype(np.float64) / float(out.scale)
-    d.q_real = np.broadcast_to(real, (channels,)).copy()
+    d.q_real = real if real.shape == (channels,) else np.broadcast_to(real, (channels,)).copy()   # (a new array)
     mult, shift = fx.quantize_multipliers(d.q_real)
     d.q_mult, d.q_shift = mult, shift
     d.q_out_zp = out.zero_point

@@ -183,7 +183,7 @@ def _prepare_hybrid_conv(node, w, b):
     d.q_per_channel = (len(ws) > 1 and np.any(ws != ws[0])) or d.groups != 1
     d.q_wscale = np.broadcast_to(ws, (w.shape[0],)).astype(np.float32)
     if w.data is not None:
-        d.q_wmat = filter_matrix(w.data.astype(np.float64), d.groups)
+        d.q_wmat = filter_matrix(w.data, d.groups).astype(np.float64)    # transposed as int8: one float64 pass
     d.q_bias = None if b is None else b.data
     d.q_clamp = _float_clamp(node)
     return _eval_hybrid_conv

@@ -125,7 +125,13 @@ def prepare_quantized(node):
         node.fail("int16 input and output need zero points of 0")
     d.q_x_zp = x.zero_point
     d.q_wzp = w.zero_point if x.dtype == np.uint8 else 0
-    d.q_taps = None if w.data is None else filter_taps(w.data.astype(np.float64) - d.q_wzp, cin)
+    taps = None
+    if w.data is not None:
+        # One float64 copy (no subtraction pass where the zero point is 0, as for int8 weights).
+        taps = filter_taps(w.data, cin).astype(np.float64)
+        if d.q_wzp:
+            taps -= d.q_wzp
+    d.q_taps = taps
     mode = {np.dtype(np.int16): "mbqm64", np.dtype(np.int8): "gemmlowp", np.dtype(np.uint8): "gemmlowp"}[x.dtype]
     _requant_params(node, x, w, b, out, cout, mode, conv_per_tensor=x.dtype == np.uint8)
     # The optimized int8 kernel rounds channels [0, cout - cout % 8) with NEON.

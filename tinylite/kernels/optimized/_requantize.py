@@ -62,7 +62,7 @@ class Requantizer:
         for name in ("m", "c", "s", "delta", "bias", "sign_at", "half_delta", "bias_f"):
             v = base.get(name)
             if isinstance(v, np.ndarray) and tile != 1:
-                setattr(self, name, np.tile(v, tile))
+                setattr(self, name, tile_last(v, tile))
 
     @staticmethod
     def applies(shift) -> bool:
@@ -172,6 +172,17 @@ def _compute_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias):
     return out
 
 
+def tile_last(v, times):
+    """np.tile(v, times) (`times` copies along the last axis) in one broadcast copy: np.tile's
+    reshapes and repeat cost ~10 us a call, and binding a model tiles a few hundred constants."""
+    v = np.asarray(v)
+    if v.ndim == 0:
+        return np.tile(v, times)
+    out = np.empty(v.shape[:-1] + (times, v.shape[-1]), v.dtype)
+    out[...] = v[..., None, :]
+    return out.reshape(v.shape[:-1] + (times * v.shape[-1],))
+
+
 def acc_dtype(bound):
     """float32 where every partial sum stays below 2**24 (exact), else float64
     (exact below 2**53); None where the int32 accumulator itself could wrap."""
@@ -192,11 +203,13 @@ def padded_buffer(shape, pad, value, dtype):
     `value` the first time it runs (later: nothing).  Callers put `fill` first in
     their invoke calls: the interior, which every invoke overwrites, and the
     border are then touched by the first invoke, not at allocate (border columns
-    lie on every page of the buffer: filling them at allocate faults in all of it)."""
-    buf = np.zeros(shape, dtype)
-    if value == 0:
-        return buf, _nothing
+    lie on every page of the buffer: filling them at allocate faults in all of it).  The
+    buffer is left empty, not zeroed: zeroing costs a pass over it at allocate (glibc's calloc
+    clears reused memory), and every invoke writes the interior anyway."""
+    buf = np.empty(shape, dtype)
     pt, pb, pl, pr = pad
+    if not (pt or pb or pl or pr):
+        return buf, _nothing
     h, w = shape[1], shape[2]
     return buf, OnceFill([buf[:, :pt], buf[:, h - pb:], buf[:, :, :pl], buf[:, :, w - pr:]], value)
 

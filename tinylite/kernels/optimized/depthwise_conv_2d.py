@@ -23,7 +23,7 @@ import numpy as np
 from .. import depthwise_conv_2d as reference
 from . import register
 from ._gemm import GemmData
-from ._requantize import OnceFill, Requantizer, acc_dtype, chunk_rows, padded_buffer
+from ._requantize import OnceFill, Requantizer, acc_dtype, chunk_rows, padded_buffer, tile_last
 from ._cached import cached_calls
 from ._hybrid import RowQuantizer, product_dtype, rescale_calls
 from .._base import op_data
@@ -147,7 +147,7 @@ class _FloatBuffers:
             return
         rows = min(oh, chunk_rows(n * ow * cout))
         tmp = np.empty((n, rows, ow * cout), np.float32)
-        bias = None if node.data.opt_fdw_bias is None else np.tile(node.data.opt_fdw_bias, ow)
+        bias = None if node.data.opt_fdw_bias is None else tile_last(node.data.opt_fdw_bias, ow)
         outf = out.reshape(n, oh, ow * cout)
         win = _Windows(x, g, ow, m, 0.0, np.float32, node.data.opt_fdw_taps)
         calls = list(win.copies)
@@ -174,17 +174,18 @@ class _Windows:
         kh, kw, sh, sw, dh, dw = (g[key] for key in ("kh", "kw", "sh", "sw", "dh", "dw"))
         pt, pb, pl, pr = g["pad"]
         hp, wp = h + pt + pb, wd + pl + pr
-        self.n, self.ow, self.cin, self.m = n, ow, cin, m
+        self.n, self.ow, self.cin, self.m, self.oh = n, ow, cin, m, g["oh"]
         self.kh, self.sh, self.dh = kh, sh, dh
         cout = cin * m
         if m == 1:
             phases = sw
             wq = -(-wp // phases)
-            # [n, hp, phases, wq, cin]; padded column c lives at (c % phases, c // phases)
-            self.buf = np.zeros((n, hp, phases, wq, cin), dtype)
+            # [n, hp, phases, wq, cin]; padded column c lives at (c % phases, c // phases).  Left empty:
+            # the first invoke sets the border (its columns lie on every page of the buffer), every
+            # invoke the interior, and the columns past wp in the last phase are never read.
+            self.buf = np.empty((n, hp, phases, wq, cin), dtype)
             self.copies = []
-            if pad_value != 0:
-                # Set by the first invoke (the border columns lie on every page of the buffer).
+            if pt or pb or pl or pr:
                 regions = [self.buf[:, :pt], self.buf[:, pt + h:]]
                 for p in range(phases):
                     for c in list(range(p, pl, phases)) + list(range(pl + wd + (p - pl - wd) % phases, wp, phases)):
@@ -197,14 +198,17 @@ class _Windows:
                     self.copies.append(partial(np.copyto, self.buf[:, pt:pt + h, p, c0 // phases:c0 // phases + len(cols)],
                                                x[:, :, c0 - pl::phases], casting="unsafe"))
             # taps of one phase: columns j*dw = p + phases*t, t = (j*dw) // phases, in steps of jstep
-            flat = np.tile(taps.reshape(kh, kw, cout), (1, 1, ow))
+            taps3 = taps.reshape(kh, kw, cout)
             self.groups = []
             for p in range(phases):
                 js = [j for j in range(kw) if (j * dw) % phases == p]
                 if js:
                     jstep = js[1] - js[0] if len(js) > 1 else 1
+                    # The group's taps tiled ow times: [kh, len(js), ow * cout], one broadcast copy.
+                    tiled = np.empty((kh, len(js), ow, cout), taps.dtype)
+                    tiled[...] = taps3[:, js, None, :]
                     self.groups.append((p, (js[0] * dw) // phases, (jstep * dw) // phases, len(js),
-                                        np.ascontiguousarray(flat[:, js])))
+                                        tiled.reshape(kh, len(js), ow * cout)))
         else:
             self.buf, fill = padded_buffer((n, hp, wp, cin), g["pad"], pad_value, dtype)
             self.copies = [fill, partial(np.copyto, self.buf[:, pt:pt + h, pl:pl + wd], x, casting="unsafe")]
@@ -223,10 +227,15 @@ class _Windows:
             return [partial(np.einsum, "nrijwc,ijcm->nrwcm", win, self.taps, out=dst.reshape(n, k, ow, cin, m))]
         s = self.buf.strides
         calls = []
+        # The windows of all output rows, made once per group (as_strided costs ~10 us) and sliced per chunk.
+        full = self.__dict__.setdefault("_full", {})
         for g_index, (p, t0, tstep, count, taps) in enumerate(self.groups):
-            base = self.buf[:, r0 * self.sh:, p, t0:]
-            win = ast(base, (n, k, self.kh, count, ow * cin),
-                      (s[0], s[1] * self.sh, s[1] * self.dh, s[3] * tstep, s[4]), writeable=False)
+            win = full.get(g_index)
+            if win is None:
+                win = full[g_index] = ast(self.buf[:, :, p, t0:], (n, self.oh, self.kh, count, ow * cin),
+                                          (s[0], s[1] * self.sh, s[1] * self.dh, s[3] * tstep, s[4]),
+                                          writeable=False)
+            win = win[:, r0:r0 + k]
             if g_index == 0:
                 calls.append(partial(np.einsum, "nrijq,ijq->nrq", win, taps, out=dst))
             else:
