@@ -336,6 +336,71 @@ def resize_uint8_case(seed, align, half, size):
     return content, [rng.integers(0, 256, (2, 5, 7, 3)).astype(np.uint8)]
 
 
+def litert_order_model(op, x_shape, w, b, options, out_shape):
+    """x -> float `op` (tensor "f", bias b or None) -> hybrid 1x1 CONV_2D (int8 weights) -> y: the
+    float op sums in LiteRT's order (kernels/_litert_order.py) because a hybrid op quantizes it."""
+    from tinylite.testing import chain_model
+
+    r = _rng(1)
+    c = out_shape[-1]
+    wq = r.integers(-127, 128, (5, 1, 1, c)).astype(np.int8)
+    return chain_model(("x", list(x_shape)), [
+        (op, [dict(name="w", data=w)] + ([] if b is None else [dict(name="b", data=b)]), ("f", list(out_shape)), options),
+        ("CONV_2D", [dict(name="wq", data=wq, quantization=([0.02], [0])),
+                     dict(name="bq", data=np.zeros(5, np.float32))], ("y", list(out_shape[:3]) + [5]),
+         dict(padding="VALID", stride_h=1, stride_w=1))])
+
+
+def _window_out(size, k, s, d, pad):
+    return -(-size // s) if pad == "SAME" else (size - (k - 1) * d - 1) // s + 1
+
+
+def litert_order_conv_case(seed, n, h, wd, cin, cout, kh, kw, s, d, pad, bias=True, act="RELU6"):
+    """A float CONV_2D feeding a hybrid op (Eigen's order in the optimized resolver)."""
+    rng = _rng(seed)
+    w = _f32(rng, cout, kh, kw, cin)
+    b = _f32(rng, cout) if bias else None
+    out = [n, _window_out(h, kh, s, d, pad), _window_out(wd, kw, s, d, pad), cout]
+    content = litert_order_model("CONV_2D", (n, h, wd, cin), w, b,
+                                 dict(padding=pad, stride_h=s, stride_w=s, dilation_h_factor=d, dilation_w_factor=d,
+                                      fused_activation_function=act), out)
+    return content, [_f32(rng, n, h, wd, cin, scale=float(rng.uniform(0.1, 10)))]
+
+
+def litert_order_depthwise_case(seed, n, h, wd, cin, m, k, s, d, pad, bias=True, act="RELU6"):
+    """A float DEPTHWISE_CONV_2D feeding a hybrid op (from the bias, then the taps, in the optimized resolver)."""
+    rng = _rng(seed)
+    w = _f32(rng, 1, k, k, cin * m)
+    b = _f32(rng, cin * m) if bias else None
+    out = [n, _window_out(h, k, s, d, pad), _window_out(wd, k, s, d, pad), cin * m]
+    content = litert_order_model("DEPTHWISE_CONV_2D", (n, h, wd, cin), w, b,
+                                 dict(padding=pad, stride_h=s, stride_w=s, dilation_h_factor=d, dilation_w_factor=d,
+                                      depth_multiplier=m, fused_activation_function=act), out)
+    return content, [_f32(rng, n, h, wd, cin, scale=float(rng.uniform(0.1, 10)))]
+
+
+# (n, h, w, cin, cout, kh, kw, stride, dilation, padding[, bias, act]): whole packets of 8 channels,
+# a half packet (cout % 8 >= 4) with K % 8 tails, the last cout % 4 channels, pixels not in whole
+# groups of 4 and fewer than 4, depths past Eigen's block (two blocks), 1x1 fast im2col, batch,
+# dilation, no activation; one pixel or one channel (the matrix-vector product: the reference function).
+LITERT_ORDER_CONV = [
+    (1, 48, 48, 8, 48, 1, 1, 1, 1, "VALID"), (1, 12, 12, 48, 16, 1, 1, 1, 1, "VALID"),
+    (1, 19, 21, 3, 16, 3, 3, 2, 1, "SAME"), (1, 8, 8, 19, 12, 1, 1, 1, 1, "VALID", True, "NONE"),
+    (1, 7, 7, 21, 4, 1, 1, 1, 1, "VALID"), (1, 9, 9, 5, 21, 3, 3, 1, 1, "SAME", True, "RELU"),
+    (1, 1, 3, 23, 13, 1, 1, 1, 1, "VALID"), (1, 2, 5, 17, 7, 1, 1, 1, 1, "VALID"), (1, 1, 2, 9, 14, 1, 1, 1, 1, "VALID"),
+    (1, 5, 5, 1100, 12, 1, 1, 1, 1, "VALID"), (2, 6, 6, 8, 24, 3, 3, 2, 1, "SAME"), (1, 11, 10, 6, 8, 3, 2, 1, 2, "SAME"),
+    (1, 9, 9, 40, 2, 1, 1, 1, 1, "VALID"), (1, 1, 1, 100, 8, 1, 1, 1, 1, "VALID"), (1, 6, 6, 3, 1, 3, 3, 1, 1, "SAME"),
+]
+# (n, h, w, cin, multiplier, k, stride, dilation, padding[, bias, act]): strides 1 to 3 (column
+# phases), dilation, a batch, VALID, no bias; one output per row and a multiplier of 2 (the reference function).
+LITERT_ORDER_DEPTHWISE = [
+    (1, 48, 48, 16, 1, 3, 1, 1, "SAME"), (1, 24, 24, 48, 1, 3, 2, 1, "SAME"), (1, 25, 5, 64, 1, 3, 1, 1, "SAME"),
+    (1, 9, 11, 7, 1, 5, 1, 1, "VALID"), (2, 11, 13, 5, 1, 3, 2, 2, "SAME", False, "NONE"),
+    (1, 7, 9, 3, 1, 3, 3, 1, "SAME", True, "RELU"), (1, 1, 1, 4, 1, 3, 1, 1, "SAME"),
+    (1, 5, 1, 1, 1, 3, 1, 1, "SAME"), (1, 9, 9, 5, 2, 3, 2, 1, "SAME"),
+]
+
+
 CASES = {
     **{f"resize-uint8-{a}-{h}-{sz[0]}": (resize_uint8_case, (a, h, sz)) for a, h, sz in
        [(False, False, [11, 13]), (True, False, [9, 20]), (False, True, [40, 56]), (False, True, [3, 4])]},
@@ -394,6 +459,8 @@ CASES = {
        for d in (np.int8, np.uint8)},
     **{f"depthwise-float-{s}-{m}": (depthwise_float_case, (s, m)) for s, m in [(1, 1), (2, 1), (3, 1), (1, 2)]},
     "conv-large-im2col": (conv_large_im2col_case, ()),
+    **{"litert-order-conv-" + "x".join(map(str, c)): (litert_order_conv_case, c) for c in LITERT_ORDER_CONV[:3]},
+    **{"litert-order-dw-" + "x".join(map(str, c)): (litert_order_depthwise_case, c) for c in LITERT_ORDER_DEPTHWISE[:3]},
     **{f"fc-{np.dtype(d).name}-{n}-{pc}": (quantized_fc_case, (d, n, pc)) for d, n, pc in
        [(np.int8, 1, True), (np.int8, 3, False), (np.uint8, 2, False)]},
 }
@@ -621,3 +688,75 @@ def test_integer_lstm_fast_layer_norm_rows():
         normed = cell._layer_norm(g[:, j * n:(j + 1) * n], k)
         want = (fx.tanh16_lut if k == "c" else fx.logistic16_lut)(normed, 3)
         np.testing.assert_array_equal(acts[:, j * n:(j + 1) * n], want, err_msg=f"gate {k}")
+
+
+def _float_and_output(interpreter, content, feeds):
+    """The float op's tensor ("f") and the model's output after one invoke."""
+    from tinylite.flatbuffer.reader import parse
+
+    names = {t.name: i for i, t in enumerate(parse(content).subgraphs[0].tensors)}
+    outs = run(interpreter, feeds)
+    return [interpreter.get_tensor(names["f"]), outs[0]]
+
+
+@pytest.mark.parametrize("case", [("CONV_2D", c) for c in LITERT_ORDER_CONV] +
+                         [("DEPTHWISE_CONV_2D", c) for c in LITERT_ORDER_DEPTHWISE],
+                         ids=lambda c: c[0].lower() + "-" + "x".join(map(str, c[1])))
+def test_litert_order_kernels_bit_exact_with_reference_and_litert(case):
+    """The optimized LiteRT-order float convolutions (optimized/_litert_order.py) write the
+    reference functions' floats bit for bit (sign of zero included), and so LiteRT's, float
+    tensor and hybrid output, where they apply; elsewhere the reference function runs."""
+    op, args = case
+    make = litert_order_conv_case if op == "CONV_2D" else litert_order_depthwise_case
+    for seed in (0, 1):
+        content, feeds = make(seed, *args)
+        ip = tinylite.Interpreter(model_content=content, experimental_preserve_all_tensors=True)
+        ours = _float_and_output(ip, content, feeds)
+        kernel = ip._runner(0).steps[0][0].__name__
+        with optimized.reference_kernels():
+            reference = _float_and_output(tinylite.Interpreter(model_content=content,
+                                                               experimental_preserve_all_tensors=True), content, feeds)
+        # LiteRT 2.3's depthwise kernel without a bias input crashes: that case checks the reference only.
+        has_bias = op == "CONV_2D" or len(args) < 10 or args[9]
+        lite = _float_and_output(litert_interpreter(content, "builtin", experimental_preserve_all_tensors=True),
+                                 content, feeds) if has_bias else reference
+        f = ours[0]
+        n, _, ow, c = f.shape
+        # Channels LiteRT sums on paths kernels/_litert_order.py does not match (its docstring):
+        # the last cout % 4 of a convolution; a product with one pixel and one channel.
+        exact = c - c % 4 if op == "CONV_2D" else c
+        if op == "CONV_2D" and f.size == 1:
+            exact = 0
+        for got, want, lt, what in zip(ours, reference, lite, ("float op", "hybrid output")):
+            np.testing.assert_array_equal(got, want, err_msg=f"{what}: optimized vs reference")
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(want), err_msg=f"{what}: signs of zeros")
+            if what == "float op":
+                np.testing.assert_array_equal(got[..., :exact], lt[..., :exact], err_msg=f"{what}: optimized vs LiteRT")
+            elif exact == c:
+                np.testing.assert_array_equal(got, lt, err_msg=f"{what}: optimized vs LiteRT")
+        if op == "DEPTHWISE_CONV_2D":
+            applies = args[4] == 1 and n * ow * c >= 2
+        else:
+            applies = min(f.size // c, c) >= 2
+        assert (kernel == "eval_litert_order") == applies, kernel
+
+
+@pytest.mark.parametrize("shape", [(8, 3, 2304), (27, 1, 2304), (48, 9, 144), (5, 1, 3), (9, 2, 1), (9, 1, 1),
+                                   (1, 4, 7), (12, 3, 5)])
+def test_sequential_calls_add_taps_in_order(shape):
+    """optimized._litert_order.sequential_calls against a loop over the taps (a float32 multiply
+    and add each), on values whose sums depend on the order, through SmallBuffers, with chunks
+    down to a few products (the chunk split leaves no reduction over a single output)."""
+    from tinylite.kernels.optimized._litert_order import SmallBuffers, sequential_calls
+
+    depth, ch, rows = shape
+    rng = _rng(depth * 100 + rows)
+    cols = (rng.standard_normal((depth, rows)) * 10.0 ** rng.integers(-4, 5, (depth, 1))).astype(np.float32)
+    w = rng.standard_normal((depth, ch)).astype(np.float32)
+    want = np.zeros((ch, rows), np.float32)
+    for k in range(depth):
+        want = want + (w[k][:, None] * cols[k]).astype(np.float32)
+    for chunk in (1 << 16, 7, 1):
+        got = np.full((ch, rows), np.nan, np.float32)
+        SmallBuffers(sequential_calls(cols, w, got, chunk))()
+        np.testing.assert_array_equal(got, want)

@@ -392,3 +392,57 @@ class _HybridBuffers:
 
 
 eval_hybrid = cached_calls("opt_hybrid_bufs", _HybridBuffers, "eval_hybrid")
+
+
+# --- float32 in LiteRT's order (the convolutions whose results a hybrid op quantizes) ---
+
+def _litert_order_applies(node, reference_fn):
+    from .._litert_order import conv_float
+    from ._litert_order import conv_applies
+
+    bias = node.inputs[2] if node.has_input(2) else None
+    out = node.outputs[0]
+    rows = int(np.prod(out.shape[:-1])) if out.shape else 0
+    return (reference_fn is conv_float and not node.reference and node.data.wmat is not None and (bias is None or bias.data is not None)
+            and conv_applies(rows, out.shape[-1], node.data.groups))
+
+
+@register("CONV_2D", dtypes=(np.float32,), when=_litert_order_applies)
+def prepare_litert_order(node, reference_fn):
+    """_litert_order.conv_float's optimized-resolver order (Eigen's accumulators,
+    bit for bit) as a few whole-map calls per chunk of taps (see optimized/_litert_order):
+    the im2col matrix [taps, pixels] filled into a buffer kept across invokes, every
+    product of a chunk in one multiply and its in-order sums in one add.reduce."""
+    return eval_litert_order
+
+
+class _LiteRTOrderBuffers:
+    def __init__(self, node, x, out):
+        from ._litert_order import SmallBuffers, conv_calls
+
+        g, data = node.data.geometry, node.data
+        n, h, wd, cin = x.shape
+        cout = out.shape[-1]
+        rows = out.size // cout
+        self.x, self.out = x, out
+        pt, pb, pl, pr = g["pad"]
+        calls = []
+        if g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"]):
+            cols = np.empty((cin, rows), np.float32)
+            calls.append(partial(np.copyto, cols, x.reshape(rows, cin).T))
+        else:
+            xp = x
+            if pt or pb or pl or pr:
+                xp = np.zeros((n, h + pt + pb, wd + pl + pr, cin), np.float32)
+                calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd], x))
+            view = patches(xp, g).transpose(3, 4, 5, 0, 1, 2)          # [kh, kw, cin, n, oh, ow]
+            cols6 = np.empty(view.shape, np.float32)
+            calls.append(partial(np.copyto, cols6, view))
+            cols = cols6.reshape(-1, rows)
+        b = node.inputs[2] if node.has_input(2) else None
+        bias = None if b is None else np.asarray(b.data, np.float32).reshape(-1)
+        calls += conv_calls(cols, data.wmat[0].astype(np.float32), out.reshape(rows, cout), bias, data.act)
+        self.calls = [SmallBuffers(calls)]
+
+
+eval_litert_order = cached_calls("opt_litert_order_bufs", _LiteRTOrderBuffers, "eval_litert_order")

@@ -296,3 +296,72 @@ class _HybridBuffers:
 
 
 eval_hybrid = cached_calls("opt_hdw_bufs", _HybridBuffers, "eval_hybrid")
+
+
+# --- float32 in LiteRT's order (the depthwise convolutions whose results a hybrid op quantizes) ---
+
+def _litert_order_applies(node, reference_fn):
+    from .._litert_order import depthwise_float_bias_first
+
+    b = node.inputs[2] if node.has_input(2) else None
+    return (reference_fn is depthwise_float_bias_first and not node.reference and node.data.taps is not None
+            and node.data.multiplier == 1 and (b is None or b.data is not None)
+            # A reduction over one output would be numpy's pairwise sum, not the taps in order.
+            and out_row_elements(node) >= 2)
+
+
+def out_row_elements(node):
+    n, _, ow, cout = node.outputs[0].shape
+    return n * ow * cout
+
+
+@register("DEPTHWISE_CONV_2D", dtypes=(np.float32,), when=_litert_order_applies)
+def prepare_litert_order(node, reference_fn):
+    """_litert_order.depthwise_float_bias_first's order (LiteRT's optimized kernel: each sum
+    from the bias, then the taps in (kh, kw) order), bit for bit, in two calls per chunk of
+    output rows: every tap's products into [taps + 1, rows, ow * channels] (row 0 holds
+    the bias, tiled), then one add.reduce over the first axis, which adds the rows in
+    order (see optimized/_litert_order).  The windows are _Windows' contiguous runs."""
+    return eval_litert_order
+
+
+class _LiteRTOrderBuffers:
+    def __init__(self, node, x, out):
+        from .._base import activation_calls
+        from ._litert_order import SmallBuffers
+
+        g, data = node.data.geometry, node.data
+        n, h, wd, cin = x.shape
+        _, oh, ow, cout = out.shape
+        kh, kw, dw = g["kh"], g["kw"], g["dw"]
+        self.x, self.out, self.calls = x, out, []
+        if out.size == 0:
+            return
+        win = _Windows(x, g, ow, 1, 0.0, np.float32, data.taps.astype(np.float32))
+        q = ow * cout
+        rows = min(oh, max(1, (1 << 16) // (n * q * (kh * kw + 1))))
+        prods = np.empty((kh * kw + 1, n, rows, q), np.float32)
+        b = node.inputs[2] if node.has_input(2) else None
+        prods[0] = 0 if b is None else np.tile(np.asarray(b.data, np.float32).reshape(-1), ow)
+        tap_prods = prods[1:].reshape(kh, kw, n, rows, q)
+        s = win.buf.strides
+        ast = np.lib.stride_tricks.as_strided
+        phases = g["sw"]
+        tap_columns = [js for js in ([j for j in range(kw) if (j * dw) % phases == p] for p in range(phases)) if js]
+        outf = out.reshape(n, oh, q)
+        calls = list(win.copies)
+        for r0 in range(0, oh, rows):
+            k = min(oh, r0 + rows) - r0
+            for (p, t0, tstep, count, taps), js in zip(win.groups, tap_columns):
+                base = win.buf[:, r0 * win.sh:, p, t0:]
+                view = ast(base, (n, k, kh, count, q), (s[0], s[1] * win.sh, s[1] * win.dh, s[3] * tstep, s[4]),
+                           writeable=False)
+                jstep = js[1] - js[0] if len(js) > 1 else 1
+                dst = tap_prods[:, js[0]::jstep][:, :count, :, :k].transpose(2, 3, 0, 1, 4)
+                calls.append(partial(np.multiply, view, taps, out=dst))
+            calls.append(partial(np.add.reduce, prods[:, :, :k], axis=0, out=outf[:, r0:r0 + k]))
+        calls += activation_calls(data.act, out)
+        self.calls = [SmallBuffers(calls)]
+
+
+eval_litert_order = cached_calls("opt_litert_order_bufs", _LiteRTOrderBuffers, "eval_litert_order")

@@ -1,0 +1,165 @@
+"""LiteRT's summation orders (kernels/_litert_order.py) with fewer, faster numpy calls,
+for the float CONV_2D and DEPTHWISE_CONV_2D whose results a hybrid op quantizes.
+
+The orders are the reference's, product for product and sum for sum; only
+how numpy is asked to compute them changes:
+
+- A sequence of in-order sums (Eigen's accumulator per output) is one
+  broadcast multiply writing every product of a chunk, [taps, channels,
+  pixels], and one `np.add.reduce` over the taps axis: numpy adds the rows
+  of a reduced outer axis one after the other into the output (pairwise
+  summation is only for a reduced innermost axis, which `sequential_calls`
+  never leaves: a chunk always keeps two or more outputs).
+- numpy 2's ufunc iterator copies broadcast operands through its buffer
+  (`np.getbufsize()` elements, 8192 by default) when a row of the loop is
+  shorter than the buffer: a broadcast multiply over rows of 576 to 2304
+  pixels then costs 3 to 4 times a contiguous one.  `SmallBuffers` runs a
+  node's calls with a 256-element buffer (inside ``np.errstate()``, which
+  restores it), so those loops run in place.  The buffer size changes no
+  result: only how the iterator walks the same element operations.
+
+Results equal the reference functions' bit for bit (tests/kernels/test_optimized.py
+checks them against kernels/_litert_order.py and against LiteRT).
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from .._base import activation_calls
+from .._litert_order import depth_blocks, PACKET
+
+# numpy's ufunc buffer while a node's calls run (see the module docstring).
+SMALL_BUFFER = 256
+# Products per chunk of sequential_calls, in floats (a chunk's products stay in the L2 cache).
+CHUNK = 1 << 16
+
+
+class SmallBuffers:
+    """One bound call running `calls` with numpy's ufunc buffer at SMALL_BUFFER elements."""
+
+    __slots__ = ("calls",)
+
+    def __init__(self, calls):
+        self.calls = tuple(calls)
+
+    def __call__(self):
+        with np.errstate():
+            np.setbufsize(SMALL_BUFFER)
+            for call in self.calls:
+                call()
+
+
+def _spans(total, step, minimum=2):
+    """[(start, stop)] covering range(total) in pieces of about `step`, none shorter than
+    `minimum` unless total is."""
+    step = max(step, minimum)
+    spans = [(s, min(total, s + step)) for s in range(0, total, step)]
+    if len(spans) > 1 and spans[-1][1] - spans[-1][0] < minimum:
+        spans[-2:] = [(spans[-2][0], total)]
+    return spans
+
+
+def sequential_calls(cols, w, dst, chunk=CHUNK):
+    """Calls setting dst [C, R] to the sums over k of w[k, c] * cols[k, r], each product
+    and each partial sum rounded to float32 in tap order (k = 0, 1, ...), as
+    _litert_order._sequential; cols [K, R] and w [K, C] may be strided views."""
+    depth, rows = cols.shape
+    ch = w.shape[1]
+    wcol = w[:, :, None]
+    if depth == 1:
+        return [partial(np.multiply, wcol[0], cols[0], out=dst)]
+    if rows * ch < 2:
+        # One output: its reduction would be numpy's pairwise sum; add the taps one by one.
+        tmp = np.empty_like(dst)
+        calls = [partial(np.multiply, wcol[0], cols[0], out=dst)]
+        for k in range(1, depth):
+            calls += [partial(np.multiply, wcol[k], cols[k], out=tmp), partial(np.add, dst, tmp, out=dst)]
+        return calls
+    per_channel = depth * rows
+    if per_channel <= chunk or rows < 2:
+        cspans = _spans(ch, max(1, chunk // per_channel), 1 if rows >= 2 else 2)
+        rspans = [(0, rows)]
+    else:
+        cspans = [(c, c + 1) for c in range(ch)]
+        rspans = _spans(rows, max(2, chunk // depth))
+    cmax = max(c1 - c0 for c0, c1 in cspans)
+    rmax = max(r1 - r0 for r0, r1 in rspans)
+    prods = np.empty((depth, cmax, rmax), np.float32)
+    calls = []
+    for c0, c1 in cspans:
+        for r0, r1 in rspans:
+            p = prods[:, :c1 - c0, :r1 - r0]
+            calls += [partial(np.multiply, wcol[:, c0:c1], cols[:, None, r0:r1], out=p),
+                      partial(np.add.reduce, p, axis=0, out=dst[c0:c1, r0:r1])]
+    return calls
+
+
+def _two_accumulator_calls(cols, w, dst):
+    """_litert_order._two_accumulators into dst [C, R]: even and odd taps of the whole
+    8-tap blocks in two sums, added, then the remaining taps one by one."""
+    depth = len(cols)
+    peeled = depth & ~7
+    if peeled == 0:
+        return sequential_calls(cols, w, dst)
+    odd = np.empty_like(dst)
+    tmp = np.empty_like(dst)
+    calls = sequential_calls(cols[0:peeled:2], w[0:peeled:2], dst)
+    calls += sequential_calls(cols[1:peeled:2], w[1:peeled:2], odd)
+    calls.append(partial(np.add, dst, odd, out=dst))
+    for k in range(peeled, depth):
+        calls += [partial(np.multiply, w[k][:, None], cols[k], out=tmp), partial(np.add, dst, tmp, out=dst)]
+    return calls
+
+
+def eigen_block_calls(cols, w, dst):
+    """_litert_order._eigen_block into dst [cout, rows] (transposed): whole packets of 8
+    channels and the last cout % 4 in tap order, a half packet of 4 with two
+    accumulators on the rows in whole groups of 4."""
+    rows = cols.shape[1]
+    cout = w.shape[1]
+    full = cout - cout % PACKET
+    if cout - full < PACKET // 2 or rows < 4:
+        return sequential_calls(cols, w, dst)
+    half = full + PACKET // 2
+    grouped = rows - rows % 4
+    calls = []
+    for c0, c1 in ((0, full), (half, cout)):
+        if c1 > c0:
+            calls += sequential_calls(cols, w[:, c0:c1], dst[c0:c1])
+    calls += _two_accumulator_calls(cols[:, :grouped], w[:, full:half], dst[full:half, :grouped])
+    if grouped < rows:
+        calls += sequential_calls(cols[:, grouped:], w[:, full:half], dst[full:half, grouped:])
+    return calls
+
+
+def conv_applies(rows, cout, groups):
+    """Whether conv_calls computes _litert_order.conv_float's optimized-resolver order:
+    one group and Eigen's matrix-matrix kernel (more than one pixel and one channel;
+    the matrix-vector product's four lanes stay with the reference function)."""
+    return groups == 1 and rows > 1 and cout > 1
+
+
+def conv_calls(cols, wmat, res, bias, act):
+    """Calls computing the optimized-resolver CONV_2D of _litert_order.conv_float:
+    cols [K, rows] (filled by the caller's calls), wmat [K, cout], into res
+    [rows, cout] with the float32 bias (or None) added after the sums, then the
+    fused activation `act` (a float_activation or None).  The sums are made
+    transposed, [cout, rows] (the products' loops run along pixels), and stay so
+    for the bias and the activation (their loops too); one copy transposes them."""
+    depth, rows = cols.shape
+    cout = wmat.shape[1]
+    sums = np.empty((cout, rows), np.float32)
+    calls = []
+    blocks = depth_blocks(depth)
+    part = np.empty_like(sums) if len(blocks) > 1 else None
+    for i, (k0, k1) in enumerate(blocks):
+        calls += eigen_block_calls(cols[k0:k1], wmat[k0:k1], sums if i == 0 else part)
+        if i:
+            calls.append(partial(np.add, sums, part, out=sums))
+    if bias is not None:
+        calls.append(partial(np.add, sums, bias[:, None], out=sums))
+    calls += activation_calls(act, sums)
+    calls.append(partial(np.copyto, res, sums.T))
+    return calls
