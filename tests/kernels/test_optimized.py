@@ -586,6 +586,13 @@ def test_hybrid_row_quantizer_matches_reference(asymmetric):
         np.testing.assert_array_equal(buf[:, 1:4, 1:5].reshape(len(x), -1), q - zp[:, None])
         np.testing.assert_array_equal(quantize.sf, sf)
         assert np.isnan(buf[:, 0]).all() and np.isnan(buf[:, :, 0]).all()      # the border untouched
+        if asymmetric:
+            # Not centered (the blockwise kernel's input): q itself, and the zero points.
+            plain = np.full(x.shape, np.nan, dtype)
+            quantize = RowQuantizer(x, plain, True, centered=False)
+            quantize()
+            np.testing.assert_array_equal(plain.reshape(len(x), -1), q)
+            np.testing.assert_array_equal(quantize.zp32.reshape(-1), zp)
 
 
 # The optimized integer LSTM (kernels/optimized/_integer_lstm.py): each of its forms against LiteRT

@@ -26,7 +26,6 @@ import math
 from functools import partial
 
 import numpy as np
-from numpy._core.umath import clip as _clip
 
 
 
@@ -34,79 +33,104 @@ class RowQuantizer:
     """Quantizes `x` ([rows, ...] float32, one row per image or batch row)
     into `dst` (same shape, float32/64) at each call, centered (q - zero
     point) unless `centered` is False; `sf` and `zp32` hold the rows' float32
-    scaling factors and zero points afterwards."""
+    scaling factors and zero points afterwards.
+
+    Seven passes over the values, each a fast numpy loop: the product; the
+    signed half copysign(0.5, p) as two integer passes on the float32 bits
+    (numpy's copysign has no SIMD loop: 8x slower); the add and the trunc; the
+    clamp as maximum then minimum (np.clip's loop is 3x slower than both).
+    The clamp of the centered values takes the bounds less the zero point:
+    every value is an exact small integer in float32, so
+    clip(r + zp, lo, 127) - zp = clip(r, lo - zp, 127 - zp)."""
 
     def __init__(self, x, dst, asymmetric, centered=True):
         rows = x.shape[0]
         self.x, self.dst = x, dst                 # dst may be a strided view (a padded buffer's interior)
         self.flat = x.reshape(rows, -1)           # x is an interpreter array: contiguous, a view
-        self.axes = tuple(range(1, x.ndim))
         self.row_shape = (rows,) + (1,) * (x.ndim - 1)
         self.asymmetric = asymmetric
+        self.centered = centered
         self.tmp = np.empty(x.shape, np.float32)
         self.ext = np.empty((rows, 2), np.float32)
         self.sf = np.ones(rows, np.float32)
-        self.lo = np.float32(-128 if asymmetric else -127)
+        self.inv = np.ones(self.row_shape, np.float32)
         self.rounded = np.empty(x.shape, np.float32)     # contiguous: its flat tail is the row's last values
         self.flat_tmp, self.flat_rounded = self.tmp.reshape(rows, -1), self.rounded.reshape(rows, -1)
+        self.tmp_bits, self.rounded_bits = self.tmp.view(np.int32), self.rounded.view(np.int32)
         self.tail = self.flat.shape[1] % 8
         self.zp32 = np.zeros(self.row_shape, np.float32) if asymmetric else None
-        self.centered = centered
+        # The clamp's bounds per row (less the zero point where the output is centered).
+        self.lo = np.full(self.row_shape, -128.0 if asymmetric else -127.0, np.float32)
+        self.hi = np.full(self.row_shape, 127.0, np.float32)
+        self.shift_bounds = asymmetric and centered
 
     def __call__(self):
-        x, tmp, ext, a = self.x, self.tmp, self.ext, self.rounded
+        x, tmp, a = self.x, self.tmp, self.rounded
+        ext = self.ext
         np.minimum.reduce(self.flat, axis=1, out=ext[:, 0])
         np.maximum.reduce(self.flat, axis=1, out=ext[:, 1])
-        np.multiply(x, self._scales(ext).reshape(self.row_shape), out=tmp)
-        np.copysign(np.float32(0.5), tmp, out=a)
-        np.add(a, tmp, out=a)
+        self._row_params(ext.tolist())
+        np.multiply(x, self.inv, out=tmp)
+        np.bitwise_and(self.tmp_bits, _SIGN_BIT, out=self.rounded_bits)
+        np.bitwise_or(self.rounded_bits, _HALF_BITS, out=self.rounded_bits)     # copysign(0.5, p)
+        np.add(tmp, a, out=a)
         np.trunc(a, out=a)
         if self.tail:
             # Past the last whole block of 8, C's round(): exact in float64.
             t = self.flat_tmp[:, -self.tail:].astype(np.float64)
             self.flat_rounded[:, -self.tail:] = np.trunc(t + np.copysign(0.5, t))
-        if self.zp32 is not None:
+        if self.asymmetric and not self.centered:
             np.add(a, self.zp32, out=a)
-        _clip(a, self.lo, np.float32(127), out=a)
-        if self.zp32 is not None and self.centered:
-            np.subtract(a, self.zp32, out=self.dst)
-        else:
-            np.copyto(self.dst, a)
+        np.maximum(a, self.lo, out=a)
+        np.minimum(a, self.hi, out=self.dst)
 
-    def _scales(self, ext):
-        """The rows' reciprocal scales (float32); sets sf and the zero points.  Scalar
-        arithmetic per row (the reference's array formulas cost 50 us on two values)."""
-        inv = np.empty(len(ext), np.float32)
-        zps = self.zp32.reshape(-1) if self.asymmetric else np.empty(len(ext), np.float32)
-        for i, (lo, hi) in enumerate(ext.tolist()):
-            self.sf[i], inv[i], zps[i] = (asymmetric_params if self.asymmetric else symmetric_params)(lo, hi)
-        return inv
+    def _row_params(self, ext):
+        """Sets the rows' scale factors, reciprocals, zero points and clamp bounds from their
+        extremes: scalar arithmetic per row (the reference's array formulas cost 50 us on two values)."""
+        sf, inv, lo, hi = self.sf, self.inv.reshape(-1), self.lo.reshape(-1), self.hi.reshape(-1)
+        if not self.asymmetric:
+            for i, (rlo, rhi) in enumerate(ext):
+                sf[i], inv[i], _ = symmetric_params(rlo, rhi)
+            return
+        zps = self.zp32.reshape(-1)
+        for i, (rlo, rhi) in enumerate(ext):
+            sf[i], inv[i], zp = asymmetric_params(rlo, rhi)
+            zps[i] = zp
+            if self.shift_bounds:
+                lo[i], hi[i] = -128.0 - zp, 127.0 - zp
 
 
-_F1, _F127 = np.float32(1), np.float32(127)
+# The sign bit of a float32, and the bits of 0.5, as int32 (copysign(0.5, p) = (p & sign) | half).
+_SIGN_BIT = np.int32(-2**31)
+_HALF_BITS = np.int32(0x3F000000)
+
+
+def _f32(v):
+    """v rounded to float32, as a Python float (float32 +, -, / of float32 values computed in
+    double and rounded once give float32's results: 53 >= 2 * 24 + 2 bits)."""
+    return float(np.float32(v))
 
 
 def asymmetric_params(lo, hi):
     """(scale factor, reciprocal, zero point) of AsymmetricQuantizeFloats for a row with
-    extremes lo, hi: _quantization._asymmetric_quantize_rows' formulas on scalars."""
-    rmin32, rmax32 = np.float32(min(lo, 0.0)), np.float32(max(hi, 0.0))
-    rmin, rmax = float(rmin32), float(rmax32)
+    float32 extremes lo, hi: _quantization._asymmetric_quantize_rows' formulas on scalars."""
+    rmin, rmax = min(lo, 0.0), max(hi, 0.0)
     if rmin == rmax:
-        return _F1, _F1, 0.0
-    scale = float(rmax32 - rmin32) / 255.0          # the float32 difference, divided in double
+        return 1.0, 1.0, 0.0
+    scale = _f32(rmax - rmin) / 255.0               # the float32 difference, divided in double
     zp_min, zp_max = -128.0 - rmin / scale, 127.0 - rmax / scale
     zp = zp_min if 128.0 + abs(rmin / scale) < 127.0 + abs(rmax / scale) else zp_max
-    nudged = -128 if zp <= -128 else 127 if zp >= 127 else math.copysign(math.floor(abs(zp) + 0.5), zp)
-    sf = np.float32(scale)
-    return sf, np.float32(1.0 / float(sf)), float(nudged)      # 1.0 / scale in double, as the NEON code
+    nudged = -128.0 if zp <= -128 else 127.0 if zp >= 127 else math.copysign(math.floor(abs(zp) + 0.5), zp)
+    sf = _f32(scale)
+    return sf, _f32(1.0 / sf), nudged               # 1.0 / scale in double, as the NEON code
 
 
 def symmetric_params(lo, hi):
-    """(scale factor, reciprocal, 0) of SymmetricQuantizeFloats for a row with extremes lo, hi."""
-    rng = np.float32(max(abs(lo), abs(hi)))
+    """(scale factor, reciprocal, 0) of SymmetricQuantizeFloats for a row with float32 extremes lo, hi."""
+    rng = max(abs(lo), abs(hi))
     if rng == 0:
-        return _F1, _F127, 0.0
-    return rng / _F127, _F127 / rng, 0.0
+        return 1.0, 127.0, 0.0
+    return _f32(rng / 127.0), _f32(127.0 / rng), 0.0
 
 
 def product_dtype(weights, axis):
