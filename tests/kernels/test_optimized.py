@@ -491,21 +491,26 @@ def test_optimized_kernel_matches_reference_and_litert(case, seed):
         _compare(ours["builtin"], ours["ref"], "optimized vs reference")
 
 
-@pytest.mark.parametrize("units,depth,block,bias", [(8, 64, 32, True), (12, 256, 64, False), (5, 96, 32, True)])
-def test_blockwise_fully_connected_matches_reference_and_litert(units, depth, block, bias):
+@pytest.mark.parametrize("units,depth,block,bias,rows", [(8, 64, 32, True, 3), (12, 256, 64, False, 3),
+                                                       (5, 96, 32, True, 3), (16, 1024, 32, True, 1),
+                                                       (4, 512, 32, False, 1), (1, 512, 32, False, 1)])
+def test_blockwise_fully_connected_matches_reference_and_litert(units, depth, block, bias, rows):
     """The blockwise INT4 FULLY_CONNECTED kernel (LiteRT has it only in its optimized resolver, so
-    the reference here is tinylite's reference kernel in the default mode): bit-exact with both."""
+    the reference here is tinylite's reference kernel in the default mode): bit-exact with both,
+    its blocks summed in order by one reduction, or by one add per block for a single output
+    (LiteRT 2.3 gives unrelated values for fewer than 4 units: that case checks the reference only)."""
     from test_fully_connected_blockwise import blockwise_model
 
-    content = blockwise_model(units, depth, block, bias)
-    x = _f32(_rng(units), 3, depth, scale=2)
-    x[1] = np.abs(x[1])
+    content = blockwise_model(units, depth, block, bias, batch=rows)
+    x = _f32(_rng(units), rows, depth, scale=2)
+    x[-1] = np.abs(x[-1])
     ours = run(tinylite.Interpreter(model_content=content), [x])
     with optimized.reference_kernels():
         reference = run(tinylite.Interpreter(model_content=content), [x])
     for got, want, lite in zip(ours, reference, run(litert_interpreter(content, "builtin"), [x])):
         np.testing.assert_array_equal(got, want)
-        np.testing.assert_array_equal(got, lite)
+        if units >= 4:
+            np.testing.assert_array_equal(got, lite)
     assert "fully_connected.prepare_blockwise" in SELECTED
 
 

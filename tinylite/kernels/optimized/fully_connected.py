@@ -211,13 +211,18 @@ class _BlockwiseBuffers:
         quantize = RowQuantizer(x.reshape(rows, -1), q, True, centered=False)
         qb = q.reshape(rows, blocks, block).transpose(1, 0, 2)          # [blocks, rows, block]
         sums = np.empty((blocks, rows, units), np.float32)
-        acc = sums[0]
         zterm = np.empty((rows, units), np.float32)
         res = out.reshape(rows, units)
         self.calls = [quantize, partial(np.matmul, qb, p["w"], out=sums),
                       partial(np.multiply, sums, p["scales"], out=sums)]
-        # The blocks in order, one add each (add.accumulate is sequential too, but 20x slower here).
-        self.calls += [partial(np.add, acc, sums[bi], out=acc) for bi in range(1, blocks)]
+        if rows * units >= 2:
+            # The blocks in order: add.reduce over the outer axis adds its rows one after the other
+            # (pairwise summation is only for a reduced innermost axis, absent with two outputs or more).
+            acc = np.empty((rows, units), np.float32)
+            self.calls.append(partial(np.add.reduce, sums, axis=0, out=acc))
+        else:
+            acc = sums[0]
+            self.calls += [partial(np.add, acc, sums[bi], out=acc) for bi in range(1, blocks)]
         self.calls += [partial(np.multiply, quantize.zp32, node.data.kfsum, out=zterm),
                       partial(np.subtract, acc, zterm, out=acc),
                       partial(np.multiply, acc, quantize.sf[:, None], out=res)]
