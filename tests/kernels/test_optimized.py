@@ -582,6 +582,11 @@ def test_hybrid_row_quantizer_matches_reference(asymmetric):
     rows += [np.zeros(60), np.abs(rng.standard_normal(60)), -np.abs(rng.standard_normal(60)),
              np.full(60, 3.5), np.round(rng.standard_normal(60) * 4) / 2,
              np.concatenate([[-128.0, 127.0], np.arange(-29, 29) + 0.5])]     # scale 1: exact ties
+    # Rows whose rounded extremes pass the bounds (the clamp changes values), and tiny
+    # (subnormal) ranges whose reciprocal overflows.
+    for lo, hi in [(-297.1504821777344, 7.772557735443115), (-4.882176399230957, 0.009591705165803432),
+                   (-0.049202337861061096, 0.030458588153123856), (-3e-43, 2e-43), (-1e-39, 4e-39)]:
+        rows.append(np.concatenate([[lo, hi], rng.uniform(lo, hi, 58)]))
     x = np.stack(rows).astype(np.float32).reshape(-1, 3, 4, 5)
     for dtype in (np.float32, np.float64):
         buf = np.full((len(x), 5, 6, 5), np.nan, dtype)
@@ -591,6 +596,15 @@ def test_hybrid_row_quantizer_matches_reference(asymmetric):
         np.testing.assert_array_equal(buf[:, 1:4, 1:5].reshape(len(x), -1), q - zp[:, None])
         np.testing.assert_array_equal(quantize.sf, sf)
         assert np.isnan(buf[:, 0]).all() and np.isnan(buf[:, :, 0]).all()      # the border untouched
+        # One row at a time: the clamp runs only where a row's rounded extremes reach the bounds.
+        clamped = 0
+        for i in range(len(x)):
+            one = np.full((1,) + x.shape[1:], np.nan, dtype)
+            quantize = RowQuantizer(x[i:i + 1], one, asymmetric)
+            clamped += quantize._row_params([[float(x[i].min()), float(x[i].max())]])
+            quantize()
+            np.testing.assert_array_equal(one.reshape(-1), q[i] - zp[i])
+        assert 0 < clamped < len(x)
         if asymmetric:
             # Not centered (the blockwise kernel's input): q itself, and the zero points.
             plain = np.full(x.shape, np.nan, dtype)

@@ -41,7 +41,10 @@ class RowQuantizer:
     clamp as maximum then minimum (np.clip's loop is 3x slower than both).
     The clamp of the centered values takes the bounds less the zero point:
     every value is an exact small integer in float32, so
-    clip(r + zp, lo, 127) - zp = clip(r, lo - zp, 127 - zp)."""
+    clip(r + zp, lo, 127) - zp = clip(r, lo - zp, 127 - zp).  It is skipped
+    on an invoke where it changes nothing: the product and both roundings are
+    monotonic, so the rows' rounded extremes (computed as scalars) bound every
+    value; with a non-finite product the clamp runs."""
 
     def __init__(self, x, dst, asymmetric, centered=True):
         rows = x.shape[0]
@@ -69,7 +72,7 @@ class RowQuantizer:
         ext = self.ext
         np.minimum.reduce(self.flat, axis=1, out=ext[:, 0])
         np.maximum.reduce(self.flat, axis=1, out=ext[:, 1])
-        self._row_params(ext.tolist())
+        clamp = self._row_params(ext.tolist())
         np.multiply(x, self.inv, out=tmp)
         np.bitwise_and(self.tmp_bits, _SIGN_BIT, out=self.rounded_bits)
         np.bitwise_or(self.rounded_bits, _HALF_BITS, out=self.rounded_bits)     # copysign(0.5, p)
@@ -81,23 +84,44 @@ class RowQuantizer:
             self.flat_rounded[:, -self.tail:] = np.trunc(t + np.copysign(0.5, t))
         if self.asymmetric and not self.centered:
             np.add(a, self.zp32, out=a)
-        np.maximum(a, self.lo, out=a)
-        np.minimum(a, self.hi, out=self.dst)
+        if clamp:
+            np.maximum(a, self.lo, out=a)
+            np.minimum(a, self.hi, out=self.dst)
+        else:
+            np.copyto(self.dst, a)
 
     def _row_params(self, ext):
         """Sets the rows' scale factors, reciprocals, zero points and clamp bounds from their
-        extremes: scalar arithmetic per row (the reference's array formulas cost 50 us on two values)."""
+        extremes (scalar arithmetic per row: the reference's array formulas cost 50 us on two
+        values); returns whether the clamp can change a value on this invoke."""
         sf, inv, lo, hi = self.sf, self.inv.reshape(-1), self.lo.reshape(-1), self.hi.reshape(-1)
+        clamp = False
         if not self.asymmetric:
             for i, (rlo, rhi) in enumerate(ext):
-                sf[i], inv[i], _ = symmetric_params(rlo, rhi)
-            return
+                sf[i], r, _ = symmetric_params(rlo, rhi)
+                inv[i] = r
+                clamp = clamp or not _rounds_within(rlo, rhi, r, -127.0, 127.0)
+            return clamp
         zps = self.zp32.reshape(-1)
         for i, (rlo, rhi) in enumerate(ext):
-            sf[i], inv[i], zp = asymmetric_params(rlo, rhi)
+            sf[i], r, zp = asymmetric_params(rlo, rhi)
+            inv[i] = r
             zps[i] = zp
             if self.shift_bounds:
                 lo[i], hi[i] = -128.0 - zp, 127.0 - zp
+            clamp = clamp or not _rounds_within(rlo, rhi, r, -128.0 - zp, 127.0 - zp)
+        return clamp
+
+
+def _rounds_within(lo, hi, inv, bottom, top):
+    """Whether every value of a row with extremes lo, hi, times inv (> 0) in float32 and
+    rounded (LiteRT's block rounding or C's round()), lies in [bottom, top]."""
+    p_lo, p_hi = _f32(lo * inv), _f32(hi * inv)
+    if not (math.isfinite(p_lo) and math.isfinite(p_hi)):
+        return False
+    r_lo = min(math.trunc(_f32(p_lo + math.copysign(0.5, p_lo))), math.trunc(p_lo + math.copysign(0.5, p_lo)))
+    r_hi = max(math.trunc(_f32(p_hi + math.copysign(0.5, p_hi))), math.trunc(p_hi + math.copysign(0.5, p_hi)))
+    return bottom <= r_lo and r_hi <= top
 
 
 # The sign bit of a float32, and the bits of 0.5, as int32 (copysign(0.5, p) = (p & sign) | half).
@@ -108,7 +132,13 @@ _HALF_BITS = np.int32(0x3F000000)
 def _f32(v):
     """v rounded to float32, as a Python float (float32 +, -, / of float32 values computed in
     double and rounded once give float32's results: 53 >= 2 * 24 + 2 bits)."""
+    if abs(v) >= _F32_OVERFLOW:
+        return math.copysign(math.inf, v)
     return float(np.float32(v))
+
+
+# Magnitudes rounding to infinity in float32: from halfway between its largest value and 2**128.
+_F32_OVERFLOW = 2.0**128 - 2.0**103
 
 
 def asymmetric_params(lo, hi):
@@ -122,7 +152,7 @@ def asymmetric_params(lo, hi):
     zp = zp_min if 128.0 + abs(rmin / scale) < 127.0 + abs(rmax / scale) else zp_max
     nudged = -128.0 if zp <= -128 else 127.0 if zp >= 127 else math.copysign(math.floor(abs(zp) + 0.5), zp)
     sf = _f32(scale)
-    return sf, _f32(1.0 / sf), nudged               # 1.0 / scale in double, as the NEON code
+    return sf, _f32(1.0 / sf) if sf else math.inf, nudged     # 1.0 / scale in double, as the NEON code
 
 
 def symmetric_params(lo, hi):
