@@ -11,7 +11,8 @@ DEPTHWISE_CONV_2D then run the functions here, which round every product and
 every partial sum in float32 exactly where LiteRT does.  Each step is a numpy
 multiply or add over all outputs at once, so the results do not depend on the
 CPU or the BLAS build.  They cost one pass over the outputs per tap, which is
-why ordinary float models keep the faster kernels.
+why ordinary float models keep the faster kernels (the optimized resolver runs
+the same orders in fewer, larger numpy calls: kernels/optimized/_litert_order.py).
 
 LiteRT's orders (x86 wheel, one thread; checked bit for bit against
 ai-edge-litert 2.3, tests/kernels/test_litert_order.py):
