@@ -270,22 +270,24 @@ def quantize_case(seed, op, dtype, shape):
     return content, [rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)]
 
 
-def hybrid_window_case(seed, op, kernel, stride, per_channel):
+def hybrid_window_case(seed, op, kernel, stride, per_channel, cin=5, hw=(9, 8), extreme=False):
     """A hybrid (float32 activations, int8 weights) CONV_2D or DEPTHWISE_CONV_2D: the input
-    quantized per image on the fly (optimized._hybrid), then the exact integer product."""
+    quantized per image on the fly (optimized._hybrid), then the exact integer product (a large
+    im2col matrix a chunk at a time; `extreme` weights of +-127 make its sums need float64)."""
     rng = _rng(seed)
-    cin = 5
     cout = 6 if op == "CONV_2D" else cin
     wshape = (cout, kernel, kernel, cin) if op == "CONV_2D" else (1, kernel, kernel, cout)
     w = rng.integers(-127, 128, wshape).astype(np.int8)
+    if extreme:
+        w = np.where(w < 0, -127, 127).astype(np.int8)
     ws = rng.uniform(0.002, 0.01, cout if per_channel else 1).astype(np.float32)
     wq = (ws, np.zeros(len(ws), np.int64), 0 if op == "CONV_2D" else 3)
     options = dict(padding="SAME", stride_h=stride, stride_w=stride, fused_activation_function="RELU6")
     if op == "DEPTHWISE_CONV_2D":
         options["depth_multiplier"] = 1
-    content = single_op_model(op, [("x", [2, 9, 8, cin]), dict(name="w", data=w, quantization=wq),
+    content = single_op_model(op, [("x", [2, *hw, cin]), dict(name="w", data=w, quantization=wq),
                                    dict(name="b", data=_f32(rng, cout))], [("y", [1])], options=options)
-    x = _f32(rng, 2, 9, 8, cin, scale=2)
+    x = _f32(rng, 2, *hw, cin, scale=2)
     x[1] = np.abs(x[1])              # one image all positive: its zero point at the low end
     return content, [x]
 
@@ -412,6 +414,8 @@ CASES = {
     **{f"hybrid-{op}-{k}-{s}-{pc}": (hybrid_window_case, (op, k, s, pc)) for op, k, s, pc in
        [("CONV_2D", 1, 1, False), ("CONV_2D", 3, 2, True), ("CONV_2D", 3, 1, False),
         ("DEPTHWISE_CONV_2D", 3, 1, True), ("DEPTHWISE_CONV_2D", 3, 2, True)]},
+    "hybrid-CONV_2D-chunked-float32": (hybrid_window_case, ("CONV_2D", 3, 1, True, 8, (64, 64))),
+    "hybrid-CONV_2D-chunked-float64": (hybrid_window_case, ("CONV_2D", 3, 2, False, 64, (24, 24), True)),
     **{f"{op}-{np.dtype(d).name}-{len(sh)}": (quantize_case, (op, d, sh)) for op in ("QUANTIZE", "DEQUANTIZE")
        for d in (np.int8, np.uint8) for sh in [(3, 45), (2, 8, 8, 3)]},
     **{f"conv-{cin}-{p}-{s}-{a}": (conv_case, (cin, p, s, a)) for cin, p, s, a in

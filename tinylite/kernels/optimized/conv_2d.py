@@ -369,26 +369,52 @@ class _HybridBuffers:
         quantize = RowQuantizer(x, xp[:, pt:pt + h, pl:pl + wd], node.data.q_per_channel)
         self.x, self.out = x, out
         calls = [quantize]
-        rows = out.size // cout
-        if g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"]):
-            cols = xp.reshape(rows, cin)
-        else:
-            view = patches(xp, g)
-            cols = np.empty((rows, g["kh"] * g["kw"] * cin), dtype)
-            calls.append(partial(np.copyto, cols.reshape(view.shape), view))
-        res = out.reshape(rows, cout)
-        acc = res if dtype == np.float32 else np.empty((rows, cout), dtype)
-        calls.append(partial(np.dot, cols, p["wmat"], out=acc))
         # The scale per (image, channel): weight scale x the image's factor, a float32 product.
         self.scale = np.empty((n, 1, cout if node.data.q_per_channel else 1), np.float32)
         wscale = node.data.q_wscale if node.data.q_per_channel else node.data.q_wscale[:1]
         calls.append(partial(np.multiply, wscale, quantize.sf[:, None, None], out=self.scale))
-        per_image = out.reshape(n, -1, cout)
-        if acc is not res:
-            calls.append(partial(np.copyto, res, acc, casting="unsafe"))    # float32(acc), as the reference
         bias = None if node.data.q_bias is None else np.asarray(node.data.q_bias, np.float32)
-        calls += rescale_calls(per_image, self.scale, bias, node.data.q_clamp)
+        rows = out.size // cout
+        k = g["kh"] * g["kw"] * cin
+        _, oh, ow, _ = out.shape
+        pointwise = g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"])
+        if pointwise or rows * k * np.dtype(dtype).itemsize <= CHUNK_BYTES:
+            if pointwise:
+                cols = xp.reshape(rows, cin)
+            else:
+                view = patches(xp, g)
+                cols = np.empty((rows, k), dtype)
+                calls.append(partial(np.copyto, cols.reshape(view.shape), view))
+            calls += _hybrid_product_calls(cols, p["wmat"], out.reshape(rows, cout), dtype)
+            calls += rescale_calls(out.reshape(n, -1, cout), self.scale, bias, node.data.q_clamp)
+        else:
+            # A large im2col matrix is made and used a chunk of output rows at a time, in cache
+            # (the products are exact integers: chunks change no value).
+            view = patches(xp, g)                                   # [n, oh, ow, kh, kw, cin]
+            step = max(1, min(oh, CHUNK_BYTES // (ow * k * np.dtype(dtype).itemsize)))
+            cols = np.empty((step, ow, k), dtype)
+            acc = None if dtype == np.float32 else np.empty((step * ow, cout), dtype)
+            res = out.reshape(n, oh, ow, cout)
+            for b in range(n):
+                for r0 in range(0, oh, step):
+                    r = min(oh, r0 + step) - r0
+                    c = cols[:r]
+                    calls.append(partial(np.copyto, c.reshape(view[b, r0:r0 + r].shape), view[b, r0:r0 + r]))
+                    dst = res[b, r0:r0 + r].reshape(r * ow, cout)
+                    calls += _hybrid_product_calls(c.reshape(r * ow, k), p["wmat"], dst, dtype,
+                                                   None if acc is None else acc[:r * ow])
+                    calls += rescale_calls(dst, self.scale[b], bias, node.data.q_clamp)
         self.calls = calls
+
+
+def _hybrid_product_calls(cols, wmat, res, dtype, acc=None):
+    """The exact integer product into res (float32), through a float64 accumulator (`acc`,
+    else a new one) where needed."""
+    if dtype == np.float32:
+        return [partial(np.dot, cols, wmat, out=res)]
+    acc = np.empty(res.shape, dtype) if acc is None else acc
+    return [partial(np.dot, cols, wmat, out=acc),
+            partial(np.copyto, res, acc, casting="unsafe")]     # float32(acc), as the reference
 
 
 eval_hybrid = cached_calls("opt_hybrid_bufs", _HybridBuffers, "eval_hybrid")
