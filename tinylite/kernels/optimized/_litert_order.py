@@ -14,9 +14,9 @@ how numpy is asked to compute them changes:
   (`np.getbufsize()` elements, 8192 by default) when a row of the loop is
   shorter than the buffer: a broadcast multiply over rows of 576 to 2304
   pixels then costs 3 to 4 times a contiguous one.  `SmallBuffers` runs a
-  node's calls with a 256-element buffer (inside ``np.errstate()``, which
-  restores it), so those loops run in place.  The buffer size changes no
-  result: only how the iterator walks the same element operations.
+  node's calls with a 256-element buffer (and restores the caller's), so
+  those loops run in place.  The buffer size changes no result: only how the
+  iterator walks the same element operations.
 
 Results equal the reference functions' bit for bit (tests/kernels/test_optimized.py
 checks them against kernels/_litert_order.py and against LiteRT).
@@ -45,10 +45,12 @@ class SmallBuffers:
         self.calls = tuple(calls)
 
     def __call__(self):
-        with np.errstate():
-            np.setbufsize(SMALL_BUFFER)
+        saved = np.setbufsize(SMALL_BUFFER)
+        try:
             for call in self.calls:
                 call()
+        finally:
+            np.setbufsize(saved)
 
 
 def _spans(total, step, minimum=2):
