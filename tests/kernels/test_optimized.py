@@ -790,3 +790,26 @@ def test_sequential_calls_add_taps_in_order(shape):
         got = np.full((ch, rows), np.nan, np.float32)
         SmallBuffers(sequential_calls(cols, w, got, chunk))()
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("shape", [(1, 130, 131, 16), (2, 300, 77, 3), (3, 70001), (1, 65537, 1)])
+def test_hybrid_row_quantizer_large_inputs_by_slices(shape):
+    """RowQuantizer's passes over a large input run a slice of axis 1 at a time (the last slice
+    holding every row's n % 8 tail): the same values as the reference, into a strided
+    destination, for both quantizations and the uncentered output."""
+    from tinylite.kernels._quantization import _asymmetric_quantize_rows, _symmetric_quantize_rows
+    from tinylite.kernels.optimized._hybrid import RowQuantizer
+
+    rng = _rng(len(shape))
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    x[0].reshape(-1)[-3:] = [7.5, -9.0, 0.49999997]          # the tail: exact ties and a near-half
+    rows = len(x)
+    for asymmetric, centered in ((True, True), (True, False), (False, True)):
+        buf = np.full((rows, shape[1] + 2) + shape[2:], np.nan, np.float32)
+        quantize = RowQuantizer(x, buf[:, 1:-1], asymmetric, centered)
+        quantize()
+        q, sf, zp = (_asymmetric_quantize_rows if asymmetric else _symmetric_quantize_rows)(x.reshape(rows, -1))
+        np.testing.assert_array_equal(buf[:, 1:-1].reshape(rows, -1), q - zp[:, None] if centered else q)
+        np.testing.assert_array_equal(quantize.sf, sf)
+        assert np.isnan(buf[:, 0]).all() and np.isnan(buf[:, -1]).all()
+    assert (len(quantize.slices) > 1) == (shape != (1, 65537, 1))

@@ -54,13 +54,9 @@ class RowQuantizer:
         self.row_shape = (rows,) + (1,) * (x.ndim - 1)
         self.asymmetric = asymmetric
         self.centered = centered
-        self.tmp = np.empty(x.shape, np.float32)
         self.ext = np.empty((rows, 2), np.float32)
         self.sf = np.ones(rows, np.float32)
         self.inv = np.ones(self.row_shape, np.float32)
-        self.rounded = np.empty(x.shape, np.float32)     # contiguous: its flat tail is the row's last values
-        self.flat_tmp, self.flat_rounded = self.tmp.reshape(rows, -1), self.rounded.reshape(rows, -1)
-        self.tmp_bits, self.rounded_bits = self.tmp.view(np.int32), self.rounded.view(np.int32)
         self.tail = self.flat.shape[1] % 8
         self.zp32 = np.zeros(self.row_shape, np.float32) if asymmetric else None
         # The clamp's bounds per row (less the zero point where the output is centered).
@@ -70,36 +66,58 @@ class RowQuantizer:
         # Flat views the row parameters are written through (a reshape per invoke costs ~0.4 us).
         self.flat_params = (self.sf, self.inv.reshape(-1), self.lo.reshape(-1), self.hi.reshape(-1),
                             None if self.zp32 is None else self.zp32.reshape(-1))
+        # The passes after the extremes run a slice of axis 1 at a time where x is large, so that
+        # their scratch stays in cache (past the L2 cache every pass ran at memory speed).  The
+        # last slice holds at least 8 values of each row: the rows' tails (n % 8) lie in it.
+        length = x.shape[1] if x.ndim > 1 else 1
+        inner = x.size // max(1, rows * length)          # values per row and index of axis 1
+        step = length
+        if x.ndim > 1 and x.size > QUANTIZE_CHUNK:
+            step = max(1, QUANTIZE_CHUNK // max(1, rows * inner))
+            if (length - (length - 1) // step * step) * inner < 8:
+                step = length
+        scratch = np.empty(2 * rows * step * inner, np.float32)
+        self.slices = []
+        for i0 in range(0, length, step):
+            k = min(length, i0 + step) - i0
+            shape = (rows, k) + x.shape[2:] if x.ndim > 1 else x.shape
+            # Contiguous: a row's flat tail is its last values.
+            t = scratch[:rows * k * inner].reshape(shape)
+            a = scratch[rows * step * inner:rows * step * inner + rows * k * inner].reshape(shape)
+            xs, ds = (x[:, i0:i0 + k], dst[:, i0:i0 + k]) if x.ndim > 1 else (x, dst)
+            self.slices.append((xs, ds, t, a, t.view(np.int32), a.view(np.int32)))
 
     def __call__(self):
-        x, tmp, a = self.x, self.tmp, self.rounded
         ext = self.ext
         np.minimum.reduce(self.flat, axis=1, out=ext[:, 0])
         np.maximum.reduce(self.flat, axis=1, out=ext[:, 1])
         clamp = self._row_params(ext.tolist())
-        np.multiply(x, self.inv, out=tmp)
-        np.bitwise_and(self.tmp_bits, _SIGN_BIT, out=self.rounded_bits)
-        np.bitwise_or(self.rounded_bits, _HALF_BITS, out=self.rounded_bits)     # copysign(0.5, p)
-        np.add(tmp, a, out=a)
-        if not (clamp or self.tail):
-            # Nothing between the rounding and dst: write it there.
+        last = len(self.slices) - 1
+        for i, (x, dst, tmp, a, tmp_bits, a_bits) in enumerate(self.slices):
+            np.multiply(x, self.inv, out=tmp)
+            np.bitwise_and(tmp_bits, _SIGN_BIT, out=a_bits)
+            np.bitwise_or(a_bits, _HALF_BITS, out=a_bits)     # copysign(0.5, p)
+            np.add(tmp, a, out=a)
+            tail = self.tail if i == last else 0
+            if not (clamp or tail):
+                # Nothing between the rounding and dst: write it there.
+                if self.asymmetric and not self.centered:
+                    np.trunc(a, out=a)
+                    np.add(a, self.zp32, out=dst)
+                else:
+                    np.trunc(a, out=dst)
+                continue
+            np.trunc(a, out=a)
+            if tail:
+                # Past the last whole block of 8 of a row, C's round(): exact in float64.
+                t = tmp.reshape(len(tmp), -1)[:, -tail:].astype(np.float64)
+                a.reshape(len(a), -1)[:, -tail:] = np.trunc(t + np.copysign(0.5, t))
             if self.asymmetric and not self.centered:
-                np.trunc(a, out=a)
-                np.add(a, self.zp32, out=self.dst)
+                np.add(a, self.zp32, out=a)
+            if clamp:
+                _clip(a, self.lo, self.hi, out=dst)
             else:
-                np.trunc(a, out=self.dst)
-            return
-        np.trunc(a, out=a)
-        if self.tail:
-            # Past the last whole block of 8, C's round(): exact in float64.
-            t = self.flat_tmp[:, -self.tail:].astype(np.float64)
-            self.flat_rounded[:, -self.tail:] = np.trunc(t + np.copysign(0.5, t))
-        if self.asymmetric and not self.centered:
-            np.add(a, self.zp32, out=a)
-        if clamp:
-            _clip(a, self.lo, self.hi, out=self.dst)
-        else:
-            np.copyto(self.dst, a)
+                np.copyto(dst, a)
 
     def _row_params(self, ext):
         """Sets the rows' scale factors, reciprocals, zero points and clamp bounds from their
@@ -134,6 +152,10 @@ def _rounds_within(lo, hi, inv, bottom, top):
         return False
     return (p_lo >= 0 or bottom <= math.trunc(_f32(p_lo - 0.5))) and (p_hi <= 0 or math.trunc(_f32(p_hi + 0.5)) <= top)
 
+
+# Values per slice of RowQuantizer's passes (its two scratch buffers and the slices of x and dst
+# then take 1 MiB).
+QUANTIZE_CHUNK = 1 << 16
 
 # The sign bit of a float32, and the bits of 0.5, as int32 (copysign(0.5, p) = (p & sign) | half).
 _SIGN_BIT = np.int32(-2**31)
