@@ -348,9 +348,10 @@ def _hybrid_applies(node, reference_fn):
 @register("CONV_2D", dtypes=(np.float32,), when=_hybrid_applies)
 def prepare_hybrid(node, reference_fn):
     """LiteRT's hybrid convolution: each image quantized to int8 (see _hybrid),
-    one exact float BLAS product with the int8 weights, then the float32
-    rescale by weight scale x image scale, the bias and the clamp, as the
-    reference computes them."""
+    one exact float BLAS product with the int8 weights (an im2col matrix past
+    CHUNK_BYTES a chunk of output rows at a time), then the float32 rescale by
+    weight scale x image scale, the bias and the clamp, as the reference
+    computes them."""
     d = node.draft(OpData)
     wmat = d.q_wmat[0]                                  # [K, cout] exact int8 values
     dtype = product_dtype(wmat, 0)
