@@ -394,11 +394,13 @@ LITERT_ORDER_CONV = [
     (1, 9, 9, 40, 2, 1, 1, 1, 1, "VALID"), (1, 1, 1, 100, 8, 1, 1, 1, 1, "VALID"), (1, 6, 6, 3, 1, 3, 3, 1, 1, "SAME"),
 ]
 # (n, h, w, cin, multiplier, k, stride, dilation, padding[, bias, act]): strides 1 to 3 (column
-# phases), dilation, a batch, VALID, no bias; one output per row and a multiplier of 2 (the reference function).
+# phases), dilation (also at stride 1), batches, VALID, no bias; one output per row and a
+# multiplier of 2 (the reference function).
 LITERT_ORDER_DEPTHWISE = [
     (1, 48, 48, 16, 1, 3, 1, 1, "SAME"), (1, 24, 24, 48, 1, 3, 2, 1, "SAME"), (1, 25, 5, 64, 1, 3, 1, 1, "SAME"),
     (1, 9, 11, 7, 1, 5, 1, 1, "VALID"), (2, 11, 13, 5, 1, 3, 2, 2, "SAME", False, "NONE"),
     (1, 7, 9, 3, 1, 3, 3, 1, "SAME", True, "RELU"), (1, 1, 1, 4, 1, 3, 1, 1, "SAME"),
+    (2, 9, 11, 4, 1, 3, 1, 2, "SAME"), (1, 12, 10, 6, 1, 5, 1, 1, "VALID", False, "RELU6"),
     (1, 5, 1, 1, 1, 3, 1, 1, "SAME"), (1, 9, 9, 5, 2, 3, 2, 1, "SAME"),
 ]
 
