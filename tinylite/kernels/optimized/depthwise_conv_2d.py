@@ -340,6 +340,8 @@ class _LiteRTOrderBuffers:
         win = _Windows(x, g, ow, 1, 0.0, np.float32, data.taps.astype(np.float32))
         q = ow * cout
         rows = min(oh, max(1, (1 << 16) // (n * q * (kh * kw + 1))))
+        if 2 * oh <= 3 * rows:
+            rows = oh               # one chunk up to 1.5x the target rather than a small second one
         prods = np.empty((kh * kw + 1, n, rows, q), np.float32)
         b = node.inputs[2] if node.has_input(2) else None
         prods[0] = 0 if b is None else np.tile(np.asarray(b.data, np.float32).reshape(-1), ow)
