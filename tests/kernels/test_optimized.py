@@ -638,6 +638,8 @@ FAST_LSTM = {
     "layer-norm-peephole-projection": (dict(layer_norm=True, peephole=True, n_batch=1, proj=True, n_output=3), {}),
     "peephole-row-stride": (dict(peephole=True, proj=True, n_output=5, n_batch=3), {}),
     "peephole-cifg": (dict(peephole=True, cifg=True, hidden_zp=-20, hidden_scale=1 / 64), {}),
+    # A hidden shift so large that the zero-point difference does not fit the hidden table's constant.
+    "hidden-zero-point-apart": (dict(hidden_scale=0.5, hidden_zp=10), dict(hidden_fold=True)),
 }
 
 
@@ -664,6 +666,7 @@ def test_integer_lstm_fast_cell(case, op):
         assert fast.rec.exact_float == paths["rec"]
     if "proj" in paths:
         assert fast.proj.exact_float == paths["proj"]
+    assert (fast.hidden_fold is not None) == paths.get("hidden_fold", False)
     names = {d["name"]: d["index"] for d in lite.get_tensor_details()}
     h_i, c_i = names["h"], names["c"]
     h_shape, c_shape = lite.get_tensor(h_i).shape, lite.get_tensor(c_i).shape
