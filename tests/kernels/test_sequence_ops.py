@@ -629,3 +629,34 @@ def test_bidi_lstm_hybrid_aux(aux, time_major, merge):
     content, feeds = bidi_model(time_major=time_major, merge=merge, aux=aux, weights=_hybridize,
                                 aux_weights=_q8 if aux == "weights" else None)
     assert_same_outputs(content, feeds)
+
+
+@pytest.mark.parametrize("resize", [False, True])
+def test_state_after_allocate_tensors_as_litert(resize):
+    """An RNN's variable state after allocate_tensors, as LiteRT keeps it: a real resize re-plans
+    and resets it to zero; allocate_tensors without one keeps it (both runtimes invoked alike)."""
+    n_input, units = 3, 5
+    content = single_op_model("UNIDIRECTIONAL_SEQUENCE_RNN", [("x", [1, 4, n_input])] + _rnn_inputs(n_input, units, 1),
+                              [("y", [1, 4, units])], options=dict(time_major=False, fused_activation_function="TANH"))
+    lite = litert_interpreter(content)
+    mine = tinylite.Interpreter(model_content=content)
+    shapes = [[1, 4, n_input], [1, 6, n_input] if resize else [1, 4, n_input]]
+    outs = []
+    for it in (lite, mine):
+        x_i, y_i = it.get_input_details()[0]["index"], it.get_output_details()[0]["index"]
+        got = []
+        for shape in shapes:
+            if resize:
+                it.resize_tensor_input(x_i, shape)
+            it.allocate_tensors()
+            it.set_tensor(x_i, np.linspace(-1, 1, int(np.prod(shape)), dtype=np.float32).reshape(shape))
+            it.invoke()
+            got.append(it.get_tensor(y_i))
+        outs.append(got)
+    for want, got in zip(*outs):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    # The state carried over (or not): the second run's first step differs from a fresh start's
+    # exactly when no resize came between.
+    shape = shapes[1]
+    fresh = run_litert(content, [np.linspace(-1, 1, int(np.prod(shape)), dtype=np.float32).reshape(shape)])[0]
+    assert np.allclose(outs[0][1][:, 0], fresh[:, 0]) == resize

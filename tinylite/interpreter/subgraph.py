@@ -144,6 +144,7 @@ class SubgraphRunner:
         self.blas_threads = None
         self.quiet = quiet_context()     # where the plan runs: numpy ignores FP errors there
         self._validated = False
+        self._planned = False     # allocated at least once
         self._stage = ""                 # what allocate is doing, for its error messages
         # OpResolverType.BUILTIN_REF: reference kernels only, no plan rewrites, no bound calls.
         self.reference = _is_reference(getattr(interpreter, "_op_resolver_type", None))
@@ -161,10 +162,15 @@ class SubgraphRunner:
         shapes as a pipeline of named stages (each a method below).  Whatever fails
         comes out as a tinylite error naming the stage (and the node, where one op
         is at fault), never as a raw exception from inside."""
+        replanning = self._planned and not self.ready
         self.ready = False
         if not self._validated:
             validate_subgraph(self.model, self.index)
             self._validated = True
+        if replanning:
+            # As LiteRT: allocate_tensors after a real resize re-plans and resets the variable
+            # tensors (an LSTM's state) to their initial values; without one it keeps them.
+            self.reset_variables()
         for i in self.subgraph.inputs:
             shape = self.shapes[i]
             if shape is not None and any(d < 0 for d in shape):
@@ -187,6 +193,7 @@ class SubgraphRunner:
                                    "tensors do not fit together; the file is corrupt or was written by a broken "
                                    "tool.") from None
         self.ready = True
+        self._planned = True
 
     # -- stage 1: prepare --
 
