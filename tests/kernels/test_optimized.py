@@ -270,6 +270,22 @@ def quantize_case(seed, op, dtype, shape):
     return content, [rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)]
 
 
+def requantize_case(seed, in_dtype, out_dtype, ratio, offset):
+    """QUANTIZE 8-bit -> 8/16-bit (the table kernel): every input byte, 16-blocks and a
+    tail, output scale = input scale * `ratio` (1: equal scales, with zero points
+    `offset` apart: the wrapping-add path where nothing saturates), ratios below 1 saturate."""
+    rng = _rng(seed)
+    info = np.iinfo(in_dtype)
+    xzp = int(rng.integers(-20, 20)) + (128 if in_dtype == np.uint8 else 0)
+    xs = float(rng.uniform(0.01, 0.05))
+    yzp = xzp + offset if offset is not None else int(rng.integers(-30, 30)) + (128 if out_dtype == np.uint8 else 0)
+    shape = [2, 150]                 # 300 values: 18 blocks of 16 and a tail of 12
+    content = single_op_model("QUANTIZE", [dict(name="x", shape=shape, dtype=in_dtype, quantization=(xs, xzp))],
+                              [dict(name="y", shape=shape, dtype=out_dtype, quantization=(xs * ratio, yzp))])
+    x = np.concatenate([np.arange(info.min, info.max + 1), rng.integers(info.min, info.max, 44, endpoint=True)])
+    return content, [rng.permutation(x).astype(in_dtype).reshape(shape)]
+
+
 def hybrid_window_case(seed, op, kernel, stride, per_channel, cin=5, hw=(9, 8), extreme=False):
     """A hybrid (float32 activations, int8 weights) CONV_2D or DEPTHWISE_CONV_2D: the input
     quantized per image on the fly (optimized._hybrid), then the exact integer product (a large
@@ -420,6 +436,11 @@ CASES = {
     "hybrid-CONV_2D-chunked-float64": (hybrid_window_case, ("CONV_2D", 3, 2, False, 64, (24, 24), True)),
     **{f"{op}-{np.dtype(d).name}-{len(sh)}": (quantize_case, (op, d, sh)) for op in ("QUANTIZE", "DEQUANTIZE")
        for d in (np.int8, np.uint8) for sh in [(3, 45), (2, 8, 8, 3)]},
+    **{f"requantize-{np.dtype(a).name}-{np.dtype(b).name}-{r}-{o}": (requantize_case, (a, b, r, o)) for a, b, r, o in
+       [(np.uint8, np.int8, 1.0, -128), (np.int8, np.uint8, 1.0, 128), (np.int8, np.int8, 1.0, 0),
+        (np.uint8, np.int8, 1.0, -100), (np.int8, np.int8, 0.37, None), (np.uint8, np.uint8, 2.5, None),
+        (np.int8, np.uint8, 0.5, None), (np.uint8, np.int8, 1.5, None), (np.int8, np.int16, 0.01, None),
+        (np.uint8, np.int16, 3.0, None)]},
     **{f"conv-{cin}-{p}-{s}-{a}": (conv_case, (cin, p, s, a)) for cin, p, s, a in
        [(1, "SAME", 1, "RELU6"), (3, "VALID", 2, "NONE"), (6, "SAME", 1, "RELU")]},
     **{f"{op}-{p}-{f}-{s}": (pool_case, (op, p, f, s)) for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D")
@@ -543,11 +564,15 @@ def test_reference_resolver_runs_no_optimized_kernel_and_no_rewrite():
     assert all(len(group) == 1 for group in ip._runner(0).tape.groups)    # no bound calls
 
 
+@pytest.mark.parametrize("dtype,zp,lo,hi", [(np.int8, -5, -128, 127), (np.int8, -128, -128, -20),
+                                            (np.uint8, 3, 0, 255), (np.uint8, 200, 200, 255), (np.int8, 10, 10, 127)])
 @pytest.mark.parametrize("gemmlowp", [False, True])
 @pytest.mark.parametrize("bound", [2.0**21, 2.0**23, 2.0**30])
-def test_requantizer_matches_fixed_point(gemmlowp, bound):
+def test_requantizer_matches_fixed_point(gemmlowp, bound, dtype, zp, lo, hi):
     """_requantize.Requantizer (its float64 path where the bound allows, else int64) against
-    the fixed-point reference, bias included, on random accumulators and on exact ties."""
+    the fixed-point reference, bias included, on random accumulators and on exact ties, for
+    int8 and uint8 outputs and clamps (fused activations) that wrap their bytes differently:
+    the float path clamps v - lo to [0, hi - lo], truncates, and adds lo back modulo 256."""
     from tinylite.kernels import _fixedpoint as fx
     from tinylite.kernels.optimized._requantize import Requantizer
 
@@ -557,7 +582,6 @@ def test_requantizer_matches_fixed_point(gemmlowp, bound):
     mult[:2] = [1 << 30, (1 << 31) - 1]               # ties are exact with M = 2**30
     shift = -rng.integers(0, 14, channels)
     bias = rng.integers(-int(bound) // 4, int(bound) // 4 + 1, channels)
-    zp, lo, hi = -5, -128, 127
     acc = rng.integers(-int(bound) * 3 // 4, int(bound) * 3 // 4 + 1, (rows, tile, channels))
     # Exact ties of the rounding shift: (acc + bias) * M = (k + 1/2) * 2**(31 + r).
     r = -shift[0]
@@ -565,10 +589,10 @@ def test_requantizer_matches_fixed_point(gemmlowp, bound):
     acc[50:100] = rng.integers(-3, 4, (50, tile, channels)) - bias          # around zero
     rq = Requantizer(mult, shift, gemmlowp, zp, lo, hi, bound, tile=tile, bias=bias)
     assert rq.exact_float == (bound < 2.0**22)
-    dtype = np.float32 if bound < 2.0**24 else np.float64
-    a = acc.reshape(rows, tile * channels).astype(dtype)
+    acc_type = np.float32 if bound < 2.0**24 else np.float64
+    a = acc.reshape(rows, tile * channels).astype(acc_type)
     t = np.empty(a.shape, np.int64)
-    out = np.empty(a.shape, np.int8)
+    out = np.empty(a.shape, dtype)
     for call in rq.calls(a, t, out, np.empty(a.shape, bool)):
         call()
     fn = fx.multiply_by_quantized_multiplier if gemmlowp else fx.multiply_by_quantized_multiplier_ruy

@@ -4,7 +4,7 @@ tensor or per channel), or requantize an integer tensor to new parameters.
 LiteRT's optimized kernels run blocks of 8 (quantize) or 16 (requantize)
 elements through SIMD code that rounds differently from the scalar loop
 finishing the tail: quantize multiplies by a float32 reciprocal and rounds
-ties to even there, requantize rounds ties up (ruy/NEON style).  tinylite
+ties to even there, requantize (8-bit to 8-bit only) rounds ties up (ruy/NEON style).  tinylite
 reproduces that split, so it matches LiteRT's default kernels bit for bit.
 Under the reference op resolver every element takes the scalar formula, as
 LiteRT's reference kernels do (``node.data.simd_block`` = 0).
@@ -37,7 +37,10 @@ def prepare(node):
     d = node.draft(OpData)
     x, out = node.inputs[0], node.outputs[0]
     node.outputs[0].shape = x.shape
-    d.simd_block = 0 if node.reference else (8 if x.dtype == np.float32 else 16)
+    # LiteRT's optimized Requantize has SIMD code for 8-bit -> 8-bit only; int16 on either side
+    # takes the scalar formula for every element (checked against both of its resolvers).
+    eight_bit = x.dtype in (np.int8, np.uint8) and out.dtype in (np.int8, np.uint8)
+    d.simd_block = 0 if node.reference else (8 if x.dtype == np.float32 else 16 if eight_bit else 0)
     q = out.quantization
     if q is None or not q.is_quantized:
         node.fail(f"output {out.name!r} has no quantization parameters")
