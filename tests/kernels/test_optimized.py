@@ -600,6 +600,44 @@ def test_requantizer_matches_fixed_point(gemmlowp, bound, dtype, zp, lo, hi):
     np.testing.assert_array_equal(out.reshape(acc.shape), want)
 
 
+@pytest.mark.parametrize("gemmlowp", [False, True])
+@pytest.mark.parametrize("moving", [False, True])
+def test_requantizer_constant_channels(gemmlowp, moving):
+    """Channels of a dead filter (weight scale 1e-6: a multiplier of 2**-50 and a bias near
+    2**30) break the float path's bounds, but where their output is one value over every
+    accumulator in +-acc_range they take the float path as constants (exact); with `moving`,
+    one such channel's output changes within the range, so the int64 path runs instead."""
+    from tinylite.kernels import _fixedpoint as fx
+    from tinylite.kernels.optimized._requantize import Requantizer
+
+    rng = _rng(5 + gemmlowp + 2 * moving)
+    channels, tile, rows = 6, 2, 3000
+    mult = rng.integers(1 << 30, 1 << 31, channels)
+    shift = -rng.integers(0, 10, channels)
+    bias = rng.integers(-50000, 50000, channels)
+    acc_range = np.full(channels, 40000.0)
+    # Dead channels: s = 31 - shift up to 61, bias at +-2**30 (the output saturates or sits at one value).
+    shift[:3] = [-19, -25, -30]
+    bias[:3] = [1 << 30, -(1 << 30), (1 << 30) - 7]
+    if moving:
+        # Output (bias + acc) * 2**-20 moves with acc across a step of the rounding.
+        shift[3], mult[3], bias[3], acc_range[3] = -20, 1 << 30, (1 << 20) * 3, 3e6
+    bound = acc_range + np.abs(bias)
+    zp, lo, hi = 3, -128, 127
+    rq = Requantizer(mult, shift, gemmlowp, zp, lo, hi, bound, tile=tile, bias=bias, acc_range=acc_range)
+    assert rq.exact_float == (not moving)
+    acc = np.round(rng.uniform(-1, 1, (rows, tile, channels)) * acc_range).astype(np.int64)
+    acc[:4] = np.array([-1, 1, 0, -0.5])[:, None, None] * acc_range           # the ends of the range
+    a = acc.reshape(rows, tile * channels).astype(np.float64 if moving else np.float32)
+    t = np.empty(a.shape, np.int64)
+    out = np.empty(a.shape, np.int8)
+    for call in rq.calls(a, t, out, np.empty(a.shape, bool)):
+        call()
+    fn = fx.multiply_by_quantized_multiplier if gemmlowp else fx.multiply_by_quantized_multiplier_ruy
+    want = np.clip(fn(acc + bias, mult, shift) + zp, lo, hi)
+    np.testing.assert_array_equal(out.reshape(acc.shape), want)
+
+
 @pytest.mark.parametrize("asymmetric", [False, True])
 def test_hybrid_row_quantizer_matches_reference(asymmetric):
     """optimized._hybrid.RowQuantizer (scalar row parameters, bound float32 passes, a strided

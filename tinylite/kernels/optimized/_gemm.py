@@ -71,12 +71,13 @@ class GemmConv:
         bias = np.zeros(cout, np.int64) if d.q_bias is None else d.q_bias.astype(np.int64)
         folded = bias - int(d.q_x_zp) * sums
         xmax = 128 if node.inputs[0].dtype == np.int8 else 255
-        bound = (xmax * abs_sums + np.abs(folded)).astype(np.float64)
+        acc_range = (xmax * abs_sums).astype(np.float64)
+        bound = acc_range + np.abs(folded)
         dtype = acc_dtype(bound)
         if dtype is None:
             return None
         d.opt_conv = dict(wmat=centered if dtype == np.float32 else centered.astype(dtype), bias=folded,
-                          dtype=dtype, gemmlowp=gemmlowp, bound=float(bound.max()))
+                          dtype=dtype, gemmlowp=gemmlowp, bound=bound, acc_range=acc_range)
         return eval_int
 
 
@@ -118,8 +119,8 @@ class _Buffers:
         mask = np.empty(step * cout, bool)
         data = node.data
         args = (data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"])
-        rq = Requantizer(*args, tile=tile, bias=p["bias"])
-        rq1 = Requantizer(*args, bias=p["bias"]) if tile > 1 else rq
+        rq = Requantizer(*args, tile=tile, bias=p["bias"], acc_range=p["acc_range"])
+        rq1 = Requantizer(*args, bias=p["bias"], acc_range=p["acc_range"]) if tile > 1 else rq
         res = out.reshape(rows, cout)
         for r0 in range(0, rows, step):
             r1 = min(rows, r0 + step)

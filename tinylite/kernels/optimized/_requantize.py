@@ -57,14 +57,17 @@ class Requantizer:
     `mult`, `shift`: per channel (LiteRT's QuantizeMultiplier); `gemmlowp`:
     per-channel bool, True where LiteRT rounds the shift half away from zero
     (gemmlowp / reference kernels), False where half up (ruy, NEON); `zp`,
-    `lo`, `hi`: output zero point and clamp; `acc_bound`: a bound on |acc|.
+    `lo`, `hi`: output zero point and clamp; `acc_bound`: a bound on |acc| and
+    |acc + bias| (scalar or per channel); `acc_range`: a bound on |acc| alone where
+    tighter (the range over which a channel with a tiny multiplier is checked constant).
     `tile` repeats the channel constants for arrays whose last axis is `tile`
     pixels of all channels: numpy's loops broadcasting a short row of
     constants run 2-5x slower than over rows of a few hundred elements.
     """
 
-    def __init__(self, mult, shift, gemmlowp, zp, lo, hi, acc_bound, tile=1, bias=None):
-        base = _channel_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias)
+    def __init__(self, mult, shift, gemmlowp, zp, lo, hi, acc_bound, tile=1, bias=None, acc_range=None):
+        base = _channel_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias,
+                                  acc_bound if acc_range is None else acc_range)
         self.__dict__.update(base)
         # Per-channel constants repeated `tile` times (scalars and None as they are).
         for name in ("m", "c", "s", "delta", "bias", "sign_at", "half_delta", "bias_f"):
@@ -127,22 +130,22 @@ class Requantizer:
 _CONSTANTS: dict = {}
 
 
-def _channel_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias):
+def _channel_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias, acc_range):
     """Requantizer's per-channel constants (before tiling), memoized: a model's
     layers are bound at every allocate, and the numpy calls on these short
     arrays cost about 0.1 ms per requantizer."""
     arrays = [np.asarray(a) for a in (mult, shift, gemmlowp) + (() if bias is None else (bias,))]
-    key = (tuple((a.dtype.str, a.shape, a.tobytes()) for a in arrays), int(zp), int(lo), int(hi), float(acc_bound),
-           bias is None)
+    bounds = [np.asarray(a, np.float64) for a in (acc_bound, acc_range)]
+    key = (tuple((a.dtype.str, a.shape, a.tobytes()) for a in arrays + bounds), int(zp), int(lo), int(hi), bias is None)
     got = _CONSTANTS.get(key)
     if got is None:
         if len(_CONSTANTS) > 4096:
             _CONSTANTS.clear()
-        got = _CONSTANTS[key] = _compute_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias)
+        got = _CONSTANTS[key] = _compute_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias, acc_range)
     return got
 
 
-def _compute_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias):
+def _compute_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias, acc_range):
     out = {}
     mult = np.asarray(mult, np.int64)
     r = -np.asarray(shift, np.int64)
@@ -153,26 +156,41 @@ def _compute_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias):
     out["lo"], out["hi"] = int(lo), int(hi)
     out["zp"] = zp = int(zp)
     smax = int(s.max()) if s.size else 31
-    # float64 path (module docstring): products exact, constants exact.
-    exact_float = smax <= 44 and float(acc_bound) * 2.0**31 < 2.0**53 and (hi - lo + 1) * 2.0**smax <= 2.0**53
-    if exact_float:
-        # The constant's numerator C + bias * M + (zp - lo) * 2**s (- delta / 2), in int64, must be below 2**53.
-        numerator = c + (np.int64(zp - lo) << s) - delta // 2
-        if bias is not None:
-            numerator = numerator + np.asarray(bias, np.int64) * mult
-        exact_float = bool(np.all(np.abs(numerator) < (np.int64(1) << 53)))
+    bound = np.asarray(acc_bound, np.float64)
+    # float64 path (module docstring): products exact, constants exact, per channel.
+    shape = np.broadcast_shapes(s.shape, bound.shape, np.shape(bias) if bias is not None else ())
+    s_b, mult_b, bound_b = (np.broadcast_to(a, shape) for a in (s, mult, bound))
+    c_b, delta_b = np.broadcast_to(c, shape), np.broadcast_to(delta, shape)
+    exact = (s_b <= 44) & (bound_b * mult_b < 2.0**53) & ((hi - lo + 1) * np.ldexp(1.0, s_b) <= 2.0**53)
+    # The constant's numerator C + bias * M + (zp - lo) * 2**s (- delta / 2), in int64, must be below 2**53
+    # (|bias| * M < 2**62 and the rest below 2**53 where s <= 44: no int64 overflow).
+    numerator = c_b + (np.int64(zp - lo) << np.where(exact, s_b, 0)) - delta_b // 2
+    if bias is not None:
+        numerator = numerator + np.broadcast_to(np.asarray(bias, np.int64), shape) * mult_b
+    exact &= np.abs(numerator) < (np.int64(1) << 53)
+    constant = None
+    if not exact.all():
+        constant = _constant_channels(~exact, mult_b, np.broadcast_to(-r, shape), np.broadcast_to(gemmlowp, shape),
+                                      zp, lo, hi, np.broadcast_to(np.asarray(acc_range, np.float64), shape), bias, shape)
+    exact_float = constant is not None or bool(exact.all())
     out["exact_float"] = exact_float
     if exact_float:
-        scale = np.ldexp(1.0, -s.astype(np.int64))
-        const = numerator * scale                         # exact: an integer below 2**53, scaled
-        out["m"] = np.ascontiguousarray(np.broadcast_to(mult * scale, const.shape))
+        scale = np.ldexp(1.0, -np.where(exact, s_b, 0))
+        const = np.where(exact, numerator, 0) * scale       # exact: an integer below 2**53, scaled
+        m = np.where(exact, mult_b * scale, 0.0)
+        half_delta = np.where(exact, delta_b * scale / 2, 0.0)
+        if constant is not None:
+            # A channel whose output is one value over every accumulator it can take: v' = that value - lo + 1/2.
+            const = np.where(exact, const, constant - lo + 0.5)
+        out["m"] = np.ascontiguousarray(m)
         out["c"] = np.asarray(const)
         out["span"] = float(hi - lo)
         # gemmlowp: -delta where acc + bias < 0 is -delta/2 (in the constant) + copysign(delta/2, acc + bias);
         # acc + bias in float is +0.0 for a zero sum (-0.0 + 0.0 = +0.0), so zero counts as positive.
-        out["half_delta"] = delta * scale / 2 if delta.any() else None
+        out["half_delta"] = half_delta if half_delta.any() else None
         out["bias_f"] = 0.0 if bias is None else np.asarray(bias, np.float64)
         return out
+    acc_bound = float(bound.max()) if bound.size else 0.0
     # zp * 2**s added before the shift is zp added after it (exact floor division).
     out["fold"] = fold = float(acc_bound) * 2.0**31 + 2.0**(smax + 9) < 2.0**62
     if fold:
@@ -203,6 +221,31 @@ def tile_last(v, times):
     out = np.empty(v.shape[:-1] + (times, v.shape[-1]), v.dtype)
     out[...] = v[..., None, :]
     return out.reshape(v.shape[:-1] + (times * v.shape[-1],))
+
+
+def _constant_channels(which, mult, shift, gemmlowp, zp, lo, hi, bound, bias, shape):
+    """Per channel, where `which` holds: the one output the channel gives for every
+    accumulator in [-bound, bound] (`bound`: the Requantizer's `acc_range`, without the
+    bias), else None when one of them takes two.  The
+    requantization is nondecreasing in the accumulator, so its values at the two
+    ends decide; they are computed in Python integers (no overflow), by the
+    floor formula of the module docstring.  Such channels are those whose
+    multiplier is tiny (a dead filter: weight scale 1e-6): their shift or their
+    bias can exceed the float path's bounds though their output never moves."""
+    out = np.zeros(shape, np.float64)
+    bias = np.broadcast_to(np.zeros((), np.int64) if bias is None else np.asarray(bias, np.int64), shape)
+    for i in zip(*np.nonzero(which)):
+        m, r, b = int(mult[i]), -int(shift[i]), int(bias[i])
+        ends = []
+        for acc in (-int(bound[i]) - 1, int(bound[i]) + 1):
+            x = acc + b
+            s = 31 + r
+            num = x * m + (1 << 30) + ((1 << (s - 1)) if r > 0 else 0) - ((1 << 31) if gemmlowp[i] and r > 0 and x < 0 else 0)
+            ends.append(min(max((num >> s) + zp, lo), hi))
+        if ends[0] != ends[1]:
+            return None
+        out[i] = ends[0]
+    return out
 
 
 def acc_dtype(bound):

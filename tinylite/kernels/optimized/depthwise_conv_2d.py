@@ -73,12 +73,14 @@ def plan(node):
     bias = np.zeros(cin * m) if d.q_bias is None else d.q_bias.astype(np.float64)
     folded = bias - d.q_x_zp * d.q_taps.sum(axis=(0, 1)).reshape(-1)
     xmax = 128.0 if x.dtype == np.int8 else 255.0
-    bound = xmax * np.abs(taps).sum(axis=(0, 1)) + np.abs(folded)
+    acc_range = xmax * np.abs(taps).sum(axis=(0, 1))
+    bound = acc_range + np.abs(folded)
     dtype = acc_dtype(bound)
     if dtype is None:
         return None
     d.opt_dw = dict(taps=d.q_taps.astype(dtype), bias=folded.astype(np.int64), dtype=dtype,
-                       gemmlowp=gemmlowp, bound=float(bound.max()))
+                       gemmlowp=gemmlowp, bound=np.asarray(bound, np.float64),
+                       acc_range=np.asarray(acc_range, np.float64))
     return eval_int
 
 
@@ -101,7 +103,7 @@ class _Buffers:
         # The folded bias rides in the requantization's constant (see _requantize).
         data = node.data
         rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"], ow,
-                         bias=p["bias"])
+                         bias=p["bias"], acc_range=p["acc_range"])
         outf = out.reshape(n, oh, ow * cout)
         win = _Windows(x, g, ow, m, node.data.q_x_zp, dtype, p["taps"])
         calls = list(win.copies)

@@ -125,7 +125,7 @@ class _Buffers:
         mask = np.empty(shape, bool)
         data = node.data
         rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"],
-                         tile=tile, bias=p["bias"])
+                         tile=tile, bias=p["bias"], acc_range=p["acc_range"])
         self.calls = [partial(np.copyto, xb, x.reshape(rows, depth), casting="unsafe"),
                       partial(np.dot, xb, p["wmat"], out=acc)]
         self.calls += rq.calls(acc.reshape(shape), t, out.reshape(shape), mask)
