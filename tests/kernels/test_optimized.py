@@ -286,6 +286,31 @@ def requantize_case(seed, in_dtype, out_dtype, ratio, offset):
     return content, [rng.permutation(x).astype(in_dtype).reshape(shape)]
 
 
+def transpose_conv_int8_case(seed, k, stride, padding, cout, act, bias):
+    """An int8 TRANSPOSE_CONV (per-channel weights): taps that do not overlap (k <= stride:
+    one strided copy; k < stride leaves gaps), that overlap (added), cropped by SAME
+    padding; channel counts on and off LiteRT's blocks of 8 (the tail rounds as gemmlowp)."""
+    rng = _rng(seed)
+    cin, h, wd = 6, 4, 5
+    w = rng.integers(-127, 128, (cout, k, k, cin)).astype(np.int8)
+    ws = rng.uniform(0.002, 0.01, cout).astype(np.float32)
+    xs, xzp = 0.02, int(rng.integers(-30, 30))
+    if padding == "SAME":
+        oh, ow = h * stride, wd * stride
+    else:
+        oh, ow = (h - 1) * stride + k, (wd - 1) * stride + k
+    ins = [dict(name="s", data=np.array([2, oh, ow, cout], np.int32)),
+           dict(name="w", data=w, quantization=(ws, np.zeros(cout, np.int64), 0)),
+           dict(name="x", shape=[2, h, wd, cin], dtype=np.int8, quantization=(xs, xzp))]
+    if bias:
+        ins.append(dict(name="b", data=rng.integers(-30000, 30000, cout).astype(np.int32),
+                        quantization=(xs * ws.astype(np.float64), np.zeros(cout, np.int64))))
+    content = single_op_model("TRANSPOSE_CONV", ins, [dict(name="y", shape=[1], dtype=np.int8, quantization=(0.2, -3))],
+                              options=dict(padding=padding, stride_h=stride, stride_w=stride,
+                                           fused_activation_function=act), version=3)
+    return content, [rng.integers(-128, 128, (2, h, wd, cin)).astype(np.int8)]
+
+
 def hybrid_window_case(seed, op, kernel, stride, per_channel, cin=5, hw=(9, 8), extreme=False):
     """A hybrid (float32 activations, int8 weights) CONV_2D or DEPTHWISE_CONV_2D: the input
     quantized per image on the fly (optimized._hybrid), then the exact integer product (a large
@@ -441,6 +466,10 @@ CASES = {
         (np.uint8, np.int8, 1.0, -100), (np.int8, np.int8, 0.37, None), (np.uint8, np.uint8, 2.5, None),
         (np.int8, np.uint8, 0.5, None), (np.uint8, np.int8, 1.5, None), (np.int8, np.int16, 0.01, None),
         (np.uint8, np.int16, 3.0, None)]},
+    **{f"transpose-conv-int8-{k}-{s}-{p}-{c}-{a}-{b}": (transpose_conv_int8_case, (k, s, p, c, a, b))
+       for k, s, p, c, a, b in [(2, 2, "VALID", 16, "NONE", True), (2, 2, "SAME", 19, "RELU", False),
+                                (3, 2, "SAME", 8, "NONE", True), (3, 1, "SAME", 11, "RELU6", True),
+                                (1, 3, "VALID", 9, "NONE", True), (3, 2, "VALID", 3, "NONE", False)]},
     **{f"conv-{cin}-{p}-{s}-{a}": (conv_case, (cin, p, s, a)) for cin, p, s, a in
        [(1, "SAME", 1, "RELU6"), (3, "VALID", 2, "NONE"), (6, "SAME", 1, "RELU")]},
     **{f"{op}-{p}-{f}-{s}": (pool_case, (op, p, f, s)) for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D")
