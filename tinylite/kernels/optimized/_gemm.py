@@ -104,14 +104,16 @@ class _Buffers:
             cols = np.empty((rows, k), dtype)
             if any(g["pad"]):
                 xp, fill = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.data.q_x_zp, dtype)
-                calls.append(fill)
+                if fill is not None:
+                    calls.append(fill)
                 calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
             else:
                 xp = x
             view = patches(xp, g)
             calls.append(partial(np.copyto, cols.reshape(view.shape), view, casting="unsafe"))
         # The requantization sees `tile` output rows as one row of tile * cout values (see Requantizer).
-        tile = min(rows, -(-TILE_ELEMENTS // cout))
+        # A tile dividing the rows leaves no remainder rows (another product and requantization: 7 calls).
+        tile = _divisor_at_least(rows, min(rows, -(-TILE_ELEMENTS // cout)))
         step = min(rows, max(chunk_rows(cout), 16))
         step = max(tile, step - step % tile)
         acc = np.empty((step, cout), dtype)
@@ -141,3 +143,11 @@ class _Buffers:
 
 
 eval_int = cached_calls("opt_conv_bufs", _Buffers, "eval_int")
+
+
+def _divisor_at_least(rows, want):
+    """The smallest divisor of `rows` from `want` to 4 * want, else `want`."""
+    for d in range(want, min(rows, 4 * want) + 1):
+        if rows % d == 0:
+            return d
+    return want

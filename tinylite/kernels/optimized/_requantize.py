@@ -51,6 +51,10 @@ import numpy as np
 from numpy._core.umath import clip as _clip   # the ufunc: np.clip's wrapper costs 5 us a call
 
 
+# Up to this many values one mixed float32 x float64 multiply beats a copy and a multiply.
+MIXED_MULTIPLY_MAX = 4096
+
+
 class Requantizer:
     """Per-channel constants and the calls that requantize one float array.
 
@@ -85,9 +89,10 @@ class Requantizer:
         its memory as float64), `mask` a bool one (needed with gemmlowp channels)."""
         if self.exact_float:
             f = t.view(np.float64)
-            if acc.dtype == np.float32:
+            if acc.dtype == np.float32 and acc.size > MIXED_MULTIPLY_MAX:
                 # A float32 -> float64 copy and an in-place multiply take 17 us per 32K values where one
-                # mixed-type multiply takes 28 (numpy casts it in small buffered blocks).
+                # mixed-type multiply takes 28 (numpy casts it in small buffered blocks); below a few
+                # thousand values the call saved is worth more.
                 calls = [partial(np.copyto, f, acc), partial(np.multiply, f, self.m, out=f)]
             else:
                 calls = [partial(np.multiply, acc, self.m, out=f)]
@@ -263,24 +268,35 @@ def chunk_rows(row_elements, target=1 << 15):
 
 
 def padded_buffer(shape, pad, value, dtype):
-    """(buffer, fill): an empty buffer of `shape` ([n, h, w, ...]) and a call that
-    sets its border rows and columns of widths pad = (top, bottom, left, right) to
-    `value` the first time it runs (later: nothing).  Callers put `fill` first in
-    their invoke calls: the interior, which every invoke overwrites, and the
-    border are then touched by the first invoke, not at allocate (border columns
-    lie on every page of the buffer: filling them at allocate faults in all of it).  The
-    buffer is left empty, not zeroed: zeroing costs a pass over it at allocate (glibc's calloc
+    """(buffer, fill): an empty buffer of `shape` ([n, h, w, ...]) whose border rows
+    and columns of widths pad = (top, bottom, left, right) hold `value`, and None,
+    or for a large buffer a call that sets that border the first time it runs
+    (later: nothing).  Callers put `fill` first in their invoke calls: the
+    interior, which every invoke overwrites, and the border are then touched by
+    the first invoke, not at allocate (border columns lie on every page of the
+    buffer: filling them at allocate faults in all of it).  The buffer is left
+    empty, not zeroed: zeroing costs a pass over it at allocate (glibc's calloc
     clears reused memory), and every invoke writes the interior anyway."""
     buf = np.empty(shape, dtype)
     pt, pb, pl, pr = pad
     if not (pt or pb or pl or pr):
-        return buf, _nothing
+        return buf, None
     h, w = shape[1], shape[2]
-    return buf, OnceFill([buf[:, :pt], buf[:, h - pb:], buf[:, :, :pl], buf[:, :, w - pr:]], value)
+    return buf, once_fill([buf[:, :pt], buf[:, h - pb:], buf[:, :, :pl], buf[:, :, w - pr:]], value, buf.nbytes)
 
 
-def _nothing():
-    pass
+# Buffers up to this size get their border at allocate: a call at every invoke costs more than their pages.
+EAGER_FILL_BYTES = 256 << 10
+
+
+def once_fill(regions, value, nbytes):
+    """A call setting `regions` (views of a buffer of `nbytes`) to `value` on its
+    first run (see padded_buffer), or None where they were set now (a small buffer)."""
+    if nbytes <= EAGER_FILL_BYTES:
+        for region in regions:
+            region[...] = value
+        return None
+    return OnceFill(regions, value)
 
 
 class OnceFill:

@@ -23,7 +23,7 @@ import numpy as np
 from .. import depthwise_conv_2d as reference
 from . import register
 from ._gemm import GemmData
-from ._requantize import OnceFill, Requantizer, acc_dtype, chunk_rows, padded_buffer, tile_last
+from ._requantize import Requantizer, acc_dtype, chunk_rows, once_fill, padded_buffer, tile_last
 from ._cached import cached_calls
 from ._hybrid import RowQuantizer, product_dtype, rescale_calls
 from .._base import op_data
@@ -192,7 +192,9 @@ class _Windows:
                 for p in range(phases):
                     for c in list(range(p, pl, phases)) + list(range(pl + wd + (p - pl - wd) % phases, wp, phases)):
                         regions.append(self.buf[:, :, p, c // phases])
-                self.copies.append(OnceFill(regions, pad_value))
+                fill = once_fill(regions, pad_value, self.buf.nbytes)
+                if fill is not None:
+                    self.copies.append(fill)
             for p in range(phases):
                 c0 = pl + (p - pl) % phases                # first padded column >= pl in phase p
                 cols = range(c0, pl + wd, phases)
@@ -213,7 +215,8 @@ class _Windows:
                                         tiled.reshape(kh, len(js), ow * cout)))
         else:
             self.buf, fill = padded_buffer((n, hp, wp, cin), g["pad"], pad_value, dtype)
-            self.copies = [fill, partial(np.copyto, self.buf[:, pt:pt + h, pl:pl + wd], x, casting="unsafe")]
+            self.copies = ([] if fill is None else [fill]) + [
+                partial(np.copyto, self.buf[:, pt:pt + h, pl:pl + wd], x, casting="unsafe")]
             self.taps = taps
             self.sw, self.dw, self.kw = sw, dw, kw
 
