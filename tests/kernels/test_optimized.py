@@ -352,6 +352,23 @@ def quantized_pool_softmax_case(seed, op, dtype, act):
     return content, [rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)]
 
 
+def avg_pool_int_case(seed, dtype, shape, filt, stride, padding, act):
+    """An int8/uint8 AVERAGE_POOL_2D whose windows all hold the same number of values
+    (the table kernel): VALID, SAME on a tiling geometry, global pools up to the
+    largest table (16 x 16 windows); even counts make rounding ties."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    q = (float(rng.uniform(0.01, 0.2)), int(rng.integers(-20, 20)) + (128 if dtype == np.uint8 else 0))
+    content = single_op_model("AVERAGE_POOL_2D", [dict(name="x", shape=list(shape), dtype=dtype, quantization=q)],
+                              [dict(name="y", shape=[1], dtype=dtype, quantization=q)],
+                              options=dict(padding=padding, stride_h=stride, stride_w=stride, filter_height=filt[0],
+                                           filter_width=filt[1], fused_activation_function=act))
+    x = rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)
+    x[0, :filt[0], :filt[1], 0] = info.max          # a saturated window
+    x[0, :filt[0], :filt[1], 1] = info.min
+    return content, [x]
+
+
 def hybrid_fc_case(seed, batch, per_channel, asymmetric):
     """A hybrid FULLY_CONNECTED (float32 rows quantized on the fly, int8 weights)."""
     rng = _rng(seed)
@@ -470,6 +487,12 @@ CASES = {
        for k, s, p, c, a, b in [(2, 2, "VALID", 16, "NONE", True), (2, 2, "SAME", 19, "RELU", False),
                                 (3, 2, "SAME", 8, "NONE", True), (3, 1, "SAME", 11, "RELU6", True),
                                 (1, 3, "VALID", 9, "NONE", True), (3, 2, "VALID", 3, "NONE", False)]},
+    **{f"avg-pool-table-{np.dtype(d).name}-{f[0]}x{f[1]}-{st}-{p}-{a}": (avg_pool_int_case, (d, sh, f, st, p, a))
+       for d, sh, f, st, p, a in [(np.int8, (2, 8, 6, 5), (2, 2), 2, "VALID", "RELU"),
+                                  (np.uint8, (2, 8, 6, 5), (2, 2), 2, "SAME", "NONE"),
+                                  (np.int8, (1, 7, 9, 3), (3, 3), 1, "VALID", "RELU6"),
+                                  (np.int8, (1, 25, 5, 4), (25, 5), 1, "VALID", "NONE"),
+                                  (np.uint8, (2, 16, 16, 3), (16, 16), 1, "VALID", "RELU6")]},
     **{f"conv-{cin}-{p}-{s}-{a}": (conv_case, (cin, p, s, a)) for cin, p, s, a in
        [(1, "SAME", 1, "RELU6"), (3, "VALID", 2, "NONE"), (6, "SAME", 1, "RELU")]},
     **{f"{op}-{p}-{f}-{s}": (pool_case, (op, p, f, s)) for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D")

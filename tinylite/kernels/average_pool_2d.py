@@ -66,8 +66,11 @@ def _eval_average_pool(node, inputs, outputs):
     acc = np.zeros(out.shape, np.int64)
     for view in window_slices(inputs[0], data.geometry, 0):
         acc += view
-    n = data.q_count
+    _store(out, rounded_average(acc, data.q_count), data.q_lo, data.q_hi)
+
+
+def rounded_average(acc, n):
+    """LiteRT's integer average of window sums `acc` over `n` values."""
     # C division truncates toward zero; the +-n/2 makes it round half away from zero.
     num = np.where(acc > 0, acc + n // 2, acc - n // 2)
-    res = np.sign(num) * (np.abs(num) // n)
-    _store(out, res, data.q_lo, data.q_hi)
+    return np.sign(num) * (np.abs(num) // n)

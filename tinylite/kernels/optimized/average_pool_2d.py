@@ -9,6 +9,15 @@ from .. import average_pool_2d as reference
 from .._pool import PaddedInput, window_slices
 from . import register
 from ._cached import cached_calls
+from .._base import op_data
+
+
+@op_data
+class OpData(reference.OpData):
+    """The reference AVERAGE_POOL_2D's op data and what this module's kernels add."""
+
+    opt_avg_table: np.ndarray = None     # the integer kernels' output per window sum (uniform windows)
+    opt_avg_offset: int = None           # window sum + offset = table index
 
 
 @register("AVERAGE_POOL_2D", dtypes=(np.float32,), when=lambda node, ref: ref is reference.eval_float)
@@ -54,6 +63,56 @@ def tap_views(node, x, pad_value):
 
 
 # --- int8 / uint8 ---
+
+# Largest table of averages (one entry per possible window sum): 64 KiB.
+TABLE_MAX = 1 << 16
+
+
+def _uniform_count(node, reference_fn):
+    count = node.data.q_count
+    return (reference_fn is reference._eval_average_pool and count.size > 0
+            and bool(np.all(count == count.flat[0])) and int(count.flat[0]) * 255 + 1 <= TABLE_MAX)
+
+
+# Registered first: where every window holds the same number of values (no padding in
+# the windows: VALID, global pools), this one runs.
+@register("AVERAGE_POOL_2D", dtypes=(np.int8, np.uint8), when=_uniform_count)
+def prepare_int_table(node, reference_fn):
+    """Every window sums `count` values, so the output depends on the sum alone:
+    the reference's rounding and clamp over every sum an 8-bit window can reach
+    is a table (at most 64 KiB), and an invoke is one reduction (its initial
+    value shifts the sums to table indices) and one lookup: 2 calls instead of
+    8 (a global pool at the end of a small model)."""
+    d = node.draft(OpData)
+    count = int(node.data.q_count.flat[0])
+    info = np.iinfo(node.inputs[0].dtype)
+    sums = np.arange(count * int(info.min), count * int(info.max) + 1, dtype=np.int64)
+    res = reference.rounded_average(sums, count)
+    np.clip(res, node.data.q_lo, node.data.q_hi, out=res)
+    d.opt_avg_table = res.astype(node.outputs[0].dtype)
+    d.opt_avg_offset = -count * int(info.min)
+    return eval_int_table
+
+
+class _TableBuffers:
+    def __init__(self, node, x, out):
+        from .._window import patches
+
+        g = node.data.geometry
+        self.x, self.out, self.calls = x, out, []
+        if not out.size:
+            return
+        pad = PaddedInput(x, g, 0)         # zeros in a window leave its sum as it is
+        windows = patches(pad.padded, dict(g, kh=g["fh"], kw=g["fw"], dh=1, dw=1))     # [n, oh, ow, fh, fw, c]
+        idx = np.empty(out.shape, np.intp)
+        self.calls = [] if pad.interior is None else [partial(np.copyto, pad.interior, x)]
+        self.calls += [partial(np.add.reduce, windows, axis=(3, 4), dtype=np.intp, out=idx,
+                              initial=node.data.opt_avg_offset),
+                      partial(np.take, node.data.opt_avg_table, idx, out=out, mode="clip")]
+
+
+eval_int_table = cached_calls("opt_avgpool_table", _TableBuffers, "eval_int_table")
+
 
 @register("AVERAGE_POOL_2D", dtypes=(np.int8, np.uint8),
           when=lambda node, ref: ref is reference._eval_average_pool)
