@@ -369,6 +369,22 @@ def avg_pool_int_case(seed, dtype, shape, filt, stride, padding, act):
     return content, [x]
 
 
+def mean_int_case(seed, dtype, shape, axes, keep):
+    """An int8/uint8 MEAN (the table kernel): LiteRT's optimized spatial kernel (axes 1, 2 with
+    keep_dims; channels past the last block of 16 round as gemmlowp) and its general one."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    mid = (int(info.min) + int(info.max) + 1) // 2
+    qx = (float(rng.uniform(0.01, 0.1)), mid + int(rng.integers(-20, 20)))
+    qy = (qx[0] * float(rng.uniform(0.3, 1.5)), mid + int(rng.integers(-20, 20)))
+    content = single_op_model("MEAN", [dict(name="x", shape=list(shape), dtype=dtype, quantization=qx),
+                                       dict(name="axes", data=np.array(axes, np.int32))],
+                              [dict(name="y", shape=[1], dtype=dtype, quantization=qy)], options=dict(keep_dims=keep))
+    x = rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)
+    x[0, ..., 0] = info.max
+    return content, [x]
+
+
 def hybrid_fc_case(seed, batch, per_channel, asymmetric):
     """A hybrid FULLY_CONNECTED (float32 rows quantized on the fly, int8 weights)."""
     rng = _rng(seed)
@@ -493,6 +509,10 @@ CASES = {
                                   (np.int8, (1, 7, 9, 3), (3, 3), 1, "VALID", "RELU6"),
                                   (np.int8, (1, 25, 5, 4), (25, 5), 1, "VALID", "NONE"),
                                   (np.uint8, (2, 16, 16, 3), (16, 16), 1, "VALID", "RELU6")]},
+    **{f"mean-table-{np.dtype(d).name}-{'x'.join(map(str, sh))}-{ax}-{k}": (mean_int_case, (d, sh, ax, k))
+       for d, sh, ax, k in [(np.int8, (2, 7, 7, 20), [1, 2], True), (np.uint8, (1, 5, 3, 32), [1, 2], True),
+                            (np.int8, (2, 16, 16, 3), [1, 2], True), (np.int8, (2, 4, 5, 6), [1, 2], False),
+                            (np.uint8, (2, 4, 5, 6), [3], True), (np.int8, (3, 9, 7), [1], False)]},
     **{f"conv-{cin}-{p}-{s}-{a}": (conv_case, (cin, p, s, a)) for cin, p, s, a in
        [(1, "SAME", 1, "RELU6"), (3, "VALID", 2, "NONE"), (6, "SAME", 1, "RELU")]},
     **{f"{op}-{p}-{f}-{s}": (pool_case, (op, p, f, s)) for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D")

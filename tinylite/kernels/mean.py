@@ -116,10 +116,16 @@ def _eval_mean_spatial(node, inputs, outputs):
     data = node.data
     x, out = inputs[0], outputs[0]
     acc = x.astype(np.int64).sum(axis=(1, 2))                    # [n, depth]
+    out[...] = spatial_mean_of_sums(data, acc, data.q_simd).reshape(out.shape)
+
+
+def spatial_mean_of_sums(data, acc, simd):
+    """The spatial kernel's outputs for window sums `acc`: the channels where `simd`
+    holds take the NEON rounding, the others gemmlowp's."""
     res = fx.multiply_by_quantized_multiplier(acc, data.q_mult, data.q_shift)
-    if data.q_simd.any():
-        res = np.where(data.q_simd, fx.multiply_by_quantized_multiplier_neon(acc, data.q_mult, data.q_shift), res)
-    out[...] = np.clip(res + data.q_bias, *data.q_range).reshape(out.shape)
+    if np.any(simd):
+        res = np.where(simd, fx.multiply_by_quantized_multiplier_neon(acc, data.q_mult, data.q_shift), res)
+    return np.clip(res + data.q_bias, *data.q_range)
 
 
 def _eval_mean(node, inputs, outputs):
@@ -129,6 +135,11 @@ def _eval_mean(node, inputs, outputs):
         out[...] = 0
         return
     total = np.sum(x, axis=data.axes, dtype=np.int64, keepdims=True)
+    out.reshape(data.kept_shape)[...] = mean_of_sums(data, total)
+
+
+def mean_of_sums(data, total):
+    """The general kernel's outputs for sums `total` of `data.count` values."""
     shifted = fx.wrap32(total - data.q_x_zp * data.count)
     res = fx.multiply_by_quantized_multiplier(shifted, data.q_mult, data.q_shift) + data.q_out_zp
-    out.reshape(data.kept_shape)[...] = np.clip(res, *data.q_range)
+    return np.clip(res, *data.q_range)
