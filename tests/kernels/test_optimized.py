@@ -385,6 +385,25 @@ def mean_int_case(seed, dtype, shape, axes, keep):
     return content, [x]
 
 
+# Output quantization the ops require (LOGISTIC and TANH: LiteRT's fixed output scales), else a random one.
+_UNARY_OUT = {"LOGISTIC": {np.int8: (1 / 256, -128), np.uint8: (1 / 256, 0)},
+              "TANH": {np.int8: (1 / 128, 0), np.uint8: (1 / 128, 128)}}
+
+
+def unary_table_case(seed, op, dtype, options):
+    """An int8/uint8 unary op whose reference is a 256-entry table (the byte-table kernel):
+    every input byte, at random scales and zero points."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    mid = (int(info.min) + int(info.max) + 1) // 2
+    qx = (float(rng.uniform(0.02, 0.1)), mid + int(rng.integers(-20, 20)))
+    qy = _UNARY_OUT.get(op, {}).get(dtype) or (qx[0] * float(rng.uniform(0.5, 2.0)), mid + int(rng.integers(-20, 20)))
+    content = single_op_model(op, [dict(name="x", shape=[3, 100], dtype=dtype, quantization=qx)],
+                              [dict(name="y", shape=[3, 100], dtype=dtype, quantization=qy)], options=options)
+    x = np.concatenate([np.arange(info.min, info.max + 1), rng.integers(info.min, info.max, 44, endpoint=True)])
+    return content, [rng.permutation(x).astype(dtype).reshape(3, 100)]
+
+
 def hybrid_fc_case(seed, batch, per_channel, asymmetric):
     """A hybrid FULLY_CONNECTED (float32 rows quantized on the fly, int8 weights)."""
     rng = _rng(seed)
@@ -513,6 +532,12 @@ CASES = {
        for d, sh, ax, k in [(np.int8, (2, 7, 7, 20), [1, 2], True), (np.uint8, (1, 5, 3, 32), [1, 2], True),
                             (np.int8, (2, 16, 16, 3), [1, 2], True), (np.int8, (2, 4, 5, 6), [1, 2], False),
                             (np.uint8, (2, 4, 5, 6), [3], True), (np.int8, (3, 9, 7), [1], False)]},
+    **{f"unary-table-{op}-{np.dtype(d).name}": (unary_table_case, (op, d, o)) for op, d, o in
+       [("HARD_SWISH", np.int8, {}), ("HARD_SWISH", np.uint8, {}), ("LEAKY_RELU", np.int8, dict(alpha=0.2)),
+        ("LEAKY_RELU", np.uint8, dict(alpha=0.1)), ("RELU", np.int8, {}), ("RELU", np.uint8, {}),
+        ("RELU6", np.int8, {}), ("RELU_N1_TO_1", np.uint8, {}), ("RELU_0_TO_1", np.int8, {}),
+        ("LOGISTIC", np.int8, {}), ("LOGISTIC", np.uint8, {}), ("TANH", np.int8, {}), ("TANH", np.uint8, {}),
+        ("GELU", np.int8, dict(approximate=True)), ("GELU", np.uint8, {}), ("EXP", np.int8, {})]},
     **{f"conv-{cin}-{p}-{s}-{a}": (conv_case, (cin, p, s, a)) for cin, p, s, a in
        [(1, "SAME", 1, "RELU6"), (3, "VALID", 2, "NONE"), (6, "SAME", 1, "RELU")]},
     **{f"{op}-{p}-{f}-{s}": (pool_case, (op, p, f, s)) for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D")

@@ -1,0 +1,4 @@
+"""Optimized RELU6, int8/uint8: the reference's 256-entry table as one lookup by byte (see _unary_table)."""
+from . import _unary_table
+
+_unary_table.register_for("RELU6")
