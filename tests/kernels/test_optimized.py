@@ -404,6 +404,26 @@ def unary_table_case(seed, op, dtype, options):
     return content, [rng.permutation(x).astype(dtype).reshape(3, 100)]
 
 
+def concat_requant_case(seed, dtype, axis, first_on_grid):
+    """A uint8 CONCATENATION whose inputs are requantized to the output's grid (the table
+    kernel; LiteRT takes int8 inputs only on the output's grid, and no fused activation);
+    with `first_on_grid`, the first input is copied unscaled."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    mid = (int(info.min) + int(info.max) + 1) // 2
+    qy = (0.05, mid + int(rng.integers(-20, 20)))
+    shapes = [[2, 3, 4, 5], [2, 3, 4, 5], [2, 3, 4, 5]]
+    for k, sh in enumerate(shapes):
+        sh[axis] += k
+    ins = [dict(name=f"x{k}", shape=sh, dtype=dtype,
+                quantization=qy if first_on_grid and k == 0 else
+                (float(rng.uniform(0.01, 0.2)), mid + int(rng.integers(-30, 30))))
+           for k, sh in enumerate(shapes)]
+    content = single_op_model("CONCATENATION", ins, [dict(name="y", shape=[1], dtype=dtype, quantization=qy)],
+                              options=dict(axis=axis))
+    return content, [rng.integers(info.min, info.max, sh, endpoint=True).astype(dtype) for sh in shapes]
+
+
 def hybrid_fc_case(seed, batch, per_channel, asymmetric):
     """A hybrid FULLY_CONNECTED (float32 rows quantized on the fly, int8 weights)."""
     rng = _rng(seed)
@@ -538,6 +558,8 @@ CASES = {
         ("RELU6", np.int8, {}), ("RELU_N1_TO_1", np.uint8, {}), ("RELU_0_TO_1", np.int8, {}),
         ("LOGISTIC", np.int8, {}), ("LOGISTIC", np.uint8, {}), ("TANH", np.int8, {}), ("TANH", np.uint8, {}),
         ("GELU", np.int8, dict(approximate=True)), ("GELU", np.uint8, {}), ("EXP", np.int8, {})]},
+    **{f"concat-table-{np.dtype(d).name}-{ax}-{g}": (concat_requant_case, (d, ax, g)) for d, ax, g in
+       [(np.uint8, 3, False), (np.uint8, 1, True), (np.uint8, 0, False)]},
     **{f"conv-{cin}-{p}-{s}-{a}": (conv_case, (cin, p, s, a)) for cin, p, s, a in
        [(1, "SAME", 1, "RELU6"), (3, "VALID", 2, "NONE"), (6, "SAME", 1, "RELU")]},
     **{f"{op}-{p}-{f}-{s}": (pool_case, (op, p, f, s)) for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D")
@@ -977,3 +999,16 @@ def test_hybrid_row_quantizer_large_inputs_by_slices(shape):
         np.testing.assert_array_equal(quantize.sf, sf)
         assert np.isnan(buf[:, 0]).all() and np.isnan(buf[:, -1]).all()
     assert (len(quantize.slices) > 1) == (shape != (1, 65537, 1))
+
+
+def test_concatenation_table_int8_off_grid_matches_reference():
+    """int8 inputs on other grids than the output's: LiteRT refuses them, tinylite requantizes
+    them as uint8; the table kernel against tinylite's reference kernel."""
+    content, feeds = concat_requant_case(3, np.int8, 2, True)
+    ip = tinylite.Interpreter(model_content=content)
+    ours = run(ip, feeds)
+    assert [s[0].__name__ for s in ip._runner(0).steps] == ["eval_tables"]
+    with optimized.reference_kernels():
+        want = run(tinylite.Interpreter(model_content=content), feeds)
+    for got, ref in zip(ours, want):
+        np.testing.assert_array_equal(got, ref)
