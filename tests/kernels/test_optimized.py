@@ -119,18 +119,20 @@ def quantized_window_case(seed, op, dtype, kernel):
     return content, [rng.integers(info.min, info.max, (1, 7, 6, cin), endpoint=True).astype(dtype)]
 
 
-def quantized_binary_case(seed, op, dtype):
-    """An 8-bit ADD/SUB/MUL of two same-shape inputs (the pair-table kernels)."""
+def quantized_binary_case(seed, op, dtype, shape=(2, 9)):
+    """An 8-bit ADD/SUB/MUL of two same-shape inputs (the pair-table kernels; past 65536
+    values, in chunks with a shorter last one)."""
     rng = _rng(seed)
     info = np.iinfo(dtype)
     mid = (int(info.min) + int(info.max) + 1) // 2
 
     def q(scale=1.0):
         return (float(rng.uniform(0.01, 0.05)) * scale, int(rng.integers(mid - 20, mid + 20)))
-    content = single_op_model(op, [dict(name="x", shape=[2, 9], dtype=dtype, quantization=q()),
-                                   dict(name="y", shape=[2, 9], dtype=dtype, quantization=q())],
-                              [dict(name="z", shape=[2, 9], dtype=dtype, quantization=q(4 if op == "MUL" else 1.5))])
-    return content, [rng.integers(info.min, info.max, (2, 9), endpoint=True).astype(dtype) for _ in range(2)]
+    shape = list(shape)
+    content = single_op_model(op, [dict(name="x", shape=shape, dtype=dtype, quantization=q()),
+                                   dict(name="y", shape=shape, dtype=dtype, quantization=q())],
+                              [dict(name="z", shape=shape, dtype=dtype, quantization=q(4 if op == "MUL" else 1.5))])
+    return content, [rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype) for _ in range(2)]
 
 
 def depthwise_float_case(seed, stride_w, multiplier):
@@ -601,6 +603,8 @@ CASES = {
                       ("LSTM", dict(n_batch=3)), ("LSTM", dict(cifg=True, proj=True, n_output=4, cell_clip=2.0))]},
     **{f"{op}-{np.dtype(d).name}-{k}": (quantized_window_case, (op, d, k)) for op in ("CONV_2D", "DEPTHWISE_CONV_2D")
        for d in (np.int8, np.uint8) for k in (1, 3)},
+    **{f"{op}-{np.dtype(d).name}-chunked": (quantized_binary_case, (op, d, (1, 70, 70, 20)))
+       for op, d in [("ADD", np.int8), ("MUL", np.uint8)]},
     **{f"{op}-{np.dtype(d).name}": (quantized_binary_case, (op, d)) for op in ("ADD", "SUB", "MUL")
        for d in (np.int8, np.uint8)},
     **{f"depthwise-float-{s}-{m}": (depthwise_float_case, (s, m)) for s, m in [(1, 1), (2, 1), (3, 1), (1, 2)]},

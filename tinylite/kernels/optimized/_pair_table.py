@@ -87,17 +87,32 @@ def table(node):
     return node.data.opt_table.array
 
 
+# Same-shape inputs larger than this run in chunks of it: the index array (8 bytes a value) then
+# stays in cache (measured 1.30 -> 1.03 ms for a 128x128x32 ADD).
+CHUNK = 1 << 15
+
+
 class _Buffers:
     def __init__(self, node, x, y, out):
         self.x, self.y, self.out = x, y, out
-        self.idx = np.empty(out.shape, np.intp)
-        xb, yb = x.view(np.uint8), y.view(np.uint8)
         t = node.data.opt_table
-        self.calls = [partial(np.multiply, xb, 256, out=self.idx, dtype=np.intp),
-                      partial(np.add, self.idx, yb, out=self.idx),
-                      partial(np.take, t.array, self.idx, out=out, mode="clip")]
-        if not t.filled:
-            self.calls.insert(0, t.fill)
+        xb, yb = x.view(np.uint8), y.view(np.uint8)
+        self.calls = [] if t.filled else [t.fill]
+        flat = x.shape == y.shape == out.shape and all(a.flags.c_contiguous for a in (x, y, out))
+        if flat and out.size > 2 * CHUNK:
+            xb, yb, res = xb.reshape(-1), yb.reshape(-1), out.reshape(-1)
+            self.idx = np.empty(CHUNK, np.intp)
+            for a in range(0, out.size, CHUNK):
+                b = min(out.size, a + CHUNK)
+                idx = self.idx[:b - a]
+                self.calls += [partial(np.multiply, xb[a:b], 256, out=idx, dtype=np.intp),
+                               partial(np.add, idx, yb[a:b], out=idx),
+                               partial(np.take, t.array, idx, out=res[a:b], mode="clip")]
+            return
+        self.idx = np.empty(out.shape, np.intp)
+        self.calls += [partial(np.multiply, xb, 256, out=self.idx, dtype=np.intp),
+                       partial(np.add, self.idx, yb, out=self.idx),
+                       partial(np.take, t.array, self.idx, out=out, mode="clip")]
 
 
 def eval_table(node, inputs, outputs):
