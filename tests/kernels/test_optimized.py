@@ -533,8 +533,8 @@ CASES = {
         ("DEPTHWISE_CONV_2D", 3, 1, True), ("DEPTHWISE_CONV_2D", 3, 2, True)]},
     "hybrid-CONV_2D-chunked-float32": (hybrid_window_case, ("CONV_2D", 3, 1, True, 8, (64, 64))),
     "hybrid-CONV_2D-chunked-float64": (hybrid_window_case, ("CONV_2D", 3, 2, False, 64, (24, 24), True)),
-    **{f"{op}-{np.dtype(d).name}-{len(sh)}": (quantize_case, (op, d, sh)) for op in ("QUANTIZE", "DEQUANTIZE")
-       for d in (np.int8, np.uint8) for sh in [(3, 45), (2, 8, 8, 3)]},
+    **{f"{op}-{np.dtype(d).name}-{'x'.join(map(str, sh))}": (quantize_case, (op, d, sh)) for op in ("QUANTIZE", "DEQUANTIZE")
+       for d in (np.int8, np.uint8) for sh in [(3, 45), (2, 8, 8, 3), (5, 1001)]},
     **{f"requantize-{np.dtype(a).name}-{np.dtype(b).name}-{r}-{o}": (requantize_case, (a, b, r, o)) for a, b, r, o in
        [(np.uint8, np.int8, 1.0, -128), (np.int8, np.uint8, 1.0, 128), (np.int8, np.int8, 1.0, 0),
         (np.uint8, np.int8, 1.0, -100), (np.int8, np.int8, 0.37, None), (np.uint8, np.uint8, 2.5, None),

@@ -1,8 +1,10 @@
 """Optimized DEQUANTIZE (int8/uint8, per tensor): LiteRT's optimized
 split (see kernels/dequantize.py) as bound calls without temporaries: the
 blocks of 8 are float32(x) * scale + offset in float32, two passes writing
-the output in place (the same two float32 roundings as the reference); the
-tail (fewer than 8 elements) runs the reference's formula on its slice."""
+the output in place (the same two float32 roundings as the reference), or
+for small tensors one lookup in the table of those values over the 256
+inputs; the tail (fewer than 8 elements) is a lookup in the table of the
+reference's formula over the 256 inputs (no kernel call)."""
 from functools import partial
 
 import numpy as np
@@ -18,17 +20,30 @@ def prepare_fast(node, reference_fn):
     return eval_fast
 
 
+# Up to this many values the blocks of 8 are one lookup too (a call less than the two float32 passes).
+TABLE_MAX_SIZE = 4096
+
+
 class _Buffers:
     def __init__(self, node, x, out):
         self.x, self.out = x, out
         xf, res = x.reshape(-1), out.reshape(-1)
         simd = len(xf) // 8 * 8
         self.calls = []
-        if simd:
+        values = np.arange(256, dtype=np.uint8).view(x.dtype)          # byte b encodes values[b]
+        if simd and len(xf) <= TABLE_MAX_SIZE:
+            table = np.empty(256, np.float32)
+            np.multiply(values, node.data.scale32, out=table, dtype=np.float32)
+            np.add(table, node.data.offset32, out=table)
+            self.calls = [partial(np.take, table, xf[:simd].view(np.uint8), out=res[:simd], mode="clip")]
+        elif simd:
             self.calls = [partial(np.multiply, xf[:simd], node.data.scale32, out=res[:simd], dtype=np.float32),
                           partial(np.add, res[:simd], node.data.offset32, out=res[:simd])]
         if simd < len(xf):
-            self.calls.append(partial(reference.eval_affine, node, [xf[simd:]], [res[simd:]]))
+            # The tail's double formula, by the reference over the 256 values: a lookup.
+            tail = np.empty(256, np.float32)
+            reference.eval_affine(node, [values], [tail])
+            self.calls.append(partial(np.take, tail, xf[simd:].view(np.uint8), out=res[simd:], mode="clip"))
 
 
 eval_fast = cached_calls("opt_dequantize_bufs", _Buffers, "eval_fast")
