@@ -55,7 +55,12 @@ requantization computed exactly in float64), and integer sums computed
 exactly in float32/float64 BLAS and elementwise passes (exact while every
 partial sum stays below 2**24 or 2**53; each kernel checks the bound from its
 constant weights at prepare); _pair_table (8-bit binary ops as one lookup in
-the table of the reference kernel's results over every input pair).
+the table of the reference kernel's results over every input pair);
+_unary_table (8-bit unary ops whose reference is a 256-entry table, as one
+lookup by the input byte).  More kernels follow the same idea where an
+output depends on few integers (an 8-bit value, a window sum): QUANTIZE
+8-bit -> integer, CONCATENATION's rescaled inputs, MEAN and equal-window
+AVERAGE_POOL_2D tabulate the reference's arithmetic, exact by construction.
 """
 from __future__ import annotations
 
