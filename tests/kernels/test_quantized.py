@@ -3,6 +3,8 @@ and zero points, per-tensor and per-channel.  Integer outputs must match exactly
 (max_lsb=0).  Where LiteRT's optimized kernel and its reference kernel differ,
 the test names the resolver whose semantics tinylite follows (see the
 docstring of tinylite/kernels/_quantization.py)."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -220,6 +222,20 @@ def test_fully_connected_int16x8(per_channel, bias):
     # bias the optimized kernel runs on ruy.
     x = qdata((32, 29), np.int16)
     content = fc_model(32, 29, 11, np.int16, per_channel, "RELU", bias)
+    assert_same_outputs(content, [x])
+
+
+# Data on which the double-precision requantization of LiteRT's reference FC kernel differs
+# from the others in the last bit: 16x8 under BUILTIN_REF runs that kernel whatever the bias,
+# and it takes input * filter / output scale in double (not the product in float32).
+@pytest.mark.parametrize("dtype,per_channel,bias,n,seed", [
+    (np.int16, True, False, 32, 10), (np.int16, True, False, 32, 23), (np.int16, False, False, 32, 64),
+    (np.int16, False, False, 32, 137), (np.int16, False, True, 32, 181), (np.int8, False, True, 512, 113),
+    (np.int8, False, True, 512, 164)])
+def test_fully_connected_double_requantization_edges(monkeypatch, dtype, per_channel, bias, n, seed):
+    monkeypatch.setattr(sys.modules[__name__], "rng", np.random.default_rng(seed))
+    x = qdata((n, 29), dtype)
+    content = fc_model(n, 29, 11, dtype, per_channel, "RELU", bias)
     assert_same_outputs(content, [x])
 
 

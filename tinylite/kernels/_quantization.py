@@ -207,13 +207,15 @@ def _asymmetric_quantize_rows(rows):
 
 def _requant_params(node, x, w, b, out, channels, mode, conv_per_tensor=False):
     """Output multipliers (per channel), zero point, activation range and the requantization mode
-    ("gemmlowp", "ruy", "double"; int16 activations with int64 accumulators use "mbqm64")."""
+    ("gemmlowp", "ruy", "double", "double32" where the double-precision kernel's accumulator is an
+    int32 that wraps; int16 activations with int64 accumulators use "mbqm64")."""
     d = node.draft(QuantData)
     ws = _scales(w)
     if len(ws) not in (1, channels):
         node.fail(f"weights have {len(ws)} scales for {channels} output channels")
-    if conv_per_tensor:
-        # GetQuantizedConvolutionMultipler: the scale product is taken in float32.
+    if conv_per_tensor and not mode.startswith("double"):
+        # GetQuantizedConvolutionMultipler: the scale product is taken in float32 (the
+        # double-precision kernels take in * filter / out in double).
         real = np.array([float(_f32(x.scale) * ws[0]) / float(out.scale)])
     else:
         real = float(x.scale) * ws.astype(np.float64) / float(out.scale)
@@ -245,6 +247,8 @@ def _requantize(node, acc):
     elif data.q_mode == "mbqm64":
         res = fx.multiply_by_quantized_multiplier_64(acc, data.q_mult, data.q_shift)
     else:
+        if data.q_mode == "double32":
+            acc = fx.wrap32(acc)
         res = fx.round_half_away(acc.astype(np.float64) * data.q_real).astype(np.int64)
     return res + data.q_out_zp
 

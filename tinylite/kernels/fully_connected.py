@@ -145,13 +145,17 @@ def prepare_quantized(node):
         # MultiplyByQuantizedMultiplier, whatever the bias type.
         mode = "mbqm64"
     elif x.dtype == np.int16:
-        # LiteRT runs 16x8 with an int64 bias (or non-zero zero points) on its reference
-        # kernel, which requantizes in double precision; otherwise on ruy.
-        double = ((b is not None and b.dtype == np.int64) or node.options.get("quantized_bias_type") == 4
-                  or x.zero_point != 0 or out.zero_point != 0)
-        mode = "double" if double else gemm_rounding(node)
+        # LiteRT runs 16x8 under its reference resolver, and with an int64 bias (or non-zero zero
+        # points) under either, on its reference kernel, which requantizes in double precision;
+        # otherwise on ruy.  That kernel accumulates in int32 (wrapping) only when the options ask
+        # for an int32 bias, else in int64.
+        double = (node.reference or (b is not None and b.dtype == np.int64)
+                  or node.options.get("quantized_bias_type") == 4 or x.zero_point != 0 or out.zero_point != 0)
+        acc32 = node.options.get("quantized_bias_type") == 2
+        mode = ("double32" if acc32 else "double") if double else gemm_rounding(node)
     else:
-        mode = "double" if node.reference else gemm_rounding(node)
+        # 8-bit: LiteRT's reference kernel sums in int32 and requantizes in double precision.
+        mode = "double32" if node.reference else gemm_rounding(node)
     _requant_params(node, x, w, b, out, units, mode, conv_per_tensor=not per_channel)
     return _eval_fc
 
