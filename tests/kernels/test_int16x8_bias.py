@@ -73,3 +73,25 @@ def test_fully_connected_16x16(bias, units):
         options["quantized_bias_type"] = bias
     content = single_op_model("FULLY_CONNECTED", ins, [q16("y", [1], xs * ws * 13 * 30000)], options=options)
     assert_same_outputs(content, [x])
+
+
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_fully_connected_16x8_int32_accumulator_wraps(per_channel):
+    """With an int32 quantized_bias_type, LiteRT's kernels sum 16x8 products in an int32 that
+    wraps: a depth of 700 at full scale passes 2**31 (both resolvers: ruy, and the reference
+    kernel's double-precision requantization of the wrapped sum)."""
+    depth, units = 700, 6
+    x = np.full((3, depth), 32767, np.int16)
+    x[1] = -32768
+    x[2] = rng.integers(-32768, 32768, depth)
+    w = np.full((units, depth), 127, np.int8)
+    w[1::2] = -127
+    xs = 2e-4
+    ws = rng.uniform(0.002, 0.01, units if per_channel else 1).astype(np.float32)
+    bscale = (np.float32(xs) * ws).astype(np.float32)
+    ins = [q16("x", x.shape, xs), dict(name="w", data=w, quantization=(ws, np.zeros(len(ws), np.int64), 0)),
+           bias_desc(units, np.int32, bscale)]
+    content = single_op_model("FULLY_CONNECTED", ins, [q16("y", [1], xs * float(ws.mean()) * 4000)],
+                              options=dict(fused_activation_function="NONE", quantized_bias_type=INT32))
+    got, _ = assert_same_outputs(content, [x])
+    assert len(np.unique(got)) > 2, "the sums saturate everywhere: the wrap is not exercised"
