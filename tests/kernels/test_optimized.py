@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import tinylite
+from tinylite.errors import InvokeError
 from tinylite.kernels import optimized
 from tinylite.testing import single_op_model
 
@@ -518,6 +519,29 @@ LITERT_ORDER_DEPTHWISE = [
     (2, 9, 11, 4, 1, 3, 1, 2, "SAME"), (1, 12, 10, 6, 1, 5, 1, 1, "VALID", False, "RELU6"),
     (1, 5, 1, 1, 1, 3, 1, 1, "SAME"), (1, 9, 9, 5, 2, 3, 2, 1, "SAME"),
 ]
+def resize_float_case(seed, align, half, shape, size):
+    """A float RESIZE_BILINEAR (the separable kernel: either pass first, up and down, 1-pixel maps)."""
+    rng = _rng(seed)
+    content = single_op_model("RESIZE_BILINEAR", [("x", list(shape)), dict(name="size", data=np.array(size, np.int32))],
+                              [("y", [1])], options=dict(align_corners=align, half_pixel_centers=half))
+    return content, [_f32(rng, *shape, scale=3)]
+
+
+def gather_case(seed, params_shape, idx_shape, axis, idx_dtype):
+    """A GATHER of constant float params at run-time indices (the np.take kernel)."""
+    rng = _rng(seed)
+    params = _f32(rng, *params_shape)
+    content = single_op_model("GATHER", [dict(name="p", data=params), ("i", list(idx_shape), idx_dtype)],
+                              [("y", [1])], options=dict(axis=axis))
+    return content, [rng.integers(0, params_shape[axis], idx_shape).astype(idx_dtype)]
+
+
+def mean_case(seed, shape, axes, keep):
+    """A float MEAN over axes before the last (the einsum kernel) or not (add.reduce)."""
+    rng = _rng(seed)
+    content = single_op_model("MEAN", [("x", list(shape)), dict(name="a", data=np.array(axes, np.int32))],
+                              [("y", [1])], options=dict(keep_dims=keep))
+    return content, [_f32(rng, *shape, scale=2)]
 
 
 CASES = {
@@ -565,7 +589,8 @@ CASES = {
     **{f"conv-{cin}-{p}-{s}-{a}": (conv_case, (cin, p, s, a)) for cin, p, s, a in
        [(1, "SAME", 1, "RELU6"), (3, "VALID", 2, "NONE"), (6, "SAME", 1, "RELU")]},
     **{f"{op}-{p}-{f}-{s}": (pool_case, (op, p, f, s)) for op in ("MAX_POOL_2D", "AVERAGE_POOL_2D")
-       for p, f, s in [("SAME", (3, 3), 2), ("VALID", (2, 2), 2), ("SAME", (1, 3), 1)]},
+       for p, f, s in [("SAME", (3, 3), 2), ("VALID", (2, 2), 2), ("SAME", (1, 3), 1), ("VALID", (11, 8), 1),
+                       ("SAME", (11, 8), 11)]},
     **{f"prelu-{lo}-{hi}-{len(sh)}": (prelu_case, (lo, hi, sh)) for lo, hi, sh in
        [(0.01, 1.0, (5,)), (1.0, 3.0, (1, 1, 5)), (0.1, 0.9, (4, 3, 5))]},
     **{f"softmax-{sh}-{b}": (softmax_case, (sh, b)) for sh, b in [((1, 10), 1.0), ((3, 7), 0.5), ((2, 2, 6), 1.0)]},
@@ -611,6 +636,16 @@ CASES = {
     "conv-large-im2col": (conv_large_im2col_case, ()),
     **{"litert-order-conv-" + "x".join(map(str, c)): (litert_order_conv_case, c) for c in LITERT_ORDER_CONV[:3]},
     **{"litert-order-dw-" + "x".join(map(str, c)): (litert_order_depthwise_case, c) for c in LITERT_ORDER_DEPTHWISE[:3]},
+    **{f"resize-float-{a}-{h}-{'x'.join(map(str, sh))}-{'x'.join(map(str, sz))}": (resize_float_case, (a, h, sh, sz))
+       for a, h, sh, sz in [(True, False, (1, 5, 5, 3), (33, 33)), (False, True, (2, 6, 10, 8), (12, 20)),
+                            (False, False, (1, 9, 4, 2), (3, 13)), (False, True, (1, 1, 1, 4), (5, 7)),
+                            (True, False, (2, 7, 7, 3), (7, 7)), (False, False, (1, 12, 3, 5), (40, 2))]},
+    **{f"gather-{'x'.join(map(str, ps))}-{'x'.join(map(str, ix))}-{ax}-{np.dtype(d).name}": (gather_case, (ps, ix, ax, d))
+       for ps, ix, ax, d in [((300, 16), (1, 40), 0, np.int32), ((3, 50, 4), (2, 7), 1, np.int32),
+                             ((20, 6), (9,), 0, np.int16), ((4, 9), (5,), 1, np.int32)]},
+    **{f"mean-{'x'.join(map(str, sh))}-{'-'.join(map(str, ax))}-{k}": (mean_case, (sh, ax, k))
+       for sh, ax, k in [((1, 256, 16), (1,), False), ((2, 12, 10, 3), (1, 2), True), ((70, 5), (0,), True),
+                         ((2, 9, 10, 3), (2, 1), False), ((3, 8, 200), (-1,), False)]},
     **{f"fc-{np.dtype(d).name}-{n}-{pc}": (quantized_fc_case, (d, n, pc)) for d, n, pc in
        [(np.int8, 1, True), (np.int8, 3, False), (np.uint8, 2, False)]},
 }
@@ -664,6 +699,49 @@ def test_blockwise_fully_connected_matches_reference_and_litert(units, depth, bl
     assert "fully_connected.prepare_blockwise" in SELECTED
 
 
+@pytest.mark.parametrize("dtype,bad", [(np.int32, -1), (np.int32, 300), (np.int32, -2**31), (np.int16, -1)])
+def test_gather_take_rejects_out_of_range_indices(dtype, bad):
+    """The np.take kernel reads indices as unsigned: negative ones fail its bounds check too, and the
+    reference's message comes out (LiteRT fails the invoke as well)."""
+    content, (idx,) = gather_case(0, (300 if dtype == np.int32 else 20, 16), (1, 40), 0, dtype)
+    idx[0, 5] = bad
+    with pytest.raises(InvokeError, match="gather index out of bounds"):
+        run(tinylite.Interpreter(model_content=content), [idx])
+    assert "gather.prepare_take" in SELECTED
+    with pytest.raises(RuntimeError):
+        run(litert_interpreter(content, "builtin"), [idx])
+
+
+def _transpose_conv_bias_model(seed, padding, stride, k, hw):
+    from test_custom_mediapipe import transpose_conv_bias
+
+    rng = _rng(seed)
+    cin, cout = 6, 5
+    x = _f32(rng, 2, *hw, cin)
+    w, b = _f32(rng, cout, k, k, cin), _f32(rng, cout)
+    out, content = transpose_conv_bias(x, w, b, padding, stride)
+    return content, x, w, b, out
+
+
+@pytest.mark.parametrize("padding", [1, 2])
+@pytest.mark.parametrize("stride,k,hw", [(2, 2, (5, 7)), (2, 2, (4, 4)), (3, 3, (3, 5)), (2, 3, (4, 5)), (1, 3, (4, 4))])
+def test_convolution_2d_transpose_bias_matches_reference_and_litert(padding, stride, k, hw):
+    """The MediaPipe custom op's kernel (tiled products where stride = kernel, the reference's scatter
+    otherwise) bit-exact with the reference kernel, and within 1e-5 of LiteRT's builtin TRANSPOSE_CONV
+    with a bias (LiteRT runs the custom op itself only through XNNPACK; test_custom_mediapipe compares that)."""
+    content, x, w, b, out = _transpose_conv_bias_model(k, padding, stride, k, hw)
+    ours = run(tinylite.Interpreter(model_content=content), [x])
+    ref = run(tinylite.Interpreter(model_content=content,
+                                   experimental_op_resolver_type=tinylite.OpResolverType.BUILTIN_REF), [x])
+    np.testing.assert_array_equal(ours[0], ref[0])
+    builtin = single_op_model("TRANSPOSE_CONV", [dict(name="s", data=np.array(out, np.int32)), dict(name="w", data=w),
+                                                 ("x", list(x.shape)), dict(name="b", data=b)], [("y", out)],
+                              options=dict(padding="SAME" if padding == 1 else "VALID", stride_w=stride,
+                                           stride_h=stride), version=3)
+    _compare(ours, run(litert_interpreter(builtin, "builtin"), [x]), "optimized vs LiteRT TRANSPOSE_CONV")
+    assert "convolution_2d_transpose_bias.prepare_float" in SELECTED
+
+
 def test_every_optimized_kernel_has_a_case():
     from test_fully_connected_blockwise import blockwise_model
 
@@ -672,6 +750,8 @@ def test_every_optimized_kernel_has_a_case():
         content, feeds = make(0, *args)
         run(tinylite.Interpreter(model_content=content), feeds)
     run(tinylite.Interpreter(model_content=blockwise_model(4, 64, 32)), [_f32(_rng(0), 3, 64)])   # its own test above
+    content, x, *_ = _transpose_conv_bias_model(0, 1, 2, 2, (4, 4))                              # and this one
+    run(tinylite.Interpreter(model_content=content), [x])
     missing = {k.name for k in optimized.all_kernels()} - SELECTED
     assert not missing, f"optimized kernels without a case in CASES: {sorted(missing)}"
 

@@ -16,7 +16,8 @@ in registration order, each whose condition holds is asked to prepare; the
 first that returns an eval function runs instead of the reference.  Under
 ``OpResolverType.BUILTIN_REF`` nothing here runs.
 
-Adding an optimized kernel.  Put it in ``optimized/<op_lower>.py`` (the
+Adding an optimized kernel.  Put it in ``optimized/<op_lower>.py`` (for a
+bundled custom op, the name of its module in kernels/custom; the
 module is imported the first time a node of that op is selected) and
 register it::
 
@@ -127,12 +128,20 @@ def register(op_name: str, *, dtypes=None, when=None, name=None):
     return attach
 
 
+def _custom_modules() -> dict[str, str]:
+    """A bundled custom op's optimized module is named as its kernel module in kernels/custom
+    (Convolution2DTransposeBias -> convolution_2d_transpose_bias.py), by its upper-cased code."""
+    from ..custom import BUNDLED
+
+    return {code.upper(): module for code, module in BUNDLED.items()}
+
+
 def kernels_for(op_name: str) -> list[OptimizedKernel]:
     """The optimized kernels registered for an op (importing its module on first use)."""
     op = op_name.upper()
     if op not in _LOADED:
         _LOADED.add(op)
-        module = op.lower()
+        module = _custom_modules().get(op, op.lower())
         if module.replace("_", "").isalnum() and os.path.exists(os.path.join(_HERE, module + ".py")):
             importlib.import_module(f"{__name__}.{module}")
     return _REGISTRY.get(op, [])

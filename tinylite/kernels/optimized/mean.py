@@ -1,4 +1,5 @@
-"""Optimized MEAN, int8/uint8: one reduction and one lookup per invoke.
+"""Optimized MEAN.  float32 over leading axes: one einsum (see the float32 section).
+int8/uint8: one reduction and one lookup per invoke.
 
 A quantized mean's output depends on the sum of its `count` input values
 alone (and, in LiteRT's optimized spatial kernel, on whether the channel lies
@@ -71,3 +72,51 @@ class _Buffers:
 
 
 eval_table = cached_calls("opt_mean_bufs", _Buffers, "eval_table")
+
+
+# --- float32 ---
+#
+# Optimized float MEAN over axes that leave the last one alone (an embedding
+# average over the sequence axis, a spatial mean of an NHWC map): the sum as
+# one einsum over the input viewed as [outer, reduced, inner].  numpy's
+# add.reduce runs such a reduction as one inner loop of `inner` values per
+# reduced element (256 loops for tfls_movie_review's [1, 256, 16] mean);
+# einsum's sum-of-products loops make one pass (no BLAS: the same sums on
+# every CPU).  The reference's divide follows.
+
+# Below this many reduced elements add.reduce's loops cost less than einsum's setup.
+MIN_REDUCED = 64
+
+
+def _float_applies(node, ref) -> bool:
+    if ref is not reference.eval_float:
+        return False
+    x = node.inputs[0]
+    axes = sorted(node.data.axes)
+    rank = len(x.shape)
+    return (x.size > 0 and bool(axes) and axes[-1] < rank - 1 and axes == list(range(axes[0], axes[-1] + 1))
+            and node.data.count >= MIN_REDUCED)
+
+
+@register("MEAN", dtypes=(np.float32,), when=_float_applies)
+def prepare_einsum(node, reference_fn):
+    return eval_einsum
+
+
+def _float_calls(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    axes = sorted(node.data.axes)
+    shape = x.shape
+    outer = int(np.prod(shape[:axes[0]], dtype=np.int64))
+    inner = int(np.prod(shape[axes[-1] + 1:], dtype=np.int64))
+    flat = out.reshape(outer, inner)
+    return [partial(np.einsum, "orc->oc", x.reshape(outer, node.data.count, inner), out=flat),
+            partial(np.divide, flat, np.float32(node.data.count), out=flat)]
+
+
+def eval_einsum(node, inputs, outputs):
+    for call in _float_calls(node, inputs, outputs):
+        call()
+
+
+eval_einsum.bind = _float_calls
