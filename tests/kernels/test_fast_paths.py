@@ -92,11 +92,11 @@ def test_prelu_fast_equals_reference(alpha_range, alpha_shape):
 @pytest.mark.parametrize("alpha", [[0.0, 0.5], [0.5, 2.0], [0.5, np.inf]])
 def test_prelu_keeps_reference_path_outside_the_exact_ranges(alpha):
     # alpha = 0 would give 0 * inf = NaN in max(x, alpha * x); mixed or infinite alphas
-    # have no single-pass form.
+    # have no single-pass form: the general kernel runs the reference's four passes.
     alpha = np.array(alpha, np.float32)
     content = single_op_model("PRELU", [("x", [1, 3, 2]), dict(name="alpha", data=alpha)], [("y", [1])])
     _, fn, _, _, _ = prepared(content, np.zeros((1, 3, 2), np.float32))
-    assert fn is prelu.eval_float
+    assert fn is fast_prelu.eval_float_general
 
 
 @pytest.mark.parametrize("batch", [1, 5])

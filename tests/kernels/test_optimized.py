@@ -544,6 +544,21 @@ def mean_case(seed, shape, axes, keep):
     return content, [_f32(rng, *shape, scale=2)]
 
 
+def activation_case(seed, op, shape):
+    """A float RELU / RELU6 / RELU_N1_TO_1 / HARD_SWISH (bound clamps with array bounds)."""
+    rng = _rng(seed)
+    content = single_op_model(op, [("x", list(shape))], [("y", list(shape))])
+    return content, [_f32(rng, *shape, scale=5)]
+
+
+def prelu_mixed_case(seed, shape, alpha_shape):
+    """A float PRELU whose constant alphas have both signs (the general bound kernel)."""
+    rng = _rng(seed)
+    alpha = rng.uniform(-1.5, 3.5, alpha_shape).astype(np.float32)
+    content = single_op_model("PRELU", [("x", list(shape)), dict(name="alpha", data=alpha)], [("y", [1])])
+    return content, [_f32(rng, *shape, scale=3)]
+
+
 CASES = {
     **{f"resize-uint8-{a}-{h}-{sz[0]}": (resize_uint8_case, (a, h, sz)) for a, h, sz in
        [(False, False, [11, 13]), (True, False, [9, 20]), (False, True, [40, 56]), (False, True, [3, 4])]},
@@ -636,6 +651,10 @@ CASES = {
     "conv-large-im2col": (conv_large_im2col_case, ()),
     **{"litert-order-conv-" + "x".join(map(str, c)): (litert_order_conv_case, c) for c in LITERT_ORDER_CONV[:3]},
     **{"litert-order-dw-" + "x".join(map(str, c)): (litert_order_depthwise_case, c) for c in LITERT_ORDER_DEPTHWISE[:3]},
+    **{f"{op}-{'x'.join(map(str, sh))}": (activation_case, (op, sh))
+       for op in ("RELU", "RELU6", "RELU_N1_TO_1", "HARD_SWISH") for sh in [(2, 5, 7, 3), (1, 8), (3,)]},
+    **{f"prelu-mixed-{'x'.join(map(str, sh))}-{'x'.join(map(str, a))}": (prelu_mixed_case, (sh, a))
+       for sh, a in [((2, 4, 3, 5), (1, 1, 5)), ((1, 6, 6, 4), (6, 6, 4)), ((3, 7), (7,))]},
     **{f"resize-float-{a}-{h}-{'x'.join(map(str, sh))}-{'x'.join(map(str, sz))}": (resize_float_case, (a, h, sh, sz))
        for a, h, sh, sz in [(True, False, (1, 5, 5, 3), (33, 33)), (False, True, (2, 6, 10, 8), (12, 20)),
                             (False, False, (1, 9, 4, 2), (3, 13)), (False, True, (1, 1, 1, 4), (5, 7)),
@@ -710,6 +729,28 @@ def test_gather_take_rejects_out_of_range_indices(dtype, bad):
     assert "gather.prepare_take" in SELECTED
     with pytest.raises(RuntimeError):
         run(litert_interpreter(content, "builtin"), [idx])
+
+
+@pytest.mark.parametrize("op", ["RELU", "RELU6", "RELU_N1_TO_1", "HARD_SWISH", "PRELU"])
+def test_float_activations_bit_exact_with_reference_on_edge_values(op):
+    """The bound clamp / hard-swish / PRELU kernels give the reference's values, infinities, NaN,
+    overflow and underflow included, up to the sign of a zero (numpy's SIMD max/min pick either zero;
+    LiteRT's outputs there are compared in the ops' own tests)."""
+    edge = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 3e38, -3e38, 1e-40, -1e-40, -3.0, 3.0, 6.0, -1.0, 1.0,
+                     2.5, -2.5, 0.5, 7.0], np.float32)
+    x = np.concatenate([edge, _f32(_rng(3), 25, scale=8)]).reshape(1, 43)
+    inputs = [("x", [1, 43])]
+    if op == "PRELU":
+        alpha = _rng(4).uniform(-2, 2, 43).astype(np.float32)
+        alpha[:4] = [0.0, np.inf, -np.inf, 1.0]
+        inputs.append(dict(name="alpha", data=alpha))
+    content = single_op_model(op, inputs, [("y", [1, 43])])
+    with np.errstate(all="ignore"):
+        ours = run(tinylite.Interpreter(model_content=content), [x])
+        ref = run(tinylite.Interpreter(model_content=content,
+                                       experimental_op_resolver_type=tinylite.OpResolverType.BUILTIN_REF), [x])
+    np.testing.assert_array_equal(ours[0], ref[0])      # NaN equals NaN, -0.0 equals 0.0
+    assert any(name.startswith(op.lower() + ".") for name in SELECTED)
 
 
 def _transpose_conv_bias_model(seed, padding, stride, k, hw):

@@ -85,3 +85,38 @@ def _bind_fast(node, inputs, outputs):
     x, out = inputs[0], outputs[0]
     dst = _scratch(node, x, out)
     return [partial(np.multiply, x, data.alpha_full, out=dst), partial(data.pick, x, dst, out=out)]
+
+
+# --- any constant alpha ---
+
+@register("PRELU", dtypes=(np.float32,),
+          when=lambda node, ref: ref is reference.eval_float and node.inputs[1].data is not None)
+def prepare_general(node, reference_fn):
+    """Alphas of both signs (mp_palm_detection's): the reference's min(x, 0) * alpha + max(x, 0)
+    as four bound calls over contiguous operands (alpha laid over a sample, zeros as an array
+    bound, see _float_clamp), so the same values; the reference broadcasts a channel vector and
+    allocates a temporary per invoke."""
+    d = node.draft(OpData)
+    d.alpha_full = alpha_over(node, node.inputs[0].shape)
+    return eval_float_general
+
+
+def _general_calls(node, inputs, outputs):
+    from .._base import Clamp
+
+    x, out = inputs[0], outputs[0]
+    zero = Clamp._bound(reference.ZERO, x.shape)
+    tmp = node.cache.get("prelu_positive")
+    if tmp is None or tmp.shape != x.shape:
+        tmp = node.cache["prelu_positive"] = np.empty(x.shape, np.float32)
+    alpha = node.data.alpha_full
+    return [partial(np.maximum, x, zero, out=tmp), partial(np.minimum, x, zero, out=out),
+            partial(np.multiply, out, alpha, out=out), partial(np.add, out, tmp, out=out)]
+
+
+def eval_float_general(node, inputs, outputs):
+    for call in _general_calls(node, inputs, outputs):
+        call()
+
+
+eval_float_general.bind = _general_calls
