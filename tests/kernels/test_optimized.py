@@ -559,6 +559,45 @@ def prelu_mixed_case(seed, shape, alpha_shape):
     return content, [_f32(rng, *shape, scale=3)]
 
 
+def space_batch_case(seed, op, shape, block, pairs, dtype):
+    """SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND (bound strided copies; padding with the zero point)."""
+    rng = _rng(seed)
+    q = (0.1, 3) if dtype == np.int8 else None
+    x = (rng.integers(-100, 100, shape).astype(dtype) if dtype == np.int8 else _f32(rng, *shape))
+    content = single_op_model(op, [dict(name="x", shape=list(shape), dtype=dtype, quantization=q),
+                                   dict(name="b", data=np.array(block, np.int32)),
+                                   dict(name="p", data=np.array(pairs, np.int32))],
+                              [dict(name="y", shape=[1], dtype=dtype, quantization=q)])
+    return content, [x]
+
+
+def while_case(seed, steps, nested_shapes):
+    """A WHILE counting to `steps` (the planned loop), or two WHILEs sharing their cond and body
+    subgraphs at different shapes (each finds the runners planned for the other's: the generic loop)."""
+    from test_control_flow import Graph, counting_loop
+    from tinylite.flatbuffer.reader import parse
+    from tinylite.flatbuffer.writer import write_model
+
+    rng = _rng(seed)
+    if not nested_shapes:
+        return counting_loop(steps), [np.array(0, np.int32), _f32(rng, 2, 3)]
+    model = parse(counting_loop(steps, shape=(2, 3)))
+    main = Graph.__new__(Graph)
+    main.model, main.sg, main.index = model, model.subgraphs[0], 0
+    main.names = {t.name: k for k, t in enumerate(main.sg.tensors)}
+    main.tensor("i2", (), np.int32)
+    main.tensor("x2", (4, 3))
+    main.tensor("i2_out", (), np.int32)
+    main.tensor("x2_out", (4, 3))
+    main.op("WHILE", ["i2", "x2"], ["i2_out", "x2_out"], cond_subgraph_index=1, body_subgraph_index=2)
+    main.io(["i", "x", "i2", "x2"], ["i_out", "y", "i2_out", "x2_out"])
+    for sg in model.subgraphs[1:]:
+        for k in sg.inputs + sg.outputs:
+            if len(sg.tensors[k].shape) == 2:
+                sg.tensors[k].shape_signature = np.array([-1, 3], np.int32)
+    return write_model(model), [np.array(0, np.int32), _f32(rng, 2, 3), np.array(1, np.int32), _f32(rng, 4, 3)]
+
+
 CASES = {
     **{f"resize-uint8-{a}-{h}-{sz[0]}": (resize_uint8_case, (a, h, sz)) for a, h, sz in
        [(False, False, [11, 13]), (True, False, [9, 20]), (False, True, [40, 56]), (False, True, [3, 4])]},
@@ -651,6 +690,14 @@ CASES = {
     "conv-large-im2col": (conv_large_im2col_case, ()),
     **{"litert-order-conv-" + "x".join(map(str, c)): (litert_order_conv_case, c) for c in LITERT_ORDER_CONV[:3]},
     **{"litert-order-dw-" + "x".join(map(str, c)): (litert_order_depthwise_case, c) for c in LITERT_ORDER_DEPTHWISE[:3]},
+    **{f"{op[:5]}-{'x'.join(map(str, sh))}-{np.dtype(d).name}": (space_batch_case, (op, sh, b, p, d))
+       for op, sh, b, p, d in [("SPACE_TO_BATCH_ND", (1, 4, 4, 3), [2, 2], [[0, 0], [0, 0]], np.float32),
+                               ("SPACE_TO_BATCH_ND", (2, 5, 3, 2), [3, 2], [[1, 0], [2, 1]], np.int8),
+                               ("SPACE_TO_BATCH_ND", (1, 6, 2), [2], [[1, 1]], np.float32),
+                               ("BATCH_TO_SPACE_ND", (4, 2, 2, 3), [2, 2], [[0, 0], [0, 0]], np.float32),
+                               ("BATCH_TO_SPACE_ND", (12, 3, 2, 2), [3, 2], [[1, 0], [2, 1]], np.int8),
+                               ("BATCH_TO_SPACE_ND", (4, 3, 2), [2], [[1, 2]], np.float32)]},
+    **{f"while-{n}": (while_case, (n, False)) for n in (0, 1, 5)},
     **{f"{op}-{'x'.join(map(str, sh))}": (activation_case, (op, sh))
        for op in ("RELU", "RELU6", "RELU_N1_TO_1", "HARD_SWISH") for sh in [(2, 5, 7, 3), (1, 8), (3,)]},
     **{f"prelu-mixed-{'x'.join(map(str, sh))}-{'x'.join(map(str, a))}": (prelu_mixed_case, (sh, a))
@@ -751,6 +798,26 @@ def test_float_activations_bit_exact_with_reference_on_edge_values(op):
                                        experimental_op_resolver_type=tinylite.OpResolverType.BUILTIN_REF), [x])
     np.testing.assert_array_equal(ours[0], ref[0])      # NaN equals NaN, -0.0 equals 0.0
     assert any(name.startswith(op.lower() + ".") for name in SELECTED)
+
+
+def test_while_sharing_subgraphs_at_two_shapes_takes_the_generic_loop():
+    """Two WHILEs naming the same cond and body subgraphs with loop values of two shapes: each finds
+    the shared runners planned for the other's shapes and goes on through the generic loop.  LiteRT
+    refuses such a file, so each loop is checked against LiteRT running it alone."""
+    from test_control_flow import counting_loop
+
+    content, feeds = while_case(0, 3, True)
+    ours = run(tinylite.Interpreter(model_content=content), feeds)
+    ref = run(tinylite.Interpreter(model_content=content,
+                                   experimental_op_resolver_type=tinylite.OpResolverType.BUILTIN_REF), feeds)
+    for got, want in zip(ours, ref):
+        np.testing.assert_array_equal(got, want)
+    assert "while.prepare_planned" in SELECTED
+    alone = run(litert_interpreter(counting_loop(3), "builtin"), feeds[:2])
+    _compare(ours[:2], alone, "first loop vs LiteRT")
+    # The second loop, (i, x) -> its last values, equals the first loop's body run from i = 1 (no MUL after it).
+    second = run(litert_interpreter(counting_loop(3, shape=(4, 3)), "builtin"), feeds[2:])
+    _compare([ours[2], ours[3] * 2], second, "second loop vs LiteRT")
 
 
 def _transpose_conv_bias_model(seed, padding, stride, k, hw):
