@@ -598,6 +598,22 @@ def while_case(seed, steps, nested_shapes):
     return write_model(model), [np.array(0, np.int32), _f32(rng, 2, 3), np.array(1, np.int32), _f32(rng, 4, 3)]
 
 
+def split_case(seed, op, shape, axis, parts, dtype):
+    """SPLIT (equal parts) or SPLIT_V (sizes, one -1): one bound copy per output."""
+    rng = _rng(seed)
+    q = (0.5, 128) if dtype == np.uint8 else None
+    x = rng.integers(0, 256, shape).astype(dtype) if dtype == np.uint8 else _f32(rng, *shape)
+    xin = dict(name="x", shape=list(shape), dtype=dtype, quantization=q)
+    outs = [dict(name=f"y{k}", shape=[1], dtype=dtype, quantization=q) for k in range(len(parts))]
+    a = dict(name="a", data=np.array(axis, np.int32))
+    if op == "SPLIT":
+        content = single_op_model(op, [a, xin], outs, options=dict(num_splits=len(parts)))
+    else:
+        content = single_op_model(op, [xin, dict(name="s", data=np.array(parts, np.int32)), a], outs,
+                                  options=dict(num_splits=len(parts)))
+    return content, [x]
+
+
 CASES = {
     **{f"resize-uint8-{a}-{h}-{sz[0]}": (resize_uint8_case, (a, h, sz)) for a, h, sz in
        [(False, False, [11, 13]), (True, False, [9, 20]), (False, True, [40, 56]), (False, True, [3, 4])]},
@@ -698,6 +714,10 @@ CASES = {
                                ("BATCH_TO_SPACE_ND", (12, 3, 2, 2), [3, 2], [[1, 0], [2, 1]], np.int8),
                                ("BATCH_TO_SPACE_ND", (4, 3, 2), [2], [[1, 2]], np.float32)]},
     **{f"while-{n}": (while_case, (n, False)) for n in (0, 1, 5)},
+    **{f"{op}-{'x'.join(map(str, sh))}-{ax}-{np.dtype(d).name}": (split_case, (op, sh, ax, p, d))
+       for op, sh, ax, p, d in [("SPLIT", (1, 8, 8, 6), 3, [1] * 6, np.uint8), ("SPLIT", (4, 6), 0, [2, 2], np.float32),
+                                ("SPLIT_V", (2, 7, 3), 1, [2, -1, 4], np.float32),
+                                ("SPLIT_V", (5, 4), -1, [3, 1], np.uint8)]},
     **{f"{op}-{'x'.join(map(str, sh))}": (activation_case, (op, sh))
        for op in ("RELU", "RELU6", "RELU_N1_TO_1", "HARD_SWISH") for sh in [(2, 5, 7, 3), (1, 8), (3,)]},
     **{f"prelu-mixed-{'x'.join(map(str, sh))}-{'x'.join(map(str, a))}": (prelu_mixed_case, (sh, a))

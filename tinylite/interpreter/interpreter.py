@@ -32,6 +32,8 @@ from .subgraph import SubgraphRunner
 
 _STRING = TENSOR_TYPES["STRING"]
 
+_get_ident = threading.get_ident
+
 
 class OpResolverType(enum.Enum):
     """Which kernels run, as in LiteRT: BUILTIN_REF runs the reference kernels
@@ -223,11 +225,13 @@ class Interpreter:
         if self._views:
             self._ensure_safe()
         lock = self._run_lock
-        if not lock.acquire(blocking=False):     # (no context manager: this is on every invoke's path)
+        # (No context manager, keyword or method lookup that can be saved: this path is a good part
+        # of a tiny model's invoke, ~1 us of tfls_movie_review's 14.)
+        if not lock.acquire(False):
             self._wait_for_readers()
-        self._invoking = threading.get_ident()
+        self._invoking = _get_ident()
         try:
-            self._runner(0).invoke()
+            (self._runners.get(0) or self._runner(0)).invoke()
         finally:
             self._invoking = None
             lock.release()
