@@ -367,14 +367,23 @@ def float_activation(name: str, dtype=np.float32):
     return lambda x: clip(x, lo, hi, out=x)
 
 
+try:
+    from numpy._core.umath import clip as _umath_clip
+except ImportError:  # numpy < 2
+    from numpy.core.umath import clip as _umath_clip
+
+
 class Clamp:
     """x = min(max(x, lo), hi) in place, for float arrays.
 
     numpy runs its SIMD loop for maximum/minimum only when both operands are
     contiguous arrays; a scalar bound takes a strided loop 4x slower than
-    reading a second array (and np.clip sits in between).  So the bounds are
-    arrays: views of one shared buffer per value, grown to the largest
-    tensor seen, cached per shape.
+    reading a second array.  So a one-sided bound is an array: a view of one
+    shared buffer per value, grown to the largest tensor seen, cached per
+    shape.  Both bounds (RELU6, RELU_N1_TO_1) are one pass of the clip ufunc
+    with scalar bounds, its SIMD loop (numpy 2.4: 36 us against 71 for the
+    two array passes on 200k values; np.clip's Python wrapper costs 3 us more).
+    Same values, NaN included; a -0.0 input may keep its sign.
     """
 
     _buffers: dict = {}
@@ -396,6 +405,9 @@ class Clamp:
         return buf[:size].reshape(shape)
 
     def __call__(self, x):
+        if self.lo is not None and self.hi is not None and x.dtype == self.lo.dtype:
+            _umath_clip(x, self.lo, self.hi, out=x)
+            return
         last, lo, hi = self.last
         if x is not last:
             dtype = (self.lo if self.lo is not None else self.hi).dtype
@@ -417,6 +429,8 @@ class Clamp:
         """This clamp on `x` as zero-argument calls (see `binds`)."""
         if not x.flags.c_contiguous or x.dtype != (self.lo if self.lo is not None else self.hi).dtype:
             return [partial(self, x)]
+        if self.lo is not None and self.hi is not None:
+            return [partial(_umath_clip, x, self.lo, self.hi, out=x)]
         lo, hi = (None if v is None else self._bound(v, x.shape) for v in (self.lo, self.hi))
         return ([] if lo is None else [partial(np.maximum, x, lo, out=x)]) + (
             [] if hi is None else [partial(np.minimum, x, hi, out=x)])
