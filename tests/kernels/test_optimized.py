@@ -614,6 +614,17 @@ def split_case(seed, op, shape, axis, parts, dtype):
     return content, [x]
 
 
+def pointwise_conv_case(seed, batch, cin, cout, act, stride):
+    """A float 1x1 CONV_2D (straight on the NHWC buffer where stride 1 and cout <= 2 * cin, else the im2col
+    matrix with its ones column)."""
+    rng = _rng(seed)
+    w, b = _f32(rng, cout, 1, 1, cin), _f32(rng, cout)
+    content = single_op_model("CONV_2D", [("x", [batch, 7, 9, cin]), dict(name="w", data=w), dict(name="b", data=b)],
+                              [("y", [1])], options=dict(padding="VALID", stride_h=stride, stride_w=stride,
+                                                         fused_activation_function=act))
+    return content, [_f32(rng, batch, 7, 9, cin)]
+
+
 CASES = {
     **{f"resize-uint8-{a}-{h}-{sz[0]}": (resize_uint8_case, (a, h, sz)) for a, h, sz in
        [(False, False, [11, 13]), (True, False, [9, 20]), (False, True, [40, 56]), (False, True, [3, 4])]},
@@ -706,6 +717,9 @@ CASES = {
     "conv-large-im2col": (conv_large_im2col_case, ()),
     **{"litert-order-conv-" + "x".join(map(str, c)): (litert_order_conv_case, c) for c in LITERT_ORDER_CONV[:3]},
     **{"litert-order-dw-" + "x".join(map(str, c)): (litert_order_depthwise_case, c) for c in LITERT_ORDER_DEPTHWISE[:3]},
+    **{f"conv1x1-{n}-{ci}-{co}-{a}-{st}": (pointwise_conv_case, (n, ci, co, a, st))
+       for n, ci, co, a, st in [(1, 6, 5, "RELU6", 1), (2, 8, 16, "NONE", 1), (1, 3, 12, "RELU", 1),
+                                (2, 6, 5, "NONE", 2)]},
     **{f"{op[:5]}-{'x'.join(map(str, sh))}-{np.dtype(d).name}": (space_batch_case, (op, sh, b, p, d))
        for op, sh, b, p, d in [("SPACE_TO_BATCH_ND", (1, 4, 4, 3), [2, 2], [[0, 0], [0, 0]], np.float32),
                                ("SPACE_TO_BATCH_ND", (2, 5, 3, 2), [3, 2], [[1, 0], [2, 1]], np.int8),
