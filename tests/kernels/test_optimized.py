@@ -733,9 +733,10 @@ CASES = {
                                 ("SPLIT_V", (2, 7, 3), 1, [2, -1, 4], np.float32),
                                 ("SPLIT_V", (5, 4), -1, [3, 1], np.uint8)]},
     **{f"{op}-{'x'.join(map(str, sh))}": (activation_case, (op, sh))
-       for op in ("RELU", "RELU6", "RELU_N1_TO_1", "HARD_SWISH") for sh in [(2, 5, 7, 3), (1, 8), (3,)]},
+       for op in ("RELU", "RELU6", "RELU_N1_TO_1", "HARD_SWISH") for sh in [(2, 5, 7, 3), (1, 8), (3,), (1, 64, 64, 40)]},
     **{f"prelu-mixed-{'x'.join(map(str, sh))}-{'x'.join(map(str, a))}": (prelu_mixed_case, (sh, a))
-       for sh, a in [((2, 4, 3, 5), (1, 1, 5)), ((1, 6, 6, 4), (6, 6, 4)), ((3, 7), (7,))]},
+       for sh, a in [((2, 4, 3, 5), (1, 1, 5)), ((1, 6, 6, 4), (6, 6, 4)), ((3, 7), (7,)),
+                     ((1, 64, 64, 40), (1, 1, 40))]},     # past ARRAY_BOUND_MAX_BYTES: scalar and broadcast operands
     **{f"resize-float-{a}-{h}-{'x'.join(map(str, sh))}-{'x'.join(map(str, sz))}": (resize_float_case, (a, h, sh, sz))
        for a, h, sh, sz in [(True, False, (1, 5, 5, 3), (33, 33)), (False, True, (2, 6, 10, 8), (12, 20)),
                             (False, False, (1, 9, 4, 2), (3, 13)), (False, True, (1, 1, 1, 4), (5, 7)),
