@@ -746,7 +746,7 @@ CASES = {
                              ((20, 6), (9,), 0, np.int16), ((4, 9), (5,), 1, np.int32)]},
     **{f"mean-{'x'.join(map(str, sh))}-{'-'.join(map(str, ax))}-{k}": (mean_case, (sh, ax, k))
        for sh, ax, k in [((1, 256, 16), (1,), False), ((2, 12, 10, 3), (1, 2), True), ((70, 5), (0,), True),
-                         ((2, 9, 10, 3), (2, 1), False), ((3, 8, 200), (-1,), False)]},
+                         ((2, 9, 10, 3), (2, 1), False), ((3, 8, 200), (-1,), False), ((2, 100, 1), (1,), False)]},
     **{f"fc-{np.dtype(d).name}-{n}-{pc}": (quantized_fc_case, (d, n, pc)) for d, n, pc in
        [(np.int8, 1, True), (np.int8, 3, False), (np.uint8, 2, False)]},
 }
@@ -853,6 +853,19 @@ def test_while_sharing_subgraphs_at_two_shapes_takes_the_generic_loop():
     # The second loop, (i, x) -> its last values, equals the first loop's body run from i = 1 (no MUL after it).
     second = run(litert_interpreter(counting_loop(3, shape=(4, 3)), "builtin"), feeds[2:])
     _compare([ours[2], ours[3] * 2], second, "second loop vs LiteRT")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.startswith(("mean-", "AVERAGE_POOL_2D-VALID-(11, 8)",
+                                                                       "AVERAGE_POOL_2D-SAME-(11, 8)"))])
+def test_einsum_means_are_the_reference_bit_for_bit(case):
+    """MEAN over leading axes and the global AVERAGE_POOL_2D sum in the reference's order (einsum adds the
+    reduced rows into each channel in turn): the same bits, as a dynamic-range op quantizing the mean needs."""
+    make, args = CASES[case]
+    content, feeds = make(3, *args)
+    ours = run(tinylite.Interpreter(model_content=content), feeds)
+    ref = run(tinylite.Interpreter(model_content=content,
+                                   experimental_op_resolver_type=tinylite.OpResolverType.BUILTIN_REF), feeds)
+    np.testing.assert_array_equal(ours[0].view(np.uint32), ref[0].view(np.uint32))
 
 
 def _transpose_conv_bias_model(seed, padding, stride, k, hw):

@@ -19,7 +19,7 @@ def prepare_bound(node, reference_fn):
 def _calls(node, inputs, outputs):
     d = node.data
     x, out = inputs[0], outputs[0]
-    if not out.flags.c_contiguous or out.size == 0:
+    if not (out.flags.c_contiguous and x.flags.c_contiguous) or out.size == 0:
         return None
     n, h, w, c = as_4d(x.shape)
     (bh, bw), ((ct, _), (cl, _)) = d.block, d.crops

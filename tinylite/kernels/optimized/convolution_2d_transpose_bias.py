@@ -37,6 +37,10 @@ def prepare_float(node, reference_fn):
 class _Buffers:
     def __init__(self, node, x, out):
         self.x, self.out, self.calls = x, out, []
+        if not (x.flags.c_contiguous and out.flags.c_contiguous):
+            weights = [node.inputs[1].data, node.inputs[2].data]
+            self.calls = [partial(reference.eval_transpose_conv_bias, node, [x, *weights], [out])]
+            return
         if not out.size or not x.size:
             if out.size:
                 self.calls = [partial(np.copyto, out, np.broadcast_to(node.inputs[2].data, out.shape))]
