@@ -382,14 +382,15 @@ class Clamp:
 
     numpy runs its SIMD loop for maximum/minimum only when both operands are
     contiguous arrays; a scalar bound takes a strided loop 4x slower than
-    reading a second array.  So a one-sided bound is an array: a view of one
-    shared buffer per value, grown to the largest tensor seen, cached per
-    shape; past ARRAY_BOUND_MAX_BYTES, where the pass is bound by memory
-    rather than the loop, a scalar (reading a second array that size costs
-    more: 1.2 MB, 135 us against 78).  Both bounds (RELU6, RELU_N1_TO_1) are one pass of the clip ufunc
-    with scalar bounds, its SIMD loop (numpy 2.4: 36 us against 71 for the
-    two array passes on 200k values; np.clip's Python wrapper costs 3 us more).
-    Same values, NaN included; a -0.0 input may keep its sign.
+    reading a second array.  So a one-sided bound (RELU) is an array: a view
+    of one shared buffer per value, cached per shape; past
+    ARRAY_BOUND_MAX_BYTES, where the pass is bound by memory rather than by
+    the loop, a scalar (reading a second array that size costs more: 1.2 MB,
+    135 us against 78).  Both bounds (RELU6, RELU_N1_TO_1) are one pass of
+    the clip ufunc with scalar bounds, its SIMD loop (numpy 2.4: 36 us
+    against 71 for two array passes on 200k values; np.clip's Python wrapper
+    costs 3 us more).  Same values, NaN included; a -0.0 input may keep its
+    sign.
     """
 
     _buffers: dict = {}
