@@ -625,6 +625,16 @@ def pointwise_conv_case(seed, batch, cin, cout, act, stride):
     return content, [_f32(rng, batch, 7, 9, cin)]
 
 
+def depthwise_float_chunks_case(seed, stride):
+    """A float DEPTHWISE_CONV_2D whose output spans several row chunks (FLOAT_CHUNK_ELEMENTS)."""
+    rng = _rng(seed)
+    cin = 64
+    options = dict(padding="SAME", stride_h=stride, stride_w=stride, depth_multiplier=1, fused_activation_function="RELU")
+    content = single_op_model("DEPTHWISE_CONV_2D", [("x", [1, 80, 64, cin]), dict(name="w", data=_f32(rng, 1, 3, 3, cin)),
+                                                    dict(name="b", data=_f32(rng, cin))], [("y", [1])], options=options)
+    return content, [_f32(rng, 1, 80, 64, cin)]
+
+
 CASES = {
     **{f"resize-uint8-{a}-{h}-{sz[0]}": (resize_uint8_case, (a, h, sz)) for a, h, sz in
        [(False, False, [11, 13]), (True, False, [9, 20]), (False, True, [40, 56]), (False, True, [3, 4])]},
@@ -717,6 +727,7 @@ CASES = {
     "conv-large-im2col": (conv_large_im2col_case, ()),
     **{"litert-order-conv-" + "x".join(map(str, c)): (litert_order_conv_case, c) for c in LITERT_ORDER_CONV[:3]},
     **{"litert-order-dw-" + "x".join(map(str, c)): (litert_order_depthwise_case, c) for c in LITERT_ORDER_DEPTHWISE[:3]},
+    **{f"depthwise-float-chunks-{st}": (depthwise_float_chunks_case, (st,)) for st in (1, 2)},
     **{f"conv1x1-{n}-{ci}-{co}-{a}-{st}": (pointwise_conv_case, (n, ci, co, a, st))
        for n, ci, co, a, st in [(1, 6, 5, "RELU6", 1), (2, 8, 16, "NONE", 1), (1, 3, 12, "RELU", 1),
                                 (2, 6, 5, "NONE", 2)]},
