@@ -121,7 +121,9 @@ eval_int = cached_calls("opt_dw_bufs", _Buffers, "eval_int")
 
 # --- float32 ---
 
+# Float output elements per chunk of rows (see _FloatBuffers).
 FLOAT_CHUNK_ELEMENTS = 1 << 17
+
 
 def plan_float(node):
     """The optimized float eval (constant filter and bias), or None.  The taps are summed by
