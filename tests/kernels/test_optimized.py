@@ -635,6 +635,17 @@ def depthwise_float_chunks_case(seed, stride):
     return content, [_f32(rng, 1, 80, 64, cin)]
 
 
+def depthwise_float_blocks_case(seed, padding):
+    """A stride-1 5x5 float DEPTHWISE_CONV_2D whose taps tiled over a row pass BLOCK_TAPS_BYTES (the
+    einsum over blocks of 16 columns)."""
+    rng = _rng(seed)
+    cin = 48
+    options = dict(padding=padding, stride_h=1, stride_w=1, depth_multiplier=1, fused_activation_function="RELU6")
+    content = single_op_model("DEPTHWISE_CONV_2D", [("x", [1, 20, 64, cin]), dict(name="w", data=_f32(rng, 1, 5, 5, cin)),
+                                                    dict(name="b", data=_f32(rng, cin))], [("y", [1])], options=options)
+    return content, [_f32(rng, 1, 20, 64, cin)]
+
+
 CASES = {
     **{f"resize-uint8-{a}-{h}-{sz[0]}": (resize_uint8_case, (a, h, sz)) for a, h, sz in
        [(False, False, [11, 13]), (True, False, [9, 20]), (False, True, [40, 56]), (False, True, [3, 4])]},
@@ -728,6 +739,7 @@ CASES = {
     **{"litert-order-conv-" + "x".join(map(str, c)): (litert_order_conv_case, c) for c in LITERT_ORDER_CONV[:3]},
     **{"litert-order-dw-" + "x".join(map(str, c)): (litert_order_depthwise_case, c) for c in LITERT_ORDER_DEPTHWISE[:3]},
     **{f"depthwise-float-chunks-{st}": (depthwise_float_chunks_case, (st,)) for st in (1, 2)},
+    **{f"depthwise-float-blocks-{p}": (depthwise_float_blocks_case, (p,)) for p in ("SAME", "VALID")},
     **{f"conv1x1-{n}-{ci}-{co}-{a}-{st}": (pointwise_conv_case, (n, ci, co, a, st))
        for n, ci, co, a, st in [(1, 6, 5, "RELU6", 1), (2, 8, 16, "NONE", 1), (1, 3, 12, "RELU", 1),
                                 (2, 6, 5, "NONE", 2)]},
@@ -877,6 +889,22 @@ def test_einsum_means_are_the_reference_bit_for_bit(case):
     ref = run(tinylite.Interpreter(model_content=content,
                                    experimental_op_resolver_type=tinylite.OpResolverType.BUILTIN_REF), feeds)
     np.testing.assert_array_equal(ours[0].view(np.uint32), ref[0].view(np.uint32))
+
+
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+def test_depthwise_column_blocks_sum_as_whole_rows_do(padding, monkeypatch):
+    """The einsum over blocks of columns adds the same products in the same order as the one over whole
+    rows: the same bits."""
+    from tinylite.kernels.optimized import depthwise_conv_2d
+
+    content, feeds = depthwise_float_blocks_case(0, padding)
+    ip = tinylite.Interpreter(model_content=content)
+    blocked = run(ip, feeds)
+    firsts = [(getattr(c, "args", None) or (None,))[0] for c in ip._runner(0).tape.calls]
+    assert any(isinstance(a, str) and a == "nrbijq,ijq->nrbq" for a in firsts)     # the blocked einsum ran
+    monkeypatch.setattr(depthwise_conv_2d, "BLOCK_TAPS_BYTES", 1 << 40)
+    rows = run(tinylite.Interpreter(model_content=content), feeds)
+    np.testing.assert_array_equal(blocked[0].view(np.uint32), rows[0].view(np.uint32))
 
 
 def _transpose_conv_bias_model(seed, padding, stride, k, hw):
