@@ -473,6 +473,28 @@ def binds(kernel):
     return attach
 
 
+
+def bound_kernel(binder, fallback, name: str):
+    """A kernel whose body is `binder`'s calls, run at once, or `fallback` (the reference
+    kernel) where the binder returns None; its `bind` is the binder, so the planned
+    steps and unplanned calls (control flow, dynamic shapes) make the same numpy calls.
+
+    >>> import numpy as np
+    >>> k = bound_kernel(lambda node, ins, outs: [lambda: np.copyto(outs[0], ins[0])], None, "eval_copy")
+    >>> out = np.zeros(2); k(None, [np.ones(2)], [out]); out.tolist(), k.__name__
+    ([1.0, 1.0], 'eval_copy')
+    """
+    def kernel(node, inputs, outputs):
+        calls = binder(node, inputs, outputs)
+        if calls is None:
+            fallback(node, inputs, outputs)
+            return
+        for call in calls:
+            call()
+    kernel.__name__ = kernel.__qualname__ = name
+    kernel.bind = binder
+    return kernel
+
 def fused_float_activation(node):
     return float_activation(activation_name(node), node.outputs[0].dtype)
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import batch_to_space_nd as reference
 from .._space_batch import as_4d
+from .._base import bound_kernel
 from . import register
 
 
@@ -33,13 +34,6 @@ def _calls(node, inputs, outputs):
             partial(np.copyto, out.reshape(on, oh, ow, c), full[:, ct:ct + oh, cl:cl + ow])]
 
 
-def eval_bound(node, inputs, outputs):
-    calls = _calls(node, inputs, outputs)
-    if calls is None:
-        reference.eval_batch_to_space_nd(node, inputs, outputs)
-        return
-    for call in calls:
-        call()
+eval_bound = bound_kernel(_calls, reference.eval_batch_to_space_nd, "eval_bound")
 
 
-eval_bound.bind = _calls

@@ -10,6 +10,7 @@ the too-large ones; the reference kernel then runs to raise its message."""
 import numpy as np
 
 from .. import gather as reference
+from .._base import bound_kernel
 from . import register
 
 
@@ -48,13 +49,6 @@ def _calls(node, inputs, outputs):
     return [gather]
 
 
-def eval_take(node, inputs, outputs):
-    calls = _calls(node, inputs, outputs)
-    if calls is None:
-        reference.eval_gather(node, inputs, outputs)
-        return
-    for call in calls:
-        call()
+eval_take = bound_kernel(_calls, reference.eval_gather, "eval_take")
 
 
-eval_take.bind = _calls

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import register
 from .. import mean as reference
-from .._base import op_data
+from .._base import bound_kernel, op_data
 from ._cached import cached_calls
 
 # Largest table of outputs (one entry per possible sum).
@@ -121,13 +121,6 @@ def _float_calls(node, inputs, outputs):
             partial(np.divide, flat, np.float32(node.data.count), out=flat)]
 
 
-def eval_einsum(node, inputs, outputs):
-    calls = _float_calls(node, inputs, outputs)
-    if calls is None:
-        reference.eval_float(node, inputs, outputs)
-        return
-    for call in calls:
-        call()
+eval_einsum = bound_kernel(_float_calls, reference.eval_float, "eval_einsum")
 
 
-eval_einsum.bind = _float_calls

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import space_to_batch_nd as reference
 from .._space_batch import as_4d
+from .._base import bound_kernel
 from . import register
 
 
@@ -35,13 +36,6 @@ def _calls(node, inputs, outputs):
     return calls + [partial(np.copyto, out.reshape(bh, bw, n, oh, ow, c), tiles)]
 
 
-def eval_bound(node, inputs, outputs):
-    calls = _calls(node, inputs, outputs)
-    if calls is None:
-        reference.eval_space_to_batch_nd(node, inputs, outputs)
-        return
-    for call in calls:
-        call()
+eval_bound = bound_kernel(_calls, reference.eval_space_to_batch_nd, "eval_bound")
 
 
-eval_bound.bind = _calls

@@ -12,6 +12,7 @@ import importlib
 
 import numpy as np
 
+from .._base import bound_kernel
 from . import register
 
 reference = importlib.import_module("..while", __package__)    # `while` is a keyword
@@ -69,13 +70,6 @@ def _calls(node, inputs, outputs):
     return [loop]
 
 
-def eval_planned(node, inputs, outputs):
-    calls = _calls(node, inputs, outputs)
-    if calls is None:
-        reference.eval_while(node, inputs, outputs)
-        return
-    for call in calls:
-        call()
+eval_planned = bound_kernel(_calls, reference.eval_while, "eval_planned")
 
 
-eval_planned.bind = _calls
