@@ -27,3 +27,31 @@ def cached_calls(key: str, buffers, name: str):
     eval_fn.__name__ = eval_fn.__qualname__ = name
     bind.__name__ = bind.__qualname__ = f"_bind_{name}"
     return eval_fn
+
+
+def calls_per_arrays(key: str, arrays, build, name: str):
+    """An eval function named `name` that runs the calls `build(node, inputs, outputs)` makes,
+    kept in ``node.cache[key]`` with the arrays `arrays(inputs, outputs)` they were made for
+    (rebuilt when the interpreter hands it others), and its binder, which builds them afresh:
+    for kernels bound to several arrays (a sequence op's input, output and states)."""
+
+    def kept(node, inputs, outputs):
+        keyed = arrays(inputs, outputs)
+        bound = node.cache.get(key)
+        if bound is None or any(a is not b for a, b in zip(bound[0], keyed)):
+            bound = node.cache[key] = (keyed, build(node, inputs, outputs))
+        return bound[1]
+
+    def eval_fn(node, inputs, outputs):
+        for call in kept(node, inputs, outputs):
+            call()
+
+    @binds(eval_fn)
+    def bind(node, inputs, outputs):
+        node.cache.pop(key, None)
+        return list(kept(node, inputs, outputs))
+
+    eval_fn.__module__ = bind.__module__ = build.__module__
+    eval_fn.__name__ = eval_fn.__qualname__ = name
+    bind.__name__ = bind.__qualname__ = f"_bind_{name}"
+    return eval_fn

@@ -39,7 +39,8 @@ from numpy._core.umath import clip as _clip   # the ufunc: np.clip's wrapper cos
 
 from .. import _fixedpoint as fx
 from .. import _integer_lstm as reference
-from .._base import OpDataBase, binds, op_data
+from .._base import OpDataBase, op_data
+from ._cached import calls_per_arrays
 
 # Gate columns: f, i (absent under CIFG), c, o.  o comes last so that with
 # peepholes (o sees the new cell state) the other gates form one block.
@@ -72,24 +73,15 @@ def prepare_fast(node):
     return eval_integer_fast
 
 
-def _calls(node, inputs, outputs):
-    arrays = (inputs[0], outputs[-1], inputs[18], inputs[19])
-    bound = node.cache.get("calls")
-    if bound is None or any(a is not b for a, b in zip(bound[0], arrays)):
-        bound = node.cache["calls"] = (arrays, node.data.fast_cell.calls(*reference.sequence_views(node, inputs,
-                                                                                                outputs)))
-    return bound[1]
+def _arrays(inputs, outputs):
+    return inputs[0], outputs[-1], inputs[18], inputs[19]
 
 
-def eval_integer_fast(node, inputs, outputs):
-    for call in _calls(node, inputs, outputs):
-        call()
+def _build(node, inputs, outputs):
+    return node.data.fast_cell.calls(*reference.sequence_views(node, inputs, outputs))
 
 
-@binds(eval_integer_fast)
-def _bind(node, inputs, outputs):
-    node.cache.pop("calls", None)
-    return list(_calls(node, inputs, outputs))
+eval_integer_fast = calls_per_arrays("calls", _arrays, _build, "eval_integer_fast")
 
 
 @lru_cache(maxsize=None)

@@ -22,17 +22,17 @@ def rnn_applies(rnn) -> bool:
         getattr(rnn, "a_t", None) is None and (not rnn.hybrid or len(rnn.q) == 2)
 
 
-def rnn_calls(node, inputs, outputs, x, y, time_major):
-    """The bound calls of a basic RNN node (cached in node.cache per set of arrays): input x,
-    output y (views of inputs[0] and outputs[-1]), state inputs[4]."""
-    arrays = (inputs[0], outputs[-1], inputs[4])
-    bound = node.cache.get("sequence")
-    if bound is None or any(a is not b for a, b in zip(bound[0], arrays)):
-        rnn = node.data.rnn
-        n_batch = x.shape[1] if time_major else x.shape[0]
-        bound = node.cache["sequence"] = (arrays, FastRnnSequence(rnn).calls(
-            x, y, inputs[4].reshape(n_batch, rnn.units), time_major))
-    return bound[1]
+def rnn_arrays(inputs, outputs):
+    """The arrays a basic RNN node's calls are bound to: input, output, state."""
+    return inputs[0], outputs[-1], inputs[4]
+
+
+def rnn_calls(node, inputs, x, y, time_major):
+    """The bound calls of a basic RNN node: input x, output y (views of inputs[0] and
+    outputs[-1]), state inputs[4]."""
+    rnn = node.data.rnn
+    n_batch = x.shape[1] if time_major else x.shape[0]
+    return FastRnnSequence(rnn).calls(x, y, inputs[4].reshape(n_batch, rnn.units), time_major)
 
 
 class FastLstmSequence:

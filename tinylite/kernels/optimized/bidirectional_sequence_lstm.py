@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import bidirectional_sequence_lstm as reference
-from .._base import binds
 from . import register
+from ._cached import calls_per_arrays
 from ._sequence import FastLstmSequence
 
 
@@ -24,32 +24,23 @@ def prepare_fast(node, reference_fn):
     return eval_bidi_fast
 
 
-def _calls(node, inputs, outputs):
-    arrays = (inputs[0], inputs[39], *outputs, *(inputs[i] for i in (35, 36, 37, 38)))
-    bound = node.cache.get("sequence")
-    if bound is None or any(a is not b for a, b in zip(bound[0], arrays)):
-        data = node.data
-        fw, bw = data.cells
-        tm = data.walk_time_major
-        x = inputs[0]
-        n_batch = x.shape[1] if tm else x.shape[0]
-        y_fw, y_bw = ((outputs[0][..., :fw.n_output], outputs[0][..., fw.n_output:]) if data.merge
-                      else (outputs[0], outputs[1]))
-        calls = FastLstmSequence(fw).calls(x, y_fw, inputs[35].reshape(n_batch, fw.n_output),
-                                           inputs[36].reshape(n_batch, fw.n_cell), tm)
-        calls += FastLstmSequence(bw).calls(inputs[39] if data.bw_reads_aux else x, y_bw,
-                                            inputs[37].reshape(n_batch, bw.n_output),
-                                            inputs[38].reshape(n_batch, bw.n_cell), tm, reverse=True)
-        bound = node.cache["sequence"] = (arrays, calls)
-    return bound[1]
+def _arrays(inputs, outputs):
+    return inputs[0], inputs[39], *outputs, *(inputs[i] for i in (35, 36, 37, 38))
 
 
-def eval_bidi_fast(node, inputs, outputs):
-    for call in _calls(node, inputs, outputs):
-        call()
+def _build(node, inputs, outputs):
+    data = node.data
+    fw, bw = data.cells
+    tm = data.walk_time_major
+    x = inputs[0]
+    n_batch = x.shape[1] if tm else x.shape[0]
+    y_fw, y_bw = ((outputs[0][..., :fw.n_output], outputs[0][..., fw.n_output:]) if data.merge
+                  else (outputs[0], outputs[1]))
+    calls = FastLstmSequence(fw).calls(x, y_fw, inputs[35].reshape(n_batch, fw.n_output),
+                                       inputs[36].reshape(n_batch, fw.n_cell), tm)
+    return calls + FastLstmSequence(bw).calls(inputs[39] if data.bw_reads_aux else x, y_bw,
+                                              inputs[37].reshape(n_batch, bw.n_output),
+                                              inputs[38].reshape(n_batch, bw.n_cell), tm, reverse=True)
 
 
-@binds(eval_bidi_fast)
-def _bind(node, inputs, outputs):
-    node.cache.pop("sequence", None)
-    return list(_calls(node, inputs, outputs))
+eval_bidi_fast = calls_per_arrays("sequence", _arrays, _build, "eval_bidi_fast")

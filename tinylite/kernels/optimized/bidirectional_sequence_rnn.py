@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import bidirectional_sequence_rnn as reference
-from .._base import binds
 from . import register
+from ._cached import calls_per_arrays
 from ._sequence import FastRnnSequence, rnn_applies
 
 
@@ -45,20 +45,8 @@ def _build(node, inputs, outputs):
     return calls
 
 
-def _calls(node, inputs, outputs):
-    arrays = (inputs[0], inputs[9], *outputs, inputs[4], inputs[8])
-    bound = node.cache.get("calls")
-    if bound is None or any(a is not b for a, b in zip(bound[0], arrays)):
-        bound = node.cache["calls"] = (arrays, _build(node, inputs, outputs))
-    return bound[1]
+def _arrays(inputs, outputs):
+    return inputs[0], inputs[9], *outputs, inputs[4], inputs[8]
 
 
-def eval_bidirectional_rnn_fast(node, inputs, outputs):
-    for call in _calls(node, inputs, outputs):
-        call()
-
-
-@binds(eval_bidirectional_rnn_fast)
-def _bind(node, inputs, outputs):
-    node.cache.pop("calls", None)
-    return list(_calls(node, inputs, outputs))
+eval_bidirectional_rnn_fast = calls_per_arrays("calls", _arrays, _build, "eval_bidirectional_rnn_fast")

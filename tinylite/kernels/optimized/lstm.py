@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import lstm as reference
-from .._base import binds, op_data
+from .._base import op_data
 from . import _integer_lstm, register
+from ._cached import calls_per_arrays
 from ._sequence import FastLstmSequence
 
 
@@ -28,24 +29,15 @@ def prepare_float(node, reference_fn):
     return eval_lstm_fast
 
 
-def _calls(node, inputs, outputs):
-    arrays = (inputs[0], outputs[-1], inputs[18], inputs[19])
-    bound = node.cache.get("sequence")
-    if bound is None or any(a is not b for a, b in zip(bound[0], arrays)):
-        cell = node.data.cell
-        n_batch = inputs[0].shape[0]
-        bound = node.cache["sequence"] = (arrays, FastLstmSequence(cell).calls(
-            inputs[0][None], outputs[-1][None], inputs[18].reshape(n_batch, cell.n_output),
-            inputs[19].reshape(n_batch, cell.n_cell), True))
-    return bound[1]
+def _arrays(inputs, outputs):
+    return inputs[0], outputs[-1], inputs[18], inputs[19]
 
 
-def eval_lstm_fast(node, inputs, outputs):
-    for call in _calls(node, inputs, outputs):
-        call()
+def _build(node, inputs, outputs):
+    cell = node.data.cell
+    n_batch = inputs[0].shape[0]
+    return FastLstmSequence(cell).calls(inputs[0][None], outputs[-1][None], inputs[18].reshape(n_batch, cell.n_output),
+                                        inputs[19].reshape(n_batch, cell.n_cell), True)
 
 
-@binds(eval_lstm_fast)
-def _bind(node, inputs, outputs):
-    node.cache.pop("sequence", None)
-    return list(_calls(node, inputs, outputs))
+eval_lstm_fast = calls_per_arrays("sequence", _arrays, _build, "eval_lstm_fast")

@@ -20,9 +20,9 @@ import numpy as np
 from numpy._core.umath import clip as _clip
 
 from .. import svdf as reference
-from .._base import binds
 from .._recurrent import ACTIVATION_NAMES
 from . import register
+from ._cached import calls_per_arrays
 from ._hybrid import product_dtype, RowQuantizer
 from ._integer_lstm import _int_mbqm_calls, _mbqm_constants
 
@@ -43,26 +43,18 @@ def prepare_fast(node, reference_fn):
     return eval_svdf_fast
 
 
-def _calls(node, inputs, outputs):
-    arrays = (inputs[0], inputs[4], outputs[0])
-    bound = node.cache.get("calls")
-    if bound is None or any(a is not b for a, b in zip(bound[0], arrays)):
-        bound = node.cache["calls"] = (arrays, _build(node, inputs[0], inputs[4], outputs[0]))
-    return bound[1]
+def _arrays(inputs, outputs):
+    return inputs[0], inputs[4], outputs[0]
 
 
-def eval_svdf_fast(node, inputs, outputs):
-    for call in _calls(node, inputs, outputs):
-        call()
+def _build(node, inputs, outputs):
+    return _build_calls(node, inputs[0], inputs[4], outputs[0])
 
 
-@binds(eval_svdf_fast)
-def _bind(node, inputs, outputs):
-    node.cache.pop("calls", None)
-    return list(_calls(node, inputs, outputs))
+eval_svdf_fast = calls_per_arrays("calls", _arrays, _build, "eval_svdf_fast")
 
 
-def _build(node, x, state, out):
+def _build_calls(node, x, state, out):
     data = node.data
     B, F, M, R, U = data.dims
     s3 = state.reshape(B, F, M)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import unidirectional_sequence_lstm as reference
-from .._base import binds, op_data
+from .._base import op_data
 from . import _integer_lstm, register
+from ._cached import calls_per_arrays
 from ._sequence import FastLstmSequence
 
 
@@ -28,25 +29,15 @@ def prepare_fast(node, reference_fn):
     return eval_float_fast
 
 
-def _calls(node, inputs, outputs):
-    arrays = (inputs[0], outputs[0], inputs[18], inputs[19])
-    bound = node.cache.get("sequence")
-    if bound is None or any(a is not b for a, b in zip(bound[0], arrays)):
-        data = node.data
-        n_batch = inputs[0].shape[1] if data.time_major else inputs[0].shape[0]
-        seq = FastLstmSequence(data.cell)
-        bound = node.cache["sequence"] = (arrays, seq.calls(
-            inputs[0], outputs[0], inputs[18].reshape(n_batch, data.cell.n_output),
-            inputs[19].reshape(n_batch, data.cell.n_cell), data.time_major))
-    return bound[1]
+def _arrays(inputs, outputs):
+    return inputs[0], outputs[0], inputs[18], inputs[19]
 
 
-def eval_float_fast(node, inputs, outputs):
-    for call in _calls(node, inputs, outputs):
-        call()
+def _build(node, inputs, outputs):
+    data = node.data
+    n_batch = inputs[0].shape[1] if data.time_major else inputs[0].shape[0]
+    return FastLstmSequence(data.cell).calls(inputs[0], outputs[0], inputs[18].reshape(n_batch, data.cell.n_output),
+                                             inputs[19].reshape(n_batch, data.cell.n_cell), data.time_major)
 
 
-@binds(eval_float_fast)
-def _bind(node, inputs, outputs):
-    node.cache.pop("sequence", None)
-    return list(_calls(node, inputs, outputs))
+eval_float_fast = calls_per_arrays("sequence", _arrays, _build, "eval_float_fast")

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import unidirectional_sequence_rnn as reference
-from .._base import binds
 from . import register
-from ._sequence import rnn_applies, rnn_calls
+from ._cached import calls_per_arrays
+from ._sequence import rnn_applies, rnn_arrays, rnn_calls
 
 
 @register("UNIDIRECTIONAL_SEQUENCE_RNN", dtypes=(np.float32,),
@@ -27,16 +27,8 @@ def prepare_fast(node, reference_fn):
     return eval_rnn_fast
 
 
-def _calls(node, inputs, outputs):
-    return rnn_calls(node, inputs, outputs, inputs[0], outputs[0], node.data.time_major)
+def _build(node, inputs, outputs):
+    return rnn_calls(node, inputs, inputs[0], outputs[0], node.data.time_major)
 
 
-def eval_rnn_fast(node, inputs, outputs):
-    for call in _calls(node, inputs, outputs):
-        call()
-
-
-@binds(eval_rnn_fast)
-def _bind(node, inputs, outputs):
-    node.cache.pop("sequence", None)
-    return list(_calls(node, inputs, outputs))
+eval_rnn_fast = calls_per_arrays("sequence", rnn_arrays, _build, "eval_rnn_fast")
