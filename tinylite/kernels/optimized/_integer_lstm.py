@@ -201,6 +201,7 @@ class FastCell:
         n, n_out = cell.n_cell, cell.n_output
         self.n, self.n_out = n, n_out
         self.col = {k: slice(j * n, (j + 1) * n) for j, k in enumerate(gates)}
+        G = len(gates)
         self.general = cell.peephole or cell.layer_norm
         if cell.peephole and not cell.per_row_peephole and n_batch > 1 and n_out < n:
             # LiteRT's flat-buffer peephole stride (kernels/_integer_lstm.py) across batch rows.
@@ -399,6 +400,7 @@ class FastCell:
         after the cell update: the o gate's peephole, layer norm and activation).  The gate
         values stay offset by 32768 throughout (layer norm's row constants absorb it)."""
         n, gates = self.n, self.gates
+        G = len(gates)
         table = _gate_table()
         gv = idx                                   # the gate values + 32768
         t1 = np.empty((B, G * n), np.int64)
