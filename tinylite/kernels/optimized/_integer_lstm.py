@@ -201,7 +201,6 @@ class FastCell:
         n, n_out = cell.n_cell, cell.n_output
         self.n, self.n_out = n, n_out
         self.col = {k: slice(j * n, (j + 1) * n) for j, k in enumerate(gates)}
-        G = len(gates)
         self.general = cell.peephole or cell.layer_norm
         if cell.peephole and not cell.per_row_peephole and n_batch > 1 and n_out < n:
             # LiteRT's flat-buffer peephole stride (kernels/_integer_lstm.py) across batch rows.
