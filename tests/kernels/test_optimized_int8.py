@@ -9,7 +9,7 @@ import pytest
 
 import tinylite
 from tinylite.kernels import optimized
-from tinylite.testing import single_op_model
+from tinylite.testing import chain_model, single_op_model
 
 INFO = {np.int8: np.iinfo(np.int8), np.uint8: np.iinfo(np.uint8)}
 
@@ -224,3 +224,86 @@ def test_fully_connected(seed):
         [qdesc("y", [rows, units], dtype, osc, case_params(rng, dtype)[1])],
         options=dict(fused_activation_function=act))
     assert_optimized_matches(content, [x])
+
+
+def _conv_pool_chain(rng, dtype, shape, cout, options, k, pool, pool_act="NONE", pool_zp=None):
+    """CONV_2D -> MAX_POOL_2D (pool = filter = stride, VALID), 8-bit, random weights and scales."""
+    i = INFO[dtype]
+    cin = shape[-1]
+    wdata = rng.integers(-127 if dtype == np.int8 else 0, 128 if dtype == np.int8 else 256,
+                         (cout, k[0], k[1], cin)).astype(dtype)
+    xs, xzp = case_params(rng, dtype)
+    per_channel = dtype == np.int8
+    ws = rng.uniform(0.002, 0.01, cout if per_channel else 1).astype(np.float32)
+    wq = (ws, np.zeros(len(ws), np.int64), 0) if per_channel else (ws, int(rng.integers(100, 156)))
+    b = rng.integers(-30000, 30000, cout).astype(np.int32)
+    osc = out_scale(rng, xs, ws, k[0] * k[1] * cin)
+    ozp = case_params(rng, dtype)[1]
+    bscale = (np.float32(xs) * ws).astype(np.float32)
+    content = chain_model(qdesc("x", shape, dtype, xs, xzp), [
+        ("CONV_2D", [dict(name="w", data=wdata, quantization=wq),
+                     dict(name="b", data=b, quantization=(bscale, np.zeros(len(bscale), np.int64), 0))],
+         qdesc("c", [1], dtype, osc, ozp), options),
+        ("MAX_POOL_2D", [], qdesc("p", [1], dtype, osc, ozp if pool_zp is None else pool_zp),
+         dict(padding="VALID", filter_height=pool[0], filter_width=pool[1], stride_h=pool[0], stride_w=pool[1],
+              fused_activation_function=pool_act))])
+    return content, rng.integers(i.min, i.max + 1, shape).astype(dtype)
+
+
+def _check_conv_pool(content, x, fused):
+    from oracle import assert_same_outputs
+    from tinylite.kernels.optimized import _gemm
+
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    fns = [fn for fn, _, _, _ in ip._runner(0).steps]
+    assert (fns == [_gemm.eval_int_max_pooled]) == fused, fns
+    # Unfused (every intermediate kept, so no rewrite), reference kernels, and LiteRT: all equal.
+    want, _ = run(content, [x], True)
+    plain = tinylite.Interpreter(model_content=content, experimental_preserve_all_tensors=True)
+    for interp in (ip, plain):
+        interp.allocate_tensors()
+        interp.set_tensor(0, x)
+        for _ in range(2):
+            interp.invoke()
+            np.testing.assert_array_equal(interp.get_tensor(interp.get_output_details()[0]["index"]), want[0])
+    assert_same_outputs(content, [x])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_conv_2d_max_pool_fused(seed):
+    """The conv_max_pool rewrite on integer convolutions (optimized/_gemm.fuse_max_pool):
+    the accumulators pooled, then requantized; random geometries, activations on both ops,
+    pools that drop the conv's last rows or columns, int8 per-channel and uint8."""
+    rng = np.random.default_rng(300 + seed)
+    dtype = np.int8 if seed % 3 else np.uint8
+    options, k = random_geometry(rng)
+    pool = (int(rng.integers(1, 4)), int(rng.integers(2, 4)))
+    shape = (1 + seed % 2, int(rng.integers(8, 15)), int(rng.integers(8, 15)), int(rng.integers(1, 12)))
+    act = str(rng.choice(["NONE", "RELU", "RELU6"]))
+    content, x = _conv_pool_chain(rng, dtype, shape, int(rng.integers(1, 20)), options, k, pool, act)
+    _check_conv_pool(content, x, True)
+
+
+def test_conv_2d_max_pool_fused_in_chunks():
+    """Enough rows for several chunks of pooled rows, with a shorter last one."""
+    rng = np.random.default_rng(7)
+    options = dict(padding="SAME", stride_h=1, stride_w=1, fused_activation_function="RELU")
+    content, x = _conv_pool_chain(rng, np.int8, (3, 46, 38, 5), 40, options, (3, 3), (2, 2))
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    ip.invoke()
+    (_, node, _, _), = ip._runner(0).steps
+    dots = [c for c in node.cache["opt_conv_pooled_bufs"].calls if getattr(c, "func", None) is np.dot]
+    assert len(dots) > 2 and dots[-1].args[0].shape[0] < dots[0].args[0].shape[0]
+    _check_conv_pool(content, x, True)
+
+
+def test_conv_2d_max_pool_with_disjoint_clamps_is_not_fused():
+    """A pool whose own clamp (from its output's zero point) misses the conv's whole range:
+    the two clamps in turn give the pool's bound, which one clamp of the conv's output
+    would not, so the two ops run as two steps."""
+    rng = np.random.default_rng(8)
+    options = dict(padding="VALID", stride_h=1, stride_w=1, fused_activation_function="RELU")
+    content, x = _conv_pool_chain(rng, np.int8, (1, 9, 9, 3), 4, options, (3, 3), (2, 2), "RELU_N1_TO_1", -128)
+    _check_conv_pool(content, x, False)

@@ -30,11 +30,12 @@ The patterns (in the order they apply):
 
 - `reshape_view`: RESHAPE, SQUEEZE and EXPAND_DIMS of an intermediate
   tensor become a view of their input; their step disappears.
-- `conv_max_pool`: a float CONV_2D followed by a MAX_POOL_2D whose windows
-  tile its output (stride = filter, no padding) becomes one step that
-  computes only the convolution outputs the pool reads, ordered so the pool
-  is a running maximum over contiguous blocks (see optimized/conv_2d.py).
-  The convolution's output tensor is gone.
+- `conv_max_pool`: a float or integer CONV_2D followed by a MAX_POOL_2D
+  whose windows tile its output (stride = filter, no padding) becomes one
+  step that computes only the convolution outputs the pool reads, ordered
+  so the pool is a maximum over contiguous blocks (see optimized/conv_2d.py;
+  integer: optimized/_gemm.py, which pools the accumulators and requantizes
+  only the maxima).  The convolution's output tensor is gone.
 - `pool_before_prelu`: a PRELU with positive alphas, constant over height
   and width, whose only reader is a MAX_POOL_2D runs after the pool, in
   place on its 4-9x smaller output (x -> alpha*x for x < 0 is increasing,
@@ -201,18 +202,23 @@ def _tiling_pool(pool) -> bool:
 
 
 def _conv_pool_when(m, rw) -> bool:
-    from ..kernels.optimized import conv_2d, max_pool_2d
+    from ..kernels.optimized import _gemm, conv_2d, max_pool_2d
 
-    return (m.fns[0] is conv_2d.eval_float_fast and m.fns[1] is max_pool_2d.eval_float_fast
-            and _tiling_pool(m.nodes[1]))
+    if not _tiling_pool(m.nodes[1]):
+        return False
+    if m.fns[0] is conv_2d.eval_float_fast and m.fns[1] is max_pool_2d.eval_float_fast:
+        return True
+    return (m.fns[0] is _gemm.eval_int and m.fns[1] is max_pool_2d.eval_int
+            and _gemm.fusable_max_pool(*m.nodes))
 
 
 @pattern("conv_max_pool", ("CONV_2D", "MAX_POOL_2D"), when=_conv_pool_when)
 def _conv_max_pool(m, rw):
-    from ..kernels.optimized import conv_2d
+    from ..kernels.optimized import _gemm, conv_2d
 
-    (conv, _, kernel, _), (pool, _, _, _) = m.entries
-    fused_fn, fused = conv_2d.fuse_max_pool(conv, pool)
+    (conv, conv_fn, kernel, _), (pool, _, _, _) = m.entries
+    fuse = _gemm.fuse_max_pool if conv_fn is _gemm.eval_int else conv_2d.fuse_max_pool
+    fused_fn, fused = fuse(conv, pool)
     return [[(fused, fused_fn, kernel, False)], []]
 
 

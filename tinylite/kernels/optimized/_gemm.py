@@ -151,3 +151,90 @@ def _divisor_at_least(rows, want):
         if rows % d == 0:
             return d
     return want
+
+
+# --- followed by a tiling max pool ---
+
+def fuse_max_pool(conv, pool):
+    """(eval function, node) of one step computing this integer convolution (its
+    eval is `eval_int`) and the int max pool `pool` after it, whose windows
+    tile the convolution's output (stride = filter, no padding): the pool takes
+    the maximum of the accumulators and only the maxima are requantized.  That
+    is exact because the requantization is non-decreasing in the accumulator
+    (a positive multiplier, floors and roundings half up or away from zero, a
+    clamp), so it commutes with max; the pool's own clamp joins the conv's.
+    Four times fewer values to requantize under a 2x2 pool, and no pass over
+    the convolution's output.  The step writes the pool's output."""
+    g = pool.data.geometry
+    lo, hi = max(conv.data.q_lo, pool.data.q_lo), min(conv.data.q_hi, pool.data.q_hi)
+    return eval_int_max_pooled, conv.derived(
+        pool=(g["fh"], g["fw"], g["oh"], g["ow"]), outputs=list(pool.outputs), q_lo=lo, q_hi=hi,
+        label=f"{conv.op_name}+{pool.op_name}")
+
+
+def fusable_max_pool(conv, pool) -> bool:
+    """Whether fuse_max_pool applies: the clamps must overlap (else the two
+    clamps in turn are not one clamp)."""
+    return (conv.outputs[0].dtype == pool.outputs[0].dtype
+            and max(conv.data.q_lo, pool.data.q_lo) <= min(conv.data.q_hi, pool.data.q_hi))
+
+
+class _PooledBuffers:
+    """The im2col rows ordered (n, py, a, b, px) for conv output (py*fh + a,
+    px*fw + b): one pooled row's windows are a contiguous block of fh*fw*pw
+    rows, so row chunks hold whole pooled rows, and the pool is one maximum
+    over the block's (a, b) axes.  Conv outputs the pool does not read (past
+    the last whole window) are not computed."""
+
+    def __init__(self, node, x, out):
+        p = node.data.opt_conv
+        g = node.data.geometry
+        fh, fw, ph, pw = node.data.pool
+        dtype = p["dtype"]
+        n, h, wd, cin = x.shape
+        cout = out.shape[-1]
+        pt, pb, pl, pr = g["pad"]
+        self.x, self.out, self.calls = x, out, []
+        if out.size == 0:
+            return
+        calls = []
+        if any(g["pad"]):
+            xp, fill = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.data.q_x_zp, dtype)
+            if fill is not None:
+                calls.append(fill)
+            calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
+        else:
+            xp = x
+        view = patches(xp, g)                                        # [n, oh, ow, kh, kw, cin]
+        s = view.strides
+        src = np.lib.stride_tricks.as_strided(
+            view, (n, ph, fh, fw, pw) + view.shape[3:], (s[0], s[1] * fh, s[1], s[2], s[2] * fw) + s[3:],
+            writeable=False)
+        block = fh * fw * pw                                         # conv rows per pooled row
+        groups = n * ph
+        cols = np.empty((groups * block, g["kh"] * g["kw"] * cin), dtype)
+        calls.append(partial(np.copyto, cols.reshape(src.shape), src, casting="unsafe"))
+        step = max(1, max(chunk_rows(cout), 16) // block)            # pooled rows (n, py) per chunk
+        step = min(groups, step)
+        acc = np.empty((step * block, cout), dtype)
+        pooled = np.empty((step * pw, cout), dtype)
+        t = np.empty(step * pw * cout, np.int64)
+        mask = np.empty(step * pw * cout, bool)
+        data = node.data
+        args = (data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"])
+        tile = pw if pw * cout <= TILE_ELEMENTS else 1
+        rq = Requantizer(*args, tile=tile, bias=p["bias"], acc_range=p["acc_range"])
+        res = out.reshape(groups * pw, cout)
+        for g0 in range(0, groups, step):
+            k = min(groups, g0 + step) - g0
+            a, m = acc[:k * block], pooled[:k * pw]
+            calls += [partial(np.dot, cols[g0 * block:(g0 + k) * block], p["wmat"], out=a),
+                      partial(np.maximum.reduce, a.reshape(k, fh, fw, pw, cout), axis=(1, 2),
+                              out=m.reshape(k, pw, cout))]
+            shape = (k * pw // tile, tile * cout)
+            calls += rq.calls(m.reshape(shape), t[:m.size].reshape(shape), res[g0 * pw:(g0 + k) * pw].reshape(shape),
+                              mask[:m.size].reshape(shape))
+        self.calls = calls
+
+
+eval_int_max_pooled = cached_calls("opt_conv_pooled_bufs", _PooledBuffers, "eval_int_max_pooled")
