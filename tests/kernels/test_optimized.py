@@ -355,6 +355,22 @@ def quantized_pool_softmax_case(seed, op, dtype, act):
     return content, [rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)]
 
 
+def softmax8_one_hot_case(seed, dtype):
+    """An 8-bit SOFTMAX whose rows are dominated by one value (a wide input scale): probabilities
+    of 1 (256 steps, saturating at the top of the output) and of 0, beside ordinary rows."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    shape = [4, 10]
+    x = rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)
+    x[0] = info.min
+    x[0, 3] = info.max
+    x[1] = x[1, 0]                    # all equal: 1/10 each, a rounding near 25.6
+    content = single_op_model("SOFTMAX", [dict(name="x", shape=shape, dtype=dtype, quantization=(0.5, int(x[2, 0])))],
+                              [dict(name="y", shape=shape, dtype=dtype,
+                                    quantization=(1 / 256, -128 if dtype == np.int8 else 0))], options=dict(beta=1.0))
+    return content, [x]
+
+
 def avg_pool_int_case(seed, dtype, shape, filt, stride, padding, act):
     """An int8/uint8 AVERAGE_POOL_2D whose windows all hold the same number of values
     (the table kernel): VALID, SAME on a tiling geometry, global pools up to the
@@ -670,6 +686,7 @@ CASES = {
        for k, s, p, c, a, b in [(2, 2, "VALID", 16, "NONE", True), (2, 2, "SAME", 19, "RELU", False),
                                 (3, 2, "SAME", 8, "NONE", True), (3, 1, "SAME", 11, "RELU6", True),
                                 (1, 3, "VALID", 9, "NONE", True), (3, 2, "VALID", 3, "NONE", False)]},
+    **{f"softmax8-one-hot-{np.dtype(d).name}": (softmax8_one_hot_case, (d,)) for d in (np.int8, np.uint8)},
     **{f"avg-pool-table-{np.dtype(d).name}-{f[0]}x{f[1]}-{st}-{p}-{a}": (avg_pool_int_case, (d, sh, f, st, p, a))
        for d, sh, f, st, p, a in [(np.int8, (2, 8, 6, 5), (2, 2), 2, "VALID", "RELU"),
                                   (np.uint8, (2, 8, 6, 5), (2, 2), 2, "SAME", "NONE"),

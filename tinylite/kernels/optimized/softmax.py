@@ -120,8 +120,18 @@ class _TableBuffers:
                       partial(np.multiply, cs[:, -1:], node.data.q_out_scale, out=inv),
                       partial(np.divide, np.float32(1), inv, out=inv),
                       partial(np.multiply, e, inv, out=e),
-                      partial(np.add, e, np.float32(0.5), out=e),
-                      partial(np.floor, e, out=e)]
+                      partial(np.add, e, np.float32(0.5), out=e)]
+        if out.dtype.itemsize == 1 and zp == info.min:
+            # The usual 8-bit output (zero point at the bottom of the range): q - zp = floor(prob + 0.5)
+            # clamped to [0, 255] is the output's byte less zp's; prob + 0.5 >= 0, so the truncating
+            # cast into the unsigned view is that floor, and a wrapping add puts zp back (int8).
+            u = o2.view(np.uint8)
+            self.calls += [partial(_clip, e, np.float32(0), np.float32(255), out=e),
+                           partial(np.copyto, u, e, casting="unsafe")]
+            if zp:
+                self.calls.append(partial(np.add, u, np.uint8(zp % 256), out=u))
+            return
+        self.calls.append(partial(np.floor, e, out=e))
         if zp:
             self.calls.append(partial(np.add, e, np.float32(zp), out=e))
         self.calls += [partial(_clip, e, np.float32(info.min), np.float32(info.max), out=e),
