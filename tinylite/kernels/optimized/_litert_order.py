@@ -23,7 +23,7 @@ checks them against kernels/_litert_order.py and against LiteRT).
 """
 from __future__ import annotations
 
-from functools import partial
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -79,6 +79,17 @@ def sequential_calls(cols, w, dst, chunk=CHUNK):
         for k in range(1, depth):
             calls += [partial(np.multiply, wcol[k], cols[k], out=tmp), partial(np.add, dst, tmp, out=dst)]
         return calls
+    if einsum_in_order():
+        return [partial(np.einsum, "kc,kr->cr", w, cols, out=dst)]
+    return _product_reduce_calls(cols, w, dst, chunk)
+
+
+def _product_reduce_calls(cols, w, dst, chunk=CHUNK):
+    """sequential_calls as a broadcast multiply and an in-order add.reduce per chunk (two
+    passes per product: where numpy's einsum does not sum in order, see einsum_in_order)."""
+    depth, rows = cols.shape
+    ch = w.shape[1]
+    wcol = w[:, :, None]
     per_channel = depth * rows
     if per_channel <= chunk or rows < 2:
         cspans = _spans(ch, max(1, chunk // per_channel), 1 if rows >= 2 else 2)
@@ -96,6 +107,52 @@ def sequential_calls(cols, w, dst, chunk=CHUNK):
             calls += [partial(np.multiply, wcol[:, c0:c1], cols[:, None, r0:r1], out=p),
                       partial(np.add.reduce, p, axis=0, out=dst[c0:c1, r0:r1])]
     return calls
+
+
+@lru_cache(maxsize=None)
+def einsum_in_order() -> bool:
+    """Whether numpy's einsum sums LiteRT's way, bit for bit, in the two forms used here:
+    np.einsum("kc,kr->cr", w, cols, out=dst) (Eigen's accumulators, sequential_calls) and
+    np.einsum("kq,knrq->nrq", w, cols, out=dst) (depthwise_sum_calls): every output starts
+    at zero and takes each product w * cols rounded to float32, then the sum rounded to
+    float32, for k = 0, 1, ... in order.
+
+    numpy's einsum iterates the summed axis outside the outputs when it has the larger
+    strides in every operand (as here: taps are the outermost axis of both), and its inner
+    loops compute out[i] = a[i] * b[i] + out[i] per element: one pass per tap instead of a
+    product pass and a sum pass (2 to 3 times faster).  Its kernels are built for numpy's
+    baseline CPU (not dispatched at run time), where that multiply-add is a multiply and an
+    add; a numpy built with fused multiply-add in its baseline, or a future change of loop,
+    would round differently, so the answer is checked once per process against the
+    two-pass sums (multiply, then add.reduce over the taps) on random values, where any
+    fused or reordered sum differs."""
+    rng = np.random.default_rng(1234)
+
+    def values(shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    saved = np.setbufsize(SMALL_BUFFER)
+    try:
+        for depth, ch, rows in ((37, 11, 67), (9, 24, 5), (16, 3, 1)):
+            w = values((depth, ch))
+            cols = values((depth + 3, rows + 5))[1:depth + 1, 2:rows + 2]     # strided, as the callers' views
+            want = np.empty((ch, rows), np.float32)
+            got = np.full((ch + 2, rows + 1), np.nan, np.float32)[1:ch + 1, :rows]
+            for call in _product_reduce_calls(cols, w, want):
+                call()
+            np.einsum("kc,kr->cr", w, cols, out=got)
+            if not np.array_equal(got, want):
+                return False
+        for depth, n, rows, q in ((10, 1, 7, 96), (26, 2, 3, 40)):
+            w, cols = values((depth, q)), values((depth, n, rows, q))
+            want = np.add.reduce(w[:, None, None] * cols, axis=0)
+            got = np.full((n, rows + 2, q), np.nan, np.float32)[:, 1:rows + 1]
+            np.einsum("kq,knrq->nrq", w, cols, out=got)
+            if not np.array_equal(got, want):
+                return False
+    finally:
+        np.setbufsize(saved)
+    return True
 
 
 def _two_accumulator_calls(cols, w, dst):

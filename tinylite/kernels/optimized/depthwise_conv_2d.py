@@ -372,7 +372,7 @@ def prepare_litert_order(node, reference_fn):
 class _LiteRTOrderBuffers:
     def __init__(self, node, x, out):
         from .._base import activation_calls
-        from ._litert_order import SmallBuffers
+        from ._litert_order import SmallBuffers, einsum_in_order
 
         g, data = node.data.geometry, node.data
         n, h, wd, cin = x.shape
@@ -388,7 +388,17 @@ class _LiteRTOrderBuffers:
             rows = oh               # one chunk up to 1.5x the target rather than a small second one
         prods = np.empty((kh * kw + 1, n, rows, q), np.float32)
         b = node.inputs[2] if node.has_input(2) else None
-        prods[0] = 0 if b is None else np.tile(np.asarray(b.data, np.float32).reshape(-1), ow)
+        bias_row = 0 if b is None else np.tile(np.asarray(b.data, np.float32).reshape(-1), ow)
+        weights = None
+        if einsum_in_order():
+            # prods holds the windows themselves (row 0: ones) and one einsum per chunk
+            # multiplies and sums them in order against the weights (row 0: the bias).
+            weights = np.empty((kh * kw + 1, q), np.float32)
+            weights[0] = bias_row
+            weights[1:] = np.tile(data.taps.astype(np.float32).reshape(kh * kw, cout), ow)
+            prods[0] = 1.0
+        else:
+            prods[0] = bias_row
         tap_prods = prods[1:].reshape(kh, kw, n, rows, q)
         s = win.buf.strides
         ast = np.lib.stride_tricks.as_strided
@@ -404,8 +414,14 @@ class _LiteRTOrderBuffers:
                            writeable=False)
                 jstep = js[1] - js[0] if len(js) > 1 else 1
                 dst = tap_prods[:, js[0]::jstep][:, :count, :, :k].transpose(2, 3, 0, 1, 4)
-                calls.append(partial(np.multiply, view, taps, out=dst))
-            calls.append(partial(np.add.reduce, prods[:, :, :k], axis=0, out=outf[:, r0:r0 + k]))
+                if weights is None:
+                    calls.append(partial(np.multiply, view, taps, out=dst))
+                else:
+                    calls.append(partial(np.copyto, dst, view))
+            if weights is None:
+                calls.append(partial(np.add.reduce, prods[:, :, :k], axis=0, out=outf[:, r0:r0 + k]))
+            else:
+                calls.append(partial(np.einsum, "kq,knrq->nrq", weights, prods[:, :, :k], out=outf[:, r0:r0 + k]))
         calls += activation_calls(data.act, out)
         self.calls = [SmallBuffers(calls)]
 
