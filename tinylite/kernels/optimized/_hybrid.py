@@ -91,13 +91,21 @@ class RowQuantizer:
         ext = self.ext
         np.minimum.reduce(self.flat, axis=1, out=ext[:, 0])
         np.maximum.reduce(self.flat, axis=1, out=ext[:, 1])
-        clamp = self._row_params(ext.tolist())
+        ext_rows = ext.tolist()
+        clamp = self._row_params(ext_rows)
+        # With no negative value (after a ReLU, most often) copysign(0.5, p) is 0.5: two passes
+        # fewer.  A -0.0 then rounds to 0.0 instead of -0.0: the products that read the values
+        # sum from +0 (BLAS, einsum), where a zero's sign cannot show.  NaN takes the full path.
+        signed = not all(lo >= 0.0 for lo, _ in ext_rows)
         last = len(self.slices) - 1
         for i, (x, dst, tmp, a, tmp_bits, a_bits) in enumerate(self.slices):
             np.multiply(x, self.inv, out=tmp)
-            np.bitwise_and(tmp_bits, _SIGN_BIT, out=a_bits)
-            np.bitwise_or(a_bits, _HALF_BITS, out=a_bits)     # copysign(0.5, p)
-            np.add(tmp, a, out=a)
+            if signed:
+                np.bitwise_and(tmp_bits, _SIGN_BIT, out=a_bits)
+                np.bitwise_or(a_bits, _HALF_BITS, out=a_bits)     # copysign(0.5, p)
+                np.add(tmp, a, out=a)
+            else:
+                np.add(tmp, _HALF, out=a)
             tail = self.tail if i == last else 0
             if not (clamp or tail):
                 # Nothing between the rounding and dst: write it there.
@@ -160,6 +168,7 @@ QUANTIZE_CHUNK = 1 << 16
 # The sign bit of a float32, and the bits of 0.5, as int32 (copysign(0.5, p) = (p & sign) | half).
 _SIGN_BIT = np.int32(-2**31)
 _HALF_BITS = np.int32(0x3F000000)
+_HALF = np.float32(0.5)
 
 
 def _f32(v):

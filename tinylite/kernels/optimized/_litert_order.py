@@ -172,6 +172,12 @@ def _two_accumulator_calls(cols, w, dst):
     return calls
 
 
+def _one_sequence(rows, cout):
+    """Whether Eigen's block sums every output of a [rows, cout] product in plain tap order
+    (no half packet with two accumulators)."""
+    return cout % PACKET < PACKET // 2 or rows < 4
+
+
 def eigen_block_calls(cols, w, dst):
     """_litert_order._eigen_block into dst [cout, rows] (transposed): whole packets of 8
     channels and the last cout % 4 in tap order, a half packet of 4 with two
@@ -179,7 +185,7 @@ def eigen_block_calls(cols, w, dst):
     rows = cols.shape[1]
     cout = w.shape[1]
     full = cout - cout % PACKET
-    if cout - full < PACKET // 2 or rows < 4:
+    if _one_sequence(rows, cout):
         return sequential_calls(cols, w, dst)
     half = full + PACKET // 2
     grouped = rows - rows % 4
@@ -200,18 +206,29 @@ def conv_applies(rows, cout, groups):
     return groups == 1 and rows > 1 and cout > 1
 
 
-def conv_calls(cols, wmat, res, bias, act):
+def conv_calls(cols, wmat, res, bias, act, with_ones=None):
     """Calls computing the optimized-resolver CONV_2D of _litert_order.conv_float:
     cols [K, rows] (filled by the caller's calls), wmat [K, cout], into res
     [rows, cout] with the float32 bias (or None) added after the sums, then the
     fused activation `act` (a float_activation or None).  The sums are made
     transposed, [cout, rows] (the products' loops run along pixels), and stay so
-    for the bias and the activation (their loops too); one copy transposes them."""
+    for the bias and the activation (their loops too); one copy transposes them.
+
+    `with_ones` (or None) is cols with a row of ones below, [K + 1, rows]: where
+    the sums are one in-order einsum, the bias is then its last tap (bias x 1.0,
+    added after every product, as Eigen's output stage adds it): one pass fewer."""
     depth, rows = cols.shape
     cout = wmat.shape[1]
     sums = np.empty((cout, rows), np.float32)
     calls = []
     blocks = depth_blocks(depth)
+    if (bias is not None and with_ones is not None and len(blocks) == 1 and _one_sequence(rows, cout)
+            and rows * cout >= 2 and einsum_in_order()):
+        w_ext = np.concatenate([wmat, bias[None, :]]).astype(np.float32)
+        calls.append(partial(np.einsum, "kc,kr->cr", w_ext, with_ones, out=sums))
+        calls += activation_calls(act, sums)
+        calls.append(partial(np.copyto, res, sums.T))
+        return calls
     part = np.empty_like(sums) if len(blocks) > 1 else None
     for i, (k0, k1) in enumerate(blocks):
         calls += eigen_block_calls(cols[k0:k1], wmat[k0:k1], sums if i == 0 else part)

@@ -484,8 +484,12 @@ class _LiteRTOrderBuffers:
         self.x, self.out = x, out
         pt, pb, pl, pr = g["pad"]
         calls = []
+        depth = g["kh"] * g["kw"] * cin
+        # The im2col matrix [taps, pixels] and a row of ones below it (conv_calls' bias tap).
+        with_ones = np.empty((depth + 1, rows), np.float32)
+        with_ones[depth] = 1.0
+        cols = with_ones[:depth]
         if g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"]):
-            cols = np.empty((cin, rows), np.float32)
             calls.append(partial(np.copyto, cols, x.reshape(rows, cin).T))
         else:
             xp = x
@@ -493,12 +497,11 @@ class _LiteRTOrderBuffers:
                 xp = np.zeros((n, h + pt + pb, wd + pl + pr, cin), np.float32)
                 calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd], x))
             view = patches(xp, g).transpose(3, 4, 5, 0, 1, 2)          # [kh, kw, cin, n, oh, ow]
-            cols6 = np.empty(view.shape, np.float32)
-            calls.append(partial(np.copyto, cols6, view))
-            cols = cols6.reshape(-1, rows)
+            calls.append(partial(np.copyto, cols.reshape(view.shape), view))
         b = node.inputs[2] if node.has_input(2) else None
         bias = None if b is None else np.asarray(b.data, np.float32).reshape(-1)
-        calls += conv_calls(cols, data.wmat[0].astype(np.float32), out.reshape(rows, cout), bias, data.act)
+        calls += conv_calls(cols, data.wmat[0].astype(np.float32), out.reshape(rows, cout), bias, data.act,
+                            with_ones)
         self.calls = [SmallBuffers(calls)]
 
 
