@@ -55,6 +55,8 @@ class RowQuantizer:
         self.asymmetric = asymmetric
         self.centered = centered
         self.ext = np.empty((rows, 2), np.float32)
+        self.extremes = (partial(np.minimum.reduce, self.flat, axis=1, out=self.ext[:, 0]),
+                         partial(np.maximum.reduce, self.flat, axis=1, out=self.ext[:, 1]))
         self.sf = np.ones(rows, np.float32)
         self.inv = np.ones(self.row_shape, np.float32)
         self.tail = self.flat.shape[1] % 8
@@ -88,10 +90,9 @@ class RowQuantizer:
             self.slices.append((xs, ds, t, a, t.view(np.int32), a.view(np.int32)))
 
     def __call__(self):
-        ext = self.ext
-        np.minimum.reduce(self.flat, axis=1, out=ext[:, 0])
-        np.maximum.reduce(self.flat, axis=1, out=ext[:, 1])
-        ext_rows = ext.tolist()
+        self.extremes[0]()
+        self.extremes[1]()
+        ext_rows = self.ext.tolist()
         clamp = self._row_params(ext_rows)
         # With no negative value (after a ReLU, most often) copysign(0.5, p) is 0.5: two passes
         # fewer.  A -0.0 then rounds to 0.0 instead of -0.0: the products that read the values
@@ -132,6 +133,15 @@ class RowQuantizer:
         extremes (scalar arithmetic per row: the reference's array formulas cost 50 us on two
         values); returns whether the clamp can change a value on this invoke."""
         sf, inv, lo, hi, zps = self.flat_params
+        if len(ext) == 1 and self.asymmetric:
+            (rlo, rhi), = ext
+            sf[0], r, zp = asymmetric_params(rlo, rhi)
+            inv[0] = r
+            zps[0] = zp
+            bottom, top = -128.0 - zp, 127.0 - zp
+            if self.shift_bounds:
+                lo[0], hi[0] = bottom, top
+            return not _rounds_within(rlo, rhi, r, bottom, top)
         clamp = False
         if not self.asymmetric:
             for i, (rlo, rhi) in enumerate(ext):

@@ -234,12 +234,15 @@ class _Windows:
                 fill = once_fill(regions, pad_value, self.buf.nbytes)
                 if fill is not None:
                     self.copies.append(fill)
+            # With one phase, the buffer's interior is x's shape: a producer may write it there itself.
+            self.interior = self.buf[:, pt:pt + h, 0, pl:pl + wd] if phases == 1 else None
             for p in range(phases):
                 c0 = pl + (p - pl) % phases                # first padded column >= pl in phase p
                 cols = range(c0, pl + wd, phases)
                 if len(cols):
                     self.copies.append(partial(np.copyto, self.buf[:, pt:pt + h, p, c0 // phases:c0 // phases + len(cols)],
                                                x[:, :, c0 - pl::phases], casting="unsafe"))
+            self.border = self.copies[:len(self.copies) - phases] if phases == 1 else None
             # taps of one phase: columns j*dw = p + phases*t, t = (j*dw) // phases, in steps of jstep
             taps3 = taps.reshape(kh, kw, cout)
             self.groups = []
@@ -253,6 +256,7 @@ class _Windows:
                     self.groups.append((p, (js[0] * dw) // phases, (jstep * dw) // phases, len(js),
                                         tiled.reshape(kh, len(js), ow * cout)))
         else:
+            self.interior = self.border = None
             self.buf, fill = padded_buffer((n, hp, wp, cin), g["pad"], pad_value, dtype)
             self.copies = ([] if fill is None else [fill]) + [
                 partial(np.copyto, self.buf[:, pt:pt + h, pl:pl + wd], x, casting="unsafe")]
@@ -315,9 +319,13 @@ class _HybridBuffers:
         if out.size == 0:
             return
         xq = np.empty(x.shape, dtype)
-        quantize = RowQuantizer(x, xq, True)
         win = _Windows(xq, g, ow, m, 0.0, dtype, p["taps"])
-        calls = [quantize] + list(win.copies)
+        if win.interior is not None and len(win.border) == len(win.copies) - 1:
+            # The quantized image straight into the padded buffer: no copy.
+            calls = [RowQuantizer(x, win.interior, True)] + list(win.border)
+        else:
+            calls = [RowQuantizer(x, xq, True)] + list(win.copies)
+        quantize = calls[0]
         rows = min(oh, chunk_rows(n * ow * cout))
         self.scale = np.empty((n, 1, cout), np.float32)
         calls.append(partial(np.multiply, node.data.q_wscale.astype(np.float32), quantize.sf[:, None, None],
