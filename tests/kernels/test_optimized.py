@@ -1211,13 +1211,28 @@ def _float_and_output(interpreter, content, feeds):
     return [interpreter.get_tensor(names["f"]), outs[0]]
 
 
+@pytest.fixture(params=["einsum", "two-pass"])
+def litert_order_sums(request, monkeypatch):
+    """Both ways optimized/_litert_order sums in order: numpy's einsum where einsum_in_order()
+    holds (this numpy), else a product pass and an add.reduce pass."""
+    from tinylite.kernels.optimized import _litert_order
+
+    if request.param == "einsum":
+        assert _litert_order.einsum_in_order(), "numpy's einsum no longer sums in order: the fast path is off"
+    else:
+        monkeypatch.setattr(_litert_order, "einsum_in_order", lambda: False)
+    return request.param
+
+
 @pytest.mark.parametrize("case", [("CONV_2D", c) for c in LITERT_ORDER_CONV] +
                          [("DEPTHWISE_CONV_2D", c) for c in LITERT_ORDER_DEPTHWISE],
                          ids=lambda c: c[0].lower() + "-" + "x".join(map(str, c[1])))
-def test_litert_order_kernels_bit_exact_with_reference_and_litert(case):
+def test_litert_order_kernels_bit_exact_with_reference_and_litert(case, litert_order_sums):
     """The optimized LiteRT-order float convolutions (optimized/_litert_order.py) write the
     reference functions' floats bit for bit (sign of zero included), and so LiteRT's, float
-    tensor and hybrid output, where they apply; elsewhere the reference function runs."""
+    tensor and hybrid output, where they apply; elsewhere the reference function runs.  Both
+    ways of summing (einsum, or products and add.reduce) with the bias as the einsum's last
+    tap (CONV_2D) or its first (DEPTHWISE_CONV_2D)."""
     op, args = case
     make = litert_order_conv_case if op == "CONV_2D" else litert_order_depthwise_case
     for seed in (0, 1):
@@ -1255,7 +1270,7 @@ def test_litert_order_kernels_bit_exact_with_reference_and_litert(case):
 
 @pytest.mark.parametrize("shape", [(8, 3, 2304), (27, 1, 2304), (48, 9, 144), (5, 1, 3), (9, 2, 1), (9, 1, 1),
                                    (1, 4, 7), (12, 3, 5)])
-def test_sequential_calls_add_taps_in_order(shape):
+def test_sequential_calls_add_taps_in_order(shape, litert_order_sums):
     """optimized._litert_order.sequential_calls against a loop over the taps (a float32 multiply
     and add each), on values whose sums depend on the order, through SmallBuffers, with chunks
     down to a few products (the chunk split leaves no reduction over a single output)."""
@@ -1272,6 +1287,81 @@ def test_sequential_calls_add_taps_in_order(shape):
         got = np.full((ch, rows), np.nan, np.float32)
         SmallBuffers(sequential_calls(cols, w, got, chunk))()
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("fault", ["fused", "reordered"])
+def test_einsum_in_order_rejects_other_sums(fault, monkeypatch):
+    """einsum_in_order() (the check behind the einsum path) fails on an einsum that fuses the
+    multiply and the add (a numpy built with FMA in its baseline) or sums in another order
+    (pairwise, or in float64 and rounded once)."""
+    from tinylite.kernels.optimized import _litert_order
+
+    real = np.einsum
+
+    def fake(subscripts, a, b, out):
+        if fault == "fused":         # each product and sum rounded once: a fused multiply-add
+            acc = np.zeros(out.shape, np.float64)
+            for k in range(len(a)):
+                term = (np.asarray(a[k], np.float64)[:, None] * np.asarray(b[k], np.float64)
+                        if subscripts == "kc,kr->cr" else a[k].astype(np.float64) * b[k])
+                acc = (acc + term).astype(np.float32).astype(np.float64)
+            out[...] = acc
+        else:                        # the taps summed in reverse (copies: numpy iterates a reversed view forwards)
+            real(subscripts, np.ascontiguousarray(a[::-1]), np.ascontiguousarray(b[::-1]), out=out)
+        return out
+
+    assert _litert_order.einsum_in_order.__wrapped__()
+    monkeypatch.setattr(_litert_order.np, "einsum", fake)
+    assert not _litert_order.einsum_in_order.__wrapped__()
+
+
+def test_hybrid_row_quantizer_non_negative_rows():
+    """Rows without a negative value round with +0.5 (no sign pass): the reference's values on
+    exact ties and on products just under a half (which LiteRT's float32 p + 0.5 rounds up,
+    C's round() down, past the whole blocks of 8), for -0.0 too (up to a zero's sign)."""
+    from tinylite.kernels._quantization import _asymmetric_quantize_rows, _symmetric_quantize_rows
+    from tinylite.kernels.optimized._hybrid import RowQuantizer
+
+    under = np.nextafter(np.float32(0.5), np.float32(0))
+    body = [0.0, -0.0, under, 0.5, 1.5, 2.5, 1 + under, 63.5, 126.5, np.nextafter(np.float32(126.5), np.float32(0))]
+    for asymmetric, top in ((True, 255.0), (False, 127.0)):          # scale factor 1: x * 1 is p
+        row = np.array(body * 2 + [top] + body[:4], np.float32)      # 25 values: a tail of 1
+        x = np.stack([row, np.abs(_rng(3).standard_normal(25)).astype(np.float32) * 7]).reshape(2, 5, 5)
+        for rows in (x, x[:1], x[1:]):
+            got = np.full(rows.shape, np.nan, np.float32)
+            quantize = RowQuantizer(rows, got, asymmetric)
+            quantize()
+            q, sf, zp = (_asymmetric_quantize_rows if asymmetric else _symmetric_quantize_rows)(rows.reshape(len(rows), -1))
+            np.testing.assert_array_equal(got.reshape(len(rows), -1), q - zp[:, None])
+            np.testing.assert_array_equal(quantize.sf, sf)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_hybrid_depthwise_quantizes_into_window_buffer(stride):
+    """A stride-1 hybrid DEPTHWISE_CONV_2D quantizes its image straight into the padded window
+    buffer (no copy): the reference kernel's output bit for bit, and LiteRT's (within the
+    hybrid tolerance, as the other hybrid cases), over invokes whose ranges differ (the border
+    keeps its zeros)."""
+    rng = _rng(11)
+    taps = rng.integers(-127, 128, (1, 3, 3, 6)).astype(np.int8)
+    content = single_op_model("DEPTHWISE_CONV_2D",
+                              [("x", [1, 7, 8, 6]), dict(name="w", data=taps, quantization=([0.03] * 6, [0] * 6, 3)),
+                               dict(name="b", data=_f32(rng, 6))],
+                              [("y", [1])], options=dict(padding="SAME", stride_h=stride, stride_w=stride,
+                                                         depth_multiplier=1, fused_activation_function="RELU6"))
+    ours = tinylite.Interpreter(model_content=content)
+    with optimized.reference_kernels():
+        reference = tinylite.Interpreter(model_content=content)
+    lite = litert_interpreter(content, "builtin")
+    for scale in (1.0, 100.0, 0.01):
+        x = _f32(rng, 1, 7, 8, 6, scale=scale)
+        if scale == 1.0:
+            x = np.abs(x)
+        got = run(ours, [x])
+        np.testing.assert_array_equal(got[0], run(reference, [x])[0])
+        _compare(got, run(lite, [x]), "optimized vs LiteRT")
+    quantize = ours._runner(0).tape.calls[0]
+    assert (quantize.dst.base is not None) == (stride == 1), "stride 1 quantizes into the window buffer"
 
 
 @pytest.mark.parametrize("shape", [(1, 130, 131, 16), (2, 300, 77, 3), (3, 70001), (1, 65537, 1)])
