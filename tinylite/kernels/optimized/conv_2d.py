@@ -475,7 +475,7 @@ def prepare_litert_order(node, reference_fn):
 
 class _LiteRTOrderBuffers:
     def __init__(self, node, x, out):
-        from ._litert_order import SmallBuffers, conv_calls
+        from ._litert_order import conv_calls, node_calls
 
         g, data = node.data.geometry, node.data
         n, h, wd, cin = x.shape
@@ -502,7 +502,7 @@ class _LiteRTOrderBuffers:
         bias = None if b is None else np.asarray(b.data, np.float32).reshape(-1)
         calls += conv_calls(cols, data.wmat[0].astype(np.float32), out.reshape(rows, cout), bias, data.act,
                             with_ones)
-        self.calls = [SmallBuffers(calls)]
+        self.calls = node_calls(calls)
 
 
 eval_litert_order = cached_calls("opt_litert_order_bufs", _LiteRTOrderBuffers, "eval_litert_order")

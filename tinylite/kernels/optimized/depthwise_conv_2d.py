@@ -380,7 +380,7 @@ def prepare_litert_order(node, reference_fn):
 class _LiteRTOrderBuffers:
     def __init__(self, node, x, out):
         from .._base import activation_calls
-        from ._litert_order import SmallBuffers, einsum_in_order
+        from ._litert_order import einsum_in_order, node_calls
 
         g, data = node.data.geometry, node.data
         n, h, wd, cin = x.shape
@@ -431,7 +431,7 @@ class _LiteRTOrderBuffers:
             else:
                 calls.append(partial(np.einsum, "kq,knrq->nrq", weights, prods[:, :, :k], out=outf[:, r0:r0 + k]))
         calls += activation_calls(data.act, out)
-        self.calls = [SmallBuffers(calls)]
+        self.calls = node_calls(calls)
 
 
 eval_litert_order = cached_calls("opt_litert_order_bufs", _LiteRTOrderBuffers, "eval_litert_order")
