@@ -6,6 +6,7 @@ BUILTIN_REF.  Integer outputs bit-exact, float within 1e-5 relative.
 The last test fails when a registered optimized kernel has no case here:
 register a kernel, add its cases to CASES."""
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -1324,16 +1325,37 @@ def test_hybrid_row_quantizer_non_negative_rows():
 
     under = np.nextafter(np.float32(0.5), np.float32(0))
     body = [0.0, -0.0, under, 0.5, 1.5, 2.5, 1 + under, 63.5, 126.5, np.nextafter(np.float32(126.5), np.float32(0))]
-    for asymmetric, top in ((True, 255.0), (False, 127.0)):          # scale factor 1: x * 1 is p
-        row = np.array(body * 2 + [top] + body[:4], np.float32)      # 25 values: a tail of 1
-        x = np.stack([row, np.abs(_rng(3).standard_normal(25)).astype(np.float32) * 7]).reshape(2, 5, 5)
-        for rows in (x, x[:1], x[1:]):
+    rng = _rng(3)
+    for (asymmetric, top), extra in itertools.product(((True, 255.0), (False, 127.0)), (3, 4)):
+        # scale factor 1 (x * 1 is p); 24 values (one image: three passes) or 25 (a tail of 1)
+        row = np.array(body * 2 + [top] + body[:extra], np.float32)
+        x = np.stack([row, np.abs(rng.standard_normal(len(row))).astype(np.float32) * 7,
+                      np.abs(rng.standard_normal(len(row))).astype(np.float32) * 1e-38,     # sf underflows
+                      np.zeros(len(row), np.float32)]).reshape(4, 1, -1)
+        for rows in [x] + [x[i:i + 1] for i in range(len(x))]:
             got = np.full(rows.shape, np.nan, np.float32)
             quantize = RowQuantizer(rows, got, asymmetric)
             quantize()
             q, sf, zp = (_asymmetric_quantize_rows if asymmetric else _symmetric_quantize_rows)(rows.reshape(len(rows), -1))
             np.testing.assert_array_equal(got.reshape(len(rows), -1), q - zp[:, None])
             np.testing.assert_array_equal(quantize.sf, sf)
+            assert (quantize.plain is not None) == (len(rows) == 1 and extra == 3)
+            if len(rows) == 1 and rows.max() > 0:
+                # The one-row shortcut sets what the general parameters would.
+                fast = [p.copy() for p in quantize.flat_params if p is not None]
+                quantize._row_params([[0.0, float(rows.max())]])
+                for a, b in zip(fast, [p for p in quantize.flat_params if p is not None]):
+                    np.testing.assert_array_equal(a, b)
+    # Random one-image maxima: the shortcut's parameters and clamp decision are the general ones.
+    for asymmetric in (True, False):
+        quantize = RowQuantizer(np.zeros((1, 8), np.float32), np.zeros((1, 8), np.float32), asymmetric)
+        for hi in np.concatenate([np.float32(10.0) ** rng.uniform(-44, 38, 3000), [1.0, 255.0, 127.0, 3.4e38]]):
+            hi = float(np.float32(hi))
+            clamp = quantize._non_negative_params(hi)
+            fast = [p.copy() for p in quantize.flat_params if p is not None]
+            assert clamp == quantize._row_params([[0.0, hi]]), hi
+            for a, b in zip(fast, [p for p in quantize.flat_params if p is not None]):
+                np.testing.assert_array_equal(a, b, err_msg=str(hi))
 
 
 @pytest.mark.parametrize("stride", [1, 2])

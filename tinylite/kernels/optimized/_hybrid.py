@@ -88,11 +88,22 @@ class RowQuantizer:
             a = scratch[rows * step * inner:rows * step * inner + rows * k * inner].reshape(shape)
             xs, ds = (x[:, i0:i0 + k], dst[:, i0:i0 + k]) if x.ndim > 1 else (x, dst)
             self.slices.append((xs, ds, t, a, t.view(np.int32), a.view(np.int32)))
+        # One image, one slice, no tail, the values written as rounded: a non-negative image
+        # that needs no clamp takes three bound passes (see __call__).
+        self.plain = None
+        if rows == 1 and len(self.slices) == 1 and not self.tail and not (asymmetric and not centered):
+            xs, ds, t, a = self.slices[0][:4]
+            self.plain = (partial(np.multiply, xs, self.inv, out=t), partial(np.add, t, _HALF, out=a),
+                          partial(np.trunc, a, out=ds))
 
     def __call__(self):
         self.extremes[0]()
         self.extremes[1]()
         ext_rows = self.ext.tolist()
+        if self.plain is not None and ext_rows[0][0] >= 0.0 and not self._non_negative_params(ext_rows[0][1]):
+            for call in self.plain:
+                call()
+            return
         clamp = self._row_params(ext_rows)
         # With no negative value (after a ReLU, most often) copysign(0.5, p) is 0.5: two passes
         # fewer.  A -0.0 then rounds to 0.0 instead of -0.0: the products that read the values
@@ -127,6 +138,26 @@ class RowQuantizer:
                 _clip(a, self.lo, self.hi, out=dst)
             else:
                 np.copyto(dst, a)
+
+    def _non_negative_params(self, hi):
+        """_row_params for one row whose minimum is >= 0 (hi its maximum), in fewer steps
+        (the same values: rmin is 0, so the asymmetric zero point is -128 and the clamp's
+        lower bound cannot be reached); returns whether the clamp can change a value."""
+        if not hi > 0.0:
+            return self._row_params([[0.0, hi]])
+        sf = _f32(hi / 255.0 if self.asymmetric else hi / 127.0)
+        if not sf:
+            return self._row_params([[0.0, hi]])
+        r = _f32(1.0 / sf) if self.asymmetric else _f32(127.0 / hi)
+        params = self.flat_params
+        params[0][0] = sf
+        params[1][0] = r
+        if self.asymmetric:
+            params[4][0] = -128.0
+            if self.shift_bounds:
+                params[2][0], params[3][0] = 0.0, 255.0
+        p_hi = _f32(hi * r)
+        return not (math.isfinite(p_hi) and math.trunc(_f32(p_hi + 0.5)) <= (255.0 if self.asymmetric else 127.0))
 
     def _row_params(self, ext):
         """Sets the rows' scale factors, reciprocals, zero points and clamp bounds from their
