@@ -5,18 +5,26 @@ The orders are the reference's, product for product and sum for sum; only
 how numpy is asked to compute them changes:
 
 - A sequence of in-order sums (Eigen's accumulator per output) is one
-  broadcast multiply writing every product of a chunk, [taps, channels,
-  pixels], and one `np.add.reduce` over the taps axis: numpy adds the rows
-  of a reduced outer axis one after the other into the output (pairwise
-  summation is only for a reduced innermost axis, which `sequential_calls`
-  never leaves: a chunk always keeps two or more outputs).
+  `np.einsum("kc,kr->cr")` where numpy's einsum sums in order
+  (`einsum_in_order`, checked once per process: numpy's baseline build, as
+  the wheels are): each output starts at zero and takes each float32
+  product, then the float32 sum, tap after tap, in one pass per tap.  A
+  bias added after the sums (CONV_2D) is its last tap, times a row of ones;
+  one added first (DEPTHWISE_CONV_2D) its first.
+- Otherwise it is one broadcast multiply writing every product of a chunk,
+  [taps, channels, pixels], and one `np.add.reduce` over the taps axis:
+  numpy adds the rows of a reduced outer axis one after the other into the
+  output (pairwise summation is only for a reduced innermost axis, which
+  `sequential_calls` never leaves: a chunk always keeps two or more
+  outputs).  Two passes per product: 2 to 3 times the einsum's time.
 - numpy 2's ufunc iterator copies broadcast operands through its buffer
   (`np.getbufsize()` elements, 8192 by default) when a row of the loop is
   shorter than the buffer: a broadcast multiply over rows of 576 to 2304
   pixels then costs 3 to 4 times a contiguous one.  `SmallBuffers` runs a
   node's calls with a 256-element buffer (and restores the caller's), so
   those loops run in place.  The buffer size changes no result: only how the
-  iterator walks the same element operations.
+  iterator walks the same element operations.  The einsum, copies and
+  clamps do not need it (`node_calls`).
 
 Results equal the reference functions' bit for bit (tests/kernels/test_optimized.py
 checks them against kernels/_litert_order.py and against LiteRT).

@@ -467,9 +467,10 @@ def _litert_order_applies(node, reference_fn):
 @register("CONV_2D", dtypes=(np.float32,), when=_litert_order_applies)
 def prepare_litert_order(node, reference_fn):
     """_litert_order.conv_float's optimized-resolver order (Eigen's accumulators,
-    bit for bit) as a few whole-map calls per chunk of taps (see optimized/_litert_order):
-    the im2col matrix [taps, pixels] filled into a buffer kept across invokes, every
-    product of a chunk in one multiply and its in-order sums in one add.reduce."""
+    bit for bit) as a few whole-map calls (see optimized/_litert_order): the im2col
+    matrix [taps, pixels] filled into a buffer kept across invokes, above a row of ones
+    (the bias's tap), its in-order sums in one einsum (or, where numpy's einsum does not
+    sum in order, every product of a chunk in one multiply and its sums in one add.reduce)."""
     return eval_litert_order
 
 

@@ -371,9 +371,11 @@ def out_row_elements(node):
 def prepare_litert_order(node, reference_fn):
     """_litert_order.depthwise_float_bias_first's order (LiteRT's optimized kernel: each sum
     from the bias, then the taps in (kh, kw) order), bit for bit, in two calls per chunk of
-    output rows: every tap's products into [taps + 1, rows, ow * channels] (row 0 holds
-    the bias, tiled), then one add.reduce over the first axis, which adds the rows in
-    order (see optimized/_litert_order).  The windows are _Windows' contiguous runs."""
+    output rows: every tap's window copied into [taps + 1, rows, ow * channels] below a row
+    of ones, then one einsum against the tiled taps below the tiled bias, which sums them
+    in order (optimized/_litert_order.einsum_in_order); where numpy's einsum does not,
+    every tap's products into that buffer (row 0 holding the bias) and one add.reduce over
+    the first axis, which adds the rows in order.  The windows are _Windows' contiguous runs."""
     return eval_litert_order
 
 
