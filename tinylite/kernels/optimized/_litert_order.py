@@ -138,7 +138,8 @@ def _product_reduce_calls(cols, w, dst, chunk=CHUNK):
 def einsum_in_order() -> bool:
     """Whether numpy's einsum sums LiteRT's way, bit for bit, in the two forms used here:
     np.einsum("kc,kr->cr", w, cols, out=dst) (Eigen's accumulators, sequential_calls) and
-    np.einsum("kq,knrq->nrq", w, cols, out=dst) (depthwise_sum_calls): every output starts
+    np.einsum("kq,knrq->nrq", w, cols, out=dst) (the DEPTHWISE_CONV_2D of
+    optimized/depthwise_conv_2d.prepare_litert_order): every output starts
     at zero and takes each product w * cols rounded to float32, then the sum rounded to
     float32, for k = 0, 1, ... in order.
 

@@ -234,15 +234,18 @@ class _Windows:
                 fill = once_fill(regions, pad_value, self.buf.nbytes)
                 if fill is not None:
                     self.copies.append(fill)
-            # With one phase, the buffer's interior is x's shape: a producer may write it there itself.
-            self.interior = self.buf[:, pt:pt + h, 0, pl:pl + wd] if phases == 1 else None
+            fills = len(self.copies)
             for p in range(phases):
                 c0 = pl + (p - pl) % phases                # first padded column >= pl in phase p
                 cols = range(c0, pl + wd, phases)
                 if len(cols):
                     self.copies.append(partial(np.copyto, self.buf[:, pt:pt + h, p, c0 // phases:c0 // phases + len(cols)],
                                                x[:, :, c0 - pl::phases], casting="unsafe"))
-            self.border = self.copies[:len(self.copies) - phases] if phases == 1 else None
+            # With one phase, the copies are the border's fill and one copy of x into the interior
+            # (x's shape): a producer may write x there itself and run only the fill.
+            one_copy = phases == 1 and len(self.copies) == fills + 1
+            self.interior = self.buf[:, pt:pt + h, 0, pl:pl + wd] if one_copy else None
+            self.border = self.copies[:fills]
             # taps of one phase: columns j*dw = p + phases*t, t = (j*dw) // phases, in steps of jstep
             taps3 = taps.reshape(kh, kw, cout)
             self.groups = []
@@ -320,7 +323,7 @@ class _HybridBuffers:
             return
         xq = np.empty(x.shape, dtype)
         win = _Windows(xq, g, ow, m, 0.0, dtype, p["taps"])
-        if win.interior is not None and len(win.border) == len(win.copies) - 1:
+        if win.interior is not None:
             # The quantized image straight into the padded buffer: no copy.
             calls = [RowQuantizer(x, win.interior, True)] + list(win.border)
         else:
