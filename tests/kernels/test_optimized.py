@@ -1420,3 +1420,22 @@ def test_concatenation_table_int8_off_grid_matches_reference():
         want = run(tinylite.Interpreter(model_content=content), feeds)
     for got, ref in zip(ours, want):
         np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("make, args", [(hybrid_window_case, ("CONV_2D", 3, 1, True)),
+                                        (hybrid_window_case, ("DEPTHWISE_CONV_2D", 3, 1, True)),
+                                        (hybrid_fc_case, (2, False, True))])
+def test_hybrid_ops_on_a_non_finite_input_give_the_reference_outputs(make, args, bad):
+    """A NaN or infinity in a hybrid op's input: LiteRT's quantization of that row is undefined
+    (a NaN cast to an integer); tinylite's, reference and optimized alike, makes every output
+    computed from the row NaN (never an error from rounding a NaN zero point), and the other
+    rows are as without it."""
+    content, (x,) = make(0, *args)
+    clean = x.copy()
+    x.reshape(-1)[3] = bad
+    for resolver in (tinylite.OpResolverType.BUILTIN_REF, tinylite.OpResolverType.BUILTIN):
+        got, = run(tinylite.Interpreter(model_content=content, experimental_op_resolver_type=resolver), [x])
+        want, = run(tinylite.Interpreter(model_content=content, experimental_op_resolver_type=resolver), [clean])
+        assert np.isnan(got[0]).all(), resolver
+        np.testing.assert_array_equal(got[1:], want[1:])

@@ -156,14 +156,28 @@ def _float_clamp(node):
 
 def _symmetric_quantize_rows(rows):
     """TFLite's SymmetricQuantizeFloats per row: (int8 values, float32 scaling factors)."""
-    rng = np.maximum(np.abs(rows.min(axis=1)), np.abs(rows.max(axis=1))).astype(np.float32)
+    lo, hi = rows.min(axis=1), rows.max(axis=1)
+    rng = np.maximum(np.abs(lo), np.abs(hi)).astype(np.float32)
     zero = rng == 0
     safe = np.where(zero, np.float32(1), rng)
     sf = np.where(zero, np.float32(1), safe / np.float32(127)).astype(np.float32)
     inv = (np.float32(127) / safe).astype(np.float32)
     q = np.clip(_neon_round_rows(rows * inv[:, None]), -127, 127)
     q[zero] = 0
+    _non_finite_rows(lo, hi, q, sf)
     return q, sf, np.zeros(len(rows), np.int64)
+
+
+def _non_finite_rows(lo, hi, q, sf, zp=None):
+    """Rows holding a NaN or an infinity (extremes lo, hi): LiteRT's quantization of them is
+    undefined (a NaN cast to an integer), so tinylite defines it: the row's scaling factor
+    is NaN, and every output computed from the row is NaN (the optimized kernels agree)."""
+    bad = ~(np.isfinite(lo) & np.isfinite(hi))
+    if bad.any():
+        sf[bad] = np.nan
+        q[bad] = 0
+        if zp is not None:
+            zp[bad] = 0
 
 
 def _neon_round_rows(p):
@@ -182,8 +196,11 @@ def _neon_round_rows(p):
 
 def _asymmetric_quantize_rows(rows):
     """TFLite's AsymmetricQuantizeFloats per row: (int8 values, float32 scales, zero points)."""
-    rmin32 = np.minimum(rows.min(axis=1), 0).astype(np.float32)
-    rmax32 = np.maximum(rows.max(axis=1), 0).astype(np.float32)
+    lo, hi = rows.min(axis=1), rows.max(axis=1)
+    finite = np.isfinite(lo) & np.isfinite(hi)
+    # (Non-finite rows: NaN results, set at the end; zeros meanwhile keep the casts defined.)
+    rmin32 = np.minimum(np.where(finite, lo, 0), 0).astype(np.float32)
+    rmax32 = np.maximum(np.where(finite, hi, 0), 0).astype(np.float32)
     rmin, rmax = rmin32.astype(np.float64), rmax32.astype(np.float64)
     same = rmin == rmax
     # LiteRT's x86 build runs the NEON version (NEON_2_SSE), whose range rmax - rmin is a float32
@@ -202,6 +219,7 @@ def _asymmetric_quantize_rows(rows):
     q[same] = 0
     nudged[same] = 0
     sf[same] = 1
+    _non_finite_rows(lo, hi, q, sf, nudged)
     return q, sf, nudged
 
 

@@ -143,7 +143,7 @@ class RowQuantizer:
         """_row_params for one row whose minimum is >= 0 (hi its maximum), in fewer steps
         (the same values: rmin is 0, so the asymmetric zero point is -128 and the clamp's
         lower bound cannot be reached); returns whether the clamp can change a value."""
-        if not hi > 0.0:
+        if not (hi > 0.0 and math.isfinite(hi)):
             return self._row_params([[0.0, hi]])
         sf = _f32(hi / 255.0 if self.asymmetric else hi / 127.0)
         if not sf:
@@ -227,9 +227,16 @@ _FLOAT32 = struct.Struct("f")          # packing rounds to float32 (3x faster th
 _F32_OVERFLOW = 2.0**128 - 2.0**103
 
 
+# A row holding a NaN or an infinity: NaN parameters make every value quantized from it, and every
+# output, NaN (the reference's definition: _quantization._non_finite_rows).
+_NON_FINITE_ROW = (math.nan, math.nan, 0.0)
+
+
 def asymmetric_params(lo, hi):
     """(scale factor, reciprocal, zero point) of AsymmetricQuantizeFloats for a row with
     float32 extremes lo, hi: _quantization._asymmetric_quantize_rows' formulas on scalars."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return _NON_FINITE_ROW
     rmin, rmax = min(lo, 0.0), max(hi, 0.0)
     if rmin == rmax:
         return 1.0, 1.0, 0.0
@@ -243,6 +250,8 @@ def asymmetric_params(lo, hi):
 
 def symmetric_params(lo, hi):
     """(scale factor, reciprocal, 0) of SymmetricQuantizeFloats for a row with float32 extremes lo, hi."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return _NON_FINITE_ROW
     rng = max(abs(lo), abs(hi))
     if rng == 0:
         return 1.0, 127.0, 0.0
