@@ -576,6 +576,25 @@ def prelu_mixed_case(seed, shape, alpha_shape):
     return content, [_f32(rng, *shape, scale=3)]
 
 
+def prelu_int_case(seed, dtype, shape, alpha_shape, out_ratio):
+    """An int8/uint8 PRELU with constant alphas of both signs (the table kernel): output
+    scales that saturate (out_ratio < 1) or not, zero points off the middle."""
+    rng = _rng(seed)
+    info = np.iinfo(dtype)
+    mid = (int(info.min) + int(info.max) + 1) // 2
+    xq = (float(rng.uniform(0.01, 0.05)), mid + int(rng.integers(-40, 40)))
+    aq = (float(rng.uniform(0.005, 0.02)), mid + int(rng.integers(-30, 30)))
+    oq = (xq[0] * out_ratio, mid + int(rng.integers(-40, 40)))
+    alpha = rng.integers(info.min, info.max, alpha_shape, endpoint=True).astype(dtype)
+    alpha.reshape(-1)[:2] = [info.min, info.max]
+    content = single_op_model("PRELU", [dict(name="x", shape=list(shape), dtype=dtype, quantization=xq),
+                                        dict(name="alpha", data=alpha, quantization=aq)],
+                              [dict(name="y", shape=list(shape), dtype=dtype, quantization=oq)])
+    x = rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)
+    x.reshape(-1)[:3] = [info.min, info.max, xq[1]]
+    return content, [x]
+
+
 def space_batch_case(seed, op, shape, block, pairs, dtype):
     """SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND (bound strided copies; padding with the zero point)."""
     rng = _rng(seed)
@@ -778,6 +797,10 @@ CASES = {
     **{f"prelu-mixed-{'x'.join(map(str, sh))}-{'x'.join(map(str, a))}": (prelu_mixed_case, (sh, a))
        for sh, a in [((2, 4, 3, 5), (1, 1, 5)), ((1, 6, 6, 4), (6, 6, 4)), ((3, 7), (7,)),
                      ((1, 64, 64, 40), (1, 1, 40))]},     # past ARRAY_BOUND_MAX_BYTES: scalar and broadcast operands
+    **{f"prelu-{np.dtype(d).name}-{'x'.join(map(str, sh))}-{'x'.join(map(str, a))}-{r}": (prelu_int_case, (d, sh, a, r))
+       for d, sh, a, r in [(np.int8, (2, 6, 5, 4), (1, 1, 4), 1.0), (np.uint8, (1, 6, 5, 4), (6, 5, 4), 0.3),
+                           (np.int8, (3, 7), (7,), 2.5), (np.int8, (1, 9, 9, 28), (1, 1, 28), 0.5),
+                           (np.uint8, (2, 3, 4), (1, 3, 4), 1.7)]},
     **{f"resize-float-{a}-{h}-{'x'.join(map(str, sh))}-{'x'.join(map(str, sz))}": (resize_float_case, (a, h, sh, sz))
        for a, h, sh, sz in [(True, False, (1, 5, 5, 3), (33, 33)), (False, True, (2, 6, 10, 8), (12, 20)),
                             (False, False, (1, 9, 4, 2), (3, 13)), (False, True, (1, 1, 1, 4), (5, 7)),

@@ -126,3 +126,51 @@ def eval_float_general(node, inputs, outputs):
 
 
 eval_float_general.bind = _general_calls
+
+
+# --- int8 and uint8, constant alpha ---
+
+def _int_applies(node, reference_fn):
+    a = node.inputs[1]
+    return (reference_fn is reference._eval_prelu and a.data is not None and a.dtype == node.inputs[0].dtype
+            and node.outputs[0].dtype == node.inputs[0].dtype)
+
+
+@register("PRELU", dtypes=(np.int8, np.uint8), when=_int_applies)
+def prepare_int_table(node, reference_fn):
+    """The output is a function of the input byte and the alpha byte of its position
+    (LiteRT's two requantizations, one per sign of the input, are constants of
+    the node), so the reference's results for every input value under each
+    distinct alpha value make a table of 256 rows per alpha, exact by
+    construction; an invoke is then two passes: the index (the input byte plus
+    its position's row offset, laid over one sample) and the lookup."""
+    d = node.draft(OpData)
+    x = node.inputs[0]
+    alpha = np.broadcast_to(node.inputs[1].data, tuple(x.shape[1:]) if node.inputs[1].data.ndim < len(x.shape)
+                            else tuple(x.shape))
+    if alpha.shape and alpha.shape[0] == 1 and alpha.ndim == len(x.shape):
+        alpha = alpha[0]
+    distinct, which = np.unique(alpha.view(np.uint8), return_inverse=True)
+    values = np.arange(256, dtype=np.uint8).view(x.dtype)
+    table = np.empty(len(distinct) * 256, x.dtype)
+    reference_fn(node, [np.tile(values, len(distinct)), np.repeat(distinct.view(x.dtype), 256)], [table])
+    d.alpha_full = (which.reshape(alpha.shape).astype(np.intp) * 256)
+    d.pick = table
+    return eval_int_table
+
+
+def _int_calls(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    idx = node.cache.get("prelu_index")
+    if idx is None or idx.shape != x.shape:
+        idx = node.cache["prelu_index"] = np.empty(x.shape, np.intp)
+    return [partial(np.add, x.view(np.uint8), node.data.alpha_full, out=idx),
+            partial(np.take, node.data.pick, idx, out=out, mode="clip")]
+
+
+def eval_int_table(node, inputs, outputs):
+    for call in _int_calls(node, inputs, outputs):
+        call()
+
+
+eval_int_table.bind = _int_calls
