@@ -595,6 +595,47 @@ def prelu_int_case(seed, dtype, shape, alpha_shape, out_ratio):
     return content, [x]
 
 
+def int16_gemm_case(seed, op, bias_type, per_channel, act, geometry, zp=0, weights=np.int8):
+    """A CONV_2D or FULLY_CONNECTED with int16 activations (the _gemm16 kernels): int8 (or int16)
+    weights, an int64 or int32 bias or none (quantized_bias_type 4, 2), per-channel or per-tensor
+    scales, an output scale small enough to saturate part of the outputs, extreme inputs; `zp`:
+    the zero points of a FULLY_CONNECTED's input and output (its double-precision kernel)."""
+    rng = _rng(seed)
+    xs = float(rng.uniform(1e-4, 4e-4))
+    x_shape = [2, 7, 6, 3] if op == "CONV_2D" else [geometry, 21]
+    if op == "CONV_2D":
+        kh, kw, stride, padding = geometry
+        cout = 7
+        wshape = (cout, kh, kw, x_shape[-1])
+    else:
+        cout = 9
+        wshape = (cout, x_shape[-1])
+    k = int(np.prod(wshape[1:]))
+    wmax = 127 if weights == np.int8 else 32767
+    w = rng.integers(-wmax, wmax + 1, wshape).astype(weights)
+    w.reshape(cout, -1)[0] = wmax          # a column of extreme weights
+    ws = rng.uniform(0.002, 0.01, cout if per_channel else 1).astype(np.float32)
+    if weights == np.int16:
+        ws = ws * np.float32(1e-2)
+    bscale = (np.float32(xs) * ws).astype(np.float32)
+    ins = [dict(name="x", shape=x_shape, dtype=np.int16, quantization=(xs, zp)),
+           dict(name="w", data=w, quantization=(ws, np.zeros(len(ws), np.int64), 0))]
+    options = dict(fused_activation_function=act)
+    if bias_type is not None:
+        b = rng.integers(-300000, 300000, cout).astype(np.int64 if bias_type == 4 else np.int32)
+        ins.append(dict(name="b", data=b, quantization=(bscale, np.zeros(len(bscale), np.int64), 0)))
+        options["quantized_bias_type"] = bias_type
+    if op == "CONV_2D":
+        options.update(padding=padding, stride_h=stride, stride_w=stride)
+    out_scale = xs * float(ws.mean()) * k * float(rng.uniform(20, 60)) * (wmax / 127)
+    content = single_op_model(op, ins, [dict(name="y", shape=[1], dtype=np.int16, quantization=(out_scale, -zp))],
+                              options=options)
+    x = rng.integers(-32768, 32768, x_shape).astype(np.int16)
+    x.reshape(-1)[:4] = [-32768, 32767, 0, -1]
+    x[-1] = -32768                         # a sample of extremes: saturates
+    return content, [x]
+
+
 def space_batch_case(seed, op, shape, block, pairs, dtype):
     """SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND (bound strided copies; padding with the zero point)."""
     rng = _rng(seed)
@@ -801,6 +842,17 @@ CASES = {
        for d, sh, a, r in [(np.int8, (2, 6, 5, 4), (1, 1, 4), 1.0), (np.uint8, (1, 6, 5, 4), (6, 5, 4), 0.3),
                            (np.int8, (3, 7), (7,), 2.5), (np.int8, (1, 9, 9, 28), (1, 1, 28), 0.5),
                            (np.uint8, (2, 3, 4), (1, 3, 4), 1.7)]},
+    **{f"int16-{op[:4]}-{b}-{pc}-{a}-{g}-{z}-{np.dtype(w).name}": (int16_gemm_case, (op, b, pc, a, g, z, w))
+       for op, b, pc, a, g, z, w in [("CONV_2D", 4, True, "NONE", (3, 3, 1, "SAME"), 0, np.int8),
+                                     ("CONV_2D", 4, False, "RELU", (3, 2, 2, "VALID"), 0, np.int8),
+                                     ("CONV_2D", 4, True, "RELU6", (1, 1, 1, "VALID"), 0, np.int8),
+                                     ("CONV_2D", 2, True, "NONE", (3, 3, 1, "SAME"), 0, np.int8),
+                                     ("CONV_2D", 4, False, "RELU", (2, 2, 1, "SAME"), 0, np.int8),
+                                     ("FULLY_CONNECTED", 4, True, "RELU", 1, 0, np.int8),
+                                     ("FULLY_CONNECTED", None, False, "NONE", 3, 0, np.int8),
+                                     ("FULLY_CONNECTED", 2, True, "RELU6", 4, 0, np.int8),
+                                     ("FULLY_CONNECTED", 4, False, "NONE", 2, 0, np.int16),
+                                     ("FULLY_CONNECTED", None, False, "RELU", 3, 0, np.int16)]},
     **{f"resize-float-{a}-{h}-{'x'.join(map(str, sh))}-{'x'.join(map(str, sz))}": (resize_float_case, (a, h, sh, sz))
        for a, h, sh, sz in [(True, False, (1, 5, 5, 3), (33, 33)), (False, True, (2, 6, 10, 8), (12, 20)),
                             (False, False, (1, 9, 4, 2), (3, 13)), (False, True, (1, 1, 1, 4), (5, 7)),

@@ -368,6 +368,20 @@ def prepare_int(node, reference_fn):
     return _gemm.plan(node)
 
 
+
+# --- int16 activations (16x8): see _gemm16.py ---
+
+def _int16_applies(node, reference_fn):
+    return reference_fn is reference._eval_conv and node.data.groups == 1 and node.inputs[1].data is not None
+
+
+@register("CONV_2D", dtypes=(np.int16,), when=_int16_applies)
+def prepare_int16(node, reference_fn):
+    from . import _gemm16
+
+    w = node.inputs[1].data
+    return _gemm16.plan(node, w.reshape(w.shape[0], -1).T, node.data.q_x_zp)
+
 # --- hybrid: float32 activations, int8 weights (dynamic range) ---
 
 def _hybrid_applies(node, reference_fn):

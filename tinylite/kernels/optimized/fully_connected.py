@@ -134,6 +134,16 @@ class _Buffers:
 eval_int = cached_calls("opt_fc_bufs", _Buffers, "eval_int")
 
 
+
+# --- int16 activations (16x8, 16x16): see _gemm16.py ---
+
+@register("FULLY_CONNECTED", dtypes=(np.int16,), when=_int_applies)
+def prepare_int16(node, reference_fn):
+    from . import _gemm16
+
+    wt = node.data.q_wt if node.data.q_wt is not None else (node.inputs[1].data.astype(np.float64) - node.data.q_wzp).T
+    return _gemm16.plan(node, wt, node.data.q_x_zp)
+
 # --- hybrid: float32 activations, int8 weights (dynamic range) ---
 
 def _hybrid_applies(node, reference_fn):

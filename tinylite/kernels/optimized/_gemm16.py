@@ -1,0 +1,187 @@
+"""CONV_2D and FULLY_CONNECTED with int16 activations (16x8: int8 weights;
+FULLY_CONNECTED also 16x16), as one exact float64 BLAS product and a few
+requantization passes.
+
+The products of an int16 input and int8 (int16) weights summed over K stay
+exact integers in float64 while every partial sum is below 2**53: the bound,
+32768 x the column's sum of |w| plus |bias|, is checked at prepare from the
+constant weights (else the reference runs).  The input's zero point (0 in
+TFLite's 16-bit scheme, but the double-precision FULLY_CONNECTED takes any)
+is folded into the bias: sum((x - zp) * w) + b = sum(x * w) + (b - zp * sum(w)).
+
+Each of the reference's requantizations (tinylite/kernels/_quantization.py)
+then takes a few float64 passes giving the same integers:
+
+- "mbqm64" (LiteRT's int64 MultiplyByQuantizedMultiplier: a 16-bit multiplier
+  R and one rounding shift t = 15 - shift, out = (acc * R + 2**(t-1)) >> t):
+  with m = R / 2**t folded into the weights (a power-of-two scaling of an
+  integer product: the product's partial sums are those of the integer one
+  times 2**-t, exact while |acc| * R < 2**53), out - lo = floor(v) with
+  v = acc * m + (2**(t-1) + bias * R + (zp - lo) * 2**t) / 2**t; v is a
+  multiple of 2**-t, exact inside the clamp [0, hi - lo] when
+  (hi - lo + 1) * 2**t <= 2**53, and outside it the sum's one rounding cannot
+  cross a bound (monotone, bounds representable).  So: the product, an add,
+  the clip, the truncating cast into the output's unsigned view and a
+  wrapping add of lo.  The reference wraps the shifted value to int32; where
+  that could happen (|acc + bias| * R / 2**t near 2**31) the reference runs.
+- "double" (the double-precision FULLY_CONNECTED: round half away from zero
+  of acc * real_multiplier): the same float64 product rounding as the
+  reference, then trunc(x + copysign(0.5, x)), which is the reference's
+  sign(x) * floor(|x| + 0.5) also in float64 (the rounding of a sum is
+  symmetric), with the clamp moved before the truncation (integer bounds
+  commute with it).  "double32" is the same where the int32 sum cannot wrap.
+- "ruy" / "gemmlowp" (an int32 bias asked for by the model): _requantize's
+  Requantizer, as the 8-bit kernels.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+from numpy._core.umath import clip as _clip
+
+from .._window import patches
+from ._gemm import GemmData
+from ._cached import cached_calls
+from ._requantize import Requantizer, chunk_rows, padded_buffer
+
+XMAX = 1 << 15
+
+
+def plan(node, wmat, x_zp):
+    """The eval for a prepared 16-bit CONV_2D (groups 1) or FULLY_CONNECTED, or None:
+    `wmat` [K, cout] the constant integer weights (K ordered as the windows)."""
+    # The constants go in _gemm's field (the op's OpData has it; the int8 kernel does not run on int16).
+    d = node.draft(GemmData)
+    b = node.inputs[2] if node.has_input(2) else None
+    if b is not None and b.data is None:
+        return None
+    mode = d.q_mode
+    w = np.asarray(wmat, np.float64)
+    cout = w.shape[1]
+    sums = w.sum(axis=0)
+    abs_sums = np.abs(w).sum(axis=0)            # exact: below 2**53
+    bias = np.zeros(cout, np.int64) if d.q_bias is None else np.asarray(d.q_bias, np.int64).reshape(-1)
+    bias = bias - int(x_zp) * sums.astype(np.int64)
+    xmax = XMAX + abs(int(x_zp))
+    acc_range = xmax * abs_sums
+    bound = acc_range + np.abs(bias).astype(np.float64)
+    if float(bound.max(initial=0)) >= 2.0**53:
+        return None
+    p = dict(mode=mode, lo=int(d.q_lo), hi=int(d.q_hi), zp=int(d.q_out_zp))
+    if mode == "mbqm64":
+        consts = _mbqm64_constants(d.q_mult, d.q_shift, bias, bound, p["zp"], p["lo"], p["hi"], cout)
+        if consts is None:
+            return None
+        p["m"], p["c"] = consts
+        p["wmat"] = np.ascontiguousarray(w * p["m"])      # exact: a power-of-two scaling per column
+        p["c"] = p["c"]
+    elif mode in ("double", "double32"):
+        if mode == "double32" and float(bound.max(initial=0)) >= 2.0**31:
+            return None
+        p["wmat"] = np.ascontiguousarray(w)
+        p["bias"] = bias.astype(np.float64) if bias.any() else None
+        p["real"] = np.ascontiguousarray(np.broadcast_to(np.asarray(d.q_real, np.float64), (cout,)))
+    elif mode in ("ruy", "gemmlowp"):
+        if float(bound.max(initial=0)) >= 2.0**31 or not Requantizer.applies(d.q_shift):
+            return None
+        p["wmat"] = np.ascontiguousarray(w)
+        p["rq"] = Requantizer(d.q_mult, d.q_shift, mode == "gemmlowp", p["zp"], p["lo"], p["hi"], bound,
+                              bias=bias, acc_range=acc_range)
+    else:
+        return None
+    d.opt_conv = p
+    return eval_gemm16
+
+
+def _mbqm64_constants(mult, shift, bias, bound, zp, lo, hi, cout):
+    """(m, c) per channel for "mbqm64" (module docstring), or None where the float64
+    passes would not give the reference's integers."""
+    mult = np.broadcast_to(np.asarray(mult, np.int64), (cout,))
+    shift = np.broadcast_to(np.asarray(shift, np.int64), (cout,))
+    reduced = np.where(mult < 0x7FFF0000, (mult + (1 << 15)) >> 16, 0x7FFF)
+    t = 15 - shift
+    if np.any(t < 1) or np.any((hi - lo + 1) * np.ldexp(1.0, t) > 2.0**53):
+        return None
+    if np.any(bound * reduced >= 2.0**53):
+        return None
+    # No int32 wrap of the shifted value: |acc + bias| * R / 2**t + 1 below 2**31.
+    if np.any(bound * reduced / np.ldexp(1.0, t) + 1 >= 2.0**31):
+        return None
+    numerator = [(1 << (int(ti) - 1)) + int(bi) * int(ri) + ((zp - lo) << int(ti))
+                 for ti, bi, ri in zip(t, bias, reduced)]
+    if any(abs(v) >= 1 << 53 for v in numerator):
+        return None
+    scale = np.ldexp(1.0, -t)
+    return reduced * scale, np.asarray(numerator, np.float64) * scale
+
+
+def _requant_calls(p, acc, out, scratch):
+    """Calls taking `acc` (float64 [rows, cout], the product) into `out` ([rows, cout], int16)."""
+    mode = p["mode"]
+    if mode == "mbqm64":
+        u = out.view(np.uint16)
+        calls = [partial(np.add, acc, p["c"], out=acc), partial(_clip, acc, 0.0, float(p["hi"] - p["lo"]), out=acc),
+                 partial(np.copyto, u, acc, casting="unsafe")]
+        lo_wrap = p["lo"] % 65536
+        if lo_wrap:
+            calls.append(partial(np.add, u, np.uint16(lo_wrap), out=u))
+        return calls
+    if mode in ("double", "double32"):
+        calls = []
+        if p["bias"] is not None:
+            calls.append(partial(np.add, acc, p["bias"], out=acc))
+        calls += [partial(np.multiply, acc, p["real"], out=acc),
+                  partial(np.copysign, 0.5, acc, out=scratch),
+                  partial(np.add, acc, scratch, out=acc),
+                  partial(_clip, acc, float(p["lo"] - p["zp"]), float(p["hi"] - p["zp"]), out=acc),
+                  partial(np.copyto, out, acc, casting="unsafe")]
+        if p["zp"]:
+            calls.append(partial(np.add, out, out.dtype.type(p["zp"]), out=out))
+        return calls
+    t = np.empty(acc.shape, np.int64)
+    mask = np.empty(acc.shape, bool)
+    return p["rq"].calls(acc, t, out, mask)
+
+
+class _Buffers:
+    def __init__(self, node, x, out):
+        p = node.data.opt_conv
+        wmat = p["wmat"]
+        k, cout = wmat.shape
+        self.x, self.out = x, out
+        self.calls = calls = []
+        if out.size == 0:
+            return
+        g = getattr(node.data, "geometry", None)
+        if node.op_name == "FULLY_CONNECTED" or g is None:
+            rows = x.size // k
+            cols = np.empty((rows, k), np.float64)
+            calls.append(partial(np.copyto, cols, x.reshape(rows, k), casting="unsafe"))
+        else:
+            n, h, wd, cin = x.shape
+            rows = n * g["oh"] * g["ow"]
+            pt, pb, pl, pr = g["pad"]
+            if g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"]):
+                cols = np.empty((rows, cin), np.float64)
+                calls.append(partial(np.copyto, cols.reshape(x.shape), x, casting="unsafe"))
+            else:
+                cols = np.empty((rows, k), np.float64)
+                xp, fill = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.data.q_x_zp, np.float64)
+                if fill is not None:
+                    calls.append(fill)
+                calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
+                view = patches(xp, g)
+                calls.append(partial(np.copyto, cols.reshape(view.shape), view, casting="unsafe"))
+        res = out.reshape(rows, cout)
+        step = min(rows, max(chunk_rows(cout), 16))
+        acc = np.empty((step, cout), np.float64)
+        scratch = np.empty((step, cout), np.float64)
+        for r0 in range(0, rows, step):
+            r1 = min(rows, r0 + step)
+            a = acc[:r1 - r0]
+            calls.append(partial(np.dot, cols[r0:r1], wmat, out=a))
+            calls += _requant_calls(p, a, res[r0:r1], scratch[:r1 - r0])
+
+
+eval_gemm16 = cached_calls("opt_gemm16_bufs", _Buffers, "eval_gemm16")
