@@ -342,9 +342,11 @@ def quantized_pool_softmax_case(seed, op, dtype, act):
     rng = _rng(seed)
     info = np.iinfo(dtype)
     q = (float(rng.uniform(0.01, 0.2)), int(rng.integers(-20, 20)) + (128 if dtype == np.uint8 else 0))
+    if dtype == np.int16:           # LiteRT's 16-bit scheme: zero points 0
+        q = (float(rng.uniform(1e-4, 2e-3)), 0)
     if op == "SOFTMAX":
         shape = [3, 17]
-        outq = (1 / 256, -128 if dtype == np.int8 else 0)
+        outq = (1 / 256, -128 if dtype == np.int8 else 0) if dtype != np.int16 else (1 / 32768, 0)
         content = single_op_model(op, [dict(name="x", shape=shape, dtype=dtype, quantization=q)],
                                   [dict(name="y", shape=shape, dtype=dtype, quantization=outq)], options=dict(beta=1.0))
     else:
@@ -636,6 +638,23 @@ def int16_gemm_case(seed, op, bias_type, per_channel, act, geometry, zp=0, weigh
     return content, [x]
 
 
+def softmax16_case(seed, shape, beta, spread):
+    """An int16 SOFTMAX (the table kernel) with inputs within `spread` of each other (most
+    outputs live), a row of equal values, a row with the extremes; beta != 1."""
+    rng = _rng(seed)
+    q = (float(rng.uniform(2e-4, 1e-3)), 0)
+    content = single_op_model("SOFTMAX", [dict(name="x", shape=list(shape), dtype=np.int16, quantization=q)],
+                              [dict(name="y", shape=list(shape), dtype=np.int16, quantization=(1 / 32768, 0))],
+                              options=dict(beta=beta))
+    base = int(rng.integers(-32768, 32767 - spread))
+    x = (base + rng.integers(0, spread, shape)).astype(np.int16)
+    x2 = x.reshape(-1, shape[-1])
+    x2[0] = base
+    if len(x2) > 1:
+        x2[1, :2] = [-32768, 32767]
+    return content, [x]
+
+
 def space_batch_case(seed, op, shape, block, pairs, dtype):
     """SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND (bound strided copies; padding with the zero point)."""
     rng = _rng(seed)
@@ -730,7 +749,8 @@ CASES = {
        [(1, False, False), (3, True, False), (2, False, True), (1, True, True)]},
     **{f"{op}-{np.dtype(d).name}-{a}": (quantized_pool_softmax_case, (op, d, a)) for op, d, a in
        [("MAX_POOL_2D", np.int8, "RELU6"), ("MAX_POOL_2D", np.uint8, "NONE"), ("SOFTMAX", np.int8, "NONE"),
-        ("SOFTMAX", np.uint8, "NONE"), ("AVERAGE_POOL_2D", np.int8, "RELU"), ("AVERAGE_POOL_2D", np.uint8, "NONE")]},
+        ("SOFTMAX", np.uint8, "NONE"), ("AVERAGE_POOL_2D", np.int8, "RELU"), ("AVERAGE_POOL_2D", np.uint8, "NONE"),
+        ("MAX_POOL_2D", np.int16, "RELU"), ("MAX_POOL_2D", np.int16, "NONE"), ("SOFTMAX", np.int16, "NONE")]},
     **{f"hybrid-{op}-{k}-{s}-{pc}": (hybrid_window_case, (op, k, s, pc)) for op, k, s, pc in
        [("CONV_2D", 1, 1, False), ("CONV_2D", 3, 2, True), ("CONV_2D", 3, 1, False),
         ("DEPTHWISE_CONV_2D", 3, 1, True), ("DEPTHWISE_CONV_2D", 3, 2, True)]},
@@ -853,6 +873,8 @@ CASES = {
                                      ("FULLY_CONNECTED", 2, True, "RELU6", 4, 0, np.int8),
                                      ("FULLY_CONNECTED", 4, False, "NONE", 2, 0, np.int16),
                                      ("FULLY_CONNECTED", None, False, "RELU", 3, 0, np.int16)]},
+    **{f"softmax16-{'x'.join(map(str, sh))}-{b}-{sp}": (softmax16_case, (sh, b, sp))
+       for sh, b, sp in [((1, 10), 1.0, 3000), ((4, 33), 0.5, 12000), ((2, 3, 7), 2.0, 600), ((3, 1000), 1.0, 40000)]},
     **{f"resize-float-{a}-{h}-{'x'.join(map(str, sh))}-{'x'.join(map(str, sz))}": (resize_float_case, (a, h, sh, sz))
        for a, h, sh, sz in [(True, False, (1, 5, 5, 3), (33, 33)), (False, True, (2, 6, 10, 8), (12, 20)),
                             (False, False, (1, 9, 4, 2), (3, 13)), (False, True, (1, 1, 1, 4), (5, 7)),

@@ -1,4 +1,4 @@
-"""Optimized MAX_POOL_2D (float32, int8, uint8): the window maximum as a
+"""Optimized MAX_POOL_2D (float32, int8, uint8, int16): the window maximum as a
 maximum over the window's rows, then over its columns, with buffers kept
 across invokes.  Exact: max is associative, so the values are the
 reference's (integers: padding holds the type's minimum, and the fused
@@ -86,9 +86,9 @@ def separable_max(node, x, out):
     cached.run(x, out)
 
 
-# --- int8 / uint8 ---
+# --- int8 / uint8 / int16 ---
 
-@register("MAX_POOL_2D", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_max_pool)
+@register("MAX_POOL_2D", dtypes=(np.int8, np.uint8, np.int16), when=lambda node, ref: ref is reference._eval_max_pool)
 def prepare_int(node, reference_fn):
     return eval_int
 

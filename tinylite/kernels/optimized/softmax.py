@@ -89,6 +89,79 @@ def _bind_float(node, inputs, outputs):
     return [one_row]
 
 
+# --- int16 (LiteRT's one 16-bit kernel, see kernels/softmax.py) ---
+
+@register("SOFTMAX", dtypes=(np.int16,), when=lambda node, ref: ref is reference._eval_softmax16)
+def prepare_int16(node, reference_fn):
+    return eval_int16
+
+
+_EXP16: dict = {}
+
+
+def exp_table16(mult, shift, lut):
+    """The reference's exponential of every difference d = max - x in 0..65535 (its requantized
+    difference looked up in the interpolated table), by the reference's own fixed-point
+    functions, as float64 (exact: integers below 2**15); memoized per (mult, shift)."""
+    from .. import _fixedpoint as fx
+
+    key = (int(mult), int(shift), lut.tobytes())
+    got = _EXP16.get(key)
+    if got is None:
+        scaled = fx.multiply_by_quantized_multiplier(-np.arange(65536, dtype=np.int64), mult, shift)
+        got = fx.lut_lookup_int16(np.clip(scaled + 32767, -32768, 32767), lut).astype(np.float64)
+        if len(_EXP16) > 64:
+            _EXP16.clear()
+        _EXP16[key] = got
+    return got
+
+
+class _Int16Buffers:
+    """The reference's int16 softmax as bound calls: e = table[max - x] (exp_table16); each
+    row's sum (exact in float64: below 2**31); the row's reciprocal from its sum by the
+    reference's integer steps (a few values: one call); then out = (e * recip + 2**(r-1)) >> r
+    as floor(e * (recip / 2**r) + 1/2): e * recip < 2**30 and r <= 31, so every float64 value is
+    exact; the clip to [0, 32767] before the truncating cast (its floor on values >= 0)."""
+
+    def __init__(self, node, x, out):
+        self.x, self.out = x, out
+        data = node.data
+        last = x.shape[-1] if x.ndim else 1
+        x2, o2 = x.reshape(-1, last), out.reshape(-1, last)
+        rows = x2.shape[0]
+        table = exp_table16(data.q_mult, data.q_shift, data.q_exp_lut)
+        m = np.empty((rows, 1), x.dtype)
+        idx = np.empty(x2.shape, np.intp)
+        e = np.empty(x2.shape, np.float64)
+        total = np.empty((rows, 1), np.float64)
+        factor = np.empty((rows, 1), np.float64)
+        recip_lut = data.q_recip_lut
+        self.calls = [partial(np.maximum.reduce, x2, axis=1, keepdims=True, out=m),
+                      partial(np.subtract, m, x2, out=idx, dtype=np.intp),
+                      partial(np.take, table, idx, out=e, mode="clip"),
+                      partial(np.add.reduce, e, axis=1, keepdims=True, out=total),
+                      partial(_row_factors, total, factor, recip_lut),
+                      partial(np.multiply, e, factor, out=e),
+                      partial(np.add, e, 0.5, out=e),
+                      partial(_clip, e, 0.0, 32767.0, out=e),
+                      partial(np.copyto, o2, e, casting="unsafe")]
+
+
+def _row_factors(total, factor, recip_lut):
+    """recip / 2**(31 - headroom) per row, as the reference derives them from the row's sum."""
+    from .. import _fixedpoint as fx
+
+    t = total.astype(np.int64)
+    headroom_plus_one = fx.count_leading_zeros32(t)
+    shifted = ((t << (headroom_plus_one - 1)) + (1 << 13)) >> 14
+    sym = np.clip(shifted - ((1 << 15) + (1 << 16)), -32768, 32767)
+    recip = fx.lut_lookup_int16(sym, recip_lut)
+    np.ldexp(recip.astype(np.float64), headroom_plus_one - 31, out=factor)
+
+
+eval_int16 = cached_calls("opt_softmax16", _Int16Buffers, "eval_int16")
+
+
 # --- int8 / uint8 input (LiteRT's optimized table kernel, see kernels/softmax.py) ---
 
 @register("SOFTMAX", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_softmax8_table)
