@@ -655,6 +655,16 @@ def softmax16_case(seed, shape, beta, spread):
     return content, [x]
 
 
+def unary_int16_case(seed, op, x_scale):
+    """An int16 TANH or LOGISTIC (the 65536-entry table kernel) over every int16 input.  (Input
+    scales of 2**-12 / 2**-11 are left out: there LiteRT's optimized resolver runs gemmlowp's
+    fixed-point tanh/logistic, which kernels/_activations.py does not follow yet.)"""
+    rng = _rng(seed)
+    content = single_op_model(op, [dict(name="x", shape=[4, 16384], dtype=np.int16, quantization=(x_scale, 0))],
+                              [dict(name="y", shape=[4, 16384], dtype=np.int16, quantization=(2.0 ** -15, 0))])
+    return content, [rng.permutation(np.arange(-32768, 32768)).astype(np.int16).reshape(4, 16384)]
+
+
 def space_batch_case(seed, op, shape, block, pairs, dtype):
     """SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND (bound strided copies; padding with the zero point)."""
     rng = _rng(seed)
@@ -875,6 +885,8 @@ CASES = {
                                      ("FULLY_CONNECTED", None, False, "RELU", 3, 0, np.int16)]},
     **{f"softmax16-{'x'.join(map(str, sh))}-{b}-{sp}": (softmax16_case, (sh, b, sp))
        for sh, b, sp in [((1, 10), 1.0, 3000), ((4, 33), 0.5, 12000), ((2, 3, 7), 2.0, 600), ((3, 1000), 1.0, 40000)]},
+    **{f"unary-int16-{op}-{sc}": (unary_int16_case, (op, sc)) for op, sc in
+       [("TANH", 3.1e-4), ("TANH", 1.7e-3), ("LOGISTIC", 7e-4), ("LOGISTIC", 1.1e-4)]},
     **{f"resize-float-{a}-{h}-{'x'.join(map(str, sh))}-{'x'.join(map(str, sz))}": (resize_float_case, (a, h, sh, sz))
        for a, h, sh, sz in [(True, False, (1, 5, 5, 3), (33, 33)), (False, True, (2, 6, 10, 8), (12, 20)),
                             (False, False, (1, 9, 4, 2), (3, 13)), (False, True, (1, 1, 1, 4), (5, 7)),
