@@ -263,13 +263,16 @@ def bidi_rnn_case(seed, hybrid, time_major, merge, stacking):
 
 
 def quantize_case(seed, op, dtype, shape):
-    """QUANTIZE float32 -> 8-bit or DEQUANTIZE 8-bit -> float32, per tensor, with a tail past the blocks of 8."""
+    """QUANTIZE float32 -> 8/16-bit or DEQUANTIZE 8/16-bit -> float32, per tensor, with a tail past the
+    blocks of 8 (or only a tail)."""
     rng = _rng(seed)
     info = np.iinfo(dtype)
     q = (float(rng.uniform(0.01, 0.05)), int(rng.integers(-20, 20)) + (128 if dtype == np.uint8 else 0))
     if op == "QUANTIZE":
         content = single_op_model(op, [("x", list(shape))], [dict(name="y", shape=list(shape), dtype=dtype, quantization=q)])
         return content, [_f32(rng, *shape, scale=3)]
+    if dtype == np.int16:
+        q = (q[0], 0)                # LiteRT's int16 DEQUANTIZE takes zero point 0 only
     content = single_op_model(op, [dict(name="x", shape=list(shape), dtype=dtype, quantization=q)], [("y", list(shape))])
     return content, [rng.integers(info.min, info.max, shape, endpoint=True).astype(dtype)]
 
@@ -767,7 +770,7 @@ CASES = {
     "hybrid-CONV_2D-chunked-float32": (hybrid_window_case, ("CONV_2D", 3, 1, True, 8, (64, 64))),
     "hybrid-CONV_2D-chunked-float64": (hybrid_window_case, ("CONV_2D", 3, 2, False, 64, (24, 24), True)),
     **{f"{op}-{np.dtype(d).name}-{'x'.join(map(str, sh))}": (quantize_case, (op, d, sh)) for op in ("QUANTIZE", "DEQUANTIZE")
-       for d in (np.int8, np.uint8) for sh in [(3, 45), (2, 8, 8, 3), (5, 1001)]},
+       for d in (np.int8, np.uint8, np.int16) for sh in [(3, 45), (2, 8, 8, 3), (5, 1001), (1, 5)]},
     **{f"requantize-{np.dtype(a).name}-{np.dtype(b).name}-{r}-{o}": (requantize_case, (a, b, r, o)) for a, b, r, o in
        [(np.uint8, np.int8, 1.0, -128), (np.int8, np.uint8, 1.0, 128), (np.int8, np.int8, 1.0, 0),
         (np.uint8, np.int8, 1.0, -100), (np.int8, np.int8, 0.37, None), (np.uint8, np.uint8, 2.5, None),

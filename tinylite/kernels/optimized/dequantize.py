@@ -1,4 +1,4 @@
-"""Optimized DEQUANTIZE (int8/uint8, per tensor): LiteRT's optimized
+"""Optimized DEQUANTIZE (int8/uint8/int16, per tensor): LiteRT's optimized
 split (see kernels/dequantize.py) as bound calls without temporaries: the
 blocks of 8 are float32(x) * scale + offset in float32, two passes writing
 the output in place (the same two float32 roundings as the reference), or
@@ -51,3 +51,33 @@ class _Buffers:
 
 
 eval_fast = cached_calls("opt_dequantize_bufs", _Buffers, "eval_fast")
+
+
+# --- int16 ---
+
+@register("DEQUANTIZE", dtypes=(np.int16,), when=lambda node, ref: ref is reference.eval_affine_simd)
+def prepare_int16(node, reference_fn):
+    return eval_int16
+
+
+class _Int16Buffers:
+    """The blocks of 8 as the 8-bit kernel's two float32 passes; the tail's double formula,
+    (x - zero_point) * scale rounded once to float32, as two bound passes in float64 (the
+    difference is exact) instead of the reference's int64 temporaries."""
+
+    def __init__(self, node, x, out):
+        self.x, self.out = x, out
+        xf, res = x.reshape(-1), out.reshape(-1)
+        simd = len(xf) // 8 * 8
+        self.calls = []
+        if simd:
+            self.calls = [partial(np.multiply, xf[:simd], node.data.scale32, out=res[:simd], dtype=np.float32),
+                          partial(np.add, res[:simd], node.data.offset32, out=res[:simd])]
+        if simd < len(xf):
+            tail = np.empty(len(xf) - simd, np.float64)
+            self.calls += [partial(np.subtract, xf[simd:], float(node.data.zero_point.reshape(-1)[0]), out=tail),
+                           partial(np.multiply, tail, float(node.data.scale.reshape(-1)[0]), out=res[simd:],
+                                   casting="same_kind")]
+
+
+eval_int16 = cached_calls("opt_dequantize16_bufs", _Int16Buffers, "eval_int16")
