@@ -159,11 +159,12 @@ def conv_large_im2col_case(seed):
     return content, [_f32(rng, 1, 256, 256, 32)]
 
 
-def quantized_fc_case(seed, dtype, batch, per_channel):
-    """An int8/uint8 FULLY_CONNECTED with constant weights (the integer GEMM kernel)."""
+def quantized_fc_case(seed, dtype, batch, per_channel, depth=24):
+    """An int8/uint8 FULLY_CONNECTED with constant weights (the integer GEMM kernel; past a depth
+    of 1000 or so its sums need float64, and it splits the depth into float32 parts)."""
     rng = _rng(seed)
     info = np.iinfo(dtype)
-    depth, units = 24, 10
+    units = 10
     w = rng.integers(-127 if dtype == np.int8 else 0, 128 if dtype == np.int8 else 256, (units, depth)).astype(dtype)
     xs, xzp = float(rng.uniform(0.01, 0.05)), int(rng.integers(-20, 20)) + (128 if dtype == np.uint8 else 0)
     ws = rng.uniform(0.002, 0.01, units if per_channel else 1).astype(np.float32)
@@ -173,9 +174,12 @@ def quantized_fc_case(seed, dtype, batch, per_channel):
     content = single_op_model("FULLY_CONNECTED", [dict(name="x", shape=[batch, depth], dtype=dtype, quantization=(xs, xzp)),
                                                   dict(name="w", data=w, quantization=wq),
                                                   dict(name="b", data=b, quantization=(bscale, np.zeros(len(bscale), np.int64), 0))],
-                              [dict(name="y", shape=[batch, units], dtype=dtype, quantization=(xs * 6, xzp))],
+                              [dict(name="y", shape=[batch, units], dtype=dtype,
+                                    quantization=(xs * 6 * float(np.sqrt(depth / 24)), xzp))],
                               options=dict(fused_activation_function="RELU"))
-    return content, [rng.integers(info.min, info.max, (batch, depth), endpoint=True).astype(dtype)]
+    x = rng.integers(info.min, info.max, (batch, depth), endpoint=True).astype(dtype)
+    x[0] = info.min if dtype == np.int8 else info.max      # a row of extremes: the largest sums
+    return content, [x]
 
 
 def lstm_case(seed, time_major):
@@ -900,8 +904,9 @@ CASES = {
     **{f"mean-{'x'.join(map(str, sh))}-{'-'.join(map(str, ax))}-{k}": (mean_case, (sh, ax, k))
        for sh, ax, k in [((1, 256, 16), (1,), False), ((2, 12, 10, 3), (1, 2), True), ((70, 5), (0,), True),
                          ((2, 9, 10, 3), (2, 1), False), ((3, 8, 200), (-1,), False), ((2, 100, 1), (1,), False)]},
-    **{f"fc-{np.dtype(d).name}-{n}-{pc}": (quantized_fc_case, (d, n, pc)) for d, n, pc in
-       [(np.int8, 1, True), (np.int8, 3, False), (np.uint8, 2, False)]},
+    **{f"fc-{np.dtype(d).name}-{n}-{pc}-{k}": (quantized_fc_case, (d, n, pc, k)) for d, n, pc, k in
+       [(np.int8, 1, True, 24), (np.int8, 3, False, 24), (np.uint8, 2, False, 24), (np.int8, 1, True, 3001),
+        (np.int8, 4, False, 9216), (np.uint8, 2, True, 2000), (np.uint8, 3, False, 70000)]},
 }
 
 

@@ -107,7 +107,35 @@ def prepare_int(node, reference_fn):
         return None
     if GemmConv.plan(node, w.data.T, node.data.q_wzp, node.data.q_mode == "gemmlowp") is None:
         return None
+    p = node.data.opt_conv
+    if p["dtype"] == np.float64:
+        p["ksplit"] = _k_split(p["wmat"], 128 if node.inputs[0].dtype == np.int8 else 255)
     return eval_int
+
+
+# A depth split into more parts than this keeps the float64 product.
+MAX_K_PARTS = 64
+
+
+def _k_split(wmat, xmax):
+    """The weights [K, units] (float64, centered) as float32 [parts, K / parts, units]
+    (K padded with zero rows) for the fewest equal parts in which every partial sum
+    stays exact in float32: xmax x each column's sum of |w| over the part below 2**24.
+    A long int8 product then runs as one batched float32 product (half the bytes of
+    float64 weights: at batch 1 the product is bound by reading them) and its parts'
+    sums are added in float64, exactly; None where no split of up to MAX_K_PARTS parts
+    suffices (or none is needed)."""
+    k, units = wmat.shape
+    aw = np.abs(wmat)
+    for parts in range(2, MAX_K_PARTS + 1):
+        kp = -(-k // parts)
+        padded = np.zeros((parts * kp, units), np.float64)
+        padded[:k] = aw
+        if float(padded.reshape(parts, kp, units).sum(axis=1).max(initial=0)) * xmax < 2.0**24:
+            w = np.zeros((parts * kp, units), np.float32)
+            w[:k] = wmat
+            return w.reshape(parts, kp, units)
+    return None
 
 
 class _Buffers:
@@ -117,6 +145,9 @@ class _Buffers:
         depth = p["wmat"].shape[0]
         rows = x.size // depth
         self.x, self.out = x, out
+        if p.get("ksplit") is not None:
+            self._split(node, p, x, out, rows, depth, units)
+            return
         xb = np.empty((rows, depth), p["dtype"])
         acc = np.empty((rows, units), p["dtype"])
         tile = rows if rows * units <= TILE_ELEMENTS else 1
@@ -128,6 +159,26 @@ class _Buffers:
                          tile=tile, bias=p["bias"], acc_range=p["acc_range"])
         self.calls = [partial(np.copyto, xb, x.reshape(rows, depth), casting="unsafe"),
                       partial(np.dot, xb, p["wmat"], out=acc)]
+        self.calls += rq.calls(acc.reshape(shape), t, out.reshape(shape), mask)
+
+    def _split(self, node, p, x, out, rows, depth, units):
+        """The product as p["ksplit"]'s parts: the input copied into float32 rows padded with zeros
+        to the parts' depth, one batched float32 product, the parts added in float64 (exact)."""
+        w = p["ksplit"]
+        parts, kp, _ = w.shape
+        xb = np.zeros((rows, parts * kp), np.float32)
+        partial_sums = np.empty((parts, rows, units), np.float32)
+        acc = np.empty((rows, units), np.float64)
+        tile = rows if rows * units <= TILE_ELEMENTS else 1
+        shape = (rows // tile, tile * units)
+        t = np.empty(shape, np.int64)
+        mask = np.empty(shape, bool)
+        data = node.data
+        rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"],
+                         tile=tile, bias=p["bias"], acc_range=p["acc_range"])
+        self.calls = [partial(np.copyto, xb[:, :depth], x.reshape(rows, depth), casting="unsafe"),
+                      partial(np.matmul, xb.reshape(rows, parts, kp).transpose(1, 0, 2), w, out=partial_sums),
+                      partial(np.add.reduce, partial_sums, axis=0, dtype=np.float64, out=acc)]
         self.calls += rq.calls(acc.reshape(shape), t, out.reshape(shape), mask)
 
 
