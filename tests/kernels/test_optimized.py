@@ -672,6 +672,31 @@ def unary_int16_case(seed, op, x_scale):
     return content, [rng.permutation(np.arange(-32768, 32768)).astype(np.int16).reshape(4, 16384)]
 
 
+def depthwise16_case(seed, shape, k, stride, padding, m, act):
+    """An int16 DEPTHWISE_CONV_2D (16x8, int64 bias: the _gemm16 einsum kernel), per-channel
+    scales, a saturating output scale, extreme inputs."""
+    rng = _rng(seed)
+    cin = shape[-1]
+    cout = cin * m
+    xs = float(rng.uniform(1e-4, 4e-4))
+    w = rng.integers(-127, 128, (1, k, k, cout)).astype(np.int8)
+    w[..., 0] = 127
+    ws = rng.uniform(0.002, 0.01, cout).astype(np.float32)
+    b = rng.integers(-300000, 300000, cout).astype(np.int64)
+    bscale = (np.float32(xs) * ws).astype(np.float32)
+    content = single_op_model(
+        "DEPTHWISE_CONV_2D",
+        [dict(name="x", shape=list(shape), dtype=np.int16, quantization=(xs, 0)),
+         dict(name="w", data=w, quantization=(ws, np.zeros(cout, np.int64), 3)),
+         dict(name="b", data=b, quantization=(bscale, np.zeros(cout, np.int64), 0))],
+        [dict(name="y", shape=[1], dtype=np.int16, quantization=(xs * float(ws.mean()) * k * k * 40, 0))],
+        options=dict(padding=padding, stride_h=stride, stride_w=stride, depth_multiplier=m,
+                     fused_activation_function=act))
+    x = rng.integers(-32768, 32768, shape).astype(np.int16)
+    x.reshape(-1)[:4] = [-32768, 32767, 0, -1]
+    return content, [x]
+
+
 def space_batch_case(seed, op, shape, block, pairs, dtype):
     """SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND (bound strided copies; padding with the zero point)."""
     rng = _rng(seed)
@@ -894,6 +919,10 @@ CASES = {
        for sh, b, sp in [((1, 10), 1.0, 3000), ((4, 33), 0.5, 12000), ((2, 3, 7), 2.0, 600), ((3, 1000), 1.0, 40000)]},
     **{f"unary-int16-{op}-{sc}": (unary_int16_case, (op, sc)) for op, sc in
        [("TANH", 3.1e-4), ("TANH", 1.7e-3), ("LOGISTIC", 7e-4), ("LOGISTIC", 1.1e-4)]},
+    **{f"depthwise16-{'x'.join(map(str, sh))}-{k}-{s}-{p}-{m}-{a}": (depthwise16_case, (sh, k, s, p, m, a))
+       for sh, k, s, p, m, a in [((1, 9, 8, 5), 3, 1, "SAME", 1, "NONE"), ((2, 9, 9, 4), 3, 2, "VALID", 1, "RELU"),
+                                 ((2, 60, 40, 16), 3, 1, "SAME", 1, "RELU6"), ((1, 7, 7, 3), 5, 1, "SAME", 2, "NONE"),
+                                 ((1, 6, 6, 1), 3, 1, "VALID", 4, "RELU")]},
     **{f"resize-float-{a}-{h}-{'x'.join(map(str, sh))}-{'x'.join(map(str, sz))}": (resize_float_case, (a, h, sh, sz))
        for a, h, sh, sz in [(True, False, (1, 5, 5, 3), (33, 33)), (False, True, (2, 6, 10, 8), (12, 20)),
                             (False, False, (1, 9, 4, 2), (3, 13)), (False, True, (1, 1, 1, 4), (5, 7)),

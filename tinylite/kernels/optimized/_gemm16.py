@@ -1,6 +1,7 @@
 """CONV_2D and FULLY_CONNECTED with int16 activations (16x8: int8 weights;
 FULLY_CONNECTED also 16x16), as one exact float64 BLAS product and a few
-requantization passes.
+requantization passes; DEPTHWISE_CONV_2D 16x8 as one float64 einsum over
+the windows and the same passes.
 
 The products of an int16 input and int8 (int16) weights summed over K stay
 exact integers in float64 while every partial sum is below 2**53: the bound,
@@ -185,3 +186,62 @@ class _Buffers:
 
 
 eval_gemm16 = cached_calls("opt_gemm16_bufs", _Buffers, "eval_gemm16")
+
+
+# --- DEPTHWISE_CONV_2D 16x8 ---
+
+def plan_depthwise(node):
+    """The eval for a prepared int16 DEPTHWISE_CONV_2D (constant filter, "mbqm64"), or None:
+    the taps, scaled per output channel by m (exact, as the weights above), summed over
+    the windows of a float64 copy of the input by one einsum per chunk of output rows
+    (exact integer sums times 2**-t: their order is free), then the requantization's
+    add, clip, cast and wrap."""
+    d = node.draft(GemmData)
+    b = node.inputs[2] if node.has_input(2) else None
+    if d.q_taps is None or d.q_mode != "mbqm64" or (b is not None and b.data is None):
+        return None
+    kh, kw, cin, m = d.q_taps.shape
+    cout = cin * m
+    taps = d.q_taps.reshape(kh * kw, cout)
+    bias = np.zeros(cout, np.int64) if d.q_bias is None else np.asarray(d.q_bias, np.int64).reshape(-1)
+    bound = XMAX * np.abs(taps).sum(axis=0) + np.abs(bias).astype(np.float64)
+    if float(bound.max(initial=0)) >= 2.0**53:
+        return None
+    p = dict(mode="mbqm64", lo=int(d.q_lo), hi=int(d.q_hi), zp=int(d.q_out_zp))
+    consts = _mbqm64_constants(d.q_mult, d.q_shift, bias, bound, p["zp"], p["lo"], p["hi"], cout)
+    if consts is None:
+        return None
+    p["m"], p["c"] = consts
+    p["taps"] = np.ascontiguousarray((d.q_taps * p["m"].reshape(cin, m)))       # [kh, kw, cin, m]
+    d.opt_conv = p
+    return eval_depthwise16
+
+
+class _DepthwiseBuffers:
+    def __init__(self, node, x, out):
+        p = node.data.opt_conv
+        g = node.data.geometry
+        self.x, self.out, self.calls = x, out, []
+        if out.size == 0:
+            return
+        n, h, wd, cin = x.shape
+        _, oh, ow, cout = out.shape
+        m = cout // cin
+        pt, pb, pl, pr = g["pad"]
+        xp, fill = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], 0.0, np.float64)
+        calls = [fill] if fill is not None else []
+        calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
+        windows = patches(xp, g)                                   # [n, oh, ow, kh, kw, cin]
+        rows = min(oh, chunk_rows(n * ow * cout))
+        acc = np.empty((n, rows, ow, cin, m), np.float64)
+        outf = out.reshape(n, oh, ow, cout)
+        for r0 in range(0, oh, rows):
+            k = min(oh, r0 + rows) - r0
+            a = acc[:, :k]
+            calls.append(partial(np.einsum, "nhwijc,ijcm->nhwcm", windows[:, r0:r0 + k], p["taps"], out=a))
+            # Views (a chunk of rows of several images is not contiguous): the passes are elementwise.
+            calls += _requant_calls(p, a.reshape(n, k, ow, cout), outf[:, r0:r0 + k], None)
+        self.calls = calls
+
+
+eval_depthwise16 = cached_calls("opt_dw16_bufs", _DepthwiseBuffers, "eval_depthwise16")

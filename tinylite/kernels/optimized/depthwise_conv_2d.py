@@ -440,3 +440,12 @@ class _LiteRTOrderBuffers:
 
 
 eval_litert_order = cached_calls("opt_litert_order_bufs", _LiteRTOrderBuffers, "eval_litert_order")
+
+
+# --- int16 activations (16x8): see _gemm16.py ---
+
+@register("DEPTHWISE_CONV_2D", dtypes=(np.int16,), when=lambda node, ref: ref is reference._eval_depthwise)
+def prepare_int16(node, reference_fn):
+    from . import _gemm16
+
+    return _gemm16.plan_depthwise(node)
