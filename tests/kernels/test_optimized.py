@@ -384,10 +384,13 @@ def softmax8_one_hot_case(seed, dtype):
 def avg_pool_int_case(seed, dtype, shape, filt, stride, padding, act):
     """An int8/uint8 AVERAGE_POOL_2D whose windows all hold the same number of values
     (the table kernel): VALID, SAME on a tiling geometry, global pools up to the
-    largest table (16 x 16 windows); even counts make rounding ties."""
+    largest table (16 x 16 windows); even counts make rounding ties.  int16 and
+    SAME padding with partial windows: the general integer kernel."""
     rng = _rng(seed)
     info = np.iinfo(dtype)
     q = (float(rng.uniform(0.01, 0.2)), int(rng.integers(-20, 20)) + (128 if dtype == np.uint8 else 0))
+    if dtype == np.int16:
+        q = (q[0], 0)
     content = single_op_model("AVERAGE_POOL_2D", [dict(name="x", shape=list(shape), dtype=dtype, quantization=q)],
                               [dict(name="y", shape=[1], dtype=dtype, quantization=q)],
                               options=dict(padding=padding, stride_h=stride, stride_w=stride, filter_height=filt[0],
@@ -815,7 +818,10 @@ CASES = {
                                   (np.uint8, (2, 8, 6, 5), (2, 2), 2, "SAME", "NONE"),
                                   (np.int8, (1, 7, 9, 3), (3, 3), 1, "VALID", "RELU6"),
                                   (np.int8, (1, 25, 5, 4), (25, 5), 1, "VALID", "NONE"),
-                                  (np.uint8, (2, 16, 16, 3), (16, 16), 1, "VALID", "RELU6")]},
+                                  (np.uint8, (2, 16, 16, 3), (16, 16), 1, "VALID", "RELU6"),
+                                  (np.int16, (2, 8, 6, 5), (2, 2), 2, "VALID", "NONE"),
+                                  (np.int16, (1, 7, 9, 3), (3, 3), 2, "SAME", "RELU"),
+                                  (np.int16, (2, 12, 12, 4), (12, 12), 1, "VALID", "RELU6")]},
     **{f"mean-table-{np.dtype(d).name}-{'x'.join(map(str, sh))}-{ax}-{k}": (mean_int_case, (d, sh, ax, k))
        for d, sh, ax, k in [(np.int8, (2, 7, 7, 20), [1, 2], True), (np.uint8, (1, 5, 3, 32), [1, 2], True),
                             (np.int8, (2, 16, 16, 3), [1, 2], True), (np.int8, (2, 4, 5, 6), [1, 2], False),

@@ -99,7 +99,7 @@ def tap_views(node, x, pad_value):
     return cached.refresh(x)
 
 
-# --- int8 / uint8 ---
+# --- int8 / uint8 (and int16: the general kernel below) ---
 
 # Largest table of averages (one entry per possible window sum): 64 KiB.
 TABLE_MAX = 1 << 16
@@ -151,7 +151,7 @@ class _TableBuffers:
 eval_int_table = cached_calls("opt_avgpool_table", _TableBuffers, "eval_int_table")
 
 
-@register("AVERAGE_POOL_2D", dtypes=(np.int8, np.uint8),
+@register("AVERAGE_POOL_2D", dtypes=(np.int8, np.uint8, np.int16),
           when=lambda node, ref: ref is reference._eval_average_pool)
 def prepare_int(node, reference_fn):
     """The window sums as one int64 reduction over a strided view of the zero-padded
