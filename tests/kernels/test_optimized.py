@@ -700,6 +700,21 @@ def depthwise16_case(seed, shape, k, stride, padding, m, act):
     return content, [x]
 
 
+def add16_case(seed, op, x_shape, y_shape, act, out_ratio):
+    """An int16 ADD or SUB on LiteRT's general path (scales not powers of two: the _add16
+    table kernel), broadcasting or not, an output scale that saturates (out_ratio < 1)."""
+    rng = _rng(seed)
+    sx, sy = (float(rng.uniform(1e-4, 5e-4)) for _ in range(2))
+    content = single_op_model(op, [dict(name="x", shape=list(x_shape), dtype=np.int16, quantization=(sx, 0)),
+                                   dict(name="y", shape=list(y_shape), dtype=np.int16, quantization=(sy, 0))],
+                              [dict(name="z", shape=[1], dtype=np.int16, quantization=(max(sx, sy) * out_ratio, 0))],
+                              options=dict(fused_activation_function=act))
+    x, y = (rng.integers(-32768, 32768, s).astype(np.int16) for s in (x_shape, y_shape))
+    x.reshape(-1)[:3] = [-32768, 32767, 0]
+    y.reshape(-1)[:3] = [32767 if op == "SUB" else -32768, 32767, 0]
+    return content, [x, y]
+
+
 def space_batch_case(seed, op, shape, block, pairs, dtype):
     """SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND (bound strided copies; padding with the zero point)."""
     rng = _rng(seed)
@@ -929,6 +944,10 @@ CASES = {
        for sh, k, s, p, m, a in [((1, 9, 8, 5), 3, 1, "SAME", 1, "NONE"), ((2, 9, 9, 4), 3, 2, "VALID", 1, "RELU"),
                                  ((2, 60, 40, 16), 3, 1, "SAME", 1, "RELU6"), ((1, 7, 7, 3), 5, 1, "SAME", 2, "NONE"),
                                  ((1, 6, 6, 1), 3, 1, "VALID", 4, "RELU")]},
+    **{f"{op}16-{'x'.join(map(str, xs))}-{'x'.join(map(str, ys))}-{a}-{r}": (add16_case, (op, xs, ys, a, r))
+       for op, xs, ys, a, r in [("ADD", (2, 5, 7, 3), (2, 5, 7, 3), "NONE", 1.3), ("ADD", (2, 5, 7, 3), (1, 1, 1, 3), "RELU", 0.7),
+                                ("SUB", (3, 40), (3, 40), "NONE", 2.1), ("SUB", (4, 9), (4, 1), "RELU6", 0.9),
+                                ("ADD", (1, 64, 64, 8), (1, 64, 64, 8), "NONE", 1.0)]},
     **{f"resize-float-{a}-{h}-{'x'.join(map(str, sh))}-{'x'.join(map(str, sz))}": (resize_float_case, (a, h, sh, sz))
        for a, h, sh, sz in [(True, False, (1, 5, 5, 3), (33, 33)), (False, True, (2, 6, 10, 8), (12, 20)),
                             (False, False, (1, 9, 4, 2), (3, 13)), (False, True, (1, 1, 1, 4), (5, 7)),

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _pair_table, register
+from . import _add16, _pair_table, register
 from .. import _binary as reference, _fixedpoint as fx
 from .._base import op_data
 
@@ -100,3 +100,8 @@ def eval_scalar_broadcast(node, inputs, outputs):
 def prepare_pair_table(node, reference_fn):
     """Any other 8-bit ADD: one lookup in the table of the reference's results (_pair_table)."""
     return _pair_table.plan(node, reference_fn)
+
+
+# --- int16, LiteRT's general path: see _add16.py ---
+
+register("ADD", dtypes=(np.int16,), when=_add16.applies, name="add.prepare_int16")(_add16.prepare)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _binary as reference
-from . import _pair_table, register
+from . import _add16, _pair_table, register
 from .._base import op_data
 
 
@@ -17,3 +17,8 @@ class OpData(reference.BinaryData, _pair_table.PairTableData):
 @register("SUB", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_add_sub)
 def prepare_pair_table(node, reference_fn):
     return _pair_table.plan(node, reference_fn)
+
+
+# --- int16, LiteRT's general path: see _add16.py ---
+
+register("SUB", dtypes=(np.int16,), when=_add16.applies, name="sub.prepare_int16")(_add16.prepare)

@@ -1,0 +1,67 @@
+"""ADD and SUB with int16 inputs on LiteRT's general (not power-of-two) path:
+each input's rescale, the one fixed-point step that depends on one input
+value, as a lookup in the reference's 65536-entry table of it (indexed by the
+input's uint16 bits), the sum, and the output's gemmlowp requantization by
+_requantize's Requantizer (its int64 passes: the rescaled sums reach 2**30,
+too large for the float64 path), with the clamp and the cast.  Against the
+reference's ~20 int64 temporaries per invoke, ten bound passes into buffers
+kept across invokes."""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from .. import _binary as reference
+from ._cached import cached_calls
+from ._requantize import Requantizer
+
+
+def applies(node, reference_fn):
+    return (reference_fn is reference._eval_add_sub and node.inputs[0].dtype == np.int16
+            and Requantizer.applies(node.data.q_out_shift))
+
+
+def _uint16_table(params):
+    """The reference's rescale of every int16 value, indexed by the value's uint16 bits."""
+    table = reference._rescale_table(np.dtype(np.int16).str, tuple(int(v) for v in params))   # index: value + 32768
+    return np.concatenate([table[32768:], table[:32768]])
+
+
+def prepare(node, reference_fn):
+    return eval_add16
+
+
+class _Buffers:
+    def __init__(self, node, x, y, out):
+        data = node.data
+        self.x, self.y, self.out = x, y, out
+        ta, tb = (_uint16_table(p) for p in data.q_in)
+        a = np.empty(x.shape, np.int64)
+        b = np.empty(y.shape, np.int64)
+        raw = np.empty(out.shape, np.int64)
+        t = np.empty(out.shape, np.int64)
+        mask = np.empty(out.shape, bool)
+        bound = float(np.abs(ta).max()) + float(np.abs(tb).max())
+        rq = Requantizer(np.atleast_1d(data.q_out_mult), np.atleast_1d(data.q_out_shift), True, data.q_out_zp,
+                         data.q_lo, data.q_hi, bound)
+        combine = np.add if data.q_sign > 0 else np.subtract
+        self.calls = [partial(np.take, ta, x.view(np.uint16), out=a, mode="clip"),
+                      partial(np.take, tb, y.view(np.uint16), out=b, mode="clip"),
+                      partial(combine, a, b, out=raw)] + rq.calls(raw, t, out, mask)
+
+
+def eval_add16(node, inputs, outputs):
+    fb = node.cache.get("opt_add16_bufs")
+    if fb is None or fb.x is not inputs[0] or fb.y is not inputs[1] or fb.out is not outputs[0]:
+        fb = node.cache["opt_add16_bufs"] = _Buffers(node, inputs[0], inputs[1], outputs[0])
+    for call in fb.calls:
+        call()
+
+
+def _bind(node, inputs, outputs):
+    fb = node.cache["opt_add16_bufs"] = _Buffers(node, inputs[0], inputs[1], outputs[0])
+    return list(fb.calls)
+
+
+eval_add16.bind = _bind
