@@ -702,7 +702,8 @@ def depthwise16_case(seed, shape, k, stride, padding, m, act):
 
 def add16_case(seed, op, x_shape, y_shape, act, out_ratio):
     """An int16 ADD or SUB on LiteRT's general path (scales not powers of two: the _add16
-    table kernel), broadcasting or not, an output scale that saturates (out_ratio < 1)."""
+    table kernel), broadcasting or not, an output scale that saturates (out_ratio < 1);
+    an int16 MUL (out_ratio: its output scale over the larger input scale)."""
     rng = _rng(seed)
     sx, sy = (float(rng.uniform(1e-4, 5e-4)) for _ in range(2))
     content = single_op_model(op, [dict(name="x", shape=list(x_shape), dtype=np.int16, quantization=(sx, 0)),
@@ -947,7 +948,9 @@ CASES = {
     **{f"{op}16-{'x'.join(map(str, xs))}-{'x'.join(map(str, ys))}-{a}-{r}": (add16_case, (op, xs, ys, a, r))
        for op, xs, ys, a, r in [("ADD", (2, 5, 7, 3), (2, 5, 7, 3), "NONE", 1.3), ("ADD", (2, 5, 7, 3), (1, 1, 1, 3), "RELU", 0.7),
                                 ("SUB", (3, 40), (3, 40), "NONE", 2.1), ("SUB", (4, 9), (4, 1), "RELU6", 0.9),
-                                ("ADD", (1, 64, 64, 8), (1, 64, 64, 8), "NONE", 1.0)]},
+                                ("ADD", (1, 64, 64, 8), (1, 64, 64, 8), "NONE", 1.0),
+                                ("MUL", (2, 5, 7, 3), (2, 5, 7, 3), "NONE", 40.0), ("MUL", (2, 5, 7, 3), (1, 1, 1, 3), "RELU", 3.0),
+                                ("MUL", (3, 40), (3, 1), "NONE", 300.0)]},
     **{f"resize-float-{a}-{h}-{'x'.join(map(str, sh))}-{'x'.join(map(str, sz))}": (resize_float_case, (a, h, sh, sz))
        for a, h, sh, sz in [(True, False, (1, 5, 5, 3), (33, 33)), (False, True, (2, 6, 10, 8), (12, 20)),
                             (False, False, (1, 9, 4, 2), (3, 13)), (False, True, (1, 1, 1, 4), (5, 7)),

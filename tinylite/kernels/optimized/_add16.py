@@ -1,11 +1,17 @@
-"""ADD and SUB with int16 inputs on LiteRT's general (not power-of-two) path:
+"""ADD, SUB and MUL with int16 inputs.
+
+ADD and SUB on LiteRT's general (not power-of-two) path:
 each input's rescale, the one fixed-point step that depends on one input
 value, as a lookup in the reference's 65536-entry table of it (indexed by the
 input's uint16 bits), the sum, and the output's gemmlowp requantization by
 _requantize's Requantizer (its int64 passes: the rescaled sums reach 2**30,
 too large for the float64 path), with the clamp and the cast.  Against the
 reference's ~20 int64 temporaries per invoke, ten bound passes into buffers
-kept across invokes."""
+kept across invokes.
+
+MUL (zero points 0, as TFLite's int16 scheme requires): the exact product in
+int64 and the same requantization (a multiplier below 1; above, the reference
+runs)."""
 from __future__ import annotations
 
 from functools import partial
@@ -65,3 +71,44 @@ def _bind(node, inputs, outputs):
 
 
 eval_add16.bind = _bind
+
+
+# --- MUL ---
+
+def mul_applies(node, reference_fn):
+    from .. import mul
+
+    return (reference_fn is mul._eval_mul and node.inputs[0].dtype == np.int16
+            and not any(node.data.q_zps) and Requantizer.applies(node.data.q_shift))
+
+
+def prepare_mul(node, reference_fn):
+    return eval_mul16
+
+
+class _MulBuffers:
+    def __init__(self, node, x, y, out):
+        data = node.data
+        self.x, self.y, self.out = x, y, out
+        prod = np.empty(out.shape, np.int64)
+        t = np.empty(out.shape, np.int64)
+        mask = np.empty(out.shape, bool)
+        rq = Requantizer(np.atleast_1d(data.q_mult), np.atleast_1d(data.q_shift), True, data.q_zps[2],
+                         data.q_lo, data.q_hi, 2.0**30)
+        self.calls = [partial(np.multiply, x, y, out=prod, dtype=np.int64)] + rq.calls(prod, t, out, mask)
+
+
+def eval_mul16(node, inputs, outputs):
+    fb = node.cache.get("opt_mul16_bufs")
+    if fb is None or fb.x is not inputs[0] or fb.y is not inputs[1] or fb.out is not outputs[0]:
+        fb = node.cache["opt_mul16_bufs"] = _MulBuffers(node, inputs[0], inputs[1], outputs[0])
+    for call in fb.calls:
+        call()
+
+
+def _bind_mul(node, inputs, outputs):
+    fb = node.cache["opt_mul16_bufs"] = _MulBuffers(node, inputs[0], inputs[1], outputs[0])
+    return list(fb.calls)
+
+
+eval_mul16.bind = _bind_mul
