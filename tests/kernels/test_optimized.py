@@ -666,9 +666,9 @@ def softmax16_case(seed, shape, beta, spread):
 
 
 def unary_int16_case(seed, op, x_scale):
-    """An int16 TANH or LOGISTIC (the 65536-entry table kernel) over every int16 input.  (Input
-    scales of 2**-12 / 2**-11 are left out: there LiteRT's optimized resolver runs gemmlowp's
-    fixed-point tanh/logistic, which kernels/_activations.py does not follow yet.)"""
+    """An int16 TANH or LOGISTIC (the 65536-entry table kernel) over every int16 input; at input
+    scales of 2**-12 (and 2**-11 for TANH) LiteRT's optimized resolver runs gemmlowp's fixed-point
+    functions, its reference resolver the table interpolation."""
     rng = _rng(seed)
     content = single_op_model(op, [dict(name="x", shape=[4, 16384], dtype=np.int16, quantization=(x_scale, 0))],
                               [dict(name="y", shape=[4, 16384], dtype=np.int16, quantization=(2.0 ** -15, 0))])
@@ -940,7 +940,8 @@ CASES = {
     **{f"softmax16-{'x'.join(map(str, sh))}-{b}-{sp}": (softmax16_case, (sh, b, sp))
        for sh, b, sp in [((1, 10), 1.0, 3000), ((4, 33), 0.5, 12000), ((2, 3, 7), 2.0, 600), ((3, 1000), 1.0, 40000)]},
     **{f"unary-int16-{op}-{sc}": (unary_int16_case, (op, sc)) for op, sc in
-       [("TANH", 3.1e-4), ("TANH", 1.7e-3), ("LOGISTIC", 7e-4), ("LOGISTIC", 1.1e-4)]},
+       [("TANH", 3.1e-4), ("TANH", 1.7e-3), ("LOGISTIC", 7e-4), ("LOGISTIC", 1.1e-4), ("TANH", 2.0 ** -12),
+        ("TANH", 2.0 ** -11), ("LOGISTIC", 2.0 ** -12)]},
     **{f"depthwise16-{'x'.join(map(str, sh))}-{k}-{s}-{p}-{m}-{a}": (depthwise16_case, (sh, k, s, p, m, a))
        for sh, k, s, p, m, a in [((1, 9, 8, 5), 3, 1, "SAME", 1, "NONE"), ((2, 9, 9, 4), 3, 2, "VALID", 1, "RELU"),
                                  ((2, 60, 40, 16), 3, 1, "SAME", 1, "RELU6"), ((1, 7, 7, 3), 5, 1, "SAME", 2, "NONE"),

@@ -41,6 +41,11 @@ def prepare_sigmoid_like(node, tanh):
     pot = abs(log2 - rounded) < 1e-3 and (shift in (0, 1) if tanh else shift == 0)
     if pot:
         d.q_mult, d.q_shift = 3 << shift, 0
+        if not node.reference:
+            # LiteRT's optimized resolver runs these scales on gemmlowp's fixed-point
+            # tanh/logistic (F3 input, its left shift by 1 for TANH at 2**-11; input_multiplier 0),
+            # its reference resolver on the table interpolation below.
+            return _eval_tanh16_gemmlowp if tanh else _eval_logistic16_gemmlowp
     else:
         multiplier = float(x.scale) * 4096.0 * 3.0
         shift = 0
@@ -86,6 +91,17 @@ def _eval_logistic16(node, inputs, outputs):
     res = np.where(uh >= 255, 0x7FFF << 10, res)
     res = np.where(v >= 0, res + (1 << 9), (1 << 25) - res + (1 << 9) - 1)
     outputs[0][...] = ((res & 0xFFFFFFFF) >> 10).astype(np.int16)
+
+
+def _eval_tanh16_gemmlowp(node, inputs, outputs):
+    x = inputs[0].astype(np.int64)
+    if node.data.q_mult == 6:           # input_left_shift 1: SaturatingRoundingMultiplyByPOT<1>
+        x = fx.saturating_rounding_multiply_by_pot16(x, 1)
+    outputs[0][...] = fx.tanh16_lut(x, 3)
+
+
+def _eval_logistic16_gemmlowp(node, inputs, outputs):
+    outputs[0][...] = fx.logistic16_lut(inputs[0].astype(np.int64), 3)
 
 
 def _prepare_relu_x(node, act_min, act_max, dtypes):

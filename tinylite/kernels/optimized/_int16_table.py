@@ -1,5 +1,5 @@
 """int16 unary ops whose output depends on the input value alone (TANH and
-LOGISTIC's fixed-point interpolation): the reference kernel run once over all
+LOGISTIC: the reference's table interpolation, gemmlowp's fixed-point functions): the reference kernel run once over all
 65536 inputs gives a table, bit-exact by construction, and an invoke is one
 lookup with the input viewed as uint16 (against the reference's ten int64
 passes).
@@ -75,7 +75,8 @@ def register_for(op_name: str, reference_eval):
                 [partial(np.take, table.array, x.view(np.uint16), out=out, mode="clip")]
 
     _Buffers.__module__ = __name__
-    eval_table = cached_calls("opt_int16_table", _Buffers, f"eval_{op_name.lower()}_int16_table")
+    label = reference_eval.__name__.lstrip("_").removeprefix("eval_")
+    eval_table = cached_calls("opt_int16_table", _Buffers, f"eval_{label}_table")
 
     def applies(node, reference_fn):
         return reference_fn is reference_eval and node.outputs[0].dtype == np.int16
@@ -83,5 +84,5 @@ def register_for(op_name: str, reference_eval):
     def prepare(node, reference_fn):
         return eval_table
 
-    register(op_name, dtypes=(np.int16,), when=applies, name=f"{op_name.lower()}.prepare_int16_table")(prepare)
+    register(op_name, dtypes=(np.int16,), when=applies, name=f"{op_name.lower()}.prepare_{label}_table")(prepare)
     return eval_table

@@ -5,3 +5,4 @@ from . import _int16_table, _unary_table
 
 _unary_table.register_for("LOGISTIC")
 eval_int16_table = _int16_table.register_for("LOGISTIC", _activations._eval_logistic16)
+eval_int16_gemmlowp_table = _int16_table.register_for("LOGISTIC", _activations._eval_logistic16_gemmlowp)

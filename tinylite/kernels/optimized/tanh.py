@@ -5,3 +5,4 @@ from . import _int16_table, _unary_table
 
 _unary_table.register_for("TANH")
 eval_int16_table = _int16_table.register_for("TANH", _activations._eval_tanh16)
+eval_int16_gemmlowp_table = _int16_table.register_for("TANH", _activations._eval_tanh16_gemmlowp)
