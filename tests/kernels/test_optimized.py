@@ -607,20 +607,21 @@ def prelu_int_case(seed, dtype, shape, alpha_shape, out_ratio):
     return content, [x]
 
 
-def int16_gemm_case(seed, op, bias_type, per_channel, act, geometry, zp=0, weights=np.int8):
+def int16_gemm_case(seed, op, bias_type, per_channel, act, geometry, zp=0, weights=np.int8, depth=21):
     """A CONV_2D or FULLY_CONNECTED with int16 activations (the _gemm16 kernels): int8 (or int16)
     weights, an int64 or int32 bias or none (quantized_bias_type 4, 2), per-channel or per-tensor
     scales, an output scale small enough to saturate part of the outputs, extreme inputs; `zp`:
-    the zero points of a FULLY_CONNECTED's input and output (its double-precision kernel)."""
+    the zero points of a FULLY_CONNECTED's input and output (its double-precision kernel); a
+    FULLY_CONNECTED `depth` of 2048 or more at a few rows takes the byte-split float32 product."""
     rng = _rng(seed)
     xs = float(rng.uniform(1e-4, 4e-4))
-    x_shape = [2, 7, 6, 3] if op == "CONV_2D" else [geometry, 21]
+    x_shape = [2, 7, 6, 3] if op == "CONV_2D" else [geometry, depth]
     if op == "CONV_2D":
         kh, kw, stride, padding = geometry
         cout = 7
         wshape = (cout, kh, kw, x_shape[-1])
     else:
-        cout = 9
+        cout = 9 if depth < 2048 else 64
         wshape = (cout, x_shape[-1])
     k = int(np.prod(wshape[1:]))
     wmax = 127 if weights == np.int8 else 32767
@@ -639,11 +640,11 @@ def int16_gemm_case(seed, op, bias_type, per_channel, act, geometry, zp=0, weigh
         options["quantized_bias_type"] = bias_type
     if op == "CONV_2D":
         options.update(padding=padding, stride_h=stride, stride_w=stride)
-    out_scale = xs * float(ws.mean()) * k * float(rng.uniform(20, 60)) * (wmax / 127)
+    out_scale = xs * float(ws.mean()) * min(k, 300) * float(rng.uniform(20, 60)) * (wmax / 127)
     content = single_op_model(op, ins, [dict(name="y", shape=[1], dtype=np.int16, quantization=(out_scale, -zp))],
                               options=options)
     x = rng.integers(-32768, 32768, x_shape).astype(np.int16)
-    x.reshape(-1)[:4] = [-32768, 32767, 0, -1]
+    x.reshape(-1)[:6] = [-32768, 32767, 0, -1, 255, -256]
     x[-1] = -32768                         # a sample of extremes: saturates
     return content, [x]
 
@@ -937,6 +938,8 @@ CASES = {
                                      ("FULLY_CONNECTED", 2, True, "RELU6", 4, 0, np.int8),
                                      ("FULLY_CONNECTED", 4, False, "NONE", 2, 0, np.int16),
                                      ("FULLY_CONNECTED", None, False, "RELU", 3, 0, np.int16)]},
+    **{f"int16-FULL-{b}-{pc}-{n}-{k}-split": (int16_gemm_case, ("FULLY_CONNECTED", b, pc, "NONE", n, 0, np.int8, k))
+       for b, pc, n, k in [(4, True, 1, 9216), (4, False, 3, 4000), (4, True, 16, 2048), (4, False, 17, 2048)]},
     **{f"softmax16-{'x'.join(map(str, sh))}-{b}-{sp}": (softmax16_case, (sh, b, sp))
        for sh, b, sp in [((1, 10), 1.0, 3000), ((4, 33), 0.5, 12000), ((2, 3, 7), 2.0, 600), ((3, 1000), 1.0, 40000)]},
     **{f"unary-int16-{op}-{sc}": (unary_int16_case, (op, sc)) for op, sc in

@@ -91,6 +91,11 @@ def plan(node, wmat, x_zp):
                               bias=bias, acc_range=acc_range)
     else:
         return None
+    if (node.op_name == "FULLY_CONNECTED" and mode != "mbqm64" and x_zp == 0 and float(np.abs(w).max(initial=0)) <= 128
+            and w.nbytes >= BYTE_SPLIT_MIN_BYTES):
+        from .fully_connected import _k_split
+
+        p["ksplit"] = _k_split(w, 255)
     d.opt_conv = p
     return eval_gemm16
 
@@ -145,6 +150,15 @@ def _requant_calls(p, acc, out, scratch):
     return p["rq"].calls(acc, t, out, mask)
 
 
+# A FULLY_CONNECTED with this many bytes of float64 weights or more, on up to BYTE_SPLIT_MAX_ROWS
+# rows, multiplies the input's two bytes in float32 (see _Buffers._byte_split).
+BYTE_SPLIT_MIN_BYTES = 1 << 20
+BYTE_SPLIT_MAX_ROWS = 16
+
+# The float64 windows of one block of output rows stay below this many bytes (in L2).
+COLS_BLOCK_BYTES = 1 << 20
+
+
 class _Buffers:
     def __init__(self, node, x, out):
         p = node.data.opt_conv
@@ -157,23 +171,18 @@ class _Buffers:
         g = getattr(node.data, "geometry", None)
         if node.op_name == "FULLY_CONNECTED" or g is None:
             rows = x.size // k
+            if p.get("ksplit") is not None and rows <= BYTE_SPLIT_MAX_ROWS:
+                self._byte_split(p, x.reshape(rows, k), out.reshape(rows, cout), calls)
+                return
             cols = np.empty((rows, k), np.float64)
             calls.append(partial(np.copyto, cols, x.reshape(rows, k), casting="unsafe"))
+        elif g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"]):
+            rows = x.size // k
+            cols = np.empty((rows, k), np.float64)
+            calls.append(partial(np.copyto, cols.reshape(x.shape), x, casting="unsafe"))
         else:
-            n, h, wd, cin = x.shape
-            rows = n * g["oh"] * g["ow"]
-            pt, pb, pl, pr = g["pad"]
-            if g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"]):
-                cols = np.empty((rows, cin), np.float64)
-                calls.append(partial(np.copyto, cols.reshape(x.shape), x, casting="unsafe"))
-            else:
-                cols = np.empty((rows, k), np.float64)
-                xp, fill = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.data.q_x_zp, np.float64)
-                if fill is not None:
-                    calls.append(fill)
-                calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
-                view = patches(xp, g)
-                calls.append(partial(np.copyto, cols.reshape(view.shape), view, casting="unsafe"))
+            self._windows(node, p, g, x, out, calls)
+            return
         res = out.reshape(rows, cout)
         step = min(rows, max(chunk_rows(cout), 16))
         acc = np.empty((step, cout), np.float64)
@@ -183,6 +192,58 @@ class _Buffers:
             a = acc[:r1 - r0]
             calls.append(partial(np.dot, cols[r0:r1], wmat, out=a))
             calls += _requant_calls(p, a, res[r0:r1], scratch[:r1 - r0])
+
+    @staticmethod
+    def _byte_split(p, x2, res, calls):
+        """A long product at a few rows, bound by reading its weights: x = 256 * hi + lo with
+        hi = x >> 8 in [-128, 127] and lo = x & 255 in [0, 255], both rows multiplied by
+        the int8 weights in float32 (half the bytes of float64 weights), split along the
+        depth into parts whose partial sums stay below 2**24 (fully_connected._k_split, 255
+        x the column's |w| sums), then summed exactly in float64: the parts, and hi * 256 + lo."""
+        w = p["ksplit"]
+        parts, kp, cout = w.shape
+        rows, k = x2.shape
+        xb = np.zeros((2 * rows, parts * kp), np.float32)
+        sums = np.empty((parts, 2 * rows, cout), np.float32)
+        both = np.empty((2 * rows, cout), np.float64)
+        acc = np.empty((rows, cout), np.float64)
+        scratch = np.empty((rows, cout), np.float64)
+        calls += [partial(np.right_shift, x2, 8, out=xb[:rows, :k], casting="unsafe"),
+                  partial(np.bitwise_and, x2, 255, out=xb[rows:, :k], casting="unsafe"),
+                  partial(np.matmul, xb.reshape(2 * rows, parts, kp).transpose(1, 0, 2), w, out=sums),
+                  partial(np.add.reduce, sums, axis=0, dtype=np.float64, out=both),
+                  partial(np.multiply, both[:rows], 256.0, out=acc),
+                  partial(np.add, acc, both[rows:], out=acc)]
+        calls += _requant_calls(p, acc, res, scratch)
+
+    @staticmethod
+    def _windows(node, p, g, x, out, calls):
+        """im2col by blocks of output rows of one image (COLS_BLOCK_BYTES of windows), each
+        copied, multiplied and requantized while in cache (a whole batch's float64 windows
+        would be tens of MB)."""
+        wmat = p["wmat"]
+        k, cout = wmat.shape
+        n, h, wd, cin = x.shape
+        oh, ow = g["oh"], g["ow"]
+        pt, pb, pl, pr = g["pad"]
+        xp, fill = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.data.q_x_zp, np.float64)
+        if fill is not None:
+            calls.append(fill)
+        calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
+        view = patches(xp, g)                                   # [n, oh, ow, kh, kw, cin]
+        br = max(1, min(oh, COLS_BLOCK_BYTES // max(1, ow * k * 8)))
+        cols = np.empty((br * ow, k), np.float64)
+        acc = np.empty((br * ow, cout), np.float64)
+        scratch = np.empty((br * ow, cout), np.float64)
+        res = out.reshape(n, oh * ow, cout)
+        for i in range(n):
+            for r0 in range(0, oh, br):
+                r1 = min(oh, r0 + br)
+                m = (r1 - r0) * ow
+                block = view[i, r0:r1]
+                calls += [partial(np.copyto, cols[:m].reshape(block.shape), block, casting="unsafe"),
+                          partial(np.dot, cols[:m], wmat, out=acc[:m])]
+                calls += _requant_calls(p, acc[:m], res[i, r0 * ow:r1 * ow], scratch[:m])
 
 
 eval_gemm16 = cached_calls("opt_gemm16_bufs", _Buffers, "eval_gemm16")
