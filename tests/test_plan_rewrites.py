@@ -50,6 +50,12 @@ CASES = {
         _zero_add("a", 6),
         ("PRELU", [dict(name="alpha", data=np.linspace(0.1, 0.9, 6, dtype=f32).reshape(1, 1, 6))], ("r", [1]), None),
         _pool("p", 3, 2, "SAME"), _zero_add("y", 6)]), [2, 8, 8, 6], "r", None),
+    "pool_before_prelu_int": (lambda: chain_model(("x", [2, 8, 8, 6]), [
+        ("QUANTIZE", [], dict(name="q", shape=[1], dtype=np.int8, quantization=(0.05, -3)), None),
+        ("PRELU", [dict(name="alpha", data=np.arange(20, 80, 10, dtype=np.int8).reshape(1, 1, 6),
+                        quantization=(0.01, 0))], dict(name="r", shape=[1], dtype=np.int8, quantization=(0.04, 5)), None),
+        ("MAX_POOL_2D", [], dict(name="p", shape=[1], dtype=np.int8, quantization=(0.04, 5)), _pool("p", 3, 2, "SAME")[3]),
+        ("DEQUANTIZE", [], ("y", [1]), None)]), [2, 8, 8, 6], "r", None),
     "activation_onto_pool": (lambda: chain_model(("x", [1, 9, 9, 3]), [
         _zero_add("a", 3), _conv("c", 3, 5, "RELU6"), _pool("p", 3, 2), _zero_add("y", 5)]), [1, 9, 9, 3], None, None),
     "reshape_view": (lambda: chain_model(("x", [1, 2, 6]), [
@@ -199,3 +205,19 @@ def test_a_failing_stage_is_named(monkeypatch):
     ip = tinylite.Interpreter(model_content=CASES["reshape_view"][0]())
     with pytest.raises(PrepareError, match="while rewriting the plan"):
         ip.allocate_tensors()
+
+
+def test_int8_prelu_with_a_negative_alpha_stays_before_its_pool():
+    """Its table decreases for negative inputs there: max does not commute with it."""
+    content = chain_model(("x", [1, 6, 6, 2]), [
+        ("QUANTIZE", [], dict(name="q", shape=[1], dtype=np.int8, quantization=(0.05, -3)), None),
+        ("PRELU", [dict(name="alpha", data=np.array([40, -40], np.int8).reshape(1, 1, 2), quantization=(0.01, 0))],
+         dict(name="r", shape=[1], dtype=np.int8, quantization=(0.04, 5)), None),
+        ("MAX_POOL_2D", [], dict(name="p", shape=[1], dtype=np.int8, quantization=(0.04, 5)), _pool("p", 2, 2)[3]),
+        ("DEQUANTIZE", [], ("y", [1]), None)])
+    x = (rng.standard_normal((1, 6, 6, 2)) * 3).astype(f32)
+    ip, got = _allocated(content, x)
+    assert "pool_before_prelu_int" not in ip._runner(0).elided.values()
+    assert [n.op_name for _, n, _, _ in ip._runner(0).steps][1:3] == ["PRELU", "MAX_POOL_2D"]
+    _, plain = _allocated(content, x, experimental_preserve_all_tensors=True)
+    np.testing.assert_array_equal(got, plain)

@@ -40,6 +40,9 @@ The patterns (in the order they apply):
   and width, whose only reader is a MAX_POOL_2D runs after the pool, in
   place on its 4-9x smaller output (x -> alpha*x for x < 0 is increasing,
   so it commutes with max exactly).  The PRELU's output tensor is gone.
+- `pool_before_prelu_int`: the same for an int8/uint8 PRELU (its table kernel)
+  whose every alpha's table is nondecreasing in the input (checked on the
+  table: a negative alpha makes it decrease) and a pool without a clamp.
 - `activation_onto_pool`: the fused clamp of a convolution whose only
   reader is a MAX_POOL_2D moves onto the pool, whose output is 4-9x smaller
   (a non-decreasing function commutes with max exactly).
@@ -247,6 +250,31 @@ def _pool_before_prelu(m, rw):
     in_place = prelu.on_pooled(act, y.shape).derived(inputs=[y] + list(act.inputs[1:]), outputs=[y])
     return [[], [(pooled, pool_fn, pool_kernel, False), (in_place, act_fn, act_kernel, False)]]
 
+
+
+def _prelu_int_pool_when(m, rw) -> bool:
+    from ..kernels.optimized import max_pool_2d, prelu
+
+    act, pool = m.nodes
+    if m.fns[0] is not prelu.eval_int_table or m.fns[1] is not max_pool_2d.eval_int:
+        return False
+    alpha, x = act.inputs[1].data, act.inputs[0]
+    info = np.iinfo(x.dtype)
+    if alpha is None or len(x.shape) != 4 or (pool.data.q_lo, pool.data.q_hi) != (info.min, info.max):
+        return False
+    spatial = alpha.shape[-3:-1] if len(alpha.shape) >= 3 else ()
+    return all(d == 1 for d in spatial) and prelu.int_table_nondecreasing(act)
+
+
+@pattern("pool_before_prelu_int", ("PRELU", "MAX_POOL_2D"), when=_prelu_int_pool_when)
+def _pool_before_prelu_int(m, rw):
+    from ..kernels.optimized import prelu
+
+    (act, act_fn, act_kernel, _), (pool, pool_fn, pool_kernel, _) = m.entries
+    y = pool.outputs[0]
+    pooled = pool.derived(inputs=[act.inputs[0]] + list(pool.inputs[1:]))
+    in_place = prelu.on_pooled_int(act, y.shape).derived(inputs=[y] + list(act.inputs[1:]), outputs=[y])
+    return [[], [(pooled, pool_fn, pool_kernel, False), (in_place, act_fn, act_kernel, False)]]
 
 
 def _activation_when(m, rw) -> bool:

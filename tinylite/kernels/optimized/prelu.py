@@ -146,17 +146,38 @@ def prepare_int_table(node, reference_fn):
     its position's row offset, laid over one sample) and the lookup."""
     d = node.draft(OpData)
     x = node.inputs[0]
-    alpha = np.broadcast_to(node.inputs[1].data, tuple(x.shape[1:]) if node.inputs[1].data.ndim < len(x.shape)
-                            else tuple(x.shape))
-    if alpha.shape and alpha.shape[0] == 1 and alpha.ndim == len(x.shape):
-        alpha = alpha[0]
-    distinct, which = np.unique(alpha.view(np.uint8), return_inverse=True)
+    distinct, d.alpha_full = _alpha_rows(node, x.shape)
     values = np.arange(256, dtype=np.uint8).view(x.dtype)
     table = np.empty(len(distinct) * 256, x.dtype)
     reference_fn(node, [np.tile(values, len(distinct)), np.repeat(distinct.view(x.dtype), 256)], [table])
-    d.alpha_full = (which.reshape(alpha.shape).astype(np.intp) * 256)
     d.pick = table
     return eval_int_table
+
+
+def _alpha_rows(node, shape):
+    """(the distinct alpha bytes, each position's table row offset laid over one sample of `shape`)."""
+    a = node.inputs[1].data
+    alpha = np.broadcast_to(a, tuple(shape[1:]) if a.ndim < len(shape) else tuple(shape))
+    if alpha.shape and alpha.shape[0] == 1 and alpha.ndim == len(shape):
+        alpha = alpha[0]
+    distinct, which = np.unique(alpha.view(np.uint8), return_inverse=True)
+    return distinct, which.reshape(alpha.shape).astype(np.intp) * 256
+
+
+def int_table_nondecreasing(node) -> bool:
+    """Whether every row of this int8/uint8 table kernel's table is nondecreasing in the input
+    value (then it commutes with a max: interpreter.fusion's pool_before_prelu_int)."""
+    table = node.data.pick
+    rows = table.reshape(-1, 256).astype(np.int64)
+    if table.dtype == np.int8:           # bytes 128..255 hold -128..-1: value order
+        rows = np.concatenate([rows[:, 128:], rows[:, :128]], axis=1)
+    return bool(np.all(np.diff(rows, axis=1) >= 0))
+
+
+def on_pooled_int(node, shape):
+    """This int8/uint8 PRELU's node for running after a max pool, in place on its output of
+    `shape` (its alpha constant over height and width); `node` is left as prepared."""
+    return node.derived(alpha_full=_alpha_rows(node, shape)[1])
 
 
 def _int_calls(node, inputs, outputs):
