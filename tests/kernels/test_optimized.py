@@ -1617,3 +1617,44 @@ def test_hybrid_ops_on_a_non_finite_input_give_the_reference_outputs(make, args,
         want, = run(tinylite.Interpreter(model_content=content, experimental_op_resolver_type=resolver), [clean])
         assert np.isnan(got[0]).all(), resolver
         np.testing.assert_array_equal(got[1:], want[1:])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_int16_conv_2d_max_pool_fused(seed):
+    """The conv_max_pool rewrite on 16x8 convolutions (optimized/_gemm16.fuse_max_pool): the
+    products pooled, then requantized; pools that drop the conv's last rows or columns, int64
+    and int32 biases, a pool whose clamp would cut into the conv's range (not fused)."""
+    from oracle import assert_same_outputs
+    from tinylite.kernels.optimized import _gemm16
+    from tinylite.testing import chain_model
+
+    rng = _rng(400 + seed)
+    n, h, w, cin, cout = 1 + seed % 2, int(rng.integers(7, 30)), int(rng.integers(7, 14)), int(rng.integers(1, 9)), 11
+    k = int(rng.integers(1, 4))
+    pool = (int(rng.integers(1, 4)), int(rng.integers(2, 4)))
+    bias_type = 2 if seed == 3 else 4
+    pool_act = "RELU6" if seed == 5 else "NONE"
+    xs = float(rng.uniform(1e-4, 4e-4))
+    wdata = rng.integers(-127, 128, (cout, k, k, cin)).astype(np.int8)
+    ws = rng.uniform(0.002, 0.01, cout).astype(np.float32)
+    b = rng.integers(-300000, 300000, cout).astype(np.int64 if bias_type == 4 else np.int32)
+    bscale = (np.float32(xs) * ws).astype(np.float32)
+    osc = xs * float(ws.mean()) * k * k * cin * (30 if pool_act == "NONE" else 3000)   # RELU6 then cuts in
+    q16 = lambda name, scale: dict(name=name, shape=[1], dtype=np.int16, quantization=(scale, 0))  # noqa: E731
+    content = chain_model(dict(name="x", shape=[n, h, w, cin], dtype=np.int16, quantization=(xs, 0)), [
+        ("CONV_2D", [dict(name="w", data=wdata, quantization=(ws, np.zeros(cout, np.int64), 0)),
+                     dict(name="b", data=b, quantization=(bscale, np.zeros(cout, np.int64), 0))], q16("c", osc),
+         dict(padding=str(rng.choice(["SAME", "VALID"])), stride_h=1, stride_w=1,
+              fused_activation_function="NONE" if pool_act != "NONE" else str(rng.choice(["NONE", "RELU"])),
+              quantized_bias_type=bias_type)),
+        ("MAX_POOL_2D", [], q16("p", osc), dict(padding="VALID", filter_height=pool[0], filter_width=pool[1],
+                                                stride_h=pool[0], stride_w=pool[1], fused_activation_function=pool_act))])
+    x = rng.integers(-32768, 32768, (n, h, w, cin)).astype(np.int16)
+    x[0, :2, :2] = 32767
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    fns = [fn for fn, _, _, _ in ip._runner(0).steps]
+    assert (fns == [_gemm16.eval_gemm16_max_pooled]) == (pool_act == "NONE"), fns
+    got, _ = assert_same_outputs(content, [x])
+    plain = run(tinylite.Interpreter(model_content=content, experimental_preserve_all_tensors=True), [x])
+    _compare(got, plain, "fused vs unfused")

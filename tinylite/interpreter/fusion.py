@@ -35,7 +35,8 @@ The patterns (in the order they apply):
   step that computes only the convolution outputs the pool reads, ordered
   so the pool is a maximum over contiguous blocks (see optimized/conv_2d.py;
   integer: optimized/_gemm.py, which pools the accumulators and requantizes
-  only the maxima).  The convolution's output tensor is gone.
+  only the maxima; 16-bit: optimized/_gemm16.py, likewise).  The
+  convolution's output tensor is gone.
 - `pool_before_prelu`: a PRELU with positive alphas, constant over height
   and width, whose only reader is a MAX_POOL_2D runs after the pool, in
   place on its 4-9x smaller output (x -> alpha*x for x < 0 is increasing,
@@ -205,22 +206,25 @@ def _tiling_pool(pool) -> bool:
 
 
 def _conv_pool_when(m, rw) -> bool:
-    from ..kernels.optimized import _gemm, conv_2d, max_pool_2d
+    from ..kernels.optimized import _gemm, _gemm16, conv_2d, max_pool_2d
 
     if not _tiling_pool(m.nodes[1]):
         return False
     if m.fns[0] is conv_2d.eval_float_fast and m.fns[1] is max_pool_2d.eval_float_fast:
         return True
+    if m.fns[0] is _gemm16.eval_gemm16 and m.fns[1] is max_pool_2d.eval_int:
+        return _gemm16.fusable_max_pool(*m.nodes)
     return (m.fns[0] is _gemm.eval_int and m.fns[1] is max_pool_2d.eval_int
             and _gemm.fusable_max_pool(*m.nodes))
 
 
 @pattern("conv_max_pool", ("CONV_2D", "MAX_POOL_2D"), when=_conv_pool_when)
 def _conv_max_pool(m, rw):
-    from ..kernels.optimized import _gemm, conv_2d
+    from ..kernels.optimized import _gemm, _gemm16, conv_2d
 
     (conv, conv_fn, kernel, _), (pool, _, _, _) = m.entries
-    fuse = _gemm.fuse_max_pool if conv_fn is _gemm.eval_int else conv_2d.fuse_max_pool
+    fuse = {_gemm.eval_int: _gemm.fuse_max_pool, _gemm16.eval_gemm16: _gemm16.fuse_max_pool}.get(
+        conv_fn, conv_2d.fuse_max_pool)
     fused_fn, fused = fuse(conv, pool)
     return [[(fused, fused_fn, kernel, False)], []]
 

@@ -249,6 +249,77 @@ class _Buffers:
 eval_gemm16 = cached_calls("opt_gemm16_bufs", _Buffers, "eval_gemm16")
 
 
+
+# --- CONV_2D 16x8 followed by a tiling max pool ---
+
+def fusable_max_pool(conv, pool) -> bool:
+    """Whether fuse_max_pool applies to this 16-bit CONV_2D (eval_gemm16) and the int16
+    max pool after it: the conv's own clamp leaves nothing for the pool's to clamp."""
+    p = conv.data.opt_conv
+    return (conv.outputs[0].dtype == pool.outputs[0].dtype == np.int16 and p is not None
+            and p["mode"] in ("mbqm64", "ruy", "gemmlowp")
+            and pool.data.q_lo <= p["lo"] and pool.data.q_hi >= p["hi"])
+
+
+def fuse_max_pool(conv, pool):
+    """(eval function, node) of one step computing this 16-bit convolution and the
+    max pool after it whose windows tile its output (stride = filter, no padding):
+    the maximum of the products, then only the maxima requantized.  Exact: the
+    requantization is non-decreasing in the accumulator (a positive multiplier,
+    floors and roundings, a clamp), so it commutes with max (as _gemm.fuse_max_pool
+    for 8 bits).  The step writes the pool's output."""
+    g = pool.data.geometry
+    return eval_gemm16_max_pooled, conv.derived(
+        pool=(g["fh"], g["fw"], g["oh"], g["ow"]), outputs=list(pool.outputs), label=f"{conv.op_name}+{pool.op_name}")
+
+
+class _PooledBuffers:
+    """The im2col rows of one image's pooled rows ordered (py, a, b, px) for conv output
+    (py * fh + a, px * fw + b), a block of them at a time (COLS_BLOCK_BYTES of float64
+    windows): the pool is one maximum over the block's (a, b) axes.  Conv outputs the
+    pool does not read (past the last whole window) are not computed."""
+
+    def __init__(self, node, x, out):
+        p = node.data.opt_conv
+        g = node.data.geometry
+        fh, fw, ph, pw = node.data.pool
+        wmat = p["wmat"]
+        k, cout = wmat.shape
+        n, h, wd, cin = x.shape
+        pt, pb, pl, pr = g["pad"]
+        self.x, self.out, self.calls = x, out, []
+        if out.size == 0:
+            return
+        xp, fill = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.data.q_x_zp, np.float64)
+        calls = [fill] if fill is not None else []
+        calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
+        view = patches(xp, g)                                        # [n, oh, ow, kh, kw, cin]
+        st = view.strides
+        src = np.lib.stride_tricks.as_strided(
+            view, (n, ph, fh, fw, pw) + view.shape[3:], (st[0], st[1] * fh, st[1], st[2], st[2] * fw) + st[3:],
+            writeable=False)
+        block = fh * fw * pw                                         # conv rows per pooled row
+        rows = max(1, min(ph, COLS_BLOCK_BYTES // max(1, block * k * 8)))    # pooled rows per chunk
+        cols = np.empty((rows * block, k), np.float64)
+        acc = np.empty((rows * block, cout), np.float64)
+        pooled = np.empty((rows * pw, cout), np.float64)
+        scratch = np.empty((rows * pw, cout), np.float64)
+        res = out.reshape(n, ph * pw, cout)
+        for i in range(n):
+            for r0 in range(0, ph, rows):
+                r = min(ph, r0 + rows) - r0
+                part = src[i, r0:r0 + r]
+                a, m = acc[:r * block], pooled[:r * pw]
+                calls += [partial(np.copyto, cols[:r * block].reshape(part.shape), part, casting="unsafe"),
+                          partial(np.dot, cols[:r * block], wmat, out=a),
+                          partial(np.maximum.reduce, a.reshape(r, fh, fw, pw, cout), axis=(1, 2),
+                                  out=m.reshape(r, pw, cout))]
+                calls += _requant_calls(p, m, res[i, r0 * pw:(r0 + r) * pw], scratch[:r * pw])
+        self.calls = calls
+
+
+eval_gemm16_max_pooled = cached_calls("opt_gemm16_pooled_bufs", _PooledBuffers, "eval_gemm16_max_pooled")
+
 # --- DEPTHWISE_CONV_2D 16x8 ---
 
 def plan_depthwise(node):
