@@ -607,7 +607,7 @@ def prelu_int_case(seed, dtype, shape, alpha_shape, out_ratio):
     return content, [x]
 
 
-def int16_gemm_case(seed, op, bias_type, per_channel, act, geometry, zp=0, weights=np.int8, depth=21):
+def int16_gemm_case(seed, op, bias_type, per_channel, act, geometry, zp=0, weights=np.int8, depth=21, x_shape=None):
     """A CONV_2D or FULLY_CONNECTED with int16 activations (the _gemm16 kernels): int8 (or int16)
     weights, an int64 or int32 bias or none (quantized_bias_type 4, 2), per-channel or per-tensor
     scales, an output scale small enough to saturate part of the outputs, extreme inputs; `zp`:
@@ -615,7 +615,7 @@ def int16_gemm_case(seed, op, bias_type, per_channel, act, geometry, zp=0, weigh
     FULLY_CONNECTED `depth` of 2048 or more at a few rows takes the byte-split float32 product."""
     rng = _rng(seed)
     xs = float(rng.uniform(1e-4, 4e-4))
-    x_shape = [2, 7, 6, 3] if op == "CONV_2D" else [geometry, depth]
+    x_shape = list(x_shape or ([2, 7, 6, 3] if op == "CONV_2D" else [geometry, depth]))
     if op == "CONV_2D":
         kh, kw, stride, padding = geometry
         cout = 7
@@ -938,6 +938,9 @@ CASES = {
                                      ("FULLY_CONNECTED", 2, True, "RELU6", 4, 0, np.int8),
                                      ("FULLY_CONNECTED", 4, False, "NONE", 2, 0, np.int16),
                                      ("FULLY_CONNECTED", None, False, "RELU", 3, 0, np.int16)]},
+    **{f"int16-CONV-blocks-{'x'.join(map(str, sh))}": (int16_gemm_case, ("CONV_2D", 4, True, "RELU", (3, 3, 1, "SAME"),
+                                                                        0, np.int8, 21, sh))
+       for sh in [(2, 70, 60, 20), (3, 30, 20, 8)]},
     **{f"int16-FULL-{b}-{pc}-{n}-{k}-split": (int16_gemm_case, ("FULLY_CONNECTED", b, pc, "NONE", n, 0, np.int8, k))
        for b, pc, n, k in [(4, True, 1, 9216), (4, False, 3, 4000), (4, True, 16, 2048), (4, False, 17, 2048)]},
     **{f"softmax16-{'x'.join(map(str, sh))}-{b}-{sp}": (softmax16_case, (sh, b, sp))

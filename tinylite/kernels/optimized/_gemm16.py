@@ -159,6 +159,28 @@ BYTE_SPLIT_MAX_ROWS = 16
 COLS_BLOCK_BYTES = 1 << 20
 
 
+def _blocks(n, rows, row_bytes):
+    """(i0, i1, r0, r1): images i0:i1, rows r0:r1 of each, in blocks of up to COLS_BLOCK_BYTES
+    (`row_bytes` a row): whole images together where one fits, else rows of one image."""
+    per_image = rows * row_bytes
+    if per_image <= COLS_BLOCK_BYTES:
+        step = max(1, COLS_BLOCK_BYTES // max(1, per_image))
+        return [(i, min(n, i + step), 0, rows) for i in range(0, n, step)]
+    br = max(1, COLS_BLOCK_BYTES // max(1, row_bytes))
+    return [(i, i + 1, r, min(rows, r + br)) for i in range(n) for r in range(0, rows, br)]
+
+
+class _Scratch:
+    """Float64 buffers shared by the blocks of one kernel (they run one after another), each as
+    large as the largest block asks: views of them shaped per block."""
+
+    def __init__(self, *sizes):
+        self.buffers = [np.empty(size, np.float64) for size in sizes]
+
+    def views(self, *shapes):
+        return [b[:int(np.prod(shape))].reshape(shape) for b, shape in zip(self.buffers, shapes)]
+
+
 class _Buffers:
     def __init__(self, node, x, out):
         p = node.data.opt_conv
@@ -231,19 +253,17 @@ class _Buffers:
             calls.append(fill)
         calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
         view = patches(xp, g)                                   # [n, oh, ow, kh, kw, cin]
-        br = max(1, min(oh, COLS_BLOCK_BYTES // max(1, ow * k * 8)))
-        cols = np.empty((br * ow, k), np.float64)
-        acc = np.empty((br * ow, cout), np.float64)
-        scratch = np.empty((br * ow, cout), np.float64)
         res = out.reshape(n, oh * ow, cout)
-        for i in range(n):
-            for r0 in range(0, oh, br):
-                r1 = min(oh, r0 + br)
-                m = (r1 - r0) * ow
-                block = view[i, r0:r1]
-                calls += [partial(np.copyto, cols[:m].reshape(block.shape), block, casting="unsafe"),
-                          partial(np.dot, cols[:m], wmat, out=acc[:m])]
-                calls += _requant_calls(p, acc[:m], res[i, r0 * ow:r1 * ow], scratch[:m])
+        blocks = _blocks(n, oh, ow * k * 8)
+        most = max((i1 - i0) * (r1 - r0) * ow for i0, i1, r0, r1 in blocks)
+        buffers = _Scratch(most * k, most * cout, most * cout)
+        for i0, i1, r0, r1 in blocks:
+            m = (i1 - i0) * (r1 - r0) * ow
+            block = view[i0:i1, r0:r1]
+            cols, acc, scratch = buffers.views((m, k), (m, cout), (m, cout))
+            calls += [partial(np.copyto, cols.reshape(block.shape), block, casting="unsafe"),
+                      partial(np.dot, cols, wmat, out=acc)]
+            calls += _requant_calls(p, acc, res[i0:i1, r0 * ow:r1 * ow].reshape(m, cout), scratch)
 
 
 eval_gemm16 = cached_calls("opt_gemm16_bufs", _Buffers, "eval_gemm16")
@@ -299,22 +319,19 @@ class _PooledBuffers:
             view, (n, ph, fh, fw, pw) + view.shape[3:], (st[0], st[1] * fh, st[1], st[2], st[2] * fw) + st[3:],
             writeable=False)
         block = fh * fw * pw                                         # conv rows per pooled row
-        rows = max(1, min(ph, COLS_BLOCK_BYTES // max(1, block * k * 8)))    # pooled rows per chunk
-        cols = np.empty((rows * block, k), np.float64)
-        acc = np.empty((rows * block, cout), np.float64)
-        pooled = np.empty((rows * pw, cout), np.float64)
-        scratch = np.empty((rows * pw, cout), np.float64)
         res = out.reshape(n, ph * pw, cout)
-        for i in range(n):
-            for r0 in range(0, ph, rows):
-                r = min(ph, r0 + rows) - r0
-                part = src[i, r0:r0 + r]
-                a, m = acc[:r * block], pooled[:r * pw]
-                calls += [partial(np.copyto, cols[:r * block].reshape(part.shape), part, casting="unsafe"),
-                          partial(np.dot, cols[:r * block], wmat, out=a),
-                          partial(np.maximum.reduce, a.reshape(r, fh, fw, pw, cout), axis=(1, 2),
-                                  out=m.reshape(r, pw, cout))]
-                calls += _requant_calls(p, m, res[i, r0 * pw:(r0 + r) * pw], scratch[:r * pw])
+        blocks = _blocks(n, ph, block * k * 8)
+        most = max((i1 - i0) * (r1 - r0) for i0, i1, r0, r1 in blocks)
+        buffers = _Scratch(most * block * k, most * block * cout, most * pw * cout, most * pw * cout)
+        for i0, i1, r0, r1 in blocks:
+            r = (i1 - i0) * (r1 - r0)                                # pooled rows (image, py) in the chunk
+            part = src[i0:i1, r0:r1]
+            cols, a, m, scratch = buffers.views((r * block, k), (r * block, cout), (r * pw, cout), (r * pw, cout))
+            calls += [partial(np.copyto, cols.reshape(part.shape), part, casting="unsafe"),
+                      partial(np.dot, cols, wmat, out=a),
+                      partial(np.maximum.reduce, a.reshape(r, fh, fw, pw, cout), axis=(1, 2),
+                              out=m.reshape(r, pw, cout))]
+            calls += _requant_calls(p, m, res[i0:i1, r0 * pw:r1 * pw].reshape(r * pw, cout), scratch)
         self.calls = calls
 
 
