@@ -1,7 +1,9 @@
 """CONV_2D and FULLY_CONNECTED with int16 activations (16x8: int8 weights;
 FULLY_CONNECTED also 16x16), as one exact float64 BLAS product and a few
-requantization passes; DEPTHWISE_CONV_2D 16x8 as one float64 einsum over
-the windows and the same passes.
+requantization passes (a convolution's windows copied a block of images or
+rows at a time; followed by a tiling MAX_POOL_2D, the products pooled before
+the requantization: fuse_max_pool); DEPTHWISE_CONV_2D 16x8 as one float64
+einsum over the windows and the same passes.
 
 The products of an int16 input and int8 (int16) weights summed over K stay
 exact integers in float64 while every partial sum is below 2**53: the bound,
@@ -76,7 +78,6 @@ def plan(node, wmat, x_zp):
             return None
         p["m"], p["c"] = consts
         p["wmat"] = np.ascontiguousarray(w * p["m"])      # exact: a power-of-two scaling per column
-        p["c"] = p["c"]
     elif mode in ("double", "double32"):
         if mode == "double32" and float(bound.max(initial=0)) >= 2.0**31:
             return None
