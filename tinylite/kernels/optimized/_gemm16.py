@@ -84,6 +84,10 @@ def plan(node, wmat, x_zp):
         p["wmat"] = np.ascontiguousarray(w)
         p["bias"] = bias.astype(np.float64) if bias.any() else None
         p["real"] = np.ascontiguousarray(np.broadcast_to(np.asarray(d.q_real, np.float64), (cout,)))
+        if p["bias"] is not None:
+            # The bias as one more weight row, against a column of ones after the input (exact: the
+            # bound covers it), so the product is acc + bias, without an add pass.
+            p["wmat_bias"] = np.ascontiguousarray(np.concatenate([w, p["bias"][None, :]]))
     elif mode in ("ruy", "gemmlowp"):
         if float(bound.max(initial=0)) >= 2.0**31 or not Requantizer.applies(d.q_shift):
             return None
@@ -197,8 +201,14 @@ class _Buffers:
             if p.get("ksplit") is not None and rows <= BYTE_SPLIT_MAX_ROWS:
                 self._byte_split(p, x.reshape(rows, k), out.reshape(rows, cout), calls)
                 return
-            cols = np.empty((rows, k), np.float64)
-            calls.append(partial(np.copyto, cols, x.reshape(rows, k), casting="unsafe"))
+            if p.get("wmat_bias") is not None:
+                cols = np.empty((rows, k + 1), np.float64)
+                cols[:, k] = 1.0
+                calls.append(partial(np.copyto, cols[:, :k], x.reshape(rows, k), casting="unsafe"))
+                wmat, p = p["wmat_bias"], dict(p, bias=None)
+            else:
+                cols = np.empty((rows, k), np.float64)
+                calls.append(partial(np.copyto, cols, x.reshape(rows, k), casting="unsafe"))
         elif g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"]):
             rows = x.size // k
             cols = np.empty((rows, k), np.float64)
