@@ -98,8 +98,9 @@ def add_broadcast_case(seed, dtype, x_shape, y_shape, act):
     return content, [rng.integers(info.min, info.max, x_shape, endpoint=True).astype(dtype)]
 
 
-def quantized_window_case(seed, op, dtype, kernel):
-    """An int8/uint8 CONV_2D or DEPTHWISE_CONV_2D with random quantization (the integer GEMM kernels)."""
+def quantized_window_case(seed, op, dtype, kernel, bias_max=3000):
+    """An int8/uint8 CONV_2D or DEPTHWISE_CONV_2D with random quantization (the integer GEMM kernels);
+    a bias past 2**24 with small sums of products (`bias_max`): the product stays float32."""
     rng = _rng(seed)
     info = np.iinfo(dtype)
     cin = 3
@@ -109,7 +110,7 @@ def quantized_window_case(seed, op, dtype, kernel):
     xs, xzp = float(rng.uniform(0.01, 0.05)), int(rng.integers(-20, 20)) + (128 if dtype == np.uint8 else 0)
     ws = np.float32(0.005)
     wq = (np.full(cout, ws), np.zeros(cout, np.int64), 0 if op == "CONV_2D" else 3) if dtype == np.int8 else (ws, 128)
-    b = rng.integers(-3000, 3000, cout).astype(np.int32)
+    b = rng.integers(-bias_max, bias_max, cout).astype(np.int32)
     bscale = np.full(cout, np.float32(xs) * ws, np.float32)
     options = dict(padding="SAME", stride_h=1, stride_w=1, fused_activation_function="RELU")
     if op == "DEPTHWISE_CONV_2D":
@@ -117,7 +118,8 @@ def quantized_window_case(seed, op, dtype, kernel):
     content = single_op_model(op, [dict(name="x", shape=[1, 7, 6, cin], dtype=dtype, quantization=(xs, xzp)),
                                    dict(name="w", data=w, quantization=wq),
                                    dict(name="b", data=b, quantization=(bscale, np.zeros(cout, np.int64), 0))],
-                              [dict(name="y", shape=[1], dtype=dtype, quantization=(xs * 4, xzp))], options=options)
+                              [dict(name="y", shape=[1], dtype=dtype, quantization=(xs * 4 * max(1, bias_max / 3000), xzp))],
+                              options=options)
     return content, [rng.integers(info.min, info.max, (1, 7, 6, cin), endpoint=True).astype(dtype)]
 
 
@@ -892,6 +894,8 @@ CASES = {
                       ("UNIDIRECTIONAL_SEQUENCE_LSTM", dict(cell_scale=2.0 ** -9, input_zp=-128, hidden_zp=-1)),
                       ("LSTM", dict(n_batch=3)), ("LSTM", dict(cifg=True, proj=True, n_output=4, cell_clip=2.0))]},
     **{f"{op}-{np.dtype(d).name}-{k}": (quantized_window_case, (op, d, k)) for op in ("CONV_2D", "DEPTHWISE_CONV_2D")
+       for d in (np.int8, np.uint8) for k in (1, 3)},
+    **{f"CONV_2D-{np.dtype(d).name}-{k}-large-bias": (quantized_window_case, ("CONV_2D", d, k, 3 << 24))
        for d in (np.int8, np.uint8) for k in (1, 3)},
     **{f"{op}-{np.dtype(d).name}-chunked": (quantized_binary_case, (op, d, (1, 70, 70, 20)))
        for op, d in [("ADD", np.int8), ("MUL", np.uint8)]},

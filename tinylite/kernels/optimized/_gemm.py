@@ -73,12 +73,22 @@ class GemmConv:
         xmax = 128 if node.inputs[0].dtype == np.int8 else 255
         acc_range = (xmax * abs_sums).astype(np.float64)
         bound = acc_range + np.abs(folded)
-        dtype = acc_dtype(bound)
+        dtype = product_dtype(acc_range, bound)
         if dtype is None:
             return None
         d.opt_conv = dict(wmat=centered if dtype == np.float32 else centered.astype(dtype), bias=folded,
                           dtype=dtype, gemmlowp=gemmlowp, bound=bound, acc_range=acc_range)
         return eval_int
+
+
+def product_dtype(acc_range, bound):
+    """The product's dtype: float32 where its sums of x * w stay exact (|sum| <= `acc_range`
+    below 2**24), float64 past that; None where the int32 accumulator with the bias (`bound`)
+    could wrap.  The folded bias is not in the product (it rides in the requantization's
+    constant), so a large bias alone does not need float64 (the bound covers it there)."""
+    if acc_dtype(bound) is None:
+        return None
+    return acc_dtype(acc_range)
 
 
 class _Buffers:
