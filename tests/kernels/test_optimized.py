@@ -268,6 +268,17 @@ def bidi_rnn_case(seed, hybrid, time_major, merge, stacking):
     return content, [_f32(rng, *shape)] + ([_f32(rng, *shape)] if stacking else [])
 
 
+def quantize_tail_tie_case(seed, dtype):
+    """QUANTIZE float32 -> 8/16-bit whose tail (past the blocks of 8) holds values whose quotient
+    by the scale rounds to a tie in float32 but not in double (0.25 / 0.1): LiteRT's tail divides
+    in double; extremes that clamp; a zero point."""
+    zp = {np.int8: -3, np.uint8: 130, np.int16: 0}[dtype]
+    x = np.array([[0.25, -0.25, 0.05, -0.05, 1e6, -1e6, 0.35, 2.45, 0.25, -0.25, 0.05, 0.15, -0.35]], np.float32)
+    content = single_op_model("QUANTIZE", [("x", list(x.shape))],
+                              [dict(name="y", shape=list(x.shape), dtype=dtype, quantization=(0.1, zp))])
+    return content, [x]
+
+
 def quantize_case(seed, op, dtype, shape):
     """QUANTIZE float32 -> 8/16-bit or DEQUANTIZE 8/16-bit -> float32, per tensor, with a tail past the
     blocks of 8 (or only a tail)."""
@@ -822,6 +833,7 @@ CASES = {
     "hybrid-CONV_2D-chunked-float64": (hybrid_window_case, ("CONV_2D", 3, 2, False, 64, (24, 24), True)),
     **{f"{op}-{np.dtype(d).name}-{'x'.join(map(str, sh))}": (quantize_case, (op, d, sh)) for op in ("QUANTIZE", "DEQUANTIZE")
        for d in (np.int8, np.uint8, np.int16) for sh in [(3, 45), (2, 8, 8, 3), (5, 1001), (1, 5)]},
+    **{f"QUANTIZE-tail-tie-{np.dtype(d).name}": (quantize_tail_tie_case, (d,)) for d in (np.int8, np.uint8, np.int16)},
     **{f"requantize-{np.dtype(a).name}-{np.dtype(b).name}-{r}-{o}": (requantize_case, (a, b, r, o)) for a, b, r, o in
        [(np.uint8, np.int8, 1.0, -128), (np.int8, np.uint8, 1.0, 128), (np.int8, np.int8, 1.0, 0),
         (np.uint8, np.int8, 1.0, -100), (np.int8, np.int8, 0.37, None), (np.uint8, np.uint8, 2.5, None),

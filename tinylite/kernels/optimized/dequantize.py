@@ -75,8 +75,8 @@ class _Int16Buffers:
                           partial(np.add, res[:simd], node.data.offset32, out=res[:simd])]
         if simd < len(xf):
             tail = np.empty(len(xf) - simd, np.float64)
-            self.calls += [partial(np.subtract, xf[simd:], float(node.data.zero_point.reshape(-1)[0]), out=tail),
-                           partial(np.multiply, tail, float(node.data.scale.reshape(-1)[0]), out=res[simd:],
+            self.calls += [partial(np.subtract, xf[simd:], np.float64(node.data.zero_point.reshape(-1)[0]), out=tail),
+                           partial(np.multiply, tail, np.float64(node.data.scale.reshape(-1)[0]), out=res[simd:],
                                    casting="same_kind")]
 
 

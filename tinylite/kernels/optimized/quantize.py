@@ -6,7 +6,8 @@ The blocks of 8 are rint(x * (1/scale)) in float32, plus the zero point,
 clamped, cast: the sum with the zero point is exact below 2**24 and beyond
 that both sides of it clamp alike (rounding is monotone), so a float32
 buffer replaces the reference's float64 temporaries.  The tail (fewer than
-8 elements) runs the reference's formula on its slice."""
+8 elements) takes the reference's double-precision formula as bound float64
+passes (see _tail_calls)."""
 from functools import partial
 from types import SimpleNamespace
 
@@ -47,8 +48,23 @@ class _Buffers:
                           partial(_clip, buf, np.float32(info.min), np.float32(info.max), out=buf),
                           partial(np.copyto, res[:simd], buf, casting="unsafe")]
         if simd < len(xf):
-            tail = node.derived(simd_block=0)
-            self.calls.append(partial(reference.eval_quantize, tail, [xf[simd:]], [res[simd:]]))
+            self.calls += _tail_calls(node, xf[simd:], res[simd:])
+
+
+def _tail_calls(node, xt, rt):
+    """LiteRT's scalar tail past the blocks of 8, TfLiteRound(x / scale) + zero point with the
+    division in double, as bound float64 passes: trunc(v + copysign(1/2, v)) is the reference's
+    sign(v) * floor(|v| + 1/2) (the rounding of a sum is symmetric), then the zero point and
+    the clamp to the output type, whose cast is then exact."""
+    info = np.iinfo(rt.dtype)
+    zp = float(node.data.zero_point.reshape(-1)[0])
+    v = np.empty(len(xt), np.float64)
+    half = np.empty(len(xt), np.float64)
+    # A float64 scalar: a Python float would leave the division in float32 (NEP 50).
+    return [partial(np.divide, xt, np.float64(node.data.scale.reshape(-1)[0]), out=v),
+            partial(np.copysign, 0.5, v, out=half), partial(np.add, v, half, out=v), partial(np.trunc, v, out=v),
+            partial(np.add, v, zp, out=v), partial(_clip, v, float(info.min), float(info.max), out=v),
+            partial(np.copyto, rt, v, casting="unsafe")]
 
 
 eval_fast = cached_calls("opt_quantize_bufs", _Buffers, "eval_fast")
