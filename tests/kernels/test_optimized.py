@@ -679,13 +679,15 @@ def softmax16_case(seed, shape, beta, spread):
     return content, [x]
 
 
-def unary_int16_case(seed, op, x_scale):
+def unary_int16_case(seed, op, x_scale, out_scale=2.0 ** -15, options=None):
     """An int16 TANH or LOGISTIC (the 65536-entry table kernel) over every int16 input; at input
     scales of 2**-12 (and 2**-11 for TANH) LiteRT's optimized resolver runs gemmlowp's fixed-point
-    functions, its reference resolver the table interpolation."""
+    functions, its reference resolver the table interpolation.  RELU, RELU6 and LEAKY_RELU too,
+    with their own output scales (saturating where finer)."""
     rng = _rng(seed)
     content = single_op_model(op, [dict(name="x", shape=[4, 16384], dtype=np.int16, quantization=(x_scale, 0))],
-                              [dict(name="y", shape=[4, 16384], dtype=np.int16, quantization=(2.0 ** -15, 0))])
+                              [dict(name="y", shape=[4, 16384], dtype=np.int16, quantization=(out_scale, 0))],
+                              options=options)
     return content, [rng.permutation(np.arange(-32768, 32768)).astype(np.int16).reshape(4, 16384)]
 
 
@@ -964,6 +966,9 @@ CASES = {
     **{f"unary-int16-{op}-{sc}": (unary_int16_case, (op, sc)) for op, sc in
        [("TANH", 3.1e-4), ("TANH", 1.7e-3), ("LOGISTIC", 7e-4), ("LOGISTIC", 1.1e-4), ("TANH", 2.0 ** -12),
         ("TANH", 2.0 ** -11), ("LOGISTIC", 2.0 ** -12)]},
+    **{f"unary-int16-{op}-{sc}-{osc}": (unary_int16_case, (op, sc, osc, o)) for op, sc, osc, o in
+       [("RELU", 3e-4, 2.5e-4, None), ("RELU6", 3e-4, 1.7e-4, None), ("RELU", 2e-4, 4e-4, None),
+        ("LEAKY_RELU", 3e-4, 2.5e-4, dict(alpha=0.2)), ("LEAKY_RELU", 1e-4, 3e-4, dict(alpha=1.7))]},
     **{f"depthwise16-{'x'.join(map(str, sh))}-{k}-{s}-{p}-{m}-{a}": (depthwise16_case, (sh, k, s, p, m, a))
        for sh, k, s, p, m, a in [((1, 9, 8, 5), 3, 1, "SAME", 1, "NONE"), ((2, 9, 9, 4), 3, 2, "VALID", 1, "RELU"),
                                  ((2, 60, 40, 16), 3, 1, "SAME", 1, "RELU6"), ((1, 7, 7, 3), 5, 1, "SAME", 2, "NONE"),

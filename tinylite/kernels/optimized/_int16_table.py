@@ -1,5 +1,6 @@
 """int16 unary ops whose output depends on the input value alone (TANH and
-LOGISTIC: the reference's table interpolation, gemmlowp's fixed-point functions): the reference kernel run once over all
+LOGISTIC: the reference's table interpolation, gemmlowp's fixed-point functions;
+RELU, RELU6, LEAKY_RELU: their requantization and clamp): the reference kernel run once over all
 65536 inputs gives a table, bit-exact by construction, and an invoke is one
 lookup with the input viewed as uint16 (against the reference's ten int64
 passes).
