@@ -1,6 +1,7 @@
 """Optimized RELU6.  int8/uint8: the reference's 256-entry table as one lookup by byte
-(see _unary_table); int16: its results over every input as one lookup (_int16_table).  float32: the clamp as bound calls (one clip pass for two bounds,
-np.maximum with an array bound for one; see _float_clamp); the reference's values."""
+(see _unary_table); int16: its results over every input as one lookup (_int16_table).
+float32: the clamp as bound calls (one clip pass for two bounds, np.maximum with an
+array bound for one; see _float_clamp); the reference's values."""
 import numpy as np
 
 from .. import _quantization, relu6 as reference
