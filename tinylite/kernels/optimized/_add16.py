@@ -19,7 +19,6 @@ from functools import partial
 import numpy as np
 
 from .. import _binary as reference
-from ._cached import cached_calls
 from ._requantize import Requantizer
 
 

@@ -126,12 +126,14 @@ def _k_split(wmat, xmax):
     sums are added in float64, exactly; None where no split of up to MAX_K_PARTS parts
     suffices (or none is needed)."""
     k, units = wmat.shape
-    aw = np.abs(wmat)
-    for parts in range(2, MAX_K_PARTS + 1):
+    # Running column sums of |w| (exact integers in float64): a part's sums are differences.
+    running = np.zeros((k + 1, units), np.float64)
+    np.cumsum(np.abs(wmat), axis=0, out=running[1:])
+    least = max(2, int(float(running[-1].max(initial=0)) * xmax // 2.0**24))
+    for parts in range(least, MAX_K_PARTS + 1):
         kp = -(-k // parts)
-        padded = np.zeros((parts * kp, units), np.float64)
-        padded[:k] = aw
-        if float(padded.reshape(parts, kp, units).sum(axis=1).max(initial=0)) * xmax < 2.0**24:
+        ends = running[np.minimum(np.arange(parts + 1) * kp, k)]
+        if float(np.diff(ends, axis=0).max(initial=0)) * xmax < 2.0**24:
             w = np.zeros((parts * kp, units), np.float32)
             w[:k] = wmat
             return w.reshape(parts, kp, units)
@@ -185,7 +187,6 @@ class _Buffers:
 eval_int = cached_calls("opt_fc_bufs", _Buffers, "eval_int")
 
 
-
 # --- int16 activations (16x8, 16x16): see _gemm16.py ---
 
 @register("FULLY_CONNECTED", dtypes=(np.int16,), when=_int_applies)
@@ -194,6 +195,7 @@ def prepare_int16(node, reference_fn):
 
     wt = node.data.q_wt if node.data.q_wt is not None else (node.inputs[1].data.astype(np.float64) - node.data.q_wzp).T
     return _gemm16.plan(node, wt, node.data.q_x_zp)
+
 
 # --- hybrid: float32 activations, int8 weights (dynamic range) ---
 
