@@ -123,6 +123,42 @@ def quantized_window_case(seed, op, dtype, kernel, bias_max=3000):
     return content, [rng.integers(info.min, info.max, (1, 7, 6, cin), endpoint=True).astype(dtype)]
 
 
+def quantized_small_multiplier_case(seed, op, kernel):
+    """An int8 per-channel CONV_2D or DEPTHWISE_CONV_2D whose channels take every path of the
+    requantization: plain ones; nearly dead filters (multipliers 2**-16 and 2**-21: shifts past
+    the plain float path's 44 bits) with biases near 2**28 that put their outputs mid-range, so
+    that they move by a step or a few over the inputs (the split float path); a dead one (2**-28,
+    bias 2**30: one output, a constant).  The biases make |acc + bias| pass 2**24 while the
+    product itself stays exact in float32."""
+    rng = _rng(seed)
+    c = 6
+    cin = 3 if op == "CONV_2D" else c
+    wshape = (c, kernel, kernel, cin) if op == "CONV_2D" else (1, kernel, kernel, c)
+    w = rng.integers(-127, 128, wshape).astype(np.int8)
+    xs, xzp, os = 0.02, int(rng.integers(-20, 20)), 0.08
+    mult = np.array([0.3, 2.0**-16.3, 2.0**-21.3, 2.0**-28.6, 0.01, 2.0**-18])
+    ws = (mult * os / xs).astype(np.float32)
+    bscale = (np.float32(xs) * ws).astype(np.float32)
+    # The small multipliers' outputs sit on a rounding step near 40 (their accumulators move them
+    # by a fraction of a step); the dead channel's bias is 2**30.
+    b = np.round((rng.integers(20, 60, c) + 0.5) * os / bscale.astype(np.float64))
+    b[0], b[4], b[3] = rng.integers(-3000, 3000), rng.integers(-300, 300), 2**30
+    b = np.clip(b, -2**31, 2**31 - 1).astype(np.int32)
+    wq = (ws, np.zeros(c, np.int64), 0 if op == "CONV_2D" else 3)
+    options = dict(padding="SAME", stride_h=1, stride_w=1, fused_activation_function="NONE")
+    if op == "DEPTHWISE_CONV_2D":
+        options["depth_multiplier"] = 1
+    shape = [1, 9, 8, cin]
+    content = single_op_model(op, [dict(name="x", shape=shape, dtype=np.int8, quantization=(xs, xzp)),
+                                   dict(name="w", data=w, quantization=wq),
+                                   dict(name="b", data=b, quantization=(bscale, np.zeros(c, np.int64), 0))],
+                              [dict(name="y", shape=[1], dtype=np.int8, quantization=(os, 5))], options=options)
+    x = rng.integers(-128, 128, shape).astype(np.int8)
+    x[0, :2] = 127                                   # the largest products: the ends of the range
+    x[0, 2:4] = -128
+    return content, [x]
+
+
 def quantized_binary_case(seed, op, dtype, shape=(2, 9)):
     """An 8-bit ADD/SUB/MUL of two same-shape inputs (the pair-table kernels; past 65536
     values, in chunks with a shorter last one)."""
@@ -820,6 +856,8 @@ def depthwise_float_blocks_case(seed, padding):
 
 
 CASES = {
+    **{f"small-multiplier-{op}-{k}": (quantized_small_multiplier_case, (op, k)) for op, k in
+       [("CONV_2D", 3), ("CONV_2D", 1), ("DEPTHWISE_CONV_2D", 3)]},
     **{f"resize-uint8-{a}-{h}-{sz[0]}": (resize_uint8_case, (a, h, sz)) for a, h, sz in
        [(False, False, [11, 13]), (True, False, [9, 20]), (False, True, [40, 56]), (False, True, [3, 4])]},
     **{f"hybrid-fc-{n}-{pc}-{a}": (hybrid_fc_case, (n, pc, a)) for n, pc, a in
@@ -1224,7 +1262,8 @@ def test_requantizer_constant_channels(gemmlowp, moving):
     """Channels of a dead filter (weight scale 1e-6: a multiplier of 2**-50 and a bias near
     2**30) break the float path's bounds, but where their output is one value over every
     accumulator in +-acc_range they take the float path as constants (exact); with `moving`,
-    one such channel's output changes within the range, so the int64 path runs instead."""
+    one such channel's output changes within the range: it takes the float path split (its
+    constant's multiple of 2**s apart, see _split_channels)."""
     from tinylite.kernels import _fixedpoint as fx
     from tinylite.kernels.optimized._requantize import Requantizer
 
@@ -1243,7 +1282,7 @@ def test_requantizer_constant_channels(gemmlowp, moving):
     bound = acc_range + np.abs(bias)
     zp, lo, hi = 3, -128, 127
     rq = Requantizer(mult, shift, gemmlowp, zp, lo, hi, bound, tile=tile, bias=bias, acc_range=acc_range)
-    assert rq.exact_float == (not moving)
+    assert rq.exact_float and (rq.q is not None) == moving
     acc = np.round(rng.uniform(-1, 1, (rows, tile, channels)) * acc_range).astype(np.int64)
     acc[:4] = np.array([-1, 1, 0, -0.5])[:, None, None] * acc_range           # the ends of the range
     a = acc.reshape(rows, tile * channels).astype(np.float64 if moving else np.float32)
@@ -1253,6 +1292,61 @@ def test_requantizer_constant_channels(gemmlowp, moving):
         call()
     fn = fx.multiply_by_quantized_multiplier if gemmlowp else fx.multiply_by_quantized_multiplier_ruy
     want = np.clip(fn(acc + bias, mult, shift) + zp, lo, hi)
+    np.testing.assert_array_equal(out.reshape(acc.shape), want)
+
+
+@pytest.mark.parametrize("gemmlowp", [False, True])
+@pytest.mark.parametrize("narrow", [True, False])
+@pytest.mark.parametrize("dtype,zp,lo,hi", [(np.int8, -3, -128, 127), (np.uint8, 7, 7, 255), (np.int8, -128, -128, -28)])
+def test_requantizer_split_channels(narrow, dtype, zp, lo, hi, gemmlowp):
+    """Channels whose shift is large (s = 31 + r from 45 to 52: a tiny multiplier) and whose
+    output moves over the accumulator's range break the plain float path's 53 bits but take it
+    split (_requantize._split_channels: the constant's multiple of 2**s apart, a floor, then that
+    multiple added back), beside plain channels (their floor is a no-op) and a constant one.
+    Checked against the fixed point (ruy's rounding, or gemmlowp's: ties away from zero) on
+    every accumulator where a split channel's output steps (and the one below it), on ties of
+    M = 2**30, and on random ones; `narrow` picks plain channels whose |v - lo| stays under 2**15
+    (the int16 clamp) or passes it (the float64 clamp)."""
+    from tinylite.kernels import _fixedpoint as fx
+    from tinylite.kernels.optimized._requantize import Requantizer
+
+    rng = _rng(11 + narrow + 2 * (dtype == np.uint8) + 4 * gemmlowp)
+    channels, tile = 7, 2
+    mult = rng.integers(1 << 30, 1 << 31, channels)
+    shift = -rng.integers(1, 7, channels) if narrow else np.zeros(channels, np.int64)
+    acc_range = np.full(channels, 20000.0 if narrow else 60000.0)
+    bias = rng.integers(-5000, 5000, channels)
+    # Split channels (s = 45, 49, 52), one with M = 2**30 (its outputs hit exact integers: ties).
+    shift[:3], mult[1] = [-14, -18, -21], 1 << 30
+    acc_range[:3] = [2.0**20, 2.0**20, 1.9e6]
+    # Their biases put the outputs mid-range (so that they move inside the clamp).
+    bias[:3] = [round(((lo + hi) / 2 - zp + d) * 2.0**s / int(m)) for d, s, m in zip(rng.uniform(-20, 20, 3), (45, 49, 52), mult)]
+    # A constant channel (s = 61, bias 2**30: saturated over the whole range).
+    shift[3], bias[3], acc_range[3] = -30, 1 << 30, 1e6
+    bound = acc_range + np.abs(bias)
+    rq = Requantizer(mult, shift, gemmlowp, zp, lo, hi, bound, tile=tile, bias=bias, acc_range=acc_range)
+    assert rq.exact_float and rq.q is not None and rq.narrow == narrow
+    accs = []
+    for i in range(3):
+        s, m, b = 31 - int(shift[i]), int(mult[i]), int(bias[i])
+        c = (1 << 30) + (1 << (s - 1)) + b * m
+        ends = [(-int(acc_range[i]) * m + c) >> s, (int(acc_range[i]) * m + c) >> s]
+        steps = [-((-(k << s) + c) // m) for k in range(ends[0] - 1, ends[1] + 2)]    # least acc with floor >= k
+        steps += [-((-(k << s) + c - (1 << 31)) // m) for k in range(ends[0] - 1, ends[1] + 2)]   # gemmlowp's, below -bias
+        accs.append([a + d for a in steps for d in (-1, 0) if abs(a + d) <= acc_range[i]])
+    rows = max(len(a) for a in accs) + 2000
+    acc = np.round(rng.uniform(-1, 1, (rows, tile, channels)) * acc_range).astype(np.int64)
+    for i, a in enumerate(accs):
+        acc[:len(a), 0, i] = a
+        acc[:len(a), 1, i] = a[::-1]
+    a = acc.reshape(rows, tile * channels).astype(np.float32)
+    t = np.empty(a.shape, np.int64)
+    out = np.empty(a.shape, dtype)
+    for call in rq.calls(a, t, out, np.empty(a.shape, bool)):
+        call()
+    fn = fx.multiply_by_quantized_multiplier if gemmlowp else fx.multiply_by_quantized_multiplier_ruy
+    want = np.clip(fn(acc + bias, mult, shift) + zp, lo, hi)
+    assert len(np.unique(want[..., 0])) > 20 and len(np.unique(want[..., 2])) >= 2     # the split outputs move
     np.testing.assert_array_equal(out.reshape(acc.shape), want)
 
 

@@ -75,7 +75,8 @@ def plan(node):
     xmax = 128.0 if x.dtype == np.int8 else 255.0
     acc_range = xmax * np.abs(taps).sum(axis=(0, 1))
     bound = acc_range + np.abs(folded)
-    dtype = acc_dtype(bound)
+    # The windows' sums hold raw inputs times taps (the bias rides in the requantization's constant).
+    dtype = acc_dtype(acc_range) if acc_dtype(bound) is not None else None
     if dtype is None:
         return None
     d.opt_dw = dict(taps=d.q_taps.astype(dtype), bias=folded.astype(np.int64), dtype=dtype,
