@@ -126,6 +126,11 @@ class _Buffers:
         tile = _divisor_at_least(rows, min(rows, -(-TILE_ELEMENTS // cout)))
         step = min(rows, max(chunk_rows(cout), 16))
         step = max(tile, step - step % tile)
+        if rows * cout <= ONE_CHUNK_ELEMENTS:
+            step = rows
+        wmat, fill = _row_major(p)
+        if fill is not None:
+            calls.insert(0, fill)
         acc = np.empty((step, cout), dtype)
         t = np.empty(step * cout, np.int64)
         mask = np.empty(step * cout, bool)
@@ -138,7 +143,7 @@ class _Buffers:
             r1 = min(rows, r0 + step)
             k = r1 - r0
             a = acc[:k]
-            calls.append(partial(np.dot, cols[r0:r1], p["wmat"], out=a))
+            calls.append(partial(np.dot, cols[r0:r1], wmat, out=a))
             main = k - k % tile
             if main:
                 shape = (main // tile, tile * cout)
@@ -153,6 +158,32 @@ class _Buffers:
 
 
 eval_int = cached_calls("opt_conv_bufs", _Buffers, "eval_int")
+
+# Up to this many outputs (a small map: 7x7 or 14x14 with many channels) the product runs in one
+# chunk: each chunk streams the whole filter through the cache again (measured: 7x7x320 -> 1280,
+# 2 chunks 1.06 ms, one 0.71).
+ONE_CHUNK_ELEMENTS = 1 << 17
+
+
+def _row_major(p):
+    """(the filter matrix in row-major order, a call making it on the first invoke or None).
+    OpenBLAS multiplies by a row-major [K, cout] filter up to 40% faster than by its transpose's
+    view (the filter's own layout, [cout, K]), never measurably slower (7x7x160 -> 960 0.39 ->
+    0.23 ms, 112x112x16 -> 96 0.74 -> 0.53, 128x128x32 -> 32 equal).  The copy transposes the
+    whole filter, a few ms for a model: it runs at the first invoke, not at load, and the
+    transposed view is dropped then (one copy of the weights is kept)."""
+    w = p["wmat"]
+    if w.flags.c_contiguous:
+        return w, None
+    wc = p.get("wmat_c")
+    if wc is None:
+        wc = p["wmat_c"] = np.empty(w.shape, w.dtype)
+
+    def fill():
+        if p["wmat"] is not wc:
+            np.copyto(wc, p["wmat"])
+            p["wmat"] = wc
+    return wc, fill
 
 
 def _divisor_at_least(rows, want):

@@ -87,9 +87,12 @@ def table(node):
     return node.data.opt_table.array
 
 
-# Same-shape inputs larger than this run in chunks of it: the index array (8 bytes a value) then
-# stays in cache (measured 1.30 -> 1.03 ms for a 128x128x32 ADD).
+# Same-shape inputs larger than this run in chunks of it: the index array then stays in cache
+# (measured 1.30 -> 1.03 ms for a 128x128x32 ADD).
 CHUNK = 1 << 15
+# The index's type: int32 passes move half the bytes of intp ones, and take's conversion of the
+# index to intp costs less than that (measured 1.16 -> 0.85 ms CPU for 512K values in 32K chunks).
+INDEX = np.int32
 
 
 class _Buffers:
@@ -101,16 +104,16 @@ class _Buffers:
         flat = x.shape == y.shape == out.shape and all(a.flags.c_contiguous for a in (x, y, out))
         if flat and out.size > 2 * CHUNK:
             xb, yb, res = xb.reshape(-1), yb.reshape(-1), out.reshape(-1)
-            self.idx = np.empty(CHUNK, np.intp)
+            self.idx = np.empty(CHUNK, INDEX)
             for a in range(0, out.size, CHUNK):
                 b = min(out.size, a + CHUNK)
                 idx = self.idx[:b - a]
-                self.calls += [partial(np.multiply, xb[a:b], 256, out=idx, dtype=np.intp),
+                self.calls += [partial(np.multiply, xb[a:b], 256, out=idx, dtype=INDEX),
                                partial(np.add, idx, yb[a:b], out=idx),
                                partial(np.take, t.array, idx, out=res[a:b], mode="clip")]
             return
-        self.idx = np.empty(out.shape, np.intp)
-        self.calls += [partial(np.multiply, xb, 256, out=self.idx, dtype=np.intp),
+        self.idx = np.empty(out.shape, INDEX)
+        self.calls += [partial(np.multiply, xb, 256, out=self.idx, dtype=INDEX),
                        partial(np.add, self.idx, yb, out=self.idx),
                        partial(np.take, t.array, self.idx, out=out, mode="clip")]
 
