@@ -106,6 +106,45 @@ def test_conv_2d(seed):
     assert_optimized_matches(content, [x])
 
 
+def test_conv_2d_row_major_filter_across_resizes():
+    """The integer CONV_2D's filter matrix turns row-major at the first invoke (_gemm._row_major);
+    buffers bound after that (a resized input) multiply by it as it is: results stay the
+    reference's before and after the resize."""
+    rng = np.random.default_rng(3)
+    cin, cout = 24, 96
+    wdata = rng.integers(-127, 128, (cout, 1, 1, cin)).astype(np.int8)
+    ws = rng.uniform(0.002, 0.01, cout).astype(np.float32)
+    b = rng.integers(-30000, 30000, cout).astype(np.int32)
+    xs, osc = 0.02, 0.02 * 0.006 * np.sqrt(cin) * 30
+    content = single_op_model(
+        "CONV_2D", [qdesc("x", (1, 5, 6, cin), np.int8, xs, 3), dict(name="w", data=wdata, quantization=(ws, np.zeros(cout, np.int64), 0)),
+                    dict(name="b", data=b, quantization=((np.float32(xs) * ws).astype(np.float32), np.zeros(cout, np.int64), 0))],
+        [qdesc("y", [1], np.int8, osc, -4)], options=dict(padding="VALID", stride_h=1, stride_w=1))
+
+    def outputs(ip, shapes):
+        got = []
+        for shape in shapes:
+            ip.resize_tensor_input(0, shape)
+            ip.allocate_tensors()
+            x = rng.integers(-128, 128, shape).astype(np.int8)
+            ip.set_tensor(ip.get_input_details()[0]["index"], x)
+            ip.invoke()
+            got.append(ip.get_tensor(ip.get_output_details()[0]["index"]).copy())
+        return got
+
+    shapes = [(1, 5, 6, cin), (2, 9, 7, cin), (1, 3, 3, cin)]
+    ip = tinylite.Interpreter(model_content=content)
+    state = rng.bit_generator.state
+    fast = outputs(ip, shapes)
+    (_, node, _, _), = ip._runner(0).steps
+    assert node.data.opt_conv["wmat"].flags.c_contiguous
+    rng.bit_generator.state = state
+    with optimized.reference_kernels():
+        ref = outputs(tinylite.Interpreter(model_content=content), shapes)
+    for a, r in zip(fast, ref):
+        np.testing.assert_array_equal(a, r)
+
+
 @pytest.mark.parametrize("seed", range(24))
 def test_depthwise_conv_2d(seed):
     rng = np.random.default_rng(100 + seed)

@@ -128,7 +128,7 @@ class _Buffers:
         step = max(tile, step - step % tile)
         if rows * cout <= ONE_CHUNK_ELEMENTS:
             step = rows
-        wmat, fill = _row_major(p)
+        fill = _row_major(p)
         if fill is not None:
             calls.insert(0, fill)
         acc = np.empty((step, cout), dtype)
@@ -143,7 +143,10 @@ class _Buffers:
             r1 = min(rows, r0 + step)
             k = r1 - r0
             a = acc[:k]
-            calls.append(partial(np.dot, cols[r0:r1], wmat, out=a))
+            if fill is None:
+                calls.append(partial(np.dot, cols[r0:r1], p["wmat"], out=a))
+            else:
+                calls.append(partial(_dot_filter, cols[r0:r1], p, a))
             main = k - k % tile
             if main:
                 shape = (main // tile, tile * cout)
@@ -166,24 +169,24 @@ ONE_CHUNK_ELEMENTS = 1 << 17
 
 
 def _row_major(p):
-    """(the filter matrix in row-major order, a call making it on the first invoke or None).
-    OpenBLAS multiplies by a row-major [K, cout] filter up to 40% faster than by its transpose's
-    view (the filter's own layout, [cout, K]), never measurably slower (7x7x160 -> 960 0.39 ->
-    0.23 ms, 112x112x16 -> 96 0.74 -> 0.53, 128x128x32 -> 32 equal).  The copy transposes the
-    whole filter, a few ms for a model: it runs at the first invoke, not at load, and the
-    transposed view is dropped then (one copy of the weights is kept)."""
-    w = p["wmat"]
-    if w.flags.c_contiguous:
-        return w, None
-    wc = p.get("wmat_c")
-    if wc is None:
-        wc = p["wmat_c"] = np.empty(w.shape, w.dtype)
+    """A call putting the filter matrix p["wmat"] in row-major order on the first invoke, or None
+    where it is.  OpenBLAS multiplies by a row-major [K, cout] filter up to 40% faster than by the
+    transposed view the filter's own layout gives ([cout, K]), never measurably slower (7x7x160 ->
+    960 0.39 -> 0.23 ms, 112x112x16 -> 96 0.74 -> 0.53, 128x128x32 -> 32 equal).  The transposing
+    copy costs a few ms for a model: at the first invoke, not at load, and the view's memory is
+    released then (one copy of the weights at a time).  The products then read p["wmat"] at each
+    call (_dot_filter)."""
+    if p["wmat"].flags.c_contiguous:
+        return None
 
     def fill():
-        if p["wmat"] is not wc:
-            np.copyto(wc, p["wmat"])
-            p["wmat"] = wc
-    return wc, fill
+        if not p["wmat"].flags.c_contiguous:
+            p["wmat"] = np.ascontiguousarray(p["wmat"])
+    return fill
+
+
+def _dot_filter(cols, p, out):
+    np.dot(cols, p["wmat"], out)
 
 
 def _divisor_at_least(rows, want):
