@@ -1223,12 +1223,14 @@ def test_reference_resolver_runs_no_optimized_kernel_and_no_rewrite():
 @pytest.mark.parametrize("dtype,zp,lo,hi", [(np.int8, -5, -128, 127), (np.int8, -128, -128, -20),
                                             (np.uint8, 3, 0, 255), (np.uint8, 200, 200, 255), (np.int8, 10, 10, 127)])
 @pytest.mark.parametrize("gemmlowp", [False, True])
-@pytest.mark.parametrize("bound", [2.0**21, 2.0**23, 2.0**30])
-def test_requantizer_matches_fixed_point(gemmlowp, bound, dtype, zp, lo, hi):
+@pytest.mark.parametrize("bound", [2.0**14, 2.0**21, 2.0**23, 2.0**30])
+@pytest.mark.parametrize("acc_scratch", [False, True])
+def test_requantizer_matches_fixed_point(gemmlowp, bound, dtype, zp, lo, hi, acc_scratch):
     """_requantize.Requantizer (its float64 path where the bound allows, else int64) against
     the fixed-point reference, bias included, on random accumulators and on exact ties, for
     int8 and uint8 outputs and clamps (fused activations) that wrap their bytes differently:
-    the float path clamps v - lo to [0, hi - lo], truncates, and adds lo back modulo 256."""
+    the float path clamps v - lo to [0, hi - lo], truncates, and adds lo back modulo 256.  With
+    `acc_scratch` the int16 clamp (where it runs) reuses the accumulator's memory."""
     from tinylite.kernels import _fixedpoint as fx
     from tinylite.kernels.optimized._requantize import Requantizer
 
@@ -1249,8 +1251,11 @@ def test_requantizer_matches_fixed_point(gemmlowp, bound, dtype, zp, lo, hi):
     a = acc.reshape(rows, tile * channels).astype(acc_type)
     t = np.empty(a.shape, np.int64)
     out = np.empty(a.shape, dtype)
-    for call in rq.calls(a, t, out, np.empty(a.shape, bool)):
+    for call in rq.calls(a, t, out, np.empty(a.shape, bool), acc_scratch):
         call()
+    assert rq.exact_float and rq.narrow if bound < 2.0**15 else not rq.narrow    # the int16 clamp
+    if acc_scratch and rq.exact_float and rq.narrow:
+        assert not np.array_equal(a, acc.reshape(a.shape))          # its memory held the clamp's values
     fn = fx.multiply_by_quantized_multiplier if gemmlowp else fx.multiply_by_quantized_multiplier_ruy
     want = np.clip(fn(acc + bias, mult, shift) + zp, lo, hi)
     np.testing.assert_array_equal(out.reshape(acc.shape), want)

@@ -151,11 +151,11 @@ class _Buffers:
             if main:
                 shape = (main // tile, tile * cout)
                 calls += rq.calls(a[:main].reshape(shape), t[:main * cout].reshape(shape),
-                                  res[r0:r0 + main].reshape(shape), mask[:main * cout].reshape(shape))
+                                  res[r0:r0 + main].reshape(shape), mask[:main * cout].reshape(shape), True)
             if main < k:
                 shape = (k - main, cout)
                 calls += rq1.calls(a[main:], t[:(k - main) * cout].reshape(shape), res[r0 + main:r1],
-                                   mask[:(k - main) * cout].reshape(shape))
+                                   mask[:(k - main) * cout].reshape(shape), True)
         self.calls = calls
         self.x, self.out = x, out
 

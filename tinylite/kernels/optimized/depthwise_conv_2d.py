@@ -112,7 +112,7 @@ class _Buffers:
             k = min(oh, r0 + rows) - r0
             acc = self.acc[:, :k]
             calls += win.sum_calls(r0, k, acc, self.tmp[:, :k])
-            calls += rq.calls(acc, self.t[:, :k], outf[:, r0:r0 + k], self.mask[:, :k])
+            calls += rq.calls(acc, self.t[:, :k], outf[:, r0:r0 + k], self.mask[:, :k], True)
         self.calls = calls
         self.x, self.out = x, out
 

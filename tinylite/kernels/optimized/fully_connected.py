@@ -161,7 +161,7 @@ class _Buffers:
                          tile=tile, bias=p["bias"], acc_range=p["acc_range"])
         self.calls = [partial(np.copyto, xb, x.reshape(rows, depth), casting="unsafe"),
                       partial(np.dot, xb, p["wmat"], out=acc)]
-        self.calls += rq.calls(acc.reshape(shape), t, out.reshape(shape), mask)
+        self.calls += rq.calls(acc.reshape(shape), t, out.reshape(shape), mask, True)
 
     def _split(self, node, p, x, out, rows, depth, units):
         """The product as p["ksplit"]'s parts: the input copied into float32 rows padded with zeros
