@@ -269,15 +269,19 @@ class _PooledBuffers:
         tile = pw if pw * cout <= TILE_ELEMENTS else 1
         rq = Requantizer(*args, tile=tile, bias=p["bias"], acc_range=p["acc_range"])
         res = out.reshape(groups * pw, cout)
+        fill = _row_major(p)
+        if fill is not None:
+            calls.insert(0, fill)
         for g0 in range(0, groups, step):
             k = min(groups, g0 + step) - g0
             a, m = acc[:k * block], pooled[:k * pw]
-            calls += [partial(np.dot, cols[g0 * block:(g0 + k) * block], p["wmat"], out=a),
+            rows = cols[g0 * block:(g0 + k) * block]
+            calls += [partial(np.dot, rows, p["wmat"], out=a) if fill is None else partial(_dot_filter, rows, p, a),
                       partial(np.maximum.reduce, a.reshape(k, fh, fw, pw, cout), axis=(1, 2),
                               out=m.reshape(k, pw, cout))]
             shape = (k * pw // tile, tile * cout)
             calls += rq.calls(m.reshape(shape), t[:m.size].reshape(shape), res[g0 * pw:(g0 + k) * pw].reshape(shape),
-                              mask[:m.size].reshape(shape))
+                              mask[:m.size].reshape(shape), True)
         self.calls = calls
 
 
