@@ -28,6 +28,7 @@ from ..flatbuffer import strings
 from ..flatbuffer.reader import parse, read_model
 from ..flatbuffer.schema import TENSOR_TYPE_NAMES, TENSOR_TYPES, numpy_dtype
 from .custom_ops import OpResolver, resolve_registerer
+from .gc_pause import gc_paused
 from .subgraph import SubgraphRunner
 
 _STRING = TENSOR_TYPES["STRING"]
@@ -153,20 +154,8 @@ class Interpreter:
             for name, kernel in custom_ops.items():
                 self._op_resolver.add_custom(name, kernel)
         try:
-            if model_path is not None and model_content is None:
-                path = os.fspath(model_path)
-                if os.path.isdir(path):
-                    raise ValueError(f"Could not open '{path}': it is a directory, not a .tflite file. Pass "
-                                     "the model file's path, e.g. model_path='model.tflite'.")
-                if not os.path.isfile(path):
-                    raise ValueError(f"Could not open '{path}': no such file.")
-                self._model = read_model(path)
-            elif model_content is not None and model_path is None:
-                self._model = parse(model_content)
-            elif model_path is None and model_content is None:
-                raise ValueError("`model_path` or `model_content` must be specified.")
-            else:
-                raise ValueError("Can't both provide `model_path` and `model_content`")
+            with gc_paused():
+                self._model = self._read(model_path, model_content)
         except InvalidModelError as e:
             # LiteRT's words first (code matches on them), then what exactly is wrong.
             if str(e).startswith(_NOT_A_FLATBUFFER):
@@ -187,6 +176,34 @@ class Interpreter:
         # for it instead of reading or writing buffers the plan is using.
         self._run_lock = threading.Lock()
         self._invoking = None            # the thread ident of the running invoke
+
+    @staticmethod
+    def _read(model_path, model_content):
+        """The parsed model of the file or bytes given to the constructor."""
+        if model_path is not None and model_content is None:
+            path = os.fspath(model_path)
+            if os.path.isdir(path):
+                raise ValueError(f"Could not open '{path}': it is a directory, not a .tflite file. Pass "
+                                 "the model file's path, e.g. model_path='model.tflite'.")
+            if not os.path.isfile(path):
+                raise ValueError(f"Could not open '{path}': no such file.")
+            return read_model(path)
+        elif model_content is not None and model_path is None:
+            return parse(model_content)
+        elif model_path is None and model_content is None:
+            raise ValueError("`model_path` or `model_content` must be specified.")
+        else:
+            raise ValueError("Can't both provide `model_path` and `model_content`")
+
+    def __del__(self):
+        # The runners' plans hold reference cycles (nodes <-> runner, the tape's error handler);
+        # breaking them here frees a dropped interpreter's arrays now, not at the next full
+        # collection of the cyclic garbage collector.
+        for runner in list((getattr(self, "_runners", None) or {}).values()):
+            try:
+                runner.release()
+            except Exception:  # noqa: BLE001 - never raise from a finalizer (interpreter shutdown)
+                pass
 
     # -- structure --
 
@@ -216,7 +233,8 @@ class Interpreter:
         """Prepare every op, plan memory; call again after `resize_tensor_input`."""
         if self._views:
             self._ensure_safe()
-        self._runner(0).allocate()
+        with gc_paused():
+            self._runner(0).allocate()
 
     def invoke(self) -> None:
         """Run the model.  While it runs, get_tensor and set_tensor called from

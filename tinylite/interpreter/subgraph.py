@@ -12,6 +12,7 @@ dynamic tensors are.
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
@@ -114,7 +115,9 @@ class SubgraphRunner:
         self.index = index
         self.subgraph = model.subgraphs[index]
         self.preserve_all_tensors = preserve_all_tensors
-        self.interpreter = interpreter
+        # A weak reference: the interpreter holds its runners, which must not hold it back (see
+        # `interpreter` and `release`: a dropped interpreter is freed at once, without the collector).
+        self._interpreter = None if interpreter is None else weakref.ref(interpreter)
         sg = self.subgraph
         # Current shapes: the file's, until resize_tensor_input changes an input.
         self.shapes: list[tuple | None] = [tuple(t.shape.tolist()) if isinstance(t.shape, np.ndarray) else
@@ -149,6 +152,26 @@ class SubgraphRunner:
         # OpResolverType.BUILTIN_REF: reference kernels only, no plan rewrites, no bound calls.
         self.reference = _is_reference(getattr(interpreter, "_op_resolver_type", None))
         self.rewrite = not (preserve_all_tensors or self.reference)
+
+    @property
+    def interpreter(self):
+        """The Interpreter this runner belongs to (None for a runner made without one)."""
+        ref = self._interpreter
+        return None if ref is None else ref()
+
+    def release(self) -> None:
+        """Drop the plan (called when the interpreter goes away).  The nodes point back at the
+        runner and the tape's error handler is one of its methods: without this, a dropped
+        interpreter's arrays and bound calls would stay in memory until a full collection of the
+        cyclic garbage collector."""
+        self.ready = False
+        for node in self.nodes + [step[1] for step in self.steps]:
+            node.release()
+        self.nodes = []
+        self.steps = []
+        self.tape = None
+        self.arrays = [None] * len(self.arrays)
+        self.op_state = {}
 
     # -- planning --
 

@@ -74,7 +74,9 @@ class Tape:
         names = [f"c{i}" for i in range(len(self.calls))]
         namespace = dict(zip(names, self.calls), on_error=on_error, owner=self.owner)
         exec(_plan_code(len(names)), namespace)  # noqa: S102 - our own source, names only
-        self.run = namespace["run"]
+        # Taken out of its namespace (its globals): left there, the function and its globals would
+        # be a reference cycle keeping every bound call and array alive until a full collection.
+        self.run = namespace.pop("run")
 
     @staticmethod
     def _loop(calls, owner, on_error):

@@ -86,19 +86,21 @@ class Operands(list):
     a clear error about the model (not an IndexError from inside a kernel), so
     each kernel need not check its operand count before it reads them."""
 
-    __slots__ = ("node", "kind")
+    # The node's name and index, not the node: a node holds its operands, and a reference back
+    # would make every node a reference cycle (kept until a full garbage collection).
+    __slots__ = ("op_name", "index", "kind")
 
     def __init__(self, items, node, kind):
         super().__init__(items)
-        self.node, self.kind = node, kind
+        self.op_name, self.index, self.kind = node.op_name, node.index, kind
 
     def __getitem__(self, k):
         try:
             return list.__getitem__(self, k)
         except IndexError:
-            node, n = self.node, len(self)
+            n = len(self)
             raise MissingOperand(
-                f"{node.op_name} (node {node.index}) needs {self.kind} {k}, but the operator lists {n} "
+                f"{self.op_name} (node {self.index}) needs {self.kind} {k}, but the operator lists {n} "
                 f"{self.kind}{'s' if n != 1 else ''} (this op takes at least {k + 1}). The operator's "
                 f"{self.kind} list is cut short: the file is corrupt or was written for another version "
                 "of the op.") from None
@@ -240,6 +242,13 @@ class Node:
         object.__setattr__(self, "_sealed", False)
         self.data = None
         self.scratch = []
+
+    def release(self) -> None:
+        """Drop the buffers and op data (the interpreter going away): they may refer back to the
+        node (an 8-bit pair table fills itself by running the node's reference kernel), a
+        reference cycle that would outlive the interpreter until a full garbage collection."""
+        object.__setattr__(self, "cache", {})
+        object.__setattr__(self, "data", None)
 
     def seal(self) -> None:
         """Prepare is done: freeze the op data, refuse further attribute writes."""

@@ -161,14 +161,23 @@ def prepare_quantized(node):
         d.mode = "blocked"
     else:
         d.mode = "flat16"
-    if w.data is not None:
+    # The float64 weight matrix is made at the first invoke (see _quantized_weights): where an
+    # optimized kernel runs instead, loading never pays for a float64 copy of the weights.
+    return eval_quantized
+
+
+def _quantized_weights(node, w):
+    """The centered float64 weight matrix of a quantized node, kept in node.cache for constant weights."""
+    wm = node.cache.get("q_wmat")
+    if wm is None:
         # Transposed as integers, then one float64 copy (a float64 transpose and a subtraction of 0 took
         # three passes over eight bytes a weight).
-        wmat = weight_matrix(w.data).astype(np.float64)
-        if d.w_zp:
-            wmat -= d.w_zp
-        d.wmat = wmat
-    return eval_quantized
+        wm = weight_matrix(w).astype(np.float64)
+        if node.data.w_zp:
+            wm -= node.data.w_zp
+        if node.inputs[1].data is not None:
+            node.cache["q_wmat"] = wm
+    return wm
 
 
 def prepare_hybrid(node):
@@ -266,9 +275,7 @@ def _requantize_blocked(acc, mult, shift):
 def eval_quantized(node, inputs, outputs):
     d = node.data
     w, x, out = inputs[1], inputs[2], outputs[0]
-    wmat = d.wmat
-    if wmat is None:
-        wmat = weight_matrix(w.astype(np.float64) - d.w_zp)
+    wmat = _quantized_weights(node, w)
     acc = np.rint(_scatter(node, x.astype(np.float64) - d.x_zp, wmat, out.shape, np.float64)).astype(np.int64)
     if d.q_bias is not None:
         acc += d.q_bias

@@ -65,9 +65,7 @@ class GemmConv:
         # summed in float64.  (int32/int64 passes cost three times as much at load.)
         centered = (np.subtract(wmat, np.float32(wzp), dtype=np.float32) if wzp else
                     wmat.astype(np.float32))
-        acc = None if 255 * k < 2**24 else np.float64
-        sums = centered.sum(axis=0, dtype=acc).astype(np.int64)
-        abs_sums = np.abs(centered).sum(axis=0, dtype=acc).astype(np.int64)
+        sums, abs_sums = _column_sums(centered)
         bias = np.zeros(cout, np.int64) if d.q_bias is None else d.q_bias.astype(np.int64)
         folded = bias - int(d.q_x_zp) * sums
         xmax = 128 if node.inputs[0].dtype == np.int8 else 255
@@ -89,6 +87,19 @@ def product_dtype(acc_range, bound):
     if acc_dtype(bound) is None:
         return None
     return acc_dtype(acc_range)
+
+
+def _column_sums(centered):
+    """(sums, sums of absolute values) over axis 0 of the [K, cout] float32 integer weights, as
+    int64.  Below 2**24 (255 * K) every partial sum is an exact float32 integer whatever the order,
+    so they are BLAS products with a ones vector: numpy's reduction down the rows of wmat's
+    transposed layout ran ~10x slower (mobilenet_v2's 1x1 convs: 13% of its load)."""
+    k = centered.shape[0]
+    if 255 * k < 2**24:
+        ones = np.ones(k, np.float32)
+        return (ones @ centered).astype(np.int64), (ones @ np.abs(centered)).astype(np.int64)
+    return (centered.sum(axis=0, dtype=np.float64).astype(np.int64),
+            np.abs(centered).sum(axis=0, dtype=np.float64).astype(np.int64))
 
 
 class _Buffers:

@@ -27,6 +27,7 @@ from .._pool import PaddedInput
 from .._window import patches
 from ._cached import cached_calls
 from ._hybrid import RowQuantizer, product_dtype, rescale_calls
+from ._requantize import padded_buffer
 
 
 @op_data
@@ -410,10 +411,13 @@ class _HybridBuffers:
         n, h, wd, cin = x.shape
         cout = out.shape[-1]
         pt, pb, pl, pr = g["pad"]
-        xp = np.zeros((n, h + pt + pb, wd + pl + pr, cin), dtype)     # centered: padding is 0
+        # Centered values: the border holds 0, set by the first invoke where the buffer is large
+        # (see _requantize.padded_buffer: np.zeros cleared all of it at allocate); every invoke
+        # quantizes into the whole interior.
+        xp, fill = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], 0.0, dtype)
         quantize = RowQuantizer(x, xp[:, pt:pt + h, pl:pl + wd], node.data.q_per_channel)
         self.x, self.out = x, out
-        calls = [quantize]
+        calls = ([] if fill is None else [fill]) + [quantize]
         # The scale per (image, channel): weight scale x the image's factor, a float32 product.
         self.scale = np.empty((n, 1, cout if node.data.q_per_channel else 1), np.float32)
         wscale = node.data.q_wscale if node.data.q_per_channel else node.data.q_wscale[:1]
