@@ -49,6 +49,7 @@ def worker():
             tinylite.Interpreter(model_content=contents[path], num_threads=1).allocate_tensors()
         if mode.strip() == "cold":
             _clear_caches()
+        ip = None       # the previous load is freed before timing (dropping an interpreter is not loading one)
         r0 = resource.getrusage(resource.RUSAGE_SELF)
         ip = tinylite.Interpreter(model_content=contents[path], num_threads=1)
         ip.allocate_tensors()

@@ -137,7 +137,11 @@ CLOCK = time.perf_counter
 def load_time(content, xs, loads):
     """Median seconds of Interpreter(model_content) + allocate_tensors over `loads` fresh loads."""
     times = []
+    ip = None
     for _ in range(loads):
+        # The previous load is dropped before the clock starts: freeing an interpreter is not
+        # loading one (since dropped interpreters are freed at once, not by a later collection).
+        ip = None
         t = CLOCK()
         ip = tinylite.Interpreter(model_content=content, num_threads=1)
         d = ip.get_input_details()
