@@ -59,10 +59,10 @@ class GemmConv:
         b = node.inputs[2] if node.has_input(2) else None
         if b is not None and b.data is None:
             return None
-        k, cout = wmat.shape
+        cout = wmat.shape[1]
         # One float32 pass makes the centered weights (exact: |w - zp| <= 255) in wmat's memory
-        # order; their column sums are exact integers in float32 while 255 * k < 2**24, else
-        # summed in float64.  (int32/int64 passes cost three times as much at load.)
+        # order; their column sums are exact integers (see _column_sums).  (int32/int64 passes
+        # cost three times as much at load.)
         centered = (np.subtract(wmat, np.float32(wzp), dtype=np.float32) if wzp else
                     wmat.astype(np.float32))
         sums, abs_sums = _column_sums(centered)
