@@ -109,7 +109,6 @@ class _Buffers:
         dtype = p["dtype"]
         n, h, wd, cin = x.shape
         _, oh, ow, cout = out.shape
-        pt, pb, pl, pr = g["pad"]
         rows = n * oh * ow
         calls = []
         self.x, self.out, self.calls = x, out, []
@@ -123,14 +122,7 @@ class _Buffers:
         else:
             k = g["kh"] * g["kw"] * cin
             cols = np.empty((rows, k), dtype)
-            if any(g["pad"]):
-                xp, fill = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.data.q_x_zp, dtype)
-                if fill is not None:
-                    calls.append(fill)
-                calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
-            else:
-                xp = x
-            view = patches(xp, g)
+            view = patches(_padded_input(node, x, dtype, calls), g)
             calls.append(partial(np.copyto, cols.reshape(view.shape), view, casting="unsafe"))
         # The requantization sees `tile` output rows as one row of tile * cout values (see Requantizer).
         # A tile dividing the rows leaves no remainder rows (another product and requantization: 7 calls).
@@ -172,6 +164,22 @@ class _Buffers:
 
 
 eval_int = cached_calls("opt_conv_bufs", _Buffers, "eval_int")
+
+
+def _padded_input(node, x, dtype, calls):
+    """The input as the windows read it: with padding, a `dtype` copy whose border holds the
+    input zero point (its fill and the interior's copy appended to `calls`); else x itself."""
+    g = node.data.geometry
+    if not any(g["pad"]):
+        return x
+    n, h, wd, cin = x.shape
+    pt, pb, pl, pr = g["pad"]
+    xp, fill = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.data.q_x_zp, dtype)
+    if fill is not None:
+        calls.append(fill)
+    calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
+    return xp
+
 
 # Up to this many outputs (a small map: 7x7 with many channels) the product runs in one
 # chunk: each chunk streams the whole filter through the cache again (measured: 7x7x320 -> 1280,
@@ -252,21 +260,13 @@ class _PooledBuffers:
         g = node.data.geometry
         fh, fw, ph, pw = node.data.pool
         dtype = p["dtype"]
-        n, h, wd, cin = x.shape
+        n, cin = x.shape[0], x.shape[3]
         cout = out.shape[-1]
-        pt, pb, pl, pr = g["pad"]
         self.x, self.out, self.calls = x, out, []
         if out.size == 0:
             return
         calls = []
-        if any(g["pad"]):
-            xp, fill = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], node.data.q_x_zp, dtype)
-            if fill is not None:
-                calls.append(fill)
-            calls.append(partial(np.copyto, xp[:, pt:pt + h, pl:pl + wd, :], x, casting="unsafe"))
-        else:
-            xp = x
-        view = patches(xp, g)                                        # [n, oh, ow, kh, kw, cin]
+        view = patches(_padded_input(node, x, dtype, calls), g)     # [n, oh, ow, kh, kw, cin]
         s = view.strides
         src = np.lib.stride_tricks.as_strided(
             view, (n, ph, fh, fw, pw) + view.shape[3:], (s[0], s[1] * fh, s[1], s[2], s[2] * fw) + s[3:],
