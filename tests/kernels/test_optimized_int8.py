@@ -110,8 +110,11 @@ def test_conv_2d_row_major_filter_across_resizes():
     """The integer CONV_2D's filter matrix turns row-major at the first invoke (_gemm._row_major);
     buffers bound after that (a resized input) multiply by it as it is: results stay the
     reference's before and after the resize."""
+    from tinylite.kernels.optimized import _gemm
+
     rng = np.random.default_rng(3)
-    cin, cout = 24, 96
+    cin, cout = 96, 128
+    assert cin * cout > _gemm.ROW_MAJOR_AT_ONCE_MAX          # (smaller ones turn row-major when bound)
     wdata = rng.integers(-127, 128, (cout, 1, 1, cin)).astype(np.int8)
     ws = rng.uniform(0.002, 0.01, cout).astype(np.float32)
     b = rng.integers(-30000, 30000, cout).astype(np.int32)
@@ -138,6 +141,7 @@ def test_conv_2d_row_major_filter_across_resizes():
     fast = outputs(ip, shapes)
     (_, node, _, _), = ip._runner(0).steps
     assert node.data.opt_conv["wmat"].flags.c_contiguous
+    assert any(getattr(c, "func", None) is _gemm._dot_filter for c in node.cache["opt_conv_bufs"].calls)
     rng.bit_generator.state = state
     with optimized.reference_kernels():
         ref = outputs(tinylite.Interpreter(model_content=content), shapes)
@@ -338,6 +342,23 @@ def test_conv_2d_max_pool_fused_in_chunks():
     # (the products read a row-major filter made at the first invoke through _dot_filter)
     dots = [c for c in node.cache["opt_conv_pooled_bufs"].calls if getattr(c, "func", None) in (np.dot, _gemm._dot_filter)]
     assert len(dots) > 2 and dots[-1].args[0].shape[0] < dots[0].args[0].shape[0]
+    _check_conv_pool(content, x, True)
+
+
+def test_small_integer_conv_filter_is_row_major_when_bound():
+    """A small filter is copied row-major at bind time: the products are plain np.dot calls
+    (no first-invoke check, no wrapper), with the reference's results."""
+    from tinylite.kernels.optimized import _gemm
+
+    rng = np.random.default_rng(9)
+    options = dict(padding="SAME", stride_h=1, stride_w=1, fused_activation_function="RELU")
+    content, x = _conv_pool_chain(rng, np.int8, (1, 8, 8, 16), 32, options, (3, 3), (2, 2))
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    (_, node, _, _), = ip._runner(0).steps
+    calls = node.cache["opt_conv_pooled_bufs"].calls
+    assert [c.func for c in calls if getattr(c, "func", None) in (np.dot, _gemm._dot_filter)] == [np.dot]
+    assert node.data.opt_conv["wmat"].flags.c_contiguous
     _check_conv_pool(content, x, True)
 
 

@@ -191,6 +191,8 @@ ONE_CHUNK_ELEMENTS = 1 << 16
 # multiplies as fast (measured 1 x 1280 -> 1001: 0.34 ms either way), and the copy would only add a
 # transient second copy of a large filter (5 MB) at the first invoke.
 ROW_MAJOR_MIN_ROWS = 8
+# Filters up to this many values (32 KB in float32) turn row-major when bound, not at the first invoke.
+ROW_MAJOR_AT_ONCE_MAX = 1 << 13
 
 
 def _row_major(p):
@@ -200,8 +202,13 @@ def _row_major(p):
     960 0.39 -> 0.23 ms, 112x112x16 -> 96 0.74 -> 0.53, 128x128x32 -> 32 equal).  The transposing
     copy costs a few ms for a model: at the first invoke, not at load, and the view's memory is
     released then (one copy of the weights at a time).  The products then read p["wmat"] at each
-    call (_dot_filter)."""
+    call (_dot_filter).  A small filter is copied at once: its copy costs a few us at load, where
+    the first-invoke check and the wrapper would cost a Python call each at every invoke (a
+    quarter of a small model's conv)."""
     if p["wmat"].flags.c_contiguous:
+        return None
+    if p["wmat"].size <= ROW_MAJOR_AT_ONCE_MAX:
+        p["wmat"] = np.ascontiguousarray(p["wmat"])
         return None
 
     def fill():
