@@ -19,6 +19,7 @@ from functools import partial
 import numpy as np
 
 from .. import _binary as reference
+from ._cached import calls_per_arrays
 from ._requantize import Requantizer
 
 
@@ -40,7 +41,6 @@ def prepare(node, reference_fn):
 class _Buffers:
     def __init__(self, node, x, y, out):
         data = node.data
-        self.x, self.y, self.out = x, y, out
         ta, tb = (_uint16_table(p) for p in data.q_in)
         a = np.empty(x.shape, np.int64)
         b = np.empty(y.shape, np.int64)
@@ -56,20 +56,13 @@ class _Buffers:
                       partial(combine, a, b, out=raw)] + rq.calls(raw, t, out, mask)
 
 
-def eval_add16(node, inputs, outputs):
-    fb = node.cache.get("opt_add16_bufs")
-    if fb is None or fb.x is not inputs[0] or fb.y is not inputs[1] or fb.out is not outputs[0]:
-        fb = node.cache["opt_add16_bufs"] = _Buffers(node, inputs[0], inputs[1], outputs[0])
-    for call in fb.calls:
-        call()
+def _binary_arrays(inputs, outputs):
+    return inputs[0], inputs[1], outputs[0]
 
 
-def _bind(node, inputs, outputs):
-    fb = node.cache["opt_add16_bufs"] = _Buffers(node, inputs[0], inputs[1], outputs[0])
-    return list(fb.calls)
-
-
-eval_add16.bind = _bind
+eval_add16 = calls_per_arrays("opt_add16_bufs", _binary_arrays,
+                              lambda node, inputs, outputs: _Buffers(node, *_binary_arrays(inputs, outputs)).calls,
+                              "eval_add16")
 
 
 # --- MUL ---
@@ -88,7 +81,6 @@ def prepare_mul(node, reference_fn):
 class _MulBuffers:
     def __init__(self, node, x, y, out):
         data = node.data
-        self.x, self.y, self.out = x, y, out
         prod = np.empty(out.shape, np.int64)
         t = np.empty(out.shape, np.int64)
         mask = np.empty(out.shape, bool)
@@ -97,17 +89,6 @@ class _MulBuffers:
         self.calls = [partial(np.multiply, x, y, out=prod, dtype=np.int64)] + rq.calls(prod, t, out, mask)
 
 
-def eval_mul16(node, inputs, outputs):
-    fb = node.cache.get("opt_mul16_bufs")
-    if fb is None or fb.x is not inputs[0] or fb.y is not inputs[1] or fb.out is not outputs[0]:
-        fb = node.cache["opt_mul16_bufs"] = _MulBuffers(node, inputs[0], inputs[1], outputs[0])
-    for call in fb.calls:
-        call()
-
-
-def _bind_mul(node, inputs, outputs):
-    fb = node.cache["opt_mul16_bufs"] = _MulBuffers(node, inputs[0], inputs[1], outputs[0])
-    return list(fb.calls)
-
-
-eval_mul16.bind = _bind_mul
+eval_mul16 = calls_per_arrays("opt_mul16_bufs", _binary_arrays,
+                              lambda node, inputs, outputs: _MulBuffers(node, *_binary_arrays(inputs, outputs)).calls,
+                              "eval_mul16")

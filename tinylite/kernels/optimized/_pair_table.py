@@ -22,7 +22,8 @@ from functools import partial
 
 import numpy as np
 
-from .._base import binds, op_data, OpDataBase
+from .._base import op_data, OpDataBase
+from ._cached import calls_per_arrays
 
 
 @op_data
@@ -97,7 +98,6 @@ INDEX = np.int32
 
 class _Buffers:
     def __init__(self, node, x, y, out):
-        self.x, self.y, self.out = x, y, out
         t = node.data.opt_table
         xb, yb = x.view(np.uint8), y.view(np.uint8)
         self.calls = [] if t.filled else [t.fill]
@@ -118,15 +118,6 @@ class _Buffers:
                        partial(np.take, t.array, self.idx, out=out, mode="clip")]
 
 
-def eval_table(node, inputs, outputs):
-    fb = node.cache.get("opt_table_bufs")
-    if fb is None or fb.x is not inputs[0] or fb.y is not inputs[1] or fb.out is not outputs[0]:
-        fb = node.cache["opt_table_bufs"] = _Buffers(node, inputs[0], inputs[1], outputs[0])
-    for call in fb.calls:
-        call()
-
-
-@binds(eval_table)
-def _bind(node, inputs, outputs):
-    node.cache["opt_table_bufs"] = _Buffers(node, inputs[0], inputs[1], outputs[0])
-    return list(node.cache["opt_table_bufs"].calls)
+eval_table = calls_per_arrays("opt_table_bufs", lambda inputs, outputs: (inputs[0], inputs[1], outputs[0]),
+                              lambda node, inputs, outputs: _Buffers(node, inputs[0], inputs[1], outputs[0]).calls,
+                              "eval_table")
