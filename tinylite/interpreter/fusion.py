@@ -257,10 +257,16 @@ def _prelu_pool_when(m, rw) -> bool:
 def _pool_before_prelu(m, rw):
     from ..kernels.optimized import prelu
 
+    return _pool_then_prelu(m, prelu.on_pooled)
+
+
+def _pool_then_prelu(m, on_pooled):
+    """The pool on the PRELU's input, then the PRELU (its node for the pooled shape made by
+    `on_pooled`) in place on the pool's output."""
     (act, act_fn, act_kernel, _), (pool, pool_fn, pool_kernel, _) = m.entries
     y = pool.outputs[0]
     pooled = pool.derived(inputs=[act.inputs[0]] + list(pool.inputs[1:]))
-    in_place = prelu.on_pooled(act, y.shape).derived(inputs=[y] + list(act.inputs[1:]), outputs=[y])
+    in_place = on_pooled(act, y.shape).derived(inputs=[y] + list(act.inputs[1:]), outputs=[y])
     return [[], [(pooled, pool_fn, pool_kernel, False), (in_place, act_fn, act_kernel, False)]]
 
 
@@ -283,11 +289,7 @@ def _prelu_int_pool_when(m, rw) -> bool:
 def _pool_before_prelu_int(m, rw):
     from ..kernels.optimized import prelu
 
-    (act, act_fn, act_kernel, _), (pool, pool_fn, pool_kernel, _) = m.entries
-    y = pool.outputs[0]
-    pooled = pool.derived(inputs=[act.inputs[0]] + list(pool.inputs[1:]))
-    in_place = prelu.on_pooled_int(act, y.shape).derived(inputs=[y] + list(act.inputs[1:]), outputs=[y])
-    return [[], [(pooled, pool_fn, pool_kernel, False), (in_place, act_fn, act_kernel, False)]]
+    return _pool_then_prelu(m, prelu.on_pooled_int)
 
 
 def _activation_when(m, rw) -> bool:

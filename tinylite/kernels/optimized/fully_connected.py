@@ -152,16 +152,9 @@ class _Buffers:
             return
         xb = np.empty((rows, depth), p["dtype"])
         acc = np.empty((rows, units), p["dtype"])
-        tile = rows if rows * units <= TILE_ELEMENTS else 1
-        shape = (rows // tile, tile * units)
-        t = np.empty(shape, np.int64)
-        mask = np.empty(shape, bool)
-        data = node.data
-        rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"],
-                         tile=tile, bias=p["bias"], acc_range=p["acc_range"])
         self.calls = [partial(np.copyto, xb, x.reshape(rows, depth), casting="unsafe"),
                       partial(np.dot, xb, p["wmat"], out=acc)]
-        self.calls += rq.calls(acc.reshape(shape), t, out.reshape(shape), mask, True)
+        self.calls += _requantize_calls(node, p, acc, out, True)
 
     def _split(self, node, p, x, out, rows, depth, units):
         """The product as p["ksplit"]'s parts: the input copied into float32 rows padded with zeros
@@ -171,17 +164,23 @@ class _Buffers:
         xb = np.zeros((rows, parts * kp), np.float32)
         partial_sums = np.empty((parts, rows, units), np.float32)
         acc = np.empty((rows, units), np.float64)
-        tile = rows if rows * units <= TILE_ELEMENTS else 1
-        shape = (rows // tile, tile * units)
-        t = np.empty(shape, np.int64)
-        mask = np.empty(shape, bool)
-        data = node.data
-        rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"],
-                         tile=tile, bias=p["bias"], acc_range=p["acc_range"])
         self.calls = [partial(np.copyto, xb[:, :depth], x.reshape(rows, depth), casting="unsafe"),
                       partial(np.matmul, xb.reshape(rows, parts, kp).transpose(1, 0, 2), w, out=partial_sums),
                       partial(np.add.reduce, partial_sums, axis=0, dtype=np.float64, out=acc)]
-        self.calls += rq.calls(acc.reshape(shape), t, out.reshape(shape), mask)
+        self.calls += _requantize_calls(node, p, acc, out, False)
+
+
+def _requantize_calls(node, p, acc, out, acc_scratch):
+    """The requantization of the products `acc` [rows, units] into `out`: one row of all of them
+    where they are few (see Requantizer's `tile`), else row by row."""
+    rows, units = acc.shape
+    tile = rows if rows * units <= TILE_ELEMENTS else 1
+    shape = (rows // tile, tile * units)
+    data = node.data
+    rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"],
+                     tile=tile, bias=p["bias"], acc_range=p["acc_range"])
+    return rq.calls(acc.reshape(shape), np.empty(shape, np.int64), out.reshape(shape), np.empty(shape, bool),
+                    acc_scratch)
 
 
 eval_int = cached_calls("opt_fc_bufs", _Buffers, "eval_int")
