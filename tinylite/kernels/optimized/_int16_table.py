@@ -19,7 +19,7 @@ from functools import partial
 import numpy as np
 
 from . import register
-from ._cached import cached_calls
+from ._cached import LazyTable, cached_calls
 
 _CACHE_SIZE = 32            # tables of 128 KiB
 _tables: OrderedDict = OrderedDict()
@@ -40,29 +40,12 @@ def _key(node, reference_fn):
     return (reference_fn.__module__, reference_fn.__qualname__, tuple(fields))
 
 
-class Table:
+def table(node, reference_fn):
     """The reference's output for every int16 input (index: the input's uint16 bits), filled on first use."""
 
-    __slots__ = ("key", "node", "reference_fn", "array", "filled")
-
-    def __init__(self, node, reference_fn):
-        self.key, self.node, self.reference_fn = _key(node, reference_fn), node, reference_fn
-        cached = _tables.get(self.key)
-        self.filled = cached is not None
-        self.array = cached if cached is not None else np.empty(65536, np.int16)
-
-    def fill(self):
-        if self.filled:
-            return
-        cached = _tables.get(self.key)
-        if cached is not None:
-            self.array[...] = cached
-        else:
-            self.reference_fn(self.node, [np.arange(65536, dtype=np.uint16).view(np.int16)], [self.array])
-            _tables[self.key] = self.array
-            if len(_tables) > _CACHE_SIZE:
-                _tables.popitem(last=False)
-        self.filled = True
+    def fill_into(array):
+        reference_fn(node, [np.arange(65536, dtype=np.uint16).view(np.int16)], [array])
+    return LazyTable(_key(node, reference_fn), np.int16, fill_into, _tables, _CACHE_SIZE)
 
 
 def register_for(op_name: str, reference_eval):
@@ -71,9 +54,9 @@ def register_for(op_name: str, reference_eval):
     class _Buffers:
         def __init__(self, node, x, out):
             self.x, self.out = x, out
-            table = Table(node, reference_eval)
-            self.calls = ([] if table.filled else [table.fill]) + \
-                [partial(np.take, table.array, x.view(np.uint16), out=out, mode="clip")]
+            t = table(node, reference_eval)
+            self.calls = ([] if t.filled else [t.fill]) + \
+                [partial(np.take, t.array, x.view(np.uint16), out=out, mode="clip")]
 
     _Buffers.__module__ = __name__
     label = reference_eval.__name__.lstrip("_").removeprefix("eval_")

@@ -23,14 +23,14 @@ from functools import partial
 import numpy as np
 
 from .._base import op_data, OpDataBase
-from ._cached import calls_per_arrays
+from ._cached import LazyTable, calls_per_arrays
 
 
 @op_data
 class PairTableData(OpDataBase):
     """The fields this module's helpers fill on behalf of an op (whose OpData subclasses this)."""
 
-    opt_table: _Table = None
+    opt_table: LazyTable = None
 
 _CACHE_SIZE = 64            # 64 tables of 64 KiB
 _tables: OrderedDict = OrderedDict()
@@ -43,31 +43,13 @@ def _key(node, reference_eval, dtype):
     return (reference_eval, node.op_name, np.dtype(dtype).str, quant, int(node.data.q_lo), int(node.data.q_hi))
 
 
-class _Table:
-    """A table filled on first use, from the cache when an equal one was filled."""
+def _pairs_table(key, node, reference_eval, dtype):
+    """The reference's output for every pair of 8-bit inputs (index: x's byte * 256 + y's byte)."""
 
-    __slots__ = ("key", "node", "reference_eval", "array", "filled")
-
-    def __init__(self, key, node, reference_eval, dtype):
-        self.key, self.node, self.reference_eval = key, node, reference_eval
-        cached = _tables.get(key)
-        self.filled = cached is not None
-        self.array = cached if cached is not None else np.empty(65536, dtype)
-
-    def fill(self):
-        if self.filled:
-            return
-        cached = _tables.get(self.key)
-        if cached is not None:
-            self.array[...] = cached
-        else:
-            dtype = self.array.dtype
-            values = np.arange(256, dtype=np.uint8).view(dtype)      # index k holds the byte k
-            self.reference_eval(self.node, [np.repeat(values, 256), np.tile(values, 256)], [self.array])
-            _tables[self.key] = self.array
-            if len(_tables) > _CACHE_SIZE:
-                _tables.popitem(last=False)
-        self.filled = True
+    def fill_into(array):
+        values = np.arange(256, dtype=np.uint8).view(dtype)      # index k holds the byte k
+        reference_eval(node, [np.repeat(values, 256), np.tile(values, 256)], [array])
+    return LazyTable(key, dtype, fill_into, _tables, _CACHE_SIZE)
 
 
 def plan(node, reference_eval):
@@ -78,7 +60,7 @@ def plan(node, reference_eval):
     x, y, out = node.inputs[0], node.inputs[1], node.outputs[0]
     if not ENABLED or not (x.dtype == y.dtype == out.dtype) or x.dtype not in (np.int8, np.uint8):
         return None
-    d.opt_table = _Table(_key(node, reference_eval, out.dtype), node, reference_eval, out.dtype)
+    d.opt_table = _pairs_table(_key(node, reference_eval, out.dtype), node, reference_eval, out.dtype)
     return eval_table
 
 
