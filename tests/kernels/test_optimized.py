@@ -159,6 +159,49 @@ def quantized_small_multiplier_case(seed, op, kernel):
     return content, [x]
 
 
+def quantized_scaled_conv_case(seed, kernel, stride, cin, cout, hw, act, out_zp):
+    """An int8 per-channel CONV_2D with few terms per output and many outputs per row (K <= 48,
+    cout >= 2K: the scaled float64 product of _gemm), with a fused activation whose clamp's low end
+    `lo` is not 0 modulo 256 where out_zp is not -128 (the byte-wrapping constant), large enough to
+    run in several chunks with a shorter last one where `hw` is, the chunks' per-channel constants
+    repeated over whole chunks.  Per-channel multipliers spread over 8 octaves, inputs at the
+    range's ends, one dead filter (all-zero weights: its output is its bias's alone)."""
+    rng = _rng(seed)
+    w = rng.integers(-127, 128, (cout, kernel, kernel, cin)).astype(np.int8)
+    w[1] = 0
+    xs, xzp, os = 0.02, int(rng.integers(-20, 20)), 0.05
+    ws = (2.0 ** rng.uniform(-13, -5, cout) * os / xs).astype(np.float32)       # multipliers 2**-13 .. 2**-5
+    bscale = (np.float32(xs) * ws).astype(np.float32)
+    b = rng.integers(-20000, 20000, cout).astype(np.int32)
+    content = single_op_model("CONV_2D", [dict(name="x", shape=[1, *hw, cin], dtype=np.int8, quantization=(xs, xzp)),
+                                          dict(name="w", data=w, quantization=(ws, np.zeros(cout, np.int64), 0)),
+                                          dict(name="b", data=b, quantization=(bscale, np.zeros(cout, np.int64), 0))],
+                              [dict(name="y", shape=[1], dtype=np.int8, quantization=(os, out_zp))],
+                              options=dict(padding="SAME", stride_h=stride, stride_w=stride, fused_activation_function=act))
+    x = rng.integers(-128, 128, (1, *hw, cin)).astype(np.int8)
+    x[0, :2] = 127
+    x[0, 2:4] = -128
+    return content, [x]
+
+
+def quantized_depthwise_chunks_case(seed, stride, cin, hw, act, out_zp):
+    """An int8 per-channel DEPTHWISE_CONV_2D whose output spans several row chunks of more than
+    LONG_MIN values (the requantization's constants repeated over whole chunks, a shorter last one)."""
+    rng = _rng(seed)
+    w = rng.integers(-127, 128, (1, 3, 3, cin)).astype(np.int8)
+    xs, xzp, os = 0.02, int(rng.integers(-20, 20)), 0.05
+    ws = (2.0 ** rng.uniform(-10, -4, cin) * os / xs).astype(np.float32)
+    bscale = (np.float32(xs) * ws).astype(np.float32)
+    b = rng.integers(-5000, 5000, cin).astype(np.int32)
+    content = single_op_model("DEPTHWISE_CONV_2D", [
+        dict(name="x", shape=[1, *hw, cin], dtype=np.int8, quantization=(xs, xzp)),
+        dict(name="w", data=w, quantization=(ws, np.zeros(cin, np.int64), 3)),
+        dict(name="b", data=b, quantization=(bscale, np.zeros(cin, np.int64), 0))],
+        [dict(name="y", shape=[1], dtype=np.int8, quantization=(os, out_zp))],
+        options=dict(padding="SAME", stride_h=stride, stride_w=stride, depth_multiplier=1, fused_activation_function=act))
+    return content, [rng.integers(-128, 128, (1, *hw, cin)).astype(np.int8)]
+
+
 def quantized_binary_case(seed, op, dtype, shape=(2, 9)):
     """An 8-bit ADD/SUB/MUL of two same-shape inputs (the pair-table kernels; past 65536
     values, in chunks with a shorter last one)."""
@@ -945,6 +988,12 @@ CASES = {
                       ("UNIDIRECTIONAL_SEQUENCE_LSTM", dict(cell_clip=1.5, time_major=True, n_batch=3)),
                       ("UNIDIRECTIONAL_SEQUENCE_LSTM", dict(cell_scale=2.0 ** -9, input_zp=-128, hidden_zp=-1)),
                       ("LSTM", dict(n_batch=3)), ("LSTM", dict(cifg=True, proj=True, n_output=4, cell_clip=2.0))]},
+    **{f"scaled-conv-{k}-{st}-{ci}-{co}-{hw[0]}-{a}-{z}": (quantized_scaled_conv_case, (k, st, ci, co, hw, a, z))
+       for k, st, ci, co, hw, a, z in [(1, 1, 4, 16, (9, 7), "NONE", -128), (1, 1, 8, 24, (64, 61), "RELU", -5),
+                                       (3, 2, 2, 40, (13, 12), "RELU6", 3), (3, 1, 3, 56, (40, 33), "RELU", 100),
+                                       (1, 2, 16, 48, (30, 30), "RELU", 0)]},
+    **{f"depthwise-int8-chunks-{st}-{a}": (quantized_depthwise_chunks_case, (st, ci, hw, a, z))
+       for st, ci, hw, a, z in [(1, 48, (45, 40), "RELU", -7), (2, 32, (70, 66), "NONE", 12)]},
     **{f"{op}-{np.dtype(d).name}-{k}": (quantized_window_case, (op, d, k)) for op in ("CONV_2D", "DEPTHWISE_CONV_2D")
        for d in (np.int8, np.uint8) for k in (1, 3)},
     **{f"CONV_2D-{np.dtype(d).name}-{k}-large-bias": (quantized_window_case, ("CONV_2D", d, k, 3 << 24))
@@ -1781,3 +1830,28 @@ def test_int16_conv_2d_max_pool_fused(seed):
     got, _ = assert_same_outputs(content, [x])
     plain = run(tinylite.Interpreter(model_content=content, experimental_preserve_all_tensors=True), [x])
     _compare(got, plain, "fused vs unfused")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.startswith("scaled-conv-")])
+def test_scaled_conv_cases_take_the_scaled_product(case):
+    """The scaled-conv cases above exercise what they are named for: the float64 product carrying
+    the requantization (its weights the float64 [K + 1, cout] matrix), the byte wrap wherever the
+    clamp's low end is not 0 modulo 256 (all but the RELU with zero point 0), and several chunks
+    where the output passes ONE_CHUNK_ELEMENTS."""
+    from tinylite.kernels.optimized import _gemm
+
+    make, args = CASES[case]
+    content, feeds = make(0, *args)
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    ip.set_tensor(ip.get_input_details()[0]["index"], feeds[0])
+    ip.invoke()
+    (_, node, _, _), = [s for s in ip._runner(0).steps if s[1].op_name == "CONV_2D"]
+    wmat, rq = node.data.opt_conv[("scaled", np.dtype(np.int8).str)]
+    kernel, _, cin, cout = args[0], args[1], args[2], args[3]
+    assert wmat.shape == (kernel * kernel * cin + 1, cout) and wmat.dtype == np.float64
+    assert rq.wraps(np.int8) == (node.data.q_lo % 256 != 0)
+    dots = [c for c in ip._runner(0).tape.calls if getattr(c, "func", None) is np.dot]
+    assert dots and all(c.args[1] is wmat for c in dots)
+    rows = int(np.prod(ip.get_output_details()[0]["shape"][:3]))
+    assert (len(dots) > 1) == (rows * cout > _gemm.ONE_CHUNK_ELEMENTS)

@@ -62,6 +62,25 @@ from numpy._core.umath import clip as _clip   # the ufunc: np.clip's wrapper cos
 
 # Up to this many values one mixed float32 x float64 multiply beats a copy and a multiply.
 MIXED_MULTIPLY_MAX = 4096
+# Chunks past this many values take their constants repeated over the whole chunk (see
+# Requantizer._whole_rows), filled at allocate up to EAGER_TILE_VALUES, else at the first invoke.
+LONG_MIN = 4096
+EAGER_TILE_VALUES = 8192
+
+
+class _OnceTile:
+    """Fills each (long array, row) pair with the row repeated, on its first call only."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self):
+        self.pairs = []
+
+    def __call__(self):
+        if self.pairs:
+            for long, row in self.pairs:
+                long.reshape(-1, row.size)[...] = row
+            self.pairs = None
 
 
 class Requantizer:
@@ -82,11 +101,93 @@ class Requantizer:
         base = _channel_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias,
                                   acc_bound if acc_range is None else acc_range)
         self.__dict__.update(base)
+        self.tile = tile
         # Per-channel constants repeated `tile` times (scalars and None as they are).
-        for name in ("m", "c", "s", "delta", "bias", "sign_at", "half_delta", "bias_f", "q"):
+        for name in ("m", "c", "c_wrap", "s", "delta", "bias", "sign_at", "half_delta", "bias_f", "q"):
             v = base.get(name)
             if isinstance(v, np.ndarray) and tile != 1:
                 setattr(self, name, tile_last(v, tile))
+
+    # The float path's per-channel constants, repeated over whole chunks by _whole_rows.
+    _ROW_CONSTANTS = ("m", "c", "c_wrap", "half_delta", "bias_f", "q")
+
+    def _whole_rows(self, acc, t, out):
+        """({name: constants}, fill call or None) repeating the float path's per-channel constants
+        over all of `acc` (contiguous, several rows of them, past LONG_MIN values), for calls on the
+        flattened arrays; else None.  A binary ufunc broadcasting a row of constants runs one inner
+        loop per row, and over 32K values that costs a third more than one flat loop (measured: a
+        multiply 16 -> 10 us, an add 15 -> 9), whatever the row's length.  The long copies are shared
+        by a kernel's chunks (the first, largest, makes them: later chunks take prefixes, and their
+        calls run after its fill) and filled at the first invoke: at 32K values each costs 16 us,
+        50 layers' worth would add a few ms to a model's load."""
+        period = np.shape(self.m)[-1] if np.ndim(self.m) else 0
+        if (period < 2 or acc.size <= max(LONG_MIN, period) or acc.size % period
+                or not all(a.flags.c_contiguous for a in (acc, t, out))):
+            return None
+        long = self.__dict__.get("_long")
+        fill = None
+        if long is None or long["size"] < acc.size:
+            fill = _OnceTile()
+            long = self._long = {"size": acc.size}
+            for name in self._ROW_CONSTANTS:
+                row = getattr(self, name)
+                if isinstance(row, np.ndarray) and row.ndim and row.shape[-1] == period:
+                    long[name] = np.empty(acc.size, row.dtype)
+                    fill.pairs.append((long[name], row.reshape(-1)))
+                else:
+                    long[name] = row
+            if acc.size <= EAGER_TILE_VALUES:
+                fill()
+                fill = None
+        consts = {name: (v[:acc.size] if isinstance(v, np.ndarray) and v.ndim == 1 and v.size == long["size"]
+                         else v) for name, v in long.items() if name != "size"}
+        return consts, fill
+
+    def wraps(self, out_dtype) -> bool:
+        """Whether f holds v - lo + (lo mod 256) for this output type (see _compute_constants): a byte
+        output with lo not 0 modulo 256, whose bytes are then v's, so no pass adds lo back."""
+        return self.exact_float and self.narrow and np.dtype(out_dtype).itemsize == 1 and self.c_wrap is not None
+
+    def finish_calls(self, f, out, wrap, narrow):
+        """Calls writing `out` from f (float64) holding v - lo, or v - lo + (lo mod 256) with `wrap`;
+        `narrow`: an int16 scratch of f's shape where self.narrow (else None)."""
+        # Clamped to [0, hi - lo], f's truncating cast is its floor; the unsigned view of `out` then
+        # gets lo back by a wrapping add on bytes (a pass 5x cheaper than a float64 floor), or has it
+        # already (wrap).
+        unsigned = np.dtype(f"u{out.dtype.itemsize}")
+        u = out.view(unsigned)
+        if self.narrow:
+            # |v - lo| < 2**15 (checked): its truncating cast to int16 is exact, and equals the floor
+            # wherever the clamp keeps the value (v - lo >= 0; a negative one truncates to at most 0,
+            # which the clamp makes 0 like its floor).  Then the clamp runs on int16 straight into
+            # `out`: 12 us per 32K values against 20 for a float64 clamp and a cast.
+            low = self.wrap if wrap else 0
+            calls = [partial(np.copyto, narrow, f, casting="unsafe"),
+                     partial(_clip, narrow, np.int16(low), np.int16(low + self.span), out=u, casting="unsafe")]
+        else:
+            calls = [partial(_clip, f, 0.0, self.span, out=f), partial(np.copyto, u, f, casting="unsafe")]
+        lo_wrap = self.lo % (1 << (8 * unsigned.itemsize))
+        if lo_wrap and not wrap:
+            calls.append(partial(np.add, u, unsigned.type(lo_wrap), out=u))
+        return calls
+
+    def product_form(self, acc_range, out_dtype):
+        """(m, c) per channel (float64), with which a float64 product sum(x * (w * m)) + 1 * c is f
+        exactly (see finish_calls; with wrap where self.wraps(out_dtype)), summed in any order, for
+        integer x * w whose sum of magnitudes is at most `acc_range` per channel; or None.  Every
+        term is then a multiple of 2**-s (w * M < 2**39 is exact, x * w * M an integer, c's numerator
+        an integer) and every partial sum below 2**(53 - s) in magnitude (checked): exact, so BLAS's
+        order and fused multiply-adds cannot change it.  A constant channel (m = 0) gets its value
+        from c alone.  None where the float path needs more passes (gemmlowp's sign, split channels)
+        or is not taken, and for a tiled requantizer (its constants are repeated)."""
+        if not self.exact_float or self.half_delta is not None or self.q is not None or self.tile != 1:
+            return None
+        c = self.c_wrap if self.wraps(out_dtype) else self.c
+        m = np.broadcast_to(self.m, np.shape(c)) if np.ndim(c) > np.ndim(self.m) else self.m
+        limit = np.ldexp(1.0 - 2.0**-20, 53 - self.s_float)
+        if not np.all(np.asarray(acc_range, np.float64) * np.abs(m) + np.abs(c) < limit):
+            return None
+        return np.asarray(m, np.float64), np.asarray(c, np.float64)
 
     @staticmethod
     def applies(shift) -> bool:
@@ -99,36 +200,37 @@ class Requantizer:
         With `acc_scratch`, the caller does not read `acc` after these calls:
         its memory may hold the int16 clamp's values (no scratch of their own)."""
         if self.exact_float:
+            calls = []
+            k = self._whole_rows(acc, t, out)
+            if k is not None:
+                consts, fill = k
+                acc, t, out = acc.reshape(-1), t.reshape(-1), out.reshape(-1)
+                if fill is not None:
+                    calls.append(fill)
+            else:
+                consts = self.__dict__
             f = t.view(np.float64)
             if acc.dtype == np.float32 and acc.size > MIXED_MULTIPLY_MAX:
                 # A float32 -> float64 copy and an in-place multiply take 17 us per 32K values where one
                 # mixed-type multiply takes 28 (numpy casts it in small buffered blocks); below a few
                 # thousand values the call saved is worth more.
-                calls = [partial(np.copyto, f, acc), partial(np.multiply, f, self.m, out=f)]
+                calls += [partial(np.copyto, f, acc), partial(np.multiply, f, consts["m"], out=f)]
             else:
-                calls = [partial(np.multiply, acc, self.m, out=f)]
-            calls.append(partial(np.add, f, self.c, out=f))
+                calls.append(partial(np.multiply, acc, consts["m"], out=f))
+            wrap = self.wraps(out.dtype)
+            calls.append(partial(np.add, f, consts["c_wrap" if wrap else "c"], out=f))
             if self.half_delta is not None:
                 # One scratch per shape, shared by the chunks (their calls run one after another).
                 sign = self.__dict__.setdefault("_sign", {}).get(acc.shape)
                 if sign is None:
                     sign = self._sign[acc.shape] = np.empty(acc.shape, np.float64)
-                calls += [partial(np.add, acc, self.bias_f, out=sign),
-                          partial(np.copysign, self.half_delta, sign, out=sign),
+                calls += [partial(np.add, acc, consts["bias_f"], out=sign),
+                          partial(np.copysign, consts["half_delta"], sign, out=sign),
                           partial(np.add, f, sign, out=f)]
             if self.q is not None:
                 # Split channels (see _split_channels): v - lo = floor(f) + q.
-                calls += [partial(np.floor, f, out=f), partial(np.add, f, self.q, out=f)]
-            # f holds v - lo: clamped to [0, hi - lo], its truncating cast is its floor; the unsigned
-            # view of `out` then gets lo back by a wrapping add on bytes (a pass 5x cheaper than a
-            # float64 floor).
-            unsigned = np.dtype(f"u{out.dtype.itemsize}")
-            u = out.view(unsigned)
+                calls += [partial(np.floor, f, out=f), partial(np.add, f, consts["q"], out=f)]
             if self.narrow:
-                # |v - lo| < 2**15 (checked): its truncating cast to int16 is exact, and equals the floor
-                # wherever the clamp keeps the value (v - lo >= 0; a negative one truncates to at most 0,
-                # which the clamp makes 0 like its floor).  Then the clamp runs on int16 straight into
-                # `out`: 12 us per 32K values against 20 for a float64 clamp and a cast.
                 if acc_scratch and acc.flags.c_contiguous and acc.dtype.itemsize >= 2:
                     # acc was last read above (the multiply, gemmlowp's sign): its bytes are free.
                     narrow = acc.reshape(-1).view(np.int16)[:acc.size].reshape(acc.shape)
@@ -136,14 +238,9 @@ class Requantizer:
                     narrow = self.__dict__.setdefault("_narrow", {}).get(acc.shape)
                     if narrow is None:
                         narrow = self._narrow[acc.shape] = np.empty(acc.shape, np.int16)
-                calls += [partial(np.copyto, narrow, f, casting="unsafe"),
-                          partial(_clip, narrow, np.int16(0), np.int16(self.span), out=u, casting="unsafe")]
             else:
-                calls += [partial(_clip, f, 0.0, self.span, out=f), partial(np.copyto, u, f, casting="unsafe")]
-            lo_wrap = self.lo % (1 << (8 * unsigned.itemsize))
-            if lo_wrap:
-                calls.append(partial(np.add, u, unsigned.type(lo_wrap), out=u))
-            return calls
+                narrow = None
+            return calls + self.finish_calls(f, out, wrap, narrow)
         # The bias, where it does not ride in the constant, is added in int64: acc's float type holds
         # acc exactly, not necessarily acc + bias.
         calls = [partial(np.copyto, t, acc, casting="unsafe")]
@@ -240,11 +337,25 @@ def _compute_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias, acc_r
             out["q"] = split[2]
         out["m"] = np.ascontiguousarray(m)
         out["c"] = np.asarray(const)
+        out["s_float"] = np.where(exact, s_b, 0)       # f's unit is 2**-s_float (see product_form)
+        # For byte outputs: v - lo + L with L = lo mod 256 (in [0, 255]) has v's byte as its own (L = lo
+        # modulo 256), so the clamp to [L, L + span] casting into the byte view writes v with no pass
+        # adding lo back.  The values stay nonnegative inside the clamp (the truncating cast is still
+        # the floor there) and below 2**15 (the int16 clamp), and stay exact where the shifted
+        # numerator and the shifted clamp range fit 53 bits like the unshifted ones.
+        wrap = lo % 256
+        out["wrap"], out["c_wrap"] = wrap, None
+        if wrap and split is None:
+            s_e = np.where(exact, s_b, 0)
+            fits = (np.abs(numerator + (np.int64(wrap) << s_e)) < (np.int64(1) << 53)) & (
+                (hi - lo + 1 + wrap) * np.ldexp(1.0, s_e) <= 2.0**53)
+            if np.all(fits | ~exact):
+                out["c_wrap"] = np.asarray(const + wrap)
         out["span"] = float(hi - lo)
         # The largest |v - lo| (plus a margin): within int16, the clamp runs on int16 (see calls).
         vmax = float(np.max(range_b * np.abs(m) + np.abs(const) + np.abs(half_delta)
                             + (0 if split is None else np.abs(split[2]) + 1), initial=0.0)) + 2
-        out["narrow"] = hi - lo < 2**15 and vmax < 2**15
+        out["narrow"] = hi - lo + 255 < 2**15 and vmax + 255 < 2**15
         # gemmlowp: -delta where acc + bias < 0 is -delta/2 (in the constant) + copysign(delta/2, acc + bias);
         # acc + bias in float is +0.0 for a zero sum (-0.0 + 0.0 = +0.0), so zero counts as positive.
         out["half_delta"] = half_delta if half_delta.any() else None
