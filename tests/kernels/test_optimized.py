@@ -186,7 +186,7 @@ def quantized_scaled_conv_case(seed, kernel, stride, cin, cout, hw, act, out_zp)
 
 def quantized_depthwise_chunks_case(seed, stride, cin, hw, act, out_zp):
     """An int8 per-channel DEPTHWISE_CONV_2D whose output spans several row chunks of more than
-    LONG_MIN values (the requantization's constants repeated over whole chunks, a shorter last one)."""
+    8192 values (the requantization's constants repeated along rows of 8192 or more, a shorter last chunk)."""
     rng = _rng(seed)
     w = rng.integers(-127, 128, (1, 3, 3, cin)).astype(np.int8)
     xs, xzp, os = 0.02, int(rng.integers(-20, 20)), 0.05
@@ -1847,7 +1847,8 @@ def test_scaled_conv_cases_take_the_scaled_product(case):
     ip.set_tensor(ip.get_input_details()[0]["index"], feeds[0])
     ip.invoke()
     (_, node, _, _), = [s for s in ip._runner(0).steps if s[1].op_name == "CONV_2D"]
-    wmat, rq = node.data.opt_conv[("scaled", np.dtype(np.int8).str)]
+    d = node.data
+    wmat, rq = d.opt_conv[("scaled", np.dtype(np.int8).str, int(d.q_out_zp), int(d.q_lo), int(d.q_hi))]
     kernel, _, cin, cout = args[0], args[1], args[2], args[3]
     assert wmat.shape == (kernel * kernel * cin + 1, cout) and wmat.dtype == np.float64
     assert rq.wraps(np.int8) == (node.data.q_lo % 256 != 0)

@@ -135,7 +135,9 @@ def test_conv_2d_row_major_filter_across_resizes():
             got.append(ip.get_tensor(ip.get_output_details()[0]["index"]).copy())
         return got
 
-    shapes = [(1, 5, 6, cin), (2, 9, 7, cin), (1, 3, 3, cin)]
+    # (maps of more than SCALED_SMALL_OUTPUTS outputs: smaller ones take the scaled float64 product)
+    shapes = [(1, 5, 9, cin), (2, 9, 7, cin), (1, 6, 7, cin)]
+    assert min(np.prod(s[:3]) for s in shapes) * cout > _gemm.SCALED_SMALL_OUTPUTS
     ip = tinylite.Interpreter(model_content=content)
     state = rng.bit_generator.state
     fast = outputs(ip, shapes)
@@ -345,6 +347,24 @@ def test_conv_2d_max_pool_fused_in_chunks():
     _check_conv_pool(content, x, True)
 
 
+@pytest.mark.parametrize("act", ["NONE", "RELU"])
+def test_conv_2d_max_pool_fused_scaled_in_chunks(act):
+    """A fused conv + pool with few terms per output and many filters (the scaled float64 product,
+    the pool's maximum over its float values), in several chunks with a shorter last one."""
+    from tinylite.kernels.optimized import _gemm
+
+    rng = np.random.default_rng(11)
+    options = dict(padding="SAME", stride_h=1, stride_w=1, fused_activation_function=act)
+    content, x = _conv_pool_chain(rng, np.int8, (2, 40, 36, 2), 40, options, (3, 3), (2, 2), pool_act=act)
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    (_, node, _, _), = ip._runner(0).steps
+    dots = [c for c in node.cache["opt_conv_pooled_bufs"].calls if getattr(c, "func", None) is np.dot]
+    assert len(dots) > 2 and all(c.args[1].dtype == np.float64 and c.args[1].shape == (19, 40) for c in dots)
+    assert dots[-1].args[0].shape[0] < dots[0].args[0].shape[0]
+    _check_conv_pool(content, x, True)
+
+
 def test_small_integer_conv_filter_is_row_major_when_bound():
     """A small filter is copied row-major at bind time: the products are plain np.dot calls
     (no first-invoke check, no wrapper), with the reference's results."""
@@ -352,7 +372,8 @@ def test_small_integer_conv_filter_is_row_major_when_bound():
 
     rng = np.random.default_rng(9)
     options = dict(padding="SAME", stride_h=1, stride_w=1, fused_activation_function="RELU")
-    content, x = _conv_pool_chain(rng, np.int8, (1, 8, 8, 16), 32, options, (3, 3), (2, 2))
+    # (a map of more than SCALED_SMALL_OUTPUTS outputs: a smaller one takes the scaled float64 product)
+    content, x = _conv_pool_chain(rng, np.int8, (1, 12, 12, 16), 32, options, (3, 3), (2, 2))
     ip = tinylite.Interpreter(model_content=content)
     ip.allocate_tensors()
     (_, node, _, _), = ip._runner(0).steps

@@ -114,8 +114,8 @@ class _Buffers:
         self.x, self.out, self.calls = x, out, []
         if out.size == 0:
             return
-        if g["kh"] * g["kw"] * cin <= SCALED_MAX_K and cout >= 2 * g["kh"] * g["kw"] * cin:
-            scaled = _scaled_product(node, out.dtype)
+        if scaled_applies(rows, g["kh"] * g["kw"] * cin, cout):
+            scaled = scaled_product(node, out.dtype)
             if scaled is not None:
                 self.calls = _scaled_calls(node, x, out, *scaled)
                 return
@@ -178,16 +178,28 @@ eval_int = cached_calls("opt_conv_bufs", _Buffers, "eval_int")
 # 1.10 -> 0.75, 28x28x32 -> 192 0.41 -> 0.38; slower at 112x112x32 -> 16 (0.92 -> 1.26) and
 # 224x224x3 -> 32 3x3 (1.80 -> 1.93), and at K = 64 even.
 SCALED_MAX_K = 48
+# Also products this small (weights, with the constant row, and outputs), whatever their shape:
+# there the calls cost more than the arithmetic, and the scaled form takes two fewer.
+SCALED_SMALL_WEIGHTS = 1 << 14
+SCALED_SMALL_OUTPUTS = 1 << 12
 
 
-def _scaled_product(node, out_dtype):
+def scaled_applies(rows, k, cout) -> bool:
+    """Whether a product of `rows` windows of `k` terms by `cout` filters takes the scaled
+    float64 form (where the requantization allows it: scaled_product)."""
+    return ((k <= SCALED_MAX_K and cout >= 2 * k)
+            or ((k + 1) * cout <= SCALED_SMALL_WEIGHTS and rows * cout <= SCALED_SMALL_OUTPUTS))
+
+
+def scaled_product(node, out_dtype):
     """(wmat, rq) for the scaled float64 form of this conv, or None: wmat [K + 1, cout] holds the
     centered weights times the requantization's per-channel scale, over a last row holding its
     constant, so that [windows, 1] @ wmat is the requantization's float value itself (exact, see
     Requantizer.product_form) and only its clamp and cast remain: one product and two passes per
     chunk instead of a product and five passes.  Built once per node and output type."""
     p, data = node.data.opt_conv, node.data
-    key = ("scaled", np.dtype(out_dtype).str)
+    # (A conv fused with a max pool shares opt_conv with its unfused node, under its own clamp.)
+    key = ("scaled", np.dtype(out_dtype).str, int(data.q_out_zp), int(data.q_lo), int(data.q_hi))
     if key not in p:
         rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi,
                          p["bound"], bias=p["bias"], acc_range=p["acc_range"])
@@ -204,24 +216,44 @@ def _scaled_product(node, out_dtype):
     return p[key]
 
 
-def _scaled_calls(node, x, out, wmat, rq):
+def ones_column(rows, k):
+    """A float64 [rows, k + 1] buffer whose last column holds 1 (set once: the copies into it
+    write only the first k columns), the left operand of a scaled product."""
+    cols = np.empty((rows, k + 1), np.float64)
+    cols[:, k] = 1.0
+    return cols
+
+
+def _window_copy(node, x, cols, view_shape, calls):
+    """Appends to `calls` the copy of x's windows (in `view_shape` order, its leading axes the
+    output pixels) into the first k columns of the scaled product's left operand `cols`: the
+    input padded in its own type (the zero point in the border), cast once by this copy."""
     g = node.data.geometry
-    n, h, wd, cin = x.shape
+    cin = x.shape[3]
+    if g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"]) and view_shape is None:
+        calls.append(partial(np.copyto, cols[:, :-1], x.reshape(-1, cin), casting="unsafe"))
+        return
+    view = patches(_padded_input(node, x, x.dtype, calls), g)
+    if view_shape is not None:
+        view = view_shape(view)
+    # The destination: cols' rows in the view's pixel order, each row's first k values as (kh, kw, cin).
+    pixel_axes = view.ndim - 3
+    row = cols.strides[0]
+    pixel_strides, step = [], row
+    for size in reversed(view.shape[:pixel_axes]):
+        pixel_strides.insert(0, step)
+        step *= size
+    dst = np.lib.stride_tricks.as_strided(cols, view.shape, tuple(pixel_strides) + (g["kw"] * cin * 8, cin * 8, 8))
+    calls.append(partial(np.copyto, dst, view, casting="unsafe"))
+
+
+def _scaled_calls(node, x, out, wmat, rq):
+    n = x.shape[0]
     _, oh, ow, cout = out.shape
     rows, k = n * oh * ow, wmat.shape[0] - 1
     calls = []
-    # The windows' rows with a 1 after them (set once: the copies write only the first k columns).
-    cols = np.empty((rows, k + 1), np.float64)
-    cols[:, k] = 1.0
-    if g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"]):
-        calls.append(partial(np.copyto, cols[:, :k], x.reshape(rows, cin), casting="unsafe"))
-    else:
-        # The input padded in its own type (the zero point in the border), cast once by the window copy.
-        view = patches(_padded_input(node, x, x.dtype, calls), g)
-        dst = np.lib.stride_tricks.as_strided(cols, view.shape, (
-            oh * ow * cols.strides[0], ow * cols.strides[0], cols.strides[0],
-            g["kw"] * cin * 8, cin * 8, 8))
-        calls.append(partial(np.copyto, dst, view, casting="unsafe"))
+    cols = ones_column(rows, k)
+    _window_copy(node, x, cols, None, calls)
     step = rows if rows * cout <= ONE_CHUNK_ELEMENTS else min(rows, max(chunk_rows(cout), 16))
     f = np.empty((step, cout), np.float64)
     narrow = np.empty((step, cout), np.int16) if rq.narrow else None
@@ -342,13 +374,15 @@ class _PooledBuffers:
         if out.size == 0:
             return
         calls = []
-        view = patches(_padded_input(node, x, dtype, calls), g)     # [n, oh, ow, kh, kw, cin]
-        s = view.strides
-        src = np.lib.stride_tricks.as_strided(
-            view, (n, ph, fh, fw, pw) + view.shape[3:], (s[0], s[1] * fh, s[1], s[2], s[2] * fw) + s[3:],
-            writeable=False)
         block = fh * fw * pw                                         # conv rows per pooled row
         groups = n * ph
+        k_terms = g["kh"] * g["kw"] * cin
+        if scaled_applies(groups * block, k_terms, cout):
+            scaled = scaled_product(node, out.dtype)
+            if scaled is not None:
+                self.calls = self._scaled(node, x, out, *scaled)
+                return
+        src = _pool_order(patches(_padded_input(node, x, dtype, calls), g), node.data.pool)
         cols = np.empty((groups * block, g["kh"] * g["kw"] * cin), dtype)
         calls.append(partial(np.copyto, cols.reshape(src.shape), src, casting="unsafe"))
         step = max(1, max(chunk_rows(cout), 16) // block)            # pooled rows (n, py) per chunk
@@ -376,6 +410,40 @@ class _PooledBuffers:
             calls += rq.calls(m.reshape(shape), t[:m.size].reshape(shape), res[g0 * pw:(g0 + k) * pw].reshape(shape),
                               mask[:m.size].reshape(shape), True)
         self.calls = calls
+
+
+    def _scaled(self, node, x, out, wmat, rq):
+        """The scaled product (see scaled_product): the pool's maximum is taken over its float
+        values, which are the requantization's before its clamp and cast, nondecreasing in the
+        accumulator like the requantization itself (a nonnegative scale per channel)."""
+        fh, fw, ph, pw = node.data.pool
+        n, cout = x.shape[0], out.shape[-1]
+        block, groups = fh * fw * pw, n * ph
+        calls = []
+        cols = ones_column(groups * block, wmat.shape[0] - 1)
+        _window_copy(node, x, cols, lambda view: _pool_order(view, node.data.pool), calls)
+        step = min(groups, max(1, max(chunk_rows(cout), 16) // block))
+        acc = np.empty((step * block, cout), np.float64)
+        pooled = np.empty((step * pw, cout), np.float64)
+        narrow = np.empty((step * pw, cout), np.int16) if rq.narrow else None
+        wrap = rq.wraps(out.dtype)
+        res = out.reshape(groups * pw, cout)
+        for g0 in range(0, groups, step):
+            k = min(groups, g0 + step) - g0
+            a, m = acc[:k * block], pooled[:k * pw]
+            calls += [partial(np.dot, cols[g0 * block:(g0 + k) * block], wmat, out=a),
+                      partial(np.maximum.reduce, a.reshape(k, fh, fw, pw, cout), axis=(1, 2), out=m.reshape(k, pw, cout))]
+            calls += rq.finish_calls(m, res[g0 * pw:(g0 + k) * pw], wrap, None if narrow is None else narrow[:k * pw])
+        return calls
+
+
+def _pool_order(view, pool):
+    """The windows view [n, oh, ow, kh, kw, cin] as [n, ph, fh, fw, pw, kh, kw, cin]: conv output
+    (py * fh + a, px * fw + b) at [n, py, a, b, px]."""
+    fh, fw, ph, pw = pool
+    s = view.strides
+    return np.lib.stride_tricks.as_strided(view, (view.shape[0], ph, fh, fw, pw) + view.shape[3:],
+                                           (s[0], s[1] * fh, s[1], s[2], s[2] * fw) + s[3:], writeable=False)
 
 
 eval_int_max_pooled = cached_calls("opt_conv_pooled_bufs", _PooledBuffers, "eval_int_max_pooled")

@@ -62,10 +62,9 @@ from numpy._core.umath import clip as _clip   # the ufunc: np.clip's wrapper cos
 
 # Up to this many values one mixed float32 x float64 multiply beats a copy and a multiply.
 MIXED_MULTIPLY_MAX = 4096
-# Chunks past this many values take their constants repeated over the whole chunk (see
-# Requantizer._whole_rows), filled at allocate up to EAGER_TILE_VALUES, else at the first invoke.
-LONG_MIN = 4096
-EAGER_TILE_VALUES = 8192
+# Rows of at least this many values (numpy's buffer size) take per-channel constants repeated
+# along them, filled at the first invoke (see Requantizer._long_rows).
+LONG_ROW = np.getbufsize()
 
 
 class _OnceTile:
@@ -108,40 +107,40 @@ class Requantizer:
             if isinstance(v, np.ndarray) and tile != 1:
                 setattr(self, name, tile_last(v, tile))
 
-    # The float path's per-channel constants, repeated over whole chunks by _whole_rows.
-    _ROW_CONSTANTS = ("m", "c", "c_wrap", "half_delta", "bias_f", "q")
-
-    def _whole_rows(self, acc, t, out):
-        """({name: constants}, fill call or None) repeating the float path's per-channel constants
-        over all of `acc` (contiguous, several rows of them, past LONG_MIN values), for calls on the
-        flattened arrays; else None.  A binary ufunc broadcasting a row of constants runs one inner
-        loop per row, and over 32K values that costs a third more than one flat loop (measured: a
-        multiply 16 -> 10 us, an add 15 -> 9), whatever the row's length.  The long copies are shared
-        by a kernel's chunks (the first, largest, makes them: later chunks take prefixes, and their
-        calls run after its fill) and filled at the first invoke: at 32K values each costs 16 us,
-        50 layers' worth would add a few ms to a model's load."""
+    def _long_rows(self, acc, t, out, names):
+        """({name: constants}, fill call or None, shape): the float path's per-channel constants
+        repeated to rows of L >= LONG_ROW values (L a multiple of their period dividing acc's size),
+        for calls on acc, t and out viewed as `shape` = [size / L, L]; None where acc is not
+        contiguous, has no such L (up to 4 LONG_ROW), or is one row already.  A binary ufunc
+        broadcasting a row of constants shorter than numpy's buffer (8192 values) runs its
+        buffered loop, twice as slow as over rows at least that long (measured over 32K values:
+        rows of 512 or 4096, 16 us a multiply or an add; rows of 8192, 8).  Repeating the constants
+        over whole chunks would cost their memory (a quarter MB each per layer).  The repeated rows
+        (`names`: those the calls use) are shared by a kernel's chunks of the same L and filled at
+        the first invoke: at allocate, 50 layers' worth would add a few ms to a model's load."""
         period = np.shape(self.m)[-1] if np.ndim(self.m) else 0
-        if (period < 2 or acc.size <= max(LONG_MIN, period) or acc.size % period
+        if (period < 2 or acc.size <= period or acc.size % period
                 or not all(a.flags.c_contiguous for a in (acc, t, out))):
             return None
-        long = self.__dict__.get("_long")
-        fill = None
-        if long is None or long["size"] < acc.size:
-            fill = _OnceTile()
-            long = self._long = {"size": acc.size}
-            for name in self._ROW_CONSTANTS:
+        rows = acc.size // period
+        want = -(-LONG_ROW // period)
+        if rows < want:
+            return None
+        d = next((d for d in range(want, min(rows, 4 * want) + 1) if rows % d == 0), None)
+        if d is None:
+            return None
+        length = d * period
+        consts = self.__dict__.setdefault("_long", {}).setdefault(length, {})
+        fill = _OnceTile()
+        for name in names:
+            if name not in consts:
                 row = getattr(self, name)
-                if isinstance(row, np.ndarray) and row.ndim and row.shape[-1] == period:
-                    long[name] = np.empty(acc.size, row.dtype)
-                    fill.pairs.append((long[name], row.reshape(-1)))
+                if isinstance(row, np.ndarray) and row.ndim == 1 and row.shape[-1] == period:
+                    consts[name] = np.empty(length, row.dtype)
+                    fill.pairs.append((consts[name], row))
                 else:
-                    long[name] = row
-            if acc.size <= EAGER_TILE_VALUES:
-                fill()
-                fill = None
-        consts = {name: (v[:acc.size] if isinstance(v, np.ndarray) and v.ndim == 1 and v.size == long["size"]
-                         else v) for name, v in long.items() if name != "size"}
-        return consts, fill
+                    consts[name] = row
+        return consts, fill if fill.pairs else None, (acc.size // length, length)
 
     def wraps(self, out_dtype) -> bool:
         """Whether f holds v - lo + (lo mod 256) for this output type (see _compute_constants): a byte
@@ -201,10 +200,13 @@ class Requantizer:
         its memory may hold the int16 clamp's values (no scratch of their own)."""
         if self.exact_float:
             calls = []
-            k = self._whole_rows(acc, t, out)
+            wrap = self.wraps(out.dtype)
+            names = ("m", "c_wrap" if wrap else "c") + (("half_delta", "bias_f") if self.half_delta is not None else ()) + (
+                ("q",) if self.q is not None else ())
+            k = self._long_rows(acc, t, out, names)
             if k is not None:
-                consts, fill = k
-                acc, t, out = acc.reshape(-1), t.reshape(-1), out.reshape(-1)
+                consts, fill, shape = k
+                acc, t, out = acc.reshape(shape), t.reshape(shape), out.reshape(shape)
                 if fill is not None:
                     calls.append(fill)
             else:
@@ -217,7 +219,6 @@ class Requantizer:
                 calls += [partial(np.copyto, f, acc), partial(np.multiply, f, consts["m"], out=f)]
             else:
                 calls.append(partial(np.multiply, acc, consts["m"], out=f))
-            wrap = self.wraps(out.dtype)
             calls.append(partial(np.add, f, consts["c_wrap" if wrap else "c"], out=f))
             if self.half_delta is not None:
                 # One scratch per shape, shared by the chunks (their calls run one after another).

@@ -10,7 +10,9 @@ int8 and uint8 (constant weights): the input cast to float, one exact float
 BLAS product with the weights (see _gemm.GemmConv), and the requantization
 with the folded bias in its constant (see _requantize), as a
 handful of bound calls: at batch 1 the reference kernel's float64
-temporaries and fixed-point passes cost ten times the product itself."""
+temporaries and fixed-point passes cost ten times the product itself.
+Small products take _gemm's scaled float64 form, whose result is the
+requantization's value before its clamp."""
 from __future__ import annotations
 
 from functools import partial
@@ -20,7 +22,7 @@ import numpy as np
 from .. import fully_connected as reference
 from .._base import activation_calls, binds, op_data
 from . import register
-from ._gemm import TILE_ELEMENTS, GemmConv, GemmData
+from ._gemm import TILE_ELEMENTS, GemmConv, GemmData, ones_column, scaled_applies, scaled_product
 from ._requantize import Requantizer
 from ._cached import cached_calls
 from ._hybrid import RowQuantizer, product_dtype, rescale_calls
@@ -149,6 +151,18 @@ class _Buffers:
         self.x, self.out = x, out
         if p.get("ksplit") is not None:
             self._split(node, p, x, out, rows, depth, units)
+            return
+        scaled = scaled_product(node, out.dtype) if scaled_applies(rows, depth, units) else None
+        if scaled is not None:
+            # The product is the requantization's float value (see _gemm.scaled_product): a clamp
+            # and a cast remain, two calls fewer than the float32 product's requantization.
+            wmat, rq = scaled
+            xb = ones_column(rows, depth)
+            f = np.empty((rows, units), np.float64)
+            self.calls = [partial(np.copyto, xb[:, :depth], x.reshape(rows, depth), casting="unsafe"),
+                          partial(np.dot, xb, wmat, out=f)]
+            self.calls += rq.finish_calls(f, out.reshape(rows, units), rq.wraps(out.dtype),
+                                          np.empty(f.shape, np.int16) if rq.narrow else None)
             return
         xb = np.empty((rows, depth), p["dtype"])
         acc = np.empty((rows, units), p["dtype"])
