@@ -1303,6 +1303,8 @@ def test_requantizer_matches_fixed_point(gemmlowp, bound, dtype, zp, lo, hi, acc
     for call in rq.calls(a, t, out, np.empty(a.shape, bool), acc_scratch):
         call()
     assert rq.exact_float and rq.narrow if bound < 2.0**15 else not rq.narrow    # the int16 clamp
+    # Byte outputs whose lo is not 0 mod 256 keep v - lo + (lo mod 256) under the int16 clamp (no add after).
+    assert rq.wraps(dtype) == (rq.narrow and lo % 256 != 0)
     if acc_scratch and rq.exact_float and rq.narrow:
         assert not np.array_equal(a, acc.reshape(a.shape))          # its memory held the clamp's values
     fn = fx.multiply_by_quantized_multiplier if gemmlowp else fx.multiply_by_quantized_multiplier_ruy

@@ -51,6 +51,14 @@ its floor), then one clamp casting into the output (12 us per 32K values against
 memory once it is read (`acc_scratch`).  Channels whose shift passes the float
 path's bounds (s > 44: nearly dead filters, a tiny multiplier with a large bias)
 take it split where they can (_split_channels: a floor, then an integer added).
+
+Byte outputs whose clamp's low end lo is not 0 modulo 256 keep v - lo + (lo mod 256)
+under the int16 clamp, whose bytes are v's (no pass adding lo back).  The multiply and
+add broadcast per-channel constants repeated along rows of at least numpy's buffer
+size (shorter rows run its buffered loop at half the speed).  Where the float path
+needs only a multiply and an add, they can ride in a float64 product instead
+(Requantizer.product_form: the weights scaled per channel over a row holding the
+constant, see _gemm.scaled_product), leaving the clamp and the cast (finish_calls).
 """
 from __future__ import annotations
 
