@@ -1274,17 +1274,19 @@ def test_reference_resolver_runs_no_optimized_kernel_and_no_rewrite():
 @pytest.mark.parametrize("gemmlowp", [False, True])
 @pytest.mark.parametrize("bound", [2.0**14, 2.0**21, 2.0**23, 2.0**30])
 @pytest.mark.parametrize("acc_scratch", [False, True])
-def test_requantizer_matches_fixed_point(gemmlowp, bound, dtype, zp, lo, hi, acc_scratch):
+@pytest.mark.parametrize("rows", [4000, 120])
+def test_requantizer_matches_fixed_point(gemmlowp, bound, dtype, zp, lo, hi, acc_scratch, rows):
     """_requantize.Requantizer (its float64 path where the bound allows, else int64) against
     the fixed-point reference, bias included, on random accumulators and on exact ties, for
     int8 and uint8 outputs and clamps (fused activations) that wrap their bytes differently:
     the float path clamps v - lo to [0, hi - lo], truncates, and adds lo back modulo 256.  With
-    `acc_scratch` the int16 clamp (where it runs) reuses the accumulator's memory."""
+    `acc_scratch` the int16 clamp (where it runs) reuses the accumulator's memory; up to NARROW_MIN
+    values (120 rows) the clamp runs in float64 instead."""
     from tinylite.kernels import _fixedpoint as fx
     from tinylite.kernels.optimized._requantize import Requantizer
 
     rng = _rng(int(bound) % 97 + gemmlowp)
-    channels, tile, rows = 7, 3, 4000
+    channels, tile = 7, 3
     mult = rng.integers(1 << 30, 1 << 31, channels)
     mult[:2] = [1 << 30, (1 << 31) - 1]               # ties are exact with M = 2**30
     shift = -rng.integers(0, 14, channels)
@@ -1304,8 +1306,8 @@ def test_requantizer_matches_fixed_point(gemmlowp, bound, dtype, zp, lo, hi, acc
         call()
     assert rq.exact_float and rq.narrow if bound < 2.0**15 else not rq.narrow    # the int16 clamp
     # Byte outputs whose lo is not 0 mod 256 keep v - lo + (lo mod 256) under the int16 clamp (no add after).
-    assert rq.wraps(dtype) == (rq.narrow and lo % 256 != 0)
-    if acc_scratch and rq.exact_float and rq.narrow:
+    assert rq.wraps(dtype, a.size) == (rq.narrow and lo % 256 != 0 and rows == 4000)
+    if acc_scratch and rq.exact_float and rq.narrow and rows == 4000:
         assert not np.array_equal(a, acc.reshape(a.shape))          # its memory held the clamp's values
     fn = fx.multiply_by_quantized_multiplier if gemmlowp else fx.multiply_by_quantized_multiplier_ruy
     want = np.clip(fn(acc + bias, mult, shift) + zp, lo, hi)
@@ -1838,9 +1840,9 @@ def test_int16_conv_2d_max_pool_fused(seed):
 def test_scaled_conv_cases_take_the_scaled_product(case):
     """The scaled-conv cases above exercise what they are named for: the float64 product carrying
     the requantization (its weights the float64 [K + 1, cout] matrix), the byte wrap wherever the
-    clamp's low end is not 0 modulo 256 (all but the RELU with zero point 0), and several chunks
-    where the output passes ONE_CHUNK_ELEMENTS."""
-    from tinylite.kernels.optimized import _gemm
+    clamp's low end is not 0 modulo 256 (all but the RELU with zero point 0) on chunks past
+    NARROW_MIN values, and several chunks where the output passes ONE_CHUNK_ELEMENTS."""
+    from tinylite.kernels.optimized import _gemm, _requantize
 
     make, args = CASES[case]
     content, feeds = make(0, *args)
@@ -1850,11 +1852,15 @@ def test_scaled_conv_cases_take_the_scaled_product(case):
     ip.invoke()
     (_, node, _, _), = [s for s in ip._runner(0).steps if s[1].op_name == "CONV_2D"]
     d = node.data
-    wmat, rq = d.opt_conv[("scaled", np.dtype(np.int8).str, int(d.q_out_zp), int(d.q_lo), int(d.q_hi))]
-    kernel, _, cin, cout = args[0], args[1], args[2], args[3]
-    assert wmat.shape == (kernel * kernel * cin + 1, cout) and wmat.dtype == np.float64
-    assert rq.wraps(np.int8) == (node.data.q_lo % 256 != 0)
     dots = [c for c in ip._runner(0).tape.calls if getattr(c, "func", None) is np.dot]
-    assert dots and all(c.args[1] is wmat for c in dots)
+    kernel, _, cin, cout = args[0], args[1], args[2], args[3]
     rows = int(np.prod(ip.get_output_details()[0]["shape"][:3]))
+    chunk = dots[0].args[0].shape[0] * cout
+    wrap = chunk > _requantize.NARROW_MIN and d.q_lo % 256 != 0
+    wmat = d.opt_conv[("scaled", wrap, int(d.q_out_zp), int(d.q_lo), int(d.q_hi))]
+    assert wmat.shape == (kernel * kernel * cin + 1, cout) and wmat.dtype == np.float64
+    assert all(c.args[1] is wmat for c in dots)
     assert (len(dots) > 1) == (rows * cout > _gemm.ONE_CHUNK_ELEMENTS)
+    # The clamp: int16 into the output past NARROW_MIN values (a clip casting), else float64 and a cast.
+    clips = [c for c in ip._runner(0).tape.calls if getattr(c, "func", None) is _requantize._clip]
+    assert [c.args[0].dtype for c in clips][:1] == [np.int16 if chunk > _requantize.NARROW_MIN else np.float64]

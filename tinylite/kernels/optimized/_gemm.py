@@ -115,9 +115,10 @@ class _Buffers:
         if out.size == 0:
             return
         if scaled_applies(rows, g["kh"] * g["kw"] * cin, cout):
-            scaled = scaled_product(node, out.dtype)
+            step = rows if rows * cout <= ONE_CHUNK_ELEMENTS else min(rows, max(chunk_rows(cout), 16))
+            scaled = scaled_product(node, out.dtype, step * cout)
             if scaled is not None:
-                self.calls = _scaled_calls(node, x, out, *scaled)
+                self.calls = _scaled_calls(node, x, out, step, *scaled)
                 return
         pointwise = g["kh"] == g["kw"] == g["sh"] == g["sw"] == 1 and not any(g["pad"])
         if pointwise:
@@ -191,19 +192,21 @@ def scaled_applies(rows, k, cout) -> bool:
             or ((k + 1) * cout <= SCALED_SMALL_WEIGHTS and rows * cout <= SCALED_SMALL_OUTPUTS))
 
 
-def scaled_product(node, out_dtype):
-    """(wmat, rq) for the scaled float64 form of this conv, or None: wmat [K + 1, cout] holds the
+def scaled_product(node, out_dtype, size):
+    """(wmat, rq, wrap) for the scaled float64 form of this conv whose products come in chunks
+    of up to `size` values, or None: wmat [K + 1, cout] holds the
     centered weights times the requantization's per-channel scale, over a last row holding its
     constant, so that [windows, 1] @ wmat is the requantization's float value itself (exact, see
     Requantizer.product_form) and only its clamp and cast remain: one product and two passes per
     chunk instead of a product and five passes.  Built once per node and output type."""
     p, data = node.data.opt_conv, node.data
     # (A conv fused with a max pool shares opt_conv with its unfused node, under its own clamp.)
-    key = ("scaled", np.dtype(out_dtype).str, int(data.q_out_zp), int(data.q_lo), int(data.q_hi))
+    rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi,
+                     p["bound"], bias=p["bias"], acc_range=p["acc_range"])
+    wrap = rq.wraps(out_dtype, size)
+    key = ("scaled", wrap, int(data.q_out_zp), int(data.q_lo), int(data.q_hi))
     if key not in p:
-        rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi,
-                         p["bound"], bias=p["bias"], acc_range=p["acc_range"])
-        form = rq.product_form(p["acc_range"], out_dtype)
+        form = rq.product_form(p["acc_range"], wrap)
         if form is None:
             p[key] = None
         else:
@@ -212,8 +215,8 @@ def scaled_product(node, out_dtype):
             wmat = np.empty((k + 1, cout), np.float64)
             np.multiply(p["wmat"], m, out=wmat[:k])
             wmat[k] = c
-            p[key] = (wmat, rq)
-    return p[key]
+            p[key] = wmat
+    return None if p[key] is None else (p[key], rq, wrap)
 
 
 def ones_column(rows, k):
@@ -247,17 +250,15 @@ def _window_copy(node, x, cols, view_shape, calls):
     calls.append(partial(np.copyto, dst, view, casting="unsafe"))
 
 
-def _scaled_calls(node, x, out, wmat, rq):
+def _scaled_calls(node, x, out, step, wmat, rq, wrap):
     n = x.shape[0]
     _, oh, ow, cout = out.shape
     rows, k = n * oh * ow, wmat.shape[0] - 1
     calls = []
     cols = ones_column(rows, k)
     _window_copy(node, x, cols, None, calls)
-    step = rows if rows * cout <= ONE_CHUNK_ELEMENTS else min(rows, max(chunk_rows(cout), 16))
     f = np.empty((step, cout), np.float64)
     narrow = np.empty((step, cout), np.int16) if rq.narrow else None
-    wrap = rq.wraps(out.dtype)
     res = out.reshape(rows, cout)
     for r0 in range(0, rows, step):
         r1 = min(rows, r0 + step)
@@ -378,9 +379,10 @@ class _PooledBuffers:
         groups = n * ph
         k_terms = g["kh"] * g["kw"] * cin
         if scaled_applies(groups * block, k_terms, cout):
-            scaled = scaled_product(node, out.dtype)
+            step = min(groups, max(1, max(chunk_rows(cout), 16) // block))      # pooled rows (n, py) per chunk
+            scaled = scaled_product(node, out.dtype, step * pw * cout)
             if scaled is not None:
-                self.calls = self._scaled(node, x, out, *scaled)
+                self.calls = self._scaled(node, x, out, step, *scaled)
                 return
         src = _pool_order(patches(_padded_input(node, x, dtype, calls), g), node.data.pool)
         cols = np.empty((groups * block, g["kh"] * g["kw"] * cin), dtype)
@@ -412,7 +414,7 @@ class _PooledBuffers:
         self.calls = calls
 
 
-    def _scaled(self, node, x, out, wmat, rq):
+    def _scaled(self, node, x, out, step, wmat, rq, wrap):
         """The scaled product (see scaled_product): the pool's maximum is taken over its float
         values, which are the requantization's before its clamp and cast, nondecreasing in the
         accumulator like the requantization itself (a nonnegative scale per channel)."""
@@ -422,11 +424,9 @@ class _PooledBuffers:
         calls = []
         cols = ones_column(groups * block, wmat.shape[0] - 1)
         _window_copy(node, x, cols, lambda view: _pool_order(view, node.data.pool), calls)
-        step = min(groups, max(1, max(chunk_rows(cout), 16) // block))
         acc = np.empty((step * block, cout), np.float64)
         pooled = np.empty((step * pw, cout), np.float64)
         narrow = np.empty((step * pw, cout), np.int16) if rq.narrow else None
-        wrap = rq.wraps(out.dtype)
         res = out.reshape(groups * pw, cout)
         for g0 in range(0, groups, step):
             k = min(groups, g0 + step) - g0

@@ -70,6 +70,10 @@ from numpy._core.umath import clip as _clip   # the ufunc: np.clip's wrapper cos
 
 # Up to this many values one mixed float32 x float64 multiply beats a copy and a multiply.
 MIXED_MULTIPLY_MAX = 4096
+# Up to this many values, the float path clamps in float64 and casts (two calls, a third adding lo
+# back where needed: 1.8 us for 512 values) rather than casting to int16 and clamping into the output
+# (2.8 us: a clamp casting its output costs more than both at small sizes; 15 against 27 us at 32K).
+NARROW_MIN = 4096
 # Rows of at least this many values (numpy's buffer size) take per-channel constants repeated
 # along them, filled at the first invoke (see Requantizer._long_rows).
 LONG_ROW = np.getbufsize()
@@ -150,10 +154,12 @@ class Requantizer:
                     consts[name] = row
         return consts, fill if fill.pairs else None, (acc.size // length, length)
 
-    def wraps(self, out_dtype) -> bool:
-        """Whether f holds v - lo + (lo mod 256) for this output type (see _compute_constants): a byte
-        output with lo not 0 modulo 256, whose bytes are then v's, so no pass adds lo back."""
-        return self.exact_float and self.narrow and np.dtype(out_dtype).itemsize == 1 and self.c_wrap is not None
+    def wraps(self, out_dtype, size) -> bool:
+        """Whether f holds v - lo + (lo mod 256) for this output type (see _compute_constants), in
+        arrays of up to `size` values: a byte output with lo not 0 modulo 256, whose bytes are then
+        v's, so no pass adds lo back; not for arrays of up to NARROW_MIN values (see finish_calls)."""
+        return (self.exact_float and self.narrow and np.dtype(out_dtype).itemsize == 1 and self.c_wrap is not None
+                and size > NARROW_MIN)
 
     def finish_calls(self, f, out, wrap, narrow):
         """Calls writing `out` from f (float64) holding v - lo, or v - lo + (lo mod 256) with `wrap`;
@@ -163,7 +169,7 @@ class Requantizer:
         # already (wrap).
         unsigned = np.dtype(f"u{out.dtype.itemsize}")
         u = out.view(unsigned)
-        if self.narrow:
+        if wrap or (self.narrow and f.size > NARROW_MIN):
             # |v - lo| < 2**15 (checked): its truncating cast to int16 is exact, and equals the floor
             # wherever the clamp keeps the value (v - lo >= 0; a negative one truncates to at most 0,
             # which the clamp makes 0 like its floor).  Then the clamp runs on int16 straight into
@@ -178,9 +184,9 @@ class Requantizer:
             calls.append(partial(np.add, u, unsigned.type(lo_wrap), out=u))
         return calls
 
-    def product_form(self, acc_range, out_dtype):
+    def product_form(self, acc_range, wrap):
         """(m, c) per channel (float64), with which a float64 product sum(x * (w * m)) + 1 * c is f
-        exactly (see finish_calls; with wrap where self.wraps(out_dtype)), summed in any order, for
+        exactly (see finish_calls; with `wrap`, see wraps), summed in any order, for
         integer x * w whose sum of magnitudes is at most `acc_range` per channel; or None.  Every
         term is then a multiple of 2**-s (w * M < 2**39 is exact, x * w * M an integer, c's numerator
         an integer) and every partial sum below 2**(53 - s) in magnitude (checked): exact, so BLAS's
@@ -189,7 +195,7 @@ class Requantizer:
         or is not taken, and for a tiled requantizer (its constants are repeated)."""
         if not self.exact_float or self.half_delta is not None or self.q is not None or self.tile != 1:
             return None
-        c = self.c_wrap if self.wraps(out_dtype) else self.c
+        c = self.c_wrap if wrap else self.c
         m = np.broadcast_to(self.m, np.shape(c)) if np.ndim(c) > np.ndim(self.m) else self.m
         limit = np.ldexp(1.0 - 2.0**-20, 53 - self.s_float)
         if not np.all(np.asarray(acc_range, np.float64) * np.abs(m) + np.abs(c) < limit):
@@ -208,7 +214,7 @@ class Requantizer:
         its memory may hold the int16 clamp's values (no scratch of their own)."""
         if self.exact_float:
             calls = []
-            wrap = self.wraps(out.dtype)
+            wrap = self.wraps(out.dtype, acc.size)
             names = ("m", "c_wrap" if wrap else "c") + (("half_delta", "bias_f") if self.half_delta is not None else ()) + (
                 ("q",) if self.q is not None else ())
             k = self._long_rows(acc, t, out, names)
@@ -239,7 +245,7 @@ class Requantizer:
             if self.q is not None:
                 # Split channels (see _split_channels): v - lo = floor(f) + q.
                 calls += [partial(np.floor, f, out=f), partial(np.add, f, consts["q"], out=f)]
-            if self.narrow:
+            if wrap or (self.narrow and acc.size > NARROW_MIN):
                 if acc_scratch and acc.flags.c_contiguous and acc.dtype.itemsize >= 2:
                     # acc was last read above (the multiply, gemmlowp's sign): its bytes are free.
                     narrow = acc.reshape(-1).view(np.int16)[:acc.size].reshape(acc.shape)

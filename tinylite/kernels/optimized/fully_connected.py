@@ -152,16 +152,16 @@ class _Buffers:
         if p.get("ksplit") is not None:
             self._split(node, p, x, out, rows, depth, units)
             return
-        scaled = scaled_product(node, out.dtype) if scaled_applies(rows, depth, units) else None
+        scaled = scaled_product(node, out.dtype, rows * units) if scaled_applies(rows, depth, units) else None
         if scaled is not None:
             # The product is the requantization's float value (see _gemm.scaled_product): a clamp
             # and a cast remain, two calls fewer than the float32 product's requantization.
-            wmat, rq = scaled
+            wmat, rq, wrap = scaled
             xb = ones_column(rows, depth)
             f = np.empty((rows, units), np.float64)
             self.calls = [partial(np.copyto, xb[:, :depth], x.reshape(rows, depth), casting="unsafe"),
                           partial(np.dot, xb, wmat, out=f)]
-            self.calls += rq.finish_calls(f, out.reshape(rows, units), rq.wraps(out.dtype),
+            self.calls += rq.finish_calls(f, out.reshape(rows, units), wrap,
                                           np.empty(f.shape, np.int16) if rq.narrow else None)
             return
         xb = np.empty((rows, depth), p["dtype"])

@@ -43,12 +43,10 @@ class _Buffers:
         zp = np.float32(node.data.zero_point.reshape(-1)[0])
         self.calls = []
         if simd:
-            # The clamp before the zero point (to the type's range minus it: the same values, the
-            # sums being exact or clamped alike), whose add then casts into the output: one pass less.
             self.calls = [partial(np.multiply, xf[:simd], node.data.inv_scale, out=buf),
-                          partial(np.rint, buf, out=buf),
-                          partial(_clip, buf, np.float32(info.min) - zp, np.float32(info.max) - zp, out=buf),
-                          partial(np.add, buf, zp, out=res[:simd], casting="unsafe")]
+                          partial(np.rint, buf, out=buf), partial(np.add, buf, zp, out=buf),
+                          partial(_clip, buf, np.float32(info.min), np.float32(info.max), out=buf),
+                          partial(np.copyto, res[:simd], buf, casting="unsafe")]
         if simd < len(xf):
             self.calls += _tail_calls(node, xf[simd:], res[simd:])
 
