@@ -448,3 +448,32 @@ def test_plan_rewrites_write_no_prepared_node(corpus, model, threads, monkeypatc
         before = {k: v for k, v in attributes.items() if k != "cache"}
         assert now.keys() == before.keys(), (node.op_name, set(now) ^ set(before))
         assert all(now[k] is before[k] for k in now), node.op_name
+
+
+def test_tape_passes_ufunc_outputs_by_position():
+    """tape.positional_out: a bound ufunc call with out= becomes the same call with its output(s)
+    by position (other keywords kept); np.maximum/np.minimum (whose positional output numpy 2
+    deprecates), reductions and other functions are left as they are."""
+    from functools import partial
+
+    from tinylite.interpreter.tape import positional_out
+
+    x, y = np.arange(6.0), np.full(6, 4.0)
+    out, q, r = np.empty(6), np.empty(6), np.empty(6)
+    call = positional_out(partial(np.add, x, y, out=out))
+    assert call.keywords == {} and call.args[-1] is out
+    call()
+    np.testing.assert_array_equal(out, x + y)
+    call = positional_out(partial(np.divmod, x, y, out=(q, r)))
+    assert call.args[-2:] == (q, r)
+    call()
+    np.testing.assert_array_equal(q, x // y)
+    np.testing.assert_array_equal(r, x % y)
+    i16, u8 = np.array([-3, 70, 400], np.int16), np.empty(3, np.uint8)
+    call = positional_out(partial(np._core.umath.clip, i16, np.int16(0), np.int16(255), out=u8, casting="unsafe"))
+    assert call.keywords == {"casting": "unsafe"}
+    call()
+    np.testing.assert_array_equal(u8, [0, 70, 255])
+    for kept in (partial(np.maximum, x, y, out=out), partial(np.add.reduce, x, out=np.empty(())),
+                 partial(np.copyto, out, x), partial(np.add, x, out=out)):
+        assert positional_out(kept) is kept
