@@ -50,13 +50,17 @@ _KEYWORD_OUT = (np.maximum, np.minimum)
 def positional_out(call):
     """A bound ufunc call with its output passed by position (np.add(x, y, out)) rather than by
     keyword (out=out), the same call: numpy parses the keyword at every call, 0.2 us of the 0.35-0.5
-    a small ufunc call costs (measured on 16 values), a tenth of a small int8 model's invoke."""
-    if (isinstance(call, partial) and isinstance(call.func, np.ufunc) and "out" in call.keywords
-            and len(call.args) == call.func.nin and call.func not in _KEYWORD_OUT):
-        keywords = dict(call.keywords)
-        out = keywords.pop("out")
-        return partial(call.func, *call.args, *(out if isinstance(out, tuple) else (out,)), **keywords)
-    return call
+    a small ufunc call costs (measured on 16 values), a tenth of a small int8 model's invoke.
+    (Tape applies it to plans of up to MAX_COMPILED_CALLS calls.)"""
+    keywords = getattr(call, "keywords", None)
+    if not keywords or "out" not in keywords or type(call) is not partial:
+        return call
+    fn = call.func
+    if type(fn) is not np.ufunc or len(call.args) != fn.nin or fn in _KEYWORD_OUT:
+        return call
+    keywords = dict(keywords)
+    out = keywords.pop("out")
+    return partial(fn, *call.args, *(out if type(out) is tuple else (out,)), **keywords)
 
 
 # Compiling the straight-line function costs ~25 us a call at load; past this many calls a loop
@@ -81,12 +85,17 @@ class Tape:
     `groups[k]` are the calls of step k (for profiles)."""
 
     def __init__(self, steps, on_error, bind=True):
-        self.groups = [[positional_out(c) for c in bind_step(*step, bind=bind)] for step in steps]
+        self.groups = [bind_step(*step, bind=bind) for step in steps]
         self.calls = [c for group in self.groups for c in group]
         self.owner = [k for k, group in enumerate(self.groups) for _ in group]
         if len(self.calls) > MAX_COMPILED_CALLS:
             self.run = self._loop(self.calls, self.owner, on_error)
             return
+        # A plan of few calls (a small model, where they cost more than their arithmetic) passes its
+        # ufuncs' outputs by position; in a large one the 0.2 us a call saves is lost in its work,
+        # and rewriting its thousands of calls would cost ms of its load.
+        self.groups = [[positional_out(c) for c in group] for group in self.groups]
+        self.calls = [c for group in self.groups for c in group]
         names = [f"c{i}" for i in range(len(self.calls))]
         namespace = dict(zip(names, self.calls), on_error=on_error, owner=self.owner)
         exec(_plan_code(len(names)), namespace)  # noqa: S102 - our own source, names only

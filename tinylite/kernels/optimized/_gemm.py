@@ -146,7 +146,7 @@ class _Buffers:
         data = node.data
         args = (data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi, p["bound"])
         rq = Requantizer(*args, tile=tile, bias=p["bias"], acc_range=p["acc_range"])
-        rq1 = Requantizer(*args, bias=p["bias"], acc_range=p["acc_range"]) if tile > 1 else rq
+        rq1 = None          # the untiled requantizer of a chunk's remainder rows, made where one has them
         res = out.reshape(rows, cout)
         for r0 in range(0, rows, step):
             r1 = min(rows, r0 + step)
@@ -163,6 +163,8 @@ class _Buffers:
                                   res[r0:r0 + main].reshape(shape), mask[:main * cout].reshape(shape), True)
             if main < k:
                 shape = (k - main, cout)
+                if rq1 is None:
+                    rq1 = Requantizer(*args, bias=p["bias"], acc_range=p["acc_range"]) if tile > 1 else rq
                 calls += rq1.calls(a[main:], t[:(k - main) * cout].reshape(shape), res[r0 + main:r1],
                                    mask[:(k - main) * cout].reshape(shape), True)
         self.calls = calls
@@ -200,10 +202,15 @@ def scaled_product(node, out_dtype, size):
     chunk instead of a product and five passes.  Built once per node and output type."""
     p, data = node.data.opt_conv, node.data
     # (A conv fused with a max pool shares opt_conv with its unfused node, under its own clamp.)
-    rq = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], data.q_out_zp, data.q_lo, data.q_hi,
-                     p["bound"], bias=p["bias"], acc_range=p["acc_range"])
+    clamp = (int(data.q_out_zp), int(data.q_lo), int(data.q_hi))
+    rq = p.get(("scaled rq",) + clamp)
+    if rq is None:
+        # Kept: the scaled form's calls use no scratch of the requantizer's (finish_calls takes its
+        # buffers from the caller), so every bind of the node can share it.
+        rq = p[("scaled rq",) + clamp] = Requantizer(data.q_mult, data.q_shift, p["gemmlowp"], *clamp, p["bound"],
+                                                     bias=p["bias"], acc_range=p["acc_range"])
     wrap = rq.wraps(out_dtype, size)
-    key = ("scaled", wrap, int(data.q_out_zp), int(data.q_lo), int(data.q_hi))
+    key = ("scaled", wrap) + clamp
     if key not in p:
         form = rq.product_form(p["acc_range"], wrap)
         if form is None:

@@ -130,11 +130,24 @@ class Requantizer:
         over whole chunks would cost their memory (a quarter MB each per layer).  The repeated rows
         (`names`: those the calls use) are shared by a kernel's chunks of the same L and filled at
         the first invoke: at allocate, 50 layers' worth would add a few ms to a model's load."""
-        period = np.shape(self.m)[-1] if np.ndim(self.m) else 0
-        if (period < 2 or acc.size <= period or acc.size % period
-                or not all(a.flags.c_contiguous for a in (acc, t, out))):
+        if not (acc.flags.c_contiguous and t.flags.c_contiguous and out.flags.c_contiguous):
             return None
-        rows = acc.size // period
+        # A kernel binds many chunks of one size: their layout is worked out once (bind time counts
+        # in a model's load).
+        seen = self.__dict__.setdefault("_long_sizes", {})
+        key = (acc.size, names)
+        if key in seen:
+            got = seen[key]
+            return None if got is None else (got[0], None, got[1])
+        got = self._long_layout(acc.size, names)
+        seen[key] = None if got is None else (got[0], got[2])
+        return got
+
+    def _long_layout(self, size, names):
+        period = np.shape(self.m)[-1] if np.ndim(self.m) else 0
+        if period < 2 or size <= period or size % period:
+            return None
+        rows = size // period
         want = -(-LONG_ROW // period)
         if rows < want:
             return None
@@ -152,7 +165,7 @@ class Requantizer:
                     fill.pairs.append((consts[name], row))
                 else:
                     consts[name] = row
-        return consts, fill if fill.pairs else None, (acc.size // length, length)
+        return consts, fill if fill.pairs else None, (size // length, length)
 
     def wraps(self, out_dtype, size) -> bool:
         """Whether f holds v - lo + (lo mod 256) for this output type (see _compute_constants), in
