@@ -118,7 +118,7 @@ def _prepare_relu_x(node, act_min, act_max, dtypes):
     od.q_hi = info.max if act_max is None else min(info.max, zo + int(fx.round_half_away(_f32(act_max) / so)))
     od.q_mult, od.q_shift = fx.quantize_multiplier(float(_f32(x.scale) / so))
     od.q_x_zp, od.q_out_zp = x.zero_point, zo
-    return _lut_or_direct(node, x, _relu_x)
+    return _lut_or_direct(node, x, _relu_x, (od.q_x_zp, od.q_mult, od.q_shift, od.q_out_zp, od.q_lo, od.q_hi))
 
 
 def _relu_x(node, q):

@@ -56,11 +56,13 @@ Other notes:
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Callable
 
 import numpy as np
 
 from . import _fixedpoint as fx
+from ._lazy import LazyTable
 from ..errors import UnsupportedOpError
 from ._base import activation_name, op_data, OpDataBase
 
@@ -79,7 +81,7 @@ class QuantData(OpDataBase):
     q_mode: str = None
     q_fn: Callable = None
     q_lut16: np.ndarray = None
-    q_lut: np.ndarray = None
+    q_lut: np.ndarray | LazyTable = None      # an 8-bit table: lazy where _lut_or_direct made it
     q_offset: int = None
 
 
@@ -284,20 +286,39 @@ def _all_values(dtype):
     return np.arange(i.min, i.max + 1, dtype=np.int64)
 
 
-def _lut_or_direct(node, x, fn):
-    """An eval applying fn(node, int64 values): through a 256-entry table for 8-bit types."""
+# The 8-bit tables of _lut_or_direct, by key (256 bytes each; see _lazy).
+_TABLES: OrderedDict = OrderedDict()
+_TABLES_KEPT = 1024
+
+
+def _lut_or_direct(node, x, fn, params):
+    """An eval applying fn(node, int64 values): through a 256-entry table for 8-bit types, filled at
+    its first use (see _lazy) and shared by the nodes whose `params` are equal.  `params`
+    (hashable) must hold everything fn reads from the node: the table's key is fn, the type and
+    `params`."""
     d = node.draft(QuantData)
     d.q_fn = fn
     if x.dtype in _INT8_TYPES:
-        d.q_lut = fn(node, _all_values(x.dtype)).astype(x.dtype)
-        d.q_offset = -int(_info(x.dtype).min)
+        dtype = x.dtype
+
+        def fill_into(table):
+            table[...] = fn(node, _all_values(dtype))
+
+        key = (fn.__module__, fn.__qualname__, dtype.str, params)
+        d.q_lut = LazyTable(key, dtype, fill_into, _TABLES, _TABLES_KEPT, entries=256)
+        d.q_offset = -int(_info(dtype).min)
         return _eval_lut
     return _eval_direct
 
 
+def lut_values(lut) -> np.ndarray:
+    """A node's q_lut as an array (a lazy table filled first)."""
+    return lut.values() if isinstance(lut, LazyTable) else lut
+
+
 def _eval_lut(node, inputs, outputs):
     data = node.data
-    np.take(data.q_lut, inputs[0].astype(np.intp) + data.q_offset, out=outputs[0])
+    np.take(lut_values(data.q_lut), inputs[0].astype(np.intp) + data.q_offset, out=outputs[0])
 
 
 def _eval_direct(node, inputs, outputs):

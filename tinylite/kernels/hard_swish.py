@@ -52,7 +52,7 @@ def prepare_quantized(node):
         node.fail("HARD_SWISH needs an output scale no finer than the input scale / 128")
     d.q_hs = (fx.downscale_multiplier16(om), oe, fx.downscale_multiplier16(rm), re_)
     d.q_x_zp, d.q_out_zp = x.zero_point, out.zero_point
-    return _lut_or_direct(node, x, _hard_swish)
+    return _lut_or_direct(node, x, _hard_swish, (d.q_hs, d.q_x_zp, d.q_out_zp, out.dtype.str))
 
 
 def _hard_swish(node, q):

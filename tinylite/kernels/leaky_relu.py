@@ -51,7 +51,7 @@ def prepare_quantized(node):
     d.q_identity = fx.quantize_multiplier(float(sx / so))
     d.q_x_zp, d.q_out_zp = x.zero_point, out.zero_point
     d.q_lo, d.q_hi = int(_info(out.dtype).min), int(_info(out.dtype).max)
-    return _lut_or_direct(node, x, _leaky_relu)
+    return _lut_or_direct(node, x, _leaky_relu, (d.q_x_zp, d.q_identity, d.q_alpha, d.q_out_zp, d.q_lo, d.q_hi))
 
 
 def _leaky_relu(node, q):

@@ -1,12 +1,11 @@
 """The eval function and binder most optimized kernels share: a buffers object,
 built for one pair of input and output arrays, holds the kernel's bound numpy
 calls; eval rebuilds it only when the interpreter hands it other arrays.  And
-the lazily filled, shared 65536-entry tables of the table kernels (LazyTable)."""
+the lazily filled, shared tables of the table kernels (LazyTable, from kernels/_lazy.py)."""
 from __future__ import annotations
 
-import numpy as np
-
 from .._base import binds
+from .._lazy import LazyTable  # noqa: F401 - the table kernels' shared tables
 
 
 def cached_calls(key: str, buffers, name: str):
@@ -58,31 +57,3 @@ def calls_per_arrays(key: str, arrays, build, name: str):
     eval_fn.__name__ = eval_fn.__qualname__ = name
     bind.__name__ = bind.__qualname__ = f"_bind_{name}"
     return eval_fn
-
-
-class LazyTable:
-    """A table of 65536 values of `dtype` filled on first use by `fill_into(array)`, or copied from
-    `cache` (an OrderedDict keeping its `size` newest tables) where an equal one, by `key`, was
-    filled: nodes, and interpreters, with equal parameters share the work.  `filled` tells
-    whether `array` holds the table yet (then `fill` has nothing to do)."""
-
-    __slots__ = ("key", "fill_into", "cache", "size", "array", "filled")
-
-    def __init__(self, key, dtype, fill_into, cache, size):
-        self.key, self.fill_into, self.cache, self.size = key, fill_into, cache, size
-        cached = cache.get(key)
-        self.filled = cached is not None
-        self.array = cached if cached is not None else np.empty(65536, dtype)
-
-    def fill(self):
-        if self.filled:
-            return
-        cached = self.cache.get(self.key)
-        if cached is not None:
-            self.array[...] = cached
-        else:
-            self.fill_into(self.array)
-            self.cache[self.key] = self.array
-            if len(self.cache) > self.size:
-                self.cache.popitem(last=False)
-        self.filled = True
