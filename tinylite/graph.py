@@ -7,6 +7,7 @@ names are the schema's.  Enum-valued fields hold the schema's integer codes;
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,6 +128,16 @@ class SignatureDef:
     subgraph_index: int = 0
 
 
+@functools.lru_cache(maxsize=1024)
+def _code_name(builtin_code: int, custom_code: str | None) -> str:
+    """An operator code's op name (Model.op_name; the interpreter asks for it per op at every load)."""
+    from .flatbuffer.schema import OP_NAMES
+
+    if custom_code is not None and OP_NAMES.get(builtin_code) == "CUSTOM":
+        return custom_code
+    return OP_NAMES.get(builtin_code, f"UNKNOWN_OP_{builtin_code}")
+
+
 @dataclass
 class Model:
     """The schema's Model: the root table of a .tflite file."""
@@ -143,12 +154,8 @@ class Model:
     # -- convenience used by the interpreter, the tools and the converter --
 
     def op_name(self, op: Operator) -> str:
-        from .flatbuffer.schema import OP_NAMES
-
         code = self.operator_codes[op.opcode_index]
-        if code.custom_code is not None and OP_NAMES.get(code.builtin_code) == "CUSTOM":
-            return code.custom_code
-        return OP_NAMES.get(code.builtin_code, f"UNKNOWN_OP_{code.builtin_code}")
+        return _code_name(code.builtin_code, code.custom_code)
 
     def buffer_array(self, tensor: Tensor) -> np.ndarray | None:
         """The constant data of a tensor as a typed, shaped, read-only array (or None)."""

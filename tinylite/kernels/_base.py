@@ -28,7 +28,7 @@ slice) gets empty."""
 from __future__ import annotations
 
 import math
-from dataclasses import MISSING, dataclass, replace
+from dataclasses import MISSING, dataclass, fields as dataclass_fields, replace
 from functools import partial
 
 import numpy as np
@@ -168,10 +168,40 @@ class Draft:
         """The op data: the requested class that derives from all the others, with the values written."""
         for cls in self.classes:
             if all(issubclass(cls, c) for c in self.classes):
-                return cls(**self.values)
+                return _make(cls, self.values)
         names = ", ".join(c.__module__ + "." + c.__qualname__ for c in self.classes)
         raise TypeError(f"op data classes {names} were requested for one node, but none derives from all the "
                         "others: the op's OpData must subclass each helper's")
+
+
+_BLANKS: dict = {}      # op data class -> (its defaults, its fields made by a factory), or None
+
+
+def _make(cls, values):
+    """cls(**values) for an op data class, without its generated __init__ (a frozen dataclass's
+    sets each of its fields through object.__setattr__: ~5 us a node at every allocate_tensors):
+    the defaults, then the values, straight into the instance's dict (the names were checked
+    when written, see Draft.__setattr__).  A class with a __post_init__ takes its __init__."""
+    blank = _BLANKS.get(cls, False)
+    if blank is False:
+        blank = None
+        if not hasattr(cls, "__post_init__") and "__slots__" not in cls.__dict__:
+            fields = dataclass_fields(cls)
+            blank = ({f.name: f.default for f in fields if f.default is not MISSING},
+                     [(f.name, f.default_factory) for f in fields if f.default is MISSING
+                      and f.default_factory is not MISSING])
+            if len(blank[0]) + len(blank[1]) != len(fields):
+                blank = None            # a field without a default: the __init__ says which is missing
+        _BLANKS[cls] = blank
+    if blank is None:
+        return cls(**values)
+    obj = object.__new__(cls)
+    d = obj.__dict__
+    d.update(blank[0])
+    for name, factory in blank[1]:
+        d[name] = factory()
+    d.update(values)
+    return obj
 
 
 _NODE_SLOTS = frozenset()      # Node.__slots__, set below (a set: __setattr__ checks it on every write)
