@@ -187,6 +187,11 @@ class SubgraphRunner:
         is at fault), never as a raw exception from inside."""
         replanning = self._planned and not self.ready
         self.ready = False
+        # The previous plan's nodes are dropped below: released first (see `release`), or what their
+        # op data refers back to them with (a lazy table's fill) keeps them, and their buffers, in
+        # reference cycles until a full collection.
+        for node in self.nodes + [step[1] for step in self.steps]:
+            node.release()
         if not self._validated:
             validate_subgraph(self.model, self.index)
             self._validated = True
