@@ -128,11 +128,18 @@ class SignatureDef:
     subgraph_index: int = 0
 
 
+@functools.cache
+def _schema():
+    """tinylite.flatbuffer.schema, imported on first use (it imports this module's package)."""
+    from .flatbuffer import schema
+
+    return schema
+
+
 @functools.lru_cache(maxsize=1024)
 def _code_name(builtin_code: int, custom_code: str | None) -> str:
     """An operator code's op name (Model.op_name; the interpreter asks for it per op at every load)."""
-    from .flatbuffer.schema import OP_NAMES
-
+    OP_NAMES = _schema().OP_NAMES
     if custom_code is not None and OP_NAMES.get(builtin_code) == "CUSTOM":
         return custom_code
     return OP_NAMES.get(builtin_code, f"UNKNOWN_OP_{builtin_code}")
@@ -162,8 +169,8 @@ class Model:
         if tensor.buffer <= 0 or tensor.buffer >= len(self.buffers):
             return None
         raw = self.buffers[tensor.buffer].data
-        from .flatbuffer.schema import TENSOR_TYPE_NAMES, numpy_dtype
-
+        schema = _schema()
+        TENSOR_TYPE_NAMES, numpy_dtype = schema.TENSOR_TYPE_NAMES, schema.numpy_dtype
         if raw is None or raw.size == 0:
             # A constant with no elements (e.g. the empty shape of a reshape to a
             # scalar) is still a constant; anything else without bytes has no data.
@@ -177,7 +184,8 @@ class Model:
 
             return decode(raw, tensor.shape, tensor.name)
         dtype = np.dtype(numpy_dtype(tensor.type))
-        shape = tuple(int(d) for d in tensor.shape)
+        # (tolist: a loop over a numpy array's elements costs ~0.2 us each, for every constant at every load)
+        shape = tuple(tensor.shape.tolist() if isinstance(tensor.shape, np.ndarray) else (int(d) for d in tensor.shape))
         count = math.prod(shape)
         if type_name == "INT4":
             return _unpack_int4(raw, count).reshape(shape)
