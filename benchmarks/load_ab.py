@@ -10,8 +10,9 @@ Prints the medians and the median of the paired ratios (B / A).
     python benchmarks/load_ab.py A_TREE B_TREE [--loads N] [--cold] FILE_SUBSTRING ...
 
 `--cold` empties, before every load, the caches tinylite keeps across
-interpreters (requantization constants, 8-bit pair tables, compiled plan code,
-ADD/SUB rescale tables), as a first load of a file in a process finds them.
+interpreters (requantization constants, the lazily filled tables: 8-bit pair
+and unary tables, int16 tables, MEAN's; compiled plan code, ADD/SUB rescale
+tables), as a first load of a file in a process finds them.
 """
 import argparse
 import os
@@ -27,14 +28,18 @@ ZOO = (Path(os.environ["TINYLITE_CORPUS"]).parent / "zoo" if os.environ.get("TIN
 
 def _clear_caches():
     from tinylite.interpreter import tape
-    from tinylite.kernels import _binary
-    from tinylite.kernels.optimized import _pair_table, _requantize
+    from tinylite.kernels import _binary, _quantization
+    from tinylite.kernels.optimized import _int16_table, _pair_table, _requantize, _unary_table, mean
 
     for fn in (getattr(tape, "_plan_code", None), getattr(_binary, "_rescale_table", None)):
         if fn is not None:
             fn.cache_clear()
     _requantize._CONSTANTS.clear()
-    _pair_table._tables.clear()
+    # The lazily filled tables (kernels/_lazy.py; a tree may predate some of them).
+    for cache in (_pair_table._tables, getattr(_int16_table, "_tables", None), getattr(_quantization, "_TABLES", None),
+                  getattr(_unary_table, "_BY_BYTE", None), getattr(mean, "_tables", None)):
+        if cache is not None:
+            cache.clear()
 
 
 def worker():
