@@ -56,6 +56,7 @@ Other notes:
 """
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from typing import Callable
 
@@ -130,9 +131,15 @@ def _f32(x):
 
 def activation_range(node, out):
     """TFLite's CalculateActivationRangeQuantized: the fused activation as integer bounds."""
-    info = np.iinfo(out.dtype)
-    name = activation_name(node)
-    scale, zp = _f32(out.scale), out.zero_point
+    return _activation_range(activation_name(node), out.scale, out.zero_point, out.dtype.str)
+
+
+@functools.lru_cache(maxsize=1024)
+def _activation_range(name, out_scale, zp, dtype):
+    # (Memoized: a few numpy scalar operations for every quantized op at every load, on parameters
+    # that repeat across a model's layers.)
+    info = np.iinfo(np.dtype(dtype))
+    scale = _f32(out_scale)
 
     def q(f):
         return zp + int(fx.round_half_away(_f32(f) / scale))

@@ -1,6 +1,8 @@
 """HARD_SWISH: x * relu6(x + 3) / 6, rounded as LiteRT's optimized kernel does."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import _fixedpoint as fx
@@ -45,14 +47,24 @@ def prepare_quantized(node):
     _require(node, x, out)
     if x.dtype not in _INT8_TYPES:
         _unsupported(node)
-    hires = _f32(_f32(1.0 / 128.0) * _f32(x.scale))
-    om, oe = fx.quantize_multiplier(float(hires / _f32(out.scale)))
-    rm, re_ = fx.quantize_multiplier(float(hires / _f32(3.0 / 32768.0)))
-    if oe > 0:
+    d.q_hs = _multipliers(x.scale, out.scale)
+    if d.q_hs is None:
         node.fail("HARD_SWISH needs an output scale no finer than the input scale / 128")
-    d.q_hs = (fx.downscale_multiplier16(om), oe, fx.downscale_multiplier16(rm), re_)
     d.q_x_zp, d.q_out_zp = x.zero_point, out.zero_point
     return _lut_or_direct(node, x, _hard_swish, (d.q_hs, d.q_x_zp, d.q_out_zp, out.dtype.str))
+
+
+@functools.lru_cache(maxsize=1024)
+def _multipliers(x_scale, out_scale):
+    """(output multiplier, its exponent, reluish multiplier, its exponent) as TFLite's HardSwishPrepare
+    computes them (16-bit multipliers), or None where the output multiplier would exceed 1.  (Memoized:
+    numpy float32 scalar operations for every node at every load.)"""
+    hires = _f32(_f32(1.0 / 128.0) * _f32(x_scale))
+    om, oe = fx.quantize_multiplier(float(hires / _f32(out_scale)))
+    rm, re_ = fx.quantize_multiplier(float(hires / _f32(3.0 / 32768.0)))
+    if oe > 0:
+        return None
+    return (fx.downscale_multiplier16(om), oe, fx.downscale_multiplier16(rm), re_)
 
 
 def _hard_swish(node, q):

@@ -38,8 +38,7 @@ _tables: OrderedDict = OrderedDict()
 
 def _key(node, reference_eval, dtype):
     x, y, out = node.inputs[0], node.inputs[1], node.outputs[0]
-    quant = tuple((float(np.asarray(t.scale, np.float64).ravel()[0]), int(np.asarray(t.zero_point).ravel()[0]))
-                  for t in (x, y, out))
+    quant = tuple((t.scale, t.zero_point) for t in (x, y, out))        # (float, int): the per-tensor parameters
     return (reference_eval, node.op_name, np.dtype(dtype).str, quant, int(node.data.q_lo), int(node.data.q_hi))
 
 
