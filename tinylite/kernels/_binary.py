@@ -94,17 +94,12 @@ def prepare_add_sub(node):
         logs = [fx.checked_log2(s.scale) for s in (x, y, out)]
         if node.options.get("pot_scale_int16", True) and all(p for _, p in logs):
             return _prepare_pot16(node, x, y, [l for l, _ in logs])
-    # Both inputs move to a grid 2**left_shift finer than twice the larger input scale.
     left_shift = 15 if x.dtype == np.int16 else 20
-    twice_max = float(_f32(2 * max(_f32(x.scale), _f32(y.scale))))
-    real_out = twice_max / float(_f32((1 << left_shift) * _f32(out.scale)))
-    if real_out > 1:
+    multipliers = _add_sub_multipliers(x.scale, y.scale, out.scale, left_shift)
+    if multipliers is None:
         _unsupported(node, "an output scale this much finer than the input scales")
-    d.q_in = []
-    for s in (x, y):
-        mult, shift = fx.quantize_multiplier(float(s.scale) / twice_max)
-        d.q_in.append((s.zero_point, left_shift, mult, shift))
-    d.q_out_mult, d.q_out_shift = fx.quantize_multiplier(real_out)
+    d.q_in = [(s.zero_point, left_shift) + m for s, m in zip((x, y), multipliers[:2])]
+    d.q_out_mult, d.q_out_shift = multipliers[2]
     d.q_out_zp = out.zero_point
     if x.dtype in _INT8_TYPES:
         # 256 possible values per input: rescale each once.
@@ -113,6 +108,19 @@ def prepare_add_sub(node):
     else:
         d.q_tables = None
     return _eval_add_sub
+
+
+@functools.lru_cache(maxsize=1024)
+def _add_sub_multipliers(x_scale, y_scale, out_scale, left_shift):
+    """((mult, shift) of x, of y, of the output) of LiteRT's quantized ADD/SUB, or None where the output
+    multiplier would exceed 1.  Both inputs move to a grid 2**left_shift finer than twice the larger
+    input scale.  (Memoized: numpy float32 scalar operations for every node at every load.)"""
+    twice_max = float(_f32(2 * max(_f32(x_scale), _f32(y_scale))))
+    real_out = twice_max / float(_f32((1 << left_shift) * _f32(out_scale)))
+    if real_out > 1:
+        return None
+    return (fx.quantize_multiplier(float(x_scale) / twice_max), fx.quantize_multiplier(float(y_scale) / twice_max),
+            fx.quantize_multiplier(real_out))
 
 
 @functools.lru_cache(maxsize=256)
