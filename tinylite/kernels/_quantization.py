@@ -240,15 +240,8 @@ def _requant_params(node, x, w, b, out, channels, mode, conv_per_tensor=False):
     ws = _scales(w)
     if len(ws) not in (1, channels):
         node.fail(f"weights have {len(ws)} scales for {channels} output channels")
-    if conv_per_tensor and not mode.startswith("double"):
-        # GetQuantizedConvolutionMultipler: the scale product is taken in float32 (the
-        # double-precision kernels take in * filter / out in double).
-        real = np.array([float(_f32(x.scale) * ws[0]) / float(out.scale)])
-    else:
-        real = float(x.scale) * ws.astype(np.float64) / float(out.scale)
-    d.q_real = real if real.shape == (channels,) else np.broadcast_to(real, (channels,)).copy()   # (a new array)
-    mult, shift = fx.quantize_multipliers(d.q_real)
-    d.q_mult, d.q_shift = mult, shift
+    d.q_real, d.q_mult, d.q_shift = _channel_multipliers(x.scale, ws, out.scale, channels,
+                                                         conv_per_tensor and not mode.startswith("double"))
     d.q_out_zp = out.zero_point
     d.q_lo, d.q_hi = activation_range(node, out)
     d.q_bias = None
@@ -260,6 +253,32 @@ def _requant_params(node, x, w, b, out, channels, mode, conv_per_tensor=False):
             _unsupported(node, "a non-constant quantized bias")
         d.q_bias = b.data.astype(np.int64).reshape(-1)
     d.q_mode = mode
+
+
+_MULTIPLIERS: dict = {}
+
+
+def _channel_multipliers(x_scale, ws, out_scale, channels, float32_product):
+    """(real multipliers, QuantizeMultiplier's multipliers, shifts), one per channel, read-only: memoized
+    by the scales (a dozen numpy calls per layer at every load; a model's layers are prepared again by
+    every allocate_tensors, a resize_tensor_input's included)."""
+    key = (x_scale, out_scale, ws.tobytes(), channels, float32_product)
+    got = _MULTIPLIERS.get(key)
+    if got is None:
+        if float32_product:
+            # GetQuantizedConvolutionMultipler: the scale product is taken in float32 (the
+            # double-precision kernels take in * filter / out in double).
+            real = np.array([float(_f32(x_scale) * ws[0]) / float(out_scale)])
+        else:
+            real = float(x_scale) * ws.astype(np.float64) / float(out_scale)
+        real = real if real.shape == (channels,) else np.broadcast_to(real, (channels,)).copy()   # (a new array)
+        got = (real,) + tuple(fx.quantize_multipliers(real))
+        for a in got:
+            a.setflags(write=False)
+        if len(_MULTIPLIERS) > 4096:
+            _MULTIPLIERS.clear()
+        _MULTIPLIERS[key] = got
+    return got
 
 
 def _requantize(node, acc):
