@@ -202,10 +202,15 @@ class _TableBuffers:
         self.calls = [partial(np.maximum.reduce, x2, axis=1, keepdims=True, out=m),
                       partial(np.subtract, m, x2, out=idx, dtype=np.intp),
                       partial(np.take, node.data.q_table, idx, out=e, mode="clip"),
-                      partial(np.cumsum, e, axis=1, dtype=np.float32, out=cs),
-                      partial(np.multiply, cs[:, -1:], node.data.q_out_scale, out=inv),
-                      partial(np.divide, np.float32(1), inv, out=inv),
-                      partial(np.multiply, e, inv, out=e),
+                      partial(np.cumsum, e, axis=1, dtype=np.float32, out=cs)]
+        if rows == 1:
+            # One row (a classifier at batch 1): its reciprocal in float32 scalars, one call for two.
+            self.calls.append(partial(_one_row_reciprocal, cs.reshape(-1), np.float32(node.data.q_out_scale),
+                                      inv.reshape(-1)))
+        else:
+            self.calls += [partial(np.multiply, cs[:, -1:], node.data.q_out_scale, out=inv),
+                           partial(np.divide, np.float32(1), inv, out=inv)]
+        self.calls += [partial(np.multiply, e, inv, out=e),
                       partial(np.add, e, np.float32(0.5), out=e)]
         if out.dtype.itemsize == 1 and zp == info.min:
             # The usual 8-bit output (zero point at the bottom of the range): q - zp = floor(prob + 0.5)
@@ -222,6 +227,12 @@ class _TableBuffers:
             self.calls.append(partial(np.add, e, np.float32(zp), out=e))
         self.calls += [partial(_clip, e, np.float32(info.min), np.float32(info.max), out=e),
                        partial(np.copyto, o2, e, casting="unsafe")]
+
+
+def _one_row_reciprocal(running, scale, inv):
+    """inv[0] = 1 / (sum * scale) in float32, the sum the running sum's last value: the same two
+    float32 operations as the array calls, on numpy float32 scalars (0.2 us each, not 0.9)."""
+    inv[0] = np.float32(1) / (running[-1] * scale)
 
 
 eval_table = cached_calls("opt_softmax8", _TableBuffers, "eval_table")
