@@ -1452,6 +1452,124 @@ def test_hybrid_row_quantizer_matches_reference(asymmetric):
             np.testing.assert_array_equal(quantize.zp32.reshape(-1), zp)
 
 
+
+@pytest.mark.parametrize("asymmetric", [False, True])
+def test_hybrid_row_quantizer_non_negative_skips_minimum(asymmetric):
+    """RowQuantizer(non_negative=True) (an input its producer clamps at 0: only the maxima are
+    computed, the minima taken as 0) gives the default quantizer's values, scale factors and
+    zero points on such rows: all positive, with zeros and -0.0, all zero, a NaN or +inf (the
+    maximum shows them), tails of n % 8 values, one row or several, centered or not."""
+    from tinylite.kernels.optimized._hybrid import RowQuantizer
+
+    rng = _rng(11)
+    rows = [np.abs(rng.standard_normal(60)) * 10.0 ** rng.uniform(-6, 4) for _ in range(60)]
+    rows += [np.zeros(60), np.full(60, -0.0), np.minimum(np.abs(rng.standard_normal(60)) * 4, 6.0),
+             np.where(rng.uniform(size=60) < 0.5, 0.0, np.abs(rng.standard_normal(60))),
+             np.concatenate([[np.nan], np.abs(rng.standard_normal(59))]),
+             np.concatenate([[np.inf], np.abs(rng.standard_normal(59))]),
+             np.concatenate([[0.49999997, 127.0], np.arange(58) + 0.5])]
+    x = np.stack(rows).astype(np.float32)
+    x[:, 1::7] = np.where(x[:, 1::7] == 0, -0.0, x[:, 1::7])
+    for shape in ((len(x), 3, 4, 5), (len(x), 6, 8), (len(x), 60)):     # tails of 4; none
+        for n in (len(x), 1):
+            for centered in ((True, False) if asymmetric else (True,)):
+                for i in range(0, len(x), n):
+                    xs = x[i:i + n, :int(np.prod(shape[1:]))].reshape((n,) + shape[1:])
+                    want = np.full(xs.shape, 7.0, np.float32)
+                    got = np.full(xs.shape, 7.0, np.float32)
+                    full = RowQuantizer(xs, want, asymmetric, centered)
+                    fast = RowQuantizer(xs, got, asymmetric, centered, non_negative=True)
+                    assert len(fast.extremes) == 1 and len(full.extremes) == 2
+                    full()
+                    fast()
+                    # Equal values (a zero's sign may differ, as on the default quantizer's own
+                    # path for rows without negative values: the products sum from +0).
+                    np.testing.assert_array_equal(got, want)
+                    np.testing.assert_array_equal(fast.sf, full.sf)
+                    if asymmetric:
+                        np.testing.assert_array_equal(fast.zp32, full.zp32)
+
+
+def non_negative_producer_case(seed, producer, op):
+    """x -> `producer` (a float op clamping at 0 or not) -> a hybrid `op` (int8 weights)."""
+    from tinylite.testing import chain_model
+
+    rng = _rng(seed)
+    cin = 6
+    shape = [1, 5, 4, cin] if op != "FULLY_CONNECTED" else [3, cin]
+    w0 = _f32(rng, cin, 1, 1, cin) if len(shape) == 4 else _f32(rng, cin, cin)
+    first = {
+        "CONV_2D-RELU6": ("CONV_2D", [dict(name="w0", data=w0), dict(name="b0", data=_f32(rng, cin))],
+                          dict(padding="VALID", stride_h=1, stride_w=1, fused_activation_function="RELU6")),
+        "FULLY_CONNECTED-RELU": ("FULLY_CONNECTED", [dict(name="w0", data=w0), dict(name="b0", data=_f32(rng, cin))],
+                                 dict(fused_activation_function="RELU")),
+        "ADD-RELU": ("ADD", [dict(name="a", data=_f32(rng, *shape))], dict(fused_activation_function="RELU")),
+        "ADD-RELU_N1_TO_1": ("ADD", [dict(name="a", data=_f32(rng, *shape))],
+                             dict(fused_activation_function="RELU_N1_TO_1")),
+        "RELU": ("RELU", [], None), "RELU6": ("RELU6", [], None), "RELU_0_TO_1": ("RELU_0_TO_1", [], None),
+        "ADD": ("ADD", [dict(name="a", data=_f32(rng, *shape))], dict(fused_activation_function="NONE")),
+    }[producer]
+    cout = 5 if op != "DEPTHWISE_CONV_2D" else cin
+    if op == "FULLY_CONNECTED":
+        w = rng.integers(-127, 128, (cout, cin)).astype(np.int8)
+        options = dict(fused_activation_function="NONE", asymmetric_quantize_inputs=bool(seed % 2))
+        out = [shape[0], cout]
+    else:
+        w = rng.integers(-127, 128, (cout, 3, 3, cin) if op == "CONV_2D" else (1, 3, 3, cout)).astype(np.int8)
+        options = dict(padding="SAME", stride_h=1, stride_w=1, fused_activation_function="NONE")
+        if op == "DEPTHWISE_CONV_2D":
+            options["depth_multiplier"] = 1
+        out = shape[:3] + [cout]
+    ws = rng.uniform(0.002, 0.01, cout).astype(np.float32)
+    wq = (ws, np.zeros(cout, np.int64), 3 if op == "DEPTHWISE_CONV_2D" else 0)
+    content = chain_model(("x", shape), [
+        (first[0], first[1], ("f", shape), first[2]),
+        (op, [dict(name="wq", data=w, quantization=wq), dict(name="bq", data=_f32(rng, cout))], ("y", out), options)])
+    return content, shape
+
+
+NON_NEGATIVE_PRODUCERS = {"CONV_2D-RELU6": True, "FULLY_CONNECTED-RELU": True, "ADD-RELU": True, "RELU": True,
+                          "RELU6": True, "RELU_0_TO_1": True, "ADD-RELU_N1_TO_1": False, "ADD": False}
+
+
+@pytest.mark.parametrize("producer,op", [
+    (p, op) for op in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") for p in NON_NEGATIVE_PRODUCERS
+    if p.startswith("CONV_2D") != (op == "FULLY_CONNECTED") and p.startswith("FULLY_CONNECTED") == (op == "FULLY_CONNECTED")
+    or p.split("-")[0] in ("ADD", "RELU", "RELU6", "RELU_0_TO_1")])
+def test_hybrid_input_from_clamping_producer(producer, op, monkeypatch):
+    """A hybrid op whose input a float op clamps at 0 (interpreter/hybrid.non_negative_tensors)
+    quantizes it from its maximum alone: its output stays bit for bit what it is with both
+    extremes computed, and LiteRT's and the reference resolver's (within the float bar), on
+    inputs with and without negative values before the clamp, all zero, and with a NaN."""
+    from tinylite.interpreter import subgraph
+
+    content, shape = non_negative_producer_case(len(producer) + len(op), producer, op)
+    mine = tinylite.Interpreter(model_content=content)
+    ref = tinylite.Interpreter(model_content=content, experimental_op_resolver_type=tinylite.OpResolverType.BUILTIN_REF)
+    with monkeypatch.context() as m:
+        m.setattr(subgraph, "non_negative_tensors", lambda model, sg: set())
+        both = tinylite.Interpreter(model_content=content)
+        both.allocate_tensors()
+    for it in (mine, ref):
+        it.allocate_tensors()
+    expected = NON_NEGATIVE_PRODUCERS[producer]
+    for it, skips in ((mine, expected), (both, False)):
+        fn, node, _, _ = it._runner(0).steps[1]
+        assert node.inputs[0].non_negative == skips
+        quantizer = next(c for c in it._runner(0).tape.calls if type(c).__name__ == "RowQuantizer")
+        assert len(quantizer.extremes) == (1 if skips else 2)
+    lite = litert_interpreter(content, "builtin")
+    rng = _rng(3)
+    feeds = [_f32(rng, *shape, scale=3), np.abs(_f32(rng, *shape)), np.zeros(shape, np.float32)]
+    for k, x in enumerate(feeds):
+        got = run(mine, [x])
+        np.testing.assert_array_equal(got[0], run(both, [x])[0], err_msg=f"input {k}: both extremes")
+        _compare(got, run(lite, [x]), f"input {k} vs LiteRT")
+        _compare(got, run(ref, [x]), f"input {k} vs the reference resolver")
+    x = feeds[0].copy()
+    x.reshape(-1)[5] = np.nan
+    np.testing.assert_array_equal(run(mine, [x])[0], run(both, [x])[0])
+
 # The optimized integer LSTM (kernels/optimized/_integer_lstm.py): each of its forms against LiteRT
 # (default resolver) and tinylite's reference kernels, over invokes from random and extreme states.
 FAST_LSTM = {

@@ -53,3 +53,42 @@ def feeding_hybrid_ops(model, sg) -> set[int]:
             found.add(k)
             pending += [i for i in sg.operators[k].inputs if i >= 0]
     return found
+
+
+# Float ops whose fused activation (RELU, RELU6) clamps their output at 0 below, as tinylite's
+# kernels and LiteRT's apply it; and the ops that are such a clamp.
+_FUSED_CLAMP_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL",
+                              "AVERAGE_POOL_2D", "MAX_POOL_2D"})
+_CLAMP_OPS = frozenset({"RELU", "RELU6", "RELU_0_TO_1"})
+_CLAMPS_AT_ZERO = (1, 3)               # ActivationFunctionType RELU, RELU6
+
+
+def non_negative_tensors(model, sg) -> set[int]:
+    """Indices of the float32 tensors of subgraph `sg` whose every value is >= 0 or NaN:
+    the outputs of a RELU, RELU6 or RELU_0_TO_1, or of an op above with a fused RELU or
+    RELU6 (not a subgraph input or a variable, which something else may write).  A hybrid
+    op's run-time quantization then needs only its input's maximum (optimized/_hybrid).
+
+    >>> import numpy as np
+    >>> from tinylite.testing import chain_model
+    >>> from tinylite.flatbuffer.reader import parse
+    >>> content = chain_model(("x", [1, 4]), [("RELU", [], ("r", [1, 4]), None), ("TANH", [], ("t", [1, 4]), None)])
+    >>> model = parse(content)
+    >>> sg = model.subgraphs[0]
+    >>> sorted(sg.tensors[i].name for i in non_negative_tensors(model, sg))
+    ['r']
+    """
+    outside = set(sg.inputs) | {i for i, t in enumerate(sg.tensors) if t.is_variable}
+    found = set()
+    for op in sg.operators:
+        name = model.op_name(op)
+        if name in _CLAMP_OPS:
+            pass
+        elif name in _FUSED_CLAMP_OPS:
+            options = op.builtin_options if isinstance(op.builtin_options, dict) else {}
+            if options.get("fused_activation_function") not in _CLAMPS_AT_ZERO:
+                continue
+        else:
+            continue
+        found.update(t for t in op.outputs[:1] if t >= 0 and t not in outside and sg.tensors[t].type == _FLOAT32)
+    return found

@@ -23,7 +23,7 @@ from ..kernels import kernel_for, optimized, unsupported_detail
 from ..kernels.custom import kernel_for_custom
 from ..kernels._base import DynamicShape, Node, TensorSpec
 from . import fusion, memory, planner
-from .hybrid import feeding_hybrid_ops
+from .hybrid import feeding_hybrid_ops, non_negative_tensors
 from .custom_ops import unresolved as unresolved_custom_op
 from .tape import Tape, call_name, quiet_context, run_quietly
 from .threads import BatchSplit, blas, split_batches
@@ -237,8 +237,10 @@ class SubgraphRunner:
                 return None
             if i not in specs:
                 specs[i] = self._spec(i)
+                specs[i].non_negative = i in non_negative
             return specs[i]
 
+        non_negative = non_negative_tensors(model, sg)
         for i, t in enumerate(sg.tensors):
             if t.is_variable and i not in self.variables:
                 self.variables[i] = self._initial_variable(i)

@@ -47,9 +47,10 @@ class DynamicShape(Exception):
 class TensorSpec:
     """A tensor as a kernel's prepare sees it."""
 
-    __slots__ = ("index", "name", "shape", "dtype", "quantization", "data", "is_variable")
+    __slots__ = ("index", "name", "shape", "dtype", "quantization", "data", "is_variable", "non_negative")
 
-    def __init__(self, index, name, shape, dtype, quantization=None, data=None, is_variable=False):
+    def __init__(self, index, name, shape, dtype, quantization=None, data=None, is_variable=False,
+                 non_negative=False):
         self.index = index
         self.name = name
         self.shape = shape                  # tuple of ints; None when only known at invoke
@@ -57,6 +58,10 @@ class TensorSpec:
         self.quantization = quantization    # graph.QuantizationParameters or None
         self.data = data                    # the value when known at prepare (constants)
         self.is_variable = is_variable
+        # True where the model makes every value here >= 0 or NaN: the float output of an op that
+        # clamps at 0 (set by the interpreter: interpreter/hybrid.non_negative_tensors; a plan
+        # rewrite may move that clamp past a pool that alone reads the tensor).
+        self.non_negative = non_negative
 
     @property
     def scale(self):

@@ -45,18 +45,25 @@ class RowQuantizer:
     clip(r + zp, lo, 127) - zp = clip(r, lo - zp, 127 - zp).  It is skipped
     on an invoke where it changes nothing: the product and both roundings are
     monotonic, so the rows' rounded extremes (computed as scalars) bound every
-    value; with a non-finite product the clamp runs."""
+    value; with a non-finite product the clamp runs.
 
-    def __init__(self, x, dst, asymmetric, centered=True):
+    `non_negative` says every value of x is >= 0 or NaN (its producer clamps at 0:
+    TensorSpec.non_negative): the rows' minima are then not computed but taken as 0,
+    which gives the same parameters and path (the asymmetric range and the
+    symmetric one start at 0 either way, and a NaN or infinity still shows in the
+    maximum)."""
+
+    def __init__(self, x, dst, asymmetric, centered=True, non_negative=False):
         rows = x.shape[0]
         self.x, self.dst = x, dst                 # dst may be a strided view (a padded buffer's interior)
         self.flat = x.reshape(rows, -1)           # x is an interpreter array: contiguous, a view
         self.row_shape = (rows,) + (1,) * (x.ndim - 1)
         self.asymmetric = asymmetric
         self.centered = centered
-        self.ext = np.empty((rows, 2), np.float32)
-        self.extremes = (partial(np.minimum.reduce, self.flat, axis=1, out=self.ext[:, 0]),
-                         partial(np.maximum.reduce, self.flat, axis=1, out=self.ext[:, 1]))
+        self.ext = np.zeros((rows, 2), np.float32)
+        self.extremes = (partial(np.maximum.reduce, self.flat, axis=1, out=self.ext[:, 1]),)
+        if not non_negative:
+            self.extremes += (partial(np.minimum.reduce, self.flat, axis=1, out=self.ext[:, 0]),)
         self.sf = np.ones(rows, np.float32)
         self.inv = np.ones(self.row_shape, np.float32)
         self.tail = self.flat.shape[1] % 8
@@ -97,8 +104,8 @@ class RowQuantizer:
                           partial(np.trunc, a, out=ds))
 
     def __call__(self):
-        self.extremes[0]()
-        self.extremes[1]()
+        for extreme in self.extremes:
+            extreme()
         ext_rows = self.ext.tolist()
         if self.plain is not None and ext_rows[0][0] >= 0.0 and not self._non_negative_params(ext_rows[0][1]):
             for call in self.plain:

@@ -415,7 +415,8 @@ class _HybridBuffers:
         # (see _requantize.padded_buffer: np.zeros cleared all of it at allocate); every invoke
         # quantizes into the whole interior.
         xp, fill = padded_buffer((n, h + pt + pb, wd + pl + pr, cin), g["pad"], 0.0, dtype)
-        quantize = RowQuantizer(x, xp[:, pt:pt + h, pl:pl + wd], node.data.q_per_channel)
+        quantize = RowQuantizer(x, xp[:, pt:pt + h, pl:pl + wd], node.data.q_per_channel,
+                                non_negative=node.inputs[0].non_negative)
         self.x, self.out = x, out
         calls = ([] if fill is None else [fill]) + [quantize]
         # The scale per (image, channel): weight scale x the image's factor, a float32 product.

@@ -326,9 +326,9 @@ class _HybridBuffers:
         win = _Windows(xq, g, ow, m, 0.0, dtype, p["taps"])
         if win.interior is not None:
             # The quantized image straight into the padded buffer: no copy.
-            calls = [RowQuantizer(x, win.interior, True)] + list(win.border)
+            calls = [RowQuantizer(x, win.interior, True, non_negative=node.inputs[0].non_negative)] + list(win.border)
         else:
-            calls = [RowQuantizer(x, xq, True)] + list(win.copies)
+            calls = [RowQuantizer(x, xq, True, non_negative=node.inputs[0].non_negative)] + list(win.copies)
         quantize = calls[0]
         rows = min(oh, chunk_rows(n * ow * cout))
         self.scale = np.empty((n, 1, cout), np.float32)

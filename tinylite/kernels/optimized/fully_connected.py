@@ -237,7 +237,7 @@ class _HybridBuffers:
         rows = x.size // depth
         x2 = x.reshape(rows, depth)
         xq = np.empty((rows, depth), p["dtype"])
-        quantize = RowQuantizer(x2, xq, node.data.q_asym)
+        quantize = RowQuantizer(x2, xq, node.data.q_asym, non_negative=node.inputs[0].non_negative)
         res = out.reshape(rows, units)
         acc = res if p["dtype"] == np.float32 else np.empty((rows, units), p["dtype"])
         self.x, self.out = x, out
