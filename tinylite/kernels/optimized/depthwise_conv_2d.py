@@ -386,7 +386,7 @@ def prepare_litert_order(node, reference_fn):
 class _LiteRTOrderBuffers:
     def __init__(self, node, x, out):
         from .._base import activation_calls
-        from ._litert_order import einsum_in_order, node_calls
+        from ._litert_order import c_einsum, einsum_in_order, node_calls
 
         g, data = node.data.geometry, node.data
         n, h, wd, cin = x.shape
@@ -435,7 +435,7 @@ class _LiteRTOrderBuffers:
             if weights is None:
                 calls.append(partial(np.add.reduce, prods[:, :, :k], axis=0, out=outf[:, r0:r0 + k]))
             else:
-                calls.append(partial(np.einsum, "kq,knrq->nrq", weights, prods[:, :, :k], out=outf[:, r0:r0 + k]))
+                calls.append(partial(c_einsum, "kq,knrq->nrq", weights, prods[:, :, :k], out=outf[:, r0:r0 + k]))
         calls += activation_calls(data.act, out)
         self.calls = node_calls(calls)
 
