@@ -222,16 +222,14 @@ _HALF = np.float32(0.5)
 def _f32(v):
     """v rounded to float32, as a Python float (float32 +, -, / of float32 values computed in
     double and rounded once give float32's results: 53 >= 2 * 24 + 2 bits)."""
-    if abs(v) >= _F32_OVERFLOW:
+    try:
+        return _FLOAT32.unpack(_FLOAT32.pack(v))[0]
+    except OverflowError:           # a finite v rounding past float32's largest value
         return math.copysign(math.inf, v)
-    return _FLOAT32.unpack(_FLOAT32.pack(v))[0]
 
 
 _FLOAT32 = struct.Struct("f")          # packing rounds to float32 (3x faster than np.float32(v))
 
-
-# Magnitudes rounding to infinity in float32: from halfway between its largest value and 2**128.
-_F32_OVERFLOW = 2.0**128 - 2.0**103
 
 
 # A row holding a NaN or an infinity: NaN parameters make every value quantized from it, and every
