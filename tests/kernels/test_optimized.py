@@ -1739,6 +1739,14 @@ def test_litert_order_kernels_bit_exact_with_reference_and_litert(case, litert_o
         else:
             applies = min(f.size // c, c) >= 2
         assert (kernel == "eval_litert_order") == applies, kernel
+        if op == "DEPTHWISE_CONV_2D" and applies and litert_order_sums == "einsum":
+            # The shifted-columns form (depthwise_conv_2d._shifted_columns_calls): at most one
+            # copy per tap column, then one einsum over all windows.
+            calls = ip._runner(0).tape.calls
+            einsums = [c for c in calls if isinstance(getattr(c, "args", (None,))[0], str)
+                       and c.args[0] == "nrijq,ijq->nrq"]
+            copies = [c for c in calls if getattr(c, "func", None) is np.copyto]
+            assert len(einsums) == 1 and 1 <= len(copies) <= args[5], (len(einsums), len(copies))
 
 
 @pytest.mark.parametrize("shape", [(8, 3, 2304), (27, 1, 2304), (48, 9, 144), (5, 1, 3), (9, 2, 1), (9, 1, 1),

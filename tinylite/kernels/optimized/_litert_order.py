@@ -139,10 +139,11 @@ def _product_reduce_calls(cols, w, dst, chunk=CHUNK):
 
 @lru_cache(maxsize=None)
 def einsum_in_order() -> bool:
-    """Whether numpy's einsum sums LiteRT's way, bit for bit, in the two forms used here:
-    np.einsum("kc,kr->cr", w, cols, out=dst) (Eigen's accumulators, sequential_calls) and
-    np.einsum("kq,knrq->nrq", w, cols, out=dst) (the DEPTHWISE_CONV_2D of
-    optimized/depthwise_conv_2d.prepare_litert_order): every output starts
+    """Whether numpy's einsum sums LiteRT's way, bit for bit, in the forms used here:
+    np.einsum("kc,kr->cr", w, cols, out=dst) (Eigen's accumulators, sequential_calls),
+    np.einsum("kq,knrq->nrq", w, cols, out=dst) and np.einsum("nrijq,ijq->nrq", windows, w,
+    out=dst) (the DEPTHWISE_CONV_2D of optimized/depthwise_conv_2d.prepare_litert_order, the
+    latter over two summed axes, i then j): every output starts
     at zero and takes each product w * cols rounded to float32, then the sum rounded to
     float32, for k = 0, 1, ... in order.
 
@@ -177,6 +178,20 @@ def einsum_in_order() -> bool:
             want = np.add.reduce(w[:, None, None] * cols, axis=0)
             got = np.full((n, rows + 2, q), np.nan, np.float32)[:, 1:rows + 1]
             np.einsum("kq,knrq->nrq", w, cols, out=got)
+            if not np.array_equal(got, want):
+                return False
+        # Two summed axes in a strided view whose rows overlap (the windows of
+        # depthwise_conv_2d._shifted_columns_calls): in (i, j) order for every output.
+        for n, rows, kh, kw, q, sh, dh in ((1, 6, 3, 4, 72, 1, 1), (2, 3, 2, 3, 40, 2, 1), (1, 4, 3, 4, 24, 1, 2)):
+            base = values((n, (rows - 1) * sh + (kh - 1) * dh + 1, kw, q))
+            s = base.strides
+            view = np.lib.stride_tricks.as_strided(base, (n, rows, kh, kw, q), (s[0], s[1] * sh, s[1] * dh, s[2], s[3]),
+                                                   writeable=False)
+            w = values((kh, kw, q))
+            products = (w * view).transpose(2, 3, 0, 1, 4).reshape(kh * kw, n, rows, q)
+            want = np.add.reduce(products, axis=0)
+            got = np.full((n, rows + 2, q), np.nan, np.float32)[:, 1:rows + 1]
+            np.einsum("nrijq,ijq->nrq", view, w, out=got)
             if not np.array_equal(got, want):
                 return False
     finally:
