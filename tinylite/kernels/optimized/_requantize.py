@@ -79,6 +79,18 @@ NARROW_MIN = 4096
 LONG_ROW = np.getbufsize()
 
 
+class _Tiled:
+    """A requantizer's constants by name, tiled where used (Requantizer.tiled)."""
+
+    __slots__ = ("rq",)
+
+    def __init__(self, rq):
+        self.rq = rq
+
+    def __getitem__(self, name):
+        return self.rq.tiled(name)
+
+
 class _OnceTile:
     """Fills each (long array, row) pair with the row repeated, on its first call only."""
 
@@ -113,11 +125,19 @@ class Requantizer:
                                   acc_bound if acc_range is None else acc_range)
         self.__dict__.update(base)
         self.tile = tile
-        # Per-channel constants repeated `tile` times (scalars and None as they are).
-        for name in ("m", "c", "c_wrap", "s", "delta", "bias", "sign_at", "half_delta", "bias_f", "q"):
-            v = base.get(name)
-            if isinstance(v, np.ndarray) and tile != 1:
-                setattr(self, name, tile_last(v, tile))
+        self._tiled = {}
+
+    def tiled(self, name):
+        """The per-channel constant `name` repeated `tile` times (scalars and None as they are),
+        made where a call uses it: a requantizer's calls use a few of its constants (c or c_wrap,
+        the int64 path's or the float path's), and binding a model makes hundreds of requantizers."""
+        got = self._tiled.get(name, self._tiled)
+        if got is self._tiled:
+            got = getattr(self, name)
+            if isinstance(got, np.ndarray) and self.tile != 1:
+                got = tile_last(got, self.tile)
+            self._tiled[name] = got
+        return got
 
     def _long_rows(self, acc, t, out, names):
         """({name: constants}, fill call or None, shape): the float path's per-channel constants
@@ -237,7 +257,7 @@ class Requantizer:
                 if fill is not None:
                     calls.append(fill)
             else:
-                consts = self.__dict__
+                consts = _Tiled(self)
             f = t.view(np.float64)
             if acc.dtype == np.float32 and acc.size > MIXED_MULTIPLY_MAX:
                 # A float32 -> float64 copy and an in-place multiply take 17 us per 32K values where one
@@ -271,15 +291,16 @@ class Requantizer:
             return calls + self.finish_calls(f, out, wrap, narrow)
         # The bias, where it does not ride in the constant, is added in int64: acc's float type holds
         # acc exactly, not necessarily acc + bias.
+        k = self.tiled
         calls = [partial(np.copyto, t, acc, casting="unsafe")]
         if self.bias is not None:
-            calls.append(partial(np.add, t, self.bias, out=t))
+            calls.append(partial(np.add, t, k("bias"), out=t))
         if self.delta is not None:
-            calls.append(partial(np.less, t if self.bias is not None else acc, self.sign_at, out=mask))
-        calls += [partial(np.multiply, t, self.m, out=t), partial(np.add, t, self.c, out=t)]
+            calls.append(partial(np.less, t if self.bias is not None else acc, k("sign_at"), out=mask))
+        calls += [partial(np.multiply, t, k("m"), out=t), partial(np.add, t, k("c"), out=t)]
         if self.delta is not None:
-            calls.append(partial(np.subtract, t, self.delta, out=t, where=mask))
-        calls.append(partial(np.right_shift, t, self.s, out=t))
+            calls.append(partial(np.subtract, t, k("delta"), out=t, where=mask))
+        calls.append(partial(np.right_shift, t, k("s"), out=t))
         if not self.fold:
             calls.append(partial(np.add, t, self.zp, out=t))
         # A clip casting into the output runs 4x slower than a clip in place and a casting copy.
