@@ -1990,3 +1990,34 @@ def test_scaled_conv_cases_take_the_scaled_product(case):
     # The clamp: int16 into the output past NARROW_MIN values (a clip casting), else float64 and a cast.
     clips = [c for c in ip._runner(0).tape.calls if getattr(c, "func", None) is _requantize._clip]
     assert [c.args[0].dtype for c in clips][:1] == [np.int16 if chunk > _requantize.NARROW_MIN else np.float64]
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_int8_conv_random_geometries_scaled_or_not(seed):
+    """Random int8 per-channel CONV_2Ds around the scaled product's bounds (K <= 48 with cout >= 2K
+    mostly, else any cout): batch 1-2, strides, dilations, SAME/VALID, every fused clamp and output
+    zero point, maps up to several chunks.  The optimized kernels against LiteRT's default resolver,
+    the reference kernels against its reference resolver, bit for bit."""
+    rng = _rng(500 + seed)
+    k, cin = int(rng.choice([1, 2, 3])), int(rng.integers(1, 6))
+    terms = k * k * cin
+    cout = int(rng.integers(2 * terms, 2 * terms + 30)) if seed % 4 else int(rng.integers(1, 40))
+    n, h, w = int(rng.integers(1, 3)), int(rng.integers(k * 2 + 1, 40)), int(rng.integers(k * 2 + 1, 40))
+    stride, dilation = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    wq = rng.integers(-127, 128, (cout, k, k, cin)).astype(np.int8)
+    xs, xzp, os = 0.02, int(rng.integers(-20, 20)), 0.05
+    ws = (2.0 ** rng.uniform(-12, -5, cout) * os / xs).astype(np.float32)
+    bscale = (np.float32(xs) * ws).astype(np.float32)
+    b = rng.integers(-20000, 20000, cout).astype(np.int32)
+    options = dict(padding=str(rng.choice(["SAME", "VALID"])), stride_h=stride, stride_w=stride,
+                   dilation_h_factor=dilation, dilation_w_factor=dilation,
+                   fused_activation_function=str(rng.choice(["NONE", "RELU", "RELU6"])))
+    content = single_op_model("CONV_2D", [dict(name="x", shape=[n, h, w, cin], dtype=np.int8, quantization=(xs, xzp)),
+                                          dict(name="w", data=wq, quantization=(ws, np.zeros(cout, np.int64), 0)),
+                                          dict(name="b", data=b, quantization=(bscale, np.zeros(cout, np.int64), 0))],
+                              [dict(name="y", shape=[1], dtype=np.int8, quantization=(os, int(rng.integers(-128, 100))))],
+                              options=options)
+    x = rng.integers(-128, 128, (n, h, w, cin)).astype(np.int8)
+    for mode, resolver in (("builtin", tinylite.OpResolverType.BUILTIN), ("ref", tinylite.OpResolverType.BUILTIN_REF)):
+        ours = run(tinylite.Interpreter(model_content=content, experimental_op_resolver_type=resolver), [x])
+        _compare(ours, run(litert_interpreter(content, mode), [x]), f"{mode} vs LiteRT {mode}")
