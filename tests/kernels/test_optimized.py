@@ -2021,3 +2021,32 @@ def test_int8_conv_random_geometries_scaled_or_not(seed):
     for mode, resolver in (("builtin", tinylite.OpResolverType.BUILTIN), ("ref", tinylite.OpResolverType.BUILTIN_REF)):
         ours = run(tinylite.Interpreter(model_content=content, experimental_op_resolver_type=resolver), [x])
         _compare(ours, run(litert_interpreter(content, mode), [x]), f"{mode} vs LiteRT {mode}")
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16])
+def test_quantize_scalar_tail_matches_its_float64_passes(dtype):
+    """QUANTIZE's tail past the blocks of 8 in Python floats (optimized/quantize._ScalarTail) gives
+    what its float64 passes give, on ties of the double division (k + 1/2 times the scale), values
+    that clamp, signed zeros and random values; a non-finite value takes the passes themselves."""
+    from tinylite.kernels.optimized.quantize import _ScalarTail
+
+    zp = {np.int8: -3, np.uint8: 130, np.int16: 0}[dtype]
+    content = single_op_model("QUANTIZE", [("x", [1, 15])],
+                              [dict(name="y", shape=[1, 15], dtype=dtype, quantization=(0.1, zp))])
+    ip = tinylite.Interpreter(model_content=content)
+    ip.allocate_tensors()
+    tail, = [c for c in ip._runner(0).tape.calls if isinstance(c, _ScalarTail)]
+    rng = _rng(3)
+    rows = [np.array([0.25, -0.25, 0.05, -0.05, -0.0, 1e30, -3e4], np.float32),
+            (np.arange(-3, 4) + 0.5).astype(np.float32) * np.float32(0.1)]
+    rows += [(rng.standard_normal(7) * 10 ** rng.uniform(-2, 4)).astype(np.float32) for _ in range(50)]
+    rows += [np.array([0.3, np.nan, 1.0, -1.0, 2.0, 3.0, 4.0], np.float32),
+             np.array([np.inf, -np.inf, 1.0, -1.0, 2.0, 3.0, 4.0], np.float32)]
+    for row in rows:
+        tail.xt[:] = row
+        with np.errstate(all="ignore"):      # (as invoke runs them: NaN casts)
+            tail()
+            got = tail.rt.copy()
+            for call in tail.passes:
+                call()
+        np.testing.assert_array_equal(got, tail.rt)
