@@ -257,15 +257,20 @@ def _window_copy(node, x, cols, view_shape, calls):
 
 
 def _scaled_calls(node, x, out, step, wmat, rq, wrap):
-    n = x.shape[0]
-    _, oh, ow, cout = out.shape
-    rows, k = n * oh * ow, wmat.shape[0] - 1
+    rows, cout = x.shape[0] * out.shape[1] * out.shape[2], out.shape[3]
     calls = []
-    cols = ones_column(rows, k)
+    cols = ones_column(rows, wmat.shape[0] - 1)
     _window_copy(node, x, cols, None, calls)
+    return calls + scaled_chunk_calls(cols, wmat, rq, wrap, out.reshape(rows, cout), step)
+
+
+def scaled_chunk_calls(cols, wmat, rq, wrap, res, step):
+    """The scaled product of `cols` (ones_column) by `wmat` (scaled_product) into `res` [rows, cout]
+    in chunks of `step` rows: per chunk, the product and the requantization's clamp and cast."""
+    rows, cout = res.shape
     f = np.empty((step, cout), np.float64)
     narrow = np.empty((step, cout), np.int16) if rq.narrow else None
-    res = out.reshape(rows, cout)
+    calls = []
     for r0 in range(0, rows, step):
         r1 = min(rows, r0 + step)
         a = f[:r1 - r0]
@@ -418,7 +423,6 @@ class _PooledBuffers:
             calls += rq.calls(m.reshape(shape), t[:m.size].reshape(shape), res[g0 * pw:(g0 + k) * pw].reshape(shape),
                               mask[:m.size].reshape(shape), True)
         self.calls = calls
-
 
     def _scaled(self, node, x, out, step, wmat, rq, wrap):
         """The scaled product (see scaled_product): the pool's maximum is taken over its float

@@ -91,21 +91,6 @@ class _Tiled:
         return self.rq.tiled(name)
 
 
-class _OnceTile:
-    """Fills each (long array, row) pair with the row repeated, on its first call only."""
-
-    __slots__ = ("pairs",)
-
-    def __init__(self):
-        self.pairs = []
-
-    def __call__(self):
-        if self.pairs:
-            for long, row in self.pairs:
-                long.reshape(-1, row.size)[...] = row
-            self.pairs = None
-
-
 class Requantizer:
     """Per-channel constants and the calls that requantize one float array.
 
@@ -176,13 +161,13 @@ class Requantizer:
             return None
         length = d * period
         consts = self.__dict__.setdefault("_long", {}).setdefault(length, {})
-        fill = _OnceTile()
+        fill = OnceFill([])
         for name in names:
             if name not in consts:
                 row = getattr(self, name)
                 if isinstance(row, np.ndarray) and row.ndim == 1 and row.shape[-1] == period:
                     consts[name] = np.empty(length, row.dtype)
-                    fill.pairs.append((consts[name], row))
+                    fill.pairs.append((consts[name].reshape(-1, period), row))     # the row repeated
                 else:
                     consts[name] = row
         return consts, fill if fill.pairs else None, (size // length, length)
@@ -229,11 +214,10 @@ class Requantizer:
         if not self.exact_float or self.half_delta is not None or self.q is not None or self.tile != 1:
             return None
         c = self.c_wrap if wrap else self.c
-        m = np.broadcast_to(self.m, np.shape(c)) if np.ndim(c) > np.ndim(self.m) else self.m
         limit = np.ldexp(1.0 - 2.0**-20, 53 - self.s_float)
-        if not np.all(np.asarray(acc_range, np.float64) * np.abs(m) + np.abs(c) < limit):
+        if not np.all(np.asarray(acc_range, np.float64) * np.abs(self.m) + np.abs(c) < limit):
             return None
-        return np.asarray(m, np.float64), np.asarray(c, np.float64)
+        return self.m, c
 
     @staticmethod
     def applies(shift) -> bool:
@@ -395,7 +379,7 @@ def _compute_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias, acc_r
         wrap = lo % 256
         out["wrap"], out["c_wrap"] = wrap, None
         if wrap and split is None:
-            s_e = np.where(exact, s_b, 0)
+            s_e = out["s_float"]
             fits = (np.abs(numerator + (np.int64(wrap) << s_e)) < (np.int64(1) << 53)) & (
                 (hi - lo + 1 + wrap) * np.ldexp(1.0, s_e) <= 2.0**53)
             if np.all(fits | ~exact):
@@ -538,23 +522,23 @@ EAGER_FILL_BYTES = 256 << 10
 def once_fill(regions, value, nbytes):
     """A call setting `regions` (views of a buffer of `nbytes`) to `value` on its
     first run (see padded_buffer), or None where they were set now (a small buffer)."""
+    fill = OnceFill([(region, value) for region in regions])
     if nbytes <= EAGER_FILL_BYTES:
-        for region in regions:
-            region[...] = value
+        fill()
         return None
-    return OnceFill(regions, value)
+    return fill
 
 
 class OnceFill:
-    """Sets `regions` (views) to `value` on its first call only."""
+    """Sets each (view, value) of `pairs` (a value broadcasting over its view) on its first call only."""
 
-    __slots__ = ("regions", "value")
+    __slots__ = ("pairs",)
 
-    def __init__(self, regions, value):
-        self.regions, self.value = regions, value
+    def __init__(self, pairs):
+        self.pairs = pairs
 
     def __call__(self):
-        if self.regions:
-            for region in self.regions:
-                region[...] = self.value
-            self.regions = None
+        if self.pairs:
+            for view, value in self.pairs:
+                view[...] = value
+            self.pairs = None

@@ -22,7 +22,8 @@ import numpy as np
 from .. import fully_connected as reference
 from .._base import activation_calls, binds, op_data
 from . import register
-from ._gemm import TILE_ELEMENTS, GemmConv, GemmData, ones_column, scaled_applies, scaled_product
+from ._gemm import (TILE_ELEMENTS, GemmConv, GemmData, ones_column, scaled_applies, scaled_chunk_calls,
+                    scaled_product)
 from ._requantize import Requantizer
 from ._cached import cached_calls
 from ._hybrid import RowQuantizer, product_dtype, rescale_calls
@@ -158,11 +159,8 @@ class _Buffers:
             # and a cast remain, two calls fewer than the float32 product's requantization.
             wmat, rq, wrap = scaled
             xb = ones_column(rows, depth)
-            f = np.empty((rows, units), np.float64)
-            self.calls = [partial(np.copyto, xb[:, :depth], x.reshape(rows, depth), casting="unsafe"),
-                          partial(np.dot, xb, wmat, out=f)]
-            self.calls += rq.finish_calls(f, out.reshape(rows, units), wrap,
-                                          np.empty(f.shape, np.int16) if rq.narrow else None)
+            self.calls = [partial(np.copyto, xb[:, :depth], x.reshape(rows, depth), casting="unsafe")]
+            self.calls += scaled_chunk_calls(xb, wmat, rq, wrap, out.reshape(rows, units), rows)
             return
         xb = np.empty((rows, depth), p["dtype"])
         acc = np.empty((rows, units), p["dtype"])
