@@ -2,6 +2,7 @@
 float64 weight copies only the reference kernels need (issue #14, fast load)."""
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 
@@ -14,6 +15,20 @@ from tinylite.interpreter import gc_pause
 from tinylite.testing import single_op_model
 
 from test_optimized import transpose_conv_int8_case
+
+
+@contextlib.contextmanager
+def _collector_off():
+    """The cyclic collector off (after a collection) for the block: a cycle the block leaves is then
+    still there for its gc.collect() to count; the caller's setting is restored."""
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _add_model():
@@ -102,17 +117,11 @@ def test_dropped_interpreter_leaves_no_cycles(case):
         xs = [np.arange(4, dtype=np.int8).reshape(1, 4), np.arange(4, dtype=np.int8).reshape(1, 4)]
     else:
         content, xs = transpose_conv_int8_case(0, 3, 2, "SAME", 10, "RELU", True)
-    gc.collect()
-    was = gc.isenabled()
-    gc.disable()
-    try:
+    with _collector_off():
         ip = _run(content, xs)
         ip.get_tensor(ip.get_output_details()[0]["index"])
         del ip
         assert gc.collect() == 0
-    finally:
-        if was:
-            gc.enable()
 
 
 def _hard_swish_model():
@@ -126,10 +135,7 @@ def test_replanned_interpreter_leaves_no_cycles(make, invoke):
     """allocate_tensors again drops the previous plan's nodes without leaving cycles (a lazy
     table's fill refers back to its node until it has run), invoked or not."""
     content = make()
-    gc.collect()
-    was = gc.isenabled()
-    gc.disable()
-    try:
+    with _collector_off():
         ip = tinylite.Interpreter(model_content=content)
         ip.allocate_tensors()
         if invoke:
@@ -138,9 +144,6 @@ def test_replanned_interpreter_leaves_no_cycles(make, invoke):
         ip.invoke()
         del ip
         assert gc.collect() == 0
-    finally:
-        if was:
-            gc.enable()
 
 
 def test_load_leaves_no_young_objects_to_walk():
