@@ -386,7 +386,7 @@ def prepare_litert_order(node, reference_fn):
 class _LiteRTOrderBuffers:
     def __init__(self, node, x, out):
         from .._base import activation_calls
-        from ._litert_order import c_einsum, einsum_in_order, node_calls
+        from ._litert_order import einsum_in_order, node_calls
 
         g, data = node.data.geometry, node.data
         n, h, wd, cin = x.shape
@@ -398,6 +398,7 @@ class _LiteRTOrderBuffers:
         if einsum_in_order():
             self.calls = node_calls(_shifted_columns_calls(node, x, out) + activation_calls(data.act, out))
             return
+        # numpy's einsum does not sum in order here: every tap's products, then an add.reduce.
         win = _Windows(x, g, ow, 1, 0.0, np.float32, data.taps.astype(np.float32))
         q = ow * cout
         rows = min(oh, max(1, (1 << 16) // (n * q * (kh * kw + 1))))
@@ -405,17 +406,7 @@ class _LiteRTOrderBuffers:
             rows = oh               # one chunk up to 1.5x the target rather than a small second one
         prods = np.empty((kh * kw + 1, n, rows, q), np.float32)
         b = node.inputs[2] if node.has_input(2) else None
-        bias_row = 0 if b is None else np.tile(np.asarray(b.data, np.float32).reshape(-1), ow)
-        weights = None
-        if einsum_in_order():
-            # prods holds the windows themselves (row 0: ones) and one einsum per chunk
-            # multiplies and sums them in order against the weights (row 0: the bias).
-            weights = np.empty((kh * kw + 1, q), np.float32)
-            weights[0] = bias_row
-            weights[1:] = np.tile(data.taps.astype(np.float32).reshape(kh * kw, cout), ow)
-            prods[0] = 1.0
-        else:
-            prods[0] = bias_row
+        prods[0] = 0 if b is None else np.tile(np.asarray(b.data, np.float32).reshape(-1), ow)
         tap_prods = prods[1:].reshape(kh, kw, n, rows, q)
         s = win.buf.strides
         ast = np.lib.stride_tricks.as_strided
@@ -431,14 +422,8 @@ class _LiteRTOrderBuffers:
                            writeable=False)
                 jstep = js[1] - js[0] if len(js) > 1 else 1
                 dst = tap_prods[:, js[0]::jstep][:, :count, :, :k].transpose(2, 3, 0, 1, 4)
-                if weights is None:
-                    calls.append(partial(np.multiply, view, taps, out=dst))
-                else:
-                    calls.append(partial(np.copyto, dst, view))
-            if weights is None:
-                calls.append(partial(np.add.reduce, prods[:, :, :k], axis=0, out=outf[:, r0:r0 + k]))
-            else:
-                calls.append(partial(c_einsum, "kq,knrq->nrq", weights, prods[:, :, :k], out=outf[:, r0:r0 + k]))
+                calls.append(partial(np.multiply, view, taps, out=dst))
+            calls.append(partial(np.add.reduce, prods[:, :, :k], axis=0, out=outf[:, r0:r0 + k]))
         calls += activation_calls(data.act, out)
         self.calls = node_calls(calls)
 
