@@ -8,9 +8,8 @@ that both sides of it clamp alike (rounding is monotone), so a float32
 buffer replaces the reference's float64 temporaries.  The tail (fewer than
 8 elements) takes the reference's double-precision formula as bound float64
 passes (see _tail_calls)."""
-import functools
 import math
-from functools import partial
+from functools import lru_cache, partial
 from types import SimpleNamespace
 
 import numpy as np
@@ -112,7 +111,7 @@ def prepare_table(node, reference_fn):
     return eval_table
 
 
-@functools.lru_cache(maxsize=256)
+@lru_cache(maxsize=256)
 def _tables(in_dtype, out_dtype, mult, shift, in_zp, out_zp):
     """The two tables of prepare_table, read-only: shared by the nodes (and interpreters) requantizing
     alike (each costs ~0.1 ms of the reference's int64 passes, at every load)."""

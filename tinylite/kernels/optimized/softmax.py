@@ -211,7 +211,7 @@ class _TableBuffers:
             self.calls += [partial(np.multiply, cs[:, -1:], node.data.q_out_scale, out=inv),
                            partial(np.divide, np.float32(1), inv, out=inv)]
         self.calls += [partial(np.multiply, e, inv, out=e),
-                      partial(np.add, e, np.float32(0.5), out=e)]
+                       partial(np.add, e, np.float32(0.5), out=e)]
         if out.dtype.itemsize == 1 and zp == info.min:
             # The usual 8-bit output (zero point at the bottom of the range): q - zp = floor(prob + 0.5)
             # clamped to [0, 255] is the output's byte less zp's; prob + 0.5 >= 0, so the truncating
