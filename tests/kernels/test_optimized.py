@@ -1304,10 +1304,12 @@ def test_requantizer_matches_fixed_point(gemmlowp, bound, dtype, zp, lo, hi, acc
     out = np.empty(a.shape, dtype)
     for call in rq.calls(a, t, out, np.empty(a.shape, bool), acc_scratch):
         call()
-    assert rq.exact_float and rq.narrow if bound < 2.0**15 else not rq.narrow    # the int16 clamp
-    # Byte outputs whose lo is not 0 mod 256 keep v - lo + (lo mod 256) under the int16 clamp (no add after).
-    assert rq.wraps(dtype, a.size) == (rq.narrow and lo % 256 != 0 and rows == 4000)
-    if acc_scratch and rq.exact_float and rq.narrow and rows == 4000:
+    # The integer clamp: int16 where |v - lo| stays under 2**15, else int32 (the float path's values
+    # stay under 2**24); the int64 path has none.
+    assert rq.narrow == (None if not rq.exact_float else np.int16 if bound < 2.0**15 else np.int32)
+    # Byte outputs whose lo is not 0 mod 256 keep v - lo + (lo mod 256) under the integer clamp (no add after).
+    assert rq.wraps(dtype, a.size) == (rq.exact_float and lo % 256 != 0 and rows == 4000)
+    if acc_scratch and rq.exact_float and rows == 4000:
         assert not np.array_equal(a, acc.reshape(a.shape))          # its memory held the clamp's values
     fn = fx.multiply_by_quantized_multiplier if gemmlowp else fx.multiply_by_quantized_multiplier_ruy
     want = np.clip(fn(acc + bias, mult, shift) + zp, lo, hi)
@@ -1364,7 +1366,7 @@ def test_requantizer_split_channels(narrow, dtype, zp, lo, hi, gemmlowp):
     Checked against the fixed point (ruy's rounding, or gemmlowp's: ties away from zero) on
     every accumulator where a split channel's output steps (and the one below it), on ties of
     M = 2**30, and on random ones; `narrow` picks plain channels whose |v - lo| stays under 2**15
-    (the int16 clamp) or passes it (the float64 clamp)."""
+    (the int16 clamp) or passes it (the int32 clamp)."""
     from tinylite.kernels import _fixedpoint as fx
     from tinylite.kernels.optimized._requantize import Requantizer
 
@@ -1383,7 +1385,7 @@ def test_requantizer_split_channels(narrow, dtype, zp, lo, hi, gemmlowp):
     shift[3], bias[3], acc_range[3] = -30, 1 << 30, 1e6
     bound = acc_range + np.abs(bias)
     rq = Requantizer(mult, shift, gemmlowp, zp, lo, hi, bound, tile=tile, bias=bias, acc_range=acc_range)
-    assert rq.exact_float and rq.q is not None and rq.narrow == narrow
+    assert rq.exact_float and rq.q is not None and rq.narrow == (np.int16 if narrow else np.int32)
     accs = []
     for i in range(3):
         s, m, b = 31 - int(shift[i]), int(mult[i]), int(bias[i])

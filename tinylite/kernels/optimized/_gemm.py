@@ -269,7 +269,7 @@ def scaled_chunk_calls(cols, wmat, rq, wrap, res, step):
     in chunks of `step` rows: per chunk, the product and the requantization's clamp and cast."""
     rows, cout = res.shape
     f = np.empty((step, cout), np.float64)
-    narrow = np.empty((step, cout), np.int16) if rq.narrow else None
+    narrow = np.empty((step, cout), rq.narrow) if rq.narrow is not None else None
     calls = []
     for r0 in range(0, rows, step):
         r1 = min(rows, r0 + step)
@@ -436,7 +436,7 @@ class _PooledBuffers:
         _window_copy(node, x, cols, lambda view: _pool_order(view, node.data.pool), calls)
         acc = np.empty((step * block, cout), np.float64)
         pooled = np.empty((step * pw, cout), np.float64)
-        narrow = np.empty((step * pw, cout), np.int16) if rq.narrow else None
+        narrow = np.empty((step * pw, cout), rq.narrow) if rq.narrow is not None else None
         res = out.reshape(groups * pw, cout)
         for g0 in range(0, groups, step):
             k = min(groups, g0 + step) - g0

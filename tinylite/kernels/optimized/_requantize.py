@@ -43,17 +43,18 @@ from the numerator where acc + bias < 0: that is -2**30 in the constant plus
 copysign(2**30, acc + bias), both over 2**s, three more float passes (still
 faster than the int64 path's masked subtract).
 
-Where |v - lo| stays below 2**15 (checked per channel from the accumulator's range),
-the clamp and cast run on int16 instead: a truncating float64 -> int16 cast (exact
-on such values; a negative one truncates to at most 0, which the clamp makes 0 like
-its floor), then one clamp casting into the output (12 us per 32K values against
-20 for the float64 clip and cast).  The int16 values may live in the accumulator's
-memory once it is read (`acc_scratch`).  Channels whose shift passes the float
+On arrays of more than a few thousand values the clamp and cast run on int16 where
+|v - lo| stays below 2**15 (checked per channel from the accumulator's range), else on
+int32: a truncating float64 -> int16 (int32) cast (exact on such values; a negative one
+truncates to at most 0, which the clamp makes 0 like its floor), then one clamp casting
+into the output (12 us per 32K values against 20 for the float64 clip and cast; with
+int32, 15-17 us).  The integers may live in the accumulator's memory once it is read
+(`acc_scratch`).  Channels whose shift passes the float
 path's bounds (s > 44: nearly dead filters, a tiny multiplier with a large bias)
 take it split where they can (_split_channels: a floor, then an integer added).
 
 Byte outputs whose clamp's low end lo is not 0 modulo 256 keep v - lo + (lo mod 256)
-under the int16 clamp, whose bytes are v's (no pass adding lo back).  The multiply and
+under the integer clamp, whose bytes are v's (no pass adding lo back).  The multiply and
 add broadcast per-channel constants repeated along rows of at least numpy's buffer
 size (shorter rows run its buffered loop at half the speed).  Where the float path
 needs only a multiply and an add, they can ride in a float64 product instead
@@ -176,25 +177,25 @@ class Requantizer:
         """Whether f holds v - lo + (lo mod 256) for this output type (see _compute_constants), in
         arrays of up to `size` values: a byte output with lo not 0 modulo 256, whose bytes are then
         v's, so no pass adds lo back; not for arrays of up to NARROW_MIN values (see finish_calls)."""
-        return (self.exact_float and self.narrow and np.dtype(out_dtype).itemsize == 1 and self.c_wrap is not None
+        return (self.exact_float and self.narrow is not None and np.dtype(out_dtype).itemsize == 1 and self.c_wrap is not None
                 and size > NARROW_MIN)
 
     def finish_calls(self, f, out, wrap, narrow):
         """Calls writing `out` from f (float64) holding v - lo, or v - lo + (lo mod 256) with `wrap`;
-        `narrow`: an int16 scratch of f's shape where self.narrow (else None)."""
+        `narrow`: a scratch of f's shape and type self.narrow where that is set (else None)."""
         # Clamped to [0, hi - lo], f's truncating cast is its floor; the unsigned view of `out` then
         # gets lo back by a wrapping add on bytes (a pass 5x cheaper than a float64 floor), or has it
         # already (wrap).
         unsigned = np.dtype(f"u{out.dtype.itemsize}")
         u = out.view(unsigned)
-        if wrap or (self.narrow and f.size > NARROW_MIN):
-            # |v - lo| < 2**15 (checked): its truncating cast to int16 is exact, and equals the floor
-            # wherever the clamp keeps the value (v - lo >= 0; a negative one truncates to at most 0,
-            # which the clamp makes 0 like its floor).  Then the clamp runs on int16 straight into
-            # `out`: 12 us per 32K values against 20 for a float64 clamp and a cast.
-            low = self.wrap if wrap else 0
+        if wrap or (self.narrow is not None and f.size > NARROW_MIN):
+            # |v - lo| < 2**15 (or 2**31, checked): its truncating cast to int16 (int32) is exact, and
+            # equals the floor wherever the clamp keeps the value (v - lo >= 0; a negative one truncates
+            # to at most 0, which the clamp makes 0 like its floor).  Then the clamp runs on integers
+            # straight into `out`: 12 us per 32K values against 20 for a float64 clamp and a cast.
+            low, kind = (self.wrap if wrap else 0), self.narrow
             calls = [partial(np.copyto, narrow, f, casting="unsafe"),
-                     partial(_clip, narrow, np.int16(low), np.int16(low + self.span), out=u, casting="unsafe")]
+                     partial(_clip, narrow, kind(low), kind(low + self.span), out=u, casting="unsafe")]
         else:
             calls = [partial(_clip, f, 0.0, self.span, out=f), partial(np.copyto, u, f, casting="unsafe")]
         lo_wrap = self.lo % (1 << (8 * unsigned.itemsize))
@@ -262,14 +263,15 @@ class Requantizer:
             if self.q is not None:
                 # Split channels (see _split_channels): v - lo = floor(f) + q.
                 calls += [partial(np.floor, f, out=f), partial(np.add, f, consts["q"], out=f)]
-            if wrap or (self.narrow and acc.size > NARROW_MIN):
-                if acc_scratch and acc.flags.c_contiguous and acc.dtype.itemsize >= 2:
+            if wrap or (self.narrow is not None and acc.size > NARROW_MIN):
+                kind = np.dtype(self.narrow)
+                if acc_scratch and acc.flags.c_contiguous and acc.dtype.itemsize >= kind.itemsize:
                     # acc was last read above (the multiply, gemmlowp's sign): its bytes are free.
-                    narrow = acc.reshape(-1).view(np.int16)[:acc.size].reshape(acc.shape)
+                    narrow = acc.reshape(-1).view(kind)[:acc.size].reshape(acc.shape)
                 else:
                     narrow = self.__dict__.setdefault("_narrow", {}).get(acc.shape)
                     if narrow is None:
-                        narrow = self._narrow[acc.shape] = np.empty(acc.shape, np.int16)
+                        narrow = self._narrow[acc.shape] = np.empty(acc.shape, kind)
             else:
                 narrow = None
             return calls + self.finish_calls(f, out, wrap, narrow)
@@ -353,7 +355,7 @@ def _compute_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias, acc_r
                 constant = None
     exact_float = constant is not None or bool(exact.all())
     out["exact_float"] = exact_float
-    out["q"], out["narrow"] = None, False
+    out["q"], out["narrow"] = None, None
     if exact_float:
         scale = np.ldexp(1.0, -np.where(exact, s_b, 0))
         const = np.where(exact, numerator, 0) * scale       # exact: an integer below 2**53, scaled
@@ -385,10 +387,12 @@ def _compute_constants(mult, shift, gemmlowp, zp, lo, hi, acc_bound, bias, acc_r
             if np.all(fits | ~exact):
                 out["c_wrap"] = np.asarray(const + wrap)
         out["span"] = float(hi - lo)
-        # The largest |v - lo| (plus a margin): within int16, the clamp runs on int16 (see calls).
+        # The largest |v - lo| (plus a margin) picks the integer type the clamp runs on (see calls); past
+        # int32 (a split channel's large integer part) the clamp stays in float64.
         vmax = float(np.max(range_b * np.abs(m) + np.abs(const) + np.abs(half_delta)
                             + (0 if split is None else np.abs(split[2]) + 1), initial=0.0)) + 2
-        out["narrow"] = hi - lo + 255 < 2**15 and vmax + 255 < 2**15
+        reach = max(hi - lo, vmax) + 255
+        out["narrow"] = np.int16 if reach < 2**15 else np.int32 if reach < 2**31 else None
         # gemmlowp: -delta where acc + bias < 0 is -delta/2 (in the constant) + copysign(delta/2, acc + bias);
         # acc + bias in float is +0.0 for a zero sum (-0.0 + 0.0 = +0.0), so zero counts as positive.
         out["half_delta"] = half_delta if half_delta.any() else None
