@@ -16,9 +16,10 @@ loop around it), summed by kind:
     other     the rest (reductions, a kernel's own Python steps)
 
 `between` is the invoke's median less the sum of those minima: the plan loop's dispatch
-(a fraction of a microsecond a call) and, mostly, the caches that go cold from one layer to
-the next (a call timed alone finds its inputs and its float32 weights in cache; in sequence
-they come from L3 or memory, on a shared machine at whatever speed its neighbours leave).  `floor` is products + einsum + lookups
+(a fraction of a microsecond a call), the caches that go cold from one layer to the next (a
+call timed alone finds its inputs and its float32 weights in cache, in sequence they come
+from L3 or memory), and on a shared machine the gap between a median and a minimum, which
+grows with the neighbours' load: compare files within one run.  `floor` is products + einsum + lookups
 over XNNPACK's invoke: the ratio tinylite would reach with every other pass fused into them at
 numpy's speed for what remains.  That remainder is the part only compiled kernels could take
 further (an integer GEMM with its output stage, a depthwise convolution in one pass over its
