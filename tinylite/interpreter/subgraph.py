@@ -593,19 +593,20 @@ class SubgraphRunner:
                 self.shapes[i] = shape
                 self.ready = False
 
-    def invoke_profiled(self, per_call: bool = False) -> list[tuple[int, str, float]]:
+    def invoke_profiled(self, per_call: bool = False, clock=None) -> list[tuple[int, str, float]]:
         """Run once, timing each step: [(node index, op name, seconds)].  A
         fused step is named after all its ops ("CONV_2D+MAX_POOL_2D"); ops
         that became views (reshapes) take no step and do not appear.  With
         `per_call`, each of a step's calls is timed on its own and named after
-        what it runs (see tape.call_name): [(node index, call name, seconds)]."""
+        what it runs (see tape.call_name): [(node index, call name, seconds)].
+        `clock`: the timer (default time.perf_counter; time.thread_time for CPU time)."""
         import time
 
         if not self.ready:
             raise RuntimeError("Invoke called on model that is not ready.")
         if self.blas_threads is not None:
             blas().set(self.blas_threads)
-        clock = time.perf_counter
+        clock = clock or time.perf_counter
 
         def timed():
             times = []
