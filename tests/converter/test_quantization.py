@@ -263,6 +263,40 @@ def test_strict_mode_names_the_op_and_layer(elu_model):
     assert sqnr(want, got_l[0]) > 25
 
 
+def test_16x8_collapsed_range_falls_back_to_float():
+    """A layer whose calibrated range collapses (its weights ~1e-12: activations near 1e-10)
+    gets an int16 scale so small that its fused RELU6's bound (6 / scale) leaves int32, where
+    LiteRT refuses the model at allocate_tensors (TensorFlow writes such files: a random-weight
+    MobileNetV2 at 16x8 is one).  With float fallback the layer stays float and LiteRT runs the
+    file with tinylite's outputs; int16-only conversion fails naming the layer and the cause."""
+    keras = keras_oracle()
+    inp = keras.Input((8,), name="x")
+    h = keras.layers.Dense(16, activation="relu", name="first")(inp)
+    h = keras.layers.Dense(16, name="faint")(h)
+    h = keras.layers.ReLU(max_value=6.0, name="faint_relu6")(h)
+    out = keras.layers.Dense(4, name="head")(h)
+    model = keras.Model(inp, out)
+    w, b = model.get_layer("faint").get_weights()
+    model.get_layer("faint").set_weights([w * 1e-12, b * 0])
+    x = np.random.default_rng(1).normal(size=(32, 8)).astype(np.float32)
+    c = tinylite.TFLiteConverter.from_keras_model(model)
+    c.optimizations = [tinylite.Optimize.DEFAULT]
+    c.representative_dataset = lambda: ([x[i:i + 1]] for i in range(len(x)))
+    c.target_spec.supported_ops = [tinylite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    with pytest.raises(ConverterError, match=r"layer 'faint_relu6'.*RELU6: its bound 6.0 over the scale .*outside int32"):
+        c.convert()
+    c.target_spec.supported_ops += [tinylite.OpsSet.TFLITE_BUILTINS]
+    content = c.convert()
+    m = tinylite.read_model(content)
+    sg = m.subgraphs[0]
+    kinds = {sg.tensors[op.outputs[0]].name: sg.tensors[op.outputs[0]].type for op in sg.operators
+             if m.op_name(op) == "FULLY_CONNECTED"}
+    assert sorted(kinds.values()) == [0, 7, 7], kinds          # the faint layer float, the others int16
+    got_l, _ = run_on_arrays(litert_interpreter(content), [x])
+    got_t, _ = run_on_arrays(tinylite.Interpreter(model_content=content), [x])
+    assert np.abs(got_l[0] - got_t[0]).max() <= 1e-5 * np.abs(got_l[0]).max()
+
+
 def test_16x8_quantizes_ops_tensorflow_refuses(elu_model, corpus, converted):
     """rnet's PRELU runs with int16 activations (TensorFlow 2.21 refuses it)."""
     m = tinylite.read_model(converted("rnet", "int16x8"))

@@ -209,6 +209,38 @@ def test_fully_connected_int8(per_channel, act, bias):
     assert_same_outputs(content, [x])
 
 
+@pytest.mark.parametrize("act", ["RELU6", "RELU_N1_TO_1"])
+@pytest.mark.parametrize("dtype", [np.int8, np.int16])
+@pytest.mark.parametrize("resolver", ["builtin", "ref"])
+def test_fused_activation_bound_outside_int32(act, dtype, resolver):
+    """An output scale so small that the fused activation's bound over it (6.0 or 1.0 / scale)
+    leaves int32, as when a calibrated range collapses (a 16x8 MobileNetV2 with untrained
+    weights): LiteRT refuses the model at allocate_tensors (CalculateActivationRangeQuantized)
+    and so does tinylite, naming the node, the tensor and what to do.  Just inside int32 the
+    model runs, with LiteRT's outputs."""
+    from oracle import litert_interpreter, run_tinylite
+
+    bound = 6.0 if act == "RELU6" else 1.0
+    x = qdata((4, 8), dtype)
+    xs = 0.02 if dtype != np.int16 else 1e-4
+    for out_scale, runs in ((bound / 2.0**32, False), (bound / 2.0**30, True)):
+        w = weights((3, 8))
+        # A weight scale that keeps the output multiplier (xs * ws / out_scale) ordinary.
+        ws = np.float32([out_scale / xs * 0.3])
+        inputs = [qdesc("x", [4, 8], dtype, xs, 0), dict(name="w", data=w, quantization=(ws, np.zeros(1, np.int64), 0)),
+                  None]
+        content = single_op_model("FULLY_CONNECTED", inputs, [qdesc("y", [4, 3], dtype, out_scale, 0)],
+                                  options=dict(fused_activation_function=act))
+        if runs:
+            assert_same_outputs(content, [x], resolver=resolver)
+            continue
+        with pytest.raises(RuntimeError, match="no_integer_overflow_from_quantization"):
+            litert_interpreter(content, resolver).allocate_tensors()
+        with pytest.raises(RuntimeError, match=rf"Node number 0 \(FULLY_CONNECTED\) failed to prepare: .*fused {act}: its "
+                                               rf"bound -?{bound} over the scale of output 'y' .*outside int32.*reconvert"):
+            run_tinylite(content, [x], resolver)
+
+
 def test_fully_connected_int8_keep_num_dims():
     x = qdata((2, 3, 16), np.int8)
     content = fc_model(None, 16, 5, np.int8, True, keep_num_dims=True, x_shape=[2, 3, 16])

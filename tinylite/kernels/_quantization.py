@@ -129,9 +129,23 @@ def _f32(x):
     return np.float32(x)
 
 
+class _BoundOutOfRange(ValueError):
+    def __init__(self, bound, quantized):
+        super().__init__(bound, quantized)
+        self.bound, self.quantized = bound, quantized
+
+
 def activation_range(node, out):
     """TFLite's CalculateActivationRangeQuantized: the fused activation as integer bounds."""
-    return _activation_range(activation_name(node), out.scale, out.zero_point, out.dtype.str)
+    name = activation_name(node)
+    try:
+        return _activation_range(name, out.scale, out.zero_point, out.dtype.str)
+    except _BoundOutOfRange as e:
+        node.fail(f"the fused {name}: its bound {e.bound} over the scale of output {out.name!r} "
+                  f"({float(out.scale):.4g}) rounds to {e.quantized:.4g}, outside int32: LiteRT refuses such a model "
+                  "at allocate_tensors (CalculateActivationRangeQuantized), so tinylite does too.  The "
+                  "calibrated range of that tensor has collapsed (its activations are near zero); "
+                  "reconvert with representative data that exercises this layer, or keep it in float")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -142,7 +156,13 @@ def _activation_range(name, out_scale, zp, dtype):
     scale = _f32(out_scale)
 
     def q(f):
-        return zp + int(fx.round_half_away(_f32(f) / scale))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            r = fx.round_half_away(_f32(f) / scale)
+        # LiteRT's Quantize checks the rounded float32 against int32's limits as floats (a tiny or
+        # zero scale fails it, a NaN too).
+        if not -2.0**31 <= r <= 2.0**31:
+            raise _BoundOutOfRange(f, float(r))
+        return zp + int(r)
 
     if name == "RELU":
         return max(info.min, q(0.0)), info.max
