@@ -324,6 +324,23 @@ def test_softmax_int8_reference(beta, scale):
     assert_same_outputs(content, [x], resolver="ref")
 
 
+@pytest.mark.parametrize("scale", [1e-8, 1e-10, 1e-20])
+def test_softmax_int8_tiny_input_scale(scale):
+    """Logits whose calibrated range collapsed (a random-weight MobileNetV3's head): LiteRT's
+    default kernel gives the uniform distribution, and so does tinylite; LiteRT's reference
+    kernel aborts the process (its scaling multiplier must exceed 1, so it is not run here),
+    where tinylite's fails prepare saying why and which resolver runs the model."""
+    from oracle import run_tinylite
+
+    x = qdata((3, 10), np.int8)
+    content = single_op_model("SOFTMAX", [qdesc("x", x.shape, np.int8, scale, 0)],
+                              [qdesc("y", x.shape, np.int8, 1 / 256, -128)], options=dict(beta=1.0))
+    assert_same_outputs(content, [x], resolver="builtin")
+    with pytest.raises(RuntimeError, match=r"SOFTMAX \(node 0\): the scale of input 'x' .* is at most 2\*\*-26.*"
+                                           r"default op resolver"):
+        run_tinylite(content, [x], "ref")
+
+
 @pytest.mark.parametrize("scale", [0.0005, 0.003])
 def test_softmax_int16(scale):
     x = qdata((4, 23), np.int16)

@@ -60,17 +60,22 @@ def prepare_quantized(node):
     if x.dtype in (np.int8, np.uint8):
         if out.dtype not in (np.int8, np.uint8, np.int16):
             _unsupported(node, f"{out.dtype.name} output")
+        if not node.reference:
+            # exp(-scale * beta * d) for d = max - x in 0..255, in float32.
+            d = np.arange(256, dtype=np.float32)
+            od.q_table = fx.expf32((-np.float32(x.scale) * np.float32(beta)) * d)
+            od.q_out_scale, od.q_out_zp = np.float32(out.scale), out.zero_point
+            return _eval_softmax8_table
         # PreprocessSoftmaxScaling with 5 integer bits for the scaled differences.
         real = min(beta * float(x.scale) * (1 << (31 - 5)), (1 << 31) - 1.0)
+        if not real > 1.0:
+            # QuantizeMultiplierGreaterThanOne's check: LiteRT's reference kernel aborts the process.
+            node.fail(f"the scale of input {x.name!r} ({float(x.scale):.4g}) times beta ({beta:g}) is at most 2**-26, "
+                      "which LiteRT's reference softmax cannot scale (its multiplier must exceed 1; LiteRT "
+                      "aborts there).  The default op resolver's kernel runs it")
         od.q_mult, od.q_shift = fx.quantize_multiplier(real)
         od.q_diff_min = -fx.calculate_input_radius(5, od.q_shift)
-        if node.reference:
-            return _eval_softmax8
-        # exp(-scale * beta * d) for d = max - x in 0..255, in float32.
-        d = np.arange(256, dtype=np.float32)
-        od.q_table = fx.expf32((-np.float32(x.scale) * np.float32(beta)) * d)
-        od.q_out_scale, od.q_out_zp = np.float32(out.scale), out.zero_point
-        return _eval_softmax8_table
+        return _eval_softmax8
     if out.dtype != np.int16:
         _unsupported(node, f"{x.dtype.name} input with {out.dtype.name} output")
     if x.zero_point != 0 or out.zero_point != 0:
