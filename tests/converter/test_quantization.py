@@ -263,6 +263,24 @@ def test_strict_mode_names_the_op_and_layer(elu_model):
     assert sqnr(want, got_l[0]) > 25
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_bias_past_its_integer_range_saturates(dtype):
+    """A bias over a collapsed input scale (a random-weight MobileNetV3Small at 16x8 has one)
+    lies past the bias type's range: it saturates at the type's ends.  int64's maximum is no
+    float64 (it rounds up to 2**63), so a plain clip there overflowed the cast, to int64's
+    minimum on x86: the sign flipped."""
+    from tinylite.converter.quantize.weights import quantize_bias
+
+    info = np.iinfo(dtype)
+    b = np.array([1e3, -1e3, 0.5, 0.0], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # no invalid cast
+        q, scales = quantize_bias(b, 1e-30, np.full(4, 1e-5, np.float32), dtype)
+    assert q.dtype == dtype
+    # The top end: int32's maximum, or the largest float64 below 2**63.
+    assert q[0] == q[2] > info.max - 2048 and q[1] == info.min and q[3] == 0
+
+
 def test_16x8_collapsed_range_falls_back_to_float():
     """A layer whose calibrated range collapses (its weights ~1e-12: activations near 1e-10)
     gets an int16 scale so small that its fused RELU6's bound (6 / scale) leaves int32, where

@@ -56,7 +56,10 @@ def quantize_bias(b: np.ndarray, input_scale: float, weight_scales: np.ndarray, 
     scales = np.broadcast_to(scales, b.shape[-1:]).astype(np.float32)
     info = np.iinfo(dtype)
     safe = np.where(scales > 0, scales, 1.0).astype(np.float64)
-    q = np.clip(round_away(b.astype(np.float64) / safe), info.min, info.max)
+    # int64's maximum is no float64: it rounds up to 2**63, whose cast overflows (to int64's minimum on
+    # x86): a bias past the range (a collapsed input scale) must clamp below it.
+    top = float(info.max) if float(info.max) <= info.max else np.nextafter(float(info.max), 0.0)
+    q = np.clip(round_away(b.astype(np.float64) / safe), info.min, top)
     return q.astype(dtype), scales
 
 
