@@ -3,6 +3,7 @@ TensorFlow's modes runs in LiteRT, agrees with tinylite, is no larger than
 TensorFlow's file (+1%) and is at least as close to Keras as TensorFlow's own
 conversion; plus the converter options, errors, CLI flags and the debugger."""
 import json
+from pathlib import Path
 import subprocess
 import sys
 import warnings
@@ -313,6 +314,52 @@ def test_16x8_collapsed_range_falls_back_to_float():
     got_l, _ = run_on_arrays(litert_interpreter(content), [x])
     got_t, _ = run_on_arrays(tinylite.Interpreter(model_content=content), [x])
     assert np.abs(got_l[0] - got_t[0]).max() <= 1e-5 * np.abs(got_l[0]).max()
+
+
+def test_int8_softmax_over_collapsed_logits_stays_float(tmp_path):
+    """Logits whose calibrated range collapsed (scale x beta <= 2**-26, as in a random-weight
+    MobileNetV3's head): LiteRT's default kernel runs an int8 SOFTMAX on them, but its
+    reference kernel, which TFLite Micro shares, aborts the process.  With float fallback the
+    SOFTMAX stays float and the file runs under both resolvers, agreeing with tinylite;
+    integer-only conversion fails naming the layer and the reference kernels."""
+    keras = keras_oracle()
+    inp = keras.Input((8,), name="x")
+    h = keras.layers.Dense(16, activation="relu", name="hidden")(inp)
+    h = keras.layers.Dense(10, name="logits")(h)
+    out = keras.layers.Softmax(name="probs")(h)
+    model = keras.Model(inp, out)
+    w, b = model.get_layer("logits").get_weights()
+    model.get_layer("logits").set_weights([w * 1e-12, b * 0])
+    x = np.random.default_rng(2).normal(size=(32, 8)).astype(np.float32)
+    c = tinylite.TFLiteConverter.from_keras_model(model)
+    c.optimizations = [tinylite.Optimize.DEFAULT]
+    c.representative_dataset = lambda: ([x[i:i + 1]] for i in range(len(x)))
+    c.target_spec.supported_ops = [tinylite.OpsSet.TFLITE_BUILTINS_INT8]
+    with pytest.raises(ConverterError, match=r"SOFTMAX \(layer 'probs'.*LiteRT's reference int8 kernel"):
+        c.convert()
+    c.target_spec.supported_ops = [tinylite.OpsSet.TFLITE_BUILTINS]
+    content = c.convert()
+    m = tinylite.read_model(content)
+    sg = m.subgraphs[0]
+    softmax = [op for op in sg.operators if m.op_name(op) == "SOFTMAX"]
+    assert len(softmax) == 1 and sg.tensors[softmax[0].outputs[0]].type == 0      # float
+    path = tmp_path / "model.tflite"
+    path.write_bytes(content)
+    np.save(tmp_path / "x.npy", x[:1])
+    want = run_on_arrays(tinylite.Interpreter(model_content=content), [x[:1]])[0][0]
+    # In a subprocess: a regression would abort LiteRT's process, not pytest's.
+    script = ("import sys, numpy as np; sys.path.insert(0, sys.argv[3]); from oracle import litert_interpreter; "
+              "from tinylite.testing import run_on_arrays; c = open(sys.argv[1], 'rb').read(); "
+              "x = np.load(sys.argv[2]); "
+              "[np.save(sys.argv[1] + r + '.npy', run_on_arrays(litert_interpreter(c, r), [x])[0][0]) "
+              "for r in ('builtin', 'ref')]")
+    tests = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, "-c", script, str(path), str(tmp_path / "x.npy"), tests],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for r in ("builtin", "ref"):
+        got = np.load(str(path) + r + ".npy")
+        assert np.abs(got - want).max() <= 1e-6, r
 
 
 def test_16x8_quantizes_ops_tensorflow_refuses(elu_model, corpus, converted):

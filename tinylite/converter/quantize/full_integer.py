@@ -80,29 +80,37 @@ def quantize(model, ranges: dict, act: str = "int8", strict: bool = False, input
         bad = _first_refused(new)
         if bad is None:
             return new, plan
-        node, message = bad
+        node, message, kernels = bad
         src = origin[node] if 0 <= node < len(origin) else None
         if src is None or src in forced:
             raise ConverterError(f"the quantized model does not run in tinylite: {message}")
         if strict:
             raise ConverterError(
-                f"{op_label(model, src)} cannot be quantized to {act}: tinylite has no {act} kernel for it with "
-                f"these parameters ({message}). Allow float fallback (add OpsSet.TFLITE_BUILTINS to "
+                f"{op_label(model, src)} cannot be quantized to {act}: {kernels.format(act=act)} "
+                f"({message}). Allow float fallback (add OpsSet.TFLITE_BUILTINS to "
                 "target_spec.supported_ops) or keep this layer in float (denylisted_layers).")
         forced.add(src)
     raise ConverterError("quantization did not converge")  # pragma: no cover - bounded by the op count
 
 
 def _first_refused(model):
-    """(node index, message) of the first op tinylite cannot prepare, or None."""
+    """(node index, message, which kernels) of the first op tinylite cannot prepare, with its
+    default kernels or with LiteRT's reference ones, or None.  The reference kernels refuse a few
+    parameters the default ones take (an int8 SOFTMAX over a collapsed input scale): LiteRT's
+    reference resolver and TFLite Micro, whose kernels are LiteRT's reference ones, would abort
+    on such a file, so those ops stay float too."""
     from ...flatbuffer.writer import write_model
-    from ...interpreter import Interpreter
+    from ...interpreter import Interpreter, OpResolverType
 
-    try:
-        Interpreter(model_content=write_model(model)).allocate_tensors()
-    except Exception as e:  # noqa: BLE001 - every refusal is reported or undone below
-        m = re.search(r"Node number (\d+)", str(e))
-        return (int(m.group(1)) if m else -1), str(e)
+    content = write_model(model)
+    for resolver, kernels in ((OpResolverType.BUILTIN, "tinylite has no {act} kernel for it with these parameters"),
+                              (OpResolverType.BUILTIN_REF, "LiteRT's reference {act} kernel (TFLite Micro's too) "
+                                                           "cannot run it with these parameters")):
+        try:
+            Interpreter(model_content=content, experimental_op_resolver_type=resolver).allocate_tensors()
+        except Exception as e:  # noqa: BLE001 - every refusal is reported or undone below
+            m = re.search(r"Node number (\d+)", str(e))
+            return (int(m.group(1)) if m else -1), str(e), kernels
     return None
 
 
