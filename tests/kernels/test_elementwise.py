@@ -288,6 +288,20 @@ def test_tanh_logistic_large_magnitudes(op):
     assert_close_special(unary(op, x), [x])
 
 
+@pytest.mark.parametrize("resolver,bound", [("ref", 2.5e-7), ("builtin", 1e-6)])
+def test_logistic_per_value(resolver, bound):
+    """Float LOGISTIC value by value, relative to each output (a dynamic-range model's swish feeds
+    a hybrid op's quantization, where a relative error on small outputs can move a step; a bar
+    relative to the largest output hides them).  LiteRT's reference kernel returns exp(x) below
+    -9, 1.2e-4 away from 1 / (1 + exp(-x)) there, and glibc's expf; its default kernel is Eigen's
+    rational approximation."""
+    x = np.concatenate([rng.standard_normal(20000) * 6, np.linspace(-40, 40, 20001)]).astype(F32)
+    content = unary("LOGISTIC", x)
+    want = run_litert(content, [x], resolver)[0]
+    got = run_tinylite(content, [x], resolver)[0]
+    assert np.max(np.abs(got - want) / np.abs(want)) <= bound
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("alpha_shape", [(1, 1, 4), (4,), (5, 6, 4), (1, 6, 1), (2, 5, 6, 4), ()])
 def test_prelu(alpha_shape):
