@@ -264,6 +264,25 @@ def test_strict_mode_names_the_op_and_layer(elu_model):
     assert sqnr(want, got_l[0]) > 25
 
 
+def _collapsed_converter(units, tail, ops):
+    """(full-integer converter with `ops` as its only op set, calibration rows) of Dense(16, relu)
+    -> Dense 'faint' (`units`, weights scaled by 1e-12, no bias: its outputs, and the calibrated
+    range after it, collapse to ~1e-10) -> tail(that tensor)."""
+    keras = keras_oracle()
+    inp = keras.Input((8,), name="x")
+    h = keras.layers.Dense(16, activation="relu", name="first")(inp)
+    h = keras.layers.Dense(units, name="faint")(h)
+    model = keras.Model(inp, tail(h))
+    w, b = model.get_layer("faint").get_weights()
+    model.get_layer("faint").set_weights([w * 1e-12, b * 0])
+    x = np.random.default_rng(units).normal(size=(32, 8)).astype(np.float32)
+    c = tinylite.TFLiteConverter.from_keras_model(model)
+    c.optimizations = [tinylite.Optimize.DEFAULT]
+    c.representative_dataset = lambda: ([x[i:i + 1]] for i in range(len(x)))
+    c.target_spec.supported_ops = [ops]
+    return c, x
+
+
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
 def test_bias_past_its_integer_range_saturates(dtype):
     """A bias over a collapsed input scale (a random-weight MobileNetV3Small at 16x8 has one)
@@ -289,19 +308,9 @@ def test_16x8_collapsed_range_falls_back_to_float():
     MobileNetV2 at 16x8 is one).  With float fallback the layer stays float and LiteRT runs the
     file with tinylite's outputs; int16-only conversion fails naming the layer and the cause."""
     keras = keras_oracle()
-    inp = keras.Input((8,), name="x")
-    h = keras.layers.Dense(16, activation="relu", name="first")(inp)
-    h = keras.layers.Dense(16, name="faint")(h)
-    h = keras.layers.ReLU(max_value=6.0, name="faint_relu6")(h)
-    out = keras.layers.Dense(4, name="head")(h)
-    model = keras.Model(inp, out)
-    w, b = model.get_layer("faint").get_weights()
-    model.get_layer("faint").set_weights([w * 1e-12, b * 0])
-    x = np.random.default_rng(1).normal(size=(32, 8)).astype(np.float32)
-    c = tinylite.TFLiteConverter.from_keras_model(model)
-    c.optimizations = [tinylite.Optimize.DEFAULT]
-    c.representative_dataset = lambda: ([x[i:i + 1]] for i in range(len(x)))
-    c.target_spec.supported_ops = [tinylite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    c, x = _collapsed_converter(
+        16, lambda h: keras.layers.Dense(4, name="head")(keras.layers.ReLU(max_value=6.0, name="faint_relu6")(h)),
+        tinylite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8)
     with pytest.raises(ConverterError, match=r"layer 'faint_relu6'.*RELU6: its bound 6.0 over the scale .*outside int32"):
         c.convert()
     c.target_spec.supported_ops += [tinylite.OpsSet.TFLITE_BUILTINS]
@@ -323,18 +332,7 @@ def test_int8_softmax_over_collapsed_logits_stays_float(tmp_path):
     SOFTMAX stays float and the file runs under both resolvers, agreeing with tinylite;
     integer-only conversion fails naming the layer and the reference kernels."""
     keras = keras_oracle()
-    inp = keras.Input((8,), name="x")
-    h = keras.layers.Dense(16, activation="relu", name="hidden")(inp)
-    h = keras.layers.Dense(10, name="logits")(h)
-    out = keras.layers.Softmax(name="probs")(h)
-    model = keras.Model(inp, out)
-    w, b = model.get_layer("logits").get_weights()
-    model.get_layer("logits").set_weights([w * 1e-12, b * 0])
-    x = np.random.default_rng(2).normal(size=(32, 8)).astype(np.float32)
-    c = tinylite.TFLiteConverter.from_keras_model(model)
-    c.optimizations = [tinylite.Optimize.DEFAULT]
-    c.representative_dataset = lambda: ([x[i:i + 1]] for i in range(len(x)))
-    c.target_spec.supported_ops = [tinylite.OpsSet.TFLITE_BUILTINS_INT8]
+    c, x = _collapsed_converter(10, lambda h: keras.layers.Softmax(name="probs")(h), tinylite.OpsSet.TFLITE_BUILTINS_INT8)
     with pytest.raises(ConverterError, match=r"SOFTMAX \(layer 'probs'.*LiteRT's reference int8 kernel"):
         c.convert()
     c.target_spec.supported_ops = [tinylite.OpsSet.TFLITE_BUILTINS]
