@@ -15,8 +15,9 @@ before it left), the median over rounds summed by kind:
               activations, index arithmetic)
     other     the rest (reductions, a kernel's own Python steps)
 
-`rest` is the invoke's median less the calls' sum: the plan loop's dispatch, the timer's
-own cost and noise.  `floor` is products + einsum + lookups over XNNPACK's invoke: the ratio
+`rest` is the invoke's median less the calls' sum: the plan loop's dispatch and noise, less
+what timing every call adds to the calls (two clock reads each, so it is often negative: the
+kinds are upper bounds by about a microsecond a call).  `floor` is products + einsum + lookups over XNNPACK's invoke: the ratio
 tinylite would reach if every cast and pass were fused into them at no cost, keeping numpy's
 speed for what remains; the work past it is what only compiled kernels could fuse (an
 integer GEMM with its output stage, a depthwise convolution reading its int8 input and
