@@ -322,7 +322,11 @@ def test_16x8_collapsed_range_falls_back_to_float():
     assert sorted(kinds.values()) == [0, 7, 7], kinds          # the faint layer float, the others int16
     got_l, _ = run_on_arrays(litert_interpreter(content), [x])
     got_t, _ = run_on_arrays(tinylite.Interpreter(model_content=content), [x])
-    assert np.abs(got_l[0] - got_t[0]).max() <= 1e-5 * np.abs(got_l[0]).max()
+    # The float layer's sums (BLAS's order, and its threads', against LiteRT's) can differ in a last
+    # bit, which the QUANTIZE after it may carry across a step: one step of the int16 head's output.
+    head = [op for op in sg.operators if m.op_name(op) == "DEQUANTIZE"][-1]
+    step = float(sg.tensors[head.inputs[0]].quantization.scale[0])
+    assert np.abs(got_l[0] - got_t[0]).max() <= step * 1.01
 
 
 def test_int8_softmax_over_collapsed_logits_stays_float(tmp_path):
