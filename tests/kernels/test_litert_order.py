@@ -107,6 +107,43 @@ def test_depthwise_before_a_hybrid_op_sums_as_litert(case):
     assert_bit_exact(content, x)
 
 
+def _before_hybrid_conv(x_shape, float_op, channels):
+    """x -> `float_op` (a chain_model step writing tensor "f") -> hybrid 1x1 CONV_2D -> y."""
+    wq = np.random.default_rng(1).integers(-127, 128, (5, 1, 1, channels)).astype(np.int8)
+    out = list(float_op[2][1])
+    return chain_model(("x", list(x_shape)), [
+        float_op,
+        ("CONV_2D", [dict(name="wq", data=wq, quantization=([0.02], [0])), dict(name="bq", data=np.zeros(5, np.float32))],
+         ("y", out[:3] + [5]), dict(padding="VALID", stride_h=1, stride_w=1))])
+
+
+def test_logistic_before_a_hybrid_op_is_litert_s():
+    """A float LOGISTIC a hybrid op quantizes (EfficientNet's swish) runs LiteRT's own sigmoid:
+    Eigen's under the default resolver, the reference kernel's (exp(x) below -9) under BUILTIN_REF,
+    bit for bit, so the hybrid op's output is exact too."""
+    r = np.random.default_rng(3)
+    x = (r.standard_normal((1, 6, 6, 8)) * 7).astype(np.float32)
+    x.reshape(-1)[:6] = [-120, -104.5, -9.5, 16.7, 40, 0]
+    content = _before_hybrid_conv(x.shape, ("LOGISTIC", [], ("f", list(x.shape)), None), 8)
+    assert_bit_exact(content, x)
+
+
+@pytest.mark.parametrize("channels", [8, 6, 3])
+def test_hybrid_depthwise_scales_as_litert(channels):
+    """A per-channel hybrid DEPTHWISE_CONV_2D (EfficientNet's, dynamic-range) scales its sums as
+    LiteRT's x86 build does: channels in whole groups of 4 by (sum x channel scale) x image scale,
+    the last channels % 4 by (sum x image scale) x channel scale (its NEON loop and its scalar
+    tail), bit for bit, so the hybrid op after it quantizes the same values."""
+    r = np.random.default_rng(channels)
+    x = (r.standard_normal((1, 9, 9, channels)) * 3).astype(np.float32)
+    w = r.integers(-127, 128, (1, 3, 3, channels)).astype(np.int8)
+    scales = r.uniform(0.001, 0.05, channels).astype(np.float32)
+    dw = ("DEPTHWISE_CONV_2D", [dict(name="w", data=w, quantization=(scales, np.zeros(channels, np.int64), 3)),
+                                dict(name="b", data=r.standard_normal(channels).astype(np.float32))],
+          ("f", [1, 5, 5, channels]), dict(padding="SAME", stride_h=2, stride_w=2, depth_multiplier=1))
+    assert_bit_exact(_before_hybrid_conv(x.shape, dw, channels), x)
+
+
 def test_only_ops_feeding_a_hybrid_op_are_marked():
     r = np.random.default_rng(0)
     w = r.standard_normal((4, 1, 1, 4)).astype(np.float32)

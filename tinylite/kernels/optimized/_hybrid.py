@@ -273,9 +273,9 @@ def product_dtype(weights, axis):
 
 def rescale_calls(dst, scale, bias, clamp):
     """The reference's float32 epilogue on the products in `dst`, in place:
-    times the (row factor x weight scale) `scale`, plus the float32 `bias`
-    (or None), clamped to `clamp` (lo, hi, or None)."""
-    calls = [partial(np.multiply, dst, scale, out=dst)]
+    times the (row factor x weight scale) `scale` (None: already scaled), plus
+    the float32 `bias` (or None), clamped to `clamp` (lo, hi, or None)."""
+    calls = [] if scale is None else [partial(np.multiply, dst, scale, out=dst)]
     if bias is not None:
         calls.append(partial(np.add, dst, bias, out=dst))
     if clamp is not None:

@@ -331,10 +331,13 @@ class _HybridBuffers:
             calls = [RowQuantizer(x, xq, True, non_negative=node.inputs[0].non_negative)] + list(win.copies)
         quantize = calls[0]
         rows = min(oh, chunk_rows(n * ow * cout))
-        self.scale = np.empty((n, 1, cout), np.float32)
-        calls.append(partial(np.multiply, node.data.q_wscale.astype(np.float32), quantize.sf[:, None, None],
-                             out=self.scale))
-        scale = self.scale.reshape(n, 1, 1, cout)
+        # LiteRT's x86 build scales the sums as its NEON code does (through NEON_2_SSE): channels in
+        # whole groups of 4 by (sum x channel scale) x image scale, the last cout % 4 by its scalar
+        # loop's (sum x image scale) x channel scale: each order rounds differently from a product of
+        # the two scales, and a hybrid op after this one would quantize the difference.
+        wscale = np.ascontiguousarray(node.data.q_wscale, np.float32).reshape(-1)
+        image = quantize.sf.reshape(n, 1, 1, 1)
+        head = cout - cout % 4
         bias = None if node.data.q_bias is None else np.asarray(node.data.q_bias, np.float32)
         outf = out.reshape(n, oh, ow * cout)
         acc64 = None if dtype == np.float32 else np.empty((n, rows, ow * cout), dtype)
@@ -347,7 +350,13 @@ class _HybridBuffers:
             else:
                 calls += win.sum_calls(r0, k, acc64[:, :k], tmp2[:, :k])
                 calls.append(partial(np.copyto, dst, acc64[:, :k], casting="unsafe"))
-            calls += rescale_calls(dst.reshape(n, k, ow, cout), scale, bias, node.data.q_clamp)
+            d4 = dst.reshape(n, k, ow, cout)
+            calls += [partial(np.multiply, d4[..., :head], wscale[:head], out=d4[..., :head]),
+                      partial(np.multiply, d4[..., :head], image, out=d4[..., :head])]
+            if head < cout:
+                calls += [partial(np.multiply, d4[..., head:], image, out=d4[..., head:]),
+                          partial(np.multiply, d4[..., head:], wscale[head:], out=d4[..., head:])]
+            calls += rescale_calls(d4, None, bias, node.data.q_clamp)
         self.calls = calls
 
 
