@@ -103,7 +103,7 @@ def _first_refused(model):
     from ...interpreter import Interpreter, OpResolverType
 
     content = write_model(model)
-    for resolver, kernels in ((OpResolverType.BUILTIN, "tinylite has no {act} kernel for it with these parameters"),
+    for resolver, kernels in ((OpResolverType.BUILTIN, "tinylite's {act} kernels cannot run it with these parameters"),
                               (OpResolverType.BUILTIN_REF, "LiteRT's reference {act} kernel (TFLite Micro's too) "
                                                            "cannot run it with these parameters")):
         try:
