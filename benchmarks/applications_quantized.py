@@ -28,23 +28,7 @@ APPS = [("MobileNet", 96, dict(alpha=0.25)), ("MobileNetV2", 96, dict(alpha=0.35
         ("MobileNetV3Large", 96, dict(minimalistic=True)), ("EfficientNetB0", 96, {}), ("EfficientNetV2B0", 96, {}),
         ("DenseNet121", 64, {}), ("NASNetMobile", 96, {}), ("ResNet50", 64, {}), ("ResNet50V2", 64, {}),
         ("InceptionV3", 96, {}), ("Xception", 96, {}), ("VGG16", 64, {}), ("ConvNeXtTiny", 64, {})]
-MODES = ("int8", "int16x8", "int8io", "dynamic", "float16")
-
-
-def configure(converter, mode, calibration):
-    import tinylite
-
-    converter.optimizations = [tinylite.Optimize.DEFAULT]
-    if mode == "float16":
-        converter.target_spec.supported_types = [np.float16]
-    if mode in ("int8", "int16x8", "int8io"):
-        converter.representative_dataset = lambda: ([a] for a in calibration)
-    if mode == "int16x8":
-        converter.target_spec.supported_ops = [tinylite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
-                                               tinylite.OpsSet.TFLITE_BUILTINS]
-    if mode == "int8io":
-        converter.target_spec.supported_ops = [tinylite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = converter.inference_output_type = np.int8
+MODES = ("int8", "int16x8", "int8io", "dynamic", "float16")       # tinylite.testing.configure_quantization
 
 
 def compare(content, x, resolver) -> str:
@@ -75,6 +59,7 @@ def compare(content, x, resolver) -> str:
 def main(argv=None) -> int:
     import keras
     import tinylite
+    from tinylite.testing import configure_quantization
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", default=None, help="comma-separated names (default: all)")
@@ -92,7 +77,7 @@ def main(argv=None) -> int:
         x = rng.random((1, size, size, 3), dtype=np.float32) * 255
         for mode in args.modes.split(","):
             converter = tinylite.TFLiteConverter.from_keras_model(model)
-            configure(converter, mode, calibration)
+            configure_quantization(converter, mode, lambda: ([a] for a in calibration))
             start = time.process_time()
             try:
                 content = converter.convert()

@@ -352,3 +352,33 @@ def random_inputs(content: bytes, seed: int = 0) -> list:
             info = np.iinfo(dtype)
             feeds.append(rng.integers(info.min, info.max, shape, endpoint=True, dtype=dtype))
     return feeds
+
+
+QUANTIZATION_MODES = ("dynamic", "float16", "int8", "int16x8", "int8io")
+
+
+def configure_quantization(converter, mode: str, representative_dataset=None):
+    """Set a converter to one of TensorFlow's post-training quantization modes, by the names the
+    corpus files carry: "dynamic" (int8 weights), "float16", "int8" (full integer, float
+    fallback), "int16x8" (int16 activations, float fallback) or "int8io" (integer-only, int8
+    input and output); the full-integer modes need `representative_dataset`.
+
+    >>> import tinylite
+    >>> c = tinylite.TFLiteConverter.from_keras_model_file("model.keras")   # doctest: +SKIP
+    >>> configure_quantization(c, "int8io", lambda: ([x[i:i + 1]] for i in range(16)))  # doctest: +SKIP
+    """
+    from .converter.api import Optimize, OpsSet
+
+    if mode not in QUANTIZATION_MODES:
+        raise ValueError(f"quantization mode {mode!r}: expected one of {', '.join(QUANTIZATION_MODES)}")
+    converter.optimizations = [Optimize.DEFAULT]
+    if mode == "float16":
+        converter.target_spec.supported_types = [np.float16]
+    if mode in ("int8", "int16x8", "int8io"):
+        converter.representative_dataset = representative_dataset
+    if mode == "int16x8":
+        converter.target_spec.supported_ops = [OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
+                                               OpsSet.TFLITE_BUILTINS]
+    if mode == "int8io":
+        converter.target_spec.supported_ops = [OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = converter.inference_output_type = np.int8

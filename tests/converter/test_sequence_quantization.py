@@ -19,6 +19,7 @@ layers = keras.layers
 
 import tinylite  # noqa: E402
 from tinylite.converter.quantize import sqnr  # noqa: E402
+from tinylite.testing import configure_quantization  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -102,15 +103,7 @@ def built(name):
 
 def convert(model, mode, calib, **kw):
     c = tinylite.TFLiteConverter.from_keras_model(model)
-    c.optimizations = [tinylite.Optimize.DEFAULT]
-    if mode != "dynamic":
-        c.representative_dataset = lambda: ([calib[i:i + 1]] for i in range(len(calib)))
-    if mode == "int16x8":
-        c.target_spec.supported_ops = [tinylite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
-                                       tinylite.OpsSet.TFLITE_BUILTINS]
-    if mode == "int8io":
-        c.target_spec.supported_ops = [tinylite.OpsSet.TFLITE_BUILTINS_INT8]
-        c.inference_input_type = c.inference_output_type = np.int8
+    configure_quantization(c, mode, lambda: ([calib[i:i + 1]] for i in range(len(calib))))
     for k, v in kw.items():
         setattr(c, k, v)
     return c.convert()
