@@ -34,19 +34,30 @@ _NUM = [np.float32(c) for c in (1.394553628e-8, 2.102733560e-5, 3.520756727e-3, 
 _DEN = [np.float32(c) for c in (8.015776984e-7, 3.326951409e-4, 2.597254514e-2, 4.673548340e-1, 1.0)]
 
 
-def _horner(x2, coefficients):
-    acc = np.full_like(x2, coefficients[0])
-    for c in coefficients[1:]:
-        acc = acc * x2 + c
-    return acc
-
-
 def eval_float_litert(node, inputs, outputs):
     """LiteRT's optimized float TANH (Eigen's), see _CLAMP."""
-    x = np.maximum(np.minimum(inputs[0], _CLAMP), -_CLAMP)
-    x2 = x * x
     with np.errstate(invalid="ignore"):
-        outputs[0][...] = (x2 * x * _horner(x2, _NUM) + x) / _horner(x2, _DEN)
+        for call in _bind_float_litert(node, inputs, outputs):
+            call()
+
+
+def _horner(x2, coefficients, acc):
+    """Calls writing the polynomial (highest degree first) at x2 into acc, by Horner's rule."""
+    calls = [partial(np.multiply, x2, coefficients[0], out=acc), partial(np.add, acc, coefficients[1], out=acc)]
+    for c in coefficients[2:]:
+        calls += [partial(np.multiply, acc, x2, out=acc), partial(np.add, acc, c, out=acc)]
+    return calls
+
+
+@binds(eval_float_litert)
+def _bind_float_litert(node, inputs, outputs):
+    x, out = inputs[0], outputs[0]
+    xc, x2, num, den = (np.empty(out.shape, np.float32) for _ in range(4))
+    return ([partial(np.minimum, x, _CLAMP, out=xc), partial(np.maximum, xc, -_CLAMP, out=xc),
+             partial(np.multiply, xc, xc, out=x2)] + _horner(x2, _NUM, num) + _horner(x2, _DEN, den)
+            # (x**3 p + x) / q, x**3 as x**2 x.
+            + [partial(np.multiply, x2, xc, out=x2), partial(np.multiply, x2, num, out=num),
+               partial(np.add, num, xc, out=num), partial(np.divide, num, den, out=out)])
 
 
 @binds(eval_float)
