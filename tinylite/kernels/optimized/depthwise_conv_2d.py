@@ -304,8 +304,9 @@ def prepare_hybrid(node, reference_fn):
     """LiteRT's hybrid depthwise convolution: each image quantized to int8 as a
     whole (see _hybrid), the taps summed exactly in float32 (|sum| <= 255 *
     sum|taps| < 2**24 checked, else float64) by the einsum windows above,
-    then float32(sum) x (weight scale x image scale), bias and clamp as the
-    reference computes them."""
+    then the float32 sums scaled as LiteRT's optimized kernel scales them (by the
+    weight scale, then the image scale, on whole groups of 4 channels; see
+    _HybridBuffers), bias and clamp."""
     d = node.draft(OpData)
     dtype = product_dtype(d.q_taps, (0, 1))
     d.opt_hdw = dict(taps=d.q_taps.astype(dtype), dtype=dtype)
