@@ -156,6 +156,13 @@ def _body_subgraph(model: Model, op_name: str | None, inputs: list, outputs: lis
     _add_op(model, sg, op_name, op_inputs, list(sg.outputs), options)
 
 
+def _split_options(options):
+    """(builtin options, version, custom options): bytes are a custom op's options."""
+    if isinstance(options, (bytes, bytearray)):
+        return None, 1, bytes(options)
+    return options, 1, None
+
+
 def chain_model(x, ops: list, signature: bool = True) -> bytes:
     """A model running ``ops`` one after another on the input ``x`` (a
     ``(name, shape[, dtype])`` tuple or dict, as for single_op_model).
@@ -163,7 +170,8 @@ def chain_model(x, ops: list, signature: bool = True) -> bytes:
     Each op is ``(op_name, extra_inputs, output, options)``: the previous
     op's output is its first input, ``extra_inputs`` follow (descriptions as
     above, usually constants, ``None`` for an omitted input) and ``output``
-    describes its one output.  The last output is the model's.
+    describes its one output.  The last output is the model's.  A custom
+    op's ``options`` are its raw custom options (bytes, e.g. a FlexBuffer).
 
     >>> content = chain_model(("x", [1, 4, 4, 1]), [
     ...     ("MAX_POOL_2D", [], ("p", [1, 2, 2, 1]), dict(padding="VALID", stride_w=2, stride_h=2,
@@ -191,7 +199,7 @@ def chain_model(x, ops: list, signature: bool = True) -> bytes:
                 op_inputs.append(len(sg.tensors) - 1)
         sg.tensors.append(_tensor(model, output))
         current = len(sg.tensors) - 1
-        _add_op(model, sg, op_name, op_inputs, [current], options)
+        _add_op(model, sg, op_name, op_inputs, [current], *_split_options(options))
     sg.outputs = [current]
     return _finish(model, sg, signature)
 
@@ -203,7 +211,7 @@ def graph_model(tensors: list, ops: list, outputs: list, signature: bool = True)
     RESOURCE tensor); the ones that are neither constant nor written by an op
     become the model's inputs.  ``ops``: ``(op_name, input_names, output_names,
     options)`` run in order (``None`` for an omitted input); ``outputs``: the
-    names of the model's outputs.
+    names of the model's outputs.  A custom op's options are bytes, as for chain_model.
 
     >>> content = graph_model([("x", [2]), ("y", [2]), ("z", [2])],
     ...                       [("ABS", ["x"], ["y"], None), ("NEG", ["y"], ["z"], None)], ["z"])
@@ -224,7 +232,8 @@ def graph_model(tensors: list, ops: list, outputs: list, signature: bool = True)
     written = {n for _, _, outs, _ in ops for n in outs}
     sg.inputs = [i for i, t in enumerate(sg.tensors) if t.buffer == 0 and t.name not in written and not t.is_variable]
     for op_name, ins, outs, options in ops:
-        _add_op(model, sg, op_name, [-1 if n is None else names[n] for n in ins], [names[n] for n in outs], options)
+        _add_op(model, sg, op_name, [-1 if n is None else names[n] for n in ins], [names[n] for n in outs],
+                *_split_options(options))
     sg.outputs = [names[n] for n in outputs]
     return _finish(model, sg, signature)
 

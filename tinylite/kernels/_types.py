@@ -63,6 +63,9 @@ INPUT_TYPES = {
         ('int8',),
         ('uint8',),
     ],
+    'AudioSpectrogram': [
+        ('float32',),
+    ],
     'BATCH_MATMUL': [
         ('float32', 'float32'),
         ('float32', 'int8'),
@@ -385,9 +388,11 @@ INPUT_TYPES = {
         ('float32', 'float32', 'float32'),
         ('float32', 'int8'),
         ('float32', 'int8', 'float32'),
+        ('int16', 'int16'),
         ('int16', 'int16', '-'),
         ('int16', 'int16', 'int32'),
         ('int16', 'int16', 'int64'),
+        ('int16', 'int8'),
         ('int16', 'int8', '-'),
         ('int16', 'int8', 'int32'),
         ('int16', 'int8', 'int64'),
@@ -687,6 +692,9 @@ INPUT_TYPES = {
     'MaxUnpooling2D': [
         ('float32', 'float32'),
     ],
+    'Mfcc': [
+        ('float32', 'int32'),
+    ],
     'NEG': [
         ('float16',),
         ('float32',),
@@ -710,6 +718,12 @@ INPUT_TYPES = {
         ('int64', 'int64'),
         ('int8', 'int8'),
         ('uint8', 'uint8'),
+    ],
+    'NumericVerify': [
+        ('float16', 'float32'),
+        ('int16', 'float32'),
+        ('int8', 'float32'),
+        ('uint8', 'float32'),
     ],
     'ONE_HOT': [
         ('int32', 'int32', 'bool', 'bool'),
@@ -767,6 +781,7 @@ INPUT_TYPES = {
         ('float32', 'float32'),
         ('int16', 'int8'),
         ('int8', 'int8'),
+        ('uint8', 'uint8'),
     ],
     'QUANTIZE': [
         ('float32',),
@@ -1440,5 +1455,9 @@ INPUT_TYPES = {
         ('float32',),
         ('int32',),
         ('int64',),
+    ],
+    'aeq.hadamard_rotation': [
+        ('float32',),
+        ('int32',),
     ],
 }

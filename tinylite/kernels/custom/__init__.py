@@ -15,6 +15,10 @@ import importlib
 # custom_code -> module in this package
 BUNDLED: dict[str, str] = {
     "TFLite_Detection_PostProcess": "detection_postprocess",
+    "AudioSpectrogram": "audio_spectrogram",
+    "Mfcc": "mfcc",
+    "NumericVerify": "numeric_verify",
+    "aeq.hadamard_rotation": "hadamard_rotation",
     # MediaPipe's ops, which LiteRT runs through XNNPACK.
     "Convolution2DTransposeBias": "convolution_2d_transpose_bias",
     "MaxPoolingWithArgmax2D": "max_pooling_with_argmax_2d",
