@@ -175,6 +175,35 @@ class OpZoo(tf.Module):
                                                                  keepdims=True), axis=2))}
 
 
+class IntDtypes(tf.Module):
+    """int64 / float64 / scalar signature inputs and outputs, the casts between them, int64
+    indices, broadcast_to and zeros_like on a run-time batch (the types TensorFlow keeps and
+    tinylite computes narrowed)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x"),
+                                  tf.TensorSpec([4], tf.int64, name="ids"),
+                                  tf.TensorSpec([4], tf.int64, name="other"),
+                                  tf.TensorSpec([2], tf.float64, name="wide"),
+                                  tf.TensorSpec([], tf.float32, name="gain")])
+    def __call__(self, x, ids, other, wide, gain):
+        table = tf.constant(np.arange(12, dtype=np.float32).reshape(6, 2))
+        small = tf.math.floormod(other, 6)
+        # ids holds values past int32 (the casts wrap them as TensorFlow's do); the arithmetic runs on
+        # values int32 holds, as tinylite computes int64 tensors narrowed (README, "int64").
+        return {"sum": other + other * other, "scaled": other * 3 - 1, "narrow": tf.cast(ids, tf.int32),
+                "widened": tf.cast(tf.cast(ids, tf.int32), tf.int64),
+                "arg": tf.argmax(x, axis=1) + 1, "rows": tf.gather(table, small),
+                "wide": wide * 2.0 + 1.0, "gained": x * gain,
+                "tiled": tf.broadcast_to(x[:1], [3, 3]) + 1.0,
+                "zeros": tf.zeros_like(x) + gain}
+
+
+INT_DTYPES_FEEDS = {"x": np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3),
+                    "ids": np.array([3, -(2**33) + 5, 2**31 + 7, 11], np.int64),     # wrap as int32 casts do
+                    "other": np.array([1, -4, 9, 2], np.int64),
+                    "wide": np.array([0.5, -2.25], np.float64), "gain": np.float32(1.5)}
+
+
 def sample(spec, rng, n=4):
     shape = [n] + [6 if d is None else int(d) for d in spec.shape[1:]]
     if spec.dtype.is_integer:
@@ -182,7 +211,7 @@ def sample(spec, rng, n=4):
     return rng.normal(size=shape).astype(np.float32)
 
 
-def save(name, obj, is_keras=True):
+def save(name, obj, is_keras=True, feeds=None):
     d = OUT / name
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
@@ -197,7 +226,7 @@ def save(name, obj, is_keras=True):
     fn = loaded.signatures["serving_default"]
     rng = np.random.default_rng(0)
     specs = fn.structured_input_signature[1]
-    feeds = {k: sample(s, rng) for k, s in sorted(specs.items())}
+    feeds = feeds or {k: sample(s, rng) for k, s in sorted(specs.items())}
     outs = fn(**{k: tf.constant(v) for k, v in feeds.items()})
     arrays = {f"in_{k}": v for k, v in feeds.items()}
     arrays.update({f"out_{k}": np.asarray(v) for k, v in sorted(outs.items())})
@@ -225,6 +254,8 @@ def main(argv=None):
         save("tf_module", Module(), is_keras=False)
     if not only or "op_zoo" in only:
         save("op_zoo", OpZoo(), is_keras=False)
+    if not only or "int_dtypes" in only:
+        save("int_dtypes", IntDtypes(), is_keras=False, feeds=INT_DTYPES_FEEDS)
     return 0
 
 

@@ -18,8 +18,15 @@ from tinylite.errors import ConverterError
 KERAS_EXPORTS = ["mnist_cnn", "fashion_cnn", "rnet", "mlp5"]
 
 
-def _relative_close(got, want, what):
+def _relative_close(got, want, what, same_type=False):
+    """Within 1e-4 of the largest reference magnitude; with `same_type` (a reference straight from
+    TensorFlow), of its type too, and integers equal."""
     assert got.shape == want.shape, f"{what}: shape {got.shape} != {want.shape}"
+    if same_type:
+        assert got.dtype == want.dtype, f"{what}: type {got.dtype} where TensorFlow gives {want.dtype}"
+    if want.dtype.kind in "iub":
+        np.testing.assert_array_equal(got, want, err_msg=what)
+        return
     err = float(np.max(np.abs(got.astype(np.float64) - want)))
     bound = 1e-4 * float(np.max(np.abs(want)))
     assert err <= bound, f"{what}: max abs error {err:.3g} > 1e-4 * max|ref| = {bound:.3g}"
@@ -285,7 +292,8 @@ def test_tinylite_convert_dir_and_pb(corpus, tmp_path):
 # -- scripts/make_tf_fixtures.py with TensorFlow at fixture time) ------------------------------
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "saved_models")
-FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "gru", "tf_module", "op_zoo"]
+FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "gru", "tf_module", "op_zoo",
+                  "int_dtypes"]
 
 
 @pytest.mark.parametrize("name", FIXTURE_MODELS)
@@ -301,7 +309,7 @@ def test_fixture_saved_model(name):
         assert sorted(sig["inputs"]) == sorted(feeds) and sorted(sig["outputs"]) == sorted(refs)
         got = ip.get_signature_runner("serving_default")(**feeds)
         for k, want in refs.items():
-            _relative_close(got[k], want, f"{runtime} {name} {k}")
+            _relative_close(got[k], want, f"{runtime} {name} {k}", same_type=True)
 
 
 @pytest.mark.parametrize("name,fused", [("lstm", True), ("lstm_seq", True), ("lstm_varlen", True), ("gru", False)])

@@ -13,6 +13,7 @@ _RUNTIME = {
     "DEPTHWISE_CONV_2D": ["1.5.0", "1.12.0", "1.14.0", "2.2.0", "2.3.0", "2.3.0"],
     "ADD": ["1.5.0", "1.14.0", "2.4.0", "2.6.0"],
     "ADD_N": ["1.14.0"],
+    "BROADCAST_TO": ["2.5.0", "2.5.0", "2.5.0"],     # version 1 was never registered (see op_version)
     "SPACE_TO_BATCH_ND": ["1.6.0", "1.14.0", "2.3.0"],
     "SUB": ["1.6.0", "1.14.0", "2.3.0", "2.4.0", "2.4.0"],
     "DIV": ["1.6.0", "2.3.0"],
@@ -172,6 +173,9 @@ def op_version(model, sg, op) -> int:
         if "INT8" in types:
             return 3
         return 2 if "UINT32" in types else 1
+    if name == "BROADCAST_TO":
+        # LiteRT registers versions 2 to 4 only (version 1 was never a kernel).
+        return 3 if t0 in ("INT8", "INT16") else 2
     if name == "TILE":
         return 3 if t0 == "INT8" else 2 if t0 == "STRING" else 1
     if name == "PACK":

@@ -265,22 +265,37 @@ def lower_graph(builder, graph, inputs, outputs, fixed_batch=False, preset=None)
         if shape is None:
             shape = _placeholder_shape(node)
         if shape is None:
-            raise ConverterError(f"input {key!r} ({ref}) has an unknown rank; give its shape (input_shapes)")
+            raise ConverterError(f"input {key!r} ({ref}) has an unknown rank; give its shape (from_frozen_graph's "
+                                 "input_shapes; for a SavedModel, export it with a tf.TensorSpec of known rank in "
+                                 "the input_signature)")
         if fixed_batch:
             shape = tuple(1 if d is None else d for d in shape)
         dt = dtype_of(dtype, f"input {key!r}")
         tname = name if fixed_batch else (ref if ":" in ref else ref + ":0")
         val = builder.input(tname, shape, dt, signature_name=key)
+        narrow = _narrowed(dt)
+        if narrow != np.dtype(dt):
+            # The input keeps its signature type; the graph computes it as every int64 / float64
+            # tensor here (int32 / float32, see ops._tflite_dtype), so the types of the ops it feeds
+            # agree with their constants'.
+            val = builder.op("CAST", [val], shape, tname + "/narrowed",
+                             {"in_data_type": np.dtype(dt).name.upper(), "out_data_type": narrow.name.upper()},
+                             out_dtypes=narrow)
         scope.memo[name] = [val]
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 20000))
     try:
         results = []
-        for key, ref in outputs:
+        for key, ref, *dtype in outputs:
             sym = low.get(scope, ref)
-            results.append((key, ref, sym))
-        for key, ref, sym in results:
+            results.append((key, ref, sym, dtype_of(dtype[0], f"output {key!r}") if dtype else None))
+        for key, ref, sym, dtype in results:
             val = low.v(sym, ref)
+            if dtype is not None and np.dtype(dtype) != np.dtype(val.dtype) and _narrowed(dtype) == np.dtype(val.dtype):
+                # An int64 / float64 output, computed narrowed, gets its signature type back.
+                val = builder.op("CAST", [val], val.shape, ref + "/widened",
+                                 {"in_data_type": np.dtype(val.dtype).name.upper(),
+                                  "out_data_type": np.dtype(dtype).name.upper()}, out_dtypes=np.dtype(dtype))
             if val.index in builder.sg.inputs or val.index in builder.sg.outputs or val.const is not None:
                 val = builder.op("RESHAPE", [val, builder.const(np.array([-1 if d is None else d for d in val.shape],
                                                                           np.int32), ref + "/shape")],
@@ -292,9 +307,14 @@ def lower_graph(builder, graph, inputs, outputs, fixed_batch=False, preset=None)
         sys.setrecursionlimit(limit)
 
 
+def _narrowed(dtype):
+    dtype = np.dtype(dtype)
+    return {np.dtype(np.int64): np.dtype(np.int32), np.dtype(np.float64): np.dtype(np.float32)}.get(dtype, dtype)
+
+
 def _placeholder_shape(node):
     shape = _attr(node, "shape")
-    if not shape or shape.get("unknown_rank"):
+    if shape is None or shape.get("unknown_rank"):
         return None
     return tuple(None if d.get("size", 0) < 0 else int(d.get("size", 0)) for d in shape.get("dim", []))
 

@@ -585,8 +585,8 @@ def _zeros_like(low, scope, node):
 def _fill_like(low, x, val, name):
     shape = low.b.op("SHAPE", [low.v(x, name + "/x")], (len(x.shape),), name + "/shape", {"out_type": "INT32"},
                      out_dtypes=np.int32)
-    return low.b.op("FILL", [shape, low.b.const(np.array(val, _tflite_dtype(x.dtype)), name + "/value")], x.shape,
-                    name)
+    dt = _tflite_dtype(x.dtype)
+    return low.b.op("FILL", [shape, low.b.const(np.array(val, dt), name + "/value")], x.shape, name, out_dtypes=dt)
 
 
 @op("Range")
@@ -610,9 +610,11 @@ def _cast(low, scope, node):
         if dst.kind in "iu":
             return Partial(x.vals, x.scalar, x.emit, np.int32, x.origin)
         x = x.emit()
-    if _tflite_dtype(dst) == _tflite_dtype(x.dtype):
+    # The Value's own type, not its narrowed one: a Cast of a value that is really int64 (or float64)
+    # to int32 truncates it, and must run.
+    if _tflite_dtype(dst) == np.dtype(x.dtype):
         return x
-    return low.b.op("CAST", [x], x.shape, node["name"], {"in_data_type": np.dtype(_tflite_dtype(x.dtype)).name.upper(),
+    return low.b.op("CAST", [x], x.shape, node["name"], {"in_data_type": np.dtype(x.dtype).name.upper(),
                                                          "out_data_type": np.dtype(_tflite_dtype(dst)).name.upper()},
                     out_dtypes=_tflite_dtype(dst))
 
@@ -1264,7 +1266,9 @@ def _argmax(low, scope, node):
     shp = _shape(x)
     axis %= len(shp)
     kind = "ARG_MAX" if node["op"] == "ArgMax" else "ARG_MIN"
-    out_t = np.int64 if np.dtype(out_t) == np.int64 else np.int32
+    # int64 indices compute as int32, as every int64 tensor here (see _tflite_dtype): an int64
+    # ARG_MAX would meet int32 constants in the arithmetic after it.
+    out_t = _tflite_dtype(out_t)
     return _emit(low, kind, [x, np.array([axis], np.int32)], shp[:axis] + shp[axis + 1:], node["name"],
                  {"output_type": np.dtype(out_t).name.upper()}, out_dtype=out_t)
 

@@ -75,7 +75,8 @@ def _read(path, what):
 
 
 def _shape(proto):
-    if not proto or proto.get("unknown_rank"):
+    # An empty TensorShapeProto is a scalar's shape (rank 0); only a missing one or unknown_rank is unknown.
+    if proto is None or proto.get("unknown_rank"):
         return None
     return tuple(None if d.get("size", 0) < 0 else int(d.get("size", 0)) for d in proto.get("dim", []))
 
@@ -129,7 +130,7 @@ def load_saved_model(saved_model_dir, signature_keys=None, tags=None):
         s = sigs[k]
         ins = [(name, info.get("name", ""), info.get("dtype", 1), _shape(info.get("tensor_shape")))
                for name, info in sorted(s.get("inputs", {}).items())]
-        outs = [(name, info.get("name", "")) for name, info in sorted(s.get("outputs", {}).items())]
+        outs = [(name, info.get("name", ""), info.get("dtype", 1)) for name, info in sorted(s.get("outputs", {}).items())]
         signatures.append(Signature(k, ins, outs))
     _restore(g, meta, saved_model_dir)
     return g, signatures
