@@ -12,7 +12,7 @@ from tinylite.errors import InvalidModelError, PrepareError, TinyliteError
 from tinylite.flatbuffer import read_model, write_model
 from tinylite.testing import chain_model, single_op_model
 
-from oracle import litert_interpreter
+from oracle import litert_interpreter, run_litert, run_tinylite
 
 INTERNALS = re.compile(r"IndexError|KeyError|AttributeError|TypeError|OverflowError|ZeroDivisionError|NoneType|"
                        r"UFunc|index out of range|negative dimensions are not allowed|cannot reshape|Cannot cast")
@@ -134,11 +134,31 @@ def test_per_channel_scale_count_must_match_the_channels_like_litert():
         ip.allocate_tensors()
 
 
-@pytest.mark.parametrize("scale", [np.inf, 0.0, np.nan, -0.5])
-def test_quantization_scale_must_be_finite_and_positive(scale):
+@pytest.mark.parametrize("scale", [np.inf, np.nan, -0.5])
+def test_quantization_scale_must_be_finite_and_not_negative(scale):
     content = per_channel_fc([0.01, scale, 0.03, 0.04])
     clean_error(content, InvalidModelError, r"tensor 1 \('w'\) \(INT8\) has quantization scale 1 .*finite and "
-                "greater than zero")
+                "not negative")
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16])
+def test_zero_scale_runs_like_litert(dtype):
+    """TensorFlow's 16x8 files give a tensor of zeros (a dynamic-batch RNN's initial state, then
+    multiplied into the cell and through FULLY_CONNECTED) scale 0; LiteRT runs them, its
+    multipliers then 0.  (LiteRT's ADD aborts on a zero scale; tinylite's runs.)"""
+    zeros = dict(name="zeros", shape=[4], dtype=dtype, quantization=(0.0, 0), data=np.zeros(4, dtype))
+    content = single_op_model("MUL", [dict(name="x", shape=[4], dtype=dtype, quantization=(0.1, 0)), zeros],
+                              [dict(name="y", shape=[4], dtype=dtype, quantization=(0.05, 0))])
+    x = np.array([1, -7, 30, 100], dtype)
+    np.testing.assert_array_equal(run_tinylite(content, [x])[0], run_litert(content, [x])[0])
+    fc = single_op_model("FULLY_CONNECTED", [
+        dict(name="state", shape=[2, 4], dtype=dtype, quantization=(0.0, 0)),
+        dict(name="w", shape=[3, 4], dtype=np.int8, quantization=(0.02, 0), data=np.arange(12, dtype=np.int8).reshape(3, 4)),
+        dict(name="b", shape=[3], dtype=np.int64 if dtype == np.int16 else np.int32, quantization=(0.0, 0),
+             data=np.array([5, -3, 0]))],
+        [dict(name="y", shape=[2, 3], dtype=dtype, quantization=(0.05, 1 if dtype == np.int8 else 0))])
+    state = np.zeros((2, 4), dtype)
+    np.testing.assert_array_equal(run_tinylite(fc, [state])[0], run_litert(fc, [state])[0])
 
 
 def test_scales_whose_product_overflows_say_so():

@@ -91,7 +91,9 @@ def validate_subgraph(model: Model, index: int) -> None:
 
 
 def _integer_scales_valid(sg) -> bool:
-    """Whether every integer tensor's quantization scales are finite and positive: one vector
+    """Whether every integer tensor's quantization scales are finite and not negative (0 is a
+    constant's scale where TensorFlow quantized a tensor of zeros, the initial state of a
+    dynamic-batch RNN in 16x8 files; LiteRT runs those, its multipliers then 0): one vector
     test over the subgraph (a test per tensor cost ~6 us each); _check_tensor names the first
     bad one when this fails."""
     parts = [t.quantization.scale for t in sg.tensors
@@ -100,7 +102,7 @@ def _integer_scales_valid(sg) -> bool:
     if not parts:
         return True
     scales = np.concatenate(parts, axis=None).astype(np.float64)
-    return bool(np.all(np.isfinite(scales) & (scales > 0)))
+    return bool(np.all(np.isfinite(scales) & (scales >= 0)))
 
 
 def _check_tensor(sg, i: int, t, bad, scales_ok=False) -> None:
@@ -111,13 +113,13 @@ def _check_tensor(sg, i: int, t, bad, scales_ok=False) -> None:
     scale = q.scale if scales_ok else np.asarray(q.scale, np.float64)
     if type_name in _INTEGER_TYPES and not scales_ok:
         # One vector test over the scales; the loop only runs to name the first bad one.
-        invalid = ~(np.isfinite(scale) & (scale > 0))
+        invalid = ~(np.isfinite(scale) & (scale >= 0))
         if invalid.any():
             k = int(np.argmax(invalid))
             s = float(scale[k])
             which = f"scale {k}" if len(scale) > 1 else "scale"
             bad(f"{_tensor_name(sg, i)} ({type_name}) has quantization {which} {s!r}; a quantized tensor's "
-                "scales must be finite and greater than zero")
+                "scales must be finite and not negative")
     zp = q.zero_point
     if zp is not None and len(zp) and len(zp) != len(scale):
         bad(f"{_tensor_name(sg, i)} has {len(scale)} quantization scales but {len(zp)} zero points; they must "

@@ -95,7 +95,10 @@ def prepare_add_sub(node):
         if node.options.get("pot_scale_int16", True) and all(p for _, p in logs):
             return _prepare_pot16(node, x, y, [l for l, _ in logs])
     left_shift = 15 if x.dtype == np.int16 else 20
-    multipliers = _add_sub_multipliers(x.scale, y.scale, out.scale, left_shift)
+    # LiteRT's SUB takes an output multiplier above 1 (its 8-bit kernel then shifts by a negative
+    # amount: see fx.rounding_divide_by_negative_pot_x86); its ADD does not.
+    above_one = node.op_name == "SUB" and x.dtype in _INT8_TYPES
+    multipliers = _add_sub_multipliers(x.scale, y.scale, out.scale, left_shift, above_one)
     if multipliers is None:
         _unsupported(node, "an output scale this much finer than the input scales")
     d.q_in = [(s.zero_point, left_shift) + m for s, m in zip((x, y), multipliers[:2])]
@@ -111,13 +114,14 @@ def prepare_add_sub(node):
 
 
 @functools.lru_cache(maxsize=1024)
-def _add_sub_multipliers(x_scale, y_scale, out_scale, left_shift):
+def _add_sub_multipliers(x_scale, y_scale, out_scale, left_shift, above_one=False):
     """((mult, shift) of x, of y, of the output) of LiteRT's quantized ADD/SUB, or None where the output
-    multiplier would exceed 1.  Both inputs move to a grid 2**left_shift finer than twice the larger
-    input scale.  (Memoized: numpy float32 scalar operations for every node at every load.)"""
+    multiplier would exceed 1 (unless `above_one`; at most 2**31).  Both inputs move to a grid
+    2**left_shift finer than twice the larger input scale.  (Memoized: numpy float32 scalar
+    operations for every node at every load.)"""
     twice_max = float(_f32(2 * max(_f32(x_scale), _f32(y_scale))))
     real_out = twice_max / float(_f32((1 << left_shift) * _f32(out_scale)))
-    if real_out > 1:
+    if real_out > 1 and not (above_one and real_out < 2.0**31):
         return None
     return (fx.quantize_multiplier(float(x_scale) / twice_max), fx.quantize_multiplier(float(y_scale) / twice_max),
             fx.quantize_multiplier(real_out))
@@ -146,8 +150,17 @@ def _eval_add_sub(node, inputs, outputs):
         a = _rescale(inputs[0], data.q_in[0])
         b = _rescale(inputs[1], data.q_in[1])
     raw = a + b if data.q_sign > 0 else a - b
-    res = fx.multiply_by_quantized_multiplier_smaller_than_one(raw, data.q_out_mult, data.q_out_shift) + data.q_out_zp
     out = outputs[0]
+    if data.q_out_shift > 0:
+        # LiteRT's SUB with an output multiplier above 1 (see fx.rounding_divide_by_negative_pot_x86):
+        # inputs of one shape run its elementwise loop, vectorized in blocks of 4 from the start.
+        high = fx.saturating_rounding_doubling_high_mul(fx.wrap32(np.broadcast_to(raw, out.shape)), data.q_out_mult)
+        vector = None
+        if inputs[0].shape == inputs[1].shape:
+            vector = (np.arange(out.size) < out.size // 4 * 4).reshape(out.shape)
+        res = fx.rounding_divide_by_negative_pot_x86(high, data.q_out_shift, vector) + data.q_out_zp
+    else:
+        res = fx.multiply_by_quantized_multiplier_smaller_than_one(raw, data.q_out_mult, data.q_out_shift) + data.q_out_zp
     out[...] = np.clip(np.broadcast_to(res, out.shape), data.q_lo, data.q_hi)
 
 

@@ -539,8 +539,27 @@ def sigmoidf32(v):
 
 
 def multiply_by_quantized_multiplier_smaller_than_one(x, mult, shift):
-    """MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0)."""
-    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(wrap32(x), mult), -shift)
+    """MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0; for shift > 0 see
+    rounding_divide_by_negative_pot_x86)."""
+    high = saturating_rounding_doubling_high_mul(wrap32(x), mult)
+    if shift > 0:
+        return rounding_divide_by_negative_pot_x86(high, shift)
+    return rounding_divide_by_pot(high, -shift)
+
+
+def rounding_divide_by_negative_pot_x86(x, s: int, vector=None):
+    """gemmlowp's RoundingDivideByPOT(x, -s) for 1 <= s <= 31, as LiteRT 2.3's x86-64 wheel computes
+    it.  C++ leaves a negative shift undefined; x86 gives: in scalar code (shift counts masked to 5
+    or 6 bits) a mask of all ones and x shifted right by 32 - s; in the compiler's 4-wide SSE loop
+    (`vector`: a bool array, True where that loop computes the element) shifts past the width, so
+    x >> 31.  The rounding term then adds 1 to every x >= 0.  LiteRT's quantized SUB reaches this
+    where the output scale is so much finer than the inputs' that its multiplier passes 1 (a range
+    calibrated to 0, as keras.ops.logsumexp's x - x gives).  Measured against LiteRT on x86-64."""
+    x = np.asarray(x, np.int64)
+    shifted = x >> (32 - s)
+    if vector is not None:
+        shifted = np.where(vector, x >> 31, shifted)
+    return shifted + (x >= 0)
 
 
 def checked_log2(scale):

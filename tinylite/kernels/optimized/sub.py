@@ -14,7 +14,10 @@ class OpData(reference.BinaryData, _pair_table.PairTableData):
     """The reference's op data and the table of its results."""
 
 
-@register("SUB", dtypes=(np.int8, np.uint8), when=lambda node, ref: ref is reference._eval_add_sub)
+# Not with an output multiplier above 1: LiteRT's result then depends on where an element falls in
+# its loop (see _fixedpoint.rounding_divide_by_negative_pot_x86), which a table of pairs cannot hold.
+@register("SUB", dtypes=(np.int8, np.uint8),
+          when=lambda node, ref: ref is reference._eval_add_sub and node.data.q_out_shift <= 0)
 def prepare_pair_table(node, reference_fn):
     return _pair_table.plan(node, reference_fn)
 
