@@ -191,11 +191,63 @@ class IntDtypes(tf.Module):
         # ids holds values past int32 (the casts wrap them as TensorFlow's do); the arithmetic runs on
         # values int32 holds, as tinylite computes int64 tensors narrowed (README, "int64").
         return {"sum": other + other * other, "scaled": other * 3 - 1, "narrow": tf.cast(ids, tf.int32),
-                "widened": tf.cast(tf.cast(ids, tf.int32), tf.int64),
+                "widened": tf.cast(tf.cast(ids, tf.int32), tf.int64), "as_float": tf.cast(ids, tf.float32),
+                "squared": tf.square(tf.cast(other, tf.int32)),
                 "arg": tf.argmax(x, axis=1) + 1, "rows": tf.gather(table, small),
                 "wide": wide * 2.0 + 1.0, "gained": x * gain,
                 "tiled": tf.broadcast_to(x[:1], [3, 3]) + 1.0,
                 "zeros": tf.zeros_like(x) + gain}
+
+
+class OpZoo2(tf.Module):
+    """TensorFlow ops that map onto index, 3-D and mask builtins, or onto short spellings of
+    builtins: dilated convolutions (SpaceToBatchND / BatchToSpaceND), GatherNd, ScatterNd, TopKV2,
+    OneHot, Where, segment sums, Conv3D, LRN, MatrixBandPart, one-operand einsum, log1p & co."""
+
+    def __init__(self):
+        rng = np.random.default_rng(3)
+        self.k = tf.Variable(rng.normal(size=(3, 3, 4, 5)).astype(np.float32) * 0.3)
+        self.d = tf.Variable(rng.normal(size=(3, 3, 4, 1)).astype(np.float32) * 0.3)
+        self.k3 = tf.Variable(rng.normal(size=(2, 3, 3, 2, 3)).astype(np.float32) * 0.3)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 9, 9, 4], tf.float32, name="image"),
+                                  tf.TensorSpec([None, 4, 4], tf.float32, name="scores"),
+                                  tf.TensorSpec([1, 4, 6, 6, 2], tf.float32, name="volume"),
+                                  tf.TensorSpec([6], tf.int32, name="labels"),
+                                  tf.TensorSpec([8], tf.float32, name="vec")])
+    def __call__(self, image, scores, volume, labels, vec):
+        atrous = tf.nn.atrous_conv2d(image, self.k, rate=2, padding="SAME")
+        dw = tf.nn.depthwise_conv2d(image, self.d, [1, 1, 1, 1], "SAME", dilations=[2, 2])
+        lrn = tf.nn.local_response_normalization(image, depth_radius=2, bias=1.5, alpha=0.3, beta=0.6)
+        causal = tf.linalg.band_part(scores, -1, 0)
+        band = tf.linalg.band_part(scores, 1, 1)
+        table = tf.reshape(tf.range(24, dtype=tf.float32), [4, 6])
+        picked = tf.gather_nd(table, tf.stack([tf.math.floormod(labels[:3], 4), tf.math.floormod(labels[3:], 6)], 1))
+        scattered = tf.scatter_nd(tf.reshape(tf.math.floormod(labels[:3], 5), [3, 1]), vec[:3], [5])
+        top_values, top_indices = tf.math.top_k(vec, 3)
+        hot = tf.one_hot(tf.math.floormod(labels, 5), 5, on_value=2.0, off_value=-1.0)
+        segs = tf.math.segment_sum(vec[:6], tf.constant([0, 0, 1, 2, 2, 2]))
+        unsorted = tf.math.unsorted_segment_max(vec[:6], tf.math.floormod(labels, 3), 3)
+        conv3 = tf.nn.conv3d(volume, self.k3, [1, 1, 2, 1, 1], "SAME")
+        spread = tf.abs(vec) * 3.0
+        math = tf.stack([tf.math.log1p(spread), tf.math.expm1(vec * 0.5), tf.math.atan(vec), tf.math.rint(vec * 4.0),
+                         tf.math.divide_no_nan(vec, tf.math.floor(vec * 2.0)),
+                         tf.cast(tf.math.is_finite(tf.math.log(spread - 0.5)), tf.float32),
+                         tf.cast(tf.math.is_nan(tf.math.sqrt(vec)), tf.float32)])
+        return {"atrous": atrous, "dw": dw, "lrn": lrn, "causal": causal, "band": band,
+                "transposed": tf.einsum("bij->bji", scores), "summed": tf.einsum("bij->b", scores),
+                "picked": picked, "scattered": scattered, "top_values": top_values, "top_indices": top_indices,
+                "hot": hot, "segs": segs, "unsorted": unsorted, "conv3": conv3, "math": math,
+                "where": tf.where(scores[0] > 0.5)}
+
+
+def _op_zoo2_feeds():
+    rng = np.random.default_rng(4)
+    return {"image": rng.normal(size=(2, 9, 9, 4)).astype(np.float32),
+            "scores": rng.uniform(size=(3, 4, 4)).astype(np.float32),
+            "volume": rng.normal(size=(1, 4, 6, 6, 2)).astype(np.float32),
+            "labels": np.array([7, 2, 11, 5, 0, 3], np.int32),
+            "vec": np.array([0.3, -1.2, 2.5, 0.0, -0.4, 1.1, 0.5, -2.6], np.float32)}
 
 
 INT_DTYPES_FEEDS = {"x": np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3),
@@ -254,6 +306,8 @@ def main(argv=None):
         save("tf_module", Module(), is_keras=False)
     if not only or "op_zoo" in only:
         save("op_zoo", OpZoo(), is_keras=False)
+    if not only or "op_zoo2" in only:
+        save("op_zoo2", OpZoo2(), is_keras=False, feeds=_op_zoo2_feeds())
     if not only or "int_dtypes" in only:
         save("int_dtypes", IntDtypes(), is_keras=False, feeds=INT_DTYPES_FEEDS)
     return 0

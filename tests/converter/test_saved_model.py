@@ -293,7 +293,7 @@ def test_tinylite_convert_dir_and_pb(corpus, tmp_path):
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "saved_models")
 FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "gru", "tf_module", "op_zoo",
-                  "int_dtypes"]
+                  "op_zoo2", "int_dtypes"]
 
 
 @pytest.mark.parametrize("name", FIXTURE_MODELS)
@@ -481,3 +481,16 @@ def test_lstm_of_run_time_length(steps):
     for ip in (litert_interpreter(a), tinylite.Interpreter(model_content=a)):
         _relative_close(ip.get_signature_runner("serving_default")(seq=x)["output_0"], want.astype(np.float64),
                         f"{steps} steps")
+
+
+def test_a_file_the_runtime_cannot_prepare_is_refused():
+    """The TF frontend maps ops without knowing every kernel's types; as TensorFlow's converter, a
+    conversion whose file no runtime can prepare (SQUARE on int32) fails instead of writing it."""
+    from tinylite.converter.api import _check_runs
+    from tinylite.errors import ConverterError
+    from tinylite.testing import single_op_model
+
+    dynamic = dict(shape=[1, 3], shape_signature=[-1, 3], dtype=np.float32)
+    _check_runs(single_op_model("SQUARE", [dict(name="x", **dynamic)], [dict(name="y", **dynamic)]))
+    with pytest.raises(ConverterError, match=r"cannot run: .*SQUARE.*int32"):
+        _check_runs(single_op_model("SQUARE", [("x", [4], np.int32)], [("y", [4], np.int32)]))

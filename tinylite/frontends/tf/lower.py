@@ -120,6 +120,7 @@ class Lowerer:
         self.flattened: dict = {}       # Value index -> Value a RESHAPE merged all but the last axis of
         self.fc_flat: dict = {}         # FULLY_CONNECTED output index -> (operator, unflattened input)
         self.stacked_one: dict = {}     # Value index -> the one element a TensorListStack stacked
+        self.wide: dict = {}            # narrowed input's Value index -> the int64 / float64 input it casts
 
     # -- values --
 
@@ -209,7 +210,7 @@ class Lowerer:
         return [r for r in node.get("input", ()) if not r.startswith("^")]
 
     def lower_node(self, scope, node):
-        from .ops import OPS
+        from .ops_extra import OPS      # ops.py's lowerings and ops_extra.py's
 
         op = node.get("op")
         if op in PASSTHROUGH:
@@ -278,9 +279,11 @@ def lower_graph(builder, graph, inputs, outputs, fixed_batch=False, preset=None)
             # The input keeps its signature type; the graph computes it as every int64 / float64
             # tensor here (int32 / float32, see ops._tflite_dtype), so the types of the ops it feeds
             # agree with their constants'.
+            wide = val
             val = builder.op("CAST", [val], shape, tname + "/narrowed",
                              {"in_data_type": np.dtype(dt).name.upper(), "out_data_type": narrow.name.upper()},
                              out_dtypes=narrow)
+            low.wide[val.index] = wide
         scope.memo[name] = [val]
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 20000))

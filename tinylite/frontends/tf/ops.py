@@ -610,6 +610,11 @@ def _cast(low, scope, node):
         if dst.kind in "iu":
             return Partial(x.vals, x.scalar, x.emit, np.int32, x.origin)
         x = x.emit()
+    # A cast of an int64 / float64 input to another type reads the input itself, not its narrowed
+    # copy (int64 ids past int32 cast to float as TensorFlow casts them).
+    wide = low.wide.get(getattr(x, "index", None))
+    if wide is not None and _tflite_dtype(dst) != np.dtype(x.dtype):
+        x = wide
     # The Value's own type, not its narrowed one: a Cast of a value that is really int64 (or float64)
     # to int32 truncates it, and must run.
     if _tflite_dtype(dst) == np.dtype(x.dtype):
@@ -767,6 +772,9 @@ def _unary(low, scope, node):
     name = node["name"]
     if kind is None:
         return _emit(low, "DIV", [np.array(1, _dtype(x)), x], _shape(x), name)
+    if kind == "SQUARE" and _dtype(x).kind in "iu":
+        # TFLite's SQUARE takes floats only; an integer square is a product.
+        return _emit(low, "MUL", [x, x], _shape(x), name)
     return _emit(low, kind, [x], _shape(x), name)
 
 

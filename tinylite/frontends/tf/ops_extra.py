@@ -1,0 +1,258 @@
+"""More lowerings of TensorFlow ops (see ops.py for the conventions): ops that map
+onto one TFLite builtin or a short fixed spelling of builtins, as TensorFlow's
+converter legalizes them -- dilated convolutions' SpaceToBatchND/BatchToSpaceND,
+index ops (GatherNd, ScatterNd, TopKV2, OneHot, Where, segment sums), Conv3D,
+LRN, MatrixBandPart (Keras's causal attention mask), single-operand einsum, and
+the math ops with no builtin of their own (Log1p, Expm1, IsNan, IsFinite,
+Atan, Rint, DivNoNan).
+
+OPS here is ops.OPS with these added; the lowerer reads it from this module.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..keras.ops import bshape
+from .lower import _attr
+from .ops import (OPS, _const, _dtype, _einsum as _einsum_two, _emit, _fill_like, _ins, _is_const, _shape,
+                  _tflite_dtype, op)
+
+__all__ = ["OPS"]
+
+
+def _ints(low, scope, node, s, what):
+    return np.asarray(_const(low, scope, node, s, what)).astype(np.int64)
+
+
+# -- space <-> batch (TensorFlow's spelling of a dilated convolution) ----------------------------
+
+@op("SpaceToBatchND", "BatchToSpaceND")
+def _space_batch(low, scope, node):
+    x, b, p = _ins(low, scope, node)
+    block = _ints(low, scope, node, b, "block_shape")
+    to_batch = node["op"] == "SpaceToBatchND"
+    pads = _ints(low, scope, node, p, "paddings" if to_batch else "crops").reshape(-1, 2)
+    shp = _shape(x)
+    # Spatial dimensions padded then divided by the block (to batch), or multiplied then cropped.
+    spatial = [None if d is None else (d + int(a) + int(c)) // int(k) if to_batch else d * int(k) - int(a) - int(c)
+               for d, k, (a, c) in zip(shp[1:1 + len(block)], block, pads)]
+    n = int(np.prod(block))
+    batch = None if shp[0] is None else shp[0] * n if to_batch else shp[0] // n
+    out = (batch,) + tuple(spatial) + tuple(shp[1 + len(block):])
+    kind = "SPACE_TO_BATCH_ND" if to_batch else "BATCH_TO_SPACE_ND"
+    return _emit(low, kind, [x, block.astype(np.int32), pads.astype(np.int32)], out, node["name"])
+
+
+# -- index ops ---------------------------------------------------------------------------------
+
+def _indices(s):
+    """Index constants as int32 (TFLite's index inputs), run-time ones as they are (narrowed)."""
+    return s.astype(np.int32) if _is_const(s) else s
+
+
+@op("GatherNd")
+def _gather_nd(low, scope, node):
+    params, idx = _ins(low, scope, node)
+    if _is_const(params) and _is_const(idx):
+        return params[tuple(np.moveaxis(idx, -1, 0))]
+    ps, ix = _shape(params), _shape(idx)
+    if ix[-1] is None:
+        low.fail(scope, node, "the indices' last dimension (the index depth) must be known")
+    out = tuple(ix[:-1]) + tuple(ps[ix[-1]:])
+    return _emit(low, "GATHER_ND", [params, _indices(idx)], out, node["name"], out_dtype=_tflite_dtype(_dtype(params)))
+
+
+@op("ScatterNd")
+def _scatter_nd(low, scope, node):
+    idx, updates, shape = _ins(low, scope, node)
+    dims = [int(d) for d in _ints(low, scope, node, shape, "shape")]
+    return _emit(low, "SCATTER_ND", [_indices(idx), updates, np.array(dims, np.int32)], tuple(dims), node["name"],
+                 out_dtype=_tflite_dtype(_dtype(updates)))
+
+
+@op("TopKV2")
+def _top_k(low, scope, node):
+    x, k = _ins(low, scope, node)
+    kk = int(_const(low, scope, node, k, "k"))
+    shp = tuple(_shape(x)[:-1]) + (kk,)
+    return _emit(low, "TOPK_V2", [x, np.array(kk, np.int32)], [shp, shp], node["name"],
+                 out_dtype=[_tflite_dtype(_dtype(x)), np.dtype(np.int32)])
+
+
+@op("OneHot")
+def _one_hot(low, scope, node):
+    idx, depth, on, off = _ins(low, scope, node)
+    d = int(_const(low, scope, node, depth, "depth"))
+    axis = int(_attr(node, "axis", -1))
+    shp = list(_shape(idx))
+    axis = len(shp) if axis == -1 else axis
+    shp.insert(axis, d)
+    dt = _tflite_dtype(_dtype(on))
+    on = on.astype(dt) if _is_const(on) else on
+    off = off.astype(dt) if _is_const(off) else off
+    return _emit(low, "ONE_HOT", [_indices(idx), np.array(d, np.int32), on, off], tuple(shp), node["name"],
+                 {"axis": axis}, out_dtype=dt)
+
+
+@op("Where")
+def _where(low, scope, node):
+    (c,) = _ins(low, scope, node)
+    if _is_const(c):
+        return np.argwhere(c).astype(np.int64)
+    # TFLite's WHERE gives int64 coordinates; the graph computes int64 as int32 (ops._tflite_dtype).
+    name = node["name"]
+    found = low.b.op("WHERE", [low.v(c, name + "/condition")], (None, len(_shape(c))), name + "/int64",
+                     out_dtypes=np.int64)
+    return low.b.op("CAST", [found], found.shape, name, {"in_data_type": "INT64", "out_data_type": "INT32"},
+                    out_dtypes=np.int32)
+
+
+@op("SegmentSum")
+def _segment_sum(low, scope, node):
+    data, ids = _ins(low, scope, node)
+    if _is_const(ids):
+        out = (int(ids.max()) + 1 if ids.size else 0,) + tuple(_shape(data)[1:])
+    else:
+        out = (None,) + tuple(_shape(data)[1:])
+    return _emit(low, "SEGMENT_SUM", [data, _indices(ids)], out, node["name"], out_dtype=_tflite_dtype(_dtype(data)))
+
+
+_UNSORTED = {"UnsortedSegmentSum": "UNSORTED_SEGMENT_SUM", "UnsortedSegmentMax": "UNSORTED_SEGMENT_MAX",
+             "UnsortedSegmentMin": "UNSORTED_SEGMENT_MIN", "UnsortedSegmentProd": "UNSORTED_SEGMENT_PROD"}
+
+
+@op(*_UNSORTED)
+def _unsorted_segment(low, scope, node):
+    data, ids, n = _ins(low, scope, node)
+    count = int(_const(low, scope, node, n, "num_segments"))
+    ids_rank = len(_shape(ids))
+    out = (count,) + tuple(_shape(data)[ids_rank:])
+    return _emit(low, _UNSORTED[node["op"]], [data, _indices(ids), np.array([count], np.int32)], out, node["name"],
+                 out_dtype=_tflite_dtype(_dtype(data)))
+
+
+# -- convolution and normalization -------------------------------------------------------------
+
+@op("Conv3D")
+def _conv3d(low, scope, node):
+    x, w = _ins(low, scope, node)
+    w = _const(low, scope, node, w, "the filter")
+    pad = str(_attr(node, "padding", "VALID")).upper()
+    if pad not in ("SAME", "VALID"):
+        low.fail(scope, node, f"padding={pad} is not supported (SAME or VALID)")
+    if str(_attr(node, "data_format", "NDHWC")) != "NDHWC":
+        low.fail(scope, node, f"data_format={_attr(node, 'data_format')} is not supported (NDHWC, as TFLite)")
+    s = [int(v) for v in (_attr(node, "strides") or [1] * 5)]
+    dl = [int(v) for v in (_attr(node, "dilations") or [1] * 5)]
+    from ..keras.ops import conv_out
+
+    shp = _shape(x)
+    spatial = tuple(conv_out(shp[1 + i], w.shape[i], s[1 + i], dl[1 + i], pad.lower()) for i in range(3))
+    return _emit(low, "CONV_3D", [x, w.astype(np.float32), None], (shp[0],) + spatial + (w.shape[4],), node["name"],
+                 {"padding": pad, "stride_d": s[1], "stride_h": s[2], "stride_w": s[3],
+                  "dilation_d_factor": dl[1], "dilation_h_factor": dl[2], "dilation_w_factor": dl[3]})
+
+
+@op("LRN")
+def _lrn(low, scope, node):
+    (x,) = _ins(low, scope, node)
+    opts = {"radius": int(_attr(node, "depth_radius", 5)), "bias": float(_attr(node, "bias", 1.0)),
+            "alpha": float(_attr(node, "alpha", 1.0)), "beta": float(_attr(node, "beta", 0.5))}
+    return _emit(low, "LOCAL_RESPONSE_NORMALIZATION", [x], _shape(x), node["name"], opts)
+
+
+# -- masks and einsum --------------------------------------------------------------------------
+
+def _band(rows, cols, lower, upper):
+    i = np.arange(rows)[:, None]
+    j = np.arange(cols)[None, :]
+    return ((lower < 0) | (i - j <= lower)) & ((upper < 0) | (j - i <= upper))
+
+
+@op("MatrixBandPart")
+def _matrix_band_part(low, scope, node):
+    x, lo, hi = _ins(low, scope, node)
+    lower = int(_const(low, scope, node, lo, "num_lower"))
+    upper = int(_const(low, scope, node, hi, "num_upper"))
+    shp = _shape(x)
+    if shp[-1] is None or shp[-2] is None:
+        low.fail(scope, node, "the matrix dimensions must be known (the band is built as a constant mask)")
+    mask = _band(shp[-2], shp[-1], lower, upper)
+    if _is_const(x):
+        return np.where(mask, x, np.zeros((), x.dtype)).astype(x.dtype)
+    dt = _tflite_dtype(_dtype(x))
+    # A select, not a product: NaN and inf outside the band become 0, as TensorFlow's.
+    return _emit(low, "SELECT_V2", [mask, x, np.zeros((), dt)], shp, node["name"], out_dtype=dt)
+
+
+@op("Einsum")
+def _einsum(low, scope, node):
+    ins = _ins(low, scope, node)
+    eq = str(_attr(node, "equation", "")).replace(" ", "")
+    if len(ins) == 1 and "->" in eq and "." not in eq:
+        return _einsum_one(low, scope, node, ins[0], eq)
+    return _einsum_two(low, scope, node)
+
+
+def _einsum_one(low, scope, node, x, eq):
+    """A one-operand einsum: sums over the indices the output drops, then a transpose."""
+    lhs, out = eq.split("->")
+    if len(set(lhs)) != len(lhs) or any(c not in lhs for c in out):
+        low.fail(scope, node, f"equation {eq!r}: repeated indices (diagonals, traces) are not supported")
+    if _is_const(x):
+        return np.einsum(eq, x)
+    shp = _shape(x)
+    name = node["name"]
+    drop = [k for k, c in enumerate(lhs) if c not in out]
+    kept = [c for c in lhs if c in out]
+    if drop:
+        x = _emit(low, "SUM", [x, np.array(drop, np.int32)], tuple(d for k, d in enumerate(shp) if k not in drop),
+                  name + ("/sum" if kept != list(out) else ""), {"keep_dims": False})
+    if kept != list(out):
+        perm = [kept.index(c) for c in out]
+        x = _emit(low, "TRANSPOSE", [x, np.array(perm, np.int32)], tuple(_shape(x)[p] for p in perm), name)
+    return x
+
+
+# -- math with no builtin of its own -----------------------------------------------------------
+
+def _scalar(dt, value):
+    return np.array(value, _tflite_dtype(dt))
+
+
+@op("Log1p", "Expm1", "IsNan", "IsFinite", "IsInf", "Atan", "Rint", "DivNoNan", "MulNoNan")
+def _math(low, scope, node):
+    ins = _ins(low, scope, node)
+    kind, name = node["op"], node["name"]
+    if all(_is_const(v) for v in ins):
+        fns = {"Log1p": np.log1p, "Expm1": np.expm1, "IsNan": np.isnan, "IsFinite": np.isfinite, "IsInf": np.isinf,
+               "Atan": np.arctan, "Rint": np.rint,
+               "DivNoNan": lambda a, b: np.where(b == 0, 0, a / np.where(b == 0, 1, b)).astype(a.dtype),
+               "MulNoNan": lambda a, b: np.where(b == 0, 0, a * b).astype(a.dtype)}
+        return np.asarray(fns[kind](*ins))
+    x = ins[0]
+    dt, shp = _dtype(x), _shape(x)
+    if kind == "Log1p":        # as TensorFlow's converter legalizes it
+        y = _emit(low, "ADD", [x, _scalar(dt, 1)], shp, name + "/plus_one")
+        return _emit(low, "LOG", [y], shp, name)
+    if kind == "Expm1":
+        y = _emit(low, "EXP", [x], shp, name + "/exp")
+        return _emit(low, "SUB", [y, _scalar(dt, 1)], shp, name)
+    if kind == "IsNan":
+        return _emit(low, "NOT_EQUAL", [x, x], shp, name, out_dtype=np.bool_)
+    if kind in ("IsFinite", "IsInf"):
+        a = _emit(low, "ABS", [x], shp, name + "/abs")
+        cmp = "LESS" if kind == "IsFinite" else "EQUAL"
+        return _emit(low, cmp, [a, _scalar(dt, np.inf)], shp, name, out_dtype=np.bool_)
+    if kind == "Atan":
+        # ATAN2 takes two inputs of one shape (no broadcasting).
+        ones = np.ones(shp, _tflite_dtype(dt)) if None not in shp else _fill_like(low, x, 1, name + "/ones")
+        return _emit(low, "ATAN2", [x, ones], shp, name)
+    if kind == "Rint":
+        return _emit(low, "ROUND", [x], shp, name)
+    y = ins[1]
+    y = y.astype(dt) if _is_const(y) else y
+    both = bshape(shp, _shape(y))
+    zero = _emit(low, "EQUAL", [y, _scalar(dt, 0)], _shape(y), name + "/is_zero", out_dtype=np.bool_)
+    value = _emit(low, "DIV" if kind == "DivNoNan" else "MUL", [x, y], both, name + "/value")
+    return _emit(low, "SELECT_V2", [zero, _scalar(dt, 0), value], both, name, out_dtype=_tflite_dtype(dt))
