@@ -241,6 +241,24 @@ class OpZoo2(tf.Module):
                 "where": tf.where(scores[0] > 0.5)}
 
 
+class DynamicSequence(tf.Module):
+    """A sequence model whose length is only known at run time: positions from tf.range over
+    tf.shape, a slice from a run-time begin, tf.size."""
+
+    def __init__(self):
+        rng = np.random.default_rng(5)
+        self.table = tf.Variable(rng.normal(size=(32, 8)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, 8], tf.float32, name="tokens")])
+    def __call__(self, tokens):
+        length = tf.shape(tokens)[1]
+        positions = tf.gather(self.table, tf.range(length))
+        x = tokens + positions
+        last = tf.slice(x, [0, length - 2, 0], [-1, 2, -1])
+        scale = tf.cast(tf.size(tokens), tf.float32)
+        return {"mixed": x / scale, "last": last, "steps": tf.range(1, length, 2)}
+
+
 def _op_zoo2_feeds():
     rng = np.random.default_rng(4)
     return {"image": rng.normal(size=(2, 9, 9, 4)).astype(np.float32),
@@ -308,6 +326,9 @@ def main(argv=None):
         save("op_zoo", OpZoo(), is_keras=False)
     if not only or "op_zoo2" in only:
         save("op_zoo2", OpZoo2(), is_keras=False, feeds=_op_zoo2_feeds())
+    if not only or "dynamic_sequence" in only:
+        save("dynamic_sequence", DynamicSequence(), is_keras=False,
+             feeds={"tokens": np.random.default_rng(6).normal(size=(2, 5, 8)).astype(np.float32)})
     if not only or "int_dtypes" in only:
         save("int_dtypes", IntDtypes(), is_keras=False, feeds=INT_DTYPES_FEEDS)
     return 0

@@ -374,17 +374,25 @@ def _check_runs(data) -> None:
     """Refuse a file converted from a TensorFlow graph that the runtime cannot prepare, as
     TensorFlow's converter refuses an op on types no TFLite kernel takes (tf.square on int32,
     // on int64, a float16 FULLY_CONNECTED): the frontend maps ops without knowing every
-    kernel's types.  Run-time dimensions are given size 1 for the check."""
+    kernel's types.  Run-time dimensions are given size 1 for the check; where there are some,
+    only a type the kernels refuse fails it (a shape error may come from that size alone: a
+    slice from length - 2 needs a length of 2)."""
     from ..errors import PrepareError, UnsupportedOpError
     from ..interpreter import Interpreter
 
     ip = Interpreter(model_content=bytes(data))
+    dynamic = False
     try:
         for d in ip.get_input_details():
             sig = d.get("shape_signature")
             if sig is not None and any(int(k) < 0 for k in sig):
                 ip.resize_tensor_input(d["index"], [1 if int(k) < 0 else int(k) for k in sig])
-        ip.allocate_tensors()
+                dynamic = True
+        try:
+            ip.allocate_tensors()
+        except PrepareError:
+            if not dynamic:
+                raise
     except (UnsupportedOpError, PrepareError) as e:
         raise ConverterError(f"the converted model cannot run: {e}. TensorFlow's converter refuses such an "
                              "op too; cast its inputs to a type the op takes (see docs/ops.md) before "

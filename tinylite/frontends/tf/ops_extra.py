@@ -256,3 +256,66 @@ def _math(low, scope, node):
     zero = _emit(low, "EQUAL", [y, _scalar(dt, 0)], _shape(y), name + "/is_zero", out_dtype=np.bool_)
     value = _emit(low, "DIV" if kind == "DivNoNan" else "MUL", [x, y], both, name + "/value")
     return _emit(low, "SELECT_V2", [zero, _scalar(dt, 0), value], both, name, out_dtype=_tflite_dtype(dt))
+
+
+# -- run-time sizes ----------------------------------------------------------------------------
+
+@op("Range")
+def _range(low, scope, node):
+    from .ops import _range as _range_const
+
+    ins = _ins(low, scope, node)
+    if all(_is_const(s) for s in ins):
+        return _range_const(low, scope, node)
+    # A run-time length (tf.range(tf.shape(x)[1]), positions in a model with a dynamic sequence):
+    # RANGE, whose output size the runtime computes.
+    dt = _tflite_dtype(next(_dtype(s) for s in ins if not _is_const(s)))
+    vals = [s.astype(dt) if _is_const(s) else s for s in ins]
+    return _emit(low, "RANGE", vals, (None,), node["name"], out_dtype=dt)
+
+
+@op("Slice")
+def _slice(low, scope, node):
+    from .ops import _slice as _slice_const
+
+    x, b, s = _ins(low, scope, node)
+    if _is_const(b) and _is_const(s):
+        return _slice_const(low, scope, node)
+    # A run-time begin (or size): SLICE with that tensor; the output keeps the sizes known here.
+    if _is_const(s):
+        shp = tuple(None if int(v) == -1 else int(v) for v in s.reshape(-1))
+        s = s.astype(np.int32)
+    else:
+        shp = (None,) * len(_shape(x))
+    b = b.astype(np.int32) if _is_const(b) else b
+    return _emit(low, "SLICE", [x, b, s], shp, node["name"])
+
+
+@op("Size")
+def _size(low, scope, node):
+    from .ops import _size as _size_const
+
+    (x,) = _ins(low, scope, node)
+    if None not in _shape(x):
+        return _size_const(low, scope, node)
+    name = node["name"]
+    dims = low.b.op("SHAPE", [low.v(x, name + "/x")], (len(_shape(x)),), name + "/shape", {"out_type": "INT32"},
+                    out_dtypes=np.int32)
+    return _emit(low, "REDUCE_PROD", [dims, np.array([0], np.int32)], (), name, {"keep_dims": False})
+
+
+@op("ResourceGather")
+def _resource_gather(low, scope, node):
+    """tf.gather / tf.nn.embedding_lookup straight on a tf.Variable: GATHER of its value."""
+    from .lower import Resource
+
+    h, indices = _ins(low, scope, node)
+    if not isinstance(h, Resource) or h.load is None:
+        low.fail(scope, node, "gathers from something that is not a variable with a saved value")
+    params = np.asarray(h.load())
+    batch_dims = int(_attr(node, "batch_dims", 0))
+    if _is_const(indices) and batch_dims == 0:
+        return np.take(params, indices, 0)
+    out = tuple(_shape(indices)[batch_dims:]) + tuple(params.shape[1:])
+    return _emit(low, "GATHER", [params, indices], out, node["name"], {"axis": 0, "batch_dims": batch_dims},
+                 out_dtype=_tflite_dtype(params.dtype))
