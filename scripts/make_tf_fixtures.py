@@ -238,7 +238,8 @@ class OpZoo2(tf.Module):
                 "transposed": tf.einsum("bij->bji", scores), "summed": tf.einsum("bij->b", scores),
                 "picked": picked, "scattered": scattered, "top_values": top_values, "top_indices": top_indices,
                 "hot": hot, "segs": segs, "unsorted": unsorted, "conv3": conv3, "math": math,
-                "where": tf.where(scores[0] > 0.5)}
+                "where": tf.where(scores[0] > 0.5), "norm": tf.norm(image, axis=[1, 2]),
+                "trunc": tf.stack([tf.truncatediv(labels - 6, 4), tf.truncatemod(labels - 6, 4)])}
 
 
 class DynamicSequence(tf.Module):

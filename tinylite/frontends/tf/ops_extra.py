@@ -4,7 +4,7 @@ converter legalizes them -- dilated convolutions' SpaceToBatchND/BatchToSpaceND,
 index ops (GatherNd, ScatterNd, TopKV2, OneHot, Where, segment sums), Conv3D,
 LRN, MatrixBandPart (Keras's causal attention mask), single-operand einsum, and
 the math ops with no builtin of their own (Log1p, Expm1, IsNan, IsFinite,
-Atan, Rint, DivNoNan).
+Atan, Rint, DivNoNan, TruncateDiv/Mod, EuclideanNorm).
 
 OPS here is ops.OPS with these added; the lowerer reads it from this module.
 """
@@ -319,3 +319,40 @@ def _resource_gather(low, scope, node):
     out = tuple(_shape(indices)[batch_dims:]) + tuple(params.shape[1:])
     return _emit(low, "GATHER", [params, indices], out, node["name"], {"axis": 0, "batch_dims": batch_dims},
                  out_dtype=_tflite_dtype(params.dtype))
+
+
+@op("TruncateDiv", "TruncateMod")
+def _truncate(low, scope, node):
+    """Integer division rounding toward zero: TFLite's int32 DIV is C's; the remainder is
+    x - trunc(x / y) * y."""
+    x, y = _ins(low, scope, node)
+    if _is_const(x) and _is_const(y):
+        q = np.trunc(np.true_divide(x, y)).astype(np.result_type(x, y))
+        return q if node["op"] == "TruncateDiv" else (x - q * y).astype(q.dtype)
+    dt = _dtype(x) if not _is_const(x) else _dtype(y)
+    if _tflite_dtype(dt) != np.dtype(np.int32):
+        low.fail(scope, node, f"on {np.dtype(dt).name}: TFLite's DIV truncates only int32")
+    x = x.astype(np.int32) if _is_const(x) else x
+    y = y.astype(np.int32) if _is_const(y) else y
+    shp, name = bshape(_shape(x), _shape(y)), node["name"]
+    if node["op"] == "TruncateDiv":
+        return _emit(low, "DIV", [x, y], shp, name)
+    q = _emit(low, "DIV", [x, y], shp, name + "/quotient")
+    return _emit(low, "SUB", [x, _emit(low, "MUL", [q, y], shp, name + "/product")], shp, name)
+
+
+@op("EuclideanNorm")
+def _euclidean_norm(low, scope, node):
+    x, a = _ins(low, scope, node)
+    axes = _ints(low, scope, node, a, "axis").reshape(-1)
+    keep = bool(_attr(node, "keep_dims", False))
+    if _is_const(x):
+        return np.sqrt(np.sum(np.square(x), axis=tuple(int(v) for v in axes), keepdims=keep)).astype(x.dtype)
+    shp, name = _shape(x), node["name"]
+    r = len(shp)
+    axes = sorted({int(v) % r for v in axes})
+    out = tuple(1 if k in axes else d for k, d in enumerate(shp)) if keep else \
+        tuple(d for k, d in enumerate(shp) if k not in axes)
+    sq = _emit(low, "MUL", [x, x], shp, name + "/square")
+    total = _emit(low, "SUM", [sq, np.array(axes, np.int32)], out, name + "/sum", {"keep_dims": keep})
+    return _emit(low, "SQRT", [total], out, name)
