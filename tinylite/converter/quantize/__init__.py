@@ -81,10 +81,10 @@ def dequantized_outputs(model, samples):
 
     ip = Interpreter(model_content=write_model(model))
     ins, outs = ip.get_input_details(), ip.get_output_details()
-    from .calibrate import batches
+    from .calibrate import feed_groups
 
     got = []
-    for feeds in batches(samples):
+    for feeds in feed_groups(ins, samples):
         for d, x in zip(ins, feeds):
             if tuple(d["shape"]) != x.shape:
                 ip.resize_tensor_input(d["index"], x.shape)

@@ -101,23 +101,40 @@ def batches(samples):
         yield [np.concatenate([g[k] for g in group]) for k in range(len(group[0]))]
 
 
+def feed_groups(details, samples):
+    """The feeds a model takes its samples in: stacked into batches (batches()), or one sample
+    at a time for a model built for a fixed batch (Keras Input(batch_size=1)), whose reshapes,
+    transposed convolutions and RNN states carry that batch.  `details`: its input details."""
+    fixed = any(len(d["shape_signature"]) and int(d["shape_signature"][0]) != -1 for d in details)
+    return ([list(s) for s in samples] if fixed else batches(samples))
+
+
 def run_batches(content: bytes, samples, tensors=None):
     """Yield (feeds, interpreter) after invoking the model on each batch with every tensor kept."""
     from ...interpreter import Interpreter
+
+    from ...errors import TinyliteError
 
     ip = Interpreter(model_content=content, experimental_preserve_all_tensors=True)
     # Float products rounded once from float64 (kernels._base.exact_matmul): the BLAS
     # kernel the CPU picks must not move a calibrated range, nor the scales made from it.
     ip._exact_products = True
     details = ip.get_input_details()
-    for feeds in batches(samples):
-        for d, x in zip(details, feeds):
-            if tuple(d["shape"]) != x.shape:
-                ip.resize_tensor_input(d["index"], x.shape)
-        ip.allocate_tensors()
-        for d, x in zip(details, feeds):
-            ip.set_tensor(d["index"], x.astype(d["dtype"]))
-        ip.invoke()
+    for feeds in feed_groups(details, samples):
+        try:
+            for d, x in zip(details, feeds):
+                if tuple(d["shape"]) != x.shape:
+                    ip.resize_tensor_input(d["index"], x.shape)
+            ip.allocate_tensors()
+            for d, x in zip(details, feeds):
+                ip.set_tensor(d["index"], x.astype(d["dtype"]))
+            ip.invoke()
+        except (TinyliteError, ValueError) as e:
+            shapes = ", ".join(f"{d['name']} {list(x.shape)}" for d, x in zip(details, feeds))
+            want = ", ".join(f"{d['name']} {[int(k) for k in d['shape_signature']]}" for d in details)
+            raise ConverterError(f"calibration could not run the float model on the representative samples "
+                                 f"(inputs {shapes}; the model takes {want}): {e}. Yield samples of the shapes "
+                                 "the model takes.") from None
         yield feeds, ip
 
 

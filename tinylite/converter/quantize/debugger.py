@@ -96,7 +96,7 @@ class QuantizationDebugger:
         from ...flatbuffer.writer import write_model
         from ...interpreter import Interpreter
         from . import sqnr
-        from .calibrate import batches, collect_samples
+        from .calibrate import feed_groups, collect_samples
 
         samples = collect_samples(self.debug_dataset, self._float)
         fsg, qsg = self._float.subgraphs[0], self._quant.subgraphs[0]
@@ -110,7 +110,7 @@ class QuantizationDebugger:
         fip = Interpreter(model_content=write_model(self._float), experimental_preserve_all_tensors=True)
         qip = Interpreter(model_content=write_model(self._quant), experimental_preserve_all_tensors=True)
         outs_f, outs_q = [], []
-        for feeds in batches(samples):
+        for feeds in feed_groups(fip.get_input_details(), samples):
             for ip in (fip, qip):
                 details = ip.get_input_details()
                 for d, x in zip(details, feeds):

@@ -50,6 +50,10 @@ class Plan:
         self.tensor_map: dict[int, int] = {}      # original float tensor -> its tensor in the new model
 
 
+# Ops that read only their input's shape: a quantized tensor serves them as well as its float one.
+_SHAPE_READERS = frozenset({"SHAPE", "RANK"})
+
+
 def _params(scale, zp):
     return QuantizationParameters(scale=np.array([scale], np.float32), zero_point=np.array([zp], np.int64))
 
@@ -334,7 +338,9 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
             plan.quantized_ops.append(k)
             continue
         if r is None:
-            if any(tensors[o].type == FLOAT32 for o in op.outputs):
+            # An op left in float reads the float version of every quantized tensor it takes (a
+            # comparison or a cast too, whose outputs are not float); only shape readers need not.
+            if name not in _SHAPE_READERS:
                 op.inputs = [get(i, "f") if i >= 0 and i in home else i for i in op.inputs]
             new_ops.append(op)
             origin.append(k)
