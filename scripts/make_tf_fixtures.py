@@ -257,7 +257,9 @@ class DynamicSequence(tf.Module):
         x = tokens + positions
         last = tf.slice(x, [0, length - 2, 0], [-1, 2, -1])
         scale = tf.cast(tf.size(tokens), tf.float32)
-        return {"mixed": x / scale, "last": last, "steps": tf.range(1, length, 2)}
+        # tf.cond on a run-time predicate (both branches computed, SELECT_V2 by the predicate).
+        gated = tf.cond(tf.reduce_mean(tokens) > 0.0, lambda: tf.nn.relu(x), lambda: x * 0.5 - 1.0)
+        return {"mixed": x / scale, "last": last, "steps": tf.range(1, length, 2), "gated": gated}
 
 
 def _op_zoo2_feeds():

@@ -4,7 +4,7 @@ converter legalizes them -- dilated convolutions' SpaceToBatchND/BatchToSpaceND,
 index ops (GatherNd, ScatterNd, TopKV2, OneHot, Where, segment sums), Conv3D,
 LRN, MatrixBandPart (Keras's causal attention mask), single-operand einsum, and
 the math ops with no builtin of their own (Log1p, Expm1, IsNan, IsFinite,
-Atan, Rint, DivNoNan, TruncateDiv/Mod, EuclideanNorm).
+Atan, Rint, DivNoNan, TruncateDiv/Mod, EuclideanNorm), and tf.cond.
 
 OPS here is ops.OPS with these added; the lowerer reads it from this module.
 """
@@ -356,3 +356,53 @@ def _euclidean_norm(low, scope, node):
     sq = _emit(low, "MUL", [x, x], shp, name + "/square")
     total = _emit(low, "SUM", [sq, np.array(axes, np.int32)], out, name + "/sum", {"keep_dims": keep})
     return _emit(low, "SQRT", [total], out, name)
+
+
+# -- conditionals ------------------------------------------------------------------------------
+
+@op("If", "StatelessIf")
+def _if(low, scope, node):
+    """tf.cond: with a predicate known here, the branch taken is inlined; with a run-time one,
+    both branches are inlined and SELECT_V2 picks each output by the predicate (TFLite's ops
+    raise no errors, so computing the branch not taken is harmless), where both branches give
+    outputs of one shape (run-time dimensions alike) and type.  A branch with side effects (variable writes) is refused."""
+    ins = _ins(low, scope, node)
+    pred, args = ins[0], ins[1:]
+    then_fn = (_attr(node, "then_branch") or {}).get("name")
+    else_fn = (_attr(node, "else_branch") or {}).get("name")
+    if not then_fn or not else_fn:
+        low.fail(scope, node, "names no then_branch/else_branch function")
+    for fn in (then_fn, else_fn):
+        fdef = low.g.functions.get(fn) or {}
+        writes = [n["op"] for n in fdef.get("node_def", []) if n.get("op", "").startswith("Assign")]
+        if writes:
+            low.fail(scope, node, f"branch {fn!r} writes variables ({', '.join(sorted(set(writes)))}); TFLite "
+                                  "has no stateful conditional this converter can emit")
+    # TensorFlow's If: a scalar is true where nonzero; any other tensor where it is not empty.
+    shp = _shape(pred)
+    if shp != () and None not in shp:
+        return low.call(then_fn if int(np.prod(shp)) > 0 else else_fn, args)
+    if shp != ():
+        low.fail(scope, node, f"the predicate has shape {list(shp)}, whose emptiness is only known at run time")
+    if _is_const(pred):
+        return low.call(then_fn if bool(np.asarray(pred)) else else_fn, args)
+    yes, no = low.call(then_fn, args), low.call(else_fn, args)
+    name = node["name"]
+    p = low.v(pred, name + "/predicate")
+    if _dtype(pred) != np.bool_:
+        p = _emit(low, "NOT_EQUAL", [p, np.zeros((), _tflite_dtype(_dtype(pred)))], (), name + "/truth",
+                  out_dtype=np.bool_)
+    outs = []
+    for k, (a, b) in enumerate(zip(yes, no)):
+        sa, sb = _shape(a), _shape(b)
+        # Dimensions known only at run time must be the same ones in both branches (they come from
+        # the same inputs); TensorFlow lets the branches differ, which a select cannot express.
+        if sa != sb or _tflite_dtype(_dtype(a)) != _tflite_dtype(_dtype(b)):
+            low.fail(scope, node, f"output {k}: the branches give {list(sa)} {np.dtype(_dtype(a)).name} and "
+                                  f"{list(sb)} {np.dtype(_dtype(b)).name}; a run-time predicate needs outputs of "
+                                  "one shape and type")
+        dt = _tflite_dtype(_dtype(a))
+        a = a.astype(dt) if _is_const(a) else a
+        b = b.astype(dt) if _is_const(b) else b
+        outs.append(_emit(low, "SELECT_V2", [p, a, b], sa, f"{name}:{k}", out_dtype=dt))
+    return outs
