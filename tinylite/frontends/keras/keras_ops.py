@@ -79,13 +79,6 @@ def lower_op(ctx, layer, args, kwargs, kind=None):
 # What to use instead of keras.ops calls that TFLite builtins cannot express (or that
 # have no kernel here); lower_op names the hint in its error.
 _HINTS = {
-    "Floor": "TFLite's FLOOR has no kernel in tinylite yet; keep rounding outside the model",
-    "Sin": "TFLite's SIN has no kernel in tinylite yet; precompute it outside the model",
-    "Cos": "TFLite's COS has no kernel in tinylite yet; precompute it outside the model",
-    "Ceil": "keep rounding outside the model",
-    "Round": "keep rounding outside the model",
-    "FloorDivide": "divide with `/` (keras.ops.divide) instead",
-    "Mod": "no TFLite builtin tinylite runs computes it; compute it outside the model",
     "Erf": "use keras.layers.Activation('gelu') where erf is part of a GELU",
     "Einsum": "use keras.layers.EinsumDense, or keras.ops.matmul with transposes",
     "Conv1d": "use keras.layers.Conv1D",
@@ -149,6 +142,8 @@ for _k, _v in {"Add": "ADD", "Subtract": "SUB", "Multiply": "MUL", "Maximum": "M
     OP_LOWERINGS[_k] = _binary(_v)
 for _k in ("Divide", "TrueDivide"):
     OP_LOWERINGS[_k] = _binary("DIV", float_only=True)
+OP_LOWERINGS["FloorDivide"] = _binary("FLOOR_DIV")
+OP_LOWERINGS["Mod"] = _binary("FLOOR_MOD")          # numpy's mod takes the divisor's sign, as FLOOR_MOD
 for _k, _v in _COMPARISONS.items():
     OP_LOWERINGS[_k] = _binary(_v, out_dtype=np.bool_)
 
@@ -173,8 +168,11 @@ def _power(ctx, layer, args, kwargs):
 
 _UNARY = {"Relu": "RELU", "Relu6": "RELU6", "Sigmoid": "LOGISTIC", "Tanh": "TANH", "Exp": "EXP", "Log": "LOG",
           "Sqrt": "SQRT", "Rsqrt": "RSQRT", "Negative": "NEG", "Abs": "ABS", "Absolute": "ABS",
-          "Square": "SQUARE", "HardSilu": "HARD_SWISH", "HardSwish": "HARD_SWISH", "LogicalNot": "LOGICAL_NOT"}
-_FLOAT_UNARY = {"LOGISTIC", "TANH", "EXP", "LOG", "SQRT", "RSQRT", "HARD_SWISH"}
+          "Square": "SQUARE", "HardSilu": "HARD_SWISH", "HardSwish": "HARD_SWISH", "LogicalNot": "LOGICAL_NOT",
+          "Floor": "FLOOR", "Ceil": "CEIL", "Round": "ROUND", "Sin": "SIN", "Cos": "COS", "Sign": "SIGN",
+          "HardTanh": "RELU_N1_TO_1"}
+_FLOAT_UNARY = {"LOGISTIC", "TANH", "EXP", "LOG", "SQRT", "RSQRT", "HARD_SWISH", "FLOOR", "CEIL", "ROUND", "SIN",
+                "COS", "RELU_N1_TO_1"}
 
 
 def _unary(kind):
@@ -334,10 +332,7 @@ def _reduce(ctx, layer, args, kwargs):
             x = ctx.b.op("NOT_EQUAL", [x, ctx.b.const(np.zeros((), x.dtype), layer.name + "/zero")], x.shape,
                          layer.name + "/NotEqual", out_dtypes=np.bool_)
         return reduce(ctx, "REDUCE_ALL", x, axes, keep, layer.name)
-    if kind == "Prod":
-        raise ConverterError(f"keras.ops.prod {layer.name!r} is not supported (REDUCE_PROD has no kernel in "
-                             "tinylite); multiply the slices with keras.ops.multiply instead")
-    op_kind = {"Mean": "MEAN", "Max": "REDUCE_MAX", "Sum": "SUM"}[kind]
+    op_kind = {"Mean": "MEAN", "Max": "REDUCE_MAX", "Sum": "SUM", "Prod": "REDUCE_PROD"}[kind]
     return reduce(ctx, op_kind, x, axes, keep, layer.name)
 
 
@@ -715,3 +710,56 @@ def _normalize(ctx, layer, args, kwargs):
     total = reduce(ctx, "SUM", unary(ctx, "SQUARE", x, n + "/square"), axes, True, n + "/sum")
     inv = binary(ctx, "MINIMUM", unary(ctx, "RSQRT", total, n + "/rsqrt"), 1.0 / eps, n + "/inv_norm")
     return binary(ctx, "MUL", x, inv, n)
+
+
+def _flat(ctx, x, name):
+    """x as one axis (keras.ops' axis=None)."""
+    size = None if None in x.shape else int(np.prod(x.shape))
+    return reshape(ctx, x, (size,), name + "/flatten")
+
+
+@op("Argmax", "Argmin")
+def _argmax(ctx, layer, args, kwargs):
+    x = _operand(ctx, args[0], layer.name + "/x")
+    axis = layer.config.get("axis")
+    keep = bool(layer.config.get("keepdims", False))
+    if axis is None:
+        x, axis, keep = _flat(ctx, x, layer.name), 0, False
+    axis = int(axis) % x.rank
+    kind = "ARG_MAX" if _kind(layer) == "Argmax" else "ARG_MIN"
+    shape = x.shape[:axis] + x.shape[axis + 1:]
+    y = ctx.b.op(kind, [x, i32(ctx, [axis], layer.name + "/axis")], shape, layer.name + ("/arg" if keep else ""),
+                 {"output_type": "INT32"}, out_dtypes=np.int32)
+    return expand_dims(ctx, y, axis, layer.name) if keep else y
+
+
+@op("Cumsum")
+def _cumsum(ctx, layer, args, kwargs):
+    x = _operand(ctx, args[0], layer.name + "/x")
+    axis = layer.config.get("axis")
+    if axis is None:
+        x, axis = _flat(ctx, x, layer.name), 0
+    return ctx.b.op("CUMSUM", [x, i32(ctx, int(axis) % x.rank, layer.name + "/axis")], x.shape, layer.name,
+                    {"exclusive": False, "reverse": False})
+
+
+@op("TopK")
+def _top_k(ctx, layer, args, kwargs):
+    x = _operand(ctx, args[0], layer.name + "/x")
+    k = int(layer.config.get("k", args[1] if len(args) > 1 else 1))
+    # TOPK_V2 sorts: an order keras.ops.top_k(sorted=False) allows too.
+    shape = x.shape[:-1] + (k,)
+    return ctx.b.op("TOPK_V2", [x, i32(ctx, k, layer.name + "/k")], [shape, shape], layer.name,
+                    out_dtypes=[x.dtype, np.dtype(np.int32)])
+
+
+@op("ZerosLike", "OnesLike")
+def _fill_like(ctx, layer, args, kwargs):
+    x = _operand(ctx, args[0], layer.name + "/x")
+    value = 0 if _kind(layer) == "ZerosLike" else 1
+    dtype = x.dtype
+    if None not in x.shape:
+        return ctx.b.const(np.full(x.shape, value, dtype), layer.name)
+    dims = ctx.b.op("SHAPE", [x], (x.rank,), layer.name + "/shape", {"out_type": "INT32"}, out_dtypes=np.int32)
+    return ctx.b.op("FILL", [dims, ctx.b.const(np.array(value, dtype), layer.name + "/value")], x.shape,
+                    layer.name, out_dtypes=dtype)

@@ -365,7 +365,8 @@ def _if(low, scope, node):
     """tf.cond: with a predicate known here, the branch taken is inlined; with a run-time one,
     both branches are inlined and SELECT_V2 picks each output by the predicate (TFLite's ops
     raise no errors, so computing the branch not taken is harmless), where both branches give
-    outputs of one shape (run-time dimensions alike) and type.  A branch with side effects (variable writes) is refused."""
+    outputs of one shape (run-time dimensions alike) and type.  A branch with side effects
+    (variable writes) is refused."""
     ins = _ins(low, scope, node)
     pred, args = ins[0], ins[1:]
     then_fn = (_attr(node, "then_branch") or {}).get("name")
