@@ -168,8 +168,9 @@ def test_unsupported_layer_names_layer_and_class(tmp_path, keras):
 
 
 def test_unsupported_option_names_it(keras):
-    model = keras.Sequential([keras.Input((5,)), keras.layers.ReLU(threshold=0.5, name="thr")])
-    with pytest.raises(ConverterError, match=r"'thr' \(ReLU\): option threshold=0.5 .*only threshold=0"):
+    model = keras.Sequential([keras.Input((4, 4, 3)),
+                              keras.layers.Conv2DTranspose(2, 3, strides=2, output_padding=1, name="up")])
+    with pytest.raises(ConverterError, match=r"'up' \(Conv2DTranspose\): option output_padding=\(1, 1\) .*only None"):
         _convert(model)
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="mish", name="d")])
     with pytest.raises(ConverterError, match=r"'d' \(Dense\): option activation='mish'.*Supported activations"):

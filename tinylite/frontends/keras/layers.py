@@ -273,9 +273,15 @@ def _relu(ctx, layer, inputs):
     max_value = cfg.get("max_value")
     slope = float(cfg.get("negative_slope", 0.0) or 0.0)
     threshold = float(cfg.get("threshold", 0.0) or 0.0)
-    if threshold != 0.0:
-        fail(layer, f"option threshold={threshold} is not supported (only threshold=0)")
     n = layer.name
+    if threshold != 0.0:
+        # x where x >= threshold, else negative_slope * (x - threshold); then the cap.
+        keep = ctx.b.op("GREATER_EQUAL", [x, f32(ctx, threshold, n + "/threshold")], x.shape, n + "/above",
+                        out_dtypes=np.bool_)
+        below = binary(ctx, "MUL", binary(ctx, "SUB", x, threshold, n + "/shifted"), slope, n + "/sloped")
+        y = ctx.b.op("SELECT_V2", [keep, x, below], x.shape, n if max_value is None else n + "/select",
+                     out_dtypes=x.dtype)
+        return y if max_value is None else binary(ctx, "MINIMUM", y, float(max_value), n)
     if slope == 0.0:
         if max_value is None:
             return unary(ctx, "RELU", x, n)
