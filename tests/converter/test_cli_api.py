@@ -160,10 +160,10 @@ def test_unsupported_layer_names_layer_and_class(tmp_path, keras):
     model = keras.Sequential([keras.Input((4, 4, 4, 3)), keras.layers.MaxPooling3D(name="my_pool")])
     with pytest.raises(ConverterError, match=r"layer 'my_pool' \(MaxPooling3D\).*Use MaxPooling2D instead"):
         _convert(model)
-    model = keras.Sequential([keras.Input((4, 4, 4, 3)), keras.layers.Conv3D(2, 1, name="my_c3")])
+    model = keras.Sequential([keras.Input((4, 4, 4, 3)), keras.layers.Conv3DTranspose(2, 1, name="my_c3t")])
     model.save(tmp_path / "m.keras")
-    with pytest.raises(ConverterError, match=r"layer 'my_c3' \(Conv3D\).*not supported. Use "
-                                             r"Conv2D over merged frames.*Supported layers: .*Dense"):
+    with pytest.raises(ConverterError, match=r"layer 'my_c3t' \(Conv3DTranspose\).*not supported. Use "
+                                             r"Conv2DTranspose.*Supported layers: .*Dense"):
         tinylite.TFLiteConverter.from_keras_model_file(str(tmp_path / "m.keras")).convert()
 
 

@@ -136,7 +136,6 @@ def lower_layer(ctx, layer, args, kwargs):
 
 # Keras layers with no TFLite lowering, and the layer (or layers) that work instead.
 _INSTEAD = {
-    "Conv3D": "Conv2D over merged frames (Reshape + Conv2D), or TimeDistributed(Conv2D)",
     "Conv3DTranspose": "Conv2DTranspose",
     "MaxPooling3D": "MaxPooling2D", "AveragePooling3D": "AveragePooling2D",
     "GlobalMaxPooling3D": "GlobalMaxPooling2D", "GlobalAveragePooling3D": "GlobalAveragePooling2D",
@@ -409,6 +408,28 @@ def _conv(ctx, layer, inputs):
     y = _conv2d_op(ctx, n, x, filt, bias, strides, dilation, padding)
     if rank == 1:
         y = squeeze(ctx, y, 1, n + "/Squeeze")
+    return activation(ctx, y, cfg.get("activation"), n, layer)
+
+
+@lowering("Conv3D")
+def _conv3d(ctx, layer, inputs):
+    """CONV_3D: Keras's (kd, kh, kw, cin, cout) kernel is TFLite's filter layout as it is."""
+    x, cfg = inputs[0], layer.config
+    if str(cfg.get("data_format", "channels_last") or "channels_last") != "channels_last":
+        fail(layer, f"option data_format={cfg.get('data_format')!r} is not supported (channels_last)")
+    if int(cfg.get("groups", 1) or 1) != 1:
+        fail(layer, f"option groups={cfg.get('groups')} is not supported (only 1)")
+    strides, dilation, padding = _conv_geometry(layer, 3)
+    kernel = layer.weight("kernel", 0)
+    bias = layer.weight("bias", 1, required=False) if cfg.get("use_bias", True) else None
+    n = layer.name
+    shape = (x.shape[0],) + tuple(conv_out(x.shape[1 + i], kernel.shape[i], strides[i], dilation[i], padding)
+                                  for i in range(3)) + (kernel.shape[-1],)
+    ins = [x, f32(ctx, kernel, n + "/filter")] + ([f32(ctx, bias, n + "/bias")] if bias is not None else [None])
+    y = ctx.b.op("CONV_3D", ins, shape, n + "/Conv3D" if cfg.get("activation") not in (None, "linear") else n,
+                 {"padding": padding.upper(), "stride_d": strides[0], "stride_h": strides[1], "stride_w": strides[2],
+                  "dilation_d_factor": dilation[0], "dilation_h_factor": dilation[1],
+                  "dilation_w_factor": dilation[2]})
     return activation(ctx, y, cfg.get("activation"), n, layer)
 
 
