@@ -156,6 +156,8 @@ CASES = {
     "conv3d_strided_nobias": lambda: (_seq((5, 8, 8, 2), layers.Conv3D(3, (2, 3, 3), strides=(1, 2, 2),
                                                                         use_bias=False)), [_x(5, 8, 8, 2)]),
     "conv3d_dilated": lambda: (_seq((5, 6, 6, 2), layers.Conv3D(2, 2, dilation_rate=2)), [_x(5, 6, 6, 2)]),
+    "center_crop": lambda: (_seq((9, 8, 2), layers.CenterCrop(4, 5)), [_x(9, 8, 2)]),
+    "center_crop_even": lambda: (_seq((6, 6, 3), layers.CenterCrop(3, 6)), [_x(6, 6, 3)]),
     "relu_layer_threshold": lambda: (_seq((6,), layers.ReLU(threshold=0.2)), [_x(6)]),
     "relu_layer_threshold_all": lambda: (_seq((6,), layers.ReLU(max_value=1.5, negative_slope=0.1, threshold=0.3)),
                                          [_x(6, scale=2)]),

@@ -145,7 +145,7 @@ _INSTEAD = {
     "TextVectorization": "the vectorization outside the model (feed integer ids)",
     "IntegerLookup": "the lookup outside the model", "Hashing": "the hashing outside the model",
     "CategoryEncoding": "keras.ops.one_hot outside the model, or an Embedding",
-    "RandomCrop": "Cropping2D (RandomCrop center-crops at inference)", "CenterCrop": "Cropping2D",
+    "RandomCrop": "CenterCrop (RandomCrop center-crops at inference)",
 }
 
 
@@ -630,8 +630,30 @@ def _zero_pad(ctx, layer, inputs):
 @lowering("Cropping1D", "Cropping2D", "Cropping3D")
 def _crop(ctx, layer, inputs):
     x = inputs[0]
-    k = x.rank - 2
-    crops = _pairs(layer.config.get("cropping", 1), k)
+    return _crop_op(ctx, x, _pairs(layer.config.get("cropping", 1), x.rank - 2), layer.name)
+
+
+@lowering("CenterCrop")
+def _center_crop(ctx, layer, inputs):
+    """Keras's CenterCrop of an image at least the target's size: (size - target) // 2 off the
+    top and left, the rest off the bottom and right.  (A smaller image Keras resizes first.)"""
+    x, cfg = inputs[0], layer.config
+    if x.rank != 4 or str(cfg.get("data_format", "channels_last") or "channels_last") != "channels_last":
+        fail(layer, f"takes channels-last images [batch, height, width, channels], got rank {x.rank} "
+                    f"({cfg.get('data_format')})")
+    target = (int(cfg["height"]), int(cfg["width"]))
+    crops = []
+    for d, t in zip(x.shape[1:3], target):
+        if d is None or d < t:
+            fail(layer, f"the image is {list(x.shape[1:3])} for a {list(target)} crop; only images at least the "
+                        "crop's size (known when converting) are supported: give the input a fixed size, or "
+                        "resize first (keras.layers.Resizing)")
+        crops.append(((d - t) // 2, d - t - (d - t) // 2))
+    return _crop_op(ctx, x, crops, layer.name)
+
+
+def _crop_op(ctx, x, crops, n):
+    """STRIDED_SLICE taking crops [(before, after), ...] off the spatial axes of x."""
     begin, end, end_mask = [0], [0], 1
     shape = [x.shape[0]]
     for axis, ((a, b), d) in enumerate(zip(crops, x.shape[1:-1]), 1):
@@ -647,7 +669,6 @@ def _crop(ctx, layer, inputs):
     end_mask |= 1 << (x.rank - 1)
     shape.append(x.shape[-1])
     begin_mask = 1 | (1 << (x.rank - 1))
-    n = layer.name
     return ctx.b.op("STRIDED_SLICE", [x, i32(ctx, begin, n + "/begin"), i32(ctx, end, n + "/end"),
                                       i32(ctx, [1] * x.rank, n + "/strides")], tuple(shape), n + "/strided_slice",
                     {"begin_mask": begin_mask, "end_mask": end_mask})
