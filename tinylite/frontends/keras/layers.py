@@ -488,15 +488,19 @@ def _separable(ctx, layer, inputs):
     return activation(ctx, y, cfg.get("activation"), n, layer)
 
 
-@lowering("Conv2DTranspose")
+@lowering("Conv1DTranspose", "Conv2DTranspose")
 def _conv_transpose(ctx, layer, inputs):
     x, cfg = inputs[0], layer.config
-    strides, dilation, padding = _conv_geometry(layer, 2)
+    rank = 1 if layer.class_name == "Conv1DTranspose" else 2
+    strides, dilation, padding = _conv_geometry(layer, rank)
     if any(d != 1 for d in dilation):
         fail(layer, f"option dilation_rate={dilation} is not supported (TRANSPOSE_CONV has no dilation)")
     if cfg.get("output_padding") is not None:
         fail(layer, f"option output_padding={cfg['output_padding']} is not supported (only None)")
-    kernel = layer.weight("kernel", 0)                # (kh, kw, cout, cin)
+    kernel = layer.weight("kernel", 0)                # (kh, kw, cout, cin), or (k, cout, cin) in 1-D
+    if rank == 1:
+        # Over [n, 1, steps, c], as Conv1D; the height axis is squeezed away after.
+        x, strides, kernel = _to_2d(ctx, x, layer.name), (1,) + tuple(strides), kernel[None]
     kh, kw, cout, _ = kernel.shape
     bias = layer.weight("bias", 1, required=False) if cfg.get("use_bias", True) else None
     n = layer.name
@@ -523,6 +527,8 @@ def _conv_transpose(ctx, layer, inputs):
         ins.append(f32(ctx, bias, n + "/bias"))
     y = ctx.b.op("TRANSPOSE_CONV", ins, out_shape, n + "/conv2d_transpose",
                  {"padding": padding.upper(), "stride_h": strides[0], "stride_w": strides[1]}, out_dtypes=x.dtype)
+    if rank == 1:
+        y = squeeze(ctx, y, 1, n + "/Squeeze")
     return activation(ctx, y, cfg.get("activation"), n, layer)
 
 
