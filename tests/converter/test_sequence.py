@@ -186,6 +186,13 @@ def _attention_layers():
     return _model([q, v], [a, s]), [_x(5, 6), _x(7, 6)]
 
 
+def _additive_attention():
+    q, v = keras.Input((5, 6)), keras.Input((7, 6))
+    a = layers.AdditiveAttention()([q, v])
+    s = layers.AdditiveAttention(use_scale=False)([q, v, layers.Dense(6)(v)], use_causal_mask=True)
+    return _model([q, v], [a, s]), [_x(5, 6), _x(7, 6)]
+
+
 def _attention_masked():
     ids = keras.Input((7,), dtype="int32")
     e = layers.Embedding(20, 6, mask_zero=True)(ids)
@@ -253,6 +260,7 @@ CASES = {
     "mha_key_attention_mask": _mha_key_attention_mask,
     "attention": _attention_layers,
     "attention_masked": _attention_masked,
+    "additive_attention": _additive_attention,
 }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layers import fail, softmax
-from .ops import binary, f32, reshape, transpose
+from .ops import binary, f32, i32, reshape, transpose, unary
 from .sequence import _check_kwargs, _sub_weights, float_mask, kw_lowering
 
 _LARGE = 1.0e9
@@ -147,7 +147,19 @@ def _mha(ctx, layer, inputs, kwargs):
     return y
 
 
-@kw_lowering("Attention")
+def _additive_scores(ctx, layer, q, k, t, s):
+    """AdditiveAttention's scores: sum over the features of scale * tanh(q_i + k_j)."""
+    n, batch, dim = layer.name, q.shape[0], q.shape[-1]
+    q4 = reshape(ctx, q, (batch, t, 1, dim), n + "/query_4d")
+    k4 = reshape(ctx, k, (batch, 1, s, dim), n + "/key_4d")
+    pairs = unary(ctx, "TANH", binary(ctx, "ADD", q4, k4, n + "/pairs"), n + "/tanh")
+    if layer.config.get("use_scale", True):
+        scale = np.asarray(layer.weight("scale", 0), np.float32).reshape(dim)
+        pairs = binary(ctx, "MUL", pairs, f32(ctx, scale, n + "/scale"), n + "/scaled")
+    return ctx.b.op("SUM", [pairs, i32(ctx, [3], n + "/axis")], (batch, t, s), n + "/scores", {"keep_dims": False})
+
+
+@kw_lowering("Attention", "AdditiveAttention")
 def _attention(ctx, layer, inputs, kwargs):
     _check_kwargs(layer, kwargs, {"mask", "training"})
     cfg, n = layer.config, layer.name
@@ -160,8 +172,11 @@ def _attention(ctx, layer, inputs, kwargs):
     t = _static_len(layer, q, "query")
     s = _static_len(layer, v, "value")
     batch = q.shape[0]
-    scores = ctx.b.op("BATCH_MATMUL", [q, k], (batch, t, s), n + "/scores", {"adj_x": False, "adj_y": True})
-    if cfg.get("use_scale"):
+    if layer.class_name == "AdditiveAttention":
+        scores = _additive_scores(ctx, layer, q, k, t, s)
+    else:
+        scores = ctx.b.op("BATCH_MATMUL", [q, k], (batch, t, s), n + "/scores", {"adj_x": False, "adj_y": True})
+    if cfg.get("use_scale") and layer.class_name == "Attention":
         scale = layer.weight("scale", 0)
         scores = binary(ctx, "MUL", scores, f32(ctx, np.asarray(scale, np.float32).reshape(()), n + "/scale"),
                         n + "/scaled")

@@ -57,7 +57,8 @@ ANY_DTYPE_LAYERS = {"Reshape", "Flatten", "Permute", "Concatenate", "RepeatVecto
 # of LAZY_LAYERS, or a name no registry holds.  A name they register over an eager
 # lowering must be listed here (sequence.py refuses to load otherwise).
 LAZY_LAYERS = {"Embedding", "Masking", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "TimeDistributed",
-               "GlobalAveragePooling1D", "GlobalAvgPool1D", "MultiHeadAttention", "Attention"}
+               "GlobalAveragePooling1D", "GlobalAvgPool1D", "MultiHeadAttention", "Attention",
+               "AdditiveAttention"}
 
 
 def load_lazy_lowerings() -> None:
