@@ -110,6 +110,8 @@ def _ops():
         "hard_tanh": lambda x: keras.activations.hard_tanh(x * 2.0),
         "floor_divide": lambda x: o.floor_divide(x * 4.0, 1.5),
         "round_mod": lambda x: o.round(x * 2.5) + o.mod(x * 4.0, 1.5),
+        "repeat": lambda x: o.repeat(x, 3, axis=1),
+        "repeat_last": lambda x: o.repeat(x, 2, axis=-1),
         "zeros_ones_like": lambda x: o.zeros_like(x) + 2.0 + o.ones_like(x) * x,
         "top_k_values": lambda x: o.top_k(x, 2)[0],
         "top_k_indices": lambda x: o.top_k(x, 3)[1],
@@ -138,7 +140,7 @@ CASE_NAMES = sorted([
     "expand_squeeze", "concatenate_const", "stack", "tile", "pad", "flip", "split", "take", "matmul_const",
     "matmul_tensor", "activations", "softmax", "dense_then_op", "argmax", "argmin_keepdims", "argmax_all",
     "cumsum", "cumsum_all", "prod", "floor_ceil", "sin_cos", "sign", "hard_tanh", "floor_divide",
-    "zeros_ones_like", "top_k_values", "top_k_indices", "round_mod"])
+    "zeros_ones_like", "top_k_values", "top_k_indices", "round_mod", "repeat", "repeat_last"])
 
 
 def test_case_list_is_complete(cases):

@@ -763,3 +763,27 @@ def _fill_like(ctx, layer, args, kwargs):
     dims = ctx.b.op("SHAPE", [x], (x.rank,), layer.name + "/shape", {"out_type": "INT32"}, out_dtypes=np.int32)
     return ctx.b.op("FILL", [dims, ctx.b.const(np.array(value, dtype), layer.name + "/value")], x.shape,
                     layer.name, out_dtypes=dtype)
+
+
+@op("Repeat")
+def _repeat(ctx, layer, args, kwargs):
+    """numpy's repeat with one count: each element r times along the axis, as a TILE over a new
+    axis after it, then a reshape that merges the two (axis=None: over the flattened tensor)."""
+    x = _operand(ctx, args[0], layer.name + "/x")
+    reps = layer.config.get("repeats", args[1] if len(args) > 1 else None)
+    if isinstance(reps, (list, tuple)) or np.ndim(reps) != 0:
+        raise ConverterError(f"keras.ops.repeat {layer.name!r}: one repeat count per element is not supported "
+                             "(only a single count)")
+    reps = int(reps)
+    axis = layer.config.get("axis")
+    n = layer.name
+    if axis is None:
+        x, axis = _flat(ctx, x, n), 0
+    axis = int(axis) % x.rank
+    wide = expand_dims(ctx, x, axis + 1, n + "/expand")
+    multiples = [1] * wide.rank
+    multiples[axis + 1] = reps
+    tiled_shape = tuple(reps if i == axis + 1 else d for i, d in enumerate(wide.shape))
+    tiled = ctx.b.op("TILE", [wide, i32(ctx, multiples, n + "/multiples")], tiled_shape, n + "/tile")
+    out = tuple(None if d is None else d * reps if i == axis else d for i, d in enumerate(x.shape))
+    return reshape(ctx, tiled, out, n)
