@@ -35,6 +35,7 @@ class BinaryData(OpDataBase):
     act: Callable | None = None
     q_tables: list | None = None
     q_offset: int = None
+    q_vector: np.ndarray | None = None     # SUB above 1: where LiteRT's 4-wide loop computes the output
 
 
 FLOAT_AND_INT = (np.float32, np.int32, np.int64)
@@ -103,6 +104,11 @@ def prepare_add_sub(node):
         _unsupported(node, "an output scale this much finer than the input scales")
     d.q_in = [(s.zero_point, left_shift) + m for s, m in zip((x, y), multipliers[:2])]
     d.q_out_mult, d.q_out_shift = multipliers[2]
+    if d.q_out_shift > 0 and tuple(x.shape) == tuple(y.shape):
+        # Inputs of one shape run LiteRT's elementwise loop, vectorized in blocks of 4 from the start
+        # (see fx.rounding_divide_by_negative_pot_x86); broadcasts run scalar code.
+        size = int(np.prod(out.shape, dtype=np.int64))
+        d.q_vector = (np.arange(size) < size // 4 * 4).reshape(out.shape)
     d.q_out_zp = out.zero_point
     if x.dtype in _INT8_TYPES:
         # 256 possible values per input: rescale each once.
@@ -152,13 +158,9 @@ def _eval_add_sub(node, inputs, outputs):
     raw = a + b if data.q_sign > 0 else a - b
     out = outputs[0]
     if data.q_out_shift > 0:
-        # LiteRT's SUB with an output multiplier above 1 (see fx.rounding_divide_by_negative_pot_x86):
-        # inputs of one shape run its elementwise loop, vectorized in blocks of 4 from the start.
+        # LiteRT's SUB with an output multiplier above 1 (see fx.rounding_divide_by_negative_pot_x86).
         high = fx.saturating_rounding_doubling_high_mul(fx.wrap32(np.broadcast_to(raw, out.shape)), data.q_out_mult)
-        vector = None
-        if inputs[0].shape == inputs[1].shape:
-            vector = (np.arange(out.size) < out.size // 4 * 4).reshape(out.shape)
-        res = fx.rounding_divide_by_negative_pot_x86(high, data.q_out_shift, vector) + data.q_out_zp
+        res = fx.rounding_divide_by_negative_pot_x86(high, data.q_out_shift, data.q_vector) + data.q_out_zp
     else:
         res = fx.multiply_by_quantized_multiplier_smaller_than_one(raw, data.q_out_mult, data.q_out_shift) + data.q_out_zp
     out[...] = np.clip(np.broadcast_to(res, out.shape), data.q_lo, data.q_hi)

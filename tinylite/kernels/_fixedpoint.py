@@ -541,10 +541,7 @@ def sigmoidf32(v):
 def multiply_by_quantized_multiplier_smaller_than_one(x, mult, shift):
     """MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0; for shift > 0 see
     rounding_divide_by_negative_pot_x86)."""
-    high = saturating_rounding_doubling_high_mul(wrap32(x), mult)
-    if shift > 0:
-        return rounding_divide_by_negative_pot_x86(high, shift)
-    return rounding_divide_by_pot(high, -shift)
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(wrap32(x), mult), -shift)
 
 
 def rounding_divide_by_negative_pot_x86(x, s: int, vector=None):
