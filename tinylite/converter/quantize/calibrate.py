@@ -111,9 +111,8 @@ def feed_groups(details, samples):
 
 def run_batches(content: bytes, samples, tensors=None):
     """Yield (feeds, interpreter) after invoking the model on each batch with every tensor kept."""
-    from ...interpreter import Interpreter
-
     from ...errors import TinyliteError
+    from ...interpreter import Interpreter
 
     ip = Interpreter(model_content=content, experimental_preserve_all_tensors=True)
     # Float products rounded once from float64 (kernels._base.exact_matmul): the BLAS

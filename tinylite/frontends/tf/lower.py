@@ -16,6 +16,7 @@ import numpy as np
 from ...errors import ConverterError
 from ..keras.ops import bshape
 from .bundle import DTYPE_NAMES, dtype_of
+from .savedmodel import proto_shape
 
 # Ops with several output arguments: FunctionDef refers to outputs as "node:arg:index".
 OUTPUT_ARGS = {
@@ -274,7 +275,7 @@ def lower_graph(builder, graph, inputs, outputs, fixed_batch=False, preset=None)
         dt = dtype_of(dtype, f"input {key!r}")
         tname = name if fixed_batch else (ref if ":" in ref else ref + ":0")
         val = builder.input(tname, shape, dt, signature_name=key)
-        narrow = _narrowed(dt)
+        narrow = narrowed(dt)
         if narrow != np.dtype(dt):
             # The input keeps its signature type; the graph computes it as every int64 / float64
             # tensor here (int32 / float32, see ops._tflite_dtype), so the types of the ops it feeds
@@ -294,7 +295,7 @@ def lower_graph(builder, graph, inputs, outputs, fixed_batch=False, preset=None)
             results.append((key, ref, sym, dtype_of(dtype[0], f"output {key!r}") if dtype else None))
         for key, ref, sym, dtype in results:
             val = low.v(sym, ref)
-            if dtype is not None and np.dtype(dtype) != np.dtype(val.dtype) and _narrowed(dtype) == np.dtype(val.dtype):
+            if dtype is not None and np.dtype(dtype) != np.dtype(val.dtype) and narrowed(dtype) == np.dtype(val.dtype):
                 # An int64 / float64 output, computed narrowed, gets its signature type back.
                 val = builder.op("CAST", [val], val.shape, ref + "/widened",
                                  {"in_data_type": np.dtype(val.dtype).name.upper(),
@@ -310,16 +311,14 @@ def lower_graph(builder, graph, inputs, outputs, fixed_batch=False, preset=None)
         sys.setrecursionlimit(limit)
 
 
-def _narrowed(dtype):
+def narrowed(dtype):
+    """The type the graph computes a TensorFlow type in: int64 as int32, float64 as float32."""
     dtype = np.dtype(dtype)
     return {np.dtype(np.int64): np.dtype(np.int32), np.dtype(np.float64): np.dtype(np.float32)}.get(dtype, dtype)
 
 
 def _placeholder_shape(node):
-    shape = _attr(node, "shape")
-    if shape is None or shape.get("unknown_rank"):
-        return None
-    return tuple(None if d.get("size", 0) < 0 else int(d.get("size", 0)) for d in shape.get("dim", []))
+    return proto_shape(_attr(node, "shape"))
 
 
 def dtype_name(enum):

@@ -15,7 +15,7 @@ import numpy as np
 from ...errors import ConverterError
 from ..keras.ops import bshape, conv_out
 from .bundle import dtype_of
-from .lower import Partial, Resource, TList, _attr
+from .lower import Partial, Resource, TList, _attr, narrowed
 from .savedmodel import tensor_value
 
 OPS: dict = {}
@@ -57,9 +57,7 @@ def _const(low, scope, node, s, what):
     return s
 
 
-def _tflite_dtype(dt):
-    dt = np.dtype(dt)
-    return {np.dtype(np.int64): np.dtype(np.int32), np.dtype(np.float64): np.dtype(np.float32)}.get(dt, dt)
+_tflite_dtype = narrowed
 
 
 def _emit(low, kind, ins, shape, name, options=None, out_dtype=None):

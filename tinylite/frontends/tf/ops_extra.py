@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..keras.ops import bshape
-from .lower import _attr
-from .ops import (OPS, _const, _dtype, _einsum as _einsum_two, _emit, _fill_like, _ins, _is_const, _shape,
-                  _tflite_dtype, op)
+from .lower import Resource, _attr
+from .ops import (OPS, _const, _dtype, _einsum as _einsum_two, _emit, _fill_like, _ins, _is_const,
+                  _range as _range_const, _shape, _size as _size_const, _slice as _slice_const, _tflite_dtype, op)
 
 __all__ = ["OPS"]
 
@@ -262,8 +262,6 @@ def _math(low, scope, node):
 
 @op("Range")
 def _range(low, scope, node):
-    from .ops import _range as _range_const
-
     ins = _ins(low, scope, node)
     if all(_is_const(s) for s in ins):
         return _range_const(low, scope, node)
@@ -276,8 +274,6 @@ def _range(low, scope, node):
 
 @op("Slice")
 def _slice(low, scope, node):
-    from .ops import _slice as _slice_const
-
     x, b, s = _ins(low, scope, node)
     if _is_const(b) and _is_const(s):
         return _slice_const(low, scope, node)
@@ -293,8 +289,6 @@ def _slice(low, scope, node):
 
 @op("Size")
 def _size(low, scope, node):
-    from .ops import _size as _size_const
-
     (x,) = _ins(low, scope, node)
     if None not in _shape(x):
         return _size_const(low, scope, node)
@@ -307,8 +301,6 @@ def _size(low, scope, node):
 @op("ResourceGather")
 def _resource_gather(low, scope, node):
     """tf.gather / tf.nn.embedding_lookup straight on a tf.Variable: GATHER of its value."""
-    from .lower import Resource
-
     h, indices = _ins(low, scope, node)
     if not isinstance(h, Resource) or h.load is None:
         low.fail(scope, node, "gathers from something that is not a variable with a saved value")

@@ -74,8 +74,9 @@ def _read(path, what):
         raise ConverterError(f"{path} is a directory, expected {what}") from None
 
 
-def _shape(proto):
-    # An empty TensorShapeProto is a scalar's shape (rank 0); only a missing one or unknown_rank is unknown.
+def proto_shape(proto):
+    """A decoded TensorShapeProto as a tuple (None for unknown dimensions), or None for an unknown
+    rank.  An empty proto is a scalar's shape (rank 0); only a missing one or unknown_rank is unknown."""
     if proto is None or proto.get("unknown_rank"):
         return None
     return tuple(None if d.get("size", 0) < 0 else int(d.get("size", 0)) for d in proto.get("dim", []))
@@ -128,7 +129,7 @@ def load_saved_model(saved_model_dir, signature_keys=None, tags=None):
             raise ConverterError(f"signature key {k!r} is not in the SavedModel {saved_model_dir!r}; its "
                                  f"signatures are {usable}.")
         s = sigs[k]
-        ins = [(name, info.get("name", ""), info.get("dtype", 1), _shape(info.get("tensor_shape")))
+        ins = [(name, info.get("name", ""), info.get("dtype", 1), proto_shape(info.get("tensor_shape")))
                for name, info in sorted(s.get("inputs", {}).items())]
         outs = [(name, info.get("name", ""), info.get("dtype", 1)) for name, info in sorted(s.get("outputs", {}).items())]
         signatures.append(Signature(k, ins, outs))
@@ -220,7 +221,7 @@ def tensor_value(proto: dict, what: str) -> np.ndarray:
     from .bundle import DTYPE_NAMES, dtype_of
 
     enum = proto.get("dtype", 0)
-    shape = _shape(proto.get("tensor_shape")) or ()
+    shape = proto_shape(proto.get("tensor_shape")) or ()
     if enum == 7:
         vals = proto.get("string_val", [])
         arr = np.empty(len(vals), object)
