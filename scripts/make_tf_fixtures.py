@@ -262,6 +262,38 @@ class DynamicSequence(tf.Module):
         return {"mixed": x / scale, "last": last, "steps": tf.range(1, length, 2), "gated": gated}
 
 
+class RuntimeLoops(tf.Module):
+    """tf.while_loop whose trip count is known only at run time (a WHILE with cond and body
+    subgraphs): a counted loop reading a variable, a tensor growing under a shape invariant, a
+    nested loop, and a loop until the data converges."""
+
+    def __init__(self):
+        rng = np.random.default_rng(7)
+        self.w = tf.Variable(rng.normal(size=(4, 4)).astype(np.float32) * 0.5)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x"),
+                                  tf.TensorSpec([], tf.int32, name="n")])
+    def __call__(self, x, n):
+        _, decayed = tf.while_loop(lambda i, a: i < n, lambda i, a: (i + 1, a * 0.9 + tf.tanh(a @ self.w)),
+                                   [tf.constant(0), x])
+        _, grown = tf.while_loop(lambda i, acc: i < n,
+                                 lambda i, acc: (i + 1, tf.concat([acc, x[:1] * tf.cast(i, tf.float32)], 0)),
+                                 # (not from an empty constant: LiteRT's WHILE fails on one, TensorFlow's file too)
+                                 [tf.constant(0), x[:1]],
+                                 shape_invariants=[tf.TensorShape([]), tf.TensorShape([None, 4])])
+
+        def outer(i, total):
+            _, inner = tf.while_loop(lambda j, s: j < i, lambda j, s: (j + 1, s + j * j), [tf.constant(0), total])
+            return i + 1, inner
+        _, nested = tf.while_loop(lambda i, t: i < n, outer, [tf.constant(0), tf.constant(0)])
+        steps, halved = tf.while_loop(lambda k, a: tf.reduce_max(tf.abs(a)) > 0.1, lambda k, a: (k + 1, a * 0.5),
+                                      [tf.constant(0), x])
+        return {"decayed": decayed, "grown": grown, "nested": nested, "steps": steps, "halved": halved}
+
+
+RUNTIME_LOOPS_FEEDS = {"x": np.linspace(-2, 2, 12, dtype=np.float32).reshape(3, 4), "n": np.int32(5)}
+
+
 def _op_zoo2_feeds():
     rng = np.random.default_rng(4)
     return {"image": rng.normal(size=(2, 9, 9, 4)).astype(np.float32),
@@ -332,6 +364,8 @@ def main(argv=None):
     if not only or "dynamic_sequence" in only:
         save("dynamic_sequence", DynamicSequence(), is_keras=False,
              feeds={"tokens": np.random.default_rng(6).normal(size=(2, 5, 8)).astype(np.float32)})
+    if not only or "runtime_loops" in only:
+        save("runtime_loops", RuntimeLoops(), is_keras=False, feeds=RUNTIME_LOOPS_FEEDS)
     if not only or "int_dtypes" in only:
         save("int_dtypes", IntDtypes(), is_keras=False, feeds=INT_DTYPES_FEEDS)
     return 0

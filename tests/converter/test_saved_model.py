@@ -293,7 +293,7 @@ def test_tinylite_convert_dir_and_pb(corpus, tmp_path):
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "saved_models")
 FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "gru", "tf_module", "op_zoo",
-                  "op_zoo2", "int_dtypes", "dynamic_sequence"]
+                  "op_zoo2", "int_dtypes", "dynamic_sequence", "runtime_loops"]
 
 
 @pytest.mark.parametrize("name", FIXTURE_MODELS)
@@ -321,6 +321,48 @@ def test_keras_rnn_loops(name, fused):
     ops = {model.op_name(o) for o in model.subgraphs[0].operators}
     assert ("UNIDIRECTIONAL_SEQUENCE_LSTM" in ops) == fused
     assert not ops & {"WHILE", "SPLIT"} if fused else "SPLIT" in ops
+
+
+def test_runtime_loops_run_any_count():
+    """tf.while_loop with a run-time trip count is a WHILE over cond and body subgraphs (a nested
+    loop's inside its parent's body): one file runs any count and any batch, LiteRT and tinylite
+    giving the same numbers (the counts, and the grown tensor's shape, exactly)."""
+    content = tinylite.TFLiteConverter.from_saved_model(os.path.join(FIXTURES, "runtime_loops", "saved_model")).convert()
+    model = tinylite.read_model(content)
+    names = [model.op_name(o) for o in model.subgraphs[0].operators]
+    assert names.count("WHILE") == 4 and len(model.subgraphs) == 11, names
+    rng = np.random.default_rng(3)
+    for n, batch in ((0, 1), (1, 5), (7, 2)):
+        feeds = {"x": rng.normal(size=(batch, 4)).astype(np.float32), "n": np.int32(n)}
+        lite = litert_interpreter(content).get_signature_runner("serving_default")(**feeds)
+        mine = tinylite.Interpreter(model_content=content).get_signature_runner("serving_default")(**feeds)
+        assert mine["grown"].shape == (n + 1, 4) and int(mine["nested"]) == sum(j * j for i in range(n) for j in range(i))
+        for k, want in lite.items():
+            assert mine[k].dtype == want.dtype and mine[k].shape == want.shape, k
+            _relative_close(mine[k], want, f"n={n} batch={batch} {k}", same_type=True)
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "float16", "int8", "int16x8"])
+def test_runtime_loops_quantized(mode):
+    """In every mode the loops convert and run (their bodies in float in the integer modes,
+    between DEQUANTIZE and QUANTIZE), LiteRT and tinylite agreeing and the counts exact;
+    calibration feeds a model with a scalar input (the count) one sample at a time."""
+    from tinylite.testing import configure_quantization
+
+    folder = os.path.join(FIXTURES, "runtime_loops")
+    io = np.load(os.path.join(folder, "io.npz"))
+    feeds = {k[3:]: io[k] for k in io.files if k.startswith("in_")}
+    rng = np.random.default_rng(4)
+    samples = [{"x": rng.normal(size=(3, 4)).astype(np.float32), "n": np.int32(k % 6)} for k in range(8)]
+    c = tinylite.TFLiteConverter.from_saved_model(os.path.join(folder, "saved_model"))
+    configure_quantization(c, mode, lambda: iter(samples))
+    content = c.convert()
+    lite = litert_interpreter(content).get_signature_runner("serving_default")(**feeds)
+    mine = tinylite.Interpreter(model_content=content).get_signature_runner("serving_default")(**feeds)
+    for k, want in lite.items():
+        _relative_close(mine[k], want, f"{mode} {k}", same_type=True)
+    for k in ("nested", "steps"):
+        np.testing.assert_array_equal(mine[k], io["out_" + k])
 
 
 class _FakeShape:

@@ -264,6 +264,88 @@ CASES = {
 }
 
 
+# -- sequences whose length is known only at run time (a WHILE over the steps) ----------------
+
+def _dyn_masked_sequences():
+    ids = keras.Input((None,), dtype="int32")
+    h = layers.Embedding(30, 8, mask_zero=True)(ids)
+    s1 = layers.LSTM(6, return_sequences=True)(h)
+    s2 = layers.GRU(5, return_sequences=True, go_backwards=True)(s1)
+    out, st = layers.SimpleRNN(4, return_state=True)(s2)
+    return _model(ids, [s1, s2, out, st]), lambda steps: [_ids(steps, 30, "mixed")]
+
+
+def _dyn_masked_bidi_gru_pool():
+    ids = keras.Input((None,), dtype="int32")
+    h = layers.Embedding(40, 8, mask_zero=True)(ids)
+    h = layers.Bidirectional(layers.GRU(6, return_sequences=True))(h)
+    h = layers.GlobalAveragePooling1D()(h)
+    return _model(ids, layers.Dense(3, activation="softmax")(h)), lambda steps: [_ids(steps, 40, "mixed")]
+
+
+def _dyn_bidi_last_state():
+    ids = keras.Input((None,), dtype="int32")
+    h = layers.Embedding(40, 8, mask_zero=True)(ids)
+    outs = layers.Bidirectional(layers.LSTM(5, return_state=True))(h)
+    return _model(ids, list(outs)), lambda steps: [_ids(steps, 40, "post")]
+
+
+def _dyn_encoder_decoder():
+    enc_in, dec_in = keras.Input((None, 4)), keras.Input((None, 3))
+    _, h, c = layers.LSTM(8, return_state=True)(enc_in)
+    y = layers.LSTM(8, return_sequences=True)(dec_in, initial_state=[h, c])
+    return _model([enc_in, dec_in], layers.Dense(2)(y)), lambda steps: [_x(steps, 4), _x(steps - 2, 3)]
+
+
+def _dyn_masking_layer():
+    inp = keras.Input((None, 3))
+    h = layers.Masking()(inp)
+
+    def feeds(steps):
+        x = _x(steps, 3)
+        x[0, steps - 2:] = 0.0
+        x[1, :2] = 0.0
+        return [x]
+    return _model(inp, layers.GRU(6, return_sequences=True, reset_after=False)(h)), feeds
+
+
+def _dyn_seq(*ls):
+    return lambda: (_seq((None, 4), *ls), lambda steps: [_x(steps, 4)])
+
+
+DYNAMIC_CASES = {
+    "gru_last": _dyn_seq(layers.GRU(8)),
+    "gru_backwards_sequences": _dyn_seq(layers.GRU(6, go_backwards=True, return_sequences=True)),
+    "gru_reset_before": _dyn_seq(layers.GRU(6, reset_after=False, return_sequences=True)),
+    "simple_rnn_relu_backwards": _dyn_seq(layers.SimpleRNN(5, activation="relu", go_backwards=True,
+                                                           return_sequences=True)),
+    "lstm_hard_sigmoid": _dyn_seq(layers.LSTM(6, recurrent_activation="hard_sigmoid", return_sequences=True)),
+    "bidi_gru_concat": _dyn_seq(layers.Bidirectional(layers.GRU(5, return_sequences=True)),
+                                layers.Bidirectional(layers.SimpleRNN(4))),
+    "encoder_decoder": _dyn_encoder_decoder,
+    "masked_sequences": _dyn_masked_sequences,
+    "masked_bidi_gru_pool": _dyn_masked_bidi_gru_pool,
+    "masked_bidi_last_state": _dyn_bidi_last_state,
+    "masking_layer": _dyn_masking_layer,
+}
+
+
+@pytest.mark.parametrize("fmt", ["h5", "keras", "live"])
+@pytest.mark.parametrize("case", sorted(DYNAMIC_CASES))
+def test_dynamic_length_loop(case, fmt, tmp_path):
+    """Layers the fused LSTM cannot express, over sequences of any length: one file runs every
+    length in LiteRT and tinylite, each matching Keras."""
+    keras.utils.set_random_seed(15)
+    model, feeds_of = DYNAMIC_CASES[case]()
+    _randomize_biases(model)
+    content = convert(model, fmt, tmp_path)
+    m = tinylite.read_model(content)
+    assert "WHILE" in ops_of(content) and len(m.subgraphs) > 1
+    for steps in (5, 9):
+        feeds = feeds_of(steps)
+        check(content, feeds, reference(model, feeds))
+
+
 def check(content, feeds, refs, tol_scale=1.0):
     """LiteRT and tinylite both match Keras."""
     check_both(content, feeds, refs, tol_scale)
@@ -387,10 +469,6 @@ def test_dynamic_length_lstm():
 def _error(model, match):
     with pytest.raises(tinylite.ConverterError, match=match):
         tinylite.TFLiteConverter.from_keras_model(model).convert()
-
-
-def test_unrolled_layers_need_static_length():
-    _error(_seq((None, 3), layers.GRU(4)), "fixed number of timesteps")
 
 
 def test_stateful_gru_explains():

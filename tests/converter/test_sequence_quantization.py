@@ -78,7 +78,7 @@ FLOAT_IN_16X8 = PENDING_KERNELS | {"UNIDIRECTIONAL_SEQUENCE_LSTM", "FILL"}
 
 
 def _inputs(model, rng, n):
-    shape = tuple(model.inputs[0].shape[1:])
+    shape = tuple(T if d is None else d for d in model.inputs[0].shape[1:])      # a run-time length: T
     if model.inputs[0].dtype == "int32":
         return rng.integers(0, 100, (n,) + shape).astype(np.int32)
     return rng.standard_normal((n,) + shape).astype(np.float32)
@@ -239,3 +239,39 @@ def test_masked_scores_keep_their_resolution():
         softmax = sg.operators[names.index("SOFTMAX")]
         scale = float(sg.tensors[softmax.inputs[0]].quantization.scale[0])
         assert scale < 0.5, f"{mode}: masked scores quantized with scale {scale}"
+
+
+# -- a recurrent layer over a run-time length: a WHILE whose body is one step --------------------
+
+def _gru_any_length():
+    return keras.Sequential([keras.Input((None, F)), layers.GRU(U), layers.Dense(4)])
+
+
+MODELS["gru_any_length"] = _gru_any_length
+LOOP_TYPES = {"dynamic": 9, "float16": 10, "int8": 0, "int16x8": 0}   # the body's weight type (int8, float16, float32)
+
+
+@pytest.mark.parametrize("mode", sorted(LOOP_TYPES))
+def test_quantized_loop(mode):
+    """The loop's step runs in float in the integer modes (its inputs dequantized, its outputs
+    quantized again), as LiteRT's quantizer leaves control flow; in dynamic range and float16 the
+    body's weights are quantized like the main graph's.  Both runtimes run the file at two
+    lengths and stay within the SQNR bar of Keras."""
+    model, calib, held_out, ref = built("gru_any_length")
+    content = convert(model, mode, calib)
+    check_file(content, held_out, ref)
+    short = held_out[:, :6]
+    check_file(content, short, keras.ops.convert_to_numpy(model(short)))
+    m = tinylite.read_model(content)
+    assert "WHILE" in ops(content)[2]
+    body = max(m.subgraphs[1:], key=lambda sg: len(sg.operators))
+    fc = next(op for op in body.operators if m.op_name(op) == "FULLY_CONNECTED")
+    assert body.tensors[fc.inputs[1]].type == LOOP_TYPES[mode] or (
+        mode == "float16" and m.op_name(next(op for op in body.operators if fc.inputs[1] in op.outputs)) == "DEQUANTIZE")
+    assert body.tensors[fc.inputs[0]].type == 0
+
+
+def test_integer_only_loop_explains():
+    model, calib, _, _ = built("gru_any_length")
+    with pytest.raises(tinylite.ConverterError, match="cannot be quantized to int8 in strict mode"):
+        convert(model, "int8io", calib)

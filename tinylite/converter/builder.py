@@ -9,6 +9,8 @@ options given by schema field names.  Each value carries its static shape, with
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from ..flatbuffer.schema import OP_CODES, tensor_type
@@ -91,6 +93,39 @@ class GraphBuilder:
     def output(self, value: Value, name: str) -> None:
         self.sg.outputs.append(value.index)
         self.output_names.append(name)
+
+    # -- subgraphs (a control-flow op's cond and body) --
+
+    @contextmanager
+    def subgraph(self, name: str):
+        """Build into a new subgraph until the block ends; yields its index (what a WHILE's
+        cond_subgraph_index / body_subgraph_index name).  Its tensors, constants included, are
+        its own, as the schema wants: a value of another subgraph cannot be read in it.
+
+        >>> b = GraphBuilder()
+        >>> with b.subgraph("cond") as k:
+        ...     i = b.param("i", (), np.int32)
+        ...     b.result(b.op("LESS", [i, b.const(np.int32(3), "n")], (), "less", out_dtypes=np.bool_))
+        >>> k, len(b.model.subgraphs[k].inputs), b.sg is b.model.subgraphs[0]
+        (1, 1, True)
+        """
+        sg = Subgraph(name=name)
+        self.model.subgraphs.append(sg)
+        outer, self.sg = self.sg, sg
+        try:
+            yield len(self.model.subgraphs) - 1
+        finally:
+            self.sg = outer
+
+    def param(self, name: str, shape, dtype=np.float32) -> Value:
+        """An input of the subgraph being built that is not one of the model's (see `subgraph`)."""
+        index = self._tensor(name, shape, dtype)
+        self.sg.inputs.append(index)
+        return Value(index, shape, dtype)
+
+    def result(self, value: Value) -> None:
+        """An output of the subgraph being built (see `subgraph`)."""
+        self.sg.outputs.append(value.index)
 
     # -- operators --
 

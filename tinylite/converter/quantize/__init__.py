@@ -73,15 +73,13 @@ def sqnr(reference, value) -> float:
 
 
 def dequantized_outputs(model, samples):
-    """A (possibly integer-I/O) model's outputs over float samples, as float."""
-    import numpy as np
-
+    """A (possibly integer-I/O) model's outputs over float samples, as float (flat, see calibrate.joined)."""
     from ...flatbuffer.writer import write_model
     from ...interpreter import Interpreter, tensor_values
 
     ip = Interpreter(model_content=write_model(model))
     ins, outs = ip.get_input_details(), ip.get_output_details()
-    from .calibrate import feed_groups
+    from .calibrate import feed_groups, joined
 
     got = []
     for feeds in feed_groups(ins, samples):
@@ -97,7 +95,7 @@ def dequantized_outputs(model, samples):
         for d in outs:
             row.append(tensor_values.dequantize(ip.get_tensor(d["index"]), d))
         got.append(row)
-    return [np.concatenate([g[k] for g in got]) for k in range(len(outs))]
+    return joined(got)
 
 
 def fidelity(model, samples, reference) -> float:

@@ -104,8 +104,9 @@ def batches(samples):
 def feed_groups(details, samples):
     """The feeds a model takes its samples in: stacked into batches (batches()), or one sample
     at a time for a model built for a fixed batch (Keras Input(batch_size=1)), whose reshapes,
-    transposed convolutions and RNN states carry that batch.  `details`: its input details."""
-    fixed = any(len(d["shape_signature"]) and int(d["shape_signature"][0]) != -1 for d in details)
+    transposed convolutions and RNN states carry that batch, or with a scalar input (a count: no
+    batch axis to stack on).  `details`: its input details."""
+    fixed = any(not len(d["shape_signature"]) or int(d["shape_signature"][0]) != -1 for d in details)
     return ([list(s) for s in samples] if fixed else batches(samples))
 
 
@@ -182,10 +183,16 @@ def calibrate(model, samples, means: dict | None = None) -> dict[int, tuple[floa
 
 
 def outputs(model, samples) -> list[np.ndarray]:
-    """The model's outputs over all samples (concatenated along the batch)."""
+    """The model's outputs over all samples, each flat (see joined)."""
     from ...flatbuffer.writer import write_model
 
     got = []
     for _, ip in run_batches(write_model(model), samples):
         got.append([ip.get_tensor(d["index"]) for d in ip.get_output_details()])
-    return [np.concatenate([g[k] for g in got]) for k in range(len(got[0]))]
+    return joined(got)
+
+
+def joined(rows) -> list[np.ndarray]:
+    """Per output, its values over all feeds (`rows`: one list of outputs per feed) in one flat
+    array: an output need not have a batch axis to join on (a count, a loop's grown tensor)."""
+    return [np.concatenate([np.ravel(r[k]) for r in rows]) for k in range(len(rows[0]))]

@@ -32,19 +32,28 @@ FLOAT32 = tensor_type(np.float32)
 
 def quantize(model, keep_float=lambda model, op_index: False, per_channel: bool = True,
              min_elements: int = MIN_ELEMENTS):
+    """`keep_float(model, k)`: whether op k of the main subgraph keeps its float weights; the
+    other subgraphs' ops (a WHILE's cond and body: a recurrent layer's step) are quantized by
+    the same rules."""
     m = copy.deepcopy(model)
-    sg = m.subgraphs[0]
+    for index, sg in enumerate(m.subgraphs):
+        keep = (lambda k: keep_float(model, k)) if index == 0 else (lambda k: False)
+        _quantize_subgraph(m, sg, keep, per_channel, min_elements)
+    return m
+
+
+def _quantize_subgraph(m, sg, keep_float, per_channel, min_elements):
     done: dict[int, int] = {}
     new_ops = []
     for k, op in enumerate(sg.operators):
         name = m.op_name(op)
         new_ops.append(op)
-        if keep_float(model, k):
+        if keep_float(k):
             continue
         if name == L.NAME:
-            js = L.dynamic_weights(m, op, min_elements)
+            js = L.dynamic_weights(m, sg, op, min_elements)
             for j in js:
-                op.inputs[j] = _int8_const(m, op.inputs[j], None, done)
+                op.inputs[j] = _int8_const(m, sg, op.inputs[j], None, done)
             if js and op.builtin_options is not None:
                 op.builtin_options["asymmetric_quantize_inputs"] = True
             continue
@@ -52,7 +61,7 @@ def quantize(model, keep_float=lambda model, op_index: False, per_channel: bool 
             t = sg.tensors[op.inputs[0]]
             w = m.buffer_array(t)
             if w is not None and t.type == FLOAT32 and w.size >= min_elements:
-                q = _int8_const(m, op.inputs[0], None, done)
+                q = _int8_const(m, sg, op.inputs[0], None, done)
                 f = len(sg.tensors)
                 sg.tensors.append(Tensor(name=t.name + "_dequantized", shape=np.array(w.shape, np.int32),
                                          type=FLOAT32, buffer=0, has_rank=True))
@@ -80,15 +89,13 @@ def quantize(model, keep_float=lambda model, op_index: False, per_channel: bool 
         if name == "FULLY_CONNECTED" and op.builtin_options is not None:
             op.builtin_options["asymmetric_quantize_inputs"] = True
     sg.operators = new_ops
-    return m
 
 
-def _int8_const(m, wi, axis, done):
-    """The int8 (symmetric, per tensor when axis is None) version of constant tensor wi."""
+def _int8_const(m, sg, wi, axis, done):
+    """The int8 (symmetric, per tensor when axis is None) version of constant tensor wi of sg."""
     key = (wi, "per-tensor")
     if key in done:
         return done[key]
-    sg = m.subgraphs[0]
     t = sg.tensors[wi]
     q, scale = W.symmetric_int8(m.buffer_array(t), axis)
     sg.tensors.append(Tensor(name=t.name, shape=np.array(q.shape, np.int32), type=tensor_type(np.int8),

@@ -16,12 +16,21 @@ FLOAT32 = tensor_type(np.float32)
 
 
 def quantize(model, keep_float=lambda model, op_index: False):
+    """`keep_float(model, k)`: whether op k of the main subgraph keeps float32 constants.  The
+    other subgraphs (a WHILE's cond and body) have theirs converted, read through a DEQUANTIZE
+    at the start of the subgraph."""
     m = copy.deepcopy(model)
-    sg = m.subgraphs[0]
+    for index, sg in enumerate(m.subgraphs):
+        _convert(m, sg, (lambda k: keep_float(model, k)) if index == 0 else (lambda k: False))
+    m.metadata.append(Metadata("reduced_precision_support", m.add_buffer(b"fp16accfp32")))
+    return m
+
+
+def _convert(m, sg, keep_float):
     converted: dict[int, int] = {}
     prefix = []
     for k, op in enumerate(sg.operators):
-        if keep_float(model, k):
+        if keep_float(k):
             continue
         new_inputs = []
         for i in op.inputs:
@@ -40,5 +49,3 @@ def quantize(model, keep_float=lambda model, op_index: False):
             new_inputs.append(converted.get(i, i))
         op.inputs = new_inputs
     sg.operators = prefix + sg.operators
-    m.metadata.append(Metadata("reduced_precision_support", m.add_buffer(b"fp16accfp32")))
-    return m

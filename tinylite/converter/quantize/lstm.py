@@ -157,10 +157,9 @@ def state_source(model, op_index, slot):
     return ("fill", k)
 
 
-def dynamic_weights(model, op, min_elements):
-    """The weight inputs a dynamic-range LSTM quantizes, or [] when it stays float
-    (some weight below `min_elements`, or weights that are not float constants)."""
-    sg = model.subgraphs[0]
+def dynamic_weights(model, sg, op, min_elements):
+    """The weight inputs a dynamic-range LSTM (op of subgraph sg) quantizes, or [] when it stays
+    float (some weight below `min_elements`, or weights that are not float constants)."""
     present = [j for j in DYNAMIC_WEIGHTS if _input(op, j) >= 0]
     if not present or sg.tensors[op.inputs[0]].type != 0:
         return []

@@ -382,9 +382,7 @@ def _unrolled(ctx, p, x, mask, initial_state, time_order):
     layer, n, u = p.layer, p.layer.name, p.units
     steps = x.shape[1]
     if steps is None:
-        fail(layer, "this layer is unrolled over time (it has a mask, initial_state, return_state or is a GRU/"
-                    "SimpleRNN), which needs a fixed number of timesteps: give the model input a static "
-                    "time dimension, e.g. keras.Input(shape=(timesteps, features))")
+        return _looped(ctx, p, x, mask, initial_state, time_order)
     xp = _fc(ctx, x, p.kernel, p.input_bias, n + "/input_projection")
     xs = _unpack(ctx, xp, steps, n + "/unstack")
     ms = inv = None
@@ -402,14 +400,7 @@ def _unrolled(ctx, p, x, mask, initial_state, time_order):
     outs = []
     for k, t in enumerate(order):
         s = f"{n}/step{k}"
-        if p.kind == "LSTM":
-            h_new, c_new = _lstm_step(ctx, p, xs[t], h, c, s)
-        elif p.kind == "GRU":
-            h_new, c_new = _gru_step(ctx, p, xs[t], h, s), None
-        else:
-            z = xs[t] if h is None else binary(ctx, "ADD", xs[t], _fc(ctx, h, p.recurrent, None, s + "/recurrent"),
-                                               s + "/add")
-            h_new, c_new = activation(ctx, z, p.activation, s, layer), None
+        h_new, c_new = _step(ctx, p, xs[t], h, c, s)
         if ms is None:
             h, c = h_new, c_new
             outs.append(h)
@@ -429,6 +420,129 @@ def _unrolled(ctx, p, x, mask, initial_state, time_order):
         out = outs[-1]
     states = [h, c] if p.kind == "LSTM" else [h]
     return out, states
+
+
+def _transpose(ctx, x, perm, name):
+    return ctx.b.op("TRANSPOSE", [x, i32(ctx, perm, name + "/perm")], tuple(x.shape[k] for k in perm), name)
+
+
+def _dims(ctx, x, name):
+    """x's dimensions as int32 scalars: constants where static, else read from one SHAPE."""
+    shape = None
+    out = []
+    for axis, d in enumerate(x.shape):
+        if d is not None:
+            out.append(i32(ctx, d, f"{name}/dim{axis}"))
+            continue
+        if shape is None:
+            shape = ctx.b.op("SHAPE", [x], (x.rank,), name + "/Shape", {"out_type": "INT32"}, out_dtypes=np.int32)
+        out.append(_dim(ctx, shape, axis, f"{name}/dim{axis}"))
+    return out
+
+
+def _dim(ctx, shape, axis, name):
+    return ctx.b.op("STRIDED_SLICE", [shape, i32(ctx, [axis], name + "/begin"), i32(ctx, [axis + 1], name + "/end"),
+                                      i32(ctx, [1], name + "/strides")], (), name, {"shrink_axis_mask": 1},
+                    out_dtypes=np.int32)
+
+
+def _zeros(ctx, dims, shape, name):
+    """A float32 zeros tensor of `shape` (None where run time) from int32 scalars `dims`."""
+    packed = ctx.b.op("PACK", dims, (len(dims),), name + "/dims", {"values_count": len(dims), "axis": 0},
+                      out_dtypes=np.int32)
+    return ctx.b.op("FILL", [packed, f32(ctx, 0.0, name + "/zero")], shape, name, out_dtypes=np.float32)
+
+
+def _looped(ctx, p, x, mask, initial_state, time_order):
+    """The layer over a time axis known only at run time: a WHILE whose body is one step.
+
+    As TensorFlow's converter writes a Keras RNN: the inputs of all steps are projected by one
+    FULLY_CONNECTED and made time-major; the loop values are the step counter, the length, the
+    states, the projected inputs (and the time-major mask), and the outputs so far, which the
+    body writes a step at a time with DYNAMIC_UPDATE_SLICE into a zeros tensor of the sequence's
+    shape.  The body reads its step with GATHER, so every op in it has the shapes of one step."""
+    layer, n, u = p.layer, p.layer.name, p.units
+    batch = x.shape[0]
+    xp = _fc(ctx, x, p.kernel, p.input_bias, n + "/input_projection")
+    xs = _transpose(ctx, xp, (1, 0, 2), n + "/time_major")
+    ms = None
+    if mask is not None:
+        if mask.rank != 2 or len(mask.shape) != 2:
+            fail(layer, f"mask of shape {mask.shape} does not fit the input {x.shape} (expected [batch, time])")
+        m = _transpose(ctx, float_mask(ctx, mask, n + "/mask"), (1, 0), n + "/mask/time_major")
+        ms = expand_dims(ctx, m, 2, n + "/mask/ExpandDims")
+    if p.go_backwards:
+        xs = _reverse_time0(ctx, xs, n + "/ReverseV2")
+        ms = None if ms is None else _reverse_time0(ctx, ms, n + "/mask/ReverseV2")
+    b_dim, t_dim = _dims(ctx, x, n + "/shape")[:2]
+    states = list(initial_state) if initial_state is not None else [
+        _zeros(ctx, [b_dim, i32(ctx, u, f"{n}/state{k}/units")], (batch, u), f"{n}/state{k}")
+        for k in range(p.states())]
+    loop = [i32(ctx, 0, n + "/time"), t_dim] + states + [xs] + ([ms] if ms is not None else [])
+    # The outputs: all steps', or the last step's where it is not the state (a zeroed masked step).
+    keep_last = not p.return_sequences and ms is not None and p.zero_output_for_mask
+    if p.return_sequences:
+        loop.append(_zeros(ctx, [t_dim, b_dim, i32(ctx, u, n + "/outputs/units")], (None, batch, u), n + "/outputs"))
+    elif keep_last:
+        loop.append(_zeros(ctx, [b_dim, i32(ctx, u, n + "/output/units")], (batch, u), n + "/output"))
+    shapes, dtypes = [v.shape for v in loop], [v.dtype for v in loop]
+    b = ctx.b
+    with b.subgraph(n + "/while_cond") as cond:
+        vals = [b.param(f"{n}/while_cond/arg{k}", sh, dt) for k, (sh, dt) in enumerate(zip(shapes, dtypes))]
+        b.result(b.op("LESS", vals[:2], (), n + "/while_cond/Less", out_dtypes=np.bool_))
+    with b.subgraph(n + "/while_body") as body:
+        s = n + "/while_body"
+        vals = [b.param(f"{s}/arg{k}", sh, dt) for k, (sh, dt) in enumerate(zip(shapes, dtypes))]
+        i, h = vals[0], vals[2]
+        c = vals[3] if p.kind == "LSTM" else None
+        k = 2 + p.states()
+        step_x = b.op("GATHER", [vals[k], i], (batch, xs.shape[2]), s + "/input", {"axis": 0, "batch_dims": 0})
+        h_new, c_new = _step(ctx, p, step_x, h, c, s)
+        out = h_new
+        if ms is not None:
+            m = b.op("GATHER", [vals[k + 1], i], (batch, 1), s + "/mask", {"axis": 0, "batch_dims": 0})
+            inv = rsub(ctx, 1.0, m, s + "/mask/inverse")
+            h_kept = _blend(ctx, m, inv, h_new, h, s + "/h")
+            c_new = None if c_new is None else _blend(ctx, m, inv, c_new, c, s + "/c")
+            out = binary(ctx, "MUL", h_new, m, s + "/zero_masked") if p.zero_output_for_mask else h_kept
+            h_new = h_kept
+        nxt = [binary(ctx, "ADD", i, i32(ctx, 1, s + "/one"), s + "/next"), vals[1], h_new] + (
+            [c_new] if c is not None else []) + vals[k:k + (2 if ms is not None else 1)]
+        if p.return_sequences:
+            acc = vals[-1]
+            zero = i32(ctx, 0, s + "/zero")
+            start = b.op("PACK", [i, zero, zero], (3,), s + "/start", {"values_count": 3, "axis": 0})
+            row = expand_dims(ctx, out, 0, s + "/row")
+            nxt.append(b.op("DYNAMIC_UPDATE_SLICE", [acc, row, start], acc.shape, s + "/outputs"))
+        elif keep_last:
+            nxt.append(out)
+        for v in nxt:
+            b.result(v)
+    ends = b.op("WHILE", loop, shapes, n + "/while", {"cond_subgraph_index": cond, "body_subgraph_index": body},
+                out_dtypes=dtypes)
+    h, c = ends[2], (ends[3] if p.kind == "LSTM" else None)
+    if p.return_sequences:
+        out = _transpose(ctx, ends[-1], (1, 0, 2), n + "/batch_major")
+        if time_order and p.go_backwards:
+            out = _reverse_time(ctx, out, n + "/ReverseV2_out")
+    else:
+        out = ends[-1] if keep_last else h
+    return out, ([h, c] if p.kind == "LSTM" else [h])
+
+
+def _reverse_time0(ctx, x, name):
+    return ctx.b.op("REVERSE_V2", [x, i32(ctx, [0], name + "/axis")], x.shape, name)
+
+
+def _step(ctx, p, xt, h, c, s):
+    """One step's new (h, c) from its projected input xt (c None but for an LSTM; h and c None
+    before the first step of a zero initial state)."""
+    if p.kind == "LSTM":
+        return _lstm_step(ctx, p, xt, h, c, s)
+    if p.kind == "GRU":
+        return _gru_step(ctx, p, xt, h, s), None
+    z = xt if h is None else binary(ctx, "ADD", xt, _fc(ctx, h, p.recurrent, None, s + "/recurrent"), s + "/add")
+    return activation(ctx, z, p.activation, s, p.layer), None
 
 
 def _unpack(ctx, x, steps, name):

@@ -10,6 +10,7 @@ convolution) is recognised before its parts are emitted.
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -122,6 +123,24 @@ class Lowerer:
         self.fc_flat: dict = {}         # FULLY_CONNECTED output index -> (operator, unflattened input)
         self.stacked_one: dict = {}     # Value index -> the one element a TensorListStack stacked
         self.wide: dict = {}            # narrowed input's Value index -> the int64 / float64 input it casts
+
+    # Caches of what was emitted, by Value index or constant: each subgraph has its own.
+    _CACHES = ("const_cache", "biasable", "transposes", "flattened", "fc_flat", "stacked_one", "wide")
+
+    @contextmanager
+    def subgraph(self, name):
+        """Lower into a new subgraph (a loop's cond or body) until the block ends; yields its index.
+        The caches start empty there: a Value index names another tensor in another subgraph, and
+        a constant must be a tensor of the subgraph that reads it."""
+        saved = {k: getattr(self, k) for k in self._CACHES}
+        for k in self._CACHES:
+            setattr(self, k, {})
+        try:
+            with self.b.subgraph(name) as index:
+                yield index
+        finally:
+            for k, v in saved.items():
+                setattr(self, k, v)
 
     # -- values --
 

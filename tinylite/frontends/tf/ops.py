@@ -1401,7 +1401,8 @@ MAX_UNROLL = 4096
 def _while(low, scope, node):
     """A loop whose trip count is known when converting (a Keras RNN over a fixed number of
     steps) is unrolled: the condition is evaluated on the loop variables, which stay constant
-    where they count steps, and the body is inlined once per step."""
+    where they count steps, and the body is inlined once per step.  Otherwise it becomes a
+    WHILE (loops.py)."""
     loop = _ins(low, scope, node)
     cond, body = (_attr(node, "cond") or {}).get("name"), (_attr(node, "body") or {}).get("name")
     if not cond or not body:
@@ -1411,11 +1412,15 @@ def _while(low, scope, node):
     fused = match_keras_lstm(low, scope, node, loop, cond, body)
     if fused is not None:
         return fused
-    for _ in range(MAX_UNROLL):
+    for step in range(MAX_UNROLL):
         (c,) = low.call(cond, loop)[:1]
         if not _is_const(c):
-            low.fail(scope, node, "the loop's trip count is known only at run time (e.g. a sequence of unknown "
-                                  "length); give the model a fixed sequence length")
+            if step:
+                low.fail(scope, node, f"the loop's condition is known when converting for {step} steps, then only "
+                                      "at run time")
+            from .loops import runtime_while
+
+            return runtime_while(low, scope, node, loop, cond, body)
         if not bool(np.asarray(c).reshape(-1)[0]):
             return loop
         out = low.call(body, loop)
