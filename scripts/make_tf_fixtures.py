@@ -111,6 +111,22 @@ def gru():
     return keras.Model(x, layers.Dense(2)(y))
 
 
+def gru_varlen():
+    """Recurrent layers over a run-time number of steps that the fused LSTM cannot express: While
+    loops over TensorLists of run-time length (a WHILE each)."""
+    x = keras.Input((None, 4), name="seq")
+    y = layers.GRU(6, return_sequences=True)(x)
+    y = layers.Bidirectional(layers.SimpleRNN(3))(y)
+    return keras.Model(x, layers.Dense(2)(y))
+
+
+def masked_lstm_varlen():
+    x = keras.Input((None,), dtype="int32", name="tokens")
+    h = layers.Embedding(50, 8, mask_zero=True)(x)
+    h = layers.LSTM(6, return_sequences=True)(h)
+    return keras.Model(x, layers.Dense(2)(layers.GRU(4)(h)))
+
+
 class Module(tf.Module):
     """tf.nn code with einsum, depthwise conv, resize and pad (no Keras)."""
 
@@ -344,7 +360,8 @@ def main(argv=None):
     """Make every fixture, or those named on the command line."""
     only = set(sys.argv[1:] if argv is None else argv)
     keras.utils.set_random_seed(0)
-    for fn in (mobilenet_like, attention, two_inputs, unet, text_cnn, lstm, lstm_seq, lstm_varlen, gru):
+    for fn in (mobilenet_like, attention, two_inputs, unet, text_cnn, lstm, lstm_seq, lstm_varlen, gru, gru_varlen,
+               masked_lstm_varlen):
         if only and fn.__name__ not in only:
             continue
         model = fn()

@@ -293,7 +293,8 @@ def test_tinylite_convert_dir_and_pb(corpus, tmp_path):
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "saved_models")
 FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "gru", "tf_module", "op_zoo",
-                  "op_zoo2", "int_dtypes", "dynamic_sequence", "runtime_loops"]
+                  "op_zoo2", "int_dtypes", "dynamic_sequence", "runtime_loops", "gru_varlen",
+                  "masked_lstm_varlen"]
 
 
 @pytest.mark.parametrize("name", FIXTURE_MODELS)
@@ -523,6 +524,33 @@ def test_lstm_of_run_time_length(steps):
     for ip in (litert_interpreter(a), tinylite.Interpreter(model_content=a)):
         _relative_close(ip.get_signature_runner("serving_default")(seq=x)["output_0"], want.astype(np.float64),
                         f"{steps} steps")
+
+
+@pytest.mark.parametrize("name", ["gru_varlen", "masked_lstm_varlen"])
+def test_rnn_loops_of_run_time_length(name):
+    """Keras RNNs over `None` steps that the fused LSTM cannot express (GRU, a Bidirectional
+    SimpleRNN, a masked LSTM): the SavedModel's While loops over TensorLists become WHILEs, as
+    does the Keras frontend's lowering of the same model.keras.  Both files match TensorFlow
+    at the fixture's length and agree with each other at any length, in LiteRT and tinylite."""
+    folder = os.path.join(FIXTURES, name)
+    a = tinylite.TFLiteConverter.from_saved_model(os.path.join(folder, "saved_model")).convert()
+    b = tinylite.TFLiteConverter.from_keras_model_file(os.path.join(folder, "model.keras")).convert()
+    for content in (a, b):
+        m = tinylite.read_model(content)
+        assert "WHILE" in {m.op_name(o) for o in m.subgraphs[0].operators} and len(m.subgraphs) > 2
+    io = np.load(os.path.join(folder, "io.npz"))
+    (key,) = [k[3:] for k in io.files if k.startswith("in_")]
+    rng = np.random.default_rng(5)
+    for steps in (None, 1, 4, 9):
+        x = io["in_" + key] if steps is None else (
+            rng.integers(0, 50, (3, steps)).astype(np.int32) if key == "tokens"
+            else rng.normal(size=(3, steps, 4)).astype(np.float32))
+        want = io["out_output_0"] if steps is None else \
+            litert_interpreter(a).get_signature_runner("serving_default")(**{key: x})["output_0"]
+        for content in (a, b):
+            for ip in (litert_interpreter(content), tinylite.Interpreter(model_content=content)):
+                got = ip.get_signature_runner("serving_default")(**{key: x})["output_0"]
+                _relative_close(got, want.astype(np.float64), f"{name} {steps} steps {type(ip).__module__}")
 
 
 def test_a_file_the_runtime_cannot_prepare_is_refused():

@@ -5,7 +5,11 @@ converter writes them: the loop values are the WHILE's inputs and outputs, and t
 inputs and outputs pair up with them.  A loop value keeps its shape across the steps, but for
 the dimensions the While declares unknown (its `output_shapes`, from tf.while_loop's
 shape_invariants): those are unknown in the subgraphs and after the loop.  A variable handle
-passed through the loop is read in each subgraph as a constant of its own.  (Loops whose trip
+passed through the loop is read in each subgraph as a constant of its own.  A TensorList
+(a Keras RNN's inputs and outputs over time) is one tensor [length, *element] in the loop:
+its elements are read with GATHER and written with DYNAMIC_UPDATE_SLICE (ops._set_stacked); a
+list reserved with element dimensions unknown when converting (the batch) starts with those
+dimensions 1, and takes the items' at the first write.  (Loops whose trip
 count is known when converting are unrolled instead: see ops._while.)
 """
 from __future__ import annotations
@@ -20,22 +24,22 @@ def runtime_while(low, scope, node, loop, cond, body):
     """The loop values after a WHILE running `body` while `cond` holds, from the values `loop`."""
     name = node["name"]
     values = []                           # (position, the initial Value)
+    lists = {}                            # position -> the TensorList's loop shape
     for k, s in enumerate(loop):
         if isinstance(s, Resource):
             continue
-        if isinstance(s, TList):
-            low.fail(scope, node, "loops over a TensorList whose length is known only at run time (a Keras RNN "
-                                  "over a sequence of unknown length); convert the Keras model itself "
-                                  "(TFLiteConverter.from_keras_model or from_keras_model_file), which writes such "
-                                  "a loop as a WHILE, or give the sequence a fixed length")
         if s is None:
             low.fail(scope, node, f"loop value {k} has no value")
-        values.append((k, low.v(s, f"{name}/input{k}")))
+        if isinstance(s, TList):
+            v, lists[k] = _list_tensor(low, scope, node, s, f"{name}/input{k}")
+        else:
+            v = low.v(s, f"{name}/input{k}")
+        values.append((k, v))
     declared = _attr(node, "output_shapes") or []
     shapes = []
     for k, v in values:
-        shape = tuple(v.shape)
-        d = proto_shape(declared[k]) if k < len(declared) else None
+        shape = lists.get(k, tuple(v.shape))
+        d = proto_shape(declared[k]) if k < len(declared) and k not in lists else None
         if d is not None and len(d) == len(shape):
             shape = tuple(a if a == b else None for a, b in zip(shape, d))
         shapes.append(shape)
@@ -44,6 +48,8 @@ def runtime_while(low, scope, node, loop, cond, body):
         args = list(loop)
         for (k, v), shape in zip(values, shapes):
             args[k] = low.b.param(f"{prefix}/arg{k}", shape, v.dtype)
+            if k in lists:
+                args[k] = TList(None, loop[k].element_shape, loop[k].dtype, stacked=args[k])
         return args
 
     with low.subgraph(name + "/cond") as cond_index:
@@ -62,7 +68,12 @@ def runtime_while(low, scope, node, loop, cond, body):
             if isinstance(s, Resource) and outs[k] is not s and not isinstance(outs[k], Resource):
                 low.fail(scope, node, f"the body replaces the variable handle of loop value {k}")
         for (k, v), shape in zip(values, shapes):
-            o = low.v(outs[k], f"{name}/body/result{k}")
+            o = outs[k]
+            if k in lists:
+                if not isinstance(o, TList) or o.stacked is None:
+                    low.fail(scope, node, f"the body turns the TensorList of loop value {k} into something else")
+                o = o.stacked
+            o = low.v(o, f"{name}/body/result{k}")
             if np.dtype(o.dtype) != np.dtype(v.dtype):
                 low.fail(scope, node, f"the body turns loop value {k} from {np.dtype(v.dtype).name} into "
                                       f"{np.dtype(o.dtype).name}")
@@ -76,8 +87,40 @@ def runtime_while(low, scope, node, loop, cond, body):
                     out_dtypes=[v.dtype for _, v in values])
     result = list(loop)
     for (k, _), o in zip(values, outs):
-        result[k] = o
+        result[k] = TList(None, loop[k].element_shape, loop[k].dtype, stacked=o) if k in lists else o
     return result
+
+
+def _list_tensor(low, scope, node, s, name):
+    """(Value [length, *element], its shape in the loop) for TensorList loop value s."""
+    b = low.b
+    if s.stacked is not None or (s.items is None and s.source is not None):
+        v = low.v(s.stacked if s.stacked is not None else s.source, name)
+        return v, (v.shape[0],) + tuple(s.element_shape if s.element_shape is not None else v.shape[1:])
+    elem = s.element_shape
+    if elem is None:
+        low.fail(scope, node, "loops over a TensorList whose elements have an unknown rank")
+    if s.items is not None:
+        items = [it.get() if hasattr(it, "get") else it for it in s.items]
+        if items and all(it is not None for it in items):
+            v = low.v(np.stack(items) if all(isinstance(it, np.ndarray) for it in items) else
+                      b.op("PACK", [low.v(it, f"{name}/item{j}") for j, it in enumerate(items)],
+                           (len(items),) + tuple(elem), name, {"values_count": len(items), "axis": 0}), name)
+            return v, tuple(v.shape)
+        if any(it is not None for it in items):
+            low.fail(scope, node, "loops over a TensorList with only some elements set before the loop")
+        length, n = b.const(np.int32(len(items)), name + "/length"), len(items)
+    else:
+        length, n = low.v(s.length, name + "/length"), None
+        if tuple(length.shape) != ():
+            length = b.op("RESHAPE", [length, b.const(np.zeros(0, np.int32), name + "/scalar")], (), name + "/n",
+                          out_dtypes=np.int32)
+    dims = [length] + [b.const(np.int32(1 if d is None else d), f"{name}/dim{j}") for j, d in enumerate(elem)]
+    packed = b.op("PACK", dims, (len(dims),), name + "/dims", {"values_count": len(dims), "axis": 0},
+                  out_dtypes=np.int32)
+    zeros = b.op("FILL", [packed, b.const(np.zeros((), s.dtype), name + "/zero")],
+                 (n,) + tuple(1 if d is None else d for d in elem), name, out_dtypes=s.dtype)
+    return zeros, (n,) + tuple(elem)
 
 
 def _tensor(low, v, shape, name):

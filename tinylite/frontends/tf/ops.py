@@ -1509,9 +1509,40 @@ def _tl_index(low, scope, node, lst, idx):
     return i % len(lst.items)
 
 
+def _stacked_list(lst):
+    """Whether lst is a TensorList held as one tensor [length, *element] (a loop value, or a fused
+    sequence op's output) rather than element by element."""
+    return isinstance(lst, TList) and lst.items is None and lst.stacked is not None
+
+
+def _index_value(low, scope, node, lst, idx, name):
+    """A TensorList index as an int32 scalar Value (a constant one made nonnegative, checked against
+    a static length)."""
+    if _is_const(idx):
+        i = int(np.asarray(idx).reshape(-1)[0])
+        n = _shape(lst.stacked)[0]
+        if i < 0 and n is None:
+            low.fail(scope, node, f"negative index {i} into a TensorList of run-time length")
+        if n is not None and not -n <= i < n:
+            low.fail(scope, node, f"index {i} is outside the TensorList of {n} elements")
+        return low.b.const(np.int32(i % n if n else i), name + "/index")
+    v = low.v(idx, name + "/index")
+    if tuple(v.shape) != ():
+        v = reshape_to(low, v, (), name + "/index_scalar")
+    if np.dtype(v.dtype) != np.int32:
+        v = low.b.op("CAST", [v], (), name + "/index_int32", {"in_data_type": np.dtype(v.dtype).name.upper(),
+                                                              "out_data_type": "INT32"}, out_dtypes=np.int32)
+    return v
+
+
 @op("TensorListGetItem")
 def _tl_get(low, scope, node):
     lst, idx = _ins(low, scope, node)[:2]
+    if _stacked_list(lst):
+        name = node["name"]
+        x = low.v(lst.stacked, name + "/list")
+        return low.b.op("GATHER", [x, _index_value(low, scope, node, lst, idx, name)], tuple(x.shape[1:]), name,
+                        {"axis": 0, "batch_dims": 0})
     i = _tl_index(low, scope, node, lst, idx)
     item = _item(lst.items[i])
     if item is None:
@@ -1522,10 +1553,40 @@ def _tl_get(low, scope, node):
 @op("TensorListSetItem")
 def _tl_set(low, scope, node):
     lst, idx, item = _ins(low, scope, node)[:3]
+    if _stacked_list(lst):
+        return TList(None, lst.element_shape, lst.dtype, stacked=_set_stacked(low, scope, node, lst, idx, item))
     i = _tl_index(low, scope, node, lst, idx)
     items = list(lst.items)
     items[i] = item
     return TList(items, lst.element_shape, lst.dtype)
+
+
+def _set_stacked(low, scope, node, lst, idx, item):
+    """The tensor of a stacked TensorList with element idx replaced by item (DYNAMIC_UPDATE_SLICE).
+    Where the list's element shape has dimensions unknown when converting (a loop's output list of
+    run-time batch: loops.py starts it with those dimensions 1), the list is first broadcast to the
+    item's shape."""
+    name = node["name"]
+    acc, v = low.v(lst.stacked, name + "/list"), low.v(item, name + "/item")
+    if len(acc.shape) != len(v.shape) + 1:
+        low.fail(scope, node, f"sets an element of shape {tuple(v.shape)} in a TensorList of shape {tuple(acc.shape)}")
+    b = low.b
+    if any(d is None for d in acc.shape[1:]):
+        i32 = np.int32
+        length = b.op("SLICE", [b.op("SHAPE", [acc], (len(acc.shape),), name + "/list_shape", {"out_type": "INT32"},
+                                      out_dtypes=i32),
+                                b.const(np.array([0], i32), name + "/begin"), b.const(np.array([1], i32), name + "/size")],
+                      (1,), name + "/length", out_dtypes=i32)
+        dims = b.op("SHAPE", [v], (len(v.shape),), name + "/item_shape", {"out_type": "INT32"}, out_dtypes=i32)
+        target = b.op("CONCATENATION", [length, dims], (len(acc.shape),), name + "/shape", {"axis": 0}, out_dtypes=i32)
+        acc = b.op("BROADCAST_TO", [acc, target], (acc.shape[0],) + tuple(v.shape), name + "/broadcast")
+    i = _index_value(low, scope, node, lst, idx, name)
+    zero = b.const(np.int32(0), name + "/zero")
+    start = b.op("PACK", [i] + [zero] * len(v.shape), (len(acc.shape),), name + "/start",
+                 {"values_count": len(acc.shape), "axis": 0}, out_dtypes=np.int32)
+    row = b.op("EXPAND_DIMS", [v, b.const(np.array([0], np.int32), name + "/axis")], (1,) + tuple(v.shape),
+               name + "/row")
+    return b.op("DYNAMIC_UPDATE_SLICE", [acc, row, start], acc.shape, name)
 
 
 @op("TensorListPushBack")
@@ -1539,6 +1600,17 @@ def _tl_push(low, scope, node):
 @op("TensorListLength")
 def _tl_length(low, scope, node):
     (lst,) = _ins(low, scope, node)
+    if _stacked_list(lst) and lst.length is None:
+        n = _shape(lst.stacked)[0]
+        if n is not None:
+            return np.array(n, np.int32)
+        name = node["name"]
+        x = low.v(lst.stacked, name + "/list")
+        shape = low.b.op("SHAPE", [x], (len(x.shape),), name + "/Shape", {"out_type": "INT32"}, out_dtypes=np.int32)
+        return low.b.op("STRIDED_SLICE", [shape, low.b.const(np.array([0], np.int32), name + "/begin"),
+                                          low.b.const(np.array([1], np.int32), name + "/end"),
+                                          low.b.const(np.array([1], np.int32), name + "/strides")], (), name,
+                        {"shrink_axis_mask": 1}, out_dtypes=np.int32)
     if lst.items is None:
         return lst.length
     return np.array(len(lst.items), np.int32)
