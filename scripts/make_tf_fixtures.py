@@ -307,6 +307,27 @@ class RuntimeLoops(tf.Module):
         return {"decayed": decayed, "grown": grown, "nested": nested, "steps": steps, "halved": halved}
 
 
+class RuntimeShapes(tf.Module):
+    """Sizes and slice bounds computed at run time: a fully convolutional net resizing to twice
+    its input's size, and slices at a run-time index (x[i], x[:, i:i + 2], a negative one)."""
+
+    def __init__(self):
+        rng = np.random.default_rng(8)
+        self.w = tf.Variable(rng.normal(size=(3, 3, 3, 4)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32, name="image"),
+                                  tf.TensorSpec([4, 5], tf.float32, name="table"),
+                                  tf.TensorSpec([], tf.int32, name="i")])
+    def __call__(self, image, table, i):
+        h = tf.nn.relu(tf.nn.conv2d(image, self.w, 1, "SAME"))
+        size = tf.shape(image)[1:3] * 2
+        return {"up": tf.image.resize(h, size), "nearest": tf.image.resize(h, size + 1, method="nearest"),
+                "row": table[i], "cols": table[:, i:i + 2], "from_end": table[-i - 1, 1:],
+                "strided": table[i::2]}
+
+
+RUNTIME_SHAPES_FEEDS = {"image": np.random.default_rng(9).normal(size=(1, 5, 7, 3)).astype(np.float32),
+                        "table": np.arange(20, dtype=np.float32).reshape(4, 5), "i": np.int32(1)}
 RUNTIME_LOOPS_FEEDS = {"x": np.linspace(-2, 2, 12, dtype=np.float32).reshape(3, 4), "n": np.int32(5)}
 
 
@@ -383,6 +404,8 @@ def main(argv=None):
              feeds={"tokens": np.random.default_rng(6).normal(size=(2, 5, 8)).astype(np.float32)})
     if not only or "runtime_loops" in only:
         save("runtime_loops", RuntimeLoops(), is_keras=False, feeds=RUNTIME_LOOPS_FEEDS)
+    if not only or "runtime_shapes" in only:
+        save("runtime_shapes", RuntimeShapes(), is_keras=False, feeds=RUNTIME_SHAPES_FEEDS)
     if not only or "int_dtypes" in only:
         save("int_dtypes", IntDtypes(), is_keras=False, feeds=INT_DTYPES_FEEDS)
     return 0

@@ -293,7 +293,7 @@ def test_tinylite_convert_dir_and_pb(corpus, tmp_path):
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "saved_models")
 FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "gru", "tf_module", "op_zoo",
-                  "op_zoo2", "int_dtypes", "dynamic_sequence", "runtime_loops", "gru_varlen",
+                  "op_zoo2", "int_dtypes", "dynamic_sequence", "runtime_loops", "runtime_shapes", "gru_varlen",
                   "masked_lstm_varlen"]
 
 
@@ -341,6 +341,24 @@ def test_runtime_loops_run_any_count():
         for k, want in lite.items():
             assert mine[k].dtype == want.dtype and mine[k].shape == want.shape, k
             _relative_close(mine[k], want, f"n={n} batch={batch} {k}", same_type=True)
+
+
+def test_runtime_sizes_and_slice_bounds():
+    """A resize to a size computed at run time and slices at a run-time index: one file serves
+    every image size and index, LiteRT and tinylite agreeing (the slices exactly numpy's)."""
+    content = tinylite.TFLiteConverter.from_saved_model(os.path.join(FIXTURES, "runtime_shapes", "saved_model")).convert()
+    table = np.arange(20, dtype=np.float32).reshape(4, 5)
+    rng = np.random.default_rng(6)
+    for i, (h, w) in ((0, (3, 4)), (2, (6, 2)), (3, (1, 1))):
+        feeds = {"image": rng.normal(size=(1, h, w, 3)).astype(np.float32), "table": table, "i": np.int32(i)}
+        lite = litert_interpreter(content).get_signature_runner("serving_default")(**feeds)
+        mine = tinylite.Interpreter(model_content=content).get_signature_runner("serving_default")(**feeds)
+        assert mine["up"].shape == (1, 2 * h, 2 * w, 4) and mine["nearest"].shape == (1, 2 * h + 1, 2 * w + 1, 4)
+        for k, want in (("row", table[i]), ("cols", table[:, i:i + 2]), ("from_end", table[-i - 1, 1:]),
+                        ("strided", table[i::2])):
+            np.testing.assert_array_equal(mine[k], want, err_msg=k)
+        for k, want in lite.items():
+            _relative_close(mine[k], want, f"i={i} {h}x{w} {k}", same_type=True)
 
 
 @pytest.mark.parametrize("mode", ["dynamic", "float16", "int8", "int16x8"])

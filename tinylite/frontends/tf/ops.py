@@ -421,6 +421,8 @@ def _strided_index(begin, end, strides, node, rank):
 @op("StridedSlice")
 def _strided_slice(low, scope, node):
     x, b, e, s = _ins(low, scope, node)
+    if not (_is_const(b) and _is_const(e)) and _is_const(s):
+        return _runtime_strided_slice(low, scope, node, x, b, e, s)
     begin = _const(low, scope, node, b, "begin")
     end = _const(low, scope, node, e, "end")
     strides = _const(low, scope, node, s, "strides")
@@ -455,6 +457,41 @@ def _strided_slice(low, scope, node):
             return np.array(vals[0] if scalar else vals, np.int32)
         return Partial(vals, scalar, lambda: emit(x), x.dtype, origin)
     return emit(x)
+
+
+def _runtime_strided_slice(low, scope, node, x, b, e, s):
+    """A StridedSlice whose begin or end is computed at run time (x[i], x[:, i:i + 2]): TFLite's
+    STRIDED_SLICE reads them as tensors, and sizes its output when it runs.  An axis the slice
+    shrinks or adds, or takes whole (both masks, stride 1), keeps its static size; the others
+    are known only at run time."""
+    opts = {k: int(_attr(node, k, 0)) for k in ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask",
+                                                 "shrink_axis_mask")}
+    strides = np.asarray(s).reshape(-1).astype(np.int64)
+    if opts["ellipsis_mask"]:
+        low.fail(scope, node, "an ellipsis (...) in a slice whose begin or end is computed at run time is not "
+                              "supported; index every axis")
+    shape = _shape(x)
+    if len(strides) > len(shape) + bin(opts["new_axis_mask"]).count("1"):
+        low.fail(scope, node, f"slices {len(strides)} axes of a tensor of rank {len(shape)}")
+    out, axis = [], 0
+    for j, stride in enumerate(strides):
+        bit = 1 << j
+        if opts["new_axis_mask"] & bit:
+            out.append(1)
+            continue
+        if not opts["shrink_axis_mask"] & bit:
+            whole = opts["begin_mask"] & bit and opts["end_mask"] & bit and stride == 1
+            out.append(shape[axis] if whole else None)
+        axis += 1
+    out += list(shape[axis:])
+    name = node["name"]
+    vals = [low.v(v, f"{name}/{what}") for v, what in ((x, "x"), (b, "begin"), (e, "end"), (s, "strides"))]
+    for k in (1, 2, 3):
+        if np.dtype(vals[k].dtype) != np.int32:
+            vals[k] = low.b.op("CAST", [vals[k]], vals[k].shape, f"{name}/{k}_int32",
+                               {"in_data_type": np.dtype(vals[k].dtype).name.upper(), "out_data_type": "INT32"},
+                               out_dtypes=np.int32)
+    return low.b.op("STRIDED_SLICE", vals, tuple(out), name, opts, out_dtypes=_tflite_dtype(_dtype(x)))
 
 
 @op("Slice")
@@ -1282,10 +1319,19 @@ def _argmax(low, scope, node):
 @op("ResizeBilinear", "ResizeNearestNeighbor")
 def _resize(low, scope, node):
     x, s = _ins(low, scope, node)
-    size = [int(v) for v in _const(low, scope, node, s, "size")]
     kind = "RESIZE_BILINEAR" if node["op"] == "ResizeBilinear" else "RESIZE_NEAREST_NEIGHBOR"
     x = low.v(x, node["name"] + "/x")
-    return low.b.op(kind, [x, low.b.const(np.array(size, np.int32), node["name"] + "/size")],
+    if _is_const(s):
+        size = [int(v) for v in np.asarray(s).reshape(-1)]
+        sv = low.b.const(np.array(size, np.int32), node["name"] + "/size")
+    else:
+        # A size computed at run time (twice the input's, in a fully convolutional net): the
+        # kernel reads it when it runs and sizes its output then.
+        size, _ = _partial_of(s)
+        sv = low.v(s, node["name"] + "/size")
+        if len(size) != 2 or tuple(sv.shape) != (2,):
+            low.fail(scope, node, f"size must hold 2 values (height, width), got shape {tuple(sv.shape)}")
+    return low.b.op(kind, [x, sv],
                     (x.shape[0], size[0], size[1], x.shape[3]), node["name"],
                     {"align_corners": bool(_attr(node, "align_corners", False)),
                      "half_pixel_centers": bool(_attr(node, "half_pixel_centers", False))})
