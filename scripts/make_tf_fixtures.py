@@ -120,6 +120,17 @@ def gru_varlen():
     return keras.Model(x, layers.Dense(2)(y))
 
 
+def volume():
+    """A 3-D model: Conv3D, 3-D poolings, Conv3DTranspose (the 3-D ops TFLite has or tinylite
+    writes as 2-D ones)."""
+    x = keras.Input((4, 6, 6, 2), name="volume")
+    h = layers.Conv3D(4, 3, padding="same", activation="relu")(x)
+    h = layers.MaxPooling3D(2)(h)
+    h = layers.Conv3DTranspose(3, 3, strides=2, padding="same")(h)
+    h = layers.AveragePooling3D((2, 3, 3), strides=(1, 2, 2), padding="same")(h)
+    return keras.Model(x, layers.Dense(2)(layers.GlobalAveragePooling3D()(h)))
+
+
 def masked_lstm_varlen():
     x = keras.Input((None,), dtype="int32", name="tokens")
     h = layers.Embedding(50, 8, mask_zero=True)(x)
@@ -382,7 +393,7 @@ def main(argv=None):
     only = set(sys.argv[1:] if argv is None else argv)
     keras.utils.set_random_seed(0)
     for fn in (mobilenet_like, attention, two_inputs, unet, text_cnn, lstm, lstm_seq, lstm_varlen, gru, gru_varlen,
-               masked_lstm_varlen):
+               masked_lstm_varlen, volume):
         if only and fn.__name__ not in only:
             continue
         model = fn()

@@ -157,20 +157,21 @@ def test_unsupported_layer_names_layer_and_class(tmp_path, keras):
     # A live model's layer without a lowering is traced (a Lambda converts so,
     # see test_keras_graphs.py); one whose call() cannot be converted names the layer and
     # the layer that works instead.
-    model = keras.Sequential([keras.Input((4, 4, 4, 3)), keras.layers.MaxPooling3D(name="my_pool")])
-    with pytest.raises(ConverterError, match=r"layer 'my_pool' \(MaxPooling3D\).*Use MaxPooling2D instead"):
+    model = keras.Sequential([keras.Input((3, 6, 6, 3)), keras.layers.ConvLSTM2D(2, 3, name="my_cl")])
+    with pytest.raises(ConverterError, match=r"layer 'my_cl' \(ConvLSTM2D\).*Use TimeDistributed\(Conv2D\) "
+                                             r"followed by LSTM instead"):
         _convert(model)
-    model = keras.Sequential([keras.Input((4, 4, 4, 3)), keras.layers.Conv3DTranspose(2, 1, name="my_c3t")])
     model.save(tmp_path / "m.keras")
-    with pytest.raises(ConverterError, match=r"layer 'my_c3t' \(Conv3DTranspose\).*not supported. Use "
-                                             r"Conv2DTranspose.*Supported layers: .*Dense"):
+    with pytest.raises(ConverterError, match=r"layer 'my_cl' \(ConvLSTM2D\).*not supported. Use "
+                                             r"TimeDistributed\(Conv2D\).*Supported layers: .*Dense"):
         tinylite.TFLiteConverter.from_keras_model_file(str(tmp_path / "m.keras")).convert()
 
 
 def test_unsupported_option_names_it(keras):
     model = keras.Sequential([keras.Input((4, 4, 3)),
-                              keras.layers.Conv2DTranspose(2, 3, strides=2, output_padding=1, name="up")])
-    with pytest.raises(ConverterError, match=r"'up' \(Conv2DTranspose\): option output_padding=\(1, 1\) .*only None"):
+                              keras.layers.Conv2DTranspose(2, 3, dilation_rate=2, name="up")])
+    with pytest.raises(ConverterError, match=r"'up' \(Conv2DTranspose\): option dilation_rate=\(2, 2\) is not "
+                                             r"supported"):
         _convert(model)
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="mish", name="d")])
     with pytest.raises(ConverterError, match=r"'d' \(Dense\): option activation='mish'.*Supported activations"):

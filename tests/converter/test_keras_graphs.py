@@ -216,10 +216,11 @@ def test_augmentation_layers_pass_through_at_inference(tmp_path):
 
 
 def test_unsupported_layer_suggests_what_works(tmp_path):
-    x = keras.Input((4, 4, 4, 2))
-    model = keras.Model(x, keras.layers.MaxPooling3D(name="pool3d")(x))
+    x = keras.Input((3, 4, 4, 2))
+    model = keras.Model(x, keras.layers.ConvLSTM2D(2, 3, name="clstm")(x))
     model.save(tmp_path / "m.keras")
-    with pytest.raises(tinylite.ConverterError, match=r"'pool3d' \(MaxPooling3D\).*Use MaxPooling2D instead"):
+    with pytest.raises(tinylite.ConverterError, match=r"'clstm' \(ConvLSTM2D\).*Use TimeDistributed\(Conv2D\) "
+                                                      r"followed by LSTM instead"):
         tinylite.TFLiteConverter.from_keras_model_file(str(tmp_path / "m.keras")).convert()
 
 

@@ -293,7 +293,7 @@ def test_tinylite_convert_dir_and_pb(corpus, tmp_path):
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "saved_models")
 FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "gru", "tf_module", "op_zoo",
-                  "op_zoo2", "int_dtypes", "dynamic_sequence", "runtime_loops", "runtime_shapes", "gru_varlen",
+                  "op_zoo2", "int_dtypes", "dynamic_sequence", "runtime_loops", "runtime_shapes", "volume", "gru_varlen",
                   "masked_lstm_varlen"]
 
 
@@ -477,7 +477,7 @@ def test_quantized_multi_signature(corpus):
 
 
 @pytest.mark.parametrize("mode", ["float", "dynamic", "float16", "int8"])
-@pytest.mark.parametrize("name", ["mobilenet_like", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "two_inputs"])
+@pytest.mark.parametrize("name", ["mobilenet_like", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "two_inputs", "volume"])
 def test_fixture_saved_model_equals_keras_file(name, mode):
     """The SavedModel and the same model's .keras file give the same operators and constants
     (the TensorFlow frontend lands on the Keras frontend's neutral graph), float or quantized."""

@@ -18,6 +18,7 @@ from .ops import (
     expand_dims,
     f32,
     i32,
+    pool3d,
     reduce,
     reshape,
     squeeze,
@@ -137,9 +138,6 @@ def lower_layer(ctx, layer, args, kwargs):
 
 # Keras layers with no TFLite lowering, and the layer (or layers) that work instead.
 _INSTEAD = {
-    "Conv3DTranspose": "Conv2DTranspose",
-    "MaxPooling3D": "MaxPooling2D", "AveragePooling3D": "AveragePooling2D",
-    "GlobalMaxPooling3D": "GlobalMaxPooling2D", "GlobalAveragePooling3D": "GlobalAveragePooling2D",
     "LocallyConnected1D": "Conv1D", "LocallyConnected2D": "Conv2D",
     "ConvLSTM1D": "Conv1D followed by LSTM", "ConvLSTM2D": "TimeDistributed(Conv2D) followed by LSTM",
     "StringLookup": "the lookup outside the model (feed integer ids)",
@@ -489,6 +487,59 @@ def _separable(ctx, layer, inputs):
     return activation(ctx, y, cfg.get("activation"), n, layer)
 
 
+def _output_padding(layer, rank, strides):
+    """A transposed convolution's output_padding per axis, or None."""
+    op = layer.config.get("output_padding")
+    if op is None:
+        return None
+    op = _tuple(op, rank)
+    if any(not 0 <= p < s for p, s in zip(op, strides)):
+        fail(layer, f"option output_padding={layer.config['output_padding']} must be below the strides {strides}")
+    return op
+
+
+def _transposed_length(layer, size, k, s, padding, extra):
+    """Keras's output length of a transposed convolution (its deconv_output_length, dilation 1):
+    with output_padding, (size - 1) * s + k - 2 * pad + extra, pad = k // 2 for 'same'."""
+    if size is None:
+        fail(layer, "inputs with unknown spatial dimensions are not supported")
+    if extra is None:
+        return size * s + max(k - s, 0) if padding == "valid" else size * s
+    return (size - 1) * s + k - (2 * (k // 2) if padding == "same" else 0) + extra
+
+
+def _output_shape_tensor(ctx, x, out_shape, n):
+    """The output_shape input of a transposed convolution: a constant, or with a run-time batch,
+    the batch packed with the static dimensions."""
+    if x.shape[0] is not None:
+        return i32(ctx, out_shape, n + "/output_shape")
+    dims = [batch_size(ctx, x, n)] + [i32(ctx, v, f"{n}/output_shape/{k}") for k, v in enumerate(out_shape[1:], 1)]
+    return ctx.b.op("PACK", dims, (len(out_shape),), n + "/output_shape", {"values_count": len(out_shape), "axis": 0},
+                    out_dtypes=np.int32)
+
+
+@lowering("Conv3DTranspose")
+def _conv3d_transpose(ctx, layer, inputs):
+    """CONV_3D_TRANSPOSE: Keras's (kd, kh, kw, cout, cin) kernel is TFLite's filter layout as it is."""
+    x, cfg = inputs[0], layer.config
+    strides, dilation, padding = _conv_geometry(layer, 3)
+    if any(d != 1 for d in dilation):
+        fail(layer, f"option dilation_rate={dilation} is not supported (only 1)")
+    kernel = layer.weight("kernel", 0)
+    extra = _output_padding(layer, 3, strides)
+    bias = layer.weight("bias", 1, required=False) if cfg.get("use_bias", True) else None
+    n = layer.name
+    out_shape = (x.shape[0],) + tuple(
+        _transposed_length(layer, x.shape[1 + i], kernel.shape[i], strides[i], padding,
+                           None if extra is None else extra[i]) for i in range(3)) + (kernel.shape[3],)
+    ins = [_output_shape_tensor(ctx, x, out_shape, n), f32(ctx, kernel, n + "/filter"), x] + (
+        [f32(ctx, bias, n + "/bias")] if bias is not None else [])
+    y = ctx.b.op("CONV_3D_TRANSPOSE", ins, out_shape, n + "/conv3d_transpose",
+                 {"padding": padding.upper(), "stride_d": strides[0], "stride_h": strides[1], "stride_w": strides[2]},
+                 out_dtypes=x.dtype)
+    return activation(ctx, y, cfg.get("activation"), n, layer)
+
+
 @lowering("Conv1DTranspose", "Conv2DTranspose")
 def _conv_transpose(ctx, layer, inputs):
     x, cfg = inputs[0], layer.config
@@ -496,32 +547,19 @@ def _conv_transpose(ctx, layer, inputs):
     strides, dilation, padding = _conv_geometry(layer, rank)
     if any(d != 1 for d in dilation):
         fail(layer, f"option dilation_rate={dilation} is not supported (TRANSPOSE_CONV has no dilation)")
-    if cfg.get("output_padding") is not None:
-        fail(layer, f"option output_padding={cfg['output_padding']} is not supported (only None)")
     kernel = layer.weight("kernel", 0)                # (kh, kw, cout, cin), or (k, cout, cin) in 1-D
+    extra = _output_padding(layer, rank, strides)
     if rank == 1:
         # Over [n, 1, steps, c], as Conv1D; the height axis is squeezed away after.
         x, strides, kernel = _to_2d(ctx, x, layer.name), (1,) + tuple(strides), kernel[None]
+        extra = None if extra is None else (0,) + extra
     kh, kw, cout, _ = kernel.shape
     bias = layer.weight("bias", 1, required=False) if cfg.get("use_bias", True) else None
     n = layer.name
-
-    def length(size, k, s):
-        if size is None:
-            return None
-        return size * s + max(k - s, 0) if padding == "valid" else size * s
-
-    h, w = length(x.shape[1], kh, strides[0]), length(x.shape[2], kw, strides[1])
-    if h is None or w is None:
-        fail(layer, "inputs with unknown height or width are not supported")
+    h, w = (_transposed_length(layer, x.shape[1 + i], k, strides[i], padding, None if extra is None else extra[i])
+            for i, k in enumerate((kh, kw)))
     out_shape = (x.shape[0], h, w, cout)
-    if x.shape[0] is None:
-        batch = batch_size(ctx, x, n)
-        dims = [batch] + [i32(ctx, v, f"{n}/output_shape/{k}") for k, v in enumerate((h, w, cout), 1)]
-        shape_t = ctx.b.op("PACK", dims, (4,), n + "/output_shape", {"values_count": 4, "axis": 0},
-                           out_dtypes=np.int32)
-    else:
-        shape_t = i32(ctx, out_shape, n + "/output_shape")
+    shape_t = _output_shape_tensor(ctx, x, out_shape, n)
     filt = np.ascontiguousarray(np.transpose(kernel, (2, 0, 1, 3)))
     ins = [shape_t, f32(ctx, filt, n + "/filter"), x]
     if bias is not None:
@@ -560,11 +598,28 @@ def _pool(ctx, layer, inputs):
     return y
 
 
+@lowering("MaxPooling3D", "AveragePooling3D", "MaxPool3D", "AvgPool3D")
+def _pool3d(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    pool = _tuple(cfg.get("pool_size", 2), 3)
+    strides = cfg.get("strides")
+    strides = pool if strides is None else _tuple(strides, 3)
+    padding = str(cfg.get("padding", "valid")).lower()
+    if padding not in ("valid", "same"):
+        fail(layer, f"option padding={padding!r} is not supported (valid, same)")
+    if x.rank != 5 or any(d is None for d in x.shape[1:]):
+        fail(layer, f"input shape {x.shape} is not supported (expected [batch, depth, height, width, channels] "
+                    "with static depth, height and width)")
+    op = "MAX_POOL_2D" if layer.class_name.startswith("Max") else "AVERAGE_POOL_2D"
+    return pool3d(ctx.b, x, op, pool, strides, padding, layer.name)
+
+
 @lowering("GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-          "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D")
+          "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D",
+          "GlobalAveragePooling3D", "GlobalMaxPooling3D", "GlobalAvgPool3D", "GlobalMaxPool3D")
 def _global_pool(ctx, layer, inputs):
     x = inputs[0]
-    axes = [1] if layer.class_name.endswith("1D") else [1, 2]
+    axes = [1] if layer.class_name.endswith("1D") else [1, 2, 3] if layer.class_name.endswith("3D") else [1, 2]
     op = "REDUCE_MAX" if "Max" in layer.class_name else "MEAN"
     return reduce(ctx, op, x, axes, bool(layer.config.get("keepdims", False)), layer.name)
 

@@ -137,10 +137,14 @@ def trace_layer(layer, version) -> ModelSpec:
     try:
         outputs = layer.call(*args, **kwargs)
     except Exception as e:  # noqa: BLE001 - user code
+        from .layers import _INSTEAD
+
+        fix = _INSTEAD.get(type(layer).__name__)
+        fix = f"Use {fix} instead." if fix else ("Its call() must use keras layers and keras.ops only; or replace it "
+                                                 "with built-in Keras layers.")
         raise ConverterError(
             f"layer {layer.name!r} ({type(layer).__name__}) has no TFLite lowering, and tracing its call() "
-            f"symbolically failed ({type(e).__name__}: {e}). Its call() must use keras layers and keras.ops "
-            "only; or replace it with built-in Keras layers.") from None
+            f"symbolically failed ({type(e).__name__}: {e}). {fix}") from None
     inputs = [fresh[id(t)] for t in arguments.keras_tensors]
     flat_outputs = keras.tree.flatten(outputs)
     spec = _spec_from_graph(layer, inputs, flat_outputs, version)

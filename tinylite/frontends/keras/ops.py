@@ -102,3 +102,28 @@ def batch_size(ctx, x, name):
     return ctx.b.op("STRIDED_SLICE", [shape, i32(ctx, [0], name + "/begin"), i32(ctx, [1], name + "/end"),
                                       i32(ctx, [1], name + "/strides")], (), name + "/strided_slice",
                     {"shrink_axis_mask": 1}, out_dtypes=np.int32)
+
+
+def pool3d(b, x, op, pool, strides, padding, name):
+    """A 3-D pooling of x [batch, depth, height, width, channels] (static but for the batch) as two
+    2-D ones (op: MAX_POOL_2D or AVERAGE_POOL_2D): over (height, width) with the depth folded
+    into the batch, then over depth.  Max and 'valid' or 'same' padding separate per axis
+    exactly; so does the average, whose window count (padding excluded, as TensorFlow's) is the
+    product of the axes' counts.  `b`: the GraphBuilder."""
+    n, (d, h, w, c) = x.shape[0], x.shape[1:]
+
+    def pool2d(v, fh, fw, sh, sw, step):
+        shape = (v.shape[0], conv_out(v.shape[1], fh, sh, 1, padding), conv_out(v.shape[2], fw, sw, 1, padding),
+                 v.shape[3])
+        return b.op(op, [v], shape, f"{name}/{step}", {"padding": padding.upper(), "stride_h": sh, "stride_w": sw,
+                                                       "filter_height": fh, "filter_width": fw})
+
+    def to(v, shape, step):
+        spec = b.const(np.array([-1 if k is None else k for k in shape], np.int32), f"{name}/{step}/shape")
+        return b.op("RESHAPE", [v, spec], shape, f"{name}/{step}")
+    y = pool2d(to(x, (None if n is None else n * d, h, w, c), "planes"), pool[1], pool[2], strides[1], strides[2],
+               "pool_hw")
+    oh, ow = y.shape[1], y.shape[2]
+    y = pool2d(to(y, (n, d, oh * ow, c), "depth_major"), pool[0], 1, strides[0], 1, "pool_d")
+    spec = b.const(np.array([-1 if n is None else n, y.shape[1], oh, ow, c], np.int32), name + "/shape")
+    return b.op("RESHAPE", [y, spec], (n, y.shape[1], oh, ow, c), name)

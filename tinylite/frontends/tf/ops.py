@@ -985,7 +985,7 @@ def _match_gelu(low, scope, node):
 
 
 def _fuse_bias(low, scope, node, x, c):
-    """Put an added constant into the bias of the CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED
+    """Put an added constant into the bias of the convolution (2-D, depthwise, 3-D, transposed) or FULLY_CONNECTED
     that computed x, when nothing else reads x."""
     entry = low.biasable.get(x.index)
     if entry is None:

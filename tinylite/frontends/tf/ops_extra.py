@@ -14,7 +14,7 @@ import numpy as np
 
 from ..keras.ops import bshape
 from .lower import Resource, _attr
-from .ops import (OPS, _const, _dtype, _einsum as _einsum_two, _emit, _fill_like, _ins, _is_const,
+from .ops import (OPS, _const, _dtype, _einsum as _einsum_two, _emit, _fill_like, _ins, _is_const, _partial_of,
                   _range as _range_const, _shape, _size as _size_const, _slice as _slice_const, _tflite_dtype, op)
 
 __all__ = ["OPS"]
@@ -148,9 +148,61 @@ def _conv3d(low, scope, node):
 
     shp = _shape(x)
     spatial = tuple(conv_out(shp[1 + i], w.shape[i], s[1 + i], dl[1 + i], pad.lower()) for i in range(3))
-    return _emit(low, "CONV_3D", [x, w.astype(np.float32), None], (shp[0],) + spatial + (w.shape[4],), node["name"],
+    y = _emit(low, "CONV_3D", [x, w.astype(np.float32), None], (shp[0],) + spatial + (w.shape[4],), node["name"],
+              {"padding": pad, "stride_d": s[1], "stride_h": s[2], "stride_w": s[3],
+               "dilation_d_factor": dl[1], "dilation_h_factor": dl[2], "dilation_w_factor": dl[3]})
+    low.biasable[y.index] = (low.b.sg.operators[-1], node["name"], 2)     # a BiasAdd after it fills the bias
+    return y
+
+
+@op("Conv3DBackpropInputV2")
+def _conv3d_transpose(low, scope, node):
+    """tf.nn.conv3d_transpose (a Keras Conv3DTranspose): CONV_3D_TRANSPOSE, whose filter layout
+    [kd, kh, kw, cout, cin] is TensorFlow's."""
+    sizes, w, x = _ins(low, scope, node)
+    w = _const(low, scope, node, w, "the filter")
+    pad = str(_attr(node, "padding", "VALID")).upper()
+    if pad not in ("SAME", "VALID"):
+        low.fail(scope, node, f"padding={pad} is not supported (SAME or VALID)")
+    if str(_attr(node, "data_format", "NDHWC")) != "NDHWC":
+        low.fail(scope, node, f"data_format={_attr(node, 'data_format')} is not supported (NDHWC, as TFLite)")
+    s = [int(v) for v in (_attr(node, "strides") or [1] * 5)]
+    dl = [int(v) for v in (_attr(node, "dilations") or [1] * 5)]
+    if s[0] != 1 or s[4] != 1:
+        low.fail(scope, node, f"strides {s} across the batch or the channels are not supported")
+    out, _ = _partial_of(sizes)
+    name = node["name"]
+    if isinstance(sizes, np.ndarray):
+        sizes = sizes.astype(np.int32)
+    y = low.b.op("CONV_3D_TRANSPOSE", [low.v(sizes, name + "/output_shape"), low.b.const(w.astype(np.float32), name),
+                                       low.v(x, name + "/input")], tuple(out), name,
                  {"padding": pad, "stride_d": s[1], "stride_h": s[2], "stride_w": s[3],
-                  "dilation_d_factor": dl[1], "dilation_h_factor": dl[2], "dilation_w_factor": dl[3]})
+                  "dilation_d_factor": dl[1], "dilation_h_factor": dl[2], "dilation_w_factor": dl[3]},
+                 out_dtypes=np.float32)
+    low.biasable[y.index] = (low.b.sg.operators[-1], name, 3)
+    return y
+
+
+@op("MaxPool3D", "AvgPool3D")
+def _pool3d(low, scope, node):
+    """As two 2-D poolings (keras.ops.pool3d): TFLite has no 3-D pooling builtin."""
+    (x,) = _ins(low, scope, node)
+    pad = str(_attr(node, "padding", "VALID")).upper()
+    if pad not in ("SAME", "VALID"):
+        low.fail(scope, node, f"padding={pad} is not supported (SAME or VALID)")
+    if str(_attr(node, "data_format", "NDHWC")) != "NDHWC":
+        low.fail(scope, node, f"data_format={_attr(node, 'data_format')} is not supported (NDHWC, as TFLite)")
+    k = [int(v) for v in (_attr(node, "ksize") or [1] * 5)]
+    s = [int(v) for v in (_attr(node, "strides") or [1] * 5)]
+    if k[0] != 1 or k[4] != 1 or s[0] != 1 or s[4] != 1:
+        low.fail(scope, node, f"pools across the batch or the channels (ksize {k}, strides {s})")
+    shp = _shape(x)
+    if len(shp) != 5 or any(d is None for d in shp[1:]):
+        low.fail(scope, node, f"input shape {shp} is not supported (static depth, height, width and channels)")
+    from ..keras.ops import pool3d
+
+    op = "MAX_POOL_2D" if node["op"] == "MaxPool3D" else "AVERAGE_POOL_2D"
+    return pool3d(low.b, low.v(x, node["name"] + "/x"), op, k[1:4], s[1:4], pad.lower(), node["name"])
 
 
 @op("LRN")
