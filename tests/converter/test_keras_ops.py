@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from keras_check import check_both  # noqa: I001  (sets KERAS_BACKEND before keras loads)
+from oracle import run_litert, run_tinylite
 from support import keras_oracle
 
 keras = keras_oracle()
@@ -115,6 +116,11 @@ def _ops():
         "zeros_ones_like": lambda x: o.zeros_like(x) + 2.0 + o.ones_like(x) * x,
         "top_k_values": lambda x: o.top_k(x, 2)[0],
         "top_k_indices": lambda x: o.top_k(x, 3)[1],
+        "sort": lambda x: o.sort(x),
+        "sort_axis1": lambda x: o.sort(x * 3.0, axis=1),
+        "argsort": lambda x: o.argsort(x),
+        "argsort_axis1": lambda x: o.argsort(x, axis=1),
+        "sort_int": lambda x: o.cast(o.sort(o.cast(x * 100.0, "int32"), axis=-1), "float32"),
     }
 
 
@@ -140,7 +146,8 @@ CASE_NAMES = sorted([
     "expand_squeeze", "concatenate_const", "stack", "tile", "pad", "flip", "split", "take", "matmul_const",
     "matmul_tensor", "activations", "softmax", "dense_then_op", "argmax", "argmin_keepdims", "argmax_all",
     "cumsum", "cumsum_all", "prod", "floor_ceil", "sin_cos", "sign", "hard_tanh", "floor_divide",
-    "zeros_ones_like", "top_k_values", "top_k_indices", "round_mod", "repeat", "repeat_last"])
+    "zeros_ones_like", "top_k_values", "top_k_indices", "round_mod", "repeat", "repeat_last", "sort", "sort_axis1", "argsort",
+    "argsort_axis1", "sort_int"])
 
 
 def test_case_list_is_complete(cases):
@@ -162,11 +169,23 @@ def test_op_node(cases, case, source, tmp_path):
     check_both(converter.convert(), [x], [ref])
 
 
+def test_argsort_of_ties_is_stable():
+    """numpy's default argsort orders equal values as its vectorized sort happens to (not stably);
+    the file's TOPK_V2 orders them by index, in LiteRT and tinylite: numpy's stable argsort."""
+    x = keras.Input((4, 5))
+    model = keras.Model(x, keras.ops.argsort(keras.ops.round(x), axis=1))
+    feed = np.random.default_rng(1).standard_normal((3, 4, 5)).astype(np.float32)
+    content = tinylite.TFLiteConverter.from_keras_model(model).convert()
+    want = np.argsort(np.round(feed), axis=1, kind="stable")
+    for got in (run_litert(content, [feed])[0], run_tinylite(content, [feed])[0]):
+        np.testing.assert_array_equal(got, want)
+
+
 def test_unsupported_op_names_the_node_and_a_fix(cases, tmp_path):
     x = keras.Input((4, 5))
-    model = keras.Model(x, keras.ops.argsort(x))
+    model = keras.Model(x, keras.ops.erf(x))
     model.save(tmp_path / "m.keras")
-    with pytest.raises(tinylite.ConverterError, match=r"argsort.*\(Argsort\) is not supported: .*outside the model"):
+    with pytest.raises(tinylite.ConverterError, match=r"erf.*\(Erf\) is not supported: .*Activation\('gelu'\)"):
         tinylite.TFLiteConverter.from_keras_model_file(str(tmp_path / "m.keras")).convert()
 
 

@@ -85,8 +85,6 @@ _HINTS = {
     "ConvTranspose": "use keras.layers.Conv2DTranspose",
     "SeparableConv": "use keras.layers.SeparableConv2D",
     "BatchNormalization": "use keras.layers.BatchNormalization",
-    "Argsort": "no TFLite builtin sorts; use keras.ops.top_k outside the model",
-    "Sort": "no TFLite builtin sorts",
 }
 
 
@@ -751,6 +749,40 @@ def _top_k(ctx, layer, args, kwargs):
     shape = x.shape[:-1] + (k,)
     return ctx.b.op("TOPK_V2", [x, i32(ctx, k, layer.name + "/k")], [shape, shape], layer.name,
                     out_dtypes=[x.dtype, np.dtype(np.int32)])
+
+
+@op("Sort", "Argsort")
+def _sort(ctx, layer, args, kwargs):
+    """numpy's ascending sort / argsort along one axis as TOPK_V2 over all of it, on a key whose
+    descending order is x's ascending one: -x for floats (exact), ~x (x XOR -1, no overflow) for
+    integers.  TOPK_V2 puts equal keys in index order, so argsort is stable, as numpy's is on the
+    short rows of models."""
+    x = _operand(ctx, args[0], layer.name + "/x")
+    axis = layer.config.get("axis", args[1] if len(args) > 1 else -1)
+    n = layer.name
+    if axis is None:
+        if any(d is None for d in x.shape):
+            raise ConverterError(f"keras.ops.{_kind(layer).lower()} {n!r}: axis=None needs a static shape")
+        x, axis = reshape(ctx, x, (int(np.prod(x.shape)),), n + "/flat"), 0
+    axis = int(axis) % x.rank
+    size = x.shape[axis]
+    if size is None:
+        raise ConverterError(f"keras.ops.{_kind(layer).lower()} {n!r}: the sorted axis needs a static size")
+    if x.dtype.kind not in "fi":
+        raise ConverterError(f"keras.ops.{_kind(layer).lower()} {n!r}: input dtype {x.dtype} is not supported "
+                             "(float or signed integer)")
+    perm = list(range(x.rank))
+    perm[axis], perm[-1] = perm[-1], perm[axis]
+    xt = transpose(ctx, x, perm, n + "/to_last")
+
+    def flip(v, name):
+        if v.dtype.kind == "f":
+            return unary(ctx, "NEG", v, name)
+        return ctx.b.op("BITWISE_XOR", [v, ctx.b.const(np.array(-1, v.dtype), name + "/ones")], v.shape, name)
+    values, indices = ctx.b.op("TOPK_V2", [flip(xt, n + "/key"), i32(ctx, size, n + "/k")], [xt.shape, xt.shape], n,
+                               out_dtypes=[xt.dtype, np.dtype(np.int32)])
+    out = indices if _kind(layer) == "Argsort" else flip(values, n + "/sorted")
+    return transpose(ctx, out, perm, n + "/from_last")
 
 
 @op("ZerosLike", "OnesLike")

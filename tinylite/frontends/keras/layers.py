@@ -771,12 +771,42 @@ def _resizing(ctx, layer, inputs):
     method = str(cfg.get("interpolation", "bilinear"))
     if method not in ("nearest", "bilinear"):
         fail(layer, f"option interpolation={method!r} is not supported (nearest, bilinear)")
-    for opt in ("crop_to_aspect_ratio", "pad_to_aspect_ratio", "antialias"):
-        if cfg.get(opt):
-            fail(layer, f"option {opt}=True is not supported")
+    if cfg.get("antialias"):
+        fail(layer, "option antialias=True is not supported")
     if x.rank != 4:
         fail(layer, f"input rank {x.rank} is not supported (batched NHWC images)")
-    return _resize(ctx, x, (int(cfg["height"]), int(cfg["width"])), method, layer.name, True)
+    th, tw = int(cfg["height"]), int(cfg["width"])
+    if cfg.get("crop_to_aspect_ratio") or cfg.get("pad_to_aspect_ratio"):
+        x = _to_aspect_ratio(ctx, layer, x, th, tw, bool(cfg.get("crop_to_aspect_ratio")))
+    return _resize(ctx, x, (th, tw), method, layer.name, True)
+
+
+def _to_aspect_ratio(ctx, layer, x, th, tw, crop):
+    """Keras's crop_to_aspect_ratio (the centered largest window of the target's aspect ratio)
+    or pad_to_aspect_ratio (fill_value rows or columns on both sides, as many on each) before
+    the resize, with Keras's integer arithmetic, on a static image size."""
+    h, w = x.shape[1], x.shape[2]
+    if h is None or w is None:
+        fail(layer, "crop_to_aspect_ratio / pad_to_aspect_ratio need a static image height and width")
+    n = layer.name
+    if crop:
+        ch = max(min(h, int(float(w * th) / tw)), 1)
+        cw = max(min(w, int(float(h * tw) / th)), 1)
+        top, left = int(float(h - ch) / 2), int(float(w - cw) / 2)
+        if (ch, cw) == (h, w):
+            return x
+        return ctx.b.op("SLICE", [x, i32(ctx, [0, top, left, 0], n + "/crop/begin"),
+                                  i32(ctx, [-1, ch, cw, -1], n + "/crop/size")], (x.shape[0], ch, cw, x.shape[3]),
+                        n + "/crop")
+    ph, pw = max(h, int(float(w * th) / tw)), max(w, int(float(h * tw) / th))
+    top, left = int(float(ph - h) / 2), int(float(pw - w) / 2)
+    if top > 0:
+        left = 0
+    if not (top or left):
+        return x
+    pads = i32(ctx, [[0, 0], [top, top], [left, left], [0, 0]], n + "/pad/paddings")
+    fill = f32(ctx, float(layer.config.get("fill_value", 0.0)), n + "/pad/value")
+    return ctx.b.op("PADV2", [x, pads, fill], (x.shape[0], h + 2 * top, w + 2 * left, x.shape[3]), n + "/pad")
 
 
 # -- normalization and scaling ----------------------------------------------------------------
