@@ -337,6 +337,32 @@ class RuntimeShapes(tf.Module):
                 "strided": table[i::2]}
 
 
+class SegmentsScatter(tf.Module):
+    """Sorted-segment reductions (an empty segment among them; ids constant and computed at run
+    time) and tensor_scatter_nd_update / add / sub."""
+
+    @tf.function(input_signature=[tf.TensorSpec([6, 3], tf.float32, name="x"),
+                                  tf.TensorSpec([6], tf.int32, name="ids"),
+                                  tf.TensorSpec([None, 3], tf.float32, name="t"),
+                                  tf.TensorSpec([2, 1], tf.int32, name="idx"),
+                                  tf.TensorSpec([2, 3], tf.float32, name="upd")])
+    def __call__(self, x, ids, t, idx, upd):
+        fixed = tf.constant([0, 0, 2, 2, 2, 4])           # segments 1 and 3 empty
+        counts = tf.cast(tf.round(t * 10.0), tf.int32)
+        return {"smax": tf.math.segment_max(x, fixed), "smin": tf.math.segment_min(x, fixed),
+                "sprod": tf.math.segment_prod(x, fixed), "smean": tf.math.segment_mean(x, fixed),
+                "rmax": tf.math.segment_max(x, ids), "rmean": tf.math.segment_mean(x, ids),
+                "rmin_int": tf.math.segment_min(tf.cast(x * 10.0, tf.int32), ids),
+                "tsu": tf.tensor_scatter_nd_update(t, idx, upd), "tsa": tf.tensor_scatter_nd_add(t, idx, upd),
+                "tss": tf.tensor_scatter_nd_sub(t, idx, upd),
+                "tsu_int": tf.tensor_scatter_nd_update(counts, idx, tf.cast(upd, tf.int32))}
+
+
+SEGMENTS_SCATTER_FEEDS = {"x": np.random.default_rng(10).normal(size=(6, 3)).astype(np.float32),
+                          "ids": np.array([0, 1, 1, 3, 3, 3], np.int32),
+                          "t": np.random.default_rng(11).normal(size=(5, 3)).astype(np.float32),
+                          "idx": np.array([[4], [1]], np.int32),
+                          "upd": np.array([[1, 2, 3], [-4, 5, -6]], np.float32)}
 RUNTIME_SHAPES_FEEDS = {"image": np.random.default_rng(9).normal(size=(1, 5, 7, 3)).astype(np.float32),
                         "table": np.arange(20, dtype=np.float32).reshape(4, 5), "i": np.int32(1)}
 RUNTIME_LOOPS_FEEDS = {"x": np.linspace(-2, 2, 12, dtype=np.float32).reshape(3, 4), "n": np.int32(5)}
@@ -417,6 +443,8 @@ def main(argv=None):
         save("runtime_loops", RuntimeLoops(), is_keras=False, feeds=RUNTIME_LOOPS_FEEDS)
     if not only or "runtime_shapes" in only:
         save("runtime_shapes", RuntimeShapes(), is_keras=False, feeds=RUNTIME_SHAPES_FEEDS)
+    if not only or "segments_scatter" in only:
+        save("segments_scatter", SegmentsScatter(), is_keras=False, feeds=SEGMENTS_SCATTER_FEEDS)
     if not only or "int_dtypes" in only:
         save("int_dtypes", IntDtypes(), is_keras=False, feeds=INT_DTYPES_FEEDS)
     return 0

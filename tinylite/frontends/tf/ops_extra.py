@@ -70,6 +70,38 @@ def _scatter_nd(low, scope, node):
                  out_dtype=_tflite_dtype(_dtype(updates)))
 
 
+@op("TensorScatterUpdate", "TensorScatterAdd", "TensorScatterSub")
+def _tensor_scatter(low, scope, node):
+    """tf.tensor_scatter_nd_update / _add / _sub: SCATTER_ND writes the updates into zeros of the
+    tensor's shape (summing duplicates, as the add does); the add and sub combine it with the
+    tensor, the update takes it where a SCATTER_ND of ones counts a write (SELECT_V2).  With
+    duplicate indices TensorFlow leaves the update's order undefined; here they sum."""
+    x, idx, updates = _ins(low, scope, node)
+    kind, name = node["op"], node["name"]
+    shape = _shape(x)
+    dtype = _tflite_dtype(_dtype(x))
+    b = low.b
+    if any(d is None for d in shape):
+        xv = low.v(x, name + "/tensor")
+        dims = b.op("SHAPE", [xv], (len(shape),), name + "/shape", {"out_type": "INT32"}, out_dtypes=np.int32)
+    else:
+        dims = np.array(shape, np.int32)
+    scattered = _emit(low, "SCATTER_ND", [_indices(idx), updates, dims], shape, name + "/scattered", out_dtype=dtype)
+    if kind != "TensorScatterUpdate":
+        return _emit(low, "ADD" if kind == "TensorScatterAdd" else "SUB", [x, scattered], shape, name)
+    ones_shape = _shape(updates)
+    if any(d is None for d in ones_shape):
+        uv = low.v(updates, name + "/updates")
+        ones = b.op("FILL", [b.op("SHAPE", [uv], (len(ones_shape),), name + "/updates_shape", {"out_type": "INT32"},
+                                  out_dtypes=np.int32), b.const(np.int32(1), name + "/one")], ones_shape,
+                    name + "/ones", out_dtypes=np.int32)
+    else:
+        ones = np.ones(ones_shape, np.int32)
+    written = _emit(low, "SCATTER_ND", [_indices(idx), ones, dims], shape, name + "/written", out_dtype=np.int32)
+    mask = _emit(low, "GREATER", [written, np.zeros((), np.int32)], shape, name + "/mask", out_dtype=np.bool_)
+    return _emit(low, "SELECT_V2", [mask, scattered, x], shape, name, out_dtype=dtype)
+
+
 @op("TopKV2")
 def _top_k(low, scope, node):
     x, k = _ins(low, scope, node)
@@ -115,6 +147,63 @@ def _segment_sum(low, scope, node):
     else:
         out = (None,) + tuple(_shape(data)[1:])
     return _emit(low, "SEGMENT_SUM", [data, _indices(ids)], out, node["name"], out_dtype=_tflite_dtype(_dtype(data)))
+
+
+_SORTED = {"SegmentMax": "UNSORTED_SEGMENT_MAX", "SegmentMin": "UNSORTED_SEGMENT_MIN",
+           "SegmentProd": "UNSORTED_SEGMENT_PROD", "SegmentMean": "UNSORTED_SEGMENT_SUM"}
+
+
+@op(*_SORTED)
+def _segment_reduce(low, scope, node):
+    """SegmentMax/Min/Prod/Mean over sorted ids as the unsorted builtins (the ids' order does not
+    matter to them) with max(ids) + 1 segments.  TensorFlow gives an empty segment 0 (1 for the
+    product): the unsorted max and min give it the type's lowest and highest value, so where a
+    segment's count is 0 a SELECT_V2 puts 0; the mean divides the sums by max(count, 1)."""
+    data, ids = _ins(low, scope, node)
+    kind, name = node["op"], node["name"]
+    dtype = _tflite_dtype(_dtype(data))
+    if kind == "SegmentMean" and np.dtype(dtype).kind != "f":
+        low.fail(scope, node, f"the mean of {np.dtype(dtype).name} segments is not supported (float only)")
+    if len(_shape(ids)) != 1:
+        low.fail(scope, node, f"segment ids of shape {_shape(ids)} are not supported (one id per row)")
+    rest = tuple(_shape(data)[1:])
+    b = low.b
+    if _is_const(ids):
+        ids = ids.astype(np.int32)
+        n = int(ids.max()) + 1 if ids.size else 0
+        counts = np.bincount(ids, minlength=n).astype(np.float32 if kind == "SegmentMean" else np.int32)
+        num = np.array([n], np.int32)
+    else:
+        n = None
+        iv = low.v(ids, name + "/ids")
+        top = b.op("REDUCE_MAX", [iv, b.const(np.array([0], np.int32), name + "/axis")], (1,), name + "/max_id",
+                   {"keep_dims": True}, out_dtypes=np.int32)
+        num = b.op("ADD", [top, b.const(np.int32(1), name + "/one")], (1,), name + "/num_segments")
+        ones = b.op("FILL", [b.op("SHAPE", [iv], (1,), name + "/ids_shape", {"out_type": "INT32"}, out_dtypes=np.int32),
+                             b.const(np.array(1, np.float32 if kind == "SegmentMean" else np.int32), name + "/ones")],
+                    _shape(ids), name + "/ones_like", out_dtypes=np.float32 if kind == "SegmentMean" else np.int32)
+        counts = b.op("UNSORTED_SEGMENT_SUM", [ones, iv, num], (None,), name + "/counts")
+    out = _emit(low, _SORTED[kind], [data, _indices(ids), num], (n,) + rest, name + ("/sum" if kind == "SegmentMean"
+                                                                                       else "/unsorted"), out_dtype=dtype)
+    if kind == "SegmentProd":
+        return out
+    shape = (-1,) + (1,) * len(rest)
+    if kind == "SegmentMean":
+        if _is_const(counts):
+            return _emit(low, "DIV", [out, np.maximum(counts, 1).reshape(shape)], out.shape, name)
+        c = b.op("MAXIMUM", [counts, b.const(np.float32(1), name + "/min_count")], counts.shape, name + "/count")
+        c = _emit(low, "RESHAPE", [c, np.array(shape, np.int32)], (None,) + (1,) * len(rest), name + "/count_col")
+        return _emit(low, "DIV", [out, c], out.shape, name)
+    if _is_const(counts):
+        if counts.all():
+            return _emit(low, "RESHAPE", [out, np.array([-1] + list(rest), np.int32)], out.shape, name)
+        empty = (counts == 0).reshape(shape)
+    else:
+        empty = b.op("EQUAL", [counts, b.const(np.int32(0), name + "/zero")], counts.shape, name + "/empty",
+                     out_dtypes=np.bool_)
+        empty = _emit(low, "RESHAPE", [empty, np.array(shape, np.int32)], (None,) + (1,) * len(rest),
+                      name + "/empty_col")
+    return _emit(low, "SELECT_V2", [empty, np.zeros((), dtype), out], out.shape, name, out_dtype=dtype)
 
 
 _UNSORTED = {"UnsortedSegmentSum": "UNSORTED_SEGMENT_SUM", "UnsortedSegmentMax": "UNSORTED_SEGMENT_MAX",
