@@ -157,13 +157,13 @@ def test_unsupported_layer_names_layer_and_class(tmp_path, keras):
     # A live model's layer without a lowering is traced (a Lambda converts so,
     # see test_keras_graphs.py); one whose call() cannot be converted names the layer and
     # the layer that works instead.
-    model = keras.Sequential([keras.Input((3, 6, 6, 3)), keras.layers.ConvLSTM2D(2, 3, name="my_cl")])
-    with pytest.raises(ConverterError, match=r"layer 'my_cl' \(ConvLSTM2D\).*Use TimeDistributed\(Conv2D\) "
-                                             r"followed by LSTM instead"):
+    model = keras.Sequential([keras.Input((3, 4, 4, 4, 3)), keras.layers.ConvLSTM3D(2, 3, name="my_cl")])
+    with pytest.raises(ConverterError, match=r"layer 'my_cl' \(ConvLSTM3D\).*Use ConvLSTM2D, or "
+                                             r"TimeDistributed\(Conv3D\) followed by LSTM instead"):
         _convert(model)
     model.save(tmp_path / "m.keras")
-    with pytest.raises(ConverterError, match=r"layer 'my_cl' \(ConvLSTM2D\).*not supported. Use "
-                                             r"TimeDistributed\(Conv2D\).*Supported layers: .*Dense"):
+    with pytest.raises(ConverterError, match=r"layer 'my_cl' \(ConvLSTM3D\).*not supported. Use "
+                                             r"ConvLSTM2D.*Supported layers: .*Dense"):
         tinylite.TFLiteConverter.from_keras_model_file(str(tmp_path / "m.keras")).convert()
 
 

@@ -216,11 +216,10 @@ def test_augmentation_layers_pass_through_at_inference(tmp_path):
 
 
 def test_unsupported_layer_suggests_what_works(tmp_path):
-    x = keras.Input((3, 4, 4, 2))
-    model = keras.Model(x, keras.layers.ConvLSTM2D(2, 3, name="clstm")(x))
+    x = keras.Input((3, 4, 4, 4, 2))
+    model = keras.Model(x, keras.layers.ConvLSTM3D(2, 3, name="clstm")(x))
     model.save(tmp_path / "m.keras")
-    with pytest.raises(tinylite.ConverterError, match=r"'clstm' \(ConvLSTM2D\).*Use TimeDistributed\(Conv2D\) "
-                                                      r"followed by LSTM instead"):
+    with pytest.raises(tinylite.ConverterError, match=r"'clstm' \(ConvLSTM3D\).*Use ConvLSTM2D"):
         tinylite.TFLiteConverter.from_keras_model_file(str(tmp_path / "m.keras")).convert()
 
 

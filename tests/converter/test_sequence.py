@@ -214,7 +214,25 @@ def _sequential_masked():
                 dtype="int32"), [_ids(7, 25, "mixed")]
 
 
+def _conv_lstm(steps=4, **kw):
+    def build():
+        return _seq((steps, 6, 5, 2), layers.ConvLSTM2D(3, 3, **kw)), [_x(steps, 6, 5, 2)]
+    return build
+
+
+def _conv_lstm_states():
+    x = keras.Input((3, 5, 5, 2))
+    out, h, c = layers.ConvLSTM2D(2, (3, 2), padding="same", return_state=True, return_sequences=True)(x)
+    return _model(x, [out, h, c]), [_x(3, 5, 5, 2)]
+
+
 CASES = {
+    "conv_lstm2d_last": _conv_lstm(),
+    "conv_lstm2d_same_sequences": _conv_lstm(padding="same", return_sequences=True),
+    "conv_lstm2d_strided_backwards": _conv_lstm(strides=2, go_backwards=True, return_sequences=True,
+                                                recurrent_activation="hard_sigmoid"),
+    "conv_lstm2d_dilated_relu_nobias": _conv_lstm(dilation_rate=2, activation="relu", use_bias=False),
+    "conv_lstm2d_states": _conv_lstm_states,
     "lstm_last": lambda: (_seq((7, 5), layers.LSTM(8)), [_x(7, 5)]),
     "lstm_stacked_sequences": lambda: (_seq((6, 4), layers.LSTM(8, return_sequences=True),
                                             layers.LSTM(6, return_sequences=True), layers.LSTM(4)), [_x(6, 4)]),
@@ -313,7 +331,14 @@ def _dyn_seq(*ls):
     return lambda: (_seq((None, 4), *ls), lambda steps: [_x(steps, 4)])
 
 
+def _dyn_conv_lstm():
+    x = keras.Input((None, 6, 5, 2))
+    y = layers.ConvLSTM2D(3, 3, padding="same", return_sequences=True)(x)
+    return _model(x, layers.ConvLSTM2D(2, 2, strides=2)(y)), lambda steps: [_x(steps, 6, 5, 2)]
+
+
 DYNAMIC_CASES = {
+    "conv_lstm2d": _dyn_conv_lstm,
     "gru_last": _dyn_seq(layers.GRU(8)),
     "gru_backwards_sequences": _dyn_seq(layers.GRU(6, go_backwards=True, return_sequences=True)),
     "gru_reset_before": _dyn_seq(layers.GRU(6, reset_after=False, return_sequences=True)),

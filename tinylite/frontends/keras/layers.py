@@ -57,7 +57,7 @@ ANY_DTYPE_LAYERS = {"Reshape", "Flatten", "Permute", "Concatenate", "RepeatVecto
 # is a measurable part of converting a small model.  They load when a layer names one
 # of LAZY_LAYERS, or a name no registry holds.  A name they register over an eager
 # lowering must be listed here (sequence.py refuses to load otherwise).
-LAZY_LAYERS = {"Embedding", "Masking", "LSTM", "GRU", "SimpleRNN", "Bidirectional", "TimeDistributed",
+LAZY_LAYERS = {"Embedding", "Masking", "LSTM", "GRU", "SimpleRNN", "ConvLSTM2D", "Bidirectional", "TimeDistributed",
                "GlobalAveragePooling1D", "GlobalAvgPool1D", "MultiHeadAttention", "Attention",
                "AdditiveAttention"}
 
@@ -139,7 +139,8 @@ def lower_layer(ctx, layer, args, kwargs):
 # Keras layers with no TFLite lowering, and the layer (or layers) that work instead.
 _INSTEAD = {
     "LocallyConnected1D": "Conv1D", "LocallyConnected2D": "Conv2D",
-    "ConvLSTM1D": "Conv1D followed by LSTM", "ConvLSTM2D": "TimeDistributed(Conv2D) followed by LSTM",
+    "ConvLSTM1D": "ConvLSTM2D over [batch, time, 1, steps, channels]",
+    "ConvLSTM3D": "ConvLSTM2D, or TimeDistributed(Conv3D) followed by LSTM",
     "StringLookup": "the lookup outside the model (feed integer ids)",
     "TextVectorization": "the vectorization outside the model (feed integer ids)",
     "IntegerLookup": "the lookup outside the model", "Hashing": "the hashing outside the model",

@@ -252,6 +252,27 @@ class _Rnn:
             if self.bias is not None and (self.bias.ndim == 2) != self.reset_after:
                 fail(layer, f"bias of shape {self.bias.shape} does not fit reset_after={self.reset_after}")
 
+    def project_x(self, ctx, x, name):
+        """The gates' input terms for every step at once: [batch, time, gates * units]."""
+        return _fc(ctx, x, self.kernel, self.input_bias, name)
+
+    def project_h(self, ctx, h, name):
+        """The gates' recurrent terms from the previous output h."""
+        return _fc(ctx, h, self.recurrent, None, name)
+
+    def state_shape(self, x):
+        """The shape of one state (and of one step's output) for input x."""
+        return (x.shape[0], self.units)
+
+    def check_mask(self):
+        pass
+
+    def check_input(self, x):
+        if x.rank != 3:
+            fail(self.layer, f"input of shape {x.shape} is not supported (expected [batch, time, features])")
+        if x.shape[2] != self.kernel.shape[0]:
+            fail(self.layer, f"input has {x.shape[2]} features, the kernel expects {self.kernel.shape[0]}")
+
     @property
     def input_bias(self):
         if self.bias is None:
@@ -264,6 +285,74 @@ class _Rnn:
 
     def states(self):
         return 2 if self.kind == "LSTM" else 1
+
+
+class _ConvLstm(_Rnn):
+    """A ConvLSTM2D: an LSTM whose gates' input and recurrent terms are 2-D convolutions (the
+    input's with the layer's strides, padding and dilation; the recurrent one 'same', stride 1),
+    over [batch, time, height, width, channels]; its states are feature maps."""
+
+    def __init__(self, layer):
+        cfg = layer.config
+        self.layer, self.kind = layer, "LSTM"
+        self.units = int(cfg["filters"])
+        self.activation = activation_name(cfg.get("activation", "tanh"))
+        self.recurrent_activation = activation_name(cfg.get("recurrent_activation", "sigmoid"))
+        self.return_sequences = bool(cfg.get("return_sequences", False))
+        self.return_state = bool(cfg.get("return_state", False))
+        self.go_backwards = bool(cfg.get("go_backwards", False))
+        self.stateful = bool(cfg.get("stateful", False))
+        self.zero_output_for_mask = False
+        self.reset_after = False
+        from .layers import _conv_geometry
+
+        self.strides, self.dilation, self.padding = _conv_geometry(layer, 2)
+        self.kernel = layer.weight("kernel", 0)                       # (kh, kw, cin, 4 filters)
+        self.recurrent = layer.weight("recurrent_kernel", 1)          # (kh, kw, filters, 4 filters)
+        self.bias = layer.weight("bias", 2, required=False) if cfg.get("use_bias", True) else None
+        f = self.units
+        if self.kernel.ndim != 4 or self.kernel.shape[3] != 4 * f or self.recurrent.shape[2:] != (f, 4 * f):
+            fail(layer, f"weights of shapes {self.kernel.shape} and {self.recurrent.shape} do not fit {f} filters")
+
+    def _conv(self, ctx, x, kernel, bias, strides, dilation, padding, name):
+        from .layers import _conv2d_op
+
+        filt = np.ascontiguousarray(np.transpose(kernel, (3, 0, 1, 2)))          # OHWI
+        bias = np.zeros(kernel.shape[3], np.float32) if bias is None else bias
+        return _conv2d_op(ctx, name, x, filt, bias, strides, dilation, padding)
+
+    def project_x(self, ctx, x, name):
+        # All steps at once: [batch * time, h, w, c] through one CONV_2D, then back.
+        b, t, h, w, c = x.shape
+        flat = reshape(ctx, x, (None if b is None or t is None else b * t, h, w, c), name + "/frames")
+        y = self._conv(ctx, flat, self.kernel, self.bias, self.strides, self.dilation, self.padding, name)
+        shape = (b, t) + tuple(y.shape[1:])
+        if b is not None or t is not None:
+            return reshape(ctx, y, shape, name + "/steps")
+        dims = _dims(ctx, x, name + "/shape")[:2] + [i32(ctx, d, f"{name}/out{j}") for j, d in enumerate(y.shape[1:])]
+        packed = ctx.b.op("PACK", dims, (5,), name + "/steps_shape", {"values_count": 5, "axis": 0},
+                          out_dtypes=np.int32)
+        return ctx.b.op("RESHAPE", [y, packed], shape, name + "/steps")
+
+    def project_h(self, ctx, h, name):
+        return self._conv(ctx, h, self.recurrent, None, (1, 1), (1, 1), "same", name)
+
+    def state_shape(self, x):
+        from .layers import conv_out
+
+        kh, kw = self.kernel.shape[:2]
+        return (x.shape[0],) + tuple(conv_out(x.shape[2 + i], k, self.strides[i], self.dilation[i], self.padding)
+                                     for i, k in enumerate((kh, kw))) + (self.units,)
+
+    def check_mask(self):
+        fail(self.layer, "a mask into ConvLSTM2D is not supported")
+
+    def check_input(self, x):
+        if x.rank != 5 or any(d is None for d in x.shape[2:]):
+            fail(self.layer, f"input of shape {x.shape} is not supported (expected [batch, time, height, width, "
+                             "channels] with static height, width and channels)")
+        if x.shape[4] != self.kernel.shape[2]:
+            fail(self.layer, f"input has {x.shape[4]} channels, the kernel expects {self.kernel.shape[2]}")
 
 
 def _fc(ctx, x, w, b, name):
@@ -306,22 +395,19 @@ def _last_step(ctx, y, name):
 
 
 def lower_rnn(ctx, layer, x, mask=None, initial_state=None, zero_output_for_mask=None, time_order=False):
-    """Lower one LSTM/GRU/SimpleRNN call: (output, [final states]).  `time_order` gives a
-    go_backwards sequence in input time order (as Bidirectional wants it)."""
-    p = _Rnn(layer)
+    """Lower one LSTM/GRU/SimpleRNN/ConvLSTM2D call: (output, [final states]).  `time_order` gives
+    a go_backwards sequence in input time order (as Bidirectional wants it)."""
+    p = _ConvLstm(layer) if layer.class_name == "ConvLSTM2D" else _Rnn(layer)
     if zero_output_for_mask is not None:
         p.zero_output_for_mask = zero_output_for_mask
-    if x.rank != 3:
-        fail(layer, f"input of shape {x.shape} is not supported (expected [batch, time, features])")
-    if x.shape[2] != p.kernel.shape[0]:
-        fail(layer, f"input has {x.shape[2]} features, the kernel expects {p.kernel.shape[0]}")
+    p.check_input(x)
     if initial_state is not None:
         initial_state = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
         initial_state = [s for s in initial_state if s is not None] or None
         if initial_state is not None and len(initial_state) != p.states():
             fail(layer, f"initial_state has {len(initial_state)} tensors, {p.kind} takes {p.states()}")
     fused_act = _FUSED_ACTIVATIONS.get(p.activation)
-    fused = (p.kind == "LSTM" and mask is None and initial_state is None and not p.return_state
+    fused = (type(p) is _Rnn and p.kind == "LSTM" and mask is None and initial_state is None and not p.return_state
              and fused_act is not None and p.recurrent_activation == "sigmoid")
     if p.stateful and not fused:
         fail(layer, "option stateful=True is only supported for an LSTM without masks, initial_state or "
@@ -383,10 +469,11 @@ def _unrolled(ctx, p, x, mask, initial_state, time_order):
     steps = x.shape[1]
     if steps is None:
         return _looped(ctx, p, x, mask, initial_state, time_order)
-    xp = _fc(ctx, x, p.kernel, p.input_bias, n + "/input_projection")
+    xp = p.project_x(ctx, x, n + "/input_projection")
     xs = _unpack(ctx, xp, steps, n + "/unstack")
     ms = inv = None
     if mask is not None:
+        p.check_mask()
         if tuple(mask.shape[1:2]) != (steps,) or mask.rank != 2:
             fail(layer, f"mask of shape {mask.shape} does not fit the input {x.shape} (expected [batch, time])")
         m = expand_dims(ctx, float_mask(ctx, mask, n + "/mask"), 2, n + "/mask/ExpandDims")
@@ -414,7 +501,8 @@ def _unrolled(ctx, p, x, mask, initial_state, time_order):
         outs.append(binary(ctx, "MUL", h_new, ms[t], s + "/zero_masked") if p.zero_output_for_mask else h)
     if p.return_sequences:
         seq = outs[::-1] if time_order and p.go_backwards else outs
-        out = ctx.b.op("PACK", seq, (x.shape[0], steps, u), n + "/stack", {"values_count": steps, "axis": 1}) \
+        out = ctx.b.op("PACK", seq, (x.shape[0], steps) + tuple(p.state_shape(x)[1:]), n + "/stack",
+                       {"values_count": steps, "axis": 1}) \
             if steps > 1 else expand_dims(ctx, seq[0], 1, n + "/stack")
     else:
         out = outs[-1]
@@ -463,10 +551,12 @@ def _looped(ctx, p, x, mask, initial_state, time_order):
     shape.  The body reads its step with GATHER, so every op in it has the shapes of one step."""
     layer, n, u = p.layer, p.layer.name, p.units
     batch = x.shape[0]
-    xp = _fc(ctx, x, p.kernel, p.input_bias, n + "/input_projection")
-    xs = _transpose(ctx, xp, (1, 0, 2), n + "/time_major")
+    xp = p.project_x(ctx, x, n + "/input_projection")
+    xs = _transpose(ctx, xp, (1, 0) + tuple(range(2, xp.rank)), n + "/time_major")
+    step = tuple(p.state_shape(x))
     ms = None
     if mask is not None:
+        p.check_mask()
         if mask.rank != 2 or len(mask.shape) != 2:
             fail(layer, f"mask of shape {mask.shape} does not fit the input {x.shape} (expected [batch, time])")
         m = _transpose(ctx, float_mask(ctx, mask, n + "/mask"), (1, 0), n + "/mask/time_major")
@@ -475,16 +565,20 @@ def _looped(ctx, p, x, mask, initial_state, time_order):
         xs = _reverse_time0(ctx, xs, n + "/ReverseV2")
         ms = None if ms is None else _reverse_time0(ctx, ms, n + "/mask/ReverseV2")
     b_dim, t_dim = _dims(ctx, x, n + "/shape")[:2]
+
+    def zeros(lead, name):
+        """Zeros of `lead` (int32 scalars) followed by a step's static dimensions."""
+        return _zeros(ctx, lead + [i32(ctx, d, f"{name}/dim{j}") for j, d in enumerate(step[1:])],
+                      tuple(None for _ in lead[:-1]) + step, name)
     states = list(initial_state) if initial_state is not None else [
-        _zeros(ctx, [b_dim, i32(ctx, u, f"{n}/state{k}/units")], (batch, u), f"{n}/state{k}")
-        for k in range(p.states())]
+        zeros([b_dim], f"{n}/state{k}") for k in range(p.states())]
     loop = [i32(ctx, 0, n + "/time"), t_dim] + states + [xs] + ([ms] if ms is not None else [])
     # The outputs: all steps', or the last step's where it is not the state (a zeroed masked step).
     keep_last = not p.return_sequences and ms is not None and p.zero_output_for_mask
     if p.return_sequences:
-        loop.append(_zeros(ctx, [t_dim, b_dim, i32(ctx, u, n + "/outputs/units")], (None, batch, u), n + "/outputs"))
+        loop.append(zeros([t_dim, b_dim], n + "/outputs"))
     elif keep_last:
-        loop.append(_zeros(ctx, [b_dim, i32(ctx, u, n + "/output/units")], (batch, u), n + "/output"))
+        loop.append(zeros([b_dim], n + "/output"))
     shapes, dtypes = [v.shape for v in loop], [v.dtype for v in loop]
     b = ctx.b
     with b.subgraph(n + "/while_cond") as cond:
@@ -496,7 +590,7 @@ def _looped(ctx, p, x, mask, initial_state, time_order):
         i, h = vals[0], vals[2]
         c = vals[3] if p.kind == "LSTM" else None
         k = 2 + p.states()
-        step_x = b.op("GATHER", [vals[k], i], (batch, xs.shape[2]), s + "/input", {"axis": 0, "batch_dims": 0})
+        step_x = b.op("GATHER", [vals[k], i], tuple(xs.shape[1:]), s + "/input", {"axis": 0, "batch_dims": 0})
         h_new, c_new = _step(ctx, p, step_x, h, c, s)
         out = h_new
         if ms is not None:
@@ -511,7 +605,8 @@ def _looped(ctx, p, x, mask, initial_state, time_order):
         if p.return_sequences:
             acc = vals[-1]
             zero = i32(ctx, 0, s + "/zero")
-            start = b.op("PACK", [i, zero, zero], (3,), s + "/start", {"values_count": 3, "axis": 0})
+            start = b.op("PACK", [i] + [zero] * len(step), (len(step) + 1,), s + "/start",
+                         {"values_count": len(step) + 1, "axis": 0})
             row = expand_dims(ctx, out, 0, s + "/row")
             nxt.append(b.op("DYNAMIC_UPDATE_SLICE", [acc, row, start], acc.shape, s + "/outputs"))
         elif keep_last:
@@ -522,7 +617,7 @@ def _looped(ctx, p, x, mask, initial_state, time_order):
                 out_dtypes=dtypes)
     h, c = ends[2], (ends[3] if p.kind == "LSTM" else None)
     if p.return_sequences:
-        out = _transpose(ctx, ends[-1], (1, 0, 2), n + "/batch_major")
+        out = _transpose(ctx, ends[-1], (1, 0) + tuple(range(2, len(step) + 1)), n + "/batch_major")
         if time_order and p.go_backwards:
             out = _reverse_time(ctx, out, n + "/ReverseV2_out")
     else:
@@ -541,7 +636,7 @@ def _step(ctx, p, xt, h, c, s):
         return _lstm_step(ctx, p, xt, h, c, s)
     if p.kind == "GRU":
         return _gru_step(ctx, p, xt, h, s), None
-    z = xt if h is None else binary(ctx, "ADD", xt, _fc(ctx, h, p.recurrent, None, s + "/recurrent"), s + "/add")
+    z = xt if h is None else binary(ctx, "ADD", xt, p.project_h(ctx, h, s + "/recurrent"), s + "/add")
     return activation(ctx, z, p.activation, s, p.layer), None
 
 
@@ -561,7 +656,7 @@ def _blend(ctx, m, inv, new, old, name):
 
 def _lstm_step(ctx, p, xt, h, c, s):
     layer = p.layer
-    z = xt if h is None else binary(ctx, "ADD", xt, _fc(ctx, h, p.recurrent, None, s + "/recurrent"), s + "/add")
+    z = xt if h is None else binary(ctx, "ADD", xt, p.project_h(ctx, h, s + "/recurrent"), s + "/add")
     i, f, g, o = _split(ctx, z, 4, s + "/split", used=(True, c is not None, True, True))
     i = activation(ctx, i, p.recurrent_activation, s + "/i", layer)
     f = None if f is None else activation(ctx, f, p.recurrent_activation, s + "/f", layer)
@@ -615,7 +710,7 @@ def _add(ctx, x, y, name):
     return binary(ctx, "ADD", x, y, name)
 
 
-@kw_lowering("LSTM", "GRU", "SimpleRNN")
+@kw_lowering("LSTM", "GRU", "SimpleRNN", "ConvLSTM2D")
 def _rnn_layer(ctx, layer, inputs, kwargs):
     _check_kwargs(layer, kwargs)
     x = inputs[0]
