@@ -358,6 +358,25 @@ class SegmentsScatter(tf.Module):
                 "tsu_int": tf.tensor_scatter_nd_update(counts, idx, tf.cast(upd, tf.int32))}
 
 
+class Spectra(tf.Module):
+    """An audio front end in the graph (STFT, magnitude, mel matrix, log) over clips of any
+    length, and the real and imaginary parts of a 2-D real FFT."""
+
+    def __init__(self):
+        self.mel = tf.constant(tf.signal.linear_to_mel_weight_matrix(8, 33, 16000, 80.0, 7600.0).numpy())
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="audio"),
+                                  tf.TensorSpec([2, 8, 16], tf.float32, name="image")])
+    def __call__(self, audio, image):
+        stft = tf.signal.stft(audio, frame_length=64, frame_step=32, fft_length=64)
+        mel = tf.math.log(tf.tensordot(tf.abs(stft), self.mel, 1) + 1e-6)
+        f2 = tf.signal.rfft2d(image)
+        return {"mel": mel, "re": tf.math.real(f2), "im": tf.math.imag(f2),
+                "padded": tf.abs(tf.signal.rfft(image, fft_length=[32]))}
+
+
+SPECTRA_FEEDS = {"audio": np.random.default_rng(12).normal(size=(2, 400)).astype(np.float32),
+                 "image": np.random.default_rng(13).normal(size=(2, 8, 16)).astype(np.float32)}
 SEGMENTS_SCATTER_FEEDS = {"x": np.random.default_rng(10).normal(size=(6, 3)).astype(np.float32),
                           "ids": np.array([0, 1, 1, 3, 3, 3], np.int32),
                           "t": np.random.default_rng(11).normal(size=(5, 3)).astype(np.float32),
@@ -445,6 +464,8 @@ def main(argv=None):
         save("runtime_shapes", RuntimeShapes(), is_keras=False, feeds=RUNTIME_SHAPES_FEEDS)
     if not only or "segments_scatter" in only:
         save("segments_scatter", SegmentsScatter(), is_keras=False, feeds=SEGMENTS_SCATTER_FEEDS)
+    if not only or "spectra" in only:
+        save("spectra", Spectra(), is_keras=False, feeds=SPECTRA_FEEDS)
     if not only or "int_dtypes" in only:
         save("int_dtypes", IntDtypes(), is_keras=False, feeds=INT_DTYPES_FEEDS)
     return 0

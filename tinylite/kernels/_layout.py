@@ -23,6 +23,10 @@ MOVABLE = (np.float32, np.float16, np.int32, np.int64, np.bool_, np.int8, np.uin
 WITH_STRINGS = MOVABLE + (np.object_,)
 # The other fixed-width types LiteRT's byte-copying kernels (TILE, TRANSPOSE, SLICE, ...) move too.
 WIDE = (np.uint16, np.uint32, np.uint64, np.float64)
+# Complex types: LiteRT's shape-only kernels (SQUEEZE, EXPAND_DIMS) copy both, its
+# TRANSPOSE, SLICE, TILE, FILL and SELECT_V2 complex64 only.
+COMPLEX = (np.complex64, np.complex128)
+COMPLEX64 = (np.complex64,)
 
 
 def check_strings(node, specs):

@@ -153,6 +153,7 @@ INPUT_TYPES = {
     ],
     'CAST': [
         ('bool',),
+        ('complex64',),
         ('float16',),
         ('float32',),
         ('float64',),
@@ -273,6 +274,8 @@ INPUT_TYPES = {
     'DYNAMIC_UPDATE_SLICE': [
         ('bool', 'bool', 'int32'),
         ('bool', 'bool', 'int64'),
+        ('complex128', 'complex128', 'int32'),
+        ('complex64', 'complex64', 'int32'),
         ('float16', 'float16', 'int32'),
         ('float16', 'float16', 'int64'),
         ('float32', 'float32', 'int32'),
@@ -326,6 +329,8 @@ INPUT_TYPES = {
         ('bool', 'int32'),
         ('bool', 'int64'),
         ('bytes', 'int32'),
+        ('complex128', 'int32'),
+        ('complex64', 'int32'),
         ('float16', 'int32'),
         ('float32', 'int32'),
         ('float32', 'int64'),
@@ -348,6 +353,7 @@ INPUT_TYPES = {
     'FILL': [
         ('int32', 'bool'),
         ('int32', 'bytes'),
+        ('int32', 'complex64'),
         ('int32', 'float16'),
         ('int32', 'float32'),
         ('int32', 'float64'),
@@ -882,6 +888,7 @@ INPUT_TYPES = {
     'RESHAPE': [
         ('bool', 'int32'),
         ('bytes', 'int32'),
+        ('complex64', 'int32'),
         ('float16', 'int32'),
         ('float32',),
         ('float32', 'int32'),
@@ -978,6 +985,7 @@ INPUT_TYPES = {
     ],
     'SELECT_V2': [
         ('bool', 'bool', 'bool'),
+        ('bool', 'complex64', 'complex64'),
         ('bool', 'float16', 'float16'),
         ('bool', 'float32', 'float32'),
         ('bool', 'float64', 'float64'),
@@ -1010,6 +1018,7 @@ INPUT_TYPES = {
         ('bool', 'int32', 'int32'),
         ('bool', 'int64', 'int64'),
         ('bytes', 'int32', 'int32'),
+        ('complex64', 'int32', 'int32'),
         ('float16', 'int32', 'int32'),
         ('float32', 'int32', 'int32'),
         ('float32', 'int64', 'int64'),
@@ -1102,6 +1111,8 @@ INPUT_TYPES = {
     'SQUEEZE': [
         ('bool',),
         ('bytes',),
+        ('complex128',),
+        ('complex64',),
         ('float16',),
         ('float32',),
         ('float64',),
@@ -1316,6 +1327,7 @@ INPUT_TYPES = {
         ('bool', 'int32'),
         ('bool', 'int64'),
         ('bytes', 'int32'),
+        ('complex64', 'int32'),
         ('float16', 'int32'),
         ('float32', 'int32'),
         ('float32', 'int64'),
@@ -1342,6 +1354,7 @@ INPUT_TYPES = {
     ],
     'TRANSPOSE': [
         ('bool', 'int32'),
+        ('complex64', 'int32'),
         ('float16', 'int32'),
         ('float32', 'int32'),
         ('float64', 'int32'),

@@ -1,11 +1,12 @@
-"""CAST between float16/32/64, (u)int8/16/32, int64 and bool, with TFLite's rules:
-float -> integer truncates toward zero and saturates (NaN gives the maximum),
+"""CAST between float16/32/64, (u)int8/16/32, int64, bool and complex64, with TFLite's
+rules: float -> integer truncates toward zero and saturates (NaN gives the maximum),
 anything -> bool is `!= 0`, integer -> integer wraps, and float16 results are
-rounded from float32 (as TFLite converts through float)."""
+rounded from float32 (as TFLite converts through float).  complex64 casts its real part
+(as float32) by those rules; a cast to complex64 goes through float32, imaginary part 0."""
 import numpy as np
 
 TYPES = (np.float32, np.float16, np.float64, np.int8, np.int16, np.int32, np.int64,
-         np.uint8, np.uint16, np.uint32, np.bool_)
+         np.uint8, np.uint16, np.uint32, np.bool_, np.complex64)
 
 
 def prepare(node):
@@ -13,6 +14,10 @@ def prepare(node):
     node.expect_dtype(x, *TYPES)
     node.expect_dtype(y, *TYPES)
     y.shape = x.shape
+    if x.dtype == np.complex64 and y.dtype != np.complex64:
+        return _from_complex(y.dtype)
+    if y.dtype == np.complex64:
+        return eval_via_float32
     if x.dtype.kind == "f" and y.dtype.kind in "iu":
         return eval_saturating
     if y.dtype == np.float16 and x.dtype != np.float16:
@@ -26,6 +31,14 @@ def eval_plain(node, inputs, outputs):
 
 def eval_via_float32(node, inputs, outputs):
     outputs[0][...] = inputs[0].astype(np.float32)
+
+
+def _from_complex(to):
+    real = eval_saturating if np.dtype(to).kind in "iu" else eval_via_float32 if to == np.float16 else eval_plain
+
+    def eval_real_part(node, inputs, outputs):
+        real(node, [inputs[0].real], outputs)
+    return eval_real_part
 
 
 def eval_saturating(node, inputs, outputs):

@@ -4,7 +4,7 @@ start clamped to [0, operand_dim - update_dim] as LiteRT (and XLA) do."""
 import numpy as np
 
 TYPES = (np.float32, np.float16, np.int8, np.uint8, np.int16, np.int32, np.int64, np.bool_, np.uint16, np.uint32,
-         np.uint64, np.float64)
+         np.uint64, np.float64, np.complex64, np.complex128)
 
 
 def prepare(node):

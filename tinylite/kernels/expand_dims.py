@@ -13,6 +13,6 @@ def prepare(node):
     if not 0 <= axis <= rank:
         node.fail(f"axis {values[0]} is out of range for an input of rank {rank}")
     node.outputs[0].shape = x.shape[:axis] + (1,) + x.shape[axis:]
-    if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS + _layout.WIDE):   # strings too, as in LiteRT
+    if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS + _layout.WIDE + _layout.COMPLEX):   # strings too, as in LiteRT
         return _layout.quantized_fallback(node)
     return _layout.eval_copy

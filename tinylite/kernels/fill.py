@@ -15,7 +15,7 @@ def prepare(node):
     if any(d < 0 for d in shape):
         node.fail(f"dims must be non-negative, got {list(shape)}")
     out.shape = shape
-    if not _layout.movable(node, [value], dtypes=_layout.WITH_STRINGS + _layout.WIDE):   # strings too, as in LiteRT
+    if not _layout.movable(node, [value], dtypes=_layout.WITH_STRINGS + _layout.WIDE + _layout.COMPLEX64):   # strings too, as in LiteRT
         return _layout.quantized_fallback(node)
     return eval_fill
 

@@ -29,7 +29,7 @@ def prepare(node):
         index.append(slice(b, e))
     od.slices = tuple(index)
     node.outputs[0].shape = tuple(s.stop - s.start for s in index)
-    if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS + _layout.WIDE):   # strings too, as in LiteRT
+    if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS + _layout.WIDE + _layout.COMPLEX64):   # strings too, as in LiteRT
         return _layout.quantized_fallback(node)
     return eval_slice
 

@@ -18,6 +18,6 @@ def prepare(node):
     else:
         drop = {k for k, n in enumerate(x.shape) if n == 1}
     node.outputs[0].shape = tuple(n for k, n in enumerate(x.shape) if k not in drop)
-    if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS + _layout.WIDE):   # strings too, as in LiteRT
+    if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS + _layout.WIDE + _layout.COMPLEX):   # strings too, as in LiteRT
         return _layout.quantized_fallback(node)
     return _layout.eval_copy

@@ -25,7 +25,7 @@ def prepare(node):
         node.fail(f"multiples must be non-negative, got {reps}")
     od.reps = tuple(reps)
     node.outputs[0].shape = tuple(d * r for d, r in zip(x.shape, reps))
-    if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS + _layout.WIDE):   # strings too, as in LiteRT
+    if not _layout.movable(node, [x], dtypes=_layout.WITH_STRINGS + _layout.WIDE + _layout.COMPLEX64):   # strings too, as in LiteRT
         return _layout.quantized_fallback(node)
     return eval_tile
 

@@ -29,7 +29,7 @@ def prepare(node):
         node.fail(f"perm {perm} is not a permutation of the {rank} dimensions")
     d.perm = tuple(perm)
     node.outputs[0].shape = tuple(x.shape[p] for p in perm)
-    if not _layout.movable(node, [x], dtypes=_layout.MOVABLE + _layout.WIDE):
+    if not _layout.movable(node, [x], dtypes=_layout.MOVABLE + _layout.WIDE + _layout.COMPLEX64):
         return _layout.quantized_fallback(node)
     return eval_transpose
 

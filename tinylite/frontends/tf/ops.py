@@ -731,8 +731,10 @@ def _binary(low, scope, node):
         if fused is not None:
             return fused
     if kind == "MAXIMUM" and (_is_zero(y) or _is_zero(x)):
-        other = x if _is_zero(y) else y
-        return low.b.op("RELU", [low.v(other, name)], other.shape, name)
+        other, zero = (x, y) if _is_zero(y) else (y, x)
+        # RELU takes floats (an int32 max(n, 0), a frame count, stays MAXIMUM) of the same shape.
+        if np.dtype(_dtype(other)) == np.float32 and bshape(_shape(other), np.shape(zero)) == tuple(_shape(other)):
+            return low.b.op("RELU", [low.v(other, name)], other.shape, name)
     if kind == "MUL" and _is_const(y) and y.size == 1 and float(y.reshape(-1)[0]) == 1.0 \
             and bshape(_shape(x), y.shape) == _shape(x):
         return x

@@ -294,6 +294,51 @@ def _pool3d(low, scope, node):
     return pool3d(low.b, low.v(x, node["name"] + "/x"), op, k[1:4], s[1:4], pad.lower(), node["name"])
 
 
+# -- spectra ----------------------------------------------------------------------------------
+
+@op("RFFT", "RFFT2D")
+def _rfft(low, scope, node):
+    """tf.signal.rfft / rfft2d as RFFT2D (complex64 out; fft_length powers of two, as LiteRT's
+    kernel takes; it crops or zero-pads the input's last axes to them).  The 1-D transform runs
+    over [..., 1, n] with fft_length [1, n]."""
+    x, n = _ins(low, scope, node)
+    name = node["name"]
+    lengths = [int(v) for v in np.asarray(_const(low, scope, node, n, "fft_length")).reshape(-1)]
+    if any(v <= 0 or v & (v - 1) for v in lengths):
+        low.fail(scope, node, f"fft_length {lengths} is not supported: TFLite's RFFT2D takes powers of two only")
+    if np.dtype(_dtype(x)) != np.float32:
+        low.fail(scope, node, f"input of type {np.dtype(_dtype(x)).name} is not supported (float32)")
+    shape = tuple(_shape(x))
+    xv = low.v(x, name + "/input")
+    if node["op"] == "RFFT":
+        lifted = shape[:-1] + (1, shape[-1])
+        xv = _emit(low, "RESHAPE", [xv, np.array([-1 if d is None else d for d in lifted], np.int32)], lifted,
+                   name + "/rows") if sum(d is None for d in lifted) <= 1 else \
+            _emit(low, "EXPAND_DIMS", [xv, np.array([-2], np.int32)], lifted, name + "/rows")
+        lengths = [1] + lengths
+    out = shape[:-2 if node["op"] == "RFFT2D" else -1] + ((lengths[0],) if node["op"] == "RFFT2D" else (1,)) + (
+        lengths[1] // 2 + 1,)
+    y = _emit(low, "RFFT2D", [xv, np.array(lengths, np.int32)], out, name + ("/rfft2d" if node["op"] == "RFFT" else ""),
+              out_dtype=np.complex64)
+    if node["op"] == "RFFT2D":
+        return y
+    final = out[:-2] + out[-1:]
+    if sum(d is None for d in final) <= 1:
+        return _emit(low, "RESHAPE", [y, np.array([-1 if d is None else d for d in final], np.int32)], final, name,
+                     out_dtype=np.complex64)
+    return _emit(low, "SQUEEZE", [y], final, name, {"squeeze_dims": np.array([-2], np.int32)}, out_dtype=np.complex64)
+
+
+@op("ComplexAbs", "Real", "Imag")
+def _complex_part(low, scope, node):
+    (x,) = _ins(low, scope, node)
+    if np.dtype(_dtype(x)).kind != "c":
+        low.fail(scope, node, f"expects a complex input, got {np.dtype(_dtype(x)).name}")
+    kind = {"ComplexAbs": "COMPLEX_ABS", "Real": "REAL", "Imag": "IMAG"}[node["op"]]
+    out = np.float32 if np.dtype(_dtype(x)) == np.complex64 else np.float64
+    return _emit(low, kind, [x], _shape(x), node["name"], out_dtype=out)
+
+
 @op("LRN")
 def _lrn(low, scope, node):
     (x,) = _ins(low, scope, node)
