@@ -375,6 +375,26 @@ class Spectra(tf.Module):
                 "padded": tf.abs(tf.signal.rfft(image, fft_length=[32]))}
 
 
+class Resamplers(tf.Module):
+    """tf.image.resize's methods TFLite has no builtin for: bicubic (TF2's half-pixel and TF1's
+    legacy kernel, with and without align_corners), antialiased downscaling, Lanczos, Gaussian
+    and Mitchell kernels, on float and uint8 images."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 9, 7, 2], tf.float32, name="image"),
+                                  tf.TensorSpec([1, 6, 5, 3], tf.uint8, name="pixels")])
+    def __call__(self, image, pixels):
+        r = tf.image.resize
+        legacy = tf.compat.v1.image.resize_bicubic
+        return {"bicubic_up": r(image, [14, 11], "bicubic"), "bicubic_down": r(image, [4, 3], "bicubic"),
+                "legacy": legacy(image, [12, 10]), "legacy_corners": legacy(image, [12, 10], align_corners=True),
+                "aa_bilinear": r(image, [4, 5], antialias=True), "aa_bicubic": r(image, [3, 3], "bicubic", antialias=True),
+                "lanczos3": r(image, [13, 6], "lanczos3"), "lanczos5": r(image, [5, 9], "lanczos5"),
+                "gaussian": r(image, [6, 10], "gaussian"), "mitchell": r(image, [11, 4], "mitchellcubic"),
+                "pixels": r(pixels, [9, 8], "bicubic")}
+
+
+RESAMPLERS_FEEDS = {"image": np.random.default_rng(14).normal(size=(2, 9, 7, 2)).astype(np.float32),
+                    "pixels": np.random.default_rng(15).integers(0, 256, (1, 6, 5, 3)).astype(np.uint8)}
 SPECTRA_FEEDS = {"audio": np.random.default_rng(12).normal(size=(2, 400)).astype(np.float32),
                  "image": np.random.default_rng(13).normal(size=(2, 8, 16)).astype(np.float32)}
 SEGMENTS_SCATTER_FEEDS = {"x": np.random.default_rng(10).normal(size=(6, 3)).astype(np.float32),
@@ -464,6 +484,8 @@ def main(argv=None):
         save("runtime_shapes", RuntimeShapes(), is_keras=False, feeds=RUNTIME_SHAPES_FEEDS)
     if not only or "segments_scatter" in only:
         save("segments_scatter", SegmentsScatter(), is_keras=False, feeds=SEGMENTS_SCATTER_FEEDS)
+    if not only or "resamplers" in only:
+        save("resamplers", Resamplers(), is_keras=False, feeds=RESAMPLERS_FEEDS)
     if not only or "spectra" in only:
         save("spectra", Spectra(), is_keras=False, feeds=SPECTRA_FEEDS)
     if not only or "int_dtypes" in only:

@@ -293,7 +293,7 @@ def test_tinylite_convert_dir_and_pb(corpus, tmp_path):
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "saved_models")
 FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "gru", "tf_module", "op_zoo",
-                  "op_zoo2", "int_dtypes", "dynamic_sequence", "runtime_loops", "runtime_shapes", "segments_scatter", "spectra", "volume", "gru_varlen",
+                  "op_zoo2", "int_dtypes", "dynamic_sequence", "runtime_loops", "runtime_shapes", "segments_scatter", "spectra", "resamplers", "volume", "gru_varlen",
                   "masked_lstm_varlen"]
 
 

@@ -21,6 +21,7 @@ from .ops import (
     pool3d,
     reduce,
     reshape,
+    separable_resize,
     squeeze,
     transpose,
     unary,
@@ -748,9 +749,12 @@ def _resize(ctx, x, size, method, name, half_pixel):
 def _upsample(ctx, layer, inputs):
     x, cfg = inputs[0], layer.config
     method = str(cfg.get("interpolation", "nearest"))
+    n = layer.name
+    if layer.class_name == "UpSampling2D" and method not in ("nearest", "bilinear"):
+        sh, sw = _tuple(cfg.get("size", 2), 2)
+        return _resize_any(ctx, layer, x, (x.shape[1] * sh, x.shape[2] * sw), method, False, n)
     if method not in ("nearest", "bilinear"):
         fail(layer, f"option interpolation={method!r} is not supported (nearest, bilinear)")
-    n = layer.name
     if layer.class_name == "UpSampling1D":
         s = int(cfg.get("size", 2))
         y = expand_dims(ctx, x, 2, n + "/ExpandDims")      # [B, W, 1, C]
@@ -766,20 +770,43 @@ def _upsample(ctx, layer, inputs):
     return _resize(ctx, x, (x.shape[1] * sh, x.shape[2] * sw), method, n, method == "bilinear")
 
 
+# Keras's interpolations TFLite has no builtin for, as ScaleAndTranslate kernels (resample.py).
+_RESAMPLED = {"bicubic": "keyscubic", "lanczos3": "lanczos3", "lanczos5": "lanczos5"}
+
+
+def _resize_any(ctx, layer, x, size, method, antialias, name):
+    """Keras's resize (its numpy and JAX backends' definition): nearest and bilinear as the
+    builtins, bicubic, Lanczos and antialiased bilinear as two weight matrices over a static
+    image size (separable_resize)."""
+    if method not in ("nearest", "bilinear") and method not in _RESAMPLED:
+        fail(layer, f"option interpolation={method!r} is not supported (nearest, bilinear, "
+                    f"{', '.join(_RESAMPLED)})")
+    if antialias and method == "nearest":
+        antialias = False                        # Keras ignores it for nearest
+    if method in ("nearest", "bilinear") and not antialias:
+        return _resize(ctx, x, size, method, name, True)
+    h, w = x.shape[1], x.shape[2]
+    if h is None or w is None:
+        fail(layer, f"interpolation={method!r}{' with antialias' if antialias else ''} needs a static image size")
+    from ..resample import scale_translate_matrix
+
+    kernel = _RESAMPLED.get(method, "triangle")
+    eye = np.eye
+    rows = eye(h) if size[0] == h else scale_translate_matrix(h, size[0], kernel, antialias)
+    cols = eye(w) if size[1] == w else scale_translate_matrix(w, size[1], kernel, antialias)
+    return separable_resize(ctx.b, x, rows, cols, name)
+
+
 @lowering("Resizing")
 def _resizing(ctx, layer, inputs):
     x, cfg = inputs[0], layer.config
     method = str(cfg.get("interpolation", "bilinear"))
-    if method not in ("nearest", "bilinear"):
-        fail(layer, f"option interpolation={method!r} is not supported (nearest, bilinear)")
-    if cfg.get("antialias"):
-        fail(layer, "option antialias=True is not supported")
     if x.rank != 4:
         fail(layer, f"input rank {x.rank} is not supported (batched NHWC images)")
     th, tw = int(cfg["height"]), int(cfg["width"])
     if cfg.get("crop_to_aspect_ratio") or cfg.get("pad_to_aspect_ratio"):
         x = _to_aspect_ratio(ctx, layer, x, th, tw, bool(cfg.get("crop_to_aspect_ratio")))
-    return _resize(ctx, x, (th, tw), method, layer.name, True)
+    return _resize_any(ctx, layer, x, (th, tw), method, bool(cfg.get("antialias")), layer.name)
 
 
 def _to_aspect_ratio(ctx, layer, x, th, tw, crop):

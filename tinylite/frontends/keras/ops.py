@@ -127,3 +127,25 @@ def pool3d(b, x, op, pool, strides, padding, name):
     y = pool2d(to(y, (n, d, oh * ow, c), "depth_major"), pool[0], 1, strides[0], 1, "pool_d")
     spec = b.const(np.array([-1 if n is None else n, y.shape[1], oh, ow, c], np.int32), name + "/shape")
     return b.op("RESHAPE", [y, spec], (n, y.shape[1], oh, ow, c), name)
+
+
+def separable_resize(b, x, rows, cols, name):
+    """x [batch, height, width, channels] (float32) resized by weight matrices `rows` [new height,
+    height] and `cols` [new width, width] (resample.py): each applied as a FULLY_CONNECTED over
+    its axis moved last, between TRANSPOSEs; an identity matrix is skipped.  `b`: the GraphBuilder."""
+    def op_transpose(v, perm, step):
+        perm_t = b.const(np.array(perm, np.int32), f"{name}/{step}/perm")
+        return b.op("TRANSPOSE", [v, perm_t], tuple(v.shape[p] for p in perm), f"{name}/{step}")
+
+    def apply(v, m, step):
+        w = b.const(np.asarray(m, np.float32), f"{name}/{step}/weights")
+        return b.op("FULLY_CONNECTED", [v, w, None], tuple(v.shape[:-1]) + (m.shape[0],), f"{name}/{step}",
+                    {"keep_num_dims": True})
+    same_rows = rows.shape[0] == rows.shape[1] and np.array_equal(rows, np.eye(rows.shape[0]))
+    same_cols = cols.shape[0] == cols.shape[1] and np.array_equal(cols, np.eye(cols.shape[0]))
+    y = x
+    if not same_rows:                                      # [n, w, c, h] -> [n, w, c, h']
+        y = op_transpose(apply(op_transpose(y, (0, 2, 3, 1), "rows_last"), rows, "rows"), (0, 3, 1, 2), "rows_back")
+    if not same_cols:                                      # [n, h', c, w] -> [n, h', c, w']
+        y = op_transpose(apply(op_transpose(y, (0, 1, 3, 2), "cols_last"), cols, "cols"), (0, 1, 3, 2), "cols_back")
+    return y

@@ -294,6 +294,42 @@ def _pool3d(low, scope, node):
     return pool3d(low.b, low.v(x, node["name"] + "/x"), op, k[1:4], s[1:4], pad.lower(), node["name"])
 
 
+# -- resampling -------------------------------------------------------------------------------
+
+@op("ResizeBicubic", "ScaleAndTranslate")
+def _resample(low, scope, node):
+    """tf.image.resize's bicubic (ResizeBicubic) and its antialiased or Lanczos/Gaussian/Mitchell
+    resizes (ScaleAndTranslate): no TFLite builtin, so two weight matrices over a static image size
+    (resample.py), applied by FULLY_CONNECTED ops.  The output is float32, as TensorFlow's."""
+    from ..keras.ops import separable_resize
+    from ..resample import KERNELS, resize_bicubic_matrix, scale_translate_matrix
+
+    ins = _ins(low, scope, node)
+    x, name = ins[0], node["name"]
+    size = [int(v) for v in np.asarray(_const(low, scope, node, ins[1], "size")).reshape(-1)]
+    shape = _shape(x)
+    if len(shape) != 4 or shape[1] is None or shape[2] is None:
+        low.fail(scope, node, f"input shape {shape} is not supported (NHWC images of a static size)")
+    h, w = shape[1], shape[2]
+    if node["op"] == "ResizeBicubic":
+        ac, hp = bool(_attr(node, "align_corners", False)), bool(_attr(node, "half_pixel_centers", False))
+        rows, cols = resize_bicubic_matrix(h, size[0], ac, hp), resize_bicubic_matrix(w, size[1], ac, hp)
+    else:
+        kernel = str(_attr(node, "kernel_type", "lanczos3"))
+        if kernel not in KERNELS:
+            low.fail(scope, node, f"kernel_type {kernel!r} is not supported ({', '.join(KERNELS)})")
+        scale = [float(v) for v in np.asarray(_const(low, scope, node, ins[2], "scale")).reshape(-1)]
+        shift = [float(v) for v in np.asarray(_const(low, scope, node, ins[3], "translation")).reshape(-1)]
+        aa = bool(_attr(node, "antialias", True))
+        rows = scale_translate_matrix(h, size[0], kernel, aa, np.float32(scale[0]), np.float32(shift[0]))
+        cols = scale_translate_matrix(w, size[1], kernel, aa, np.float32(scale[1]), np.float32(shift[1]))
+    xv = low.v(x, name + "/images")
+    if np.dtype(xv.dtype) != np.float32:
+        xv = low.b.op("CAST", [xv], xv.shape, name + "/float", {"in_data_type": np.dtype(xv.dtype).name.upper(),
+                                                                "out_data_type": "FLOAT32"}, out_dtypes=np.float32)
+    return separable_resize(low.b, xv, rows, cols, name)
+
+
 # -- spectra ----------------------------------------------------------------------------------
 
 @op("RFFT", "RFFT2D")
