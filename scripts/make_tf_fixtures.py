@@ -131,6 +131,19 @@ def volume():
     return keras.Model(x, layers.Dense(2)(layers.GlobalAveragePooling3D()(h)))
 
 
+def mixed_float16():
+    """A Keras mixed-precision model (float16 compute, float32 variables), float16 output too."""
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        x = keras.Input((8, 8, 3), name="image")
+        h = layers.Conv2D(6, 3, activation="relu")(x)
+        h = layers.BatchNormalization()(h)
+        h = layers.GlobalAveragePooling2D()(h)
+        return keras.Model(x, layers.Dense(4)(h))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
 def masked_lstm_varlen():
     x = keras.Input((None,), dtype="int32", name="tokens")
     h = layers.Embedding(50, 8, mask_zero=True)(x)
@@ -458,7 +471,7 @@ def main(argv=None):
     only = set(sys.argv[1:] if argv is None else argv)
     keras.utils.set_random_seed(0)
     for fn in (mobilenet_like, attention, two_inputs, unet, text_cnn, lstm, lstm_seq, lstm_varlen, gru, gru_varlen,
-               masked_lstm_varlen, volume):
+               masked_lstm_varlen, volume, mixed_float16):
         if only and fn.__name__ not in only:
             continue
         model = fn()

@@ -343,6 +343,26 @@ def test_runtime_loops_run_any_count():
             _relative_close(mine[k], want, f"n={n} batch={batch} {k}", same_type=True)
 
 
+def test_mixed_float16_model():
+    """A Keras mixed_float16 model computes in float32 (TFLite's float kernels), its float16 output
+    cast back: within float16's own rounding (2**-10 relative) of TensorFlow's float16 compute,
+    from the SavedModel and from the .keras file alike, in LiteRT and tinylite."""
+    folder = os.path.join(FIXTURES, "mixed_float16")
+    io = np.load(os.path.join(folder, "io.npz"))
+    want = io["out_output_0"].astype(np.float64)
+    for source in ("saved_model", "model.keras"):
+        path = os.path.join(folder, source)
+        conv = (tinylite.TFLiteConverter.from_saved_model(path) if source == "saved_model"
+                else tinylite.TFLiteConverter.from_keras_model_file(path))
+        content = conv.convert()
+        for ip in (litert_interpreter(content), tinylite.Interpreter(model_content=content)):
+            got = ip.get_signature_runner("serving_default")(image=io["in_image"])["output_0"]
+            if source == "saved_model":
+                assert got.dtype == np.float16              # the signature's type
+            err = float(np.max(np.abs(got.astype(np.float64) - want)))
+            assert err <= 2.0**-9 * float(np.max(np.abs(want))), f"{source} {type(ip).__module__}: {err}"
+
+
 def test_runtime_sizes_and_slice_bounds():
     """A resize to a size computed at run time and slices at a run-time index: one file serves
     every image size and index, LiteRT and tinylite agreeing (the slices exactly numpy's)."""

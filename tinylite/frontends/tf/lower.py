@@ -159,7 +159,7 @@ class Lowerer:
             if hit is not None and hit[0] is sym:
                 return hit[1]
             arr = sym
-            if arr.dtype == np.float64:
+            if arr.dtype in (np.float64, np.float16):
                 arr = arr.astype(np.float32)
             if arr.dtype == np.int64:
                 arr = arr.astype(np.int32)
@@ -331,9 +331,11 @@ def lower_graph(builder, graph, inputs, outputs, fixed_batch=False, preset=None)
 
 
 def narrowed(dtype):
-    """The type the graph computes a TensorFlow type in: int64 as int32, float64 as float32."""
+    """The type the graph computes a TensorFlow type in: int64 as int32, float64 as float32, and
+    float16 (a Keras mixed_float16 model's compute type, which few TFLite kernels take) as float32."""
     dtype = np.dtype(dtype)
-    return {np.dtype(np.int64): np.dtype(np.int32), np.dtype(np.float64): np.dtype(np.float32)}.get(dtype, dtype)
+    return {np.dtype(np.int64): np.dtype(np.int32), np.dtype(np.float64): np.dtype(np.float32),
+            np.dtype(np.float16): np.dtype(np.float32)}.get(dtype, dtype)
 
 
 def _placeholder_shape(node):
