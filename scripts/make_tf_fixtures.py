@@ -482,27 +482,19 @@ def main(argv=None):
                 layer.moving_mean.assign(np.linspace(-0.5, 0.5, n).astype(np.float32))
                 layer.moving_variance.assign(np.linspace(0.5, 2.0, n).astype(np.float32))
         save(fn.__name__, model)
-    if not only or "tf_module" in only:
-        save("tf_module", Module(), is_keras=False)
-    if not only or "op_zoo" in only:
-        save("op_zoo", OpZoo(), is_keras=False)
-    if not only or "op_zoo2" in only:
-        save("op_zoo2", OpZoo2(), is_keras=False, feeds=_op_zoo2_feeds())
-    if not only or "dynamic_sequence" in only:
-        save("dynamic_sequence", DynamicSequence(), is_keras=False,
-             feeds={"tokens": np.random.default_rng(6).normal(size=(2, 5, 8)).astype(np.float32)})
-    if not only or "runtime_loops" in only:
-        save("runtime_loops", RuntimeLoops(), is_keras=False, feeds=RUNTIME_LOOPS_FEEDS)
-    if not only or "runtime_shapes" in only:
-        save("runtime_shapes", RuntimeShapes(), is_keras=False, feeds=RUNTIME_SHAPES_FEEDS)
-    if not only or "segments_scatter" in only:
-        save("segments_scatter", SegmentsScatter(), is_keras=False, feeds=SEGMENTS_SCATTER_FEEDS)
-    if not only or "resamplers" in only:
-        save("resamplers", Resamplers(), is_keras=False, feeds=RESAMPLERS_FEEDS)
-    if not only or "spectra" in only:
-        save("spectra", Spectra(), is_keras=False, feeds=SPECTRA_FEEDS)
-    if not only or "int_dtypes" in only:
-        save("int_dtypes", IntDtypes(), is_keras=False, feeds=INT_DTYPES_FEEDS)
+    modules = {  # tf.Module fixtures: name -> (module, feeds or None for sampled ones)
+        "tf_module": (Module, None), "op_zoo": (OpZoo, None), "op_zoo2": (OpZoo2, _op_zoo2_feeds),
+        "dynamic_sequence": (DynamicSequence,
+                             lambda: {"tokens": np.random.default_rng(6).normal(size=(2, 5, 8)).astype(np.float32)}),
+        "runtime_loops": (RuntimeLoops, lambda: RUNTIME_LOOPS_FEEDS),
+        "runtime_shapes": (RuntimeShapes, lambda: RUNTIME_SHAPES_FEEDS),
+        "segments_scatter": (SegmentsScatter, lambda: SEGMENTS_SCATTER_FEEDS),
+        "resamplers": (Resamplers, lambda: RESAMPLERS_FEEDS), "spectra": (Spectra, lambda: SPECTRA_FEEDS),
+        "int_dtypes": (IntDtypes, lambda: INT_DTYPES_FEEDS),
+    }
+    for name, (module, feeds) in modules.items():
+        if not only or name in only:
+            save(name, module(), is_keras=False, feeds=None if feeds is None else feeds())
     return 0
 
 

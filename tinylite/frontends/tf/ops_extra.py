@@ -222,17 +222,26 @@ def _unsorted_segment(low, scope, node):
 
 # -- convolution and normalization -------------------------------------------------------------
 
-@op("Conv3D")
-def _conv3d(low, scope, node):
-    x, w = _ins(low, scope, node)
-    w = _const(low, scope, node, w, "the filter")
+def _geometry_3d(low, scope, node, window="dilations"):
+    """A 3-D op's padding (SAME or VALID), strides and `window` attribute (dilations, or ksize for
+    a pooling), each over [batch, depth, height, width, channels]; NDHWC only, as TFLite."""
     pad = str(_attr(node, "padding", "VALID")).upper()
     if pad not in ("SAME", "VALID"):
         low.fail(scope, node, f"padding={pad} is not supported (SAME or VALID)")
     if str(_attr(node, "data_format", "NDHWC")) != "NDHWC":
         low.fail(scope, node, f"data_format={_attr(node, 'data_format')} is not supported (NDHWC, as TFLite)")
     s = [int(v) for v in (_attr(node, "strides") or [1] * 5)]
-    dl = [int(v) for v in (_attr(node, "dilations") or [1] * 5)]
+    k = [int(v) for v in (_attr(node, window) or [1] * 5)]
+    if s[0] != 1 or s[4] != 1 or (window == "ksize" and (k[0] != 1 or k[4] != 1)):
+        low.fail(scope, node, f"a window across the batch or the channels is not supported (strides {s}, {window} {k})")
+    return pad, s, k
+
+
+@op("Conv3D")
+def _conv3d(low, scope, node):
+    x, w = _ins(low, scope, node)
+    w = _const(low, scope, node, w, "the filter")
+    pad, s, dl = _geometry_3d(low, scope, node)
     from ..keras.ops import conv_out
 
     shp = _shape(x)
@@ -250,15 +259,7 @@ def _conv3d_transpose(low, scope, node):
     [kd, kh, kw, cout, cin] is TensorFlow's."""
     sizes, w, x = _ins(low, scope, node)
     w = _const(low, scope, node, w, "the filter")
-    pad = str(_attr(node, "padding", "VALID")).upper()
-    if pad not in ("SAME", "VALID"):
-        low.fail(scope, node, f"padding={pad} is not supported (SAME or VALID)")
-    if str(_attr(node, "data_format", "NDHWC")) != "NDHWC":
-        low.fail(scope, node, f"data_format={_attr(node, 'data_format')} is not supported (NDHWC, as TFLite)")
-    s = [int(v) for v in (_attr(node, "strides") or [1] * 5)]
-    dl = [int(v) for v in (_attr(node, "dilations") or [1] * 5)]
-    if s[0] != 1 or s[4] != 1:
-        low.fail(scope, node, f"strides {s} across the batch or the channels are not supported")
+    pad, s, dl = _geometry_3d(low, scope, node)
     out, _ = _partial_of(sizes)
     name = node["name"]
     if isinstance(sizes, np.ndarray):
@@ -276,15 +277,7 @@ def _conv3d_transpose(low, scope, node):
 def _pool3d(low, scope, node):
     """As two 2-D poolings (keras.ops.pool3d): TFLite has no 3-D pooling builtin."""
     (x,) = _ins(low, scope, node)
-    pad = str(_attr(node, "padding", "VALID")).upper()
-    if pad not in ("SAME", "VALID"):
-        low.fail(scope, node, f"padding={pad} is not supported (SAME or VALID)")
-    if str(_attr(node, "data_format", "NDHWC")) != "NDHWC":
-        low.fail(scope, node, f"data_format={_attr(node, 'data_format')} is not supported (NDHWC, as TFLite)")
-    k = [int(v) for v in (_attr(node, "ksize") or [1] * 5)]
-    s = [int(v) for v in (_attr(node, "strides") or [1] * 5)]
-    if k[0] != 1 or k[4] != 1 or s[0] != 1 or s[4] != 1:
-        low.fail(scope, node, f"pools across the batch or the channels (ksize {k}, strides {s})")
+    pad, s, k = _geometry_3d(low, scope, node, "ksize")
     shp = _shape(x)
     if len(shp) != 5 or any(d is None for d in shp[1:]):
         low.fail(scope, node, f"input shape {shp} is not supported (static depth, height, width and channels)")
