@@ -116,6 +116,17 @@ def _ops():
         "zeros_ones_like": lambda x: o.zeros_like(x) + 2.0 + o.ones_like(x) * x,
         "top_k_values": lambda x: o.top_k(x, 2)[0],
         "top_k_indices": lambda x: o.top_k(x, 3)[1],
+        "einsum_bmm": lambda x: o.einsum("bij,bkj->bik", x, x * 0.5),
+        "einsum_const": lambda x: o.einsum("bij,jk->bik", x, np.linspace(-1, 1, 10, dtype=np.float32).reshape(5, 2)),
+        "einsum_reduce": lambda x: o.einsum("bij->bj", x),
+        "einsum_outer": lambda x: o.einsum("bi,bj->bij", o.sum(x, axis=1), o.mean(x, axis=2)),
+        "einsum_implicit_three": lambda x: o.einsum("bij,bjk,bk", x, o.transpose(x, (0, 2, 1)), o.max(x, axis=2)),
+        "var_std": lambda x: o.var(x, axis=1) + o.std(x, axis=-2),
+        "std_keepdims": lambda x: o.std(x, axis=(1, 2), keepdims=True) * x,
+        "logsumexp": lambda x: o.logsumexp(x * 3.0, axis=-1),
+        "logsumexp_keepdims": lambda x: o.logsumexp(x, axis=1, keepdims=True) - x,
+        "log_sigmoid": lambda x: o.log_sigmoid(x * 4.0),
+        "broadcast_to": lambda x: x + o.broadcast_to(C5, (4, 5)),
         "sort": lambda x: o.sort(x),
         "sort_axis1": lambda x: o.sort(x * 3.0, axis=1),
         "argsort": lambda x: o.argsort(x),
@@ -147,7 +158,8 @@ CASE_NAMES = sorted([
     "matmul_tensor", "activations", "softmax", "dense_then_op", "argmax", "argmin_keepdims", "argmax_all",
     "cumsum", "cumsum_all", "prod", "floor_ceil", "sin_cos", "sign", "hard_tanh", "floor_divide",
     "zeros_ones_like", "top_k_values", "top_k_indices", "round_mod", "repeat", "repeat_last", "sort", "sort_axis1", "argsort",
-    "argsort_axis1", "sort_int"])
+    "argsort_axis1", "sort_int", "einsum_bmm", "einsum_const", "einsum_reduce", "einsum_outer", "einsum_implicit_three",
+    "var_std", "std_keepdims", "logsumexp", "logsumexp_keepdims", "log_sigmoid", "broadcast_to"])
 
 
 def test_case_list_is_complete(cases):

@@ -9,7 +9,7 @@ import numpy as np
 
 from ...errors import ConverterError
 from . import layers as L
-from .ops import binary, bshape, conv_out, expand_dims, f32, i32, reduce, reshape, squeeze, transpose, unary
+from .ops import binary, bshape, conv_out, einsum, expand_dims, f32, i32, reduce, reshape, squeeze, transpose, unary
 
 OP_LOWERINGS: dict = {}
 
@@ -80,7 +80,6 @@ def lower_op(ctx, layer, args, kwargs, kind=None):
 # have no kernel here); lower_op names the hint in its error.
 _HINTS = {
     "Erf": "use keras.layers.Activation('gelu') where erf is part of a GELU",
-    "Einsum": "use keras.layers.EinsumDense, or keras.ops.matmul with transposes",
     "Conv1d": "use keras.layers.Conv1D",
     "ConvTranspose": "use keras.layers.Conv2DTranspose",
     "SeparableConv": "use keras.layers.SeparableConv2D",
@@ -692,6 +691,64 @@ def _moments(ctx, layer, args, kwargs):
             else ctx.b.op("SQUEEZE", [mean], var.shape, n + "/mean_squeezed",
                           {"squeeze_dims": np.array(axes, np.int32)})
     return [mean, var]
+
+
+@op("Var", "Std")
+def _var(ctx, layer, args, kwargs):
+    """numpy's var / std: the mean of squared deviations (its square root)."""
+    x = args[0]
+    n = layer.name
+    axes = [a % x.rank for a in _axes(x, layer.config.get("axis"))]
+    keep = bool(layer.config.get("keepdims", False))
+    dev = binary(ctx, "SUB", x, reduce(ctx, "MEAN", x, axes, True, n + "/mean"), n + "/sub")
+    var = reduce(ctx, "MEAN", unary(ctx, "SQUARE", dev, n + "/square"), axes, keep, n + ("/var" if _kind(layer) == "Std"
+                                                                                         else ""))
+    return unary(ctx, "SQRT", var, n) if _kind(layer) == "Std" else var
+
+
+@op("Logsumexp")
+def _logsumexp(ctx, layer, args, kwargs):
+    """log(sum(exp(x))) as Keras computes it: m + log(sum(exp(x - m))), m the maximum."""
+    x = args[0]
+    n = layer.name
+    axes = [a % x.rank for a in _axes(x, layer.config.get("axis"))]
+    keep = bool(layer.config.get("keepdims", False))
+    m = reduce(ctx, "REDUCE_MAX", x, axes, True, n + "/max")
+    total = reduce(ctx, "SUM", unary(ctx, "EXP", binary(ctx, "SUB", x, m, n + "/sub"), n + "/exp"), axes, keep,
+                   n + "/sum")
+    if not keep:
+        m = reshape(ctx, m, total.shape, n + "/max_squeezed") if sum(d is None for d in total.shape) <= 1 else \
+            ctx.b.op("SQUEEZE", [m], total.shape, n + "/max_squeezed", {"squeeze_dims": np.array(axes, np.int32)})
+    return binary(ctx, "ADD", m, unary(ctx, "LOG", total, n + "/log"), n)
+
+
+@op("LogSigmoid")
+def _log_sigmoid(ctx, layer, args, kwargs):
+    """log(sigmoid(x)) = -softplus(-x), as Keras defines it."""
+    x = args[0]
+    neg = unary(ctx, "NEG", x, layer.name + "/neg")
+    return unary(ctx, "NEG", L.activation(ctx, neg, "softplus", layer.name + "/softplus"), layer.name)
+
+
+@op("BroadcastTo")
+def _broadcast_to(ctx, layer, args, kwargs):
+    x = _operand(ctx, args[0], layer.name + "/x")
+    shape = layer.config.get("shape", args[1] if len(args) > 1 else None)
+    dims = [None if d is None else int(d) for d in shape]
+    if None in dims:
+        raise ConverterError(f"keras.ops.broadcast_to {layer.name!r}: shape {tuple(shape)} must be static")
+    if tuple(dims) == tuple(x.shape):
+        return x
+    return ctx.b.op("BROADCAST_TO", [x, i32(ctx, dims, layer.name + "/shape")], tuple(dims), layer.name,
+                    out_dtypes=x.dtype)
+
+
+@op("Einsum")
+def _einsum(ctx, layer, args, kwargs):
+    eq = str(layer.config.get("subscripts", args[0] if args and isinstance(args[0], str) else ""))
+    operands = [a for a in args if not isinstance(a, str)]
+    operands = [_operand(ctx, v, f"{layer.name}/operand{k}") for k, v in enumerate(operands)]
+    return einsum(ctx, eq, operands, layer.name)
 
 
 @op("Normalize")

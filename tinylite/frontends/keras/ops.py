@@ -149,3 +149,75 @@ def separable_resize(b, x, rows, cols, name):
     if not same_cols:                                      # [n, h', c, w] -> [n, h', c, w']
         y = op_transpose(apply(op_transpose(y, (0, 1, 3, 2), "cols_last"), cols, "cols"), (0, 1, 3, 2), "cols_back")
     return y
+
+
+def einsum(ctx, eq, operands, name):
+    """numpy's einsum over Values (no ellipsis, no index repeated within an operand): each operand's
+    indices that no later operand or the output uses are summed first, then operands are joined
+    left to right, each pair as one BATCH_MATMUL (FULLY_CONNECTED when the right one is a constant
+    matrix and nothing is batched) between TRANSPOSEs and RESHAPEs."""
+    eq = eq.replace(" ", "")
+    if "." in eq:
+        raise ConverterError(f"{name}: einsum {eq!r} with an ellipsis is not supported; name every axis")
+    lhs, _, out = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(operands):
+        raise ConverterError(f"{name}: einsum {eq!r} names {len(terms)} operands, got {len(operands)}")
+    if "->" not in eq:
+        out = "".join(sorted(c for c in set(lhs) if c.isalpha() and lhs.count(c) == 1))
+    for t, v in zip(terms, operands):
+        if len(set(t)) != len(t) or len(t) != v.rank:
+            raise ConverterError(f"{name}: einsum {eq!r}: operand indices {t!r} do not fit shape {v.shape} (or an "
+                                 "index repeats within an operand, which is not supported)")
+    size = {}
+    for t, v in zip(terms, operands):
+        for c, d in zip(t, v.shape):
+            size[c] = d if size.get(c) is None else size[c]
+    cur, labels = operands[0], terms[0]
+    for k in range(len(terms)):
+        later = set(out).union(*terms[k + 1:]) if k + 1 < len(terms) else set(out)
+        if k:
+            cur, labels = _einsum_pair(ctx, cur, labels, operands[k], terms[k], later, size, f"{name}/pair{k}")
+        drop = [i for i, c in enumerate(labels) if c not in later]
+        if drop:
+            cur = reduce(ctx, "SUM", cur, drop, False, f"{name}/sum{k}")
+            labels = "".join(c for c in labels if c in later)
+    if labels != out:
+        cur = transpose(ctx, cur, [labels.index(c) for c in out], name)
+    return cur
+
+
+def _einsum_pair(ctx, a, la, b, lb, later, size, name):
+    """a (indices la) and b (lb) joined, keeping the indices in `later`: (Value, its indices)."""
+    b_only = [i for i, c in enumerate(lb) if c not in la and c not in later]
+    if b_only:
+        b = reduce(ctx, "SUM", b, b_only, False, name + "/sum_b")
+        lb = "".join(c for c in lb if c in la or c in later)
+    a_only = [i for i, c in enumerate(la) if c not in lb and c not in later]
+    if a_only:
+        a = reduce(ctx, "SUM", a, a_only, False, name + "/sum_a")
+        la = "".join(c for c in la if c in lb or c in later)
+    batch = [c for c in la if c in lb and c in later]
+    contract = [c for c in la if c in lb and c not in later]
+    left = [c for c in la if c not in lb]
+    right = [c for c in lb if c not in la]
+
+    def group(dims):
+        return None if any(size[c] is None for c in dims) else int(np.prod([size[c] for c in dims], dtype=np.int64))
+    if b.const is not None and not batch:
+        a = transpose(ctx, a, [la.index(c) for c in left + contract], name + "/order_a")
+        if len(contract) != 1:
+            a = reshape(ctx, a, tuple(size[c] for c in left) + (group(contract),), name + "/flat_a")
+        w = np.transpose(b.const, [lb.index(c) for c in contract + right]).reshape(group(contract), group(right))
+        y = ctx.b.op("FULLY_CONNECTED", [a, f32(ctx, np.ascontiguousarray(w.T), name + "/weights"), None],
+                     tuple(size[c] for c in left) + (group(right),), name, {"keep_num_dims": len(left) > 1})
+        res = tuple(size[c] for c in left + right)
+        return (reshape(ctx, y, res, name + "/unflat") if tuple(y.shape) != res else y), "".join(left + right)
+    a = transpose(ctx, a, [la.index(c) for c in batch + left + contract], name + "/order_a")
+    b = transpose(ctx, b, [lb.index(c) for c in batch + contract + right], name + "/order_b")
+    bt = tuple(size[c] for c in batch)
+    a = reshape(ctx, a, bt + (group(left), group(contract)), name + "/flat_a")
+    b = reshape(ctx, b, bt + (group(contract), group(right)), name + "/flat_b")
+    y = ctx.b.op("BATCH_MATMUL", [a, b], bt + (group(left), group(right)), name, {"adj_x": False, "adj_y": False})
+    res = bt + tuple(size[c] for c in left + right)
+    return (reshape(ctx, y, res, name + "/unflat") if tuple(y.shape) != res else y), "".join(batch + left + right)
