@@ -240,20 +240,34 @@ def elu_model():
     return model, x
 
 
-def test_strict_mode_names_the_op_and_layer(elu_model):
-    model, x = elu_model
+@pytest.fixture(scope="module")
+def sin_model():
+    """Dense -> sin -> Dense: SIN has no integer kernel (in LiteRT or tinylite)."""
+    keras = keras_oracle()
+    inp = keras.Input((8,), name="x")
+    h = keras.layers.Dense(16, name="hidden")(inp)
+    h = keras.ops.sin(h)
+    out = keras.layers.Dense(4, name="head")(h)
+    model = keras.Model(inp, out)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 8)).astype(np.float32)
+    return model, x
+
+
+def test_strict_mode_names_the_op_and_layer(sin_model):
+    model, x = sin_model
     c = tinylite.TFLiteConverter.from_keras_model(model)
     c.optimizations = [tinylite.Optimize.DEFAULT]
     c.representative_dataset = lambda: ([x[i:i + 1]] for i in range(len(x)))
     c.target_spec.supported_ops = [tinylite.OpsSet.TFLITE_BUILTINS_INT8]
-    with pytest.raises(ConverterError, match=r"ELU \(layer 'elu_layer'"):
+    with pytest.raises(ConverterError, match=r"SIN \(layer 'sin(_\d+)?'.*no int8 kernel for SIN"):
         c.convert()
-    # Float fallback (the default): ELU runs in float between DEQUANTIZE and QUANTIZE.
+    # Float fallback (the default): SIN runs in float between DEQUANTIZE and QUANTIZE.
     c.target_spec.supported_ops = [tinylite.OpsSet.TFLITE_BUILTINS]
     content = c.convert()
     m = tinylite.read_model(content)
     ops = [m.op_name(op) for op in m.subgraphs[0].operators]
-    k = ops.index("ELU")
+    k = ops.index("SIN")
     assert ops[k - 1] == "DEQUANTIZE" and ops[k + 1] == "QUANTIZE"
     got_l, _ = run_on_arrays(litert_interpreter(content), [x])
     got_t, _ = run_on_arrays(tinylite.Interpreter(model_content=content), [x])

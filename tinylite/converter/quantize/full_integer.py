@@ -54,6 +54,11 @@ class Plan:
 _SHAPE_READERS = frozenset({"SHAPE", "RANK"})
 
 
+
+def _const_params(values, qdtype):
+    """A constant's own parameters: its range, with 0."""
+    return _params(*W.affine_params(float(np.min(values, initial=0)), float(np.max(values, initial=0)), qdtype))
+
 def _params(scale, zp):
     return QuantizationParameters(scale=np.array([scale], np.float32), zero_point=np.array([zp], np.int64))
 
@@ -161,9 +166,11 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
         name = m.op_name(op)
         r = rule(name, act)
         floats_out = [o for o in op.outputs if tensors[o].type == FLOAT32]
-        if r is None or not floats_out or k in forced or keep_float(model, k):
+        if r is None or (not floats_out and r.output != "none") or k in forced or keep_float(model, k):
             continue
         data_in = [i for j, i in enumerate(op.inputs) if is_float_data(i) and j not in r.weights and j != r.bias]
+        if r.output == "none" and not data_in:
+            continue
         if any(i not in ranges for i in data_in) or any(o not in ranges for o in floats_out):
             continue
         if any(tensors[i].type != FLOAT32 and i not in consts and j in r.weights for j, i in enumerate(op.inputs)
@@ -229,10 +236,14 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
             if i not in qparams:
                 qparams[i] = calibrated(i)
         out = op.outputs[0]
+        if r.output == "none":
+            continue
         if r.output == "fixed":
             p = _params(*FIXED[name][act])
         elif r.output == "same" and data_slots:
             p = qparams[op.inputs[data_slots[0]]]
+        elif r.output == "same" and op.inputs[0] in consts:
+            p = _const_params(consts[op.inputs[0]], qdtype)       # a GATHER from a constant table
         else:
             p = calibrated(out)
         for o in op.outputs:
@@ -370,8 +381,7 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
             elif j == r.bias:
                 continue
             elif i in consts and tensors[i].type == FLOAT32:
-                data_p = need.get((k, j)) or _params(*W.affine_params(float(np.min(consts[i], initial=0)),
-                                                                      float(np.max(consts[i], initial=0)), qdtype))
+                data_p = need.get((k, j)) or _const_params(consts[i], qdtype)
                 if r.same_inputs:
                     data_p = qparams[op.outputs[0]]
                 inputs[j] = _const(m, tensors, i, W.quantize_values(consts[i], data_p.scale[0],

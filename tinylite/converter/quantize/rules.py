@@ -11,9 +11,10 @@ with DEQUANTIZE/QUANTIZE around it, or is an error in strict mode.
 16x8 covers every listed op, including those TensorFlow 2.21 refuses (PRELU,
 NEG).  PRELU's alpha stays int8 (per tensor, symmetric) with int16
 activations: LiteRT reads an int16 alpha in a way tinylite's kernel does not
-reproduce yet, while int8 alpha runs bit-exact in both.  ELU and the other
-float-only kernels fall back to float, as does LOG_SOFTMAX in 16x8 (LiteRT has
-no int16 kernel for it).
+reproduce yet, while int8 alpha runs bit-exact in both.  The float-only kernels
+(SIN, FLOOR, DIV, ...) fall back to float, as do ELU, LOG_SOFTMAX, ARG_MAX and the
+comparisons in 16x8 (LiteRT has no int16 kernel for the first three, and compares
+some int16 tensors as raw values).
 """
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ class Rule:
     weights: dict = field(default_factory=dict)
     # input index of the bias (scale = input scale * weight scale)
     bias: int | None = None
-    # "calibrated": from the dataset; "same": the first input's parameters;
-    # "fixed": FIXED[op][dtype]
+    # "calibrated": from the dataset; "same": the first input's parameters (a constant's own, for a
+    # GATHER from a table); "fixed": FIXED[op][dtype]; "none": no float output (a comparison, ARG_MAX:
+    # only the inputs are quantized)
     output: str = "calibrated"
     # inputs that are data (activations) and must share the output's parameters (CONCATENATION)
     same_inputs: bool = False
@@ -82,6 +84,19 @@ RULES: dict[str, Rule] = {
     "REVERSE_V2": Rule(output="same", int_inputs=(1,)),
     # NEG negates raw values, ignoring the zero point: right only for symmetric (int16) tensors.
     "NEG": Rule(output="same", types=("int16",)),
+    # MAXIMUM and MINIMUM compare raw values: every input on the output's grid.
+    "MAXIMUM": Rule(same_inputs=True), "MINIMUM": Rule(same_inputs=True),
+    "TOPK_V2": Rule(output="same", int_inputs=(1,)),
+    "ABS": Rule(), "LOG": Rule(),
+    "ELU": Rule(types=("int8",)),
+    # SELECT picks raw values: both branches on the output's grid (the condition is bool).
+    "SELECT_V2": Rule(same_inputs=True), "SELECT": Rule(same_inputs=True),
+    # Integer or bool results from quantized int8 inputs (each input on its own grid).  LiteRT has
+    # no int16 ARG_MAX, and compares some int16 tensors as raw values whatever their grids.
+    "ARG_MAX": Rule(output="none", int_inputs=(1,), types=("int8",)),
+    "ARG_MIN": Rule(output="none", int_inputs=(1,), types=("int8",)),
+    **{op: Rule(output="none", types=("int8",))
+       for op in ("GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL", "EQUAL", "NOT_EQUAL")},
 }
 
 # Fixed output parameters (scale, zero point), as TFLite's kernels require them.
