@@ -55,6 +55,23 @@ _SHAPE_READERS = frozenset({"SHAPE", "RANK"})
 
 
 
+# LiteRT's quantized comparisons scale each input by its own scale with a multiplier that must be
+# below 1 (it aborts otherwise): a grid step of 1 or more keeps the comparison in float.
+_SCALED_COMPARISONS = {"GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL", "EQUAL", "NOT_EQUAL"}
+
+
+def _scales_below_one(op, data_in, calibrated, consts, tensors, qdtype):
+    """Whether every input of a comparison gets a grid step below 1 (its constants take the first
+    tensor input's grid)."""
+    return all(float(calibrated(i).scale[0]) < 1.0 for i in data_in)
+
+
+def _const_data(op, r, consts, tensors):
+    """The first float constant among an op's data inputs (not its index operands), or None."""
+    return next((i for j, i in enumerate(op.inputs) if i >= 0 and j not in r.int_inputs and i in consts
+                 and tensors[i].type == FLOAT32), None)
+
+
 def _const_params(values, qdtype):
     """A constant's own parameters: its range, with 0."""
     return _params(*W.affine_params(float(np.min(values, initial=0)), float(np.max(values, initial=0)), qdtype))
@@ -171,6 +188,8 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
         data_in = [i for j, i in enumerate(op.inputs) if is_float_data(i) and j not in r.weights and j != r.bias]
         if r.output == "none" and not data_in:
             continue
+        if name in _SCALED_COMPARISONS and not _scales_below_one(op, data_in, calibrated, consts, tensors, qdtype):
+            continue
         if any(i not in ranges for i in data_in) or any(o not in ranges for o in floats_out):
             continue
         if any(tensors[i].type != FLOAT32 and i not in consts and j in r.weights for j, i in enumerate(op.inputs)
@@ -213,6 +232,9 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
                        "only a Keras-style LSTM (tanh, no peepholes, projection or layer norm) with a cell "
                        f"range under {2 ** L.MAX_CELL_INT_BITS} becomes an integer LSTM" if name == L.NAME else
                        f"tinylite has no {act} kernel for {name}" if rule(name, act) is None else
+                       ("an input's range is so wide that its grid step is 1 or more: LiteRT's quantized "
+                        "comparisons need a grid step below 1")
+                       if name in _SCALED_COMPARISONS and all(i in ranges for i in op.inputs if is_float_data(i)) else
                        "its tensors were never reached by the representative dataset")
                 raise ConverterError(
                     f"{op_label(model, k)} cannot be quantized to {act} in strict mode ({why}). Allow float "
@@ -237,13 +259,21 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
                 qparams[i] = calibrated(i)
         out = op.outputs[0]
         if r.output == "none":
+            if name in _SCALED_COMPARISONS and data_slots:
+                # A constant compared with a tensor takes the tensor's grid: its own could be too
+                # coarse for LiteRT's kernel (a constant 0 has a step of 1), and one grid compares
+                # exactly what the two grids would.
+                for j, i in enumerate(op.inputs):
+                    if i >= 0 and i in consts and tensors[i].type == FLOAT32:
+                        need[(k, j)] = qparams[op.inputs[data_slots[0]]]
             continue
         if r.output == "fixed":
             p = _params(*FIXED[name][act])
         elif r.output == "same" and data_slots:
             p = qparams[op.inputs[data_slots[0]]]
-        elif r.output == "same" and op.inputs[0] in consts:
-            p = _const_params(consts[op.inputs[0]], qdtype)       # a GATHER from a constant table
+        elif r.output == "same" and _const_data(op, r, consts, tensors) is not None:
+            # A GATHER from a constant table, a FILL with a constant: the constant's own grid.
+            p = _const_params(consts[_const_data(op, r, consts, tensors)], qdtype)
         else:
             p = calibrated(out)
         for o in op.outputs:

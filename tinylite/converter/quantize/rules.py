@@ -87,6 +87,7 @@ RULES: dict[str, Rule] = {
     # MAXIMUM and MINIMUM compare raw values: every input on the output's grid.
     "MAXIMUM": Rule(same_inputs=True), "MINIMUM": Rule(same_inputs=True),
     "TOPK_V2": Rule(output="same", int_inputs=(1,)),
+    "FILL": Rule(output="same", int_inputs=(0,)),
     "ABS": Rule(), "LOG": Rule(),
     "ELU": Rule(types=("int8",)),
     # SELECT picks raw values: both branches on the output's grid (the condition is bool).
