@@ -188,6 +188,8 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
         data_in = [i for j, i in enumerate(op.inputs) if is_float_data(i) and j not in r.weights and j != r.bias]
         if r.output == "none" and not data_in:
             continue
+        if any(tensors[o].is_variable for o in op.outputs):
+            continue           # a FILL zeroing a sequence op's state: the LSTM plans below own those
         if name in _SCALED_COMPARISONS and not _scales_below_one(op, data_in, calibrated, consts, tensors, qdtype):
             continue
         if any(i not in ranges for i in data_in) or any(o not in ranges for o in floats_out):
