@@ -676,49 +676,53 @@ def _conv(ctx, layer, args, kwargs):
     return squeeze(ctx, y, 1, n) if k == 1 else y
 
 
+def _variance(ctx, x, axes, keep, n, name):
+    """(mean with the axes kept, mean of squared deviations) over `axes`, as Keras computes them."""
+    mean = reduce(ctx, "MEAN", x, axes, True, n + "/mean")
+    dev = binary(ctx, "SUB", x, mean, n + "/sub")
+    return mean, reduce(ctx, "MEAN", unary(ctx, "SQUARE", dev, n + "/square"), axes, keep, name)
+
+
+def _drop_axes(ctx, v, shape, axes, name):
+    """v (reduced with its axes kept) with those axes dropped, to `shape`."""
+    if sum(d is None for d in shape) <= 1:
+        return reshape(ctx, v, shape, name)
+    return ctx.b.op("SQUEEZE", [v], shape, name, {"squeeze_dims": np.array(axes, np.int32)})
+
+
+def _reduction(layer, args, axis_key="axis"):
+    """(x, layer name, the reduced axes (nonnegative), keepdims) of a keras.ops reduction."""
+    x = args[0]
+    return x, layer.name, [a % x.rank for a in _axes(x, layer.config.get(axis_key))], \
+        bool(layer.config.get("keepdims", False))
+
+
 @op("Moments")
 def _moments(ctx, layer, args, kwargs):
     """(mean, variance) as Keras computes them: mean of squared deviations."""
-    x = args[0]
-    n = layer.name
-    axes = [a % x.rank for a in _axes(x, layer.config.get("axes"))]
-    keep = bool(layer.config.get("keepdims", False))
-    mean = reduce(ctx, "MEAN", x, axes, True, n + "/mean")
-    dev = binary(ctx, "SUB", x, mean, n + "/sub")
-    var = reduce(ctx, "MEAN", unary(ctx, "SQUARE", dev, n + "/square"), axes, keep, n + "/variance")
-    if not keep:
-        mean = reshape(ctx, mean, var.shape, n + "/mean_squeezed") if sum(d is None for d in var.shape) <= 1 \
-            else ctx.b.op("SQUEEZE", [mean], var.shape, n + "/mean_squeezed",
-                          {"squeeze_dims": np.array(axes, np.int32)})
-    return [mean, var]
+    x, n, axes, keep = _reduction(layer, args, "axes")
+    mean, var = _variance(ctx, x, axes, keep, n, n + "/variance")
+    return [mean if keep else _drop_axes(ctx, mean, var.shape, axes, n + "/mean_squeezed"), var]
 
 
 @op("Var", "Std")
 def _var(ctx, layer, args, kwargs):
     """numpy's var / std: the mean of squared deviations (its square root)."""
-    x = args[0]
-    n = layer.name
-    axes = [a % x.rank for a in _axes(x, layer.config.get("axis"))]
-    keep = bool(layer.config.get("keepdims", False))
-    dev = binary(ctx, "SUB", x, reduce(ctx, "MEAN", x, axes, True, n + "/mean"), n + "/sub")
-    var = reduce(ctx, "MEAN", unary(ctx, "SQUARE", dev, n + "/square"), axes, keep, n + ("/var" if _kind(layer) == "Std"
-                                                                                         else ""))
-    return unary(ctx, "SQRT", var, n) if _kind(layer) == "Std" else var
+    x, n, axes, keep = _reduction(layer, args)
+    std = _kind(layer) == "Std"
+    _, var = _variance(ctx, x, axes, keep, n, n + "/var" if std else n)
+    return unary(ctx, "SQRT", var, n) if std else var
 
 
 @op("Logsumexp")
 def _logsumexp(ctx, layer, args, kwargs):
     """log(sum(exp(x))) as Keras computes it: m + log(sum(exp(x - m))), m the maximum."""
-    x = args[0]
-    n = layer.name
-    axes = [a % x.rank for a in _axes(x, layer.config.get("axis"))]
-    keep = bool(layer.config.get("keepdims", False))
+    x, n, axes, keep = _reduction(layer, args)
     m = reduce(ctx, "REDUCE_MAX", x, axes, True, n + "/max")
     total = reduce(ctx, "SUM", unary(ctx, "EXP", binary(ctx, "SUB", x, m, n + "/sub"), n + "/exp"), axes, keep,
                    n + "/sum")
     if not keep:
-        m = reshape(ctx, m, total.shape, n + "/max_squeezed") if sum(d is None for d in total.shape) <= 1 else \
-            ctx.b.op("SQUEEZE", [m], total.shape, n + "/max_squeezed", {"squeeze_dims": np.array(axes, np.int32)})
+        m = _drop_axes(ctx, m, total.shape, axes, n + "/max_squeezed")
     return binary(ctx, "ADD", m, unary(ctx, "LOG", total, n + "/log"), n)
 
 
