@@ -573,6 +573,34 @@ def _conv_transpose(ctx, layer, inputs):
     return activation(ctx, y, cfg.get("activation"), n, layer)
 
 
+@lowering("EinsumDense")
+def _einsum_dense(ctx, layer, inputs):
+    """EinsumDense: einsum(equation, x, kernel) (keras/ops.einsum), then the bias over `bias_axes`
+    (broadcast from the first of them in the output to its end) and the activation.  A leading
+    ellipsis stands for x's leading axes."""
+    from .ops import einsum
+
+    x, cfg = inputs[0], layer.config
+    eq = str(cfg["equation"]).replace(" ", "")
+    lhs, out = eq.split("->")
+    a, b = lhs.split(",")
+    if "..." in b or ("..." in a) != ("..." in out) or (a.count("...") and not (a.startswith("...")
+                                                                             and out.startswith("..."))):
+        fail(layer, f"equation {eq!r} is not supported (an ellipsis only at the start of the input and output)")
+    if a.startswith("..."):
+        spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in eq][:x.rank - (len(a) - 3)]
+        a, out = "".join(spare) + a[3:], "".join(spare) + out[3:]
+    n = layer.name
+    kernel = layer.weight("kernel", 0)
+    y = einsum(ctx, f"{a},{b}->{out}", [x, f32(ctx, kernel, n + "/kernel")], n + "/einsum")
+    bias_axes = cfg.get("bias_axes")
+    if bias_axes:
+        first = min(out.index(c) for c in bias_axes)
+        shape = [y.shape[i] if c in bias_axes else 1 for i, c in enumerate(out) if i >= first]
+        y = binary(ctx, "ADD", y, f32(ctx, layer.weight("bias", 1).reshape(shape), n + "/bias"), n + "/add")
+    return activation(ctx, y, cfg.get("activation"), n, layer)
+
+
 # -- pooling ----------------------------------------------------------------------------------
 
 @lowering("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D")
@@ -897,26 +925,51 @@ def _batchnorm(ctx, layer, inputs):
                         layer.name + "/batchnorm")
 
 
-@lowering("LayerNormalization")
-def _layernorm(ctx, layer, inputs):
-    x, cfg = inputs[0], layer.config
-    if cfg.get("rms_scaling"):
-        fail(layer, "option rms_scaling=True is not supported")
-    axes = cfg.get("axis", -1)
+def _norm_axes(layer, x):
+    axes = layer.config.get("axis", -1)
     axes = sorted(int(a) % x.rank for a in (axes if isinstance(axes, (list, tuple)) else [axes]))
     if 0 in axes:
         fail(layer, "normalizing over the batch axis is not supported")
+    pshape = [1] * x.rank
+    for a in axes:
+        pshape[a] = x.shape[a]
+    return axes, pshape[min(axes):]          # the parameters' shape, broadcasting from the right
+
+
+def _times_rsqrt(ctx, x, sq, axes, eps, n):
+    """x * rsqrt(mean(sq) + eps) over `axes`."""
+    inv = unary(ctx, "RSQRT", binary(ctx, "ADD", reduce(ctx, "MEAN", sq, axes, True, n + "/mean_square"), eps,
+                                     n + "/add_eps"), n + "/rsqrt")
+    return binary(ctx, "MUL", x, inv, n + "/normalized")
+
+
+@lowering("RMSNormalization")
+def _rmsnorm(ctx, layer, inputs):
+    """Keras's RMSNormalization: x * rsqrt(mean(x^2) + epsilon) * scale."""
+    x, n = inputs[0], layer.name
+    axes, pshape = _norm_axes(layer, x)
+    y = _times_rsqrt(ctx, x, binary(ctx, "MUL", x, x, n + "/square"), axes,
+                     float(layer.config.get("epsilon", 1e-6) or 1e-6), n)
+    scale = layer.weight("scale", 0, required=False)
+    return y if scale is None else binary(ctx, "MUL", y, f32(ctx, scale.reshape(pshape), n + "/scale"), n)
+
+
+@lowering("LayerNormalization")
+def _layernorm(ctx, layer, inputs):
+    x, cfg = inputs[0], layer.config
+    axes, pshape = _norm_axes(layer, x)
     eps = float(cfg.get("epsilon", 1e-3))
     n = layer.name
     mean = reduce(ctx, "MEAN", x, axes, True, n + "/mean")
     centered = binary(ctx, "SUB", x, mean, n + "/sub")
-    var = reduce(ctx, "MEAN", binary(ctx, "MUL", centered, centered, n + "/square"), axes, True, n + "/variance")
-    inv = unary(ctx, "RSQRT", binary(ctx, "ADD", var, eps, n + "/add_eps"), n + "/rsqrt")
-    y = binary(ctx, "MUL", centered, inv, n + "/normalized")
-    pshape = [1] * x.rank
-    for a in axes:
-        pshape[a] = x.shape[a]
-    pshape = pshape[min(axes):]
+    square = binary(ctx, "MUL", centered, centered, n + "/square")
+    if cfg.get("rms_scaling"):
+        # Keras's rms_scaling: x (not centred) over the root of its variance, times gamma; no beta.
+        y = _times_rsqrt(ctx, x, square, axes, eps, n)
+        if cfg.get("scale", True):
+            y = binary(ctx, "MUL", y, f32(ctx, layer.weight("gamma", 0).reshape(pshape), n + "/gamma"), n + "/scale")
+        return y
+    y = _times_rsqrt(ctx, centered, square, axes, eps, n)
     pos = 0
     if cfg.get("scale", True):
         gamma = layer.weight("gamma", pos).reshape(pshape)
