@@ -644,6 +644,70 @@ def _pool3d(ctx, layer, inputs):
     return pool3d(ctx.b, x, op, pool, strides, padding, layer.name)
 
 
+def _adaptive_windows(size, out):
+    """Keras's adaptive pooling windows over an axis of `size` into `out`: (start, length) each, the
+    length ceil(size / out), or one more where PyTorch's window [floor(i * size / out),
+    ceil((i + 1) * size / out)) is that long."""
+    small = -(-size // out)
+    starts = [(i * size) // out for i in range(out)]
+    ends = [-(-((i + 1) * size) // out) for i in range(out)]
+    return [(a, small + 1 if b - a == small + 1 else small) for a, b in zip(starts, ends)]
+
+
+@lowering("AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D")
+def _adaptive_pool(ctx, layer, inputs):
+    """Pooling to a fixed output size over a static input size.  Windows of one length at a
+    regular stride are the pooling builtin; otherwise the average is a weight matrix per axis
+    (separable_resize: each output the mean of its window) and the max a REDUCE_MAX per window,
+    concatenated (an axis at a time, as Keras pools)."""
+    x, cfg, n = inputs[0], layer.config, layer.name
+    rank = 1 if layer.class_name.endswith("1D") else 2
+    out = _tuple(cfg["output_size"], rank)
+    if any(d is None for d in x.shape[1:]):
+        fail(layer, f"input shape {x.shape} needs a static size besides the batch")
+    if rank == 1:
+        x = _to_2d(ctx, x, n)
+        out = (1,) + out
+    sizes = x.shape[1:3]
+    windows = [_adaptive_windows(s, o) for s, o in zip(sizes, out)]
+    average = "Average" in layer.class_name
+    uniform = all(len({w for _, w in ws}) == 1 and all(a == i * ws[1][0] for i, (a, _) in enumerate(ws))
+                  if len(ws) > 1 else True for ws in windows)
+    if uniform:
+        k = [ws[0][1] for ws in windows]
+        stride = [ws[1][0] if len(ws) > 1 else ws[0][1] for ws in windows]
+        y = ctx.b.op("AVERAGE_POOL_2D" if average else "MAX_POOL_2D", [x], (x.shape[0],) + tuple(out) + (x.shape[3],),
+                     n + "/pool", {"padding": "VALID", "stride_h": stride[0], "stride_w": stride[1],
+                                   "filter_height": k[0], "filter_width": k[1]})
+    elif average:
+        mats = []
+        for s, ws in zip(sizes, windows):
+            m = np.zeros((len(ws), s))
+            for i, (a, w) in enumerate(ws):
+                m[i, a:a + w] = 1.0 / w
+            mats.append(m)
+        y = separable_resize(ctx.b, x, mats[0], mats[1], n + "/average")
+    else:
+        y = x
+        for axis, ws in ((1, windows[0]), (2, windows[1])):
+            if len(ws) == y.shape[axis] and all(w == 1 for _, w in ws):
+                continue
+            parts = []
+            for i, (a, w) in enumerate(ws):
+                begin, size = [0, 0, 0, 0], [-1, -1, -1, -1]
+                begin[axis], size[axis] = a, w
+                shape = list(y.shape)
+                shape[axis] = w
+                part = ctx.b.op("SLICE", [y, i32(ctx, begin, f"{n}/a{axis}_{i}/begin"),
+                                          i32(ctx, size, f"{n}/a{axis}_{i}/size")], tuple(shape), f"{n}/a{axis}_{i}")
+                parts.append(reduce(ctx, "REDUCE_MAX", part, [axis], True, f"{n}/a{axis}_{i}/max"))
+            shape = list(y.shape)
+            shape[axis] = len(ws)
+            y = ctx.b.op("CONCATENATION", parts, tuple(shape), f"{n}/axis{axis}", {"axis": axis}) \
+                if len(parts) > 1 else parts[0]
+    return squeeze(ctx, y, 1, n + "/Squeeze") if rank == 1 else y
+
+
 @lowering("GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
           "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D",
           "GlobalAveragePooling3D", "GlobalMaxPooling3D", "GlobalAvgPool3D", "GlobalMaxPool3D")
