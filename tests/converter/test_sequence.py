@@ -214,6 +214,12 @@ def _sequential_masked():
                 dtype="int32"), [_ids(7, 25, "mixed")]
 
 
+def _model_rnn_state():
+    x = keras.Input((6, 4))
+    out, h = layers.RNN(layers.SimpleRNNCell(5, activation="relu"), return_state=True)(x)
+    return _model(x, [out, h])
+
+
 def _conv_lstm(steps=4, **kw):
     def build():
         return _seq((steps, 6, 5, 2), layers.ConvLSTM2D(3, 3, **kw)), [_x(steps, 6, 5, 2)]
@@ -233,6 +239,9 @@ CASES = {
                                                 recurrent_activation="hard_sigmoid"),
     "conv_lstm2d_dilated_relu_nobias": _conv_lstm(dilation_rate=2, activation="relu", use_bias=False),
     "conv_lstm2d_states": _conv_lstm_states,
+    "rnn_lstm_cell": lambda: (_seq((6, 4), layers.RNN(layers.LSTMCell(5), return_sequences=True)), [_x(6, 4)]),
+    "rnn_gru_cell_backwards": lambda: (_seq((6, 4), layers.RNN(layers.GRUCell(5), go_backwards=True)), [_x(6, 4)]),
+    "rnn_simple_cell_state": lambda: (_model_rnn_state(), [_x(6, 4)]),
     "lstm_last": lambda: (_seq((7, 5), layers.LSTM(8)), [_x(7, 5)]),
     "lstm_stacked_sequences": lambda: (_seq((6, 4), layers.LSTM(8, return_sequences=True),
                                             layers.LSTM(6, return_sequences=True), layers.LSTM(4)), [_x(6, 4)]),
@@ -327,6 +336,12 @@ def _dyn_masking_layer():
     return _model(inp, layers.GRU(6, return_sequences=True, reset_after=False)(h)), feeds
 
 
+def _model_masked_rnn_cell():
+    ids = keras.Input((None,), dtype="int32")
+    h = layers.Embedding(30, 8, mask_zero=True)(ids)
+    return _model(ids, layers.RNN(layers.LSTMCell(5))(h))
+
+
 def _dyn_seq(*ls):
     return lambda: (_seq((None, 4), *ls), lambda steps: [_x(steps, 4)])
 
@@ -339,6 +354,7 @@ def _dyn_conv_lstm():
 
 DYNAMIC_CASES = {
     "conv_lstm2d": _dyn_conv_lstm,
+    "rnn_gru_cell": _dyn_seq(layers.RNN(layers.GRUCell(6), return_sequences=True)),
     "gru_last": _dyn_seq(layers.GRU(8)),
     "gru_backwards_sequences": _dyn_seq(layers.GRU(6, go_backwards=True, return_sequences=True)),
     "gru_reset_before": _dyn_seq(layers.GRU(6, reset_after=False, return_sequences=True)),
@@ -352,6 +368,7 @@ DYNAMIC_CASES = {
     "masked_bidi_gru_pool": _dyn_masked_bidi_gru_pool,
     "masked_bidi_last_state": _dyn_bidi_last_state,
     "masking_layer": _dyn_masking_layer,
+    "masked_rnn_cell": lambda: (_model_masked_rnn_cell(), lambda steps: [_ids(steps, 30, "post")]),
 }
 
 

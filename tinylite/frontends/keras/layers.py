@@ -58,7 +58,7 @@ ANY_DTYPE_LAYERS = {"Reshape", "Flatten", "Permute", "Concatenate", "RepeatVecto
 # is a measurable part of converting a small model.  They load when a layer names one
 # of LAZY_LAYERS, or a name no registry holds.  A name they register over an eager
 # lowering must be listed here (sequence.py refuses to load otherwise).
-LAZY_LAYERS = {"Embedding", "Masking", "LSTM", "GRU", "SimpleRNN", "ConvLSTM2D", "Bidirectional", "TimeDistributed",
+LAZY_LAYERS = {"Embedding", "Masking", "LSTM", "GRU", "SimpleRNN", "ConvLSTM2D", "RNN", "Bidirectional", "TimeDistributed",
                "GlobalAveragePooling1D", "GlobalAvgPool1D", "MultiHeadAttention", "Attention",
                "AdditiveAttention"}
 

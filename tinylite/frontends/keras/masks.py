@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 # Layers whose call takes `mask` (the lowering then handles it, or explains why not).
-MASK_ARG_LAYERS = {"LSTM", "GRU", "SimpleRNN", "Bidirectional", "TimeDistributed", "GlobalAveragePooling1D",
+MASK_ARG_LAYERS = {"LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM2D", "Bidirectional", "TimeDistributed", "GlobalAveragePooling1D",
                    "GlobalAvgPool1D", "Softmax", "BatchNormalization", "Attention", "Lambda"}
 # Layers with supports_masking whose output mask is their input's.
 MASK_PASSING_LAYERS = {"Dense", "Activation", "Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout",
@@ -22,7 +22,7 @@ MASK_PASSING_LAYERS = {"Dense", "Activation", "Dropout", "SpatialDropout1D", "Ga
                        "PReLU", "Softmax", "Rescaling", "Identity", "UnitNormalization", "ActivityRegularization",
                        "Normalization", "TimeDistributed"}
 MERGE_LAYERS = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"}
-RNN_LAYERS = {"LSTM", "GRU", "SimpleRNN", "Bidirectional"}
+RNN_LAYERS = {"LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM2D", "Bidirectional"}
 MASK_PRODUCERS = {"Embedding", "Masking"}
 
 

@@ -710,8 +710,28 @@ def _add(ctx, x, y, name):
     return binary(ctx, "ADD", x, y, name)
 
 
-@kw_lowering("LSTM", "GRU", "SimpleRNN", "ConvLSTM2D")
+_CELLS = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
+
+
+def _cell_layer(layer):
+    """A generic keras.layers.RNN over one built-in cell as the layer of that cell's kind (its
+    weights are the cell's, its options the cell's and the wrapper's)."""
+    cell = layer.config.get("cell") or {}
+    kind = _CELLS.get(cell.get("class_name"))
+    if kind is None:
+        fail(layer, f"keras.layers.RNN over a {cell.get('class_name')!r} cell is not supported (LSTMCell, GRUCell, "
+                    "SimpleRNNCell; use the LSTM, GRU or SimpleRNN layer)")
+    cfg = dict(cell.get("config") or {})
+    for key in ("return_sequences", "return_state", "go_backwards", "stateful", "zero_output_for_mask"):
+        if key in layer.config:
+            cfg[key] = layer.config[key]
+    return LayerSpec(kind, layer.name, cfg, layer.weights)
+
+
+@kw_lowering("LSTM", "GRU", "SimpleRNN", "ConvLSTM2D", "RNN")
 def _rnn_layer(ctx, layer, inputs, kwargs):
+    if layer.class_name == "RNN":
+        layer = _cell_layer(layer)
     _check_kwargs(layer, kwargs)
     x = inputs[0]
     initial_state = kwargs.get("initial_state")
