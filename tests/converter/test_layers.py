@@ -208,6 +208,8 @@ CASES = {
     "adaptive_max_2d_uniform": lambda: (_seq((9, 6, 2), layers.AdaptiveMaxPooling2D(3)), [_x(9, 6, 2)]),
     "adaptive_avg_1d": lambda: (_seq((11, 4), layers.AdaptiveAveragePooling1D(4)), [_x(11, 4)]),
     "adaptive_max_1d": lambda: (_seq((11, 4), layers.AdaptiveMaxPooling1D(5)), [_x(11, 4)]),
+    "upsampling3d": lambda: (_seq((2, 3, 4, 2), layers.UpSampling3D((2, 3, 1))), [_x(2, 3, 4, 2)]),
+    "upsampling3d_default": lambda: (_seq((2, 2, 3, 3), layers.UpSampling3D()), [_x(2, 2, 3, 3)]),
     "max_pool3d": lambda: (_seq((4, 6, 6, 3), layers.MaxPooling3D(2)), [_x(4, 6, 6, 3)]),
     "max_pool3d_same_strided": lambda: (_seq((5, 7, 6, 2), layers.MaxPooling3D((3, 2, 3), strides=(2, 1, 2),
                                                                                padding="same")), [_x(5, 7, 6, 2)]),

@@ -837,6 +837,24 @@ def _resize(ctx, x, size, method, name, half_pixel):
                     {"align_corners": False, "half_pixel_centers": half_pixel})
 
 
+@lowering("UpSampling3D")
+def _upsample3d(ctx, layer, inputs):
+    """Each voxel repeated (sd, sh, sw) times: a nearest-neighbour resize over (height, width)
+    with the depth folded into the batch, then each depth slice tiled."""
+    x, n = inputs[0], layer.name
+    sd, sh, sw = _tuple(layer.config.get("size", 2), 3)
+    if x.rank != 5 or any(d is None for d in x.shape[1:]):
+        fail(layer, f"input shape {x.shape} is not supported (static depth, height, width and channels)")
+    b, d, h, w, c = x.shape
+    y = reshape(ctx, x, (None if b is None else b * d, h, w, c), n + "/planes")
+    if (sh, sw) != (1, 1):
+        y = _resize(ctx, y, (h * sh, w * sw), "nearest", n, False)
+    y = reshape(ctx, y, (b, d, 1, h * sh * w * sw * c), n + "/slices")
+    if sd != 1:
+        y = ctx.b.op("TILE", [y, i32(ctx, [1, 1, sd, 1], n + "/multiples")], (b, d, sd, y.shape[3]), n + "/tile")
+    return reshape(ctx, y, (b, d * sd, h * sh, w * sw, c), n)
+
+
 @lowering("UpSampling1D", "UpSampling2D")
 def _upsample(ctx, layer, inputs):
     x, cfg = inputs[0], layer.config
