@@ -127,6 +127,9 @@ def _ops():
         "logsumexp_keepdims": lambda x: o.logsumexp(x, axis=1, keepdims=True) - x,
         "log_sigmoid": lambda x: o.log_sigmoid(x * 4.0),
         "broadcast_to": lambda x: x + o.broadcast_to(C5, (4, 5)),
+        "moveaxis": lambda x: o.moveaxis(x, 1, 2) * 2.0,
+        "swapaxes": lambda x: o.swapaxes(x, 0, 2) + 1.0,
+        "one_hot": lambda x: o.one_hot(o.cast(o.minimum(o.abs(x[:, :, 0]) * 4, 4.0), "int32"), 5),
         "sort": lambda x: o.sort(x),
         "sort_axis1": lambda x: o.sort(x * 3.0, axis=1),
         "argsort": lambda x: o.argsort(x),
@@ -159,7 +162,7 @@ CASE_NAMES = sorted([
     "cumsum", "cumsum_all", "prod", "floor_ceil", "sin_cos", "sign", "hard_tanh", "floor_divide",
     "zeros_ones_like", "top_k_values", "top_k_indices", "round_mod", "repeat", "repeat_last", "sort", "sort_axis1", "argsort",
     "argsort_axis1", "sort_int", "einsum_bmm", "einsum_const", "einsum_reduce", "einsum_outer", "einsum_implicit_three",
-    "var_std", "std_keepdims", "logsumexp", "logsumexp_keepdims", "log_sigmoid", "broadcast_to"])
+    "var_std", "std_keepdims", "logsumexp", "logsumexp_keepdims", "log_sigmoid", "broadcast_to", "moveaxis", "swapaxes", "one_hot"])
 
 
 def test_case_list_is_complete(cases):
@@ -179,6 +182,23 @@ def test_op_node(cases, case, source, tmp_path):
         model.save(path)
         converter = tinylite.TFLiteConverter.from_keras_model_file(str(path))
     check_both(converter.convert(), [x], [ref])
+
+
+@pytest.mark.parametrize("source", ["keras", "h5"])
+def test_norm(source, tmp_path):
+    """keras.ops.norm: Keras 3's numpy backend cannot call a model holding it (its Norm op keeps
+    the axis as a list, which its own norm refuses), so numpy's norms are the reference."""
+    o = keras.ops
+    x = keras.Input((4, 5))
+    model = keras.Model(x, [o.norm(x, axis=-1), o.norm(x, ord=1, axis=2, keepdims=True), o.norm(x, ord=np.inf, axis=1),
+                            o.norm(x, ord=-np.inf, axis=-1), o.norm(x, axis=(1, 2))])
+    model.save(tmp_path / f"m.{source}")
+    content = tinylite.TFLiteConverter.from_keras_model_file(str(tmp_path / f"m.{source}")).convert()
+    feed = np.random.default_rng(2).standard_normal((3, 4, 5)).astype(np.float32)
+    refs = [np.linalg.norm(feed, axis=-1), np.linalg.norm(feed, ord=1, axis=2, keepdims=True),
+            np.linalg.norm(feed, ord=np.inf, axis=1), np.linalg.norm(feed, ord=-np.inf, axis=-1),
+            np.linalg.norm(feed, axis=(1, 2))]
+    check_both(content, [feed], refs)
 
 
 def test_argsort_of_ties_is_stable():

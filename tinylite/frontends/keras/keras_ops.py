@@ -726,6 +726,63 @@ def _logsumexp(ctx, layer, args, kwargs):
     return binary(ctx, "ADD", m, unary(ctx, "LOG", total, n + "/log"), n)
 
 
+@op("Norm")
+def _norm(ctx, layer, args, kwargs):
+    """numpy's vector norms (ord None or 2, 1, inf, -inf) over one axis, and the Frobenius norm
+    (ord None or 'fro') over two or all."""
+    x, n, axes, keep = _reduction(layer, args)
+    order = layer.config.get("ord")
+    if order in (None, 2, "fro") and (order != 2 or len(axes) == 1) and (order != "fro" or len(axes) >= 2):
+        return unary(ctx, "SQRT", reduce(ctx, "SUM", binary(ctx, "MUL", x, x, n + "/square"), axes, keep,
+                                         n + "/sum"), n)
+    if len(axes) == 1 and order == 1:
+        return reduce(ctx, "SUM", unary(ctx, "ABS", x, n + "/abs"), axes, keep, n)
+    if len(axes) == 1 and order in (float("inf"), "inf"):
+        return reduce(ctx, "REDUCE_MAX", unary(ctx, "ABS", x, n + "/abs"), axes, keep, n)
+    if len(axes) == 1 and order in (float("-inf"), "-inf"):
+        neg = unary(ctx, "NEG", unary(ctx, "ABS", x, n + "/abs"), n + "/neg")
+        return unary(ctx, "NEG", reduce(ctx, "REDUCE_MAX", neg, axes, keep, n + "/max"), n)
+    raise ConverterError(f"keras.ops.norm {n!r}: ord={order!r} over {len(axes)} axes is not supported (vector norms "
+                         "None/2, 1, inf, -inf; the Frobenius norm)")
+
+
+@op("Moveaxis", "Swapaxes")
+def _moveaxis(ctx, layer, args, kwargs):
+    x = args[0]
+    cfg = layer.config
+    if _kind(layer) == "Swapaxes":
+        a, b = (int(v) % x.rank for v in (cfg.get("axis1", args[1] if len(args) > 1 else 0),
+                                          cfg.get("axis2", args[2] if len(args) > 2 else 1)))
+        perm = list(range(x.rank))
+        perm[a], perm[b] = perm[b], perm[a]
+    else:
+        src = cfg.get("source", args[1] if len(args) > 1 else 0)
+        dst = cfg.get("destination", args[2] if len(args) > 2 else 0)
+        src = [int(v) % x.rank for v in (src if isinstance(src, (list, tuple)) else [src])]
+        dst = [int(v) % x.rank for v in (dst if isinstance(dst, (list, tuple)) else [dst])]
+        rest = [a for a in range(x.rank) if a not in src]
+        perm = [None] * x.rank
+        for s_, d_ in zip(src, dst):
+            perm[d_] = s_
+        perm = [p if p is not None else rest.pop(0) for p in perm]
+    return transpose(ctx, x, perm, layer.name)
+
+
+@op("OneHot")
+def _one_hot(ctx, layer, args, kwargs):
+    """ONE_HOT of int32 indices (out-of-range ones give zeros, as in Keras), float32 1/0."""
+    x = _operand(ctx, args[0], layer.name + "/x")
+    cfg, n = layer.config, layer.name
+    depth = int(cfg.get("num_classes", args[1] if len(args) > 1 else 0))
+    axis = int(cfg.get("axis", -1))
+    if x.dtype != np.int32:
+        x = cast(ctx, x, np.dtype(np.int32), n + "/indices")
+    axis = axis % (x.rank + 1)
+    shape = x.shape[:axis] + (depth,) + x.shape[axis:]
+    return ctx.b.op("ONE_HOT", [x, i32(ctx, depth, n + "/depth"), f32(ctx, 1.0, n + "/on"), f32(ctx, 0.0, n + "/off")],
+                    shape, n, {"axis": axis}, out_dtypes=np.float32)
+
+
 @op("LogSigmoid")
 def _log_sigmoid(ctx, layer, args, kwargs):
     """log(sigmoid(x)) = -softplus(-x), as Keras defines it."""
