@@ -406,6 +406,29 @@ class Resamplers(tf.Module):
                 "pixels": r(pixels, [9, 8], "bicubic")}
 
 
+class ChannelsFirst(tf.Module):
+    """A channels-first (NCHW) network, as GPU-trained TF1-era graphs hold: convolutions (strided,
+    explicit padding, depthwise), bias, fused batch norm and poolings in NCHW."""
+
+    def __init__(self):
+        rng = np.random.default_rng(16)
+        self.w = tf.Variable(rng.normal(size=(3, 3, 3, 4)).astype(np.float32))
+        self.dw = tf.Variable(rng.normal(size=(3, 3, 4, 2)).astype(np.float32))
+        self.b = tf.Variable(rng.normal(size=(4,)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3, 12, 10], tf.float32, name="image")])
+    def __call__(self, image):
+        h = tf.nn.bias_add(tf.nn.conv2d(image, self.w, 1, "SAME", data_format="NCHW"), self.b, data_format="NCHW")
+        h, _, _ = tf.compat.v1.nn.fused_batch_norm(h, [1.0, 2.0, 0.5, 1.5], [0.0, 0.5, -1.0, 0.2],
+                                                   [0.1, -0.2, 0.3, 0.0], [1.0, 2.0, 3.0, 0.5],
+                                                   is_training=False, data_format="NCHW")
+        h = tf.nn.max_pool2d(tf.nn.relu(h), 2, 2, "VALID", data_format="NCHW")
+        d = tf.nn.depthwise_conv2d(h, self.dw, [1, 1, 1, 1], "SAME", data_format="NCHW")
+        return {"features": tf.nn.avg_pool2d(d, 3, 1, "SAME", data_format="NCHW"),
+                "strided": tf.nn.conv2d(image, self.w, [1, 1, 2, 2], "VALID", data_format="NCHW"),
+                "explicit": tf.nn.conv2d(image, self.w, 1, [[0, 0], [0, 0], [1, 2], [2, 1]], data_format="NCHW")}
+
+
 RESAMPLERS_FEEDS = {"image": np.random.default_rng(14).normal(size=(2, 9, 7, 2)).astype(np.float32),
                     "pixels": np.random.default_rng(15).integers(0, 256, (1, 6, 5, 3)).astype(np.uint8)}
 SPECTRA_FEEDS = {"audio": np.random.default_rng(12).normal(size=(2, 400)).astype(np.float32),
@@ -490,6 +513,7 @@ def main(argv=None):
         "runtime_shapes": (RuntimeShapes, lambda: RUNTIME_SHAPES_FEEDS),
         "segments_scatter": (SegmentsScatter, lambda: SEGMENTS_SCATTER_FEEDS),
         "resamplers": (Resamplers, lambda: RESAMPLERS_FEEDS), "spectra": (Spectra, lambda: SPECTRA_FEEDS),
+        "channels_first": (ChannelsFirst, None),
         "int_dtypes": (IntDtypes, lambda: INT_DTYPES_FEEDS),
     }
     for name, (module, feeds) in modules.items():

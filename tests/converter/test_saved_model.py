@@ -293,7 +293,7 @@ def test_tinylite_convert_dir_and_pb(corpus, tmp_path):
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "saved_models")
 FIXTURE_MODELS = ["mobilenet_like", "attention", "two_inputs", "unet", "text_cnn", "lstm", "lstm_seq", "lstm_varlen", "gru", "tf_module", "op_zoo",
-                  "op_zoo2", "int_dtypes", "dynamic_sequence", "runtime_loops", "runtime_shapes", "segments_scatter", "spectra", "resamplers", "volume", "gru_varlen",
+                  "op_zoo2", "int_dtypes", "dynamic_sequence", "runtime_loops", "runtime_shapes", "segments_scatter", "spectra", "resamplers", "channels_first", "volume", "gru_varlen",
                   "masked_lstm_varlen"]
 
 
@@ -361,6 +361,22 @@ def test_mixed_float16_model():
                 assert got.dtype == np.float16              # the signature's type
             err = float(np.max(np.abs(got.astype(np.float64) - want)))
             assert err <= 2.0**-9 * float(np.max(np.abs(want))), f"{source} {type(ip).__module__}: {err}"
+
+
+def test_channels_first_keeps_nhwc_between_ops():
+    """NCHW ops run as their NHWC lowerings between TRANSPOSEs, the transposes between two such ops
+    cancelling: the image moves to NHWC once for its three convolutions, the bias folds into its
+    convolution, and the pooling after the depthwise convolution reads it in NHWC.  (An op with no
+    layout between them, the RELU, still reads NCHW.)  The values: test_fixture_saved_model."""
+    content = tinylite.TFLiteConverter.from_saved_model(os.path.join(FIXTURES, "channels_first", "saved_model")).convert()
+    m = tinylite.read_model(content)
+    sg = m.subgraphs[0]
+    names = [m.op_name(o) for o in sg.operators]
+    moved = [o for o in sg.operators if m.op_name(o) == "TRANSPOSE" and o.inputs[0] == sg.inputs[0]]
+    assert len(moved) == 1 and names.count("TRANSPOSE") == 6, names
+    assert not any("BiasAdd" in sg.tensors[o.outputs[0]].name for o in sg.operators), names
+    k = names.index("DEPTHWISE_CONV_2D")
+    assert names[k + 1] == "AVERAGE_POOL_2D", names
 
 
 def test_runtime_sizes_and_slice_bounds():

@@ -123,9 +123,10 @@ class Lowerer:
         self.fc_flat: dict = {}         # FULLY_CONNECTED output index -> (operator, unflattened input)
         self.stacked_one: dict = {}     # Value index -> the one element a TensorListStack stacked
         self.wide: dict = {}            # narrowed input's Value index -> the int64 / float64 input it casts
+        self.relaid: dict = {}          # (Value index, perm) -> the TRANSPOSE of it an NCHW op emitted
 
     # Caches of what was emitted, by Value index or constant: each subgraph has its own.
-    _CACHES = ("const_cache", "biasable", "transposes", "flattened", "fc_flat", "stacked_one", "wide")
+    _CACHES = ("const_cache", "biasable", "transposes", "flattened", "fc_flat", "stacked_one", "wide", "relaid")
 
     @contextmanager
     def subgraph(self, name):

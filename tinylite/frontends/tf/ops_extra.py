@@ -614,3 +614,66 @@ def _if(low, scope, node):
         b = b.astype(dt) if _is_const(b) else b
         outs.append(_emit(low, "SELECT_V2", [p, a, b], sa, f"{name}:{k}", out_dtype=dt))
     return outs
+
+
+# -- channels-first (NCHW) layouts -------------------------------------------------------------
+
+_NCHW_OPS = ("Conv2D", "DepthwiseConv2dNative", "MaxPool", "AvgPool", "BiasAdd", "FusedBatchNorm",
+             "FusedBatchNormV2", "FusedBatchNormV3")
+_TO_NHWC, _TO_NCHW = [0, 2, 3, 1], [0, 3, 1, 2]
+
+
+def _channels_first(nhwc_lowering):
+    """The op in NCHW as its NHWC lowering between TRANSPOSEs, as TensorFlow's converter writes it
+    (TFLite is NHWC): the input moved to NHWC, the attributes per axis (strides, dilations, ksize,
+    explicit paddings) permuted alike, the first output moved back.  A transpose undoing the one
+    before it is not written (ops._transpose): a chain of NCHW ops keeps NHWC in between, and a
+    BiasAdd after a convolution still folds into its bias."""
+    def lower(low, scope, node):
+        if str(_attr(node, "data_format", "NHWC")) != "NCHW":
+            return nhwc_lowering(low, scope, node)
+        refs = low.inputs(scope, node)
+        x = low.get(scope, refs[0])
+        if len(_shape(x)) != 4:
+            low.fail(scope, node, f"an NCHW input of shape {_shape(x)} is not supported (4-D only)")
+        name = node["name"]
+        alias = name + "/nhwc_input"
+        scope.memo[alias] = [_transpose_to(low, x, _TO_NHWC, alias)]
+        attrs = dict(node.get("attr", {}))
+        attrs["data_format"] = {"s": b"NHWC"}
+        for key in ("strides", "dilations", "ksize"):
+            v = _attr(node, key)
+            if v:
+                attrs[key] = {"list": {"i": [v[p] for p in _TO_NHWC]}}
+        pads = _attr(node, "explicit_paddings")
+        if pads:
+            pairs = [pads[2 * p:2 * p + 2] for p in range(4)]
+            attrs["explicit_paddings"] = {"list": {"i": [v for p in _TO_NHWC for v in pairs[p]]}}
+        controls = [r for r in node.get("input", ()) if r.startswith("^")]
+        patched = dict(node, input=[alias] + refs[1:] + controls, attr=attrs)
+        outs = nhwc_lowering(low, scope, patched)
+        single = not isinstance(outs, (list, tuple))
+        outs = [outs] if single else list(outs)
+        outs[0] = _transpose_to(low, outs[0], _TO_NCHW, name + "/nchw")
+        return outs[0] if single else outs
+    return lower
+
+
+def _transpose_to(low, x, perm, name):
+    """x transposed by perm: the value a transpose undid, or one written once per value and perm
+    (an image read by several NCHW convolutions moves to NHWC once)."""
+    from .ops import _transpose_value
+
+    prev = low.transposes.get(getattr(x, "index", None))
+    if prev is not None and [prev[1][p] for p in perm] == list(range(len(perm))):
+        return prev[0]
+    key = (getattr(x, "index", None), tuple(perm))
+    if key[0] is None:
+        return _transpose_value(low, x, perm, name)
+    if key not in low.relaid:
+        low.relaid[key] = _transpose_value(low, x, perm, name)
+    return low.relaid[key]
+
+
+for _name in _NCHW_OPS:
+    OPS[_name] = _channels_first(OPS[_name])
