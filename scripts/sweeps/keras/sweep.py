@@ -213,47 +213,23 @@ def one(name, modes):
 
 
 def _localize(b, ref, xs):
-    """First op (LiteRT execution order) whose output tensor differs between LiteRT and tinylite."""
+    """First op (LiteRT execution order) whose output tensor differs between LiteRT and tinylite
+    past the sweep's tolerance, with the first smaller difference before it, if any."""
     import run as tfrun
     a = prep(mk("litert", b, ref, True), xs); t = prep(mk("tinylite", b, ref, True), xs)
     for it in (a, t):
         for d, x in zip(it.get_input_details(), xs):
             it.set_tensor(d["index"], x)
         it.invoke()
-    tdet = {d["index"]: d for d in a.get_tensor_details()}
-    def tinfo(i):
-        i = int(i)
-        if i < 0: return None
-        d = tdet[i]; q = d["quantization_parameters"]
-        return dict(index=i, name=d["name"][:70], dtype=np.dtype(d["dtype"]).name, shape=list(map(int, d["shape"])),
-                    scale=[float(s) for s in np.asarray(q["scales"]).ravel()[:3]],
-                    zp=[int(z) for z in np.asarray(q["zero_points"]).ravel()[:3]])
     first = None
-    for op in a._get_ops_details():
-        for oi in op["outputs"]:
-            oi = int(oi)
-            if oi < 0: continue
-            try:
-                va = np.array(a.get_tensor(oi))
-            except Exception:
-                continue
-            try:
-                vb = np.array(t.get_tensor(oi))
-            except Exception as e:
-                return dict(op_index=int(op["index"]), op=op["op_name"], note="tinylite get_tensor failed " + repr(e)[:100])
-            eq, mx, rel, note = tfrun.cmp_arr(va, vb)
-            if eq: continue
-            info = dict(op_index=int(op["index"]), op=op["op_name"], inputs=[tinfo(i) for i in op["inputs"]],
-                        output=tinfo(oi), maxabs=mx, rel=rel, note=note)
-            if va.dtype.kind in "iu":
-                dd = (va.astype(np.int64) - vb.astype(np.int64)).ravel(); k = int(np.argmax(np.abs(dd)))
-                info["example"] = dict(flat=k, litert=int(va.ravel()[k]), tinylite=int(vb.ravel()[k]))
-            if first is None:
-                first = info
-            if va.dtype.kind in "iu" or rel is None or rel != rel or rel > INTERP_TOL:
-                if first is not info:
-                    info["first_tiny_diff"] = {k: first[k] for k in ("op_index", "op", "rel", "maxabs")}
-                return info
+    for info, big in tfrun.differing_outputs(a, t):
+        if big is None:
+            return info
+        first = first or info
+        if big:
+            if first is not info:
+                info["first_tiny_diff"] = {k: first[k] for k in ("op_index", "op", "rel", "maxabs")}
+            return info
     return {"first_tiny_diff_only": first}
 
 

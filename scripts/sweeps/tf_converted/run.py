@@ -125,23 +125,28 @@ def has_int_internals(it):
     return False
 
 
-def localize(path, ref, xs):
-    """First op (in LiteRT op order) whose output differs; both interpreters preserve all tensors."""
-    out = {}
-    try:
-        a = make("litert", path, ref, True)
-        b = make("tinylite", path, ref, True)
-        run(a, xs); run(b, xs)
-    except Exception as e:
-        return {"error": repr(e)[:300]}
-    tdet = {t["index"]: t for t in a.get_tensor_details()}
-    ops = a._get_ops_details()
+def tensor_info(details, i):
+    """A tensor of a LiteRT interpreter's get_tensor_details() (by index) for a report, or None."""
+    i = int(i)
+    if i < 0:
+        return None
+    t = details[i]
+    q = t["quantization_parameters"]
+    return dict(index=i, name=t["name"][:80], dtype=np.dtype(t["dtype"]).name, shape=list(map(int, t["shape"])),
+                scale=[float(v) for v in np.asarray(q["scales"]).ravel()[:4]],
+                zp=[int(z) for z in np.asarray(q["zero_points"]).ravel()[:4]])
+
+
+def differing_outputs(a, b):
+    """Each op output that LiteRT interpreter `a` and tinylite interpreter `b` (both invoked, both
+    keeping every tensor) hold differently, in LiteRT's op order: (report, big) where `big` says the
+    difference is past REL_TOL or in integers (None where tinylite could not give the tensor)."""
+    details = {t["index"]: t for t in a.get_tensor_details()}
     try:
         tops = {o["index"]: o for o in b._get_ops_details()}
     except Exception:
         tops = {}
-    first_any, first_big = None, None
-    for op in ops:
+    for op in a._get_ops_details():
         for oi in op["outputs"]:
             oi = int(oi)
             if oi < 0:
@@ -153,23 +158,15 @@ def localize(path, ref, xs):
             try:
                 vb = np.array(b.get_tensor(oi))
             except Exception as e:
-                info = dict(op_index=int(op["index"]), op=op["op_name"], tensor=oi, note="tinylite get_tensor failed: " + repr(e)[:150])
-                first_any = first_any or info
+                yield dict(op_index=int(op["index"]), op=op["op_name"], tensor=oi,
+                           note="tinylite get_tensor failed: " + repr(e)[:150]), None
                 continue
             eq, mx, rel, note = cmp_arr(va, vb)
             if eq:
                 continue
-            def tinfo(i):
-                i = int(i)
-                if i < 0:
-                    return None
-                t = tdet[i]
-                return dict(index=i, name=t["name"][:80], dtype=np.dtype(t["dtype"]).name, shape=list(map(int, t["shape"])),
-                            scale=[float(s) for s in np.asarray(t["quantization_parameters"]["scales"]).ravel()[:4]],
-                            zp=[int(z) for z in np.asarray(t["quantization_parameters"]["zero_points"]).ravel()[:4]])
             info = dict(op_index=int(op["index"]), op=op["op_name"],
                         tinylite_op=tops.get(op["index"], {}).get("op_name"),
-                        inputs=[tinfo(i) for i in op["inputs"]], output=tinfo(oi),
+                        inputs=[tensor_info(details, i) for i in op["inputs"]], output=tensor_info(details, oi),
                         maxabs=mx, rel=rel, note=note)
             if va.dtype.kind in "iu":
                 d = (va.astype(np.int64) - vb.astype(np.int64)).ravel()
@@ -179,12 +176,23 @@ def localize(path, ref, xs):
                 d = np.abs(va.astype(np.float64) - vb.astype(np.float64)).ravel()
                 k = int(np.nanargmax(d))
                 info["example"] = dict(flat_index=k, litert=float(va.ravel()[k]), tinylite=float(vb.ravel()[k]))
-            if first_any is None:
-                first_any = info
-            big = va.dtype.kind in "iu" or rel is None or rel != rel or rel > REL_TOL
-            if big and first_big is None:
-                first_big = info
-        if first_big is not None:
+            yield info, va.dtype.kind in "iu" or rel is None or rel != rel or rel > REL_TOL
+
+
+def localize(path, ref, xs):
+    """First op (in LiteRT op order) whose output differs; both interpreters preserve all tensors."""
+    out = {}
+    try:
+        a = make("litert", path, ref, True)
+        b = make("tinylite", path, ref, True)
+        run(a, xs); run(b, xs)
+    except Exception as e:
+        return {"error": repr(e)[:300]}
+    first_any, first_big = None, None
+    for info, big in differing_outputs(a, b):
+        first_any = first_any or info
+        if big:
+            first_big = info
             break
     out["first_diff"] = first_any
     out["first_big_diff"] = first_big
