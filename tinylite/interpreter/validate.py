@@ -11,7 +11,6 @@ of about the model.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 

@@ -87,7 +87,7 @@ def eval_quantized(node, inputs, outputs):
     if x.size == 0:
         return
     total = np.sum(x, axis=data.axes, dtype=np.int64, keepdims=True)
-    total = ((total + 2 ** 31) % 2 ** 32 - 2 ** 31).astype(np.float32)        # int32 accumulator
+    total = fx.wrap32(total).astype(np.float32)        # int32 accumulator
     v = (total * data.q_scale + data.q_bias).astype(np.float32)
     r = np.copysign(np.floor(np.abs(v.astype(np.float64)) + 0.5), v)         # TfLiteRound
     info = np.iinfo(out.dtype)

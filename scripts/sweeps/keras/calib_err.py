@@ -2,7 +2,7 @@
 and on the 3 test inputs.  Usage: calib_err.py MODEL MODE [ref]"""
 import os, sys; os.environ["KERAS_BACKEND"] = "numpy"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import numpy as np, sweep, models
+import sweep, models
 name, mode = sys.argv[1], sys.argv[2]; ref = len(sys.argv) > 3
 m, specs = models.build(name)
 b = open(os.path.join(sweep.FILES, f"{name}_{mode}.tflite"), "rb").read()

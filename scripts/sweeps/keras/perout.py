@@ -1,7 +1,7 @@
 """Per-output error of one converted file vs Keras: perout.py MODEL MODE [ref]"""
 import os, sys; os.environ["KERAS_BACKEND"] = "numpy"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import numpy as np, sweep, models
+import sweep, models
 name, mode = sys.argv[1], sys.argv[2]; ref = len(sys.argv) > 3
 m, specs = models.build(name)
 X = sweep.inputs_for(specs, sum(map(ord, name)) + 7, sweep.NIN)

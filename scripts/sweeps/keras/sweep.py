@@ -190,7 +190,6 @@ def one(name, modes):
                     if w["int_mismatch"] or w["other"] or not (w["rel"] <= INTERP_TOL):
                         bad = k; break
                 if bad is not None:
-                    import run as tfrun
                     tmp = os.path.join(FILES, f".loc_{name}_{mode}.tflite")
                     open(tmp, "wb").write(b)
                     try:
@@ -243,7 +242,6 @@ def main():
     for name in names:
         todo = [md for md in modes]
         while todo:
-            t0 = time.time()
             done = set()
             try:
                 p = subprocess.run([sys.executable, __file__, "--one", name, ",".join(todo)], capture_output=True,

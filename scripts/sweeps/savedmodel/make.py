@@ -4,7 +4,7 @@ Usage: make.py [name-substring ...]   (default: all cases)
 Writes models/<name>/ (SavedModel) and models/<name>.npz (in:<arg>, out:<key>),
 and models/_make_status.json (TF-side failures = category (c)).
 """
-import json, os, sys, traceback
+import json, os, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf

@@ -4,7 +4,7 @@ Run: a Python with TensorFlow (dev time only) make.py [name-substring ...]
 Writes files/<model>_<mode>.tflite, files/<model>.json (input specs) and
 conversion.json (status per model x mode).
 """
-import json, os, sys, traceback, warnings
+import json, os, sys, warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 import tensorflow as tf
@@ -795,7 +795,6 @@ def convert(m, specs, mode, name):
 
 def child(name, modes, resfile):
     """Convert one model in the given modes; append json lines to resfile."""
-    import contextlib
     try:
         m, specs = build(name)
     except Exception as e:

@@ -465,7 +465,7 @@ def _variable(ctx, shape, name):
 
 
 def _unrolled(ctx, p, x, mask, initial_state, time_order):
-    layer, n, u = p.layer, p.layer.name, p.units
+    layer, n = p.layer, p.layer.name
     steps = x.shape[1]
     if steps is None:
         return _looped(ctx, p, x, mask, initial_state, time_order)
@@ -549,7 +549,7 @@ def _looped(ctx, p, x, mask, initial_state, time_order):
     states, the projected inputs (and the time-major mask), and the outputs so far, which the
     body writes a step at a time with DYNAMIC_UPDATE_SLICE into a zeros tensor of the sequence's
     shape.  The body reads its step with GATHER, so every op in it has the shapes of one step."""
-    layer, n, u = p.layer, p.layer.name, p.units
+    layer, n = p.layer, p.layer.name
     batch = x.shape[0]
     xp = p.project_x(ctx, x, n + "/input_projection")
     xs = _transpose(ctx, xp, (1, 0) + tuple(range(2, xp.rank)), n + "/time_major")
