@@ -60,9 +60,9 @@ _SHAPE_READERS = frozenset({"SHAPE", "RANK"})
 _SCALED_COMPARISONS = {"GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL", "EQUAL", "NOT_EQUAL"}
 
 
-def _scales_below_one(op, data_in, calibrated, consts, tensors, qdtype):
-    """Whether every input of a comparison gets a grid step below 1 (its constants take the first
-    tensor input's grid)."""
+def _scales_below_one(data_in, calibrated):
+    """Whether every tensor input of a comparison gets a grid step below 1 (its constants take the
+    first tensor input's grid)."""
     return all(float(calibrated(i).scale[0]) < 1.0 for i in data_in)
 
 
@@ -190,7 +190,7 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
             continue
         if any(tensors[o].is_variable for o in op.outputs):
             continue           # a FILL zeroing a sequence op's state: the LSTM plans below own those
-        if name in _SCALED_COMPARISONS and not _scales_below_one(op, data_in, calibrated, consts, tensors, qdtype):
+        if name in _SCALED_COMPARISONS and not _scales_below_one(data_in, calibrated):
             continue
         if any(i not in ranges for i in data_in) or any(o not in ranges for o in floats_out):
             continue
@@ -273,9 +273,9 @@ def _rewrite(model, ranges, act, strict, input_type, output_type, keep_float, fo
             p = _params(*FIXED[name][act])
         elif r.output == "same" and data_slots:
             p = qparams[op.inputs[data_slots[0]]]
-        elif r.output == "same" and _const_data(op, r, consts, tensors) is not None:
+        elif r.output == "same" and (table := _const_data(op, r, consts, tensors)) is not None:
             # A GATHER from a constant table, a FILL with a constant: the constant's own grid.
-            p = _const_params(consts[_const_data(op, r, consts, tensors)], qdtype)
+            p = _const_params(consts[table], qdtype)
         else:
             p = calibrated(out)
         for o in op.outputs:

@@ -901,9 +901,8 @@ def _resize_any(ctx, layer, x, size, method, antialias, name):
     from ..resample import scale_translate_matrix
 
     kernel = _RESAMPLED.get(method, "triangle")
-    eye = np.eye
-    rows = eye(h) if size[0] == h else scale_translate_matrix(h, size[0], kernel, antialias)
-    cols = eye(w) if size[1] == w else scale_translate_matrix(w, size[1], kernel, antialias)
+    rows = np.eye(h) if size[0] == h else scale_translate_matrix(h, size[0], kernel, antialias)
+    cols = np.eye(w) if size[1] == w else scale_translate_matrix(w, size[1], kernel, antialias)
     return separable_resize(ctx.b, x, rows, cols, name)
 
 

@@ -30,7 +30,7 @@ from .layers import (
     fail,
     lower_layer,
 )
-from .ops import batch_size, binary, expand_dims, f32, i32, reduce, reshape
+from .ops import batch_size, binary, expand_dims, f32, i32, reduce, reshape, transpose
 from .spec import LayerSpec
 
 _TENSOR_KWARGS_OK = {"mask", "initial_state", "training"}
@@ -383,8 +383,9 @@ def _split(ctx, x, n, name, used=None):
     return out
 
 
-def _reverse_time(ctx, x, name):
-    return ctx.b.op("REVERSE_V2", [x, i32(ctx, [1], name + "/axis")], x.shape, name)
+def _reverse_time(ctx, x, name, axis=1):
+    """x reversed along its time axis (1 batch-major, 0 time-major)."""
+    return ctx.b.op("REVERSE_V2", [x, i32(ctx, [axis], name + "/axis")], x.shape, name)
 
 
 def _last_step(ctx, y, name):
@@ -510,10 +511,6 @@ def _unrolled(ctx, p, x, mask, initial_state, time_order):
     return out, states
 
 
-def _transpose(ctx, x, perm, name):
-    return ctx.b.op("TRANSPOSE", [x, i32(ctx, perm, name + "/perm")], tuple(x.shape[k] for k in perm), name)
-
-
 def _dims(ctx, x, name):
     """x's dimensions as int32 scalars: constants where static, else read from one SHAPE."""
     shape = None
@@ -552,18 +549,18 @@ def _looped(ctx, p, x, mask, initial_state, time_order):
     layer, n = p.layer, p.layer.name
     batch = x.shape[0]
     xp = p.project_x(ctx, x, n + "/input_projection")
-    xs = _transpose(ctx, xp, (1, 0) + tuple(range(2, xp.rank)), n + "/time_major")
+    xs = transpose(ctx, xp, (1, 0) + tuple(range(2, xp.rank)), n + "/time_major")
     step = tuple(p.state_shape(x))
     ms = None
     if mask is not None:
         p.check_mask()
         if mask.rank != 2 or len(mask.shape) != 2:
             fail(layer, f"mask of shape {mask.shape} does not fit the input {x.shape} (expected [batch, time])")
-        m = _transpose(ctx, float_mask(ctx, mask, n + "/mask"), (1, 0), n + "/mask/time_major")
+        m = transpose(ctx, float_mask(ctx, mask, n + "/mask"), (1, 0), n + "/mask/time_major")
         ms = expand_dims(ctx, m, 2, n + "/mask/ExpandDims")
     if p.go_backwards:
-        xs = _reverse_time0(ctx, xs, n + "/ReverseV2")
-        ms = None if ms is None else _reverse_time0(ctx, ms, n + "/mask/ReverseV2")
+        xs = _reverse_time(ctx, xs, n + "/ReverseV2", axis=0)
+        ms = None if ms is None else _reverse_time(ctx, ms, n + "/mask/ReverseV2", axis=0)
     b_dim, t_dim = _dims(ctx, x, n + "/shape")[:2]
 
     def zeros(lead, name):
@@ -617,16 +614,12 @@ def _looped(ctx, p, x, mask, initial_state, time_order):
                 out_dtypes=dtypes)
     h, c = ends[2], (ends[3] if p.kind == "LSTM" else None)
     if p.return_sequences:
-        out = _transpose(ctx, ends[-1], (1, 0) + tuple(range(2, len(step) + 1)), n + "/batch_major")
+        out = transpose(ctx, ends[-1], (1, 0) + tuple(range(2, len(step) + 1)), n + "/batch_major")
         if time_order and p.go_backwards:
             out = _reverse_time(ctx, out, n + "/ReverseV2_out")
     else:
         out = ends[-1] if keep_last else h
     return out, ([h, c] if p.kind == "LSTM" else [h])
-
-
-def _reverse_time0(ctx, x, name):
-    return ctx.b.op("REVERSE_V2", [x, i32(ctx, [0], name + "/axis")], x.shape, name)
 
 
 def _step(ctx, p, xt, h, c, s):
